@@ -1,0 +1,151 @@
+/* binding: the single table behind dynamic NAPT, static forwards and (later)
+ * bindings requested over the control channel.
+ *
+ * A binding pairs an endpoint E ("in") in realm R1 with an allocated
+ * endpoint M ("ext") in realm R2, for one protocol. Packets from R2 to M go
+ * to E; packets from E into R2 leave from M. It is endpoint-independent
+ * (RFC 4787 REQ-1): the remote is not part of either key.
+ *
+ * Storage is a fixed array sized from the config, so nothing is allocated
+ * after start-up. Two chained hash indexes (by the in-side key
+ * {proto, R1, E, R2} and by the ext-side key {proto, R2, M}) give O(1)
+ * lookup from both sides; the chains are array indexes, not pointers.
+ * Hashing is keyed with a random seed so remote peers cannot aim at one
+ * bucket.
+ *
+ * Expiry runs on a timer wheel of one-second slots driven by the event
+ * loop. The packet path only stores last_used; when a slot comes due each
+ * binding in it is either expired (deadline reached) or moved to the slot of
+ * its real deadline. So a busy binding costs nothing per packet and an idle
+ * one is visited about once per timeout.
+ *
+ * Filtering (RFC 4787 section 5): with address(-and-port)-dependent
+ * filtering each binding remembers the remotes it has sent to, in a second
+ * fixed pool of "permission" records on a per-binding list, found through
+ * their own hash index.
+ */
+#ifndef NATD_BINDING_H
+#define NATD_BINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+
+#define BIND_NIL UINT32_MAX
+
+enum bind_kind {
+	BIND_DYNAMIC, /* created by an inside-initiated flow */
+	BIND_STATIC,  /* from the config; never expires */
+	BIND_MANAGED, /* requested over the control channel; has a lease */
+	BIND_NKIND
+};
+
+/* Timeout classes (seconds come from the config). */
+enum bind_tclass {
+	BT_UDP,
+	BT_TCP_EST,
+	BT_TCP_TRANS,
+	BT_ICMP,
+	BT_NCLASS
+};
+
+enum bind_filtering {
+	FILTER_EIF,  /* endpoint-independent */
+	FILTER_ADF,  /* address-dependent */
+	FILTER_APDF, /* address-and-port-dependent */
+};
+
+/* TCP tracking bits (RFC 5382 / RFC 7857 section 2.4). */
+#define BTCP_SYN_OUT 0x01
+#define BTCP_SYN_IN 0x02
+#define BTCP_FIN_OUT 0x04
+#define BTCP_FIN_IN 0x08
+#define BTCP_RST 0x10
+
+struct binding {
+	uint32_t in_next, ext_next;     /* hash chains */
+	uint32_t wheel_prev, wheel_next;
+	uint32_t perm_head;             /* first permission record */
+	uint32_t last_used;             /* seconds, monotonic */
+	uint32_t deadline;              /* BIND_MANAGED: lease end */
+	uint32_t id;                    /* stable id for logs and the control channel */
+	struct endpoint in, ext;
+	uint8_t in_realm, ext_realm;
+	uint8_t proto;                  /* IPPROTO_UDP/TCP/ICMP */
+	uint8_t kind;                   /* enum bind_kind; 0xff when free */
+	uint8_t tcp;                    /* BTCP_* */
+	uint8_t wheel_slot_valid;
+	uint16_t wheel_slot;
+	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
+};
+
+struct bind_conf {
+	uint32_t capacity;          /* bindings */
+	uint32_t perm_capacity;     /* filtering permission records */
+	uint32_t timeout[BT_NCLASS];
+	enum bind_filtering filtering;
+};
+
+struct bind_table;
+
+/* Called for each binding about to be freed by expiry, before it goes. */
+typedef void (*bind_expire_cb)(struct binding *b, void *arg);
+
+struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now);
+void bind_table_free(struct bind_table *t);
+
+struct binding *bind_lookup_in(struct bind_table *t, uint8_t proto, uint8_t in_realm,
+			       struct endpoint in, uint8_t ext_realm);
+struct binding *bind_lookup_ext(struct bind_table *t, uint8_t proto, uint8_t ext_realm,
+				struct endpoint ext);
+
+/* Insert a binding. Returns it, or NULL with *err = -ENOSPC (table full) or
+ * -EEXIST (either key already bound). */
+struct binding *bind_insert(struct bind_table *t, enum bind_kind kind, uint8_t proto,
+			    uint8_t in_realm, struct endpoint in, uint8_t ext_realm,
+			    struct endpoint ext, uint32_t now, int *err);
+
+/* Unlink and free a binding (the caller releases its pool port). */
+void bind_remove(struct bind_table *t, struct binding *b);
+
+/* The packet path's refresh: O(1), no list moves. */
+static inline void bind_touch(struct binding *b, uint32_t now)
+{
+	b->last_used = now;
+}
+
+/* Record a TCP flag seen on b (dir_out: from the in side). Re-slots the
+ * binding when its timeout class shortens. */
+void bind_tcp_track(struct bind_table *t, struct binding *b, uint8_t tcp_flags,
+		    bool dir_out, uint32_t now);
+
+/* Set a managed binding's lease end and re-slot it. */
+void bind_set_deadline(struct bind_table *t, struct binding *b, uint32_t deadline);
+
+/* When b expires given its kind, class and last use (UINT32_MAX: never). */
+uint32_t bind_deadline(const struct bind_table *t, const struct binding *b);
+
+/* Advance the wheel to now: expire what is due (cb first), re-slot the
+ * rest. Returns the number expired. */
+unsigned bind_expire(struct bind_table *t, uint32_t now, bind_expire_cb cb, void *arg);
+
+/* Filtering. bind_permit records that b sent to remote r; bind_permitted
+ * says whether an inbound packet from r may pass under the table's
+ * filtering mode (always true for EIF and for static bindings). A
+ * permission lives as long as the binding's timeout since last refreshed. */
+void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint32_t now);
+bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoint r,
+		    uint32_t now);
+
+uint32_t bind_count(const struct bind_table *t);
+uint32_t bind_count_kind(const struct bind_table *t, enum bind_kind k);
+uint32_t bind_capacity(const struct bind_table *t);
+/* Bytes of memory the table holds (for the benchmark's per-binding figure). */
+size_t bind_memory(const struct bind_table *t);
+
+/* Iterate over live bindings: start with *cursor = 0; returns NULL at end. */
+struct binding *bind_next(struct bind_table *t, uint32_t *cursor);
+
+#endif

@@ -1,0 +1,656 @@
+/* conf: table-driven, strict loading of natd.conf (see conf.h).
+ *
+ * Scalars are described by the items[] table: dotted path, type, range,
+ * default and where the value goes in struct natd_conf. The two lists
+ * (realms, forwards) have their own key tables. A pass over the parsed tree
+ * reports every setting that no table knows. Then a cross-field pass checks
+ * what single settings cannot: names that must exist, overlaps, duplicates.
+ * Every problem is printed as "file:line: setting: problem"; loading fails
+ * if there was at least one.
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST };
+
+struct item {
+	const char *path;
+	enum ctype type;
+	long long min, max;
+	size_t off;
+	size_t size; /* T_STR: buffer size */
+	long long dflt;
+	const char *dflt_s;
+};
+
+#define OFF(f) offsetof(struct natd_conf, f)
+
+static const struct item items[] = {
+	{"tun.name", T_STR, 0, 0, OFF(tun_name), IFNAMSIZ, 0, "natd0"},
+	{"tun.mtu", T_INT, 576, 65535, OFF(tun_mtu), 0, 1500, NULL},
+	{"tun.txqueuelen", T_INT, 1, 1000000, OFF(tun_txqueuelen), 0, 5000, NULL},
+	{"user", T_STR, 0, 0, OFF(user), 64, 0, "nobody"},
+	{"pidfile", T_STR, 0, 0, OFF(pidfile), 256, 0, "/run/natd/natd.pid"},
+	{"log.level", T_LOGLEVEL, 0, 0, OFF(log_level), 0, 0, "info"},
+	{"log.syslog", T_BOOL, 0, 1, OFF(log_syslog), 0, 0, NULL},
+	{"stats_interval", T_INT, 0, 86400, OFF(stats_interval), 0, 0, NULL},
+	{"table.capacity", T_U32, 1, 1 << 24, OFF(bind.capacity), 0, 65536, NULL},
+	{"table.permissions", T_U32, 0, 1 << 26, OFF(bind.perm_capacity), 0, 131072, NULL},
+	{"table.filtering", T_FILTER, 0, 0, OFF(bind.filtering), 0, 0, "endpoint-independent"},
+	{"table.hairpinning", T_BOOL, 0, 1, OFF(hairpinning), 0, 1, NULL},
+	{"table.port_parity", T_BOOL, 0, 1, OFF(port_parity), 0, 1, NULL},
+	{"table.port_preservation", T_BOOL, 0, 1, OFF(port_preservation), 0, 1, NULL},
+	{"timeouts.udp", T_U32, 1, 86400, OFF(bind.timeout[BT_UDP]), 0, 300, NULL},
+	{"timeouts.tcp_established", T_U32, 1, 7 * 86400, OFF(bind.timeout[BT_TCP_EST]), 0, 7440, NULL},
+	{"timeouts.tcp_transitory", T_U32, 1, 86400, OFF(bind.timeout[BT_TCP_TRANS]), 0, 240, NULL},
+	{"timeouts.icmp", T_U32, 1, 86400, OFF(bind.timeout[BT_ICMP]), 0, 60, NULL},
+	{"fragments.datagrams", T_U32, 1, 1 << 20, OFF(frag.datagrams), 0, 1024, NULL},
+	{"fragments.buffered", T_U32, 0, 65536, OFF(frag.slots), 0, 64, NULL},
+	{"fragments.timeout", T_U32, 1, 60, OFF(frag.timeout), 0, 5, NULL},
+	{"routes.install", T_BOOL, 0, 1, OFF(routes_install), 0, 0, NULL},
+	{"routes.table", T_INT, 1, 0x7fffffff, OFF(routes_table), 0, 100, NULL},
+	{"routes.inside_interfaces", T_IFLIST, 0, CONF_MAX_IFACES, OFF(routes_iifs), 0, 0, NULL},
+	{"routes.prefixes", T_PFXLIST, 0, REALM_PREFIX_MAX, OFF(routes_dev_prefixes), 0, 0, NULL},
+};
+
+static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "routes"};
+static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool"};
+static const char *const pool_keys[] = {"addresses", "ports"};
+static const char *const forward_keys[] = {"proto", "external", "realm", "internal",
+					   "internal_realm"};
+
+/* RFC minimums: below them natd warns but obeys (tests use short values). */
+static const struct {
+	const char *path;
+	uint32_t min;
+	const char *rfc;
+} rfc_min[] = {
+	{"timeouts.udp", 120, "RFC 4787 REQ-5"},
+	{"timeouts.tcp_established", 7440, "RFC 5382 REQ-5"},
+	{"timeouts.tcp_transitory", 240, "RFC 5382 REQ-5"},
+	{"timeouts.icmp", 60, "RFC 5508 REQ-1"},
+};
+
+struct ctx {
+	const char *path;
+	FILE *errs;
+	int nerr;
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "realms.[1].name" style path of a setting. */
+static void spath(const config_setting_t *s, char *buf, size_t n)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+	const char *name = config_setting_name(s);
+	size_t l;
+
+	buf[0] = '\0';
+	if (!parent || config_setting_is_root(s))
+		return;
+	spath(parent, buf, n);
+	l = strlen(buf);
+	if (name)
+		snprintf(buf + l, n - l, "%s%s", l ? "." : "", name);
+	else
+		snprintf(buf + l, n - l, "[%d]", config_setting_index(s));
+}
+
+__attribute__((format(printf, 4, 5))) static void cerr(struct ctx *c, const config_setting_t *s,
+						      const char *name, const char *fmt, ...)
+{
+	char p[128];
+	va_list ap;
+	int line = s ? config_setting_source_line(s) : 0;
+	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : c->path;
+
+	if (!name) {
+		spath(s, p, sizeof(p));
+		name = p;
+	}
+	fprintf(c->errs, "%s:%d: %s: ", file, line, name);
+	va_start(ap, fmt);
+	vfprintf(c->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->errs);
+	c->nerr++;
+}
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return true;
+	return false;
+}
+
+static bool known_path(const char *path)
+{
+	for (size_t i = 0; i < NELEM(items); i++)
+		if (!strcmp(items[i].path, path))
+			return true;
+	return false;
+}
+
+/* Report members of group g that are not in keys (for list elements). */
+static void check_members(struct ctx *c, const config_setting_t *g, const char *const *keys, size_t n)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		if (name && !in_list(name, keys, n))
+			cerr(c, m, NULL, "unknown setting");
+	}
+}
+
+/* Unknown settings at the top level and inside the scalar groups. */
+static void check_unknown(struct ctx *c, const config_setting_t *root)
+{
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (!strcmp(name, "realms") || !strcmp(name, "forwards"))
+			continue;
+		if (in_list(name, groups, NELEM(groups))) {
+			if (!config_setting_is_group(s)) {
+				cerr(c, s, NULL, "must be a group { ... }");
+				continue;
+			}
+			for (int j = 0; j < config_setting_length(s); j++) {
+				const config_setting_t *m = config_setting_get_elem(s, (unsigned)j);
+				char p[128];
+				snprintf(p, sizeof(p), "%s.%s", name, config_setting_name(m));
+				if (!known_path(p))
+					cerr(c, m, p, "unknown setting");
+			}
+		} else if (!known_path(name)) {
+			cerr(c, s, NULL, "unknown setting");
+		}
+	}
+}
+
+static const config_setting_t *lookup(const config_t *cfg, const char *path)
+{
+	return config_lookup(cfg, path);
+}
+
+static const char *str_of(struct ctx *c, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cerr(c, s, NULL, "must be a string");
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static bool int_of(struct ctx *c, const config_setting_t *s, long long min, long long max,
+		   long long *out)
+{
+	long long v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		cerr(c, s, NULL, "must be an integer");
+		return false;
+	}
+	if (v < min || v > max) {
+		cerr(c, s, NULL, "%lld is out of range %lld..%lld", v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static void load_strlist(struct ctx *c, const config_setting_t *s, const struct item *it,
+			 char *base, unsigned *count)
+{
+	if (!config_setting_is_array(s)) {
+		cerr(c, s, NULL, "must be an array of strings [ \"...\" ]");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		struct prefix p;
+
+		if (!v)
+			continue;
+		if ((long long)*count >= it->max) {
+			cerr(c, e, NULL, "more than %lld entries", it->max);
+			return;
+		}
+		if (it->type == T_IFLIST) {
+			if (!*v || strlen(v) >= IFNAMSIZ || strchr(v, '/')) {
+				cerr(c, e, NULL, "\"%s\" is not an interface name", v);
+				continue;
+			}
+			memcpy(base + (size_t)*count * IFNAMSIZ, v, strlen(v) + 1);
+		} else {
+			if (prefix_parse(v, &p) < 0) {
+				cerr(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
+				continue;
+			}
+			snprintf(base + (size_t)*count * 20, 20, "%s", v);
+		}
+		(*count)++;
+	}
+}
+
+static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
+		      const struct item *it)
+{
+	const config_setting_t *s = lookup(cfg, it->path);
+	char *dst = (char *)out + it->off;
+	long long v;
+	const char *str;
+
+	/* defaults first */
+	switch (it->type) {
+	case T_INT: *(int *)dst = (int)it->dflt; break;
+	case T_U32: *(uint32_t *)dst = (uint32_t)it->dflt; break;
+	case T_BOOL: *(bool *)dst = it->dflt != 0; break;
+	case T_STR: snprintf(dst, it->size, "%s", it->dflt_s); break;
+	case T_LOGLEVEL: *(int *)dst = log_level_parse(it->dflt_s); break;
+	case T_FILTER: *(enum bind_filtering *)dst = FILTER_EIF; break;
+	case T_IFLIST: case T_PFXLIST: break;
+	}
+	if (!s)
+		return;
+	switch (it->type) {
+	case T_INT:
+		if (int_of(c, s, it->min, it->max, &v))
+			*(int *)dst = (int)v;
+		break;
+	case T_U32:
+		if (int_of(c, s, it->min, it->max, &v))
+			*(uint32_t *)dst = (uint32_t)v;
+		break;
+	case T_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			cerr(c, s, it->path, "must be true or false");
+		else
+			*(bool *)dst = config_setting_get_bool(s);
+		break;
+	case T_STR:
+		if ((str = str_of(c, s))) {
+			if (strlen(str) >= it->size)
+				cerr(c, s, it->path, "longer than %zu characters", it->size - 1);
+			else
+				memcpy(dst, str, strlen(str) + 1);
+		}
+		break;
+	case T_LOGLEVEL:
+		if ((str = str_of(c, s))) {
+			int l = log_level_parse(str);
+			if (l < 0)
+				cerr(c, s, it->path,
+				     "\"%s\" is not one of error, warning, notice, info, debug", str);
+			else
+				*(int *)dst = l;
+		}
+		break;
+	case T_FILTER:
+		if ((str = str_of(c, s))) {
+			if (!strcmp(str, "endpoint-independent"))
+				*(enum bind_filtering *)dst = FILTER_EIF;
+			else if (!strcmp(str, "address-dependent"))
+				*(enum bind_filtering *)dst = FILTER_ADF;
+			else if (!strcmp(str, "address-and-port-dependent"))
+				*(enum bind_filtering *)dst = FILTER_APDF;
+			else
+				cerr(c, s, it->path,
+				     "\"%s\" is not one of endpoint-independent, address-dependent, "
+				     "address-and-port-dependent",
+				     str);
+		}
+		break;
+	case T_IFLIST:
+		load_strlist(c, s, it, dst, &out->nroutes_iifs);
+		break;
+	case T_PFXLIST:
+		load_strlist(c, s, it, dst, &out->nroutes_dev_prefixes);
+		break;
+	}
+}
+
+/* Array of names or prefixes inside a realm. */
+static void realm_strings(struct ctx *c, const config_setting_t *s, bool prefixes,
+			  struct prefix *pfx, unsigned *npfx, char (*names)[REALM_NAME_MAX],
+			  unsigned *nnames, unsigned max)
+{
+	if (!config_setting_is_array(s)) {
+		cerr(c, s, NULL, "must be an array of strings [ \"...\" ]");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		if (!v)
+			continue;
+		if ((prefixes ? *npfx : *nnames) >= max) {
+			cerr(c, e, NULL, "too many entries (at most %u)", max);
+			return;
+		}
+		if (prefixes) {
+			if (prefix_parse(v, &pfx[*npfx]) < 0)
+				cerr(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len (host bits clear)", v);
+			else
+				(*npfx)++;
+		} else {
+			if (strlen(v) >= REALM_NAME_MAX || !*v)
+				cerr(c, e, NULL, "\"%s\" is not a realm name", v);
+			else
+				snprintf(names[(*nnames)++], REALM_NAME_MAX, "%s", v);
+		}
+	}
+}
+
+static bool parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned a, b;
+	char tail;
+
+	if (sscanf(s, "%u-%u%c", &a, &b, &tail) != 2 || a < 1 || b > 65535 || a > b)
+		return false;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return true;
+}
+
+static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *out)
+{
+	const config_setting_t *list = lookup(cfg, "realms");
+
+	if (!list) {
+		cerr(c, config_root_setting(cfg), "realms", "missing: at least two realms are needed");
+		return;
+	}
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		cerr(c, list, NULL, "must be a list ( { ... }, ... )");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i), *s;
+		struct conf_realm *r;
+		const char *v;
+
+		if (!config_setting_is_group(g)) {
+			cerr(c, g, NULL, "must be a group { name = ...; }");
+			continue;
+		}
+		if (out->nrealms >= REALM_MAX) {
+			cerr(c, g, NULL, "more than %d realms", REALM_MAX);
+			return;
+		}
+		r = &out->realms[out->nrealms++];
+		check_members(c, g, realm_keys, NELEM(realm_keys));
+		if (!(s = config_setting_get_member(g, "name")))
+			cerr(c, g, NULL, "name: missing");
+		else if ((v = str_of(c, s))) {
+			if (!*v || strlen(v) >= REALM_NAME_MAX)
+				cerr(c, s, NULL, "must be 1..%d characters", REALM_NAME_MAX - 1);
+			else
+				snprintf(r->name, sizeof(r->name), "%s", v);
+		}
+		if ((s = config_setting_get_member(g, "prefixes")))
+			realm_strings(c, s, true, r->prefixes, &r->nprefixes, NULL, NULL,
+				      REALM_PREFIX_MAX);
+		if ((s = config_setting_get_member(g, "nat_to")))
+			realm_strings(c, s, false, NULL, NULL, r->nat_to, &r->nnat_to, REALM_MAX);
+		if ((s = config_setting_get_member(g, "pool"))) {
+			const config_setting_t *a, *p;
+			if (!config_setting_is_group(s)) {
+				cerr(c, s, NULL, "must be a group { addresses = [...]; }");
+				continue;
+			}
+			check_members(c, s, pool_keys, NELEM(pool_keys));
+			r->port_lo = 1024;
+			r->port_hi = 65535;
+			if (!(a = config_setting_get_member(s, "addresses")))
+				cerr(c, s, NULL, "addresses: missing");
+			else
+				realm_strings(c, a, true, r->pool, &r->npool, NULL, NULL,
+					      REALM_PREFIX_MAX);
+			if ((p = config_setting_get_member(s, "ports")) && (v = str_of(c, p)) &&
+			    !parse_ports(v, &r->port_lo, &r->port_hi))
+				cerr(c, p, NULL, "\"%s\" is not a range LOW-HIGH within 1-65535", v);
+		}
+		if (!r->nprefixes && !r->npool)
+			cerr(c, g, NULL, "a realm needs prefixes or a pool");
+	}
+}
+
+static void load_forwards(struct ctx *c, const config_t *cfg, struct natd_conf *out)
+{
+	const config_setting_t *list = lookup(cfg, "forwards");
+	int n;
+
+	if (!list)
+		return;
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		cerr(c, list, NULL, "must be a list ( { ... }, ... )");
+		return;
+	}
+	n = config_setting_length(list);
+	if (n > CONF_MAX_FORWARDS) {
+		cerr(c, list, NULL, "more than %d forwards", CONF_MAX_FORWARDS);
+		return;
+	}
+	out->forwards = calloc((size_t)n + 1, sizeof(*out->forwards));
+	if (!out->forwards) {
+		cerr(c, list, NULL, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i), *s;
+		struct conf_forward *f = &out->forwards[out->nforwards];
+		const char *v;
+		bool ok = true;
+
+		if (!config_setting_is_group(g)) {
+			cerr(c, g, NULL, "must be a group { proto = ...; }");
+			continue;
+		}
+		check_members(c, g, forward_keys, NELEM(forward_keys));
+		f->line = config_setting_source_line(g);
+		for (size_t k = 0; k < NELEM(forward_keys); k++) {
+			const char *key = forward_keys[k];
+			if (!(s = config_setting_get_member(g, key))) {
+				char p[128];
+				spath(g, p, sizeof(p));
+				fprintf(c->errs, "%s:%d: %s.%s: missing\n", c->path, f->line, p, key);
+				c->nerr++;
+				ok = false;
+				continue;
+			}
+			if (!(v = str_of(c, s))) {
+				ok = false;
+				continue;
+			}
+			if (!strcmp(key, "proto")) {
+				if (!strcmp(v, "udp"))
+					f->proto = IPPROTO_UDP;
+				else if (!strcmp(v, "tcp"))
+					f->proto = IPPROTO_TCP;
+				else {
+					cerr(c, s, NULL, "\"%s\" is not udp or tcp", v);
+					ok = false;
+				}
+			} else if (!strcmp(key, "external") || !strcmp(key, "internal")) {
+				struct endpoint *ep = key[0] == 'e' ? &f->ext : &f->in;
+				if (ep_parse(v, ep) < 0 || ep->port == 0) {
+					cerr(c, s, NULL, "\"%s\" is not an address:port (port 1-65535)", v);
+					ok = false;
+				}
+			} else {
+				char *dst = key[0] == 'r' ? f->ext_realm : f->in_realm;
+				if (strlen(v) >= REALM_NAME_MAX) {
+					cerr(c, s, NULL, "not a realm name");
+					ok = false;
+				} else
+					snprintf(dst, REALM_NAME_MAX, "%s", v);
+			}
+		}
+		if (ok)
+			out->nforwards++;
+	}
+}
+
+static int realm_index(const struct natd_conf *out, const char *name)
+{
+	for (unsigned i = 0; i < out->nrealms; i++)
+		if (!strcmp(out->realms[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static bool pfx_overlap(const struct prefix *a, const struct prefix *b)
+{
+	uint32_t m = a->len < b->len ? a->mask : b->mask;
+	return (a->addr & m) == (b->addr & m);
+}
+
+static bool realm_contains(const struct conf_realm *r, uint32_t addr)
+{
+	for (unsigned i = 0; i < r->npool; i++)
+		if (prefix_match(&r->pool[i], addr))
+			return true;
+	for (unsigned i = 0; i < r->nprefixes; i++)
+		if (prefix_match(&r->prefixes[i], addr))
+			return true;
+	return false;
+}
+
+/* Cross-field checks: names, references, overlaps. */
+static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *out)
+{
+	const config_setting_t *list = lookup(cfg, "realms");
+	unsigned pool_addrs = 0;
+
+	if (list && out->nrealms < 2 && c->nerr == 0)
+		cerr(c, list, "realms", "at least two realms are needed");
+	for (unsigned i = 0; i < out->nrealms; i++) {
+		struct conf_realm *r = &out->realms[i];
+		const config_setting_t *g = list ? config_setting_get_elem(list, i) : NULL;
+
+		for (unsigned j = 0; j < i; j++)
+			if (*r->name && !strcmp(r->name, out->realms[j].name))
+				cerr(c, g, NULL, "realm \"%s\" is defined twice", r->name);
+		for (unsigned k = 0; k < r->nnat_to; k++) {
+			int t = realm_index(out, r->nat_to[k]);
+			if (t < 0)
+				cerr(c, g, NULL, "nat_to: no realm named \"%s\"", r->nat_to[k]);
+			else if ((unsigned)t == i)
+				cerr(c, g, NULL, "nat_to: a realm cannot NAT into itself");
+			else if (!out->realms[t].npool)
+				cerr(c, g, NULL, "nat_to: realm \"%s\" has no pool to translate into",
+				     r->nat_to[k]);
+		}
+		for (unsigned p = 0; p < r->npool; p++) {
+			pool_addrs += r->pool[p].len >= 20 ? 1u << (32 - r->pool[p].len) : CONF_MAX_POOL_ADDRS + 1;
+			for (unsigned j = 0; j <= i; j++)
+				for (unsigned q = 0; q < (j == i ? p : out->realms[j].npool); q++)
+					if (pfx_overlap(&r->pool[p], &out->realms[j].pool[q]))
+						cerr(c, g, NULL, "pool prefix overlaps another pool prefix");
+		}
+		for (unsigned p = 0; p < r->nprefixes; p++)
+			for (unsigned j = 0; j < i; j++)
+				for (unsigned q = 0; q < out->realms[j].nprefixes; q++) {
+					const struct prefix *a = &r->prefixes[p], *b = &out->realms[j].prefixes[q];
+					if (a->len == b->len && a->addr == b->addr)
+						cerr(c, g, NULL,
+						     "prefix is also in realm \"%s\": a packet could not be told apart",
+						     out->realms[j].name);
+				}
+	}
+	if (pool_addrs > CONF_MAX_POOL_ADDRS)
+		cerr(c, list, "realms", "pools hold more than %d addresses", CONF_MAX_POOL_ADDRS);
+	for (unsigned i = 0; i < out->nforwards; i++) {
+		struct conf_forward *f = &out->forwards[i];
+		int er = realm_index(out, f->ext_realm), ir = realm_index(out, f->in_realm);
+		char p[64];
+
+		snprintf(p, sizeof(p), "forwards.[%u]", i);
+		if (er < 0)
+			fprintf(c->errs, "%s:%d: %s.realm: no realm named \"%s\"\n", c->path, f->line, p,
+				f->ext_realm), c->nerr++;
+		else if (!realm_contains(&out->realms[er], f->ext.addr))
+			fprintf(c->errs, "%s:%d: %s.external: not an address of realm \"%s\"\n", c->path,
+				f->line, p, f->ext_realm), c->nerr++;
+		if (ir < 0)
+			fprintf(c->errs, "%s:%d: %s.internal_realm: no realm named \"%s\"\n", c->path,
+				f->line, p, f->in_realm), c->nerr++;
+		if (er >= 0 && er == ir)
+			fprintf(c->errs, "%s:%d: %s: external and internal realms are the same\n",
+				c->path, f->line, p), c->nerr++;
+		for (unsigned j = 0; j < i; j++)
+			if (out->forwards[j].proto == f->proto && ep_eq(out->forwards[j].ext, f->ext) &&
+			    !strcmp(out->forwards[j].ext_realm, f->ext_realm))
+				fprintf(c->errs, "%s:%d: %s.external: already forwarded at line %d\n",
+					c->path, f->line, p, out->forwards[j].line), c->nerr++;
+	}
+	for (size_t i = 0; i < NELEM(rfc_min); i++) {
+		const config_setting_t *s = lookup(cfg, rfc_min[i].path);
+		long long v;
+		if (s && (config_setting_type(s) == CONFIG_TYPE_INT) &&
+		    (v = config_setting_get_int(s)) < rfc_min[i].min && v > 0)
+			log_warn("%s:%d: %s: %lld s is below the %u s of %s", c->path,
+				 config_setting_source_line(s), rfc_min[i].path, v, rfc_min[i].min,
+				 rfc_min[i].rfc);
+	}
+}
+
+int conf_load(const char *path, struct natd_conf *out, FILE *errs)
+{
+	struct ctx c = {path, errs, 0};
+	config_t cfg;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	config_init(&cfg);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			fprintf(errs, "%s:0: (file): cannot read: %s\n", path, strerror(errno));
+		else
+			fprintf(errs, "%s:%d: (syntax): %s\n",
+				config_error_file(&cfg) ? config_error_file(&cfg) : path,
+				config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return -EINVAL;
+	}
+	check_unknown(&c, config_root_setting(&cfg));
+	for (size_t i = 0; i < NELEM(items); i++)
+		load_item(&c, &cfg, out, &items[i]);
+	load_realms(&c, &cfg, out);
+	load_forwards(&c, &cfg, out);
+	check_cross(&c, &cfg, out);
+	out->frag.slot_bytes = (uint32_t)out->tun_mtu;
+	config_destroy(&cfg);
+	if (c.nerr) {
+		conf_free(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void conf_free(struct natd_conf *c)
+{
+	free(c->forwards);
+	c->forwards = NULL;
+	c->nforwards = 0;
+}

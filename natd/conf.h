@@ -1,0 +1,83 @@
+/* conf: natd's configuration file (libconfig syntax), strict and complete.
+ *
+ * Every setting is described once in a table (name, type, range, default);
+ * unknown settings are errors; all problems are collected and reported as
+ * "file:line: setting: problem" before giving up; a cross-field pass then
+ * checks names, overlaps and references. The result is a plain struct
+ * handed explicitly to whoever needs it; there is no global config.
+ */
+#ifndef NATD_CONF_H
+#define NATD_CONF_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "binding.h"
+#include "endpoint.h"
+#include "frag.h"
+#include "realm.h"
+
+#define CONF_MAX_POOL_ADDRS 4096
+#define CONF_MAX_FORWARDS 1024
+#define CONF_MAX_IFACES 8
+
+struct conf_realm {
+	char name[REALM_NAME_MAX];
+	struct prefix prefixes[REALM_PREFIX_MAX];
+	unsigned nprefixes;
+	char nat_to[REALM_MAX][REALM_NAME_MAX];
+	unsigned nnat_to;
+	struct prefix pool[REALM_PREFIX_MAX]; /* pool addresses, as prefixes */
+	unsigned npool;
+	uint16_t port_lo, port_hi;
+};
+
+struct conf_forward {
+	uint8_t proto;                 /* IPPROTO_UDP or IPPROTO_TCP */
+	char ext_realm[REALM_NAME_MAX];
+	struct endpoint ext;
+	char in_realm[REALM_NAME_MAX];
+	struct endpoint in;
+	int line;
+};
+
+struct natd_conf {
+	char path[256];
+	/* tun */
+	char tun_name[IFNAMSIZ];
+	int tun_mtu;
+	int tun_txqueuelen;
+	/* process */
+	char user[64];
+	char pidfile[256];
+	int log_level;
+	bool log_syslog;
+	int stats_interval; /* seconds between counter log lines; 0 = off */
+	/* table */
+	struct bind_conf bind;
+	bool hairpinning;
+	bool port_parity;
+	bool port_preservation;
+	struct frag_conf frag;
+	/* realms and forwards */
+	struct conf_realm realms[REALM_MAX];
+	unsigned nrealms;
+	struct conf_forward *forwards;
+	unsigned nforwards;
+	/* routes natd installs itself */
+	bool routes_install;
+	int routes_table;
+	char routes_iifs[CONF_MAX_IFACES][IFNAMSIZ];
+	unsigned nroutes_iifs;
+	char routes_dev_prefixes[REALM_PREFIX_MAX][20]; /* extra "a.b.c.d/n" routed to the TUN */
+	unsigned nroutes_dev_prefixes;
+};
+
+/* Load and check path. Errors go to errs, one per line, as
+ * "file:line: setting: problem". 0, or -EINVAL if anything was wrong. */
+int conf_load(const char *path, struct natd_conf *out, FILE *errs);
+void conf_free(struct natd_conf *c);
+
+#endif

@@ -1,0 +1,114 @@
+/* natd: command line, then wiring: load the config, set up while
+ * privileged, drop privileges, announce readiness (pidfile), run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "priv.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: natd [-fndhV] [-c FILE] [-p PIDFILE]\n"
+		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/natd.conf)\n"
+		"  -n          check the configuration and exit\n"
+		"  -f          stay in the foreground, log to stderr\n"
+		"  -d          debug logging\n"
+		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
+		"  -h          this help\n"
+		"  -V          version\n");
+}
+
+/* Open the pidfile while still privileged; the pid is written only once
+ * set-up and the privilege drop have succeeded, so a non-empty pidfile
+ * means "ready". */
+static int pidfile_open(const char *path)
+{
+	char dir[256];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_err("pidfile directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_err("pidfile %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = SYSCONFDIR_NATD "/natd.conf", *pidfile = NULL;
+	bool check = false, fg = false, debug = false;
+	struct natd_conf conf;
+	struct natd *n = NULL;
+	int opt, pidfd = -1, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:fndp:hV")) != -1) {
+		switch (opt) {
+		case 'c': conf_path = optarg; break;
+		case 'f': fg = true; break;
+		case 'n': check = true; break;
+		case 'd': debug = true; break;
+		case 'p': pidfile = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("natd %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_open("natd", debug ? LOG_DEBUG : LOG_INFO, false);
+	if (conf_load(conf_path, &conf, stderr) < 0) {
+		fprintf(stderr, "natd: %s: configuration has errors\n", conf_path);
+		return 1;
+	}
+	if (check) {
+		printf("natd: %s: configuration OK\n", conf_path);
+		conf_free(&conf);
+		return 0;
+	}
+	if (!pidfile)
+		pidfile = conf.pidfile;
+	log_open("natd", debug ? LOG_DEBUG : conf.log_level, conf.log_syslog || !fg);
+
+	if (natd_setup(&conf, &n) < 0)
+		goto out;
+	if (!fg && daemon(0, 0) < 0) {
+		log_err("daemon: %s", strerror(errno));
+		goto out;
+	}
+	if (*pidfile && (pidfd = pidfile_open(pidfile)) < 0)
+		goto out;
+	if (priv_drop(conf.user) < 0)
+		goto out;
+	if (pidfd >= 0) {
+		dprintf(pidfd, "%ld\n", (long)getpid());
+		close(pidfd);
+		pidfd = -1;
+	}
+	log_notice("running as %s", conf.user);
+	rc = natd_run(n) < 0 ? 1 : 0;
+	if (*pidfile)
+		unlink(pidfile); /* best effort: the directory may not be ours any more */
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	natd_free(n);
+	conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,14 @@
+/* priv: drop root for good after the privileged set-up.
+ *
+ * setgroups + setresgid + setresuid to the configured user, then verify
+ * that neither the real, effective nor saved ids can go back to 0, then
+ * PR_SET_NO_NEW_PRIVS. Any failure is fatal: natd never runs on by accident
+ * with more privilege than asked.
+ */
+#ifndef NATD_PRIV_H
+#define NATD_PRIV_H
+
+/* 0, or -1 with the failing step logged. */
+int priv_drop(const char *user);
+
+#endif

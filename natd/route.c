@@ -1,0 +1,126 @@
+/* route: install the TUN's routes and policy rules (see route.h).
+ *
+ * Each command is spawned directly (no shell) and waited for; sysctls are
+ * written through /proc/sys. Rules are deleted before being added so a
+ * restart does not stack duplicates.
+ */
+#include "route.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+extern char **environ;
+
+static const char *ip_path(void)
+{
+	static const char *const cand[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		if (access(cand[i], X_OK) == 0)
+			return cand[i];
+	return NULL;
+}
+
+/* Run ip with argv; quiet: failures are expected (rule deletion). */
+static int run_ip(char *const argv[], bool quiet)
+{
+	const char *ip = ip_path();
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, err;
+
+	if (!ip) {
+		log_err("routes: iproute2's ip not found");
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	if (quiet)
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	err = posix_spawn(&pid, ip, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		log_err("routes: spawn %s: %s", ip, strerror(err));
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (!quiet) {
+			char cmd[256] = "";
+			for (int i = 0; argv[i]; i++) {
+				strncat(cmd, argv[i], sizeof(cmd) - strlen(cmd) - 2);
+				strncat(cmd, " ", sizeof(cmd) - strlen(cmd) - 1);
+			}
+			log_err("routes: command failed: %s", cmd);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int write_sysctl(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(val, f) < 0 || fclose(f) != 0) {
+		log_err("routes: cannot write %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return 0;
+}
+
+int route_install(const struct natd_conf *c, const char *tun)
+{
+	char table[16], path[128], pfx[24];
+
+	snprintf(table, sizeof(table), "%d", c->routes_table);
+	if (write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0 ||
+	    write_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter", "0") < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", tun);
+	if (write_sysctl(path, "0") < 0)
+		return -1;
+	/* pool prefixes go to the TUN */
+	for (unsigned r = 0; r < c->nrealms; r++)
+		for (unsigned i = 0; i < c->realms[r].npool; i++) {
+			const struct prefix *p = &c->realms[r].pool[i];
+			const uint8_t *a = (const uint8_t *)&p->addr;
+			snprintf(pfx, sizeof(pfx), "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p->len);
+			char *argv[] = {"ip", "route", "replace", pfx, "dev", (char *)tun, NULL};
+			if (run_ip(argv, false) < 0)
+				return -1;
+		}
+	for (unsigned i = 0; i < c->nroutes_dev_prefixes; i++) {
+		char *argv[] = {"ip", "route", "replace", (char *)c->routes_dev_prefixes[i], "dev",
+				(char *)tun, NULL};
+		if (run_ip(argv, false) < 0)
+			return -1;
+	}
+	if (c->nroutes_iifs) {
+		char *dflt[] = {"ip", "route", "replace", "default", "dev", (char *)tun, "table",
+				table, NULL};
+		if (run_ip(dflt, false) < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < c->nroutes_iifs; i++) {
+		char *iif = (char *)c->routes_iifs[i];
+		char *del[] = {"ip", "rule", "del", "iif", iif, "lookup", table, NULL};
+		char *add[] = {"ip", "rule", "add", "iif", iif, "lookup", table, NULL};
+		for (int k = 0; k < 16 && run_ip(del, true) == 0; k++)
+			; /* earlier runs' rules, a bounded number */
+		if (run_ip(add, false) < 0)
+			return -1;
+	}
+	log_info("routes installed on %s (table %s, %u inside interfaces)", tun, table,
+		 c->nroutes_iifs);
+	return 0;
+}

@@ -1,0 +1,414 @@
+/* xlate: per-packet translation (theory of operation in xlate.h).
+ *
+ * Layout of the work for one query packet (UDP, TCP, ICMP echo):
+ *   parse -> classify source and destination realms -> inbound lookup by
+ *   destination -> outbound lookup (or creation) by source -> filtering ->
+ *   rewrite addresses and ports -> incremental checksum fix.
+ * An ICMP error is handled by the same lookups applied to the packet it
+ * quotes, read backwards. Non-first fragments reuse the addresses that the
+ * first fragment of their datagram was given.
+ */
+#include "xlate.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "csum.h"
+#include "log.h"
+#include "pkt.h"
+#include "pool.h"
+
+#define ICMP_ECHOREPLY_T 0
+#define ICMP_UNREACH_T 3
+#define ICMP_ECHO_T 8
+#define ICMP_TIMXCEED_T 11
+#define ICMP_PARAMPROB_T 12
+#define TCP_SYN_F 0x02
+#define TCP_ACK_F 0x10
+
+/* Offsets of the fields rewritten, per protocol. */
+#define IP_CHECK 10
+#define IP_SRC 12
+#define IP_DST 16
+#define UDP_CHECK 6
+#define TCP_CHECK 16
+#define ICMP_CHECK 2
+#define ICMP_ID 4
+
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static enum xlate_verdict drop(struct xlate_ctx *x, enum drop_reason r)
+{
+	stats_drop(x->st, r);
+	return XL_DROP;
+}
+
+/* Where an L4 checksum lives and whether it covers a pseudo-header. */
+struct l4csum {
+	size_t off;   /* offset in the L4 header; 0: none to fix */
+	bool pseudo;  /* covers the IP addresses */
+	bool udp;     /* zero means "no checksum" */
+};
+
+static struct l4csum l4csum_of(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP: return (struct l4csum){UDP_CHECK, true, true};
+	case IPPROTO_TCP: return (struct l4csum){TCP_CHECK, true, false};
+	case IPPROTO_ICMP: return (struct l4csum){ICMP_CHECK, false, false};
+	default: return (struct l4csum){0, false, false};
+	}
+}
+
+static uint16_t upd16(const struct l4csum *c, uint16_t check, uint16_t o, uint16_t n)
+{
+	return c->udp ? csum_update16_udp(check, o, n) : csum_update16(check, o, n);
+}
+
+static uint16_t upd32(const struct l4csum *c, uint16_t check, uint32_t o, uint32_t n)
+{
+	return c->udp ? csum_update32_udp(check, o, n) : csum_update32(check, o, n);
+}
+
+/* Rewrite one IPv4 address field (src or dst) and the checksums it feeds:
+ * the IP header's and, when the L4 checksum is reachable, the pseudo-
+ * header's. l4 may be NULL (non-first fragment, or quote without it). */
+static void set_addr(uint8_t *ip, size_t field, uint32_t addr, uint8_t *l4, size_t l4avail,
+		     const struct l4csum *c)
+{
+	uint32_t old = rd32(ip + field);
+
+	if (old == addr)
+		return;
+	wr32(ip + field, addr);
+	wr16(ip + IP_CHECK, csum_update32(rd16(ip + IP_CHECK), old, addr));
+	if (l4 && c->off && c->pseudo && l4avail >= c->off + 2)
+		wr16(l4 + c->off, upd32(c, rd16(l4 + c->off), old, addr));
+}
+
+/* Rewrite a 16-bit L4 field (a port or ICMP id) and the L4 checksum. */
+static void set_port(uint8_t *l4, size_t l4avail, size_t field, uint16_t port,
+		     const struct l4csum *c)
+{
+	uint16_t old = rd16(l4 + field);
+
+	if (old == port)
+		return;
+	wr16(l4 + field, port);
+	if (c->off && l4avail >= c->off + 2)
+		wr16(l4 + c->off, upd16(c, rd16(l4 + c->off), old, port));
+}
+
+/* Field offsets of the source and destination "ports" of a flow. */
+static void port_fields(uint8_t proto, size_t *sf, size_t *df)
+{
+	if (proto == IPPROTO_ICMP) {
+		*sf = *df = ICMP_ID; /* one identifier for both directions */
+	} else {
+		*sf = 0;
+		*df = 2;
+	}
+}
+
+static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t *l4, size_t pf)
+{
+	struct endpoint e = {rd32(ip + addr_field), rd16(l4 + pf)};
+	return e;
+}
+
+void xlate_release_binding(struct xlate_ctx *x, struct binding *b)
+{
+	struct pool *pl = b->ext_realm < x->realms->n ? x->realms->realms[b->ext_realm].pool : NULL;
+	int pp = pool_proto_of(b->proto);
+
+	if (pl && pp >= 0)
+		pool_release(pl, (enum pool_proto)pp, b->ext);
+}
+
+/* Find or create the binding that carries sources {ra, src} into realm t. */
+static struct binding *outbound_binding(struct xlate_ctx *x, uint8_t proto, uint8_t ra,
+					struct endpoint src, uint8_t t, bool may_create,
+					enum drop_reason *why)
+{
+	struct binding *b = bind_lookup_in(x->bt, proto, ra, src, t);
+	struct pool *pl;
+	struct endpoint ext;
+	unsigned flags = x->pool_flags;
+	int pp, err;
+
+	if (b)
+		return b;
+	pl = x->realms->realms[t].pool;
+	pp = pool_proto_of(proto);
+	if (!may_create || !pl || pp < 0) {
+		*why = DROP_NO_BINDING;
+		return NULL;
+	}
+	if (proto == IPPROTO_ICMP)
+		flags &= ~POOL_F_PARITY;
+	if (pool_alloc(pl, (enum pool_proto)pp, src.addr, 0, src.port, flags, &ext) < 0) {
+		*why = DROP_POOL_EXHAUSTED;
+		return NULL;
+	}
+	b = bind_insert(x->bt, BIND_DYNAMIC, proto, ra, src, t, ext, x->now, &err);
+	if (!b) {
+		pool_release(pl, (enum pool_proto)pp, ext);
+		*why = DROP_TABLE_FULL;
+		return NULL;
+	}
+	x->st->bindings_created++;
+	if (log_level >= LOG_DEBUG) {
+		char a[EP_STRLEN], m[EP_STRLEN];
+		log_debug("binding %u created: proto %u %s/%s -> %s/%s", b->id, proto,
+			  x->realms->realms[ra].name, ep_str(src, a), x->realms->realms[t].name,
+			  ep_str(ext, m));
+	}
+	return b;
+}
+
+/* Forward the held fragments of a datagram whose first fragment just went. */
+static void release_held(struct xlate_ctx *x, const struct frag_key *k, const struct frag_xlat *fx)
+{
+	uint8_t *f;
+	size_t len;
+
+	while ((f = frag_release(x->ft, k, &len))) {
+		struct l4csum none = {0, false, false};
+		set_addr(f, IP_SRC, fx->new_src, NULL, 0, &none);
+		set_addr(f, IP_DST, fx->new_dst, NULL, 0, &none);
+		x->st->frags_translated++;
+		if (x->emit)
+			x->emit(x->emit_arg, f, len);
+	}
+}
+
+static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p)
+{
+	struct frag_key k = {rd32(p->buf + IP_SRC), rd32(p->buf + IP_DST), rd16(p->buf + 4),
+			     p->proto, realm_classify(x->realms, rd32(p->buf + IP_SRC))};
+	const struct frag_xlat *fx = frag_lookup(x->ft, &k, x->now);
+	struct l4csum none = {0, false, false};
+	int err;
+
+	if (fx) {
+		set_addr(p->buf, IP_SRC, fx->new_src, NULL, 0, &none);
+		set_addr(p->buf, IP_DST, fx->new_dst, NULL, 0, &none);
+		x->st->frags_translated++;
+		return XL_FORWARD;
+	}
+	err = frag_hold(x->ft, &k, p->buf, p->len, x->now);
+	if (err)
+		return drop(x, DROP_FRAG_NOSLOT);
+	x->st->frags_buffered++;
+	return XL_HELD;
+}
+
+/* ICMP error (RFC 5508 section 4): translate by the quoted packet. The
+ * quote Q went qs -> qd; the error travels back toward qs. qs is looked up
+ * as an external endpoint (it was a translated source) and qd as an
+ * internal one (it was a translated destination). */
+static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, uint8_t ra)
+{
+	uint8_t *ip = p->buf, *icmp = ip + p->l4_off, *qip, *ql4;
+	size_t qn = p->l4_len - 8, qsf, qdf, qavail;
+	struct pkt q;
+	struct binding *bi, *bo;
+	struct endpoint qs, qd;
+	uint8_t rs, rb, t;
+	struct l4csum qc, none = {0, false, false};
+	enum drop_reason r;
+
+	if (p->is_frag)
+		return drop(x, DROP_FRAG_UNKNOWN);
+	if (csum_fold(csum_partial(icmp, p->l4_len, 0)) != 0)
+		return drop(x, DROP_ICMP_QUOTE);
+	qip = icmp + 8;
+	if ((r = pkt_parse_quoted(&q, qip, qn)) != DROP_NONE)
+		return drop(x, r);
+	if (q.proto != IPPROTO_UDP && q.proto != IPPROTO_TCP && q.proto != IPPROTO_ICMP)
+		return drop(x, DROP_ICMP_QUOTE);
+	ql4 = qip + q.l4_off;
+	qavail = q.l4_len;
+	if (q.proto == IPPROTO_ICMP && ql4[0] != ICMP_ECHO_T && ql4[0] != ICMP_ECHOREPLY_T)
+		return drop(x, DROP_ICMP_QUOTE); /* never an error about an error */
+	port_fields(q.proto, &qsf, &qdf);
+	qs = ep_at(qip, IP_SRC, ql4, qsf);
+	qd = ep_at(qip, IP_DST, ql4, qdf);
+	rs = realm_classify(x->realms, qs.addr);
+	if (rs == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+	bi = bind_lookup_ext(x->bt, q.proto, rs, qs);
+	rb = bi ? bi->in_realm : realm_classify(x->realms, rd32(ip + IP_DST));
+	if (rb == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+	t = rb != ra ? rb : rs;
+	bo = realm_translates(x->realms, ra, t) ? bind_lookup_in(x->bt, q.proto, ra, qd, t) : NULL;
+	if (!bi && !bo)
+		return drop(x, DROP_NO_BINDING);
+
+	qc = l4csum_of(q.proto);
+	if (bi) {
+		set_addr(qip, IP_SRC, bi->in.addr, ql4, qavail, &qc);
+		set_port(ql4, qavail, qsf, bi->in.port, &qc);
+		set_addr(ip, IP_DST, bi->in.addr, NULL, 0, &none);
+		x->st->translated_in++;
+	}
+	if (bo) {
+		set_addr(qip, IP_DST, bo->ext.addr, ql4, qavail, &qc);
+		if (q.proto != IPPROTO_ICMP || !bi)
+			set_port(ql4, qavail, qdf, bo->ext.port, &qc);
+		set_addr(ip, IP_SRC, bo->ext.addr, NULL, 0, &none);
+		x->st->translated_out++;
+	}
+	/* The quoted bytes changed in several places: recompute the ICMP sum
+	 * (verified above, so a corrupt error is never laundered). */
+	wr16(icmp + ICMP_CHECK, 0);
+	wr16(icmp + ICMP_CHECK, csum_fold(csum_partial(icmp, p->l4_len, 0)));
+	x->st->icmp_errors_translated++;
+	return XL_FORWARD;
+}
+
+enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, size_t cap)
+{
+	struct pkt p;
+	enum drop_reason r = pkt_parse_ip4(&p, buf, n, cap);
+	uint8_t *ip, *l4, ra, rd, rb, t, icmp_type = 0, tcp_flags = 0;
+	size_t sf, df;
+	bool is_pool, may_create = true, inbound_ok = true;
+	struct endpoint src, dst, new_src, new_dst;
+	struct binding *bi = NULL, *bo = NULL;
+	struct l4csum c;
+
+	if (r != DROP_NONE)
+		return drop(x, r);
+	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
+		return drop(x, DROP_PROTO);
+	ip = p.buf;
+	ra = realm_classify(x->realms, rd32(ip + IP_SRC));
+	if (ra == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+	if (p.frag_off)
+		return xlate_nonfirst_frag(x, &p);
+	l4 = ip + p.l4_off;
+
+	if (p.proto == IPPROTO_ICMP) {
+		icmp_type = l4[0];
+		switch (icmp_type) {
+		case ICMP_UNREACH_T:
+		case ICMP_TIMXCEED_T:
+		case ICMP_PARAMPROB_T:
+			return xlate_icmp_error(x, &p, ra);
+		case ICMP_ECHO_T:
+			inbound_ok = false; /* requests create, replies return */
+			break;
+		case ICMP_ECHOREPLY_T:
+			may_create = false;
+			break;
+		default:
+			return drop(x, DROP_ICMP_TYPE);
+		}
+	} else if (p.proto == IPPROTO_TCP) {
+		tcp_flags = l4[13];
+		/* RFC 5382 REQ-2: a mapping starts with an outbound SYN */
+		may_create = (tcp_flags & (TCP_SYN_F | TCP_ACK_F)) == TCP_SYN_F;
+	}
+
+	port_fields(p.proto, &sf, &df);
+	src = ep_at(ip, IP_SRC, l4, sf);
+	dst = ep_at(ip, IP_DST, l4, df);
+	rd = realm_classify_pool(x->realms, dst.addr, &is_pool);
+	if (rd == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+
+	/* 1. inbound: is the destination a binding's external endpoint? */
+	new_dst = dst;
+	rb = rd;
+	if (inbound_ok && (bi = bind_lookup_ext(x->bt, p.proto, rd, dst))) {
+		new_dst = bi->in;
+		rb = bi->in_realm;
+	} else if (is_pool) {
+		return drop(x, DROP_NO_BINDING);
+	}
+
+	/* 2. outbound: does the source need a binding into the target realm? */
+	t = rb != ra ? rb : rd;
+	new_src = src;
+	if (realm_translates(x->realms, ra, t)) {
+		if (bi && rb == ra && !x->hairpinning)
+			return drop(x, DROP_NO_BINDING);
+		bo = outbound_binding(x, p.proto, ra, src, t, may_create, &r);
+		if (!bo)
+			return drop(x, r);
+		new_src = bo->ext;
+	} else if (!bi) {
+		return drop(x, ra == rd ? DROP_SAME_REALM : DROP_NO_BINDING);
+	}
+
+	/* 3. filtering of the inbound side, against the remote as the binding's
+	 * realm sees it (RFC 4787 section 5). */
+	if (bi && !bind_permitted(x->bt, bi, new_src, x->now))
+		return drop(x, DROP_FILTERED);
+
+	/* 4. state: counters, refresh, TCP tracking, permissions */
+	if (bo) {
+		bind_touch(bo, x->now);
+		bind_permit(x->bt, bo, dst, x->now);
+		bo->pkts_out++;
+		bo->bytes_out += p.len;
+		if (p.proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bo, tcp_flags, true, x->now);
+		x->st->translated_out++;
+	}
+	if (bi) {
+		bind_touch(bi, x->now);
+		bi->pkts_in++;
+		bi->bytes_in += p.len;
+		if (p.proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bi, tcp_flags, false, x->now);
+		x->st->translated_in++;
+		if (rb == ra)
+			x->st->hairpinned++;
+	}
+
+	/* 5. rewrite, fixing checksums incrementally (RFC 1624) */
+	c = l4csum_of(p.proto);
+	set_addr(ip, IP_SRC, new_src.addr, l4, p.l4_len, &c);
+	set_addr(ip, IP_DST, new_dst.addr, l4, p.l4_len, &c);
+	if (p.proto == IPPROTO_ICMP)
+		set_port(l4, p.l4_len, ICMP_ID, bi ? new_dst.port : new_src.port, &c);
+	else {
+		set_port(l4, p.l4_len, sf, new_src.port, &c);
+		set_port(l4, p.l4_len, df, new_dst.port, &c);
+	}
+
+	if (p.is_frag) { /* a first fragment: remember it for the rest */
+		struct frag_key k = {src.addr, dst.addr, rd16(ip + 4), p.proto, ra};
+		struct frag_xlat fx = {new_src.addr, new_dst.addr};
+		if (frag_record(x->ft, &k, &fx, x->now) == 0)
+			release_held(x, &k, &fx);
+		x->st->frags_translated++;
+	}
+	return XL_FORWARD;
+}
