@@ -45,7 +45,7 @@ static const struct item items[] = {
 	{"log.syslog", T_BOOL, 0, 1, OFF(log_syslog), 0, 0, NULL},
 	{"stats_interval", T_INT, 0, 86400, OFF(stats_interval), 0, 0, NULL},
 	{"table.capacity", T_U32, 1, 1 << 24, OFF(bind.capacity), 0, 65536, NULL},
-	{"table.permissions", T_U32, 0, 1 << 26, OFF(bind.perm_capacity), 0, 131072, NULL},
+	{"table.permissions", T_U32, 0, 1 << 26, OFF(bind.perm_capacity), 0, 0, NULL},
 	{"table.filtering", T_FILTER, 0, 0, OFF(bind.filtering), 0, 0, "endpoint-independent"},
 	{"table.hairpinning", T_BOOL, 0, 1, OFF(hairpinning), 0, 1, NULL},
 	{"table.port_parity", T_BOOL, 0, 1, OFF(port_parity), 0, 1, NULL},
@@ -640,6 +640,10 @@ int conf_load(const char *path, struct natd_conf *out, FILE *errs)
 	load_forwards(&c, &cfg, out);
 	check_cross(&c, &cfg, out);
 	out->frag.slot_bytes = (uint32_t)out->tun_mtu;
+	/* permissions: only dependent filtering needs them; by default two per
+	 * binding */
+	if (!lookup(&cfg, "table.permissions") && out->bind.filtering != FILTER_EIF)
+		out->bind.perm_capacity = 2 * out->bind.capacity;
 	config_destroy(&cfg);
 	if (c.nerr) {
 		conf_free(out);
