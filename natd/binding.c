@@ -384,9 +384,13 @@ unsigned bind_expire(struct bind_table *t, uint32_t now, bind_expire_cb cb, void
 
 /* ---- filtering permissions ---- */
 
-static struct endpoint perm_key(const struct bind_table *t, struct endpoint r)
+/* The remote as a permission stores it: the address alone under
+ * address-dependent filtering, and for ICMP, whose "port" is the query id
+ * natd itself rewrites. */
+static struct endpoint perm_key(const struct bind_table *t, const struct binding *b,
+				struct endpoint r)
 {
-	if (t->c.filtering == FILTER_ADF)
+	if (t->c.filtering == FILTER_ADF || b->proto == IPPROTO_ICMP)
 		r.port = 0;
 	return r;
 }
@@ -436,7 +440,7 @@ void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uin
 
 	if (t->c.filtering == FILTER_EIF)
 		return;
-	r = perm_key(t, r);
+	r = perm_key(t, b, r);
 	pi = perm_find(t, owner, r);
 	if (pi != BIND_NIL) {
 		t->p[pi].last_used = now;
@@ -474,7 +478,7 @@ bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoi
 
 	if (t->c.filtering == FILTER_EIF || b->kind == BIND_STATIC)
 		return true;
-	pi = perm_find(t, idx_of(t, b), perm_key(t, r));
+	pi = perm_find(t, idx_of(t, b), perm_key(t, b, r));
 	return pi != BIND_NIL && perm_live(t, b, &t->p[pi], now);
 }
 

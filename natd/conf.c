@@ -398,6 +398,7 @@ static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 			return;
 		}
 		r = &out->realms[out->nrealms++];
+		r->index = i;
 		check_members(c, g, realm_keys, NELEM(realm_keys));
 		if (!(s = config_setting_get_member(g, "name")))
 			cerr(c, g, NULL, "name: missing");
@@ -468,6 +469,7 @@ static void load_forwards(struct ctx *c, const config_t *cfg, struct natd_conf *
 		}
 		check_members(c, g, forward_keys, NELEM(forward_keys));
 		f->line = config_setting_source_line(g);
+		f->index = i;
 		for (size_t k = 0; k < NELEM(forward_keys); k++) {
 			const char *key = forward_keys[k];
 			if (!(s = config_setting_get_member(g, key))) {
@@ -546,7 +548,7 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 		cerr(c, list, "realms", "at least two realms are needed");
 	for (unsigned i = 0; i < out->nrealms; i++) {
 		struct conf_realm *r = &out->realms[i];
-		const config_setting_t *g = list ? config_setting_get_elem(list, i) : NULL;
+		const config_setting_t *g = list ? config_setting_get_elem(list, (unsigned)r->index) : NULL;
 
 		for (unsigned j = 0; j < i; j++)
 			if (*r->name && !strcmp(r->name, out->realms[j].name))
@@ -585,7 +587,7 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 		int er = realm_index(out, f->ext_realm), ir = realm_index(out, f->in_realm);
 		char p[64];
 
-		snprintf(p, sizeof(p), "forwards.[%u]", i);
+		snprintf(p, sizeof(p), "forwards[%d]", f->index);
 		if (er < 0)
 			fprintf(c->errs, "%s:%d: %s.realm: no realm named \"%s\"\n", c->path, f->line, p,
 				f->ext_realm), c->nerr++;

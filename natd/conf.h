@@ -32,6 +32,7 @@ struct conf_realm {
 	struct prefix pool[REALM_PREFIX_MAX]; /* pool addresses, as prefixes */
 	unsigned npool;
 	uint16_t port_lo, port_hi;
+	int index; /* position in the file's realms list, for messages */
 };
 
 struct conf_forward {
@@ -41,6 +42,7 @@ struct conf_forward {
 	char in_realm[REALM_NAME_MAX];
 	struct endpoint in;
 	int line;
+	int index; /* position in the file's forwards list, for messages */
 };
 
 struct natd_conf {

@@ -105,15 +105,21 @@ static uint32_t rec_find(const struct frag_table *t, const struct frag_key *k)
 	return NIL;
 }
 
-static void rec_pop_tail(struct frag_table *t)
+/* Take record i out of the hash (a no-op if it is not there). */
+static void rec_unhash(struct frag_table *t, uint32_t i)
 {
-	uint32_t i = t->tail, *pp = &t->hash[key_hash(t, &t->rec[i].k)];
+	uint32_t *pp = &t->hash[key_hash(t, &t->rec[i].k)];
 
 	for (; *pp != NIL; pp = &t->rec[*pp].hnext)
 		if (*pp == i) {
 			*pp = t->rec[i].hnext;
-			break;
+			return;
 		}
+}
+
+static void rec_pop_tail(struct frag_table *t)
+{
+	rec_unhash(t, t->tail);
 	t->tail = (t->tail + 1) % t->c.datagrams;
 	t->nrec--;
 }
@@ -123,10 +129,13 @@ int frag_record(struct frag_table *t, const struct frag_key *k, const struct fra
 {
 	uint32_t i = rec_find(t, k), h;
 
-	if (i != NIL) { /* a retransmitted first fragment: same datagram */
+	if (i != NIL && t->rec[i].expires > now) {
+		/* a retransmitted first fragment: same datagram */
 		t->rec[i].x = *x;
 		return 0;
 	}
+	if (i != NIL)
+		rec_unhash(t, i); /* expired, not yet popped: its ring slot goes stale */
 	if (t->nrec == t->c.datagrams) {
 		if (t->rec[t->tail].expires > now)
 			return -ENOSPC;
