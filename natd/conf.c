@@ -34,6 +34,8 @@ struct item {
 };
 
 #define OFF(f) offsetof(struct natd_conf, f)
+/* Realm names travel over the control channel: keep them to this set. */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 static const struct item items[] = {
 	{"tun.name", T_STR, 0, 0, OFF(tun_name), IFNAMSIZ, 0, "natd0"},
@@ -403,8 +405,9 @@ static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 		if (!(s = config_setting_get_member(g, "name")))
 			cerr(c, g, NULL, "name: missing");
 		else if ((v = str_of(c, s))) {
-			if (!*v || strlen(v) >= REALM_NAME_MAX)
-				cerr(c, s, NULL, "must be 1..%d characters", REALM_NAME_MAX - 1);
+			if (!*v || strlen(v) >= REALM_NAME_MAX || strspn(v, NAME_CHARS) != strlen(v))
+				cerr(c, s, NULL, "must be 1..%d characters of A-Z a-z 0-9 . _ -",
+				     REALM_NAME_MAX - 1);
 			else
 				snprintf(r->name, sizeof(r->name), "%s", v);
 		}
