@@ -558,12 +558,16 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				cerr(c, g, NULL, "realm \"%s\" is defined twice", r->name);
 		for (unsigned k = 0; k < r->nnat_to; k++) {
 			int t = realm_index(out, r->nat_to[k]);
+			const config_setting_t *nt = g ? config_setting_get_member(g, "nat_to") : NULL;
+			const config_setting_t *e = nt ? config_setting_get_elem(nt, k) : NULL;
+			if (!e)
+				e = g;
 			if (t < 0)
-				cerr(c, g, NULL, "nat_to: no realm named \"%s\"", r->nat_to[k]);
+				cerr(c, e, NULL, "no realm named \"%s\"", r->nat_to[k]);
 			else if ((unsigned)t == i)
-				cerr(c, g, NULL, "nat_to: a realm cannot NAT into itself");
+				cerr(c, e, NULL, "a realm cannot NAT into itself");
 			else if (!out->realms[t].npool)
-				cerr(c, g, NULL, "nat_to: realm \"%s\" has no pool to translate into",
+				cerr(c, e, NULL, "realm \"%s\" has no pool to translate into",
 				     r->nat_to[k]);
 		}
 		for (unsigned p = 0; p < r->npool; p++) {

@@ -30,9 +30,12 @@ void log_msg(int prio, const char *fmt, ...)
 		vsyslog(prio, fmt, ap);
 	} else {
 		struct timespec ts;
+		struct tm tm;
+		char when[32];
 		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "%lld.%03ld %s: ", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
-			names[prio & 7]);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000, names[prio & 7]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		fflush(stderr);

@@ -18,6 +18,12 @@
 
 extern char **environ;
 
+/* Fail closed: these routes outlive the TUN, so when natd is gone inside
+ * traffic is refused and pool traffic dropped instead of being forwarded
+ * untranslated by the main table. */
+#define WORST_METRIC "4294967295"
+
+
 static const char *ip_path(void)
 {
 	static const char *const cand[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
@@ -89,6 +95,13 @@ int route_install(const struct natd_conf *c, const char *tun)
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", tun);
 	if (write_sysctl(path, "0") < 0)
 		return -1;
+	/* ICMP errors the box itself sent (TTL exceeded, fragmentation needed
+	 * after natd's rewrite) come back out of the TUN with a local source
+	 * address: without accept_local the kernel drops them as martians and
+	 * traceroute and path-MTU discovery break. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", tun);
+	if (write_sysctl(path, "1") < 0)
+		return -1;
 	/* pool prefixes go to the TUN */
 	for (unsigned r = 0; r < c->nrealms; r++)
 		for (unsigned i = 0; i < c->realms[r].npool; i++) {
@@ -96,7 +109,9 @@ int route_install(const struct natd_conf *c, const char *tun)
 			const uint8_t *a = (const uint8_t *)&p->addr;
 			snprintf(pfx, sizeof(pfx), "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p->len);
 			char *argv[] = {"ip", "route", "replace", pfx, "dev", (char *)tun, NULL};
-			if (run_ip(argv, false) < 0)
+			char *hole[] = {"ip", "route", "replace", "blackhole", pfx, "metric",
+					WORST_METRIC, NULL};
+			if (run_ip(argv, false) < 0 || run_ip(hole, false) < 0)
 				return -1;
 		}
 	for (unsigned i = 0; i < c->nroutes_dev_prefixes; i++) {
@@ -108,7 +123,9 @@ int route_install(const struct natd_conf *c, const char *tun)
 	if (c->nroutes_iifs) {
 		char *dflt[] = {"ip", "route", "replace", "default", "dev", (char *)tun, "table",
 				table, NULL};
-		if (run_ip(dflt, false) < 0)
+		char *deny[] = {"ip", "route", "replace", "prohibit", "default", "table", table,
+				"metric", WORST_METRIC, NULL};
+		if (run_ip(dflt, false) < 0 || run_ip(deny, false) < 0)
 			return -1;
 	}
 	for (unsigned i = 0; i < c->nroutes_iifs; i++) {

@@ -585,7 +585,7 @@ static void test_unknown_realm_references(void **state)
 		  "    internal = \"10.1.0.10:5060\"; internal_realm = \"insde\"; }\n"
 		  ");\n");
 	expect_fail(&l, 3);
-	expect_err(&l, 2, "realms[0]: nat_to: no realm named \"outsied\"");
+	expect_err(&l, 2, "realms[0].nat_to[0]: no realm named \"outsied\"");
 	expect_err(&l, 7, "forwards[0].realm: no realm named \"outisde\"");
 	expect_err(&l, 7, "forwards[0].internal_realm: no realm named \"insde\"");
 	done(&l);
@@ -602,8 +602,8 @@ static void test_nat_to_needs_pool_and_other_realm(void **state)
 		  "  { name = \"outside\"; prefixes = [ \"0.0.0.0/0\" ]; }\n"
 		  ");\n");
 	expect_fail(&l, 2);
-	expect_err(&l, 2, "realms[0]: nat_to: realm \"outside\" has no pool");
-	expect_err(&l, 2, "realms[0]: nat_to: a realm cannot NAT into itself");
+	expect_err(&l, 2, "realms[0].nat_to[0]: realm \"outside\" has no pool");
+	expect_err(&l, 2, "realms[0].nat_to[1]: a realm cannot NAT into itself");
 	done(&l);
 }
 
@@ -716,7 +716,7 @@ static void test_all_errors_reported(void **state)
 	assert_int_equal(l.rc, -EINVAL);
 	expect_all_well_formed(&l);
 	expect_err(&l, 2, "realms[0].prefixes[0]: \"10.1.0.0/40\" is not a prefix");
-	expect_err(&l, 2, "realms[0]: nat_to: no realm named \"nowhere\"");
+	expect_err(&l, 2, "realms[0].nat_to[0]: no realm named \"nowhere\"");
 	expect_err(&l, 4, "realms[1].pool.ports: \"x\" is not a range");
 	expect_err(&l, 6, "timeouts.udp: must be an integer");
 	expect_err(&l, 6, "timeouts.tcp: unknown setting");
