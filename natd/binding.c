@@ -246,15 +246,15 @@ static void wheel_place(struct bind_table *t, struct binding *b, uint32_t d, uin
 
 /* ---- insert / remove ---- */
 
-struct binding *bind_insert(struct bind_table *t, enum bind_kind kind, uint8_t proto,
-			    uint8_t in_realm, struct endpoint in, uint8_t ext_realm,
-			    struct endpoint ext, uint32_t now, int *err)
+static struct binding *insert(struct bind_table *t, enum bind_kind kind, uint8_t proto,
+			      uint8_t in_realm, struct endpoint in, uint8_t ext_realm,
+			      struct endpoint ext, uint32_t now, bool alias, int *err)
 {
 	uint32_t i, hi, he;
 	struct binding *b;
 
 	if (bind_lookup_in(t, proto, in_realm, in, ext_realm) ||
-	    bind_lookup_ext(t, proto, ext_realm, ext)) {
+	    (!alias && bind_lookup_ext(t, proto, ext_realm, ext))) {
 		*err = -EEXIST;
 		return NULL;
 	}
@@ -275,19 +275,46 @@ struct binding *bind_insert(struct bind_table *t, enum bind_kind kind, uint8_t p
 	b->last_used = now;
 	b->deadline = NEVER;
 	b->perm_head = BIND_NIL;
+	b->ext_next = BIND_NIL;
+	b->flags = alias ? BF_ALIAS : 0;
 	b->id = t->next_id++;
 	if (t->next_id == 0)
 		t->next_id = 1;
 	hi = in_hash(t, proto, in_realm, in, ext_realm);
-	he = ext_hash(t, proto, ext_realm, ext);
 	b->in_next = t->in_hash[hi];
 	t->in_hash[hi] = i;
-	b->ext_next = t->ext_hash[he];
-	t->ext_hash[he] = i;
+	if (!alias) {
+		he = ext_hash(t, proto, ext_realm, ext);
+		b->ext_next = t->ext_hash[he];
+		t->ext_hash[he] = i;
+	}
 	wheel_place(t, b, bind_deadline(t, b), t->wheel_now);
 	t->count++;
 	t->count_kind[kind]++;
 	return b;
+}
+
+struct binding *bind_insert(struct bind_table *t, enum bind_kind kind, uint8_t proto,
+			    uint8_t in_realm, struct endpoint in, uint8_t ext_realm,
+			    struct endpoint ext, uint32_t now, int *err)
+{
+	return insert(t, kind, proto, in_realm, in, ext_realm, ext, now, false, err);
+}
+
+struct binding *bind_insert_alias(struct bind_table *t, uint8_t proto, uint8_t in_realm,
+				  struct endpoint in, uint8_t ext_realm, struct endpoint ext,
+				  uint32_t now, int *err)
+{
+	return insert(t, BIND_MANAGED, proto, in_realm, in, ext_realm, ext, now, true, err);
+}
+
+void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k)
+{
+	t->count_kind[b->kind]--;
+	t->count_kind[k]++;
+	b->kind = (uint8_t)k;
+	wheel_unlink(t, b);
+	wheel_place(t, b, bind_deadline(t, b), t->wheel_now);
 }
 
 static void perm_free_all(struct bind_table *t, struct binding *b);
@@ -304,8 +331,8 @@ void bind_remove(struct bind_table *t, struct binding *b)
 			*pp = b->in_next;
 			break;
 		}
-	for (pp = &t->ext_hash[ext_hash(t, b->proto, b->ext_realm, b->ext)]; *pp != BIND_NIL;
-	     pp = &t->b[*pp].ext_next)
+	for (pp = &t->ext_hash[ext_hash(t, b->proto, b->ext_realm, b->ext)];
+	     !(b->flags & BF_ALIAS) && *pp != BIND_NIL; pp = &t->b[*pp].ext_next)
 		if (*pp == i) {
 			*pp = b->ext_next;
 			break;
@@ -476,7 +503,10 @@ bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoi
 {
 	uint32_t pi;
 
-	if (t->c.filtering == FILTER_EIF || b->kind == BIND_STATIC)
+	/* static forwards and terminating managed bindings take unsolicited
+	 * traffic (their rules, if any, are applied by xlate) */
+	if (t->c.filtering == FILTER_EIF || b->kind == BIND_STATIC ||
+	    (b->kind == BIND_MANAGED && !(b->flags & BF_ORIG_ONLY)))
 		return true;
 	pi = perm_find(t, idx_of(t, b), perm_key(t, b, r));
 	return pi != BIND_NIL && perm_live(t, b, &t->p[pi], now);

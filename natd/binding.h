@@ -64,6 +64,12 @@ enum bind_filtering {
 #define BTCP_FIN_IN 0x08
 #define BTCP_RST 0x10
 
+struct bind_rules;
+
+/* Binding flags. */
+#define BF_ALIAS 0x01     /* indexed by its in side only: shares another's M */
+#define BF_ORIG_ONLY 0x02 /* managed, originating only: inbound as for a dynamic one */
+
 struct binding {
 	uint32_t in_next, ext_next;     /* hash chains */
 	uint32_t wheel_prev, wheel_next;
@@ -78,6 +84,9 @@ struct binding {
 	uint8_t tcp;                    /* BTCP_* */
 	uint8_t wheel_slot_valid;
 	uint16_t wheel_slot;
+	uint8_t flags;                  /* BF_* */
+	const struct bind_rules *rules; /* managed bindings' conditions, or NULL */
+	void *mgr;                      /* the manager's record of a managed binding */
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
 
@@ -106,6 +115,15 @@ struct binding *bind_lookup_ext(struct bind_table *t, uint8_t proto, uint8_t ext
 struct binding *bind_insert(struct bind_table *t, enum bind_kind kind, uint8_t proto,
 			    uint8_t in_realm, struct endpoint in, uint8_t ext_realm,
 			    struct endpoint ext, uint32_t now, int *err);
+
+/* An alias: a binding found only by its in side ({proto, R1, E, R2}), whose
+ * packets leave from ext, which another binding owns and is found by. */
+struct binding *bind_insert_alias(struct bind_table *t, uint8_t proto, uint8_t in_realm,
+				  struct endpoint in, uint8_t ext_realm, struct endpoint ext,
+				  uint32_t now, int *err);
+
+/* Change a binding's kind (a dynamic binding adopted by the manager). */
+void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k);
 
 /* Unlink and free a binding (the caller releases its pool port). */
 void bind_remove(struct bind_table *t, struct binding *b);

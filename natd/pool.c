@@ -143,40 +143,35 @@ static int find_port(const struct pool *p, const uint64_t *m, int parity, bool p
 	return -1;
 }
 
-int pool_alloc(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_t want_addr,
-	       uint16_t want_port, unsigned flags, struct endpoint *out)
+/* The allocator: addresses restricted to [lo, hi] (host order). */
+static int alloc_in(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_t lo,
+		    uint32_t hi, uint16_t want_port, unsigned flags, struct endpoint *out)
 {
 	uint16_t wport = ntohs(want_port);
 	bool pair = flags & POOL_F_PAIR;
 	int parity = -1;
 	uint32_t rnd;
-	unsigned first, n;
+	unsigned first;
 
 	if (flags & POOL_F_PARITY)
 		parity = wport & 1;
 	if (pair)
 		parity = 0;
-	if (flags & POOL_F_EXACT_ADDR) {
-		int ai = addr_index(p, want_addr);
-		if (ai < 0)
-			return -EADDRNOTAVAIL;
-		first = (unsigned)ai;
-		n = 1;
-	} else {
-		/* paired pooling: one internal host, one external address */
-		first = mix(int_addr ^ p->seed) % p->naddrs;
-		n = p->naddrs;
-	}
+	/* paired pooling: one internal host, one external address */
+	first = mix(int_addr ^ p->seed) % p->naddrs;
 	/* xorshift32: no syscall on the packet path */
 	p->rng ^= p->rng << 13;
 	p->rng ^= p->rng >> 17;
 	p->rng ^= p->rng << 5;
 	rnd = p->rng;
-	for (unsigned k = 0; k < n; k++) {
+	for (unsigned k = 0; k < p->naddrs; k++) {
 		unsigned ai = (first + k) % p->naddrs;
+		uint32_t a = ntohl(p->addrs[ai]);
 		uint64_t *m = map_of(p, ai, proto);
 		int port = -1;
 
+		if (a < lo || a > hi)
+			continue;
 		if (flags & (POOL_F_PRESERVE | POOL_F_EXACT_PORT)) {
 			bool ok = wport >= p->port_lo && wport <= p->port_hi && !bit_get(m, wport) &&
 				  (!pair || (!(wport & 1) && wport + 1 <= p->port_hi &&
@@ -199,6 +194,22 @@ int pool_alloc(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_
 		return 0;
 	}
 	return -EADDRNOTAVAIL;
+}
+
+int pool_alloc(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_t want_addr,
+	       uint16_t want_port, unsigned flags, struct endpoint *out)
+{
+	uint32_t lo = 0, hi = UINT32_MAX;
+
+	if (flags & POOL_F_EXACT_ADDR)
+		lo = hi = ntohl(want_addr);
+	return alloc_in(p, proto, int_addr, lo, hi, want_port, flags, out);
+}
+
+int pool_alloc_range(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_t lo,
+		     uint32_t hi, uint16_t want_port, unsigned flags, struct endpoint *out)
+{
+	return alloc_in(p, proto, int_addr, ntohl(lo), ntohl(hi), want_port, flags, out);
 }
 
 int pool_reserve(struct pool *p, enum pool_proto proto, struct endpoint ep)

@@ -49,6 +49,10 @@ int pool_alloc(struct pool *p, enum pool_proto proto, uint32_t int_addr,
 	       uint32_t want_addr, uint16_t want_port, unsigned flags,
 	       struct endpoint *out);
 
+/* The same with the external address within [lo, hi] (network order). */
+int pool_alloc_range(struct pool *p, enum pool_proto proto, uint32_t int_addr, uint32_t lo,
+		     uint32_t hi, uint16_t want_port, unsigned flags, struct endpoint *out);
+
 /* Mark a specific endpoint used (static forwards). 0, -EEXIST, -ENOENT if
  * the address is not in the pool or the port is outside its range. */
 int pool_reserve(struct pool *p, enum pool_proto proto, struct endpoint ep);

@@ -1,6 +1,8 @@
 /* stats: names for the counters and their one-line dump. */
 #include "stats.h"
 
+#include <stddef.h>
+
 const char *const stats_drop_names[DROP__N] = {
 	[DROP_NONE] = "none",
 	[DROP_SHORT] = "short",
@@ -33,22 +35,44 @@ uint64_t stats_dropped_total(const struct natd_stats *s)
 	return t;
 }
 
+void stats_each(const struct natd_stats *s, void (*fn)(void *arg, const char *name, uint64_t v),
+		void *arg)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} f[] = {
+#define F(x) {#x, offsetof(struct natd_stats, x)}
+		F(rx_packets), F(rx_bytes), F(tx_packets), F(tx_bytes), F(translated_out),
+		F(translated_in), F(hairpinned), F(icmp_errors_translated), F(frags_translated),
+		F(frags_buffered), F(bindings_created), F(bindings_expired), F(bindings_removed),
+#undef F
+	};
+	char name[48];
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		fn(arg, f[i].name, *(const uint64_t *)((const char *)s + f[i].off));
+	fn(arg, "dropped", stats_dropped_total(s));
+	for (int i = 1; i < DROP__N; i++) {
+		snprintf(name, sizeof(name), "dropped_%s", stats_drop_names[i]);
+		fn(arg, name, s->dropped[i]);
+	}
+}
+
+struct printer {
+	FILE *f;
+	const char *sep;
+};
+
+static void print_one(void *arg, const char *name, uint64_t v)
+{
+	struct printer *p = arg;
+	fprintf(p->f, "%s%s=%llu", p->sep, name, (unsigned long long)v);
+	p->sep = " ";
+}
+
 void stats_print(const struct natd_stats *s, FILE *f)
 {
-	fprintf(f,
-		"rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu "
-		"translated_out=%llu translated_in=%llu hairpinned=%llu "
-		"icmp_errors_translated=%llu frags_translated=%llu frags_buffered=%llu "
-		"bindings_created=%llu bindings_expired=%llu bindings_removed=%llu dropped=%llu",
-		(unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
-		(unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
-		(unsigned long long)s->translated_out, (unsigned long long)s->translated_in,
-		(unsigned long long)s->hairpinned, (unsigned long long)s->icmp_errors_translated,
-		(unsigned long long)s->frags_translated, (unsigned long long)s->frags_buffered,
-		(unsigned long long)s->bindings_created, (unsigned long long)s->bindings_expired,
-		(unsigned long long)s->bindings_removed,
-		(unsigned long long)stats_dropped_total(s));
-	for (int i = 1; i < DROP__N; i++)
-		fprintf(f, " dropped_%s=%llu", stats_drop_names[i],
-			(unsigned long long)s->dropped[i]);
+	struct printer p = {f, ""};
+	stats_each(s, print_one, &p);
 }

@@ -55,6 +55,10 @@ static inline void stats_drop(struct natd_stats *s, enum drop_reason r)
 
 uint64_t stats_dropped_total(const struct natd_stats *s);
 
+/* Call fn for every counter, by name, in a fixed order. */
+void stats_each(const struct natd_stats *s, void (*fn)(void *arg, const char *name, uint64_t v),
+		void *arg);
+
 /* Write "name=value" pairs, one line, to f (used by the SIGUSR1 dump). */
 void stats_print(const struct natd_stats *s, FILE *f);
 

@@ -1,0 +1,89 @@
+/* manager: natd's address manager (the patent's section II, claims 1-44).
+ *
+ * Applications ask, through the control channel or PCP/NAT-PMP, for a
+ * binding: an address M in realm R2 that reaches an endpoint E in realm R1
+ * (terminating), the source address E's packets carry in R2 (originating),
+ * or both. The manager checks the request against the client's policy,
+ * allocates M from the right pool under the request's constraints, and
+ * installs a BIND_MANAGED binding in the same table the datapath uses, with
+ * a lease that its owner refreshes. Conditions (claim 7 remote filters,
+ * claim 8 alternative targets by remote source, a single allowed peer) are
+ * kept in a rule record hung off the binding and evaluated by xlate.c on
+ * the inbound path. Alternative targets also get "alias" bindings (in-side
+ * key only) so their own packets leave from the same M.
+ *
+ * Requests and replies use libcontrol's structs (natctl/msg.h), so the
+ * control server, the PCP/NAT-PMP front-end and the tests speak one
+ * language. Every function returns an NC_ST_* status and fills a reason;
+ * nothing here touches a socket.
+ */
+#ifndef NATD_MANAGER_H
+#define NATD_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <natctl/msg.h>
+
+#include "binding.h"
+#include "realm.h"
+#include "stats.h"
+
+struct mgr;
+struct xlate_ctx;
+
+/* What a client may do (from the config's control.clients, or the
+ * defaults for root and for PCP/NAT-PMP). */
+struct mgr_policy {
+	char name[64];
+	bool admin;                 /* may touch anyone's bindings, list all */
+	uint32_t realms;            /* bit r: may allocate in realm r (0 = none) */
+	struct prefix prefixes[16]; /* endpoints E it may name; none = any */
+	unsigned nprefixes;
+	uint32_t quota;             /* bindings it may hold; 0 = unlimited */
+	bool pcp_only_self;         /* PCP/NAT-PMP: E must be the sender's own address */
+};
+
+/* One requester: a control connection, or a PCP/NAT-PMP client address. */
+struct mgr_client {
+	char owner[64];                /* shown in LIST ("uid:1000", "tcp:proxyA", "pcp:10.1.0.10") */
+	const struct mgr_policy *pol;
+	uint32_t held;                 /* bindings it owns now */
+};
+
+struct mgr_conf {
+	uint32_t default_lifetime; /* seconds, when a request names none */
+	uint32_t max_lifetime;     /* longer requests are clamped */
+};
+
+/* Called on binding events (NC_EV_*) for watchers; item describes it. */
+typedef void (*mgr_event_fn)(void *arg, uint8_t event, const struct nc_item *item);
+
+struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x);
+void mgr_free(struct mgr *m);
+
+uint64_t mgr_epoch(const struct mgr *m);
+void mgr_set_event_cb(struct mgr *m, mgr_event_fn fn, void *arg);
+
+/* BIND: fill rep (status, id, allocated endpoint, lifetime). */
+uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req,
+		  struct nc_bind_r *rep);
+uint16_t mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc_refresh *req,
+		     struct nc_refresh_r *rep);
+uint16_t mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_release *req,
+		     struct nc_status *rep);
+/* LIST: emit one item per binding the client may see; returns the count. */
+uint32_t mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req,
+		  void (*emit)(void *arg, const struct nc_item *it), void *arg);
+void mgr_stats(struct mgr *m, struct nc_stats_r *rep);
+void mgr_caps(struct mgr *m, struct nc_caps_r *rep);
+
+/* The datapath's expiry callback hands managed bindings here before they
+ * are freed (rules, aliases, RTCP partner, owner's count, event). */
+void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event);
+
+/* Describe b as a LIST item (for events and LIST). */
+void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it);
+
+#endif

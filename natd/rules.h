@@ -1,0 +1,46 @@
+/* rules: conditions a managed binding puts on its traffic, evaluated by
+ * xlate.c on the packet path (the manager owns and fills them).
+ *
+ *  - filters (claim 7): inbound is translated only when the remote source
+ *    matches one of them; otherwise dropped and counted as filtered;
+ *  - targets (claim 8): a remote source matching targets[i].from is sent to
+ *    targets[i].to instead of the binding's own endpoint; a remote matching
+ *    none goes to the default endpoint, or is dropped with drop_default;
+ *  - peer: the binding serves one remote only, both ways.
+ * Addresses and masks are in network order, ports in host order.
+ */
+#ifndef NATD_RULES_H
+#define NATD_RULES_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+
+#define RULES_MAX 16
+
+struct rule_match {
+	uint32_t addr, mask;
+	uint16_t port_lo, port_hi; /* 0-65535 for any port */
+};
+
+struct bind_rules {
+	unsigned nfilters, ntargets;
+	struct rule_match filters[RULES_MAX];
+	struct {
+		struct rule_match from;
+		struct endpoint to;
+	} targets[RULES_MAX];
+	bool drop_default;
+	bool has_peer;
+	struct rule_match peer;
+};
+
+static inline bool rule_matches(const struct rule_match *m, struct endpoint r)
+{
+	uint16_t port = ntohs(r.port);
+	return (r.addr & m->mask) == m->addr && port >= m->port_lo && port <= m->port_hi;
+}
+
+#endif
