@@ -21,7 +21,7 @@
 
 #include "log.h"
 
-enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST };
+enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST, T_CLIENTS, T_MODE };
 
 struct item {
 	const char *path;
@@ -59,13 +59,21 @@ static const struct item items[] = {
 	{"fragments.datagrams", T_U32, 1, 1 << 20, OFF(frag.datagrams), 0, 1024, NULL},
 	{"fragments.buffered", T_U32, 0, 65536, OFF(frag.slots), 0, 64, NULL},
 	{"fragments.timeout", T_U32, 1, 60, OFF(frag.timeout), 0, 5, NULL},
+	{"control.socket", T_STR, 0, 0, OFF(ctl_socket), 108, 0, "/run/natd/ctl.sock"},
+	{"control.socket_mode", T_MODE, 0, 0, OFF(ctl_mode), 8, 0, "0660"},
+	{"control.socket_group", T_STR, 0, 0, OFF(ctl_group), 64, 0, ""},
+	{"control.default_lifetime", T_U32, 1, 604800, OFF(ctl_default_lifetime), 0, 300, NULL},
+	{"control.max_lifetime", T_U32, 1, 604800, OFF(ctl_max_lifetime), 0, 86400, NULL},
+	{"control.max_clients", T_INT, 1, 4096, OFF(ctl_max_clients), 0, 64, NULL},
+	{"control.clients", T_CLIENTS, 0, CONF_MAX_CLIENTS, OFF(clients), 0, 0, NULL},
 	{"routes.install", T_BOOL, 0, 1, OFF(routes_install), 0, 0, NULL},
 	{"routes.table", T_INT, 1, 0x7fffffff, OFF(routes_table), 0, 100, NULL},
 	{"routes.inside_interfaces", T_IFLIST, 0, CONF_MAX_IFACES, OFF(routes_iifs), 0, 0, NULL},
 	{"routes.prefixes", T_PFXLIST, 0, REALM_PREFIX_MAX, OFF(routes_dev_prefixes), 0, 0, NULL},
 };
 
-static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "routes"};
+static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes"};
+static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
 static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool"};
 static const char *const pool_keys[] = {"addresses", "ports"};
 static const char *const forward_keys[] = {"proto", "external", "realm", "internal",
@@ -253,6 +261,56 @@ static void load_strlist(struct ctx *c, const config_setting_t *s, const struct 
 	}
 }
 
+static void realm_strings(struct ctx *c, const config_setting_t *s, bool prefixes,
+			  struct prefix *pfx, unsigned *npfx, char (*names)[REALM_NAME_MAX],
+			  unsigned *nnames, unsigned max);
+
+static void load_clients(struct ctx *c, const config_setting_t *list, struct natd_conf *out)
+{
+	if (!config_setting_is_list(list)) {
+		cerr(c, list, NULL, "must be a list ( { user = ...; }, ... )");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i), *s;
+		struct conf_client *cl;
+		const char *v;
+		long long q;
+
+		if (!config_setting_is_group(g)) {
+			cerr(c, g, NULL, "must be a group { user = ...; }");
+			continue;
+		}
+		if (out->nclients >= CONF_MAX_CLIENTS) {
+			cerr(c, g, NULL, "more than %d clients", CONF_MAX_CLIENTS);
+			return;
+		}
+		cl = &out->clients[out->nclients++];
+		cl->line = config_setting_source_line(g);
+		check_members(c, g, client_keys, NELEM(client_keys));
+		if (!(s = config_setting_get_member(g, "user")))
+			cerr(c, g, NULL, "user: missing");
+		else if ((v = str_of(c, s))) {
+			if (!*v || strlen(v) >= sizeof(cl->user))
+				cerr(c, s, NULL, "not a user name");
+			else
+				snprintf(cl->user, sizeof(cl->user), "%s", v);
+		}
+		if ((s = config_setting_get_member(g, "admin"))) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				cerr(c, s, NULL, "must be true or false");
+			else
+				cl->admin = config_setting_get_bool(s);
+		}
+		if ((s = config_setting_get_member(g, "realms")))
+			realm_strings(c, s, false, NULL, NULL, cl->realms, &cl->nrealms, REALM_MAX);
+		if ((s = config_setting_get_member(g, "prefixes")))
+			realm_strings(c, s, true, cl->prefixes, &cl->nprefixes, NULL, NULL, 16);
+		if ((s = config_setting_get_member(g, "quota")) && int_of(c, s, 0, 1 << 24, &q))
+			cl->quota = (uint32_t)q;
+	}
+}
+
 static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 		      const struct item *it)
 {
@@ -266,10 +324,10 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 	case T_INT: *(int *)dst = (int)it->dflt; break;
 	case T_U32: *(uint32_t *)dst = (uint32_t)it->dflt; break;
 	case T_BOOL: *(bool *)dst = it->dflt != 0; break;
-	case T_STR: snprintf(dst, it->size, "%s", it->dflt_s); break;
+	case T_STR: case T_MODE: snprintf(dst, it->size, "%s", it->dflt_s); break;
 	case T_LOGLEVEL: *(int *)dst = log_level_parse(it->dflt_s); break;
 	case T_FILTER: *(enum bind_filtering *)dst = FILTER_EIF; break;
-	case T_IFLIST: case T_PFXLIST: break;
+	case T_IFLIST: case T_PFXLIST: case T_CLIENTS: break;
 	}
 	if (!s)
 		return;
@@ -326,6 +384,19 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 		break;
 	case T_PFXLIST:
 		load_strlist(c, s, it, dst, &out->nroutes_dev_prefixes);
+		break;
+	case T_MODE:
+		if ((str = str_of(c, s))) {
+			char *end;
+			unsigned long mode = strtoul(str, &end, 8);
+			if (!*str || *end || mode > 0777 || strlen(str) >= it->size)
+				cerr(c, s, it->path, "\"%s\" is not an octal mode like \"0660\"", str);
+			else
+				memcpy(dst, str, strlen(str) + 1);
+		}
+		break;
+	case T_CLIENTS:
+		load_clients(c, s, out);
 		break;
 	}
 }
@@ -613,6 +684,20 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				fprintf(c->errs, "%s:%d: %s.external: already forwarded at line %d\n",
 					c->path, f->line, p, out->forwards[j].line), c->nerr++;
 	}
+	for (unsigned i = 0; i < out->nclients; i++) {
+		const struct conf_client *cl = &out->clients[i];
+		for (unsigned k = 0; k < cl->nrealms; k++)
+			if (realm_index(out, cl->realms[k]) < 0)
+				fprintf(c->errs, "%s:%d: control.clients[%u].realms: no realm named \"%s\"\n",
+					c->path, cl->line, i, cl->realms[k]), c->nerr++;
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(out->clients[j].user, cl->user))
+				fprintf(c->errs, "%s:%d: control.clients[%u].user: \"%s\" is listed twice\n",
+					c->path, cl->line, i, cl->user), c->nerr++;
+	}
+	if (out->ctl_default_lifetime > out->ctl_max_lifetime)
+		fprintf(c->errs, "%s:0: control.default_lifetime: longer than control.max_lifetime\n",
+			c->path), c->nerr++;
 	for (size_t i = 0; i < NELEM(rfc_min); i++) {
 		const config_setting_t *s = lookup(cfg, rfc_min[i].path);
 		long long v;

@@ -45,6 +45,20 @@ struct conf_forward {
 	int index; /* position in the file's forwards list, for messages */
 };
 
+#define CONF_MAX_CLIENTS 32
+
+/* control.clients: what one local user may do over the control socket. */
+struct conf_client {
+	char user[64];
+	bool admin;
+	char realms[REALM_MAX][REALM_NAME_MAX]; /* may allocate in these */
+	unsigned nrealms;
+	struct prefix prefixes[16];             /* may name endpoints in these; none = any */
+	unsigned nprefixes;
+	uint32_t quota;                         /* 0 = unlimited */
+	int line;
+};
+
 struct natd_conf {
 	char path[256];
 	/* tun */
@@ -68,6 +82,14 @@ struct natd_conf {
 	unsigned nrealms;
 	struct conf_forward *forwards;
 	unsigned nforwards;
+	/* control channel */
+	char ctl_socket[108];   /* "" = no control socket */
+	char ctl_mode[8];       /* octal permission bits of the socket */
+	char ctl_group[64];     /* group owning the socket ("" = natd's) */
+	uint32_t ctl_default_lifetime, ctl_max_lifetime;
+	int ctl_max_clients;
+	struct conf_client clients[CONF_MAX_CLIENTS];
+	unsigned nclients;
 	/* routes natd installs itself */
 	bool routes_install;
 	int routes_table;

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "binding.h"
+#include "ctl_server.h"
+#include "manager.h"
 #include "frag.h"
 #include "log.h"
 #include "pool.h"
@@ -39,6 +41,8 @@ struct natd {
 	struct frag_table *ft;
 	struct natd_stats st;
 	struct xlate_ctx x;
+	struct mgr *mgr;
+	struct ctl_server *ctl;
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick, *ev_sig[4];
 	uint32_t last_stats;
@@ -103,6 +107,8 @@ static void on_expire(struct binding *b, void *arg)
 		log_debug("binding %u expired: proto %u %s <-> %s", b->id, b->proto,
 			  ep_str(b->in, e), ep_str(b->ext, m));
 	}
+	if (b->kind == BIND_MANAGED)
+		mgr_binding_gone(n->mgr, b, NC_EV_EXPIRED);
 	xlate_release_binding(&n->x, b);
 	n->st.bindings_expired++;
 }
@@ -283,6 +289,13 @@ int natd_setup(const struct natd_conf *c, struct natd **out)
 			      (c->port_preservation ? POOL_F_PRESERVE : 0u),
 		.emit = emit_cb, .emit_arg = n,
 	};
+	{
+		struct mgr_conf mc = {c->ctl_default_lifetime, c->ctl_max_lifetime};
+		if (!(n->mgr = mgr_new(&mc, &n->x))) {
+			log_err("out of memory for the address manager");
+			goto fail;
+		}
+	}
 	if (!(n->bufmem = malloc((size_t)BATCH * BUF_CAP))) {
 		log_err("out of memory for packet buffers");
 		goto fail;
@@ -308,6 +321,8 @@ int natd_setup(const struct natd_conf *c, struct natd **out)
 		log_err("cannot register events");
 		goto fail;
 	}
+	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->mgr, &n->ctl) < 0)
+		goto fail;
 	for (int i = 0; i < 4; i++) {
 		n->ev_sig[i] = evsignal_new(n->base, sigs[i], on_signal, n);
 		if (!n->ev_sig[i] || event_add(n->ev_sig[i], NULL) < 0) {
@@ -336,6 +351,8 @@ void natd_free(struct natd *n)
 {
 	if (!n)
 		return;
+	ctl_server_free(n->ctl);
+	mgr_free(n->mgr);
 	for (int i = 0; i < 4; i++)
 		if (n->ev_sig[i])
 			event_free(n->ev_sig[i]);

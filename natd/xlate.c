@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pkt.h"
 #include "pool.h"
+#include "rules.h"
 
 #define ICMP_ECHOREPLY_T 0
 #define ICMP_UNREACH_T 3
@@ -138,12 +139,32 @@ static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t
 	return e;
 }
 
+/* Where an inbound packet from remote r goes under a managed binding's
+ * rules: NULL to drop it (claim 7 filters, single peer, claim 8 targets
+ * with drop_default), a target's endpoint, or dflt. */
+static const struct endpoint *rules_target(const struct bind_rules *ru, struct endpoint r,
+					   const struct endpoint *dflt)
+{
+	bool ok = ru->nfilters == 0;
+
+	if (ru->has_peer && !rule_matches(&ru->peer, r))
+		return NULL;
+	for (unsigned i = 0; !ok && i < ru->nfilters; i++)
+		ok = rule_matches(&ru->filters[i], r);
+	if (!ok)
+		return NULL;
+	for (unsigned i = 0; i < ru->ntargets; i++)
+		if (rule_matches(&ru->targets[i].from, r))
+			return &ru->targets[i].to;
+	return ru->drop_default ? NULL : dflt;
+}
+
 void xlate_release_binding(struct xlate_ctx *x, struct binding *b)
 {
 	struct pool *pl = b->ext_realm < x->realms->n ? x->realms->realms[b->ext_realm].pool : NULL;
 	int pp = pool_proto_of(b->proto);
 
-	if (pl && pp >= 0)
+	if (pl && pp >= 0 && !(b->flags & BF_ALIAS)) /* an alias borrows its port */
 		pool_release(pl, (enum pool_proto)pp, b->ext);
 }
 
@@ -346,7 +367,10 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	new_dst = dst;
 	rb = rd;
 	if (inbound_ok && (bi = bind_lookup_ext(x->bt, p.proto, rd, dst))) {
-		new_dst = bi->in;
+		const struct endpoint *to = bi->rules ? rules_target(bi->rules, src, &bi->in) : &bi->in;
+		if (!to)
+			return drop(x, DROP_FILTERED);
+		new_dst = *to;
 		rb = bi->in_realm;
 	} else if (is_pool) {
 		return drop(x, DROP_NO_BINDING);
@@ -361,6 +385,8 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 		bo = outbound_binding(x, p.proto, ra, src, t, may_create, &r);
 		if (!bo)
 			return drop(x, r);
+		if (bo->rules && bo->rules->has_peer && !rule_matches(&bo->rules->peer, dst))
+			return drop(x, DROP_FILTERED); /* serves one peer only */
 		new_src = bo->ext;
 	} else if (!bi) {
 		return drop(x, ra == rd ? DROP_SAME_REALM : DROP_NO_BINDING);

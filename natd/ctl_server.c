@@ -1,0 +1,414 @@
+/* ctl_server: the control socket (theory of operation in ctl_server.h). */
+#include "config.h"
+#include "ctl_server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define OUT_HIGH (4u << 20) /* bytes queued to one client before it is cut off */
+
+struct conn {
+	struct ctl_server *srv;
+	struct bufferevent *bev;
+	struct mgr_client client;
+	struct mgr_policy *pol; /* NULL: not authorised */
+	bool hello;
+	bool closing;
+	uint32_t watch_reqid, watch_mask;
+	struct nc_msg *in, *out; /* decoded request, reply being built */
+	uint8_t *enc;            /* encode buffer, NC_MSG_MAX bytes */
+	struct conn *next;
+};
+
+struct ctl_server {
+	struct event_base *base;
+	struct evconnlistener *lst;
+	struct mgr *m;
+	struct mgr_policy *pols; /* [0] root, then control.clients */
+	uid_t *pol_uids;
+	unsigned npols;
+	int max_clients, nconns;
+	struct conn *conns;
+	char path[108];
+};
+
+static void conn_free(struct conn *c)
+{
+	struct ctl_server *s = c->srv;
+	struct conn **pp;
+
+	for (pp = &s->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	s->nconns--;
+	bufferevent_free(c->bev);
+	free(c->in);
+	free(c->out);
+	free(c->enc);
+	free(c);
+}
+
+/* Encode body as a message of type/reqid and queue it. */
+static void send_msg(struct conn *c, uint16_t type, uint32_t reqid, const void *body)
+{
+	int n = nc_encode(c->enc, NC_MSG_MAX, type, reqid, body);
+
+	if (n < 0) {
+		log_err("control: cannot encode %s: %s", nc_msg_name(type) ? nc_msg_name(type) : "?",
+			nc_strerror(n));
+		return;
+	}
+	bufferevent_write(c->bev, c->enc, (size_t)n);
+}
+
+static void send_status(struct conn *c, uint16_t type, uint32_t reqid, uint16_t code,
+			const char *reason)
+{
+	struct nc_status st = {.code = code, .epoch = mgr_epoch(c->srv->m)};
+
+	snprintf(st.reason, sizeof(st.reason), "%s", reason);
+	send_msg(c, type, reqid, &st);
+}
+
+/* Replies whose body starts with a struct nc_status. */
+static void send_refusal(struct conn *c, uint16_t type, uint32_t reqid, uint16_t code,
+			 const char *reason)
+{
+	memset(c->out, 0, sizeof(*c->out));
+	c->out->u.status.code = code;
+	c->out->u.status.epoch = mgr_epoch(c->srv->m);
+	snprintf(c->out->u.status.reason, sizeof(c->out->u.status.reason), "%s", reason);
+	send_msg(c, (uint16_t)(type | NC_MSG_REPLY), reqid, &c->out->u);
+}
+
+struct list_ctx {
+	struct conn *c;
+	uint32_t reqid;
+};
+
+static void list_emit(void *arg, const struct nc_item *it)
+{
+	struct list_ctx *l = arg;
+	send_msg(l->c, NC_MSG_LIST_ITEM, l->reqid, it);
+}
+
+static void on_event(void *arg, uint8_t event, const struct nc_item *item)
+{
+	struct ctl_server *s = arg;
+	struct nc_event ev;
+
+	ev.event = event;
+	ev.item = *item;
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (!c->watch_reqid || !(c->watch_mask & (1u << (event - 1))) || c->closing)
+			continue;
+		if (!c->pol->admin && strcmp(item->owner, c->client.owner))
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
+			log_notice("control: %s does not read its events; disconnected", c->client.owner);
+			c->closing = true;
+			bufferevent_disable(c->bev, EV_READ);
+			continue;
+		}
+		send_msg(c, NC_MSG_EVENT, c->watch_reqid, &ev);
+	}
+}
+
+static void handle(struct conn *c)
+{
+	struct nc_msg *q = c->in, *r = c->out;
+	struct mgr *m = c->srv->m;
+	uint32_t id = q->reqid;
+
+	memset(r, 0, sizeof(*r));
+	if (!c->hello && q->type != NC_MSG_HELLO) {
+		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED, "say HELLO first");
+		return;
+	}
+	switch (q->type) {
+	case NC_MSG_HELLO:
+		r->u.hello_r.st.epoch = mgr_epoch(m);
+		snprintf(r->u.hello_r.name, sizeof(r->u.hello_r.name), "natd %s", PACKAGE_VERSION);
+		if (!c->pol) {
+			r->u.hello_r.st.code = NC_ST_NOT_AUTHORIZED;
+			snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
+				 "%s is not a control client (control.clients)", c->client.owner);
+			c->closing = true;
+		} else {
+			c->hello = true;
+		}
+		send_msg(c, NC_MSG_HELLO_R, id, &r->u.hello_r);
+		break;
+	case NC_MSG_AUTH:
+		send_refusal(c, q->type, id, NC_ST_UNSUPPORTED,
+			     "the local socket authenticates by credentials");
+		break;
+	case NC_MSG_CAPS:
+		mgr_caps(m, &r->u.caps_r);
+		r->u.caps_r.quota = c->pol->quota;
+		send_msg(c, NC_MSG_CAPS_R, id, &r->u.caps_r);
+		break;
+	case NC_MSG_BIND:
+		mgr_bind(m, &c->client, &q->u.bind, &r->u.bind_r);
+		send_msg(c, NC_MSG_BIND_R, id, &r->u.bind_r);
+		break;
+	case NC_MSG_REFRESH:
+		mgr_refresh(m, &c->client, &q->u.refresh, &r->u.refresh_r);
+		send_msg(c, NC_MSG_REFRESH_R, id, &r->u.refresh_r);
+		break;
+	case NC_MSG_RELEASE:
+		mgr_release(m, &c->client, &q->u.release, &r->u.status);
+		send_msg(c, NC_MSG_RELEASE_R, id, &r->u.status);
+		break;
+	case NC_MSG_LIST: {
+		struct list_ctx l = {c, id};
+		r->u.list_r.count = mgr_list(m, &c->client, &q->u.list, list_emit, &l);
+		r->u.list_r.st.epoch = mgr_epoch(m);
+		send_msg(c, NC_MSG_LIST_R, id, &r->u.list_r);
+		break;
+	}
+	case NC_MSG_STATS:
+		mgr_stats(m, &r->u.stats_r);
+		send_msg(c, NC_MSG_STATS_R, id, &r->u.stats_r);
+		break;
+	case NC_MSG_WATCH:
+		if (c->watch_reqid) {
+			send_refusal(c, q->type, id, NC_ST_CONFLICT, "already watching");
+			break;
+		}
+		c->watch_reqid = id;
+		c->watch_mask = q->u.watch.mask ? q->u.watch.mask : NC_EV_ALL;
+		send_status(c, NC_MSG_WATCH_R, id, NC_ST_OK, "");
+		break;
+	default:
+		send_status(c, NC_MSG_ERROR, id, NC_ST_BAD_REQUEST, "not a request");
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->closing) {
+		size_t have = evbuffer_get_length(in), look = have < NC_MSG_MAX ? have : NC_MSG_MAX;
+		uint8_t *p;
+		struct nc_hdr h;
+		int n, err;
+
+		if (have == 0)
+			break;
+		p = evbuffer_pullup(in, (ssize_t)look);
+		n = nc_frame(p, look);
+		if (n < 0) {
+			/* the stream cannot be cut into messages: answer and hang up */
+			send_status(c, NC_MSG_ERROR, 0, NC_ST_BAD_REQUEST, nc_strerror(n));
+			c->closing = true;
+			break;
+		}
+		if (n == 0)
+			break; /* the rest of the message is still on its way */
+		p = evbuffer_pullup(in, n);
+		err = nc_decode(p, (size_t)n, c->in);
+		if (err < 0) {
+			uint16_t type = 0;
+			uint32_t reqid = 0;
+			if (nc_header(p, (size_t)n, &h) == 0) {
+				type = h.type;
+				reqid = h.reqid;
+			}
+			if (nc_msg_is_request(type) && reqid)
+				send_refusal(c, type, reqid, nc_err_status(err), nc_strerror(err));
+			else
+				send_status(c, NC_MSG_ERROR, reqid, nc_err_status(err), nc_strerror(err));
+		} else {
+			handle(c);
+		}
+		evbuffer_drain(in, (size_t)n);
+	}
+	if (c->closing) {
+		bufferevent_disable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void on_event_bev(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_free(arg); /* its bindings stay: they end by lease */
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	(void)l;
+	(void)sa;
+	(void)salen;
+
+	if (s->nconns >= s->max_clients) {
+		log_notice("control: %d clients already; connection refused", s->nconns);
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->in = malloc(sizeof(*c->in))) || !(c->out = malloc(sizeof(*c->out))) ||
+	    !(c->enc = malloc(NC_MSG_MAX)) ||
+	    !(c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		if (c) {
+			free(c->in);
+			free(c->out);
+			free(c->enc);
+		}
+		free(c);
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	snprintf(c->client.owner, sizeof(c->client.owner), "uid:%u", (unsigned)cred.uid);
+	for (unsigned i = 0; i < s->npols; i++)
+		if (s->pol_uids[i] == cred.uid) {
+			c->pol = &s->pols[i];
+			break;
+		}
+	c->client.pol = c->pol;
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event_bev, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, NC_MSG_MAX * 4);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* Policies: root first (administrator), then control.clients. */
+static int build_policies(struct ctl_server *s, const struct natd_conf *c)
+{
+	s->npols = 1 + c->nclients;
+	s->pols = calloc(s->npols, sizeof(*s->pols));
+	s->pol_uids = calloc(s->npols, sizeof(*s->pol_uids));
+	if (!s->pols || !s->pol_uids)
+		return -1;
+	snprintf(s->pols[0].name, sizeof(s->pols[0].name), "root");
+	s->pols[0].admin = true;
+	s->pols[0].realms = ~0u;
+	s->pol_uids[0] = 0;
+	for (unsigned i = 0; i < c->nclients; i++) {
+		const struct conf_client *cl = &c->clients[i];
+		struct mgr_policy *p = &s->pols[1 + i];
+		struct passwd *pw = getpwnam(cl->user);
+
+		if (!pw) {
+			log_err("%s:%d: control.clients: no user named %s", c->path, cl->line, cl->user);
+			return -1;
+		}
+		s->pol_uids[1 + i] = pw->pw_uid;
+		snprintf(p->name, sizeof(p->name), "%s", cl->user);
+		p->admin = cl->admin;
+		p->quota = cl->quota;
+		for (unsigned k = 0; k < cl->nrealms; k++)
+			for (unsigned r = 0; r < c->nrealms; r++)
+				if (!strcmp(c->realms[r].name, cl->realms[k]))
+					p->realms |= 1u << r;
+		if (!cl->nrealms)
+			p->realms = ~0u;
+		memcpy(p->prefixes, cl->prefixes, sizeof(p->prefixes));
+		p->nprefixes = cl->nprefixes;
+	}
+	return 0;
+}
+
+int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct mgr *m,
+		     struct ctl_server **out)
+{
+	struct ctl_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char dir[sizeof(sun.sun_path)];
+	mode_t mode = (mode_t)strtoul(c->ctl_mode, NULL, 8);
+
+	if (!s)
+		return -1;
+	s->base = base;
+	s->m = m;
+	s->max_clients = c->ctl_max_clients;
+	if (build_policies(s, c) < 0)
+		goto fail;
+	snprintf(s->path, sizeof(s->path), "%s", c->ctl_socket);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->ctl_socket);
+	snprintf(dir, sizeof(dir), "%s", c->ctl_socket);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_err("control socket directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	unlink(sun.sun_path); /* a stale socket of an earlier run */
+	s->lst = evconnlistener_new_bind(base, on_accept, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+					 (struct sockaddr *)&sun, sizeof(sun));
+	if (!s->lst) {
+		log_err("control socket %s: %s", c->ctl_socket, strerror(errno));
+		goto fail;
+	}
+	if (chmod(sun.sun_path, mode) < 0) {
+		log_err("control socket %s: chmod: %s", c->ctl_socket, strerror(errno));
+		goto fail;
+	}
+	if (c->ctl_group[0]) {
+		struct group *gr = getgrnam(c->ctl_group);
+		if (!gr || chown(sun.sun_path, (uid_t)-1, gr->gr_gid) < 0) {
+			log_err("control socket %s: group %s: %s", c->ctl_socket, c->ctl_group,
+				gr ? strerror(errno) : "no such group");
+			goto fail;
+		}
+	}
+	mgr_set_event_cb(m, on_event, s);
+	log_info("control socket %s (mode %s)", c->ctl_socket, c->ctl_mode);
+	*out = s;
+	return 0;
+fail:
+	ctl_server_free(s);
+	return -1;
+}
+
+void ctl_server_free(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_free(s->conns);
+	if (s->lst)
+		evconnlistener_free(s->lst);
+	free(s->pols);
+	free(s->pol_uids);
+	free(s);
+}

@@ -1,0 +1,29 @@
+/* ctl_server: natd's end of the control channel on a Unix stream socket.
+ *
+ * The socket is created while natd is still privileged (mode and group from
+ * the config). Each connection is authorised once, at accept, by the
+ * peer's credentials (SO_PEERCRED): root is an administrator, users listed
+ * in control.clients get their policy, anyone else is refused. The first
+ * message must be HELLO. Messages are cut from the byte stream with
+ * nc_frame(), decoded strictly with nc_decode(), handed to the manager, and
+ * the replies encoded back; a malformed request gets an error reply naming
+ * the problem, a stream that cannot be framed is answered with ERROR and
+ * closed. Nothing here blocks: replies queue in the connection's output
+ * buffer, and a watcher that stops reading is disconnected.
+ */
+#ifndef NATD_CTL_SERVER_H
+#define NATD_CTL_SERVER_H
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "manager.h"
+
+struct ctl_server;
+
+/* Create and listen on the configured socket. 0 or -1 (logged). */
+int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct mgr *m,
+		     struct ctl_server **out);
+void ctl_server_free(struct ctl_server *s);
+
+#endif
