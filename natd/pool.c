@@ -183,6 +183,8 @@ static int alloc_in(struct pool *p, enum pool_proto proto, uint32_t int_addr, ui
 		}
 		if (port < 0)
 			port = find_port(p, m, parity, pair, rnd);
+		if (port < 0 && parity >= 0 && !pair) /* parity is a preference (RFC 4787 REQ-4) */
+			port = find_port(p, m, -1, false, rnd);
 		if (port < 0)
 			continue;
 		bit_set(m, (uint16_t)port);

@@ -207,8 +207,9 @@ static void test_parity(void **state)
 
 static void test_parity_exhaustion(void **state)
 {
-	/* Ports 1000-1003: only two even ports; parity must not fall back to
-	 * an odd one. */
+	/* Ports 1000-1003: two even ports. Parity is a preference (RFC 4787
+	 * REQ-4): once the even ones are gone an odd one is better than no
+	 * mapping; an RTP pair (POOL_F_PAIR) never falls back. */
 	struct pool *p = new_pool(1, 1000, 1003);
 	struct endpoint e, a, b;
 
@@ -218,11 +219,14 @@ static void test_parity_exhaustion(void **state)
 	assert_int_equal(ntohs(a.port) & 1, 0);
 	assert_int_equal(ntohs(b.port) & 1, 0);
 	assert_int_not_equal(a.port, b.port);
-	assert_int_equal(pool_alloc(p, POOL_UDP, A("10.1.0.10"), 0, htons(4000), POOL_F_PARITY, &e),
+	assert_int_equal(pool_alloc(p, POOL_UDP, A("10.1.0.10"), 0, htons(4000), POOL_F_PAIR, &e),
 			 -EADDRNOTAVAIL);
-	/* Odd ones are still there. */
+	assert_int_equal(pool_alloc(p, POOL_UDP, A("10.1.0.10"), 0, htons(4000), POOL_F_PARITY, &e), 0);
+	assert_int_equal(ntohs(e.port) & 1, 1);
 	assert_int_equal(pool_alloc(p, POOL_UDP, A("10.1.0.10"), 0, htons(4001), POOL_F_PARITY, &e), 0);
 	assert_int_equal(ntohs(e.port) & 1, 1);
+	assert_int_equal(pool_alloc(p, POOL_UDP, A("10.1.0.10"), 0, htons(4001), POOL_F_PARITY, &e),
+			 -EADDRNOTAVAIL);
 	pool_free(p);
 }
 
