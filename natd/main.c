@@ -19,12 +19,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: natd [-fndhV] [-c FILE] [-p PIDFILE]\n"
+		"usage: natd [-fndhV] [-c FILE] [-p PIDFILE] [-s SOCKET]\n"
 		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/natd.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
+		"  -s SOCKET   control socket path (overrides control.socket)\n"
 		"  -h          this help\n"
 		"  -V          version\n");
 }
@@ -50,19 +51,20 @@ static int pidfile_open(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = SYSCONFDIR_NATD "/natd.conf", *pidfile = NULL;
+	const char *conf_path = SYSCONFDIR_NATD "/natd.conf", *pidfile = NULL, *sock = NULL;
 	bool check = false, fg = false, debug = false;
 	struct natd_conf conf;
 	struct natd *n = NULL;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:fndp:hV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:fndp:s:hV")) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
 		case 'n': check = true; break;
 		case 'd': debug = true; break;
 		case 'p': pidfile = optarg; break;
+		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("natd %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -84,6 +86,14 @@ int main(int argc, char **argv)
 	}
 	if (!pidfile)
 		pidfile = conf.pidfile;
+	if (sock) {
+		if (strlen(sock) >= sizeof(conf.ctl_socket)) {
+			fprintf(stderr, "natd: -s %s: path too long\n", sock);
+			conf_free(&conf);
+			return 2;
+		}
+		snprintf(conf.ctl_socket, sizeof(conf.ctl_socket), "%s", sock);
+	}
 	log_open("natd", debug ? LOG_DEBUG : conf.log_level, conf.log_syslog || !fg);
 
 	if (natd_setup(&conf, &n) < 0)

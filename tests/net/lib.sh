@@ -149,7 +149,8 @@ nt_pid_gone() { ! nt_pid_alive "$1"; }
 
 # nt_natd_start STATE NAME NS CONF: start natd in NS (foreground mode, in the
 # background of this shell), wait for its pidfile. Files:
-#   STATE/NAME.pid (natd's pidfile), STATE/NAME.launch (the PID we started),
+#   STATE/NAME.pid (natd's pidfile), STATE/NAME.ctl (its control socket),
+#   STATE/NAME.launch (the PID we started),
 #   LOGDIR/NAME.log (natd's stderr).
 nt_natd_start() {
 	local state=$1 name=$2 ns=$3 conf=$4
@@ -170,7 +171,7 @@ nt_natd_start() {
 	: >"$log"
 	# natd must not hold the caller's pipes open: no inherited fds besides 0-2
 	# shellcheck disable=SC2086
-	ip netns exec "$ns" ${NT_NATD_WRAPPER:-} "$NT_NATD" -f -c "$conf" -p "$pidfile" ${NT_NATD_ARGS:-} \
+	ip netns exec "$ns" ${NT_NATD_WRAPPER:-} "$NT_NATD" -f -c "$conf" -p "$pidfile" -s "$state/$name.ctl" ${NT_NATD_ARGS:-} \
 		</dev/null >>"$log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	pid=$!
 	echo "$pid" >"$state/$name.launch"
