@@ -673,7 +673,7 @@ void nc_async_close(struct nc_async *ac)
 
 uint64_t nc_async_epoch(const struct nc_async *ac)
 {
-	return ac && ac->state == ST_READY ? ac->epoch : 0;
+	return ac ? ac->epoch : 0;
 }
 
 unsigned nc_async_pending(const struct nc_async *ac)

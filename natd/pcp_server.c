@@ -5,18 +5,17 @@
  * decode (pcp.c), then the checks that are this server's policy (realm,
  * THIRD_PARTY, protocol, lifetimes), then at most one manager change, then
  * the reply. Every check that can fail runs before anything is changed, so
- * an error reply leaves no state behind (RFC 6887 section 7.3); the one
- * exception is the replacement of a binding whose filters change, which
- * restores the old binding when the new one cannot be made.
+ * an error reply leaves no state behind (RFC 6887 section 7.3).
  *
- * Clients are kept in a fixed table (pcp.max_clients) so the struct
- * mgr_client the manager sees for a client address stays at one place for
- * as long as the client holds bindings; a slot is reused only when its
- * client holds none (checked with LIST).
+ * Finding a client's mapping is a LIST of its own bindings, which walks
+ * the binding table; a token bucket (pcp.max_rate) bounds what a flood of
+ * requests can cost, the excess being dropped as RFC 6887 section 8.3
+ * allows an overloaded server to do.
  */
 #include "pcp_server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -35,14 +34,6 @@
 #define DELETE_ROUNDS 64 /* bound on LIST/RELEASE rounds of a "delete all" */
 #define LABEL_NATPMP "nat-pmp"
 #define LABEL_PCP "pcp nonce "
-#define EVICT_TRIES 8
-
-struct pcp_client {
-	uint32_t addr; /* network order; 0 = free slot */
-	uint32_t last_seen;
-	struct mgr_client mc;
-	struct mgr_policy pol;
-};
 
 struct pcp_listener {
 	struct pcp_server *s;
@@ -57,32 +48,32 @@ struct pcp_server {
 	const struct realm_set *rs;
 	uint32_t start;
 	struct pcp_stats st;
-	struct pcp_client *clients;
-	unsigned nclients;
+	uint32_t tokens, token_time; /* pcp.max_rate bucket */
 	struct pcp_listener ls[PCP_LISTEN_MAX];
 	unsigned nls;
 	uint8_t rxbuf[PCP_MAX_LEN + 4]; /* > 1100: a longer datagram still reads as too long */
 	uint8_t txbuf[PCP_MAX_LEN];
 };
 
-/* One request being handled. */
+/* One request being handled, and the requester as the manager sees it. */
 struct ctx {
 	struct pcp_server *s;
 	uint32_t src, now;
 	uint8_t in_realm, ext_realm;
-	struct pcp_client *cl;
+	struct mgr_client mc;
+	struct mgr_policy pol;
 };
 
 /* A LIST walk over the client's own bindings. */
 struct find {
-	uint8_t proto;     /* 0 = any */
-	uint32_t addr;     /* E's address, network order */
-	uint16_t port;     /* E's port; 0 = any */
+	uint8_t proto;        /* 0 = any */
+	uint32_t addr;        /* E's address, network order */
+	uint16_t port;        /* E's port; 0 = any */
 	const char *in_realm, *ext_realm;
 	const uint8_t *nonce; /* non-NULL: only bindings labelled with it */
 	bool found;
-	struct nc_item item; /* the first match */
-	uint32_t ids[64];    /* every match, up to 64 */
+	struct nc_item item;  /* the first match */
+	uint32_t ids[64];     /* every match, up to 64 */
 	unsigned nids;
 };
 
@@ -115,6 +106,43 @@ static bool label_has_nonce(const char *label, const uint8_t nonce[PCP_NONCE_LEN
 
 	nonce_label(want, sizeof(want), nonce);
 	return !strcmp(label, want);
+}
+
+/* --- the requester --- */
+
+/* The client is "pcp:<address>" (the manager keeps its account, and so its
+ * quota, by that name) with a policy that lets E be only e_addr: the
+ * sender itself, or the THIRD_PARTY address it named. The policy's single
+ * prefix is what enforces pcp_only_self. */
+static void client_setup(struct ctx *x, uint32_t e_addr, bool third)
+{
+	char a[INET_ADDRSTRLEN];
+
+	memset(&x->mc, 0, sizeof(x->mc));
+	memset(&x->pol, 0, sizeof(x->pol));
+	inet_ntop(AF_INET, &x->src, a, sizeof(a));
+	snprintf(x->mc.owner, sizeof(x->mc.owner), "pcp:%s", a);
+	snprintf(x->pol.name, sizeof(x->pol.name), "pcp");
+	x->pol.realms = 1u << x->ext_realm;
+	x->pol.prefixes[0] = (struct prefix){.addr = e_addr, .mask = 0xffffffffu, .len = 32};
+	x->pol.nprefixes = 1;
+	x->pol.quota = x->s->c.max_mappings;
+	x->pol.pcp_only_self = !third;
+	x->mc.pol = &x->pol;
+}
+
+/* The client's realm and the realm it NATs into (the lowest-numbered one
+ * of its nat_to). False when the client's realm is not translated. */
+static bool client_realms(struct ctx *x)
+{
+	const struct realm_set *rs = x->s->rs;
+	uint8_t r = realm_classify(rs, x->src);
+
+	if (r == REALM_NONE || r >= rs->n || !rs->realms[r].nat_to)
+		return false;
+	x->in_realm = r;
+	x->ext_realm = (uint8_t)__builtin_ctz(rs->realms[r].nat_to);
+	return x->ext_realm < rs->n;
 }
 
 /* --- the manager's view --- */
@@ -158,8 +186,8 @@ static void find_emit(void *arg, const struct nc_item *it)
 		f->ids[f->nids++] = it->id;
 }
 
-/* Look for the client's bindings of E = addr:port (port 0: any) for proto
- * (0: any). */
+/* The client's bindings of E = addr:port (port 0: any) for proto (0: any),
+ * with the given nonce if not NULL. */
 static void find_mappings(struct ctx *x, struct find *f, uint8_t proto, uint32_t addr,
 			  uint16_t port, const uint8_t *nonce)
 {
@@ -172,7 +200,7 @@ static void find_mappings(struct ctx *x, struct find *f, uint8_t proto, uint32_t
 	f->nonce = nonce;
 	f->in_realm = x->s->rs->realms[x->in_realm].name;
 	f->ext_realm = x->s->rs->realms[x->ext_realm].name;
-	mgr_list(x->s->m, &x->cl->mc, &q, find_emit, f);
+	mgr_list(x->s->m, &x->mc, &q, find_emit, f);
 }
 
 static uint16_t release_id(struct ctx *x, uint32_t id)
@@ -182,7 +210,7 @@ static uint16_t release_id(struct ctx *x, uint32_t id)
 	uint16_t st;
 
 	memset(&rep, 0, sizeof(rep));
-	st = mgr_release(x->s->m, &x->cl->mc, &q, &rep);
+	st = mgr_release(x->s->m, &x->mc, &q, &rep);
 	if (st == NC_ST_OK)
 		x->s->st.released++;
 	return st == NC_ST_NOT_FOUND ? NC_ST_OK : st; /* gone already: fine */
@@ -213,7 +241,7 @@ static uint16_t refresh(struct ctx *x, uint32_t id, uint32_t lifetime, uint32_t 
 	uint16_t st;
 
 	memset(&rep, 0, sizeof(rep));
-	st = mgr_refresh(x->s->m, &x->cl->mc, &q, &rep);
+	st = mgr_refresh(x->s->m, &x->mc, &q, &rep);
 	if (st == NC_ST_OK) {
 		*granted = rep.lifetime;
 		x->s->st.refreshed++;
@@ -221,6 +249,8 @@ static uint16_t refresh(struct ctx *x, uint32_t id, uint32_t lifetime, uint32_t 
 	return st;
 }
 
+/* BIND (or, for a binding the client already has on E, the manager's
+ * in-place update of its rules and lease, which keeps M). */
 static uint16_t do_bind(struct ctx *x, const struct nc_bind *b, struct endpoint *m,
 			uint32_t *granted)
 {
@@ -228,7 +258,7 @@ static uint16_t do_bind(struct ctx *x, const struct nc_bind *b, struct endpoint 
 	uint16_t st;
 
 	memset(&rep, 0, sizeof(rep));
-	st = mgr_bind(x->s->m, &x->cl->mc, b, &rep);
+	st = mgr_bind(x->s->m, &x->mc, b, &rep);
 	if (st != NC_ST_OK)
 		return st;
 	if (rep.alloc.ip.af != NC_AF_IP4)
@@ -256,8 +286,8 @@ static void bind_request(struct ctx *x, struct nc_bind *b, uint8_t proto, uint32
 	b->lifetime = lifetime;
 }
 
-/* Ask for exactly M (a replacement keeps the client's external endpoint). */
-static void want_exact(struct nc_bind *b, uint32_t addr, uint16_t port, bool prefer_failure)
+/* The suggested external address and port (0: none). */
+static void want(struct nc_bind *b, uint32_t addr, uint16_t port, bool prefer_failure)
 {
 	if (addr) {
 		b->want = NC_WANT_PREFIX;
@@ -275,97 +305,6 @@ static uint32_t clamp_lifetime(const struct pcp_conf *c, uint32_t l)
 	return l > c->max_lifetime ? c->max_lifetime : l;
 }
 
-/* --- clients --- */
-
-static void count_emit(void *arg, const struct nc_item *it)
-{
-	(void)arg;
-	(void)it;
-}
-
-static void client_init(struct pcp_server *s, struct pcp_client *cl, uint32_t addr)
-{
-	char a[INET_ADDRSTRLEN];
-
-	memset(cl, 0, sizeof(*cl));
-	cl->addr = addr;
-	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	snprintf(cl->mc.owner, sizeof(cl->mc.owner), "pcp:%s", a);
-	snprintf(cl->pol.name, sizeof(cl->pol.name), "pcp");
-	cl->pol.quota = s->c.max_mappings;
-	cl->mc.pol = &cl->pol;
-}
-
-/* The client's slot, made if needed; NULL when the table is full of
- * clients that still hold bindings. */
-static struct pcp_client *client_get(struct pcp_server *s, uint32_t addr, uint32_t now)
-{
-	struct pcp_client *cl = NULL;
-
-	for (unsigned i = 0; i < s->nclients; i++) {
-		if (s->clients[i].addr == addr) {
-			s->clients[i].last_seen = now;
-			return &s->clients[i];
-		}
-		if (!cl && !s->clients[i].addr)
-			cl = &s->clients[i];
-	}
-	/* Full: reuse the longest-idle slot whose client holds nothing,
-	 * asking the manager (LIST) rather than trusting the count. A slot
-	 * found busy is marked seen now, so the next try looks elsewhere. */
-	for (int t = 0; t < EVICT_TRIES && !cl; t++) {
-		struct nc_list q = {.kind = 0, .mine = true};
-		struct pcp_client *old = NULL;
-
-		for (unsigned i = 0; i < s->nclients; i++) {
-			struct pcp_client *c = &s->clients[i];
-			if (c->mc.held == 0 && (!old || now - c->last_seen > now - old->last_seen))
-				old = c;
-		}
-		if (!old)
-			break;
-		if (mgr_list(s->m, &old->mc, &q, count_emit, NULL) == 0)
-			cl = old;
-		else
-			old->last_seen = now;
-	}
-	if (!cl) {
-		s->st.no_client_slot++;
-		return NULL;
-	}
-	client_init(s, cl, addr);
-	cl->last_seen = now;
-	return cl;
-}
-
-/* Policy for this request: E may only be e_addr (the sender itself, or
- * the THIRD_PARTY address when third). */
-static void client_policy(struct ctx *x, uint32_t e_addr, bool third)
-{
-	struct mgr_policy *p = &x->cl->pol;
-
-	p->admin = false;
-	p->realms = 1u << x->in_realm | 1u << x->ext_realm;
-	p->prefixes[0] = (struct prefix){.addr = e_addr, .mask = 0xffffffffu, .len = 32};
-	p->nprefixes = 1;
-	p->quota = x->s->c.max_mappings;
-	p->pcp_only_self = !third;
-	x->cl->mc.pol = p;
-}
-
-/* The client's realm and the realm it NATs into. */
-static bool client_realms(struct ctx *x)
-{
-	const struct realm_set *rs = x->s->rs;
-	uint8_t r = realm_classify(rs, x->src);
-
-	if (r == REALM_NONE || r >= rs->n || !rs->realms[r].nat_to)
-		return false;
-	x->in_realm = r;
-	x->ext_realm = (uint8_t)__builtin_ctz(rs->realms[r].nat_to);
-	return x->ext_realm < rs->n;
-}
-
 /* --- PCP --- */
 
 static uint8_t pcp_of_status(uint16_t st, bool prefer_failure, bool filters)
@@ -381,10 +320,12 @@ static uint8_t pcp_of_status(uint16_t st, bool prefer_failure, bool filters)
 		return PCP_NOT_AUTHORIZED;
 	case NC_ST_QUOTA_EXCEEDED:
 		return PCP_USER_EX_QUOTA;
-	case NC_ST_EXHAUSTED:
 	case NC_ST_CONFLICT:
-		/* RFC 6887 section 13.2: PREFER_FAILURE gets CANNOT_PROVIDE_EXTERNAL. */
-		return prefer_failure ? PCP_CANNOT_PROVIDE_EXTERNAL : PCP_NO_RESOURCES;
+		/* With PREFER_FAILURE: the suggestion is taken (section 13.2).
+		 * Without: E itself is bound by someone else (a static
+		 * forward, another client), which is not this client's. */
+		return prefer_failure ? PCP_CANNOT_PROVIDE_EXTERNAL : PCP_NOT_AUTHORIZED;
+	case NC_ST_EXHAUSTED:
 	case NC_ST_NOT_FOUND:
 	case NC_ST_TRY_AGAIN:
 		return PCP_NO_RESOURCES;
@@ -402,10 +343,10 @@ static void filter_match(const struct pcp_filter *f, struct nc_match *mt)
 	pcp_addr_is_v4(f->addr, &a);
 	mask = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
 	memset(mt, 0, sizeof(*mt));
-	ip4(&mt->ip, a & mask);
+	ip4(&mt->ip, a & mask); /* the wire format wants host bits clear */
 	mt->plen = (uint8_t)plen;
-	mt->port_lo = f->port ? f->port : 0;
-	mt->port_hi = f->port ? f->port : 65535;
+	mt->port_lo = f->port;
+	mt->port_hi = f->port ? f->port : 65535; /* port 0: every port */
 }
 
 static bool match_eq(const struct nc_match *a, const struct nc_match *b)
@@ -414,9 +355,9 @@ static bool match_eq(const struct nc_match *a, const struct nc_match *b)
 	       a->port_lo == b->port_lo && a->port_hi == b->port_hi;
 }
 
-/* Apply the request's FILTERs, in order, to the list in *n/out (section
- * 13.3: prefix length 0 removes every filter, others are added). Returns
- * false when the result has more than NC_FILTER_MAX entries. */
+/* Apply the request's FILTERs, in order, to the list out[0..*n) (section
+ * 13.3: prefix length 0 removes every filter, others are added to those
+ * the mapping has). False when the result has more than NC_FILTER_MAX. */
 static bool merge_filters(const struct pcp_request *r, struct nc_match *out, unsigned *n)
 {
 	for (unsigned i = 0; i < r->nfilters; i++) {
@@ -449,34 +390,8 @@ static bool filters_eq(const struct nc_spec *a, const struct nc_match *f, unsign
 	return true;
 }
 
-/* Replace binding `old` by one with spec *nb and the same external
- * endpoint; on failure put the old one back. */
-static uint16_t replace(struct ctx *x, const struct nc_item *old, struct nc_bind *nb,
-			struct endpoint *m, uint32_t *granted)
-{
-	uint32_t a = ip_v4(&old->alloc.ip);
-	uint16_t st;
-
-	if ((st = release_id(x, old->id)) != NC_ST_OK)
-		return st;
-	want_exact(nb, a, old->alloc.port, true);
-	if ((st = do_bind(x, nb, m, granted)) != NC_ST_OK) {
-		struct nc_bind back;
-		struct endpoint m2;
-		uint32_t g2;
-
-		memset(&back, 0, sizeof(back));
-		back.spec = old->spec;
-		back.lifetime = old->lifetime ? old->lifetime : 1;
-		want_exact(&back, a, old->alloc.port, true);
-		if (do_bind(x, &back, &m2, &g2) != NC_ST_OK)
-			log_warn("pcp: %s lost binding %u while changing its filters",
-				 x->cl->mc.owner, old->id);
-	}
-	return st;
-}
-
-/* Fill the MAP/PEER part of a reply from the request. */
+/* Fill the MAP/PEER part of a reply from the request, and echo the
+ * options that were processed. */
 static void resp_from_req(struct pcp_response *p, const struct pcp_request *r)
 {
 	memcpy(p->nonce, r->nonce, PCP_NONCE_LEN);
@@ -499,44 +414,122 @@ static void resp_set_ext(struct pcp_response *p, struct endpoint m)
 	pcp_addr_from_v4(p->ext_ip, m.addr);
 }
 
+static bool same_peer(const struct nc_spec *sp, uint32_t addr, uint16_t port)
+{
+	return sp->has_peer && ip_is(&sp->peer.ip, addr) && sp->peer.plen == 32 &&
+	       sp->peer.port_lo == port && sp->peer.port_hi == port;
+}
+
 /* MAP or PEER with lifetime 0: delete (RFC 6887 section 15). Deleting
  * what does not exist succeeds. */
 static uint8_t pcp_delete(struct ctx *x, const struct pcp_request *r, uint32_t e_addr,
-			  struct pcp_response *p)
+			  uint32_t peer_addr, struct pcp_response *p)
 {
 	struct find f;
 	uint16_t st;
 
 	p->lifetime = 0;
-	if (r->opcode == PCP_OP_MAP && (r->protocol == 0 || r->int_port == 0)) {
-		/* Every mapping of the internal address (and protocol) made
-		 * with this nonce. */
-		st = release_all(x, r->protocol, e_addr, r->nonce);
-		return pcp_of_status(st, false, false);
-	}
+	if (r->opcode == PCP_OP_MAP && (r->protocol == 0 || r->int_port == 0))
+		/* Every mapping of the internal address (and protocol) that
+		 * was made with this nonce. */
+		return pcp_of_status(release_all(x, r->protocol, e_addr, r->nonce), false, false);
 	find_mappings(x, &f, r->protocol, e_addr, r->int_port, NULL);
 	if (!f.found)
 		return PCP_SUCCESS;
+	/* A PEER deletion leaves a MAP, or another peer's mapping, alone. */
+	if (r->opcode == PCP_OP_PEER && !same_peer(&f.item.spec, peer_addr, r->peer_port))
+		return PCP_SUCCESS;
 	if (!label_has_nonce(f.item.spec.label, r->nonce))
-		return PCP_NOT_AUTHORIZED; /* section 11.3: someone else's mapping */
-	if (r->opcode == PCP_OP_PEER) {
-		uint32_t pa = 0;
-		pcp_addr_is_v4(r->peer_ip, &pa);
-		/* A PEER deletion leaves a MAP, or another peer's mapping, alone. */
-		if (!f.item.spec.has_peer || !ip_is(&f.item.spec.peer.ip, pa) ||
-		    f.item.spec.peer.port_lo != r->peer_port)
-			return PCP_SUCCESS;
-	}
+		return PCP_NOT_AUTHORIZED; /* section 11.3: another nonce's mapping */
 	if ((st = release_id(x, f.item.id)) != NC_ST_OK)
 		return pcp_of_status(st, false, false);
 	resp_set_ext(p, (struct endpoint){ip_v4(&f.item.alloc.ip), f.item.alloc.port});
 	return PCP_SUCCESS;
 }
 
+/* THIRD_PARTY (section 13.1): allowed by the config for this sender, an
+ * IPv4 host of the sender's own realm. Sets *e_addr. */
+static uint8_t check_third_party(struct ctx *x, const struct pcp_request *r, uint32_t *e_addr)
+{
+	const struct pcp_conf *c = &x->s->c;
+	bool ok = c->third_party && c->nthird_party_clients == 0;
+
+	for (unsigned i = 0; c->third_party && i < c->nthird_party_clients; i++)
+		ok = ok || prefix_match(&c->third_party_clients[i], x->src);
+	if (!ok)
+		return PCP_NOT_AUTHORIZED;
+	if (!pcp_addr_is_v4(r->third_party, e_addr))
+		return PCP_MALFORMED_OPTION; /* an IPv6 host behind an IPv4 NAT */
+	if (realm_classify(x->s->rs, *e_addr) != x->in_realm)
+		return PCP_NOT_AUTHORIZED;
+	return PCP_SUCCESS;
+}
+
+/* An existing mapping of the client on E (its nonce already checked). */
+static uint8_t pcp_existing(struct ctx *x, const struct pcp_request *r, const struct nc_item *it,
+			    uint32_t sugg_addr, uint32_t peer_addr, uint32_t lifetime,
+			    struct pcp_response *p)
+{
+	struct endpoint cur = {ip_v4(&it->alloc.ip), it->alloc.port}, m;
+	struct nc_match filters[NC_FILTER_MAX];
+	unsigned nfilters;
+	uint32_t granted = 0;
+	struct nc_bind b;
+	uint16_t st;
+
+	if (r->opcode == PCP_OP_PEER) {
+		if (!it->spec.has_peer) {
+			/* A MAP covers this peer already: report it as it is. */
+			resp_set_ext(p, cur);
+			p->lifetime = it->lifetime;
+			return PCP_SUCCESS;
+		}
+		/* The table holds one binding per internal endpoint, so a
+		 * second peer cannot have its own. */
+		if (!same_peer(&it->spec, peer_addr, r->peer_port))
+			return PCP_NO_RESOURCES;
+		if ((st = refresh(x, it->id, lifetime, &granted)) != NC_ST_OK)
+			return pcp_of_status(st, false, false);
+		resp_set_ext(p, cur);
+		p->lifetime = granted;
+		return PCP_SUCCESS;
+	}
+	/* Section 13.2: rather fail than keep an external endpoint other
+	 * than the one suggested. */
+	if (r->prefer_failure &&
+	    ((r->ext_port && r->ext_port != cur.port) || (sugg_addr && sugg_addr != cur.addr)))
+		return PCP_CANNOT_PROVIDE_EXTERNAL;
+	nfilters = it->spec.nfilters <= NC_FILTER_MAX ? it->spec.nfilters : NC_FILTER_MAX;
+	memcpy(filters, it->spec.filters, sizeof(filters[0]) * nfilters);
+	if (!merge_filters(r, filters, &nfilters))
+		return PCP_EXCESSIVE_REMOTE_PEERS;
+	if (!it->spec.has_peer && filters_eq(&it->spec, filters, nfilters)) {
+		if ((st = refresh(x, it->id, lifetime, &granted)) != NC_ST_OK)
+			return pcp_of_status(st, false, false);
+		resp_set_ext(p, cur);
+		p->lifetime = granted;
+		return PCP_SUCCESS;
+	}
+	/* New filters, or a PEER mapping becoming a MAP: the same BIND
+	 * again updates the binding's rules in place and keeps M. */
+	memset(&b, 0, sizeof(b));
+	b.spec = it->spec;
+	b.spec.has_peer = false;
+	memset(&b.spec.peer, 0, sizeof(b.spec.peer));
+	b.spec.nfilters = nfilters;
+	memcpy(b.spec.filters, filters, sizeof(filters[0]) * nfilters);
+	b.lifetime = lifetime;
+	want(&b, cur.addr, cur.port, false);
+	if ((st = do_bind(x, &b, &m, &granted)) != NC_ST_OK)
+		return pcp_of_status(st, false, nfilters > 0);
+	resp_set_ext(p, m);
+	p->lifetime = granted;
+	return PCP_SUCCESS;
+}
+
 /* MAP (section 11) and PEER (section 12) after decoding. */
 static uint8_t pcp_map_peer(struct ctx *x, const struct pcp_request *r, struct pcp_response *p)
 {
-	const struct pcp_conf *c = &x->s->c;
 	bool peer = r->opcode == PCP_OP_PEER;
 	uint32_t e_addr = x->src, sugg_addr = 0, peer_addr = 0, granted = 0, lifetime;
 	struct nc_match filters[NC_FILTER_MAX];
@@ -544,105 +537,45 @@ static uint8_t pcp_map_peer(struct ctx *x, const struct pcp_request *r, struct p
 	struct endpoint m;
 	struct nc_bind b;
 	struct find f;
+	uint8_t rc;
 	uint16_t st;
 
 	resp_from_req(p, r);
 	if (!client_realms(x))
-		return PCP_NOT_AUTHORIZED; /* not from a realm that is NATed */
-	if (r->has_third_party) {
-		/* Section 13.1: only where the operator allows it. */
-		bool ok = c->third_party && c->nthird_party_clients == 0;
-		for (unsigned i = 0; c->third_party && i < c->nthird_party_clients; i++)
-			ok = ok || prefix_match(&c->third_party_clients[i], x->src);
-		if (!ok)
-			return PCP_NOT_AUTHORIZED;
-		if (!pcp_addr_is_v4(r->third_party, &e_addr))
-			return PCP_MALFORMED_OPTION; /* an IPv6 host behind an IPv4 NAT */
-		if (realm_classify(x->s->rs, e_addr) != x->in_realm)
-			return PCP_NOT_AUTHORIZED;
-	}
+		return PCP_NOT_AUTHORIZED; /* not from a realm that is translated */
+	if (r->has_third_party && (rc = check_third_party(x, r, &e_addr)) != PCP_SUCCESS)
+		return rc;
 	for (unsigned i = 0; i < r->nfilters; i++)
 		if (r->filters[i].plen && !pcp_addr_is_v4(r->filters[i].addr, NULL))
 			return PCP_MALFORMED_OPTION; /* IPv6 remote for an IPv4 mapping */
-	/* Only UDP and TCP are translated; protocol 0 is "all protocols",
-	 * which only a deletion may name. */
+	/* Only UDP and TCP are translated; protocol 0 ("all protocols") only
+	 * a MAP deletion may name. */
 	if (r->protocol != IPPROTO_UDP && r->protocol != IPPROTO_TCP &&
 	    !(r->lifetime == 0 && !peer && r->protocol == 0))
 		return PCP_UNSUPP_PROTOCOL;
-	if (peer) {
-		if (r->int_port == 0 || r->peer_port == 0 || !pcp_addr_is_v4(r->peer_ip, &peer_addr) ||
-		    peer_addr == 0)
-			return PCP_MALFORMED_REQUEST; /* a PEER names one flow */
-	}
-	if (!(x->cl = client_get(x->s, x->src, x->now)))
-		return PCP_NO_RESOURCES;
-	client_policy(x, e_addr, r->has_third_party);
+	/* A PEER names one flow: an internal port and an IPv4 remote. */
+	if (peer && (r->int_port == 0 || r->peer_port == 0 ||
+		     !pcp_addr_is_v4(r->peer_ip, &peer_addr) || peer_addr == 0))
+		return PCP_MALFORMED_REQUEST;
+	client_setup(x, e_addr, r->has_third_party);
 	if (r->lifetime == 0)
-		return pcp_delete(x, r, e_addr, p);
+		return pcp_delete(x, r, e_addr, peer_addr, p);
 	if (r->int_port == 0)
 		return PCP_NOT_AUTHORIZED; /* "all ports" mappings are not offered */
-	lifetime = clamp_lifetime(c, r->lifetime);
-
-	/* Suggested external address: used when it is IPv4; an IPv6 one
-	 * cannot be had from this NAT. */
+	lifetime = clamp_lifetime(&x->s->c, r->lifetime);
+	/* The suggested external address counts when it is IPv4; an IPv6
+	 * one cannot be had from this NAT. */
 	if (!pcp_addr_is_unspec(r->ext_ip) && !pcp_addr_is_v4(r->ext_ip, &sugg_addr) &&
 	    r->prefer_failure)
 		return PCP_CANNOT_PROVIDE_EXTERNAL;
 
 	find_mappings(x, &f, r->protocol, e_addr, r->int_port, NULL);
 	if (f.found) {
-		const struct nc_item *it = &f.item;
-		struct endpoint cur = {ip_v4(&it->alloc.ip), it->alloc.port};
-
-		/* Section 11.3: a mapping made with another nonce is not
-		 * this client's to touch. */
-		if (!label_has_nonce(it->spec.label, r->nonce))
+		/* Section 11.3: a mapping made with another nonce is not this
+		 * client's to change. */
+		if (!label_has_nonce(f.item.spec.label, r->nonce))
 			return PCP_NOT_AUTHORIZED;
-		if (peer) {
-			if (!it->spec.has_peer) {
-				/* A MAP covers the peer already: report it. */
-				resp_set_ext(p, cur);
-				p->lifetime = it->lifetime;
-				return PCP_SUCCESS;
-			}
-			/* One binding per internal endpoint: a second peer
-			 * cannot have its own. */
-			if (!ip_is(&it->spec.peer.ip, peer_addr) || it->spec.peer.port_lo != r->peer_port)
-				return PCP_NO_RESOURCES;
-			if ((st = refresh(x, it->id, lifetime, &granted)) != NC_ST_OK)
-				return pcp_of_status(st, false, false);
-			resp_set_ext(p, cur);
-			p->lifetime = granted;
-			return PCP_SUCCESS;
-		}
-		if (r->prefer_failure && ((r->ext_port && r->ext_port != cur.port) ||
-					  (sugg_addr && sugg_addr != cur.addr)))
-			return PCP_CANNOT_PROVIDE_EXTERNAL;
-		nfilters = it->spec.nfilters <= NC_FILTER_MAX ? it->spec.nfilters : NC_FILTER_MAX;
-		memcpy(filters, it->spec.filters, sizeof(filters[0]) * nfilters);
-		if (!merge_filters(r, filters, &nfilters))
-			return PCP_EXCESSIVE_REMOTE_PEERS;
-		if (!it->spec.has_peer && filters_eq(&it->spec, filters, nfilters)) {
-			if ((st = refresh(x, it->id, lifetime, &granted)) != NC_ST_OK)
-				return pcp_of_status(st, false, false);
-			resp_set_ext(p, cur);
-			p->lifetime = granted;
-			return PCP_SUCCESS;
-		}
-		/* New filters, or a PEER mapping becoming a MAP: same M,
-		 * new rules. */
-		memset(&b, 0, sizeof(b));
-		b.spec = it->spec;
-		b.spec.has_peer = false;
-		memset(&b.spec.peer, 0, sizeof(b.spec.peer));
-		b.spec.nfilters = nfilters;
-		memcpy(b.spec.filters, filters, sizeof(filters[0]) * nfilters);
-		b.lifetime = lifetime;
-		if ((st = replace(x, it, &b, &m, &granted)) != NC_ST_OK)
-			return pcp_of_status(st, true, nfilters > 0);
-		resp_set_ext(p, m);
-		p->lifetime = granted;
-		return PCP_SUCCESS;
+		return pcp_existing(x, r, &f.item, sugg_addr, peer_addr, lifetime, p);
 	}
 
 	bind_request(x, &b, r->protocol, e_addr, r->int_port, lifetime);
@@ -658,7 +591,7 @@ static uint8_t pcp_map_peer(struct ctx *x, const struct pcp_request *r, struct p
 		b.spec.nfilters = nfilters;
 		memcpy(b.spec.filters, filters, sizeof(filters[0]) * nfilters);
 	}
-	want_exact(&b, sugg_addr, r->ext_port, r->prefer_failure);
+	want(&b, sugg_addr, r->ext_port, r->prefer_failure);
 	if ((st = do_bind(x, &b, &m, &granted)) != NC_ST_OK)
 		return pcp_of_status(st, r->prefer_failure, nfilters > 0);
 	resp_set_ext(p, m);
@@ -685,22 +618,16 @@ static size_t handle_pcp(struct ctx *x, const uint8_t *req, size_t len, uint8_t 
 	memset(&p, 0, sizeof(p));
 	p.opcode = r.opcode;
 	p.epoch = epoch;
-	if (rc == PCP_SUCCESS) {
-		switch (r.opcode) {
-		case PCP_OP_ANNOUNCE: /* section 14.1: just say we are here */
-			rc = PCP_SUCCESS;
-			break;
-		default:
-			rc = pcp_map_peer(x, &r, &p);
-		}
-	}
+	if (rc == PCP_SUCCESS && r.opcode != PCP_OP_ANNOUNCE)
+		rc = pcp_map_peer(x, &r, &p);
+	/* (ANNOUNCE, section 14.1: the reply itself is the answer.) */
 	if (log_level >= LOG_DEBUG) {
 		char a[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &x->src, a, sizeof(a));
-		log_debug("pcp: %s opcode %u proto %u port %u lifetime %u: %s", a, r.opcode,
-			  r.protocol, r.int_port, r.lifetime, pcp_result_str((uint8_t)rc));
+		log_debug("pcp: %s opcode %u proto %u port %u lifetime %u: %s, %u s", a, r.opcode,
+			  r.protocol, r.int_port, r.lifetime, pcp_result_str((uint8_t)rc), p.lifetime);
 	}
-	s->st.pcp_results[rc <= PCP_RESULT_MAX ? rc : 0]++;
+	s->st.pcp_results[rc]++;
 	if (rc != PCP_SUCCESS)
 		n = pcp_encode_error(req, len, (uint8_t)rc, pcp_error_lifetime((uint8_t)rc), epoch,
 				     out, cap);
@@ -720,9 +647,9 @@ static uint8_t natpmp_of_status(uint16_t st)
 	case NC_ST_UNSUPPORTED:
 	case NC_ST_NOT_AUTHORIZED:
 	case NC_ST_QUOTA_EXCEEDED:
+	case NC_ST_CONFLICT: /* without a demand for the exact port: E is someone else's */
 		return NATPMP_NOT_AUTHORIZED;
 	case NC_ST_EXHAUSTED:
-	case NC_ST_CONFLICT:
 	case NC_ST_NOT_FOUND:
 	case NC_ST_TRY_AGAIN:
 		return NATPMP_NO_RESOURCES;
@@ -731,7 +658,17 @@ static uint8_t natpmp_of_status(uint16_t st)
 	}
 }
 
-/* RFC 6886 section 3.3: map, refresh or (lifetime 0) delete. */
+/* The address NAT-PMP announces (section 3.2): the first address of the
+ * pool the client's realm is translated into; 0 when there is none. */
+static uint32_t natpmp_ext_addr(const struct ctx *x)
+{
+	const struct pool *pl = x->s->rs->realms[x->ext_realm].pool;
+
+	return pl && pl->naddrs ? pl->addrs[0] : 0;
+}
+
+/* RFC 6886 section 3.3: map, refresh or (lifetime 0) delete. NAT-PMP has
+ * no nonce: it acts on any of the client's own mappings. */
 static uint8_t natpmp_map(struct ctx *x, const struct natpmp_request *r, uint16_t *ext_port,
 			  uint32_t *granted)
 {
@@ -741,35 +678,33 @@ static uint8_t natpmp_map(struct ctx *x, const struct natpmp_request *r, uint16_
 	struct find f;
 	uint16_t st;
 
-	*ext_port = 0;
-	*granted = 0;
 	if (!client_realms(x))
 		return NATPMP_NOT_AUTHORIZED;
-	if (!(x->cl = client_get(x->s, x->src, x->now)))
-		return NATPMP_NO_RESOURCES;
-	client_policy(x, x->src, false);
+	client_setup(x, x->src, false);
 	if (r->lifetime == 0) {
-		/* Section 3.4: internal port 0 deletes all the client's
-		 * mappings of the protocol; deleting nothing succeeds. */
+		/* Section 3.4: internal port 0 deletes every mapping of the
+		 * client for the protocol; deleting nothing succeeds. */
 		if (r->int_port == 0)
 			return natpmp_of_status(release_all(x, proto, x->src, NULL));
 		find_mappings(x, &f, proto, x->src, r->int_port, NULL);
 		return f.found ? natpmp_of_status(release_id(x, f.item.id)) : NATPMP_SUCCESS;
 	}
 	if (r->int_port == 0)
-		return NATPMP_NOT_AUTHORIZED;
+		return NATPMP_NOT_AUTHORIZED; /* "every port" is not a mapping we make */
 	find_mappings(x, &f, proto, x->src, r->int_port, NULL);
 	if (f.found) {
 		/* An existing mapping is refreshed and keeps its port. */
-		if ((st = refresh(x, f.item.id, clamp_lifetime(&x->s->c, r->lifetime), granted)) !=
-		    NC_ST_OK)
+		st = refresh(x, f.item.id, clamp_lifetime(&x->s->c, r->lifetime), granted);
+		if (st != NC_ST_OK)
 			return natpmp_of_status(st);
 		*ext_port = f.item.alloc.port;
 		return NATPMP_SUCCESS;
 	}
 	bind_request(x, &b, proto, x->src, r->int_port, clamp_lifetime(&x->s->c, r->lifetime));
 	snprintf(b.spec.label, sizeof(b.spec.label), "%s", LABEL_NATPMP);
-	want_exact(&b, 0, r->ext_port, false);
+	/* A NAT-PMP client pairs the mapped port with the one address it was
+	 * told (section 3.2): ask for that address (and the suggested port). */
+	want(&b, natpmp_ext_addr(x), r->ext_port, false);
 	if ((st = do_bind(x, &b, &m, granted)) != NC_ST_OK)
 		return natpmp_of_status(st);
 	*ext_port = m.port;
@@ -780,9 +715,9 @@ static size_t handle_natpmp(struct ctx *x, const uint8_t *req, size_t len, uint8
 			    size_t cap)
 {
 	struct pcp_server *s = x->s;
-	uint32_t epoch = pcp_server_epoch(s, x->now), granted;
+	uint32_t epoch = pcp_server_epoch(s, x->now), granted = 0, ext = 0;
 	struct natpmp_request r;
-	uint16_t ext_port;
+	uint16_t ext_port = 0;
 	uint8_t res;
 	int rc, n;
 
@@ -798,13 +733,12 @@ static size_t handle_natpmp(struct ctx *x, const uint8_t *req, size_t len, uint8
 		return n > 0 ? (size_t)n : 0;
 	}
 	if (r.opcode == NATPMP_OP_ADDR) {
-		/* Section 3.2: the realm's (first) external address. */
-		uint32_t ext = 0;
-		res = NATPMP_NETWORK_FAILURE;
 		if (!client_realms(x))
 			res = NATPMP_NOT_AUTHORIZED;
-		else if (s->rs->realms[x->ext_realm].pool && s->rs->realms[x->ext_realm].pool->naddrs)
-			ext = s->rs->realms[x->ext_realm].pool->addrs[0], res = NATPMP_SUCCESS;
+		else if ((ext = natpmp_ext_addr(x)))
+			res = NATPMP_SUCCESS;
+		else
+			res = NATPMP_NETWORK_FAILURE;
 		s->st.natpmp_results[res]++;
 		n = natpmp_encode_addr_response(res, epoch, ext, out, cap);
 		return n > 0 ? (size_t)n : 0;
@@ -813,16 +747,35 @@ static size_t handle_natpmp(struct ctx *x, const uint8_t *req, size_t len, uint8
 	if (log_level >= LOG_DEBUG) {
 		char a[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &x->src, a, sizeof(a));
-		log_debug("nat-pmp: %s opcode %u port %u -> %u lifetime %u: result %u", a, r.opcode,
+		log_debug("nat-pmp: %s opcode %u port %u -> %u, %u s: result %u", a, r.opcode,
 			  r.int_port, ext_port, granted, res);
 	}
 	s->st.natpmp_results[res]++;
-	/* Section 3.5: a failed request gets external port and lifetime 0. */
-	if (res != NATPMP_SUCCESS)
+	/* A deletion, or a failure, answers external port 0 and lifetime 0
+	 * (section 3.4). */
+	if (res != NATPMP_SUCCESS || r.lifetime == 0)
 		ext_port = 0, granted = 0;
 	n = natpmp_encode_map_response(r.opcode, res, epoch, r.int_port, ext_port, granted, out,
 				       cap);
 	return n > 0 ? (size_t)n : 0;
+}
+
+/* The pcp.max_rate token bucket: false when this request is one too many. */
+static bool rate_ok(struct pcp_server *s, uint32_t now)
+{
+	uint32_t rate = s->c.max_rate;
+
+	if (!rate)
+		return true;
+	if (now != s->token_time) {
+		uint64_t t = (uint64_t)s->tokens + (uint64_t)(now - s->token_time) * rate;
+		s->tokens = t > rate ? rate : (uint32_t)t;
+		s->token_time = now;
+	}
+	if (!s->tokens)
+		return false;
+	s->tokens--;
+	return true;
 }
 
 size_t pcp_server_handle(struct pcp_server *s, const uint8_t *req, size_t len, uint32_t src,
@@ -836,7 +789,11 @@ size_t pcp_server_handle(struct pcp_server *s, const uint8_t *req, size_t len, u
 		s->st.dropped++;
 		return 0;
 	}
-	/* RFC 6887 section 9: version 0 is NAT-PMP, handled by its rules. */
+	if (!rate_ok(s, now)) {
+		s->st.rate_limited++;
+		return 0;
+	}
+	/* RFC 6887 section 9 / appendix A: version 0 is NAT-PMP. */
 	if (req[0] == NATPMP_VERSION)
 		return handle_natpmp(&x, req, len, out, cap);
 	return handle_pcp(&x, req, len, out, cap);
@@ -868,7 +825,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		/* MSG_TRUNC gives the real size: anything longer than the
-		 * buffer is over 1100 bytes, which is all the codec needs. */
+		 * buffer is over 1100 bytes, which is all the codec needs to
+		 * know (the error reply echoes only 1100). */
 		len = (size_t)n > sizeof(s->rxbuf) ? sizeof(s->rxbuf) : (size_t)n;
 		out = pcp_server_handle(s, s->rxbuf, len, from.sin_addr.s_addr, now_sec(), s->txbuf,
 					sizeof(s->txbuf));
@@ -883,22 +841,24 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* RFC 6887 section 14.1.3 and RFC 6886 section 3.2.1: tell the link that
- * the server (re)started, once, to 224.0.0.1:5350. Best effort. */
+/* RFC 6887 section 14.1.3 and RFC 6886 section 3.2.1: tell the link once,
+ * on 224.0.0.1:5350, that the server (re)started. Best effort. */
 static void announce(struct pcp_server *s, struct pcp_listener *l, uint32_t now)
 {
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PCP_CLIENT_PORT)};
-	struct pcp_response p;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PCP_CLIENT_PORT),
+				 .sin_addr.s_addr = htonl(0xe0000001u)};
 	struct in_addr ifa = {.s_addr = l->addr};
 	struct ctx x = {.s = s, .src = l->addr, .now = now};
+	struct pcp_response p;
 	uint8_t buf[PCP_HDR_LEN];
+	char a[INET_ADDRSTRLEN];
 	unsigned char ttl = 1;
 	int n;
 
-	to.sin_addr.s_addr = htonl(0xe0000001u);
+	inet_ntop(AF_INET, &l->addr, a, sizeof(a));
 	if (setsockopt(l->fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)) < 0 ||
 	    setsockopt(l->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0) {
-		log_info("pcp: no announcement from %s: %s", inet_ntoa(ifa), strerror(errno));
+		log_info("pcp: no announcement from %s: %s", a, strerror(errno));
 		return;
 	}
 	memset(&p, 0, sizeof(p));
@@ -906,14 +866,15 @@ static void announce(struct pcp_server *s, struct pcp_listener *l, uint32_t now)
 	p.epoch = pcp_server_epoch(s, now);
 	if ((n = pcp_encode_response(&p, buf, sizeof(buf))) > 0 &&
 	    sendto(l->fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		log_info("pcp: ANNOUNCE from %s: sendto: %s", inet_ntoa(ifa), strerror(errno));
+		log_info("pcp: ANNOUNCE from %s: sendto: %s", a, strerror(errno));
 		return;
 	}
-	if (client_realms(&x) && s->rs->realms[x.ext_realm].pool &&
-	    (n = natpmp_encode_addr_response(NATPMP_SUCCESS, p.epoch,
-					     s->rs->realms[x.ext_realm].pool->addrs[0], buf,
-					     sizeof(buf))) > 0)
-		(void)sendto(l->fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to));
+	s->st.tx++;
+	if (client_realms(&x) && natpmp_ext_addr(&x) &&
+	    (n = natpmp_encode_addr_response(NATPMP_SUCCESS, p.epoch, natpmp_ext_addr(&x), buf,
+					     sizeof(buf))) > 0 &&
+	    sendto(l->fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)) == n)
+		s->st.tx++;
 }
 
 struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
@@ -929,11 +890,8 @@ struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
 	s->m = m;
 	s->rs = rs;
 	s->start = now;
-	s->nclients = c->max_clients ? c->max_clients : 1;
-	if (!(s->clients = calloc(s->nclients, sizeof(*s->clients)))) {
-		free(s);
-		return NULL;
-	}
+	s->tokens = c->max_rate;
+	s->token_time = now;
 	for (unsigned i = 0; i < PCP_LISTEN_MAX; i++)
 		s->ls[i].fd = -1;
 	return s;
@@ -949,19 +907,19 @@ int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct m
 	if (!c->enable)
 		return 0;
 	if (!(s = pcp_server_new(c, m, rs, now))) {
-		log_err("pcp: out of memory for %u clients", c->max_clients);
+		log_err("pcp: out of memory");
 		return -1;
 	}
 	for (unsigned i = 0; i < c->nlisten && i < PCP_LISTEN_MAX; i++) {
 		struct pcp_listener *l = &s->ls[s->nls];
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(c->port),
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port),
 					 .sin_addr.s_addr = c->listen[i]};
 		struct ctx x = {.s = s, .src = c->listen[i]};
 		char a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &c->listen[i], a, sizeof(a));
 		if (!client_realms(&x)) {
-			log_err("pcp: listen %s: not in a realm that is translated into another", a);
+			log_err("pcp.listen: %s is not in a realm that is translated into another", a);
 			goto fail;
 		}
 		l->s = s;
@@ -986,7 +944,7 @@ int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct m
 			announce(s, &s->ls[i], now);
 	log_notice("pcp: PCP and NAT-PMP on %u address%s, port %u; lifetimes %u-%u s%s", s->nls,
 		   s->nls == 1 ? "" : "es", (unsigned)c->port, s->c.min_lifetime, s->c.max_lifetime,
-		   c->third_party ? ", THIRD_PARTY allowed" : "");
+		   c->third_party ? "; THIRD_PARTY allowed" : "");
 	*out = s;
 	return 0;
 fail:
@@ -1004,7 +962,6 @@ void pcp_server_free(struct pcp_server *s)
 		if (s->ls[i].fd >= 0)
 			close(s->ls[i].fd);
 	}
-	free(s->clients);
 	free(s);
 }
 
@@ -1015,22 +972,30 @@ const struct pcp_stats *pcp_server_stats(const struct pcp_server *s)
 
 void pcp_server_print_stats(const struct pcp_server *s, FILE *f)
 {
+	static const char *const pmp[] = {"success", "unsupp_version", "not_authorized",
+					  "network_failure", "no_resources", "unsupp_opcode"};
 	const struct pcp_stats *st = &s->st;
 
 	fprintf(f,
-		" pcp_rx=%llu pcp_tx=%llu pcp_tx_errors=%llu pcp_dropped=%llu pcp_requests=%llu"
-		" natpmp_requests=%llu pcp_mapped=%llu pcp_refreshed=%llu pcp_released=%llu"
-		" pcp_no_client_slot=%llu",
+		" pcp_rx=%llu pcp_tx=%llu pcp_tx_errors=%llu pcp_dropped=%llu pcp_rate_limited=%llu"
+		" pcp_requests=%llu natpmp_requests=%llu pcp_mapped=%llu pcp_refreshed=%llu"
+		" pcp_released=%llu",
 		(unsigned long long)st->rx, (unsigned long long)st->tx,
 		(unsigned long long)st->tx_errors, (unsigned long long)st->dropped,
-		(unsigned long long)st->pcp_requests, (unsigned long long)st->natpmp_requests,
-		(unsigned long long)st->mapped, (unsigned long long)st->refreshed,
-		(unsigned long long)st->released, (unsigned long long)st->no_client_slot);
-	for (unsigned i = 0; i <= PCP_RESULT_MAX; i++)
-		if (st->pcp_results[i])
-			fprintf(f, " pcp_result_%s=%llu", pcp_result_str((uint8_t)i),
-				(unsigned long long)st->pcp_results[i]);
-	for (unsigned i = 0; i < 6; i++)
+		(unsigned long long)st->rate_limited, (unsigned long long)st->pcp_requests,
+		(unsigned long long)st->natpmp_requests, (unsigned long long)st->mapped,
+		(unsigned long long)st->refreshed, (unsigned long long)st->released);
+	for (unsigned i = 0; i <= PCP_RESULT_MAX; i++) {
+		const char *name = pcp_result_str((uint8_t)i);
+		if (!st->pcp_results[i])
+			continue;
+		fputs(" pcp_result_", f);
+		while (*name)
+			fputc(tolower((unsigned char)*name++), f);
+		fprintf(f, "=%llu", (unsigned long long)st->pcp_results[i]);
+	}
+	for (unsigned i = 0; i < sizeof(pmp) / sizeof(pmp[0]); i++)
 		if (st->natpmp_results[i])
-			fprintf(f, " natpmp_result_%u=%llu", i, (unsigned long long)st->natpmp_results[i]);
+			fprintf(f, " natpmp_result_%s=%llu", pmp[i],
+				(unsigned long long)st->natpmp_results[i]);
 }

@@ -18,9 +18,9 @@
  * binding's label ("pcp nonce <24 hex digits>"), so a repeated request
  * with the same nonce refreshes it and one with another nonce is refused.
  * FILTER options become the binding's filters, enforced by the manager's
- * rules on the packet path. Filters added to an existing mapping replace
- * its binding by one with the same external endpoint (release, then bind
- * asking for exactly that endpoint).
+ * rules on the packet path. Filters added to an existing mapping are
+ * merged into its binding by BINDing again: the manager updates a binding
+ * its owner already has on E in place and keeps its external endpoint.
  *
  * The server's epoch (RFC 6887 section 8.5, RFC 6886 section 3.6) starts
  * when the server is created, so it restarts with natd, whose bindings
@@ -44,14 +44,14 @@ struct pcp_conf {
 	bool enable;                  /* pcp.enable (default false) */
 	uint32_t listen[PCP_LISTEN_MAX]; /* pcp.listen: inside addresses, network order */
 	unsigned nlisten;
-	uint16_t port;                /* pcp.port (default 5351) */
+	uint32_t port;                /* pcp.port, 1..65535 (default 5351) */
 	bool third_party;             /* pcp.third_party: THIRD_PARTY allowed (default false) */
 	struct prefix third_party_clients[PCP_TP_CLIENTS_MAX]; /* who may use it; none = any */
 	unsigned nthird_party_clients;
 	uint32_t min_lifetime;        /* pcp.min_lifetime (default 120) */
 	uint32_t max_lifetime;        /* pcp.max_lifetime (default 86400) */
 	uint32_t max_mappings;        /* pcp.max_mappings per client; 0 = unlimited (default 64) */
-	uint32_t max_clients;         /* pcp.max_clients tracked at once (default 1024) */
+	uint32_t max_rate;            /* pcp.max_rate: requests/s over all clients; 0 = unlimited (default 200) */
 	bool announce;                /* pcp.announce: multicast ANNOUNCE at start (default true) */
 };
 
@@ -59,11 +59,11 @@ struct pcp_conf {
 struct pcp_stats {
 	uint64_t rx, tx, tx_errors;
 	uint64_t dropped;          /* the RFCs said drop (short, responses...) */
+	uint64_t rate_limited;     /* over pcp.max_rate: dropped */
 	uint64_t pcp_requests, natpmp_requests;
 	uint64_t pcp_results[14];  /* replies sent, by PCP result code */
 	uint64_t natpmp_results[6];
 	uint64_t mapped, refreshed, released;
-	uint64_t no_client_slot;   /* a new client and the client table full */
 };
 
 struct event_base;

@@ -84,10 +84,11 @@ struct nc_async;
  * none). On success *clp is a new handle. 0 or negative (see above). */
 int nc_client_open_unix(const char *path, const char *name, struct nc_client **clp);
 
-/* Connect over TCP to host (a name or a numeric address) and port, say
- * HELLO, and authenticate with the shared secret (slen bytes, not empty):
- * answer natd's nonce and check natd's MAC. With no secret (NULL, 0) the
- * connection succeeds only if natd does not ask for authentication. */
+/* Connect over TCP to host (a name or a numeric address; each address it
+ * resolves to is tried in turn, -EHOSTUNREACH if it resolves to none) and
+ * port, say HELLO, and authenticate with the shared secret (slen bytes):
+ * answer natd's nonce and check natd's MAC. With no secret (NULL or 0)
+ * the connection succeeds only if natd does not ask for authentication. */
 int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const void *secret,
 		       size_t slen, struct nc_client **clp);
 
@@ -115,8 +116,8 @@ int nc_client_release(struct nc_client *cl, const struct nc_release *req, struct
 /* Called once per LIST_ITEM, in the order natd sends them. */
 typedef void (*nc_item_fn)(void *arg, const struct nc_item *item);
 
-/* LIST req: fn(arg, item) for each binding (fn may be NULL), then *rep
- * holds the final reply with the count. */
+/* LIST req (NULL: every binding): fn(arg, item) for each binding (fn may
+ * be NULL), then *rep holds the final reply with the count. */
 int nc_client_list(struct nc_client *cl, const struct nc_list *req, nc_item_fn fn, void *arg,
 		   struct nc_list_r *rep, unsigned timeout_ms);
 
@@ -177,7 +178,7 @@ int nc_async_open_tcp(struct event_base *base, const char *host, uint16_t port, 
  * NULL is ignored. */
 void nc_async_close(struct nc_async *ac);
 
-/* natd's epoch from the latest reply (0 before the handshake is done). */
+/* natd's epoch from the latest reply (0 before the first one). */
 uint64_t nc_async_epoch(const struct nc_async *ac);
 
 /* Requests waiting for their reply (or for the handshake). */
@@ -221,8 +222,8 @@ int nc_async_cancel(struct nc_async *ac, int id);
 /* Read a shared secret from the file at path into buf (cap bytes): the
  * file's bytes, less one trailing "\n" or "\r\n". *len gets the length.
  * 0, -errno from the file system, -EFBIG (longer than cap or
- * NC_SECRET_MAX) or -ENODATA (empty). natd reads its secret files the
- * same way. */
+ * NC_SECRET_MAX) or -ENODATA (empty). A server should read its copy of
+ * the secret the same way, so that one file serves both ends. */
 int nc_secret_read(const char *path, void *buf, size_t cap, size_t *len);
 
 #ifdef __cplusplus
