@@ -21,7 +21,7 @@
 
 #include "log.h"
 
-enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST, T_CLIENTS, T_MODE };
+enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST, T_CLIENTS, T_MODE, T_ADDRS, T_PREFIXES };
 
 struct item {
 	const char *path;
@@ -66,13 +66,23 @@ static const struct item items[] = {
 	{"control.max_lifetime", T_U32, 1, 604800, OFF(ctl_max_lifetime), 0, 86400, NULL},
 	{"control.max_clients", T_INT, 1, 4096, OFF(ctl_max_clients), 0, 64, NULL},
 	{"control.clients", T_CLIENTS, 0, CONF_MAX_CLIENTS, OFF(clients), 0, 0, NULL},
+	{"pcp.enable", T_BOOL, 0, 1, OFF(pcp.enable), 0, 0, NULL},
+	{"pcp.listen", T_ADDRS, 0, PCP_LISTEN_MAX, OFF(pcp.listen), 0, 0, NULL},
+	{"pcp.port", T_U32, 1, 65535, OFF(pcp.port), 0, 5351, NULL},
+	{"pcp.third_party", T_BOOL, 0, 1, OFF(pcp.third_party), 0, 0, NULL},
+	{"pcp.third_party_clients", T_PREFIXES, 0, PCP_TP_CLIENTS_MAX, OFF(pcp.third_party_clients), 0, 0, NULL},
+	{"pcp.min_lifetime", T_U32, 1, 604800, OFF(pcp.min_lifetime), 0, 120, NULL},
+	{"pcp.max_lifetime", T_U32, 1, 604800, OFF(pcp.max_lifetime), 0, 86400, NULL},
+	{"pcp.max_mappings", T_U32, 0, 1 << 24, OFF(pcp.max_mappings), 0, 64, NULL},
+	{"pcp.max_rate", T_U32, 0, 1000000, OFF(pcp.max_rate), 0, 200, NULL},
+	{"pcp.announce", T_BOOL, 0, 1, OFF(pcp.announce), 0, 1, NULL},
 	{"routes.install", T_BOOL, 0, 1, OFF(routes_install), 0, 0, NULL},
 	{"routes.table", T_INT, 1, 0x7fffffff, OFF(routes_table), 0, 100, NULL},
 	{"routes.inside_interfaces", T_IFLIST, 0, CONF_MAX_IFACES, OFF(routes_iifs), 0, 0, NULL},
 	{"routes.prefixes", T_PFXLIST, 0, REALM_PREFIX_MAX, OFF(routes_dev_prefixes), 0, 0, NULL},
 };
 
-static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes"};
+static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes", "pcp"};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
 static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool"};
 static const char *const pool_keys[] = {"addresses", "ports"};
@@ -327,7 +337,7 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 	case T_STR: case T_MODE: snprintf(dst, it->size, "%s", it->dflt_s); break;
 	case T_LOGLEVEL: *(int *)dst = log_level_parse(it->dflt_s); break;
 	case T_FILTER: *(enum bind_filtering *)dst = FILTER_EIF; break;
-	case T_IFLIST: case T_PFXLIST: case T_CLIENTS: break;
+	case T_IFLIST: case T_PFXLIST: case T_CLIENTS: case T_ADDRS: case T_PREFIXES: break;
 	}
 	if (!s)
 		return;
@@ -397,6 +407,28 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 		break;
 	case T_CLIENTS:
 		load_clients(c, s, out);
+		break;
+	case T_ADDRS: /* pcp.listen: plain addresses */
+		if (!config_setting_is_array(s)) {
+			cerr(c, s, it->path, "must be an array of strings [ \"a.b.c.d\" ]");
+			break;
+		}
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			struct in_addr a;
+			if (!(str = str_of(c, e)))
+				continue;
+			if (out->pcp.nlisten >= PCP_LISTEN_MAX)
+				cerr(c, e, NULL, "more than %d addresses", PCP_LISTEN_MAX);
+			else if (inet_pton(AF_INET, str, &a) != 1)
+				cerr(c, e, NULL, "\"%s\" is not an IPv4 address", str);
+			else
+				out->pcp.listen[out->pcp.nlisten++] = a.s_addr;
+		}
+		break;
+	case T_PREFIXES: /* pcp.third_party_clients */
+		realm_strings(c, s, true, out->pcp.third_party_clients,
+			      &out->pcp.nthird_party_clients, NULL, NULL, PCP_TP_CLIENTS_MAX);
 		break;
 	}
 }
@@ -612,6 +644,38 @@ static bool realm_contains(const struct conf_realm *r, uint32_t addr)
 	return false;
 }
 
+/* pcp: listen addresses in a translated realm (by the longest prefix, as
+ * natd classifies), once each; lifetimes in order. */
+static void check_pcp(struct ctx *c, const config_t *cfg, struct natd_conf *out)
+{
+	const struct pcp_conf *p = &out->pcp;
+	const config_setting_t *s = lookup(cfg, "pcp.listen");
+
+	if (p->enable && p->nlisten == 0)
+		cerr(c, s ? s : config_root_setting(cfg), "pcp.listen",
+		     "missing: the inside addresses to answer PCP and NAT-PMP on");
+	if (p->min_lifetime > p->max_lifetime)
+		cerr(c, lookup(cfg, "pcp.min_lifetime"), "pcp.min_lifetime",
+		     "longer than pcp.max_lifetime");
+	for (unsigned i = 0; i < p->nlisten; i++) {
+		const config_setting_t *e = s ? config_setting_get_elem(s, i) : NULL;
+		int best = -1, best_len = -1;
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &p->listen[i], a, sizeof(a));
+		for (unsigned r = 0; r < out->nrealms; r++)
+			for (unsigned k = 0; k < out->realms[r].nprefixes; k++)
+				if (prefix_match(&out->realms[r].prefixes[k], p->listen[i]) &&
+				    out->realms[r].prefixes[k].len > best_len)
+					best = (int)r, best_len = out->realms[r].prefixes[k].len;
+		if (best < 0 || out->realms[best].nnat_to == 0)
+			cerr(c, e, "pcp.listen", "%s is not in a realm that is translated (nat_to)", a);
+		for (unsigned j = 0; j < i; j++)
+			if (p->listen[j] == p->listen[i])
+				cerr(c, e, "pcp.listen", "%s is listed twice", a);
+	}
+}
+
 /* Cross-field checks: names, references, overlaps. */
 static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *out)
 {
@@ -695,6 +759,7 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				fprintf(c->errs, "%s:%d: control.clients[%u].user: \"%s\" is listed twice\n",
 					c->path, cl->line, i, cl->user), c->nerr++;
 	}
+	check_pcp(c, cfg, out);
 	if (out->ctl_default_lifetime > out->ctl_max_lifetime)
 		fprintf(c->errs, "%s:0: control.default_lifetime: longer than control.max_lifetime\n",
 			c->path), c->nerr++;

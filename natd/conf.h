@@ -17,6 +17,7 @@
 #include "binding.h"
 #include "endpoint.h"
 #include "frag.h"
+#include "pcp_server.h"
 #include "realm.h"
 
 #define CONF_MAX_POOL_ADDRS 4096
@@ -97,6 +98,8 @@ struct natd_conf {
 	unsigned nroutes_iifs;
 	char routes_dev_prefixes[REALM_PREFIX_MAX][20]; /* extra "a.b.c.d/n" routed to the TUN */
 	unsigned nroutes_dev_prefixes;
+	/* PCP / NAT-PMP front-end */
+	struct pcp_conf pcp;
 };
 
 /* Load and check path. Errors go to errs, one per line, as

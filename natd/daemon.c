@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "frag.h"
 #include "log.h"
+#include "pcp_server.h"
 #include "pool.h"
 #include "realm.h"
 #include "realmconf.h"
@@ -44,6 +45,7 @@ struct natd {
 	struct xlate_ctx x;
 	struct mgr *mgr;
 	struct ctl_server *ctl;
+	struct pcp_server *pcp;
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick, *ev_sig[4];
 	uint32_t last_stats;
@@ -128,6 +130,8 @@ static void log_stats(struct natd *n)
 		bind_count(n->bt), bind_count_kind(n->bt, BIND_DYNAMIC),
 		bind_count_kind(n->bt, BIND_STATIC), bind_count_kind(n->bt, BIND_MANAGED),
 		bind_capacity(n->bt), frag_held(n->ft));
+	if (n->pcp)
+		pcp_server_print_stats(n->pcp, f);
 	if (fclose(f) == 0) {
 		log_notice("stats: %s", line);
 	}
@@ -259,6 +263,8 @@ int natd_setup(const struct natd_conf *c, struct natd **out)
 	}
 	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->mgr, &n->ctl) < 0)
 		goto fail;
+	if (pcp_server_start(n->base, &c->pcp, n->mgr, &n->rs, &n->pcp) < 0)
+		goto fail;
 	for (int i = 0; i < 4; i++) {
 		n->ev_sig[i] = evsignal_new(n->base, sigs[i], on_signal, n);
 		if (!n->ev_sig[i] || event_add(n->ev_sig[i], NULL) < 0) {
@@ -288,6 +294,7 @@ void natd_free(struct natd *n)
 	if (!n)
 		return;
 	ctl_server_free(n->ctl);
+	pcp_server_free(n->pcp);
 	mgr_free(n->mgr);
 	for (int i = 0; i < 4; i++)
 		if (n->ev_sig[i])

@@ -518,10 +518,10 @@ fill:
 	emit(m, (uint8_t)code, g->prim);
 	if (log_level >= LOG_INFO) {
 		char a[EP_STRLEN], b2[EP_STRLEN];
-		log_info("binding %u %s for %s: %s/%s -> %s/%s, %u s%s%s", g->id,
+		log_info("binding %u %s for %s: %s/%s -> %s/%s, %u s%s%s%s", g->id,
 			 code == NC_EV_CREATED ? "granted" : "renewed", c->owner, sp->in_realm,
 			 ep_str(g->prim->in, a), rs->realms[ra].name, ep_str(g->prim->ext, b2),
-			 lifetime, g->rtcp ? ", RTCP pair" : "", sp->label[0] ? ", " : "");
+			 lifetime, g->rtcp ? ", RTCP pair" : "", sp->label[0] ? ", " : "", sp->label);
 	}
 	return NC_ST_OK;
 }
