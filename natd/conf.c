@@ -84,7 +84,8 @@ static const struct item items[] = {
 
 static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes", "pcp"};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
-static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool"};
+static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool", "transit_pools"};
+static const char *const transit_keys[] = {"name", "addresses", "ports"};
 static const char *const pool_keys[] = {"addresses", "ports"};
 static const char *const forward_keys[] = {"proto", "external", "realm", "internal",
 					   "internal_realm"};
@@ -477,6 +478,28 @@ static bool parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 	return true;
 }
 
+/* A pool group: addresses = [ prefixes ]; ports = "LOW-HIGH". */
+static void load_pool(struct ctx *c, const config_setting_t *s, const char *const *keys, size_t nkeys,
+		      struct prefix *pool, unsigned *npool, uint16_t *lo, uint16_t *hi)
+{
+	const config_setting_t *a, *p;
+	const char *v;
+
+	if (!config_setting_is_group(s)) {
+		cerr(c, s, NULL, "must be a group { addresses = [...]; }");
+		return;
+	}
+	check_members(c, s, keys, nkeys);
+	*lo = 1024;
+	*hi = 65535;
+	if (!(a = config_setting_get_member(s, "addresses")))
+		cerr(c, s, NULL, "addresses: missing");
+	else
+		realm_strings(c, a, true, pool, npool, NULL, NULL, REALM_PREFIX_MAX);
+	if ((p = config_setting_get_member(s, "ports")) && (v = str_of(c, p)) && !parse_ports(v, lo, hi))
+		cerr(c, p, NULL, "\"%s\" is not a range LOW-HIGH within 1-65535", v);
+}
+
 static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *out)
 {
 	const config_setting_t *list = lookup(cfg, "realms");
@@ -519,23 +542,34 @@ static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				      REALM_PREFIX_MAX);
 		if ((s = config_setting_get_member(g, "nat_to")))
 			realm_strings(c, s, false, NULL, NULL, r->nat_to, &r->nnat_to, REALM_MAX);
-		if ((s = config_setting_get_member(g, "pool"))) {
-			const config_setting_t *a, *p;
-			if (!config_setting_is_group(s)) {
-				cerr(c, s, NULL, "must be a group { addresses = [...]; }");
+		if ((s = config_setting_get_member(g, "pool")))
+			load_pool(c, s, pool_keys, NELEM(pool_keys), r->pool, &r->npool, &r->port_lo,
+				  &r->port_hi);
+		if ((s = config_setting_get_member(g, "transit_pools"))) {
+			if (!config_setting_is_list(s)) {
+				cerr(c, s, NULL, "must be a list ( { name = ...; addresses = [...]; }, ... )");
 				continue;
 			}
-			check_members(c, s, pool_keys, NELEM(pool_keys));
-			r->port_lo = 1024;
-			r->port_hi = 65535;
-			if (!(a = config_setting_get_member(s, "addresses")))
-				cerr(c, s, NULL, "addresses: missing");
-			else
-				realm_strings(c, a, true, r->pool, &r->npool, NULL, NULL,
-					      REALM_PREFIX_MAX);
-			if ((p = config_setting_get_member(s, "ports")) && (v = str_of(c, p)) &&
-			    !parse_ports(v, &r->port_lo, &r->port_hi))
-				cerr(c, p, NULL, "\"%s\" is not a range LOW-HIGH within 1-65535", v);
+			for (int k = 0; k < config_setting_length(s); k++) {
+				const config_setting_t *t = config_setting_get_elem(s, (unsigned)k), *nm;
+				struct conf_transit *ct;
+				if (r->ntransits >= REALM_TRANSIT_MAX) {
+					cerr(c, t, NULL, "more than %d transit pools", REALM_TRANSIT_MAX);
+					break;
+				}
+				ct = &r->transits[r->ntransits++];
+				if (!(nm = config_setting_is_group(t) ? config_setting_get_member(t, "name") : NULL))
+					cerr(c, t, NULL, "name: missing");
+				else if ((v = str_of(c, nm))) {
+					if (!*v || strlen(v) >= REALM_NAME_MAX || strspn(v, NAME_CHARS) != strlen(v))
+						cerr(c, nm, NULL, "must be 1..%d characters of A-Z a-z 0-9 . _ -",
+						     REALM_NAME_MAX - 1);
+					else
+						snprintf(ct->name, sizeof(ct->name), "%s", v);
+				}
+				load_pool(c, t, transit_keys, NELEM(transit_keys), ct->pool, &ct->npool,
+					  &ct->port_lo, &ct->port_hi);
+			}
 		}
 		if (!r->nprefixes && !r->npool)
 			cerr(c, g, NULL, "a realm needs prefixes or a pool");
@@ -705,13 +739,11 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				cerr(c, e, NULL, "realm \"%s\" has no pool to translate into",
 				     r->nat_to[k]);
 		}
-		for (unsigned p = 0; p < r->npool; p++) {
-			pool_addrs += r->pool[p].len >= 20 ? 1u << (32 - r->pool[p].len) : CONF_MAX_POOL_ADDRS + 1;
-			for (unsigned j = 0; j <= i; j++)
-				for (unsigned q = 0; q < (j == i ? p : out->realms[j].npool); q++)
-					if (pfx_overlap(&r->pool[p], &out->realms[j].pool[q]))
-						cerr(c, g, NULL, "pool prefix overlaps another pool prefix");
-		}
+		for (unsigned k = 0; k < r->ntransits; k++)
+			for (unsigned j = 0; j < k; j++)
+				if (!strcmp(r->transits[j].name, r->transits[k].name))
+					cerr(c, g, NULL, "transit pool \"%s\" is defined twice",
+					     r->transits[k].name);
 		for (unsigned p = 0; p < r->nprefixes; p++)
 			for (unsigned j = 0; j < i; j++)
 				for (unsigned q = 0; q < out->realms[j].nprefixes; q++) {
@@ -721,6 +753,31 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 						     "prefix is also in realm \"%s\": a packet could not be told apart",
 						     out->realms[j].name);
 				}
+	}
+	/* every pool prefix, transit ones included, against every other */
+	{
+		struct {
+			const struct prefix *p;
+			unsigned realm;
+		} all[REALM_MAX * REALM_PREFIX_MAX * (1 + REALM_TRANSIT_MAX)];
+		unsigned nall = 0;
+		for (unsigned i = 0; i < out->nrealms; i++) {
+			const struct conf_realm *r = &out->realms[i];
+			for (unsigned p = 0; p < r->npool; p++)
+				all[nall].p = &r->pool[p], all[nall++].realm = i;
+			for (unsigned k = 0; k < r->ntransits; k++)
+				for (unsigned p = 0; p < r->transits[k].npool; p++)
+					all[nall].p = &r->transits[k].pool[p], all[nall++].realm = i;
+		}
+		for (unsigned a = 0; a < nall; a++) {
+			const struct prefix *pa = all[a].p;
+			pool_addrs += pa->len >= 20 ? 1u << (32 - pa->len) : CONF_MAX_POOL_ADDRS + 1;
+			for (unsigned b = 0; b < a; b++)
+				if (pfx_overlap(pa, all[b].p))
+					cerr(c, list ? config_setting_get_elem(list,
+						(unsigned)out->realms[all[a].realm].index) : NULL,
+					     NULL, "pool prefix overlaps another pool prefix");
+		}
 	}
 	if (pool_addrs > CONF_MAX_POOL_ADDRS)
 		cerr(c, list, "realms", "pools hold more than %d addresses", CONF_MAX_POOL_ADDRS);

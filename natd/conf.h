@@ -24,6 +24,15 @@
 #define CONF_MAX_FORWARDS 1024
 #define CONF_MAX_IFACES 8
 
+/* A named transit pool inside a realm (claims 13-14): addresses routed
+ * through one transit network, handed out when a request names it. */
+struct conf_transit {
+	char name[REALM_NAME_MAX];
+	struct prefix pool[REALM_PREFIX_MAX];
+	unsigned npool;
+	uint16_t port_lo, port_hi;
+};
+
 struct conf_realm {
 	char name[REALM_NAME_MAX];
 	struct prefix prefixes[REALM_PREFIX_MAX];
@@ -33,6 +42,8 @@ struct conf_realm {
 	struct prefix pool[REALM_PREFIX_MAX]; /* pool addresses, as prefixes */
 	unsigned npool;
 	uint16_t port_lo, port_hi;
+	struct conf_transit transits[REALM_TRANSIT_MAX];
+	unsigned ntransits;
 	int index; /* position in the file's realms list, for messages */
 };
 

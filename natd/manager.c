@@ -379,11 +379,13 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	if ((r2 = realm_find(rs, sp->ext_realm)) == REALM_NONE)
 		return fail(st, NC_ST_UNKNOWN_REALM, "no realm named \"%s\"", sp->ext_realm);
 	ra = r2;
-	if (sp->transit[0] && (ra = realm_find(rs, sp->transit)) == REALM_NONE)
-		return fail(st, NC_ST_UNKNOWN_REALM, "no transit network named \"%s\"", sp->transit);
 	if (ra == r1)
 		return fail(st, NC_ST_BAD_REQUEST, "endpoint and allocation are in the same realm");
-	if (!(pl = rs->realms[ra].pool))
+	/* claims 13-14: a transit network's pool inside R2 forces the path */
+	if (sp->transit[0] && !(pl = realm_transit_pool(&rs->realms[ra], sp->transit)))
+		return fail(st, NC_ST_UNKNOWN_REALM, "realm \"%s\" has no transit network \"%s\"",
+			    sp->ext_realm, sp->transit);
+	if (!sp->transit[0] && !(pl = rs->realms[ra].pool))
 		return fail(st, NC_ST_EXHAUSTED, "realm \"%s\" has no pool", rs->realms[ra].name);
 	e = ep_of(&sp->ep);
 	if (realm_classify(rs, e.addr) != r1)
@@ -588,7 +590,6 @@ void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it)
 	it->spec.proto = b->proto;
 	snprintf(it->spec.in_realm, sizeof(it->spec.in_realm), "%s", rs->realms[b->in_realm].name);
 	snprintf(it->spec.ext_realm, sizeof(it->spec.ext_realm), "%s", rs->realms[b->ext_realm].name);
-	it->spec.transit[0] = '\0';
 	ep_set(&it->spec.ep, b->in);
 	ep_set(&it->alloc, b->ext);
 	it->lifetime = d == UINT32_MAX ? 0 : (d > now ? d - now : 1);
@@ -678,8 +679,8 @@ void mgr_caps(struct mgr *m, struct nc_caps_r *rep)
 	rep->lifetime_max = m->c.max_lifetime;
 	for (unsigned i = 0; i < rs->n && i < NC_LIST_MAX; i++) {
 		snprintf(rep->realms[rep->nrealms++], NC_NAME_MAX + 1, "%s", rs->realms[i].name);
-		if (rs->realms[i].pool)
+		for (unsigned k = 0; k < rs->realms[i].ntransit && rep->ntransits < NC_LIST_MAX; k++)
 			snprintf(rep->transits[rep->ntransits++], NC_NAME_MAX + 1, "%s",
-				 rs->realms[i].name);
+				 rs->realms[i].transit[k].name);
 	}
 }

@@ -6,6 +6,8 @@
  */
 #include "realm.h"
 
+#include "pool.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -81,4 +83,22 @@ int realm_add_prefix(struct realm_set *rs, uint8_t realm, const struct prefix *p
 	rs->cls[i].pool = pool;
 	rs->ncls++;
 	return 0;
+}
+
+struct pool *realm_pool_of(const struct realm *r, uint32_t addr)
+{
+	if (r->pool && pool_has_addr(r->pool, addr))
+		return r->pool;
+	for (unsigned i = 0; i < r->ntransit; i++)
+		if (pool_has_addr(r->transit[i].pool, addr))
+			return r->transit[i].pool;
+	return NULL;
+}
+
+struct pool *realm_transit_pool(const struct realm *r, const char *name)
+{
+	for (unsigned i = 0; i < r->ntransit; i++)
+		if (!strcmp(r->transit[i].name, name))
+			return r->transit[i].pool;
+	return NULL;
 }

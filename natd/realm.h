@@ -27,11 +27,23 @@ struct prefix {
 	uint8_t len;
 };
 
+#define REALM_TRANSIT_MAX 4
+
 struct realm {
 	char name[REALM_NAME_MAX];
 	uint32_t nat_to;   /* bit b set: sources into realm b are translated */
 	struct pool *pool; /* addresses allocatable in this realm, or NULL */
+	struct {
+		char name[REALM_NAME_MAX];
+		struct pool *pool;
+	} transit[REALM_TRANSIT_MAX]; /* named transit pools (claims 13-14) */
+	unsigned ntransit;
 };
+
+/* The pool (default or transit) that holds addr, or NULL. */
+struct pool *realm_pool_of(const struct realm *r, uint32_t addr);
+/* The transit pool of r named name, or NULL. */
+struct pool *realm_transit_pool(const struct realm *r, const char *name);
 
 struct realm_set {
 	struct realm realms[REALM_MAX];

@@ -14,13 +14,13 @@
 #include "pool.h"
 
 /* Expand pool prefixes into an address list. */
-static int pool_addrs(const struct conf_realm *r, uint32_t **out, unsigned *nout)
+static int pool_addrs(const struct prefix *pfx, unsigned npfx, uint32_t **out, unsigned *nout)
 {
 	unsigned n = 0, cap = 0;
 	uint32_t *a = NULL;
 
-	for (unsigned i = 0; i < r->npool; i++) {
-		uint32_t base = ntohl(r->pool[i].addr), cnt = 1u << (32 - r->pool[i].len);
+	for (unsigned i = 0; i < npfx; i++) {
+		uint32_t base = ntohl(pfx[i].addr), cnt = 1u << (32 - pfx[i].len);
 		for (uint32_t k = 0; k < cnt; k++) {
 			if (n == cap) {
 				uint32_t *na;
@@ -39,6 +39,28 @@ static int pool_addrs(const struct conf_realm *r, uint32_t **out, unsigned *nout
 	return 0;
 }
 
+/* A pool over the given prefixes, their classifier entries added. */
+static struct pool *make_pool(struct realm_set *rs, uint8_t realm, const struct prefix *pfx,
+			      unsigned npfx, uint16_t lo, uint16_t hi)
+{
+	uint32_t *addrs;
+	unsigned na;
+	struct pool *p;
+
+	for (unsigned k = 0; k < npfx; k++)
+		if (realm_add_prefix(rs, realm, &pfx[k], true) < 0) {
+			log_err("more than %d prefixes over all realms", REALM_PREFIX_MAX);
+			return NULL;
+		}
+	if (pool_addrs(pfx, npfx, &addrs, &na) < 0)
+		return NULL;
+	p = pool_new(addrs, na, lo, hi);
+	free(addrs);
+	if (!p)
+		log_err("realm %s: cannot allocate a pool", rs->realms[realm].name);
+	return p;
+}
+
 int realm_set_build(struct realm_set *rs, const struct natd_conf *c)
 {
 	memset(rs, 0, sizeof(*rs));
@@ -51,20 +73,16 @@ int realm_set_build(struct realm_set *rs, const struct natd_conf *c)
 		const struct conf_realm *r = &c->realms[i];
 		for (unsigned k = 0; k < r->nnat_to; k++)
 			rs->realms[i].nat_to |= 1u << realm_find(rs, r->nat_to[k]);
-		for (unsigned k = 0; k < r->npool; k++)
-			if (realm_add_prefix(rs, (uint8_t)i, &r->pool[k], true) < 0)
-				goto full;
-		if (r->npool) {
-			uint32_t *addrs;
-			unsigned na;
-			if (pool_addrs(r, &addrs, &na) < 0)
+		if (r->npool && !(rs->realms[i].pool = make_pool(rs, (uint8_t)i, r->pool, r->npool,
+								 r->port_lo, r->port_hi)))
+			return -1;
+		for (unsigned k = 0; k < r->ntransits; k++) {
+			const struct conf_transit *t = &r->transits[k];
+			snprintf(rs->realms[i].transit[k].name, REALM_NAME_MAX, "%s", t->name);
+			if (!(rs->realms[i].transit[k].pool = make_pool(rs, (uint8_t)i, t->pool, t->npool,
+									t->port_lo, t->port_hi)))
 				return -1;
-			rs->realms[i].pool = pool_new(addrs, na, r->port_lo, r->port_hi);
-			free(addrs);
-			if (!rs->realms[i].pool) {
-				log_err("realm %s: cannot allocate its pool", r->name);
-				return -1;
-			}
+			rs->realms[i].ntransit = k + 1;
 		}
 	}
 	for (unsigned i = 0; i < c->nrealms; i++)
@@ -83,5 +101,10 @@ void realm_set_free(struct realm_set *rs)
 	for (unsigned i = 0; i < REALM_MAX; i++) {
 		pool_free(rs->realms[i].pool);
 		rs->realms[i].pool = NULL;
+		for (unsigned k = 0; k < rs->realms[i].ntransit; k++) {
+			pool_free(rs->realms[i].transit[k].pool);
+			rs->realms[i].transit[k].pool = NULL;
+		}
+		rs->realms[i].ntransit = 0;
 	}
 }

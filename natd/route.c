@@ -84,9 +84,25 @@ static int write_sysctl(const char *path, const char *val)
 	return 0;
 }
 
+/* Route pool prefixes into the TUN, with a blackhole behind each. */
+static int route_pool(const struct prefix *pfx, unsigned n, const char *tun)
+{
+	char s[24];
+
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *a = (const uint8_t *)&pfx[i].addr;
+		snprintf(s, sizeof(s), "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], pfx[i].len);
+		char *argv[] = {"ip", "route", "replace", s, "dev", (char *)tun, NULL};
+		char *hole[] = {"ip", "route", "replace", "blackhole", s, "metric", WORST_METRIC, NULL};
+		if (run_ip(argv, false) < 0 || run_ip(hole, false) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int route_install(const struct natd_conf *c, const char *tun)
 {
-	char table[16], path[128], pfx[24];
+	char table[16], path[128];
 
 	snprintf(table, sizeof(table), "%d", c->routes_table);
 	if (write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0 ||
@@ -102,18 +118,15 @@ int route_install(const struct natd_conf *c, const char *tun)
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", tun);
 	if (write_sysctl(path, "1") < 0)
 		return -1;
-	/* pool prefixes go to the TUN */
-	for (unsigned r = 0; r < c->nrealms; r++)
-		for (unsigned i = 0; i < c->realms[r].npool; i++) {
-			const struct prefix *p = &c->realms[r].pool[i];
-			const uint8_t *a = (const uint8_t *)&p->addr;
-			snprintf(pfx, sizeof(pfx), "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p->len);
-			char *argv[] = {"ip", "route", "replace", pfx, "dev", (char *)tun, NULL};
-			char *hole[] = {"ip", "route", "replace", "blackhole", pfx, "metric",
-					WORST_METRIC, NULL};
-			if (run_ip(argv, false) < 0 || run_ip(hole, false) < 0)
+	/* pool prefixes, transit pools' too, go to the TUN */
+	for (unsigned r = 0; r < c->nrealms; r++) {
+		const struct conf_realm *cr = &c->realms[r];
+		if (route_pool(cr->pool, cr->npool, tun) < 0)
+			return -1;
+		for (unsigned k = 0; k < cr->ntransits; k++)
+			if (route_pool(cr->transits[k].pool, cr->transits[k].npool, tun) < 0)
 				return -1;
-		}
+	}
 	for (unsigned i = 0; i < c->nroutes_dev_prefixes; i++) {
 		char *argv[] = {"ip", "route", "replace", (char *)c->routes_dev_prefixes[i], "dev",
 				(char *)tun, NULL};

@@ -161,7 +161,9 @@ static const struct endpoint *rules_target(const struct bind_rules *ru, struct e
 
 void xlate_release_binding(struct xlate_ctx *x, struct binding *b)
 {
-	struct pool *pl = b->ext_realm < x->realms->n ? x->realms->realms[b->ext_realm].pool : NULL;
+	struct pool *pl = b->ext_realm < x->realms->n
+				  ? realm_pool_of(&x->realms->realms[b->ext_realm], b->ext.addr)
+				  : NULL;
 	int pp = pool_proto_of(b->proto);
 
 	if (pl && pp >= 0 && !(b->flags & BF_ALIAS)) /* an alias borrows its port */

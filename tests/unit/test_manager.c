@@ -26,8 +26,10 @@ static const char *const CONF_TEXT =
 	"realms = (\n"
 	"  { name = \"inside\"; prefixes = [ \"10.1.0.0/24\" ]; nat_to = [ \"outside\" ]; },\n"
 	"  { name = \"outside\"; prefixes = [ \"0.0.0.0/0\" ];\n"
-	"    pool = { addresses = [ \"198.51.100.0/31\" ]; ports = \"20000-20099\"; }; },\n"
-	"  { name = \"carrier\"; prefixes = [ \"10.99.0.0/16\" ];\n"
+	"    pool = { addresses = [ \"198.51.100.0/31\" ]; ports = \"20000-20099\"; };\n"
+	"    transit_pools = ( { name = \"carrier\"; addresses = [ \"192.0.2.128/30\" ];\n"
+	"                        ports = \"30000-30009\"; } ); },\n"
+	"  { name = \"dmz\"; prefixes = [ \"10.99.0.0/16\" ];\n"
 	"    pool = { addresses = [ \"10.99.0.0/30\" ]; ports = \"30000-30009\"; }; }\n"
 	");\n";
 
@@ -352,10 +354,16 @@ static void test_transit_forces_pool(void **state)
 	struct nc_bind r = req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
+	/* claims 13-14: M comes from the transit network's pool inside R2 */
 	strcpy(r.spec.transit, "carrier");
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
-	assert_int_equal(ntohl(ip_of(&a.alloc.ip)) & ~3u, ntohl(pb_addr("10.99.0.0")));
+	assert_int_equal(ntohl(ip_of(&a.alloc.ip)) & ~3u, ntohl(pb_addr("192.0.2.128")));
 	assert_true(a.alloc.port >= 30000 && a.alloc.port <= 30009);
+	/* both ways: a remote in R2 reaches E through it, E's answers leave from it */
+	assert_int_equal(udp(e, "203.0.113.10", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_FORWARD);
+	assert_int_equal(pb_dst(e->pkt), pb_addr("10.1.0.10"));
+	assert_int_equal(udp(e, "10.1.0.10", 5000, pb_addr("203.0.113.10"), 7000), XL_FORWARD);
+	assert_int_equal(pb_src(e->pkt), ip_of(&a.alloc.ip));
 	strcpy(r.spec.transit, "nowhere");
 	r.spec.ep.port = 5002;
 	assert_int_equal(mgr_bind(e->m, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
@@ -391,7 +399,7 @@ static void test_policy_and_quota(void **state)
 
 	assert_int_equal(mgr_bind(e->m, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
 	r = req("10.1.0.10", 5000);
-	strcpy(r.spec.transit, "carrier"); /* a realm it may not draw from */
+	strcpy(r.spec.ext_realm, "dmz"); /* a realm it may not draw from */
 	assert_int_equal(mgr_bind(e->m, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
 	for (uint16_t p = 0; p < 3; p++) {
 		r = req("10.1.0.10", (uint16_t)(5000 + 2 * p));
@@ -470,7 +478,7 @@ static void test_pool_exhaustion(void **state)
 	struct nc_bind_r a;
 	unsigned ok = 0;
 
-	/* carrier pool: 4 addresses x 10 ports = 40 (even ones first: parity) */
+	/* the carrier transit pool: 4 addresses x 10 ports = 40 */
 	for (unsigned i = 0; i < 50; i++) {
 		char addr[16];
 		snprintf(addr, sizeof(addr), "10.1.0.%u", 1 + i);
