@@ -36,6 +36,8 @@ static const char usage[] =
 	"  -t, --tcp HOST:PORT       natd over TCP ([IPv6]:PORT for IPv6), which needs\n"
 	"  -k, --secret-file FILE    the shared secret (the file's bytes, less one\n"
 	"                            trailing newline)\n"
+	"  -n, --name NAME           the name natctl gives natd (over TCP: the client\n"
+	"                            name natd knows the secret of)\n"
 	"  --json                    print JSON: one object, one per line for list\n"
 	"                            and watch\n"
 	"  -h, --help                this text\n"
@@ -722,6 +724,12 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
 			if (r < 0)
 				return r;
 			c->secret_file = p.val;
+		} else if ((r = opt(&p, "name", 'n', true))) {
+			if (r < 0)
+				return r;
+			if (!p.val[0] || strlen(p.val) > NC_TEXT_MAX)
+				return fail(&p, "-n: a name of 1 to %d bytes", NC_TEXT_MAX);
+			c->name = p.val;
 		} else {
 			return fail(&p, "unknown option %s", a);
 		}

@@ -35,6 +35,7 @@ struct cli {
 	char host[256];          /* -t HOST */
 	uint16_t port;           /* -t :PORT */
 	const char *secret_file; /* -k */
+	const char *name;        /* -n: the name natctl gives in HELLO (TCP: the client's name) */
 	bool json;
 	enum cli_cmd cmd;
 	const char *cmd_name;

@@ -58,7 +58,10 @@ static int open_client(const struct cli *c, struct nc_client **cl)
 	size_t slen = 0;
 	int r;
 
-	snprintf(name, sizeof(name), "natctl %s", PACKAGE_VERSION);
+	if (c->name)
+		snprintf(name, sizeof(name), "%s", c->name);
+	else
+		snprintf(name, sizeof(name), "natctl %s", PACKAGE_VERSION);
 	if (!c->tcp) {
 		r = nc_client_open_unix(c->socket, name, cl);
 		snprintf(where, sizeof(where), "%s", c->socket ? c->socket : NC_CTL_SOCKET);

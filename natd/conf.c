@@ -21,14 +21,17 @@
 
 #include "log.h"
 
-enum ctype { T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST, T_CLIENTS, T_MODE, T_ADDRS, T_PREFIXES };
+enum ctype {
+	T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST,
+	T_CLIENTS, T_TCPCLIENTS, T_MODE, T_ADDRS, T_PREFIXES
+};
 
 struct item {
 	const char *path;
 	enum ctype type;
 	long long min, max;
 	size_t off;
-	size_t size; /* T_STR: buffer size */
+	size_t size; /* T_STR: buffer size; T_PREFIXES: offset of the unsigned count */
 	long long dflt;
 	const char *dflt_s;
 };
@@ -66,11 +69,15 @@ static const struct item items[] = {
 	{"control.max_lifetime", T_U32, 1, 604800, OFF(ctl_max_lifetime), 0, 86400, NULL},
 	{"control.max_clients", T_INT, 1, 4096, OFF(ctl_max_clients), 0, 64, NULL},
 	{"control.clients", T_CLIENTS, 0, CONF_MAX_CLIENTS, OFF(clients), 0, 0, NULL},
+	{"control.tcp_listen", T_STR, 0, 0, OFF(ctl_tcp_listen), 32, 0, ""},
+	{"control.tcp_allow", T_PREFIXES, 0, 16, OFF(ctl_tcp_allow), OFF(nctl_tcp_allow), 0, NULL},
+	{"control.tcp_clients", T_TCPCLIENTS, 0, CONF_MAX_CLIENTS, OFF(tcp_clients), 0, 0, NULL},
 	{"pcp.enable", T_BOOL, 0, 1, OFF(pcp.enable), 0, 0, NULL},
 	{"pcp.listen", T_ADDRS, 0, PCP_LISTEN_MAX, OFF(pcp.listen), 0, 0, NULL},
 	{"pcp.port", T_U32, 1, 65535, OFF(pcp.port), 0, 5351, NULL},
 	{"pcp.third_party", T_BOOL, 0, 1, OFF(pcp.third_party), 0, 0, NULL},
-	{"pcp.third_party_clients", T_PREFIXES, 0, PCP_TP_CLIENTS_MAX, OFF(pcp.third_party_clients), 0, 0, NULL},
+	{"pcp.third_party_clients", T_PREFIXES, 0, PCP_TP_CLIENTS_MAX, OFF(pcp.third_party_clients),
+	 OFF(pcp.nthird_party_clients), 0, NULL},
 	{"pcp.min_lifetime", T_U32, 1, 604800, OFF(pcp.min_lifetime), 0, 120, NULL},
 	{"pcp.max_lifetime", T_U32, 1, 604800, OFF(pcp.max_lifetime), 0, 86400, NULL},
 	{"pcp.max_mappings", T_U32, 0, 1 << 24, OFF(pcp.max_mappings), 0, 64, NULL},
@@ -84,6 +91,7 @@ static const struct item items[] = {
 
 static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes", "pcp"};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
+static const char *const tcp_client_keys[] = {"name", "secret_file", "admin", "realms", "prefixes", "quota"};
 static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool", "transit_pools"};
 static const char *const transit_keys[] = {"name", "addresses", "ports"};
 static const char *const pool_keys[] = {"addresses", "ports"};
@@ -276,10 +284,13 @@ static void realm_strings(struct ctx *c, const config_setting_t *s, bool prefixe
 			  struct prefix *pfx, unsigned *npfx, char (*names)[REALM_NAME_MAX],
 			  unsigned *nnames, unsigned max);
 
-static void load_clients(struct ctx *c, const config_setting_t *list, struct natd_conf *out)
+static void load_clients(struct ctx *c, const config_setting_t *list, bool tcp,
+			 struct conf_client *clients, unsigned *nclients)
 {
+	const char *idkey = tcp ? "name" : "user";
+
 	if (!config_setting_is_list(list)) {
-		cerr(c, list, NULL, "must be a list ( { user = ...; }, ... )");
+		cerr(c, list, NULL, "must be a list ( { %s = ...; }, ... )", idkey);
 		return;
 	}
 	for (int i = 0; i < config_setting_length(list); i++) {
@@ -289,23 +300,34 @@ static void load_clients(struct ctx *c, const config_setting_t *list, struct nat
 		long long q;
 
 		if (!config_setting_is_group(g)) {
-			cerr(c, g, NULL, "must be a group { user = ...; }");
+			cerr(c, g, NULL, "must be a group { %s = ...; }", idkey);
 			continue;
 		}
-		if (out->nclients >= CONF_MAX_CLIENTS) {
+		if (*nclients >= CONF_MAX_CLIENTS) {
 			cerr(c, g, NULL, "more than %d clients", CONF_MAX_CLIENTS);
 			return;
 		}
-		cl = &out->clients[out->nclients++];
+		cl = &clients[(*nclients)++];
 		cl->line = config_setting_source_line(g);
-		check_members(c, g, client_keys, NELEM(client_keys));
-		if (!(s = config_setting_get_member(g, "user")))
-			cerr(c, g, NULL, "user: missing");
+		if (tcp)
+			check_members(c, g, tcp_client_keys, NELEM(tcp_client_keys));
+		else
+			check_members(c, g, client_keys, NELEM(client_keys));
+		if (!(s = config_setting_get_member(g, idkey)))
+			cerr(c, g, NULL, "%s: missing", idkey);
 		else if ((v = str_of(c, s))) {
 			if (!*v || strlen(v) >= sizeof(cl->user))
-				cerr(c, s, NULL, "not a user name");
+				cerr(c, s, NULL, "not a %s name", tcp ? "client" : "user");
 			else
 				snprintf(cl->user, sizeof(cl->user), "%s", v);
+		}
+		if (tcp && !(s = config_setting_get_member(g, "secret_file")))
+			cerr(c, g, NULL, "secret_file: missing");
+		else if (tcp && (v = str_of(c, s))) {
+			if (*v != '/' || strlen(v) >= sizeof(cl->secret_file))
+				cerr(c, s, NULL, "must be an absolute path");
+			else
+				snprintf(cl->secret_file, sizeof(cl->secret_file), "%s", v);
 		}
 		if ((s = config_setting_get_member(g, "admin"))) {
 			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -338,7 +360,7 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 	case T_STR: case T_MODE: snprintf(dst, it->size, "%s", it->dflt_s); break;
 	case T_LOGLEVEL: *(int *)dst = log_level_parse(it->dflt_s); break;
 	case T_FILTER: *(enum bind_filtering *)dst = FILTER_EIF; break;
-	case T_IFLIST: case T_PFXLIST: case T_CLIENTS: case T_ADDRS: case T_PREFIXES: break;
+	case T_IFLIST: case T_PFXLIST: case T_CLIENTS: case T_TCPCLIENTS: case T_ADDRS: case T_PREFIXES: break;
 	}
 	if (!s)
 		return;
@@ -407,8 +429,12 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 		}
 		break;
 	case T_CLIENTS:
-		load_clients(c, s, out);
+		load_clients(c, s, false, out->clients, &out->nclients);
 		break;
+	case T_TCPCLIENTS:
+		load_clients(c, s, true, out->tcp_clients, &out->ntcp_clients);
+		break;
+
 	case T_ADDRS: /* pcp.listen: plain addresses */
 		if (!config_setting_is_array(s)) {
 			cerr(c, s, it->path, "must be an array of strings [ \"a.b.c.d\" ]");
@@ -427,9 +453,9 @@ static void load_item(struct ctx *c, const config_t *cfg, struct natd_conf *out,
 				out->pcp.listen[out->pcp.nlisten++] = a.s_addr;
 		}
 		break;
-	case T_PREFIXES: /* pcp.third_party_clients */
-		realm_strings(c, s, true, out->pcp.third_party_clients,
-			      &out->pcp.nthird_party_clients, NULL, NULL, PCP_TP_CLIENTS_MAX);
+	case T_PREFIXES:
+		realm_strings(c, s, true, (struct prefix *)dst, (unsigned *)((char *)out + it->size),
+			      NULL, NULL, (unsigned)it->max);
 		break;
 	}
 }
@@ -817,6 +843,26 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 					c->path, cl->line, i, cl->user), c->nerr++;
 	}
 	check_pcp(c, cfg, out);
+	for (unsigned i = 0; i < out->ntcp_clients; i++) {
+		const struct conf_client *cl = &out->tcp_clients[i];
+		for (unsigned k = 0; k < cl->nrealms; k++)
+			if (realm_index(out, cl->realms[k]) < 0)
+				fprintf(c->errs, "%s:%d: control.tcp_clients[%u].realms: no realm named \"%s\"\n",
+					c->path, cl->line, i, cl->realms[k]), c->nerr++;
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(out->tcp_clients[j].user, cl->user))
+				fprintf(c->errs, "%s:%d: control.tcp_clients[%u].name: \"%s\" is listed twice\n",
+					c->path, cl->line, i, cl->user), c->nerr++;
+	}
+	if (out->ctl_tcp_listen[0]) {
+		struct endpoint ep;
+		if (ep_parse(out->ctl_tcp_listen, &ep) < 0 || !ep.port)
+			fprintf(c->errs, "%s:0: control.tcp_listen: \"%s\" is not an address:port\n",
+				c->path, out->ctl_tcp_listen), c->nerr++;
+		else if (!out->nctl_tcp_allow)
+			fprintf(c->errs, "%s:0: control.tcp_allow: needed with tcp_listen (the source prefixes "
+				"that may connect)\n", c->path), c->nerr++;
+	}
 	if (out->ctl_default_lifetime > out->ctl_max_lifetime)
 		fprintf(c->errs, "%s:0: control.default_lifetime: longer than control.max_lifetime\n",
 			c->path), c->nerr++;

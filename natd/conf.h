@@ -59,9 +59,11 @@ struct conf_forward {
 
 #define CONF_MAX_CLIENTS 32
 
-/* control.clients: what one local user may do over the control socket. */
+/* control.clients (a local user, by SO_PEERCRED) or control.tcp_clients
+ * (a named TCP client proving a shared secret): what it may do. */
 struct conf_client {
-	char user[64];
+	char user[64];                          /* local user, or TCP client name */
+	char secret_file[256];                  /* TCP clients only */
 	bool admin;
 	char realms[REALM_MAX][REALM_NAME_MAX]; /* may allocate in these */
 	unsigned nrealms;
@@ -102,6 +104,11 @@ struct natd_conf {
 	int ctl_max_clients;
 	struct conf_client clients[CONF_MAX_CLIENTS];
 	unsigned nclients;
+	char ctl_tcp_listen[32];  /* "a.b.c.d:port"; "" = no TCP */
+	struct prefix ctl_tcp_allow[16];
+	unsigned nctl_tcp_allow;
+	struct conf_client tcp_clients[CONF_MAX_CLIENTS];
+	unsigned ntcp_clients;
 	/* routes natd installs itself */
 	bool routes_install;
 	int routes_table;

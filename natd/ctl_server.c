@@ -6,6 +6,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include <natctl/auth.h>
+#include <natctl/client.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -25,17 +29,31 @@ struct conn {
 	struct bufferevent *bev;
 	struct mgr_client client;
 	struct mgr_policy *pol; /* NULL: not authorised */
-	bool hello;
+	bool hello;         /* authorised: requests may follow */
 	bool closing;
+	bool tcp;           /* came over TCP: must prove a shared secret */
+	bool await_auth;    /* TCP: HELLO answered with a nonce */
+	int tcp_client;     /* index into tcp_pols, -1 unknown name */
+	uint8_t ns[NC_NONCE_LEN];
 	uint32_t watch_reqid, watch_mask;
 	struct nc_msg *in, *out; /* decoded request, reply being built */
 	uint8_t *enc;            /* encode buffer, NC_MSG_MAX bytes */
 	struct conn *next;
 };
 
+struct tcp_client {
+	struct mgr_policy pol;
+	uint8_t secret[NC_SECRET_MAX];
+	size_t slen;
+};
+
 struct ctl_server {
 	struct event_base *base;
-	struct evconnlistener *lst;
+	struct evconnlistener *lst, *tcp_lst;
+	struct tcp_client *tcp_clients;
+	unsigned ntcp;
+	struct prefix tcp_allow[16];
+	unsigned ntcp_allow;
 	struct mgr *m;
 	struct mgr_policy *pols; /* [0] root, then control.clients */
 	uid_t *pol_uids;
@@ -136,15 +154,34 @@ static void handle(struct conn *c)
 	uint32_t id = q->reqid;
 
 	memset(r, 0, sizeof(*r));
-	if (!c->hello && q->type != NC_MSG_HELLO) {
-		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED, "say HELLO first");
+	if (!c->hello && q->type != NC_MSG_HELLO && !(q->type == NC_MSG_AUTH && c->await_auth)) {
+		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED,
+			     c->tcp ? "say HELLO and AUTH first" : "say HELLO first");
 		return;
 	}
 	switch (q->type) {
 	case NC_MSG_HELLO:
 		r->u.hello_r.st.epoch = mgr_epoch(m);
 		snprintf(r->u.hello_r.name, sizeof(r->u.hello_r.name), "natd %s", PACKAGE_VERSION);
-		if (!c->pol) {
+		if (c->tcp) {
+			/* a nonce whatever the name, so names cannot be probed */
+			c->tcp_client = -1;
+			for (unsigned i = 0; i < c->srv->ntcp; i++)
+				if (!strcmp(c->srv->tcp_clients[i].pol.name, q->u.hello.name))
+					c->tcp_client = (int)i;
+			if (nc_auth_nonce(c->ns) < 0) {
+				r->u.hello_r.st.code = NC_ST_TRY_AGAIN;
+				snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
+					 "no randomness");
+				c->closing = true;
+			} else {
+				r->u.hello_r.has_nonce = true;
+				memcpy(r->u.hello_r.nonce, c->ns, NC_NONCE_LEN);
+				c->await_auth = true;
+				snprintf(c->client.owner, sizeof(c->client.owner), "tcp:%.59s",
+					 q->u.hello.name);
+			}
+		} else if (!c->pol) {
 			r->u.hello_r.st.code = NC_ST_NOT_AUTHORIZED;
 			snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
 				 "%s is not a control client (control.clients)", c->client.owner);
@@ -154,10 +191,36 @@ static void handle(struct conn *c)
 		}
 		send_msg(c, NC_MSG_HELLO_R, id, &r->u.hello_r);
 		break;
-	case NC_MSG_AUTH:
-		send_refusal(c, q->type, id, NC_ST_UNSUPPORTED,
-			     "the local socket authenticates by credentials");
+	case NC_MSG_AUTH: {
+		const struct tcp_client *tc = c->tcp_client >= 0 ? &c->srv->tcp_clients[c->tcp_client] : NULL;
+		if (!c->tcp) {
+			send_refusal(c, q->type, id, NC_ST_UNSUPPORTED,
+				     "the local socket authenticates by credentials");
+			break;
+		}
+		r->u.auth_r.st.epoch = mgr_epoch(m);
+		c->await_auth = false;
+		if (c->hello || !tc ||
+		    !nc_auth_check(tc->secret, tc->slen, NC_AUTH_CLIENT, c->ns, q->u.auth.nonce,
+				   q->u.auth.mac) ||
+		    nc_auth_mac(tc->secret, tc->slen, NC_AUTH_SERVER, c->ns, q->u.auth.nonce,
+				r->u.auth_r.mac) < 0) {
+			/* one try per connection */
+			memset(r->u.auth_r.mac, 0, sizeof(r->u.auth_r.mac));
+			r->u.auth_r.st.code = NC_ST_NOT_AUTHORIZED;
+			snprintf(r->u.auth_r.st.reason, sizeof(r->u.auth_r.st.reason),
+				 "authentication failed");
+			log_notice("control: %s failed to authenticate", c->client.owner);
+			c->closing = true;
+			send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED, "authentication failed");
+			break;
+		}
+		c->pol = (struct mgr_policy *)&tc->pol;
+		c->client.pol = c->pol;
+		c->hello = true;
+		send_msg(c, NC_MSG_AUTH_R, id, &r->u.auth_r);
 		break;
+	}
 	case NC_MSG_CAPS:
 		mgr_caps(m, &r->u.caps_r);
 		r->u.caps_r.quota = c->pol->quota;
@@ -263,25 +326,14 @@ static void on_event_bev(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg); /* its bindings stay: they end by lease */
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd)
 {
-	struct ctl_server *s = arg;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct conn *c;
-	(void)l;
-	(void)sa;
-	(void)salen;
 
 	if (s->nconns >= s->max_clients) {
 		log_notice("control: %d clients already; connection refused", s->nconns);
 		close(fd);
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		close(fd);
-		return;
+		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->in = malloc(sizeof(*c->in))) || !(c->out = malloc(sizeof(*c->out))) ||
@@ -294,9 +346,36 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		}
 		free(c);
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->srv = s;
+	c->tcp_client = -1;
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event_bev, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, NC_MSG_MAX * 4);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	(void)l;
+	(void)sa;
+	(void)salen;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	if (!(c = conn_new(s, fd)))
+		return;
 	snprintf(c->client.owner, sizeof(c->client.owner), "uid:%u", (unsigned)cred.uid);
 	for (unsigned i = 0; i < s->npols; i++)
 		if (s->pol_uids[i] == cred.uid) {
@@ -304,21 +383,62 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 			break;
 		}
 	c->client.pol = c->pol;
-	c->next = s->conns;
-	s->conns = c;
-	s->nconns++;
-	bufferevent_setcb(c->bev, on_read, on_write, on_event_bev, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, NC_MSG_MAX * 4);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-/* Policies: root first (administrator), then control.clients. */
+static void on_accept_tcp(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+			  int salen, void *arg)
+{
+	struct ctl_server *s = arg;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	bool allowed = false;
+	struct conn *c;
+	int one = 1;
+	(void)l;
+
+	if (salen >= (int)sizeof(*sin) && sin->sin_family == AF_INET)
+		for (unsigned i = 0; i < s->ntcp_allow && !allowed; i++)
+			allowed = prefix_match(&s->tcp_allow[i], sin->sin_addr.s_addr);
+	if (!allowed) {
+		char a[EP_STRLEN];
+		log_notice("control: TCP connection from %s refused (control.tcp_allow)",
+			   salen >= (int)sizeof(*sin)
+				   ? ep_str((struct endpoint){sin->sin_addr.s_addr, sin->sin_port}, a)
+				   : "?");
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!(c = conn_new(s, fd)))
+		return;
+	c->tcp = true;
+	snprintf(c->client.owner, sizeof(c->client.owner), "tcp:?");
+}
+
+/* A client's policy from its configuration entry. */
+static void policy_of(const struct natd_conf *c, const struct conf_client *cl, struct mgr_policy *p)
+{
+	snprintf(p->name, sizeof(p->name), "%s", cl->user);
+	p->admin = cl->admin;
+	p->quota = cl->quota;
+	for (unsigned k = 0; k < cl->nrealms; k++)
+		for (unsigned r = 0; r < c->nrealms; r++)
+			if (!strcmp(c->realms[r].name, cl->realms[k]))
+				p->realms |= 1u << r;
+	if (!cl->nrealms)
+		p->realms = ~0u;
+	memcpy(p->prefixes, cl->prefixes, sizeof(p->prefixes));
+	p->nprefixes = cl->nprefixes;
+}
+
+/* Policies: root first (administrator), then control.clients, then the
+ * TCP clients with their secrets (read now, while still privileged). */
 static int build_policies(struct ctl_server *s, const struct natd_conf *c)
 {
 	s->npols = 1 + c->nclients;
 	s->pols = calloc(s->npols, sizeof(*s->pols));
 	s->pol_uids = calloc(s->npols, sizeof(*s->pol_uids));
-	if (!s->pols || !s->pol_uids)
+	s->tcp_clients = calloc(c->ntcp_clients + 1, sizeof(*s->tcp_clients));
+	if (!s->pols || !s->pol_uids || !s->tcp_clients)
 		return -1;
 	snprintf(s->pols[0].name, sizeof(s->pols[0].name), "root");
 	s->pols[0].admin = true;
@@ -326,7 +446,6 @@ static int build_policies(struct ctl_server *s, const struct natd_conf *c)
 	s->pol_uids[0] = 0;
 	for (unsigned i = 0; i < c->nclients; i++) {
 		const struct conf_client *cl = &c->clients[i];
-		struct mgr_policy *p = &s->pols[1 + i];
 		struct passwd *pw = getpwnam(cl->user);
 
 		if (!pw) {
@@ -334,18 +453,29 @@ static int build_policies(struct ctl_server *s, const struct natd_conf *c)
 			return -1;
 		}
 		s->pol_uids[1 + i] = pw->pw_uid;
-		snprintf(p->name, sizeof(p->name), "%s", cl->user);
-		p->admin = cl->admin;
-		p->quota = cl->quota;
-		for (unsigned k = 0; k < cl->nrealms; k++)
-			for (unsigned r = 0; r < c->nrealms; r++)
-				if (!strcmp(c->realms[r].name, cl->realms[k]))
-					p->realms |= 1u << r;
-		if (!cl->nrealms)
-			p->realms = ~0u;
-		memcpy(p->prefixes, cl->prefixes, sizeof(p->prefixes));
-		p->nprefixes = cl->nprefixes;
+		policy_of(c, cl, &s->pols[1 + i]);
 	}
+	for (unsigned i = 0; i < c->ntcp_clients; i++) {
+		const struct conf_client *cl = &c->tcp_clients[i];
+		struct tcp_client *tc = &s->tcp_clients[i];
+		struct stat sb;
+		int err;
+
+		if (stat(cl->secret_file, &sb) == 0 && (sb.st_mode & 077)) {
+			log_err("%s:%d: control.tcp_clients: %s is readable by others (chmod 600 it)",
+				c->path, cl->line, cl->secret_file);
+			return -1;
+		}
+		if ((err = nc_secret_read(cl->secret_file, tc->secret, sizeof(tc->secret), &tc->slen)) < 0) {
+			log_err("%s:%d: control.tcp_clients: %s: %s", c->path, cl->line, cl->secret_file,
+				nc_strerror(err));
+			return -1;
+		}
+		policy_of(c, cl, &tc->pol);
+		s->ntcp++;
+	}
+	memcpy(s->tcp_allow, c->ctl_tcp_allow, sizeof(s->tcp_allow));
+	s->ntcp_allow = c->nctl_tcp_allow;
 	return 0;
 }
 
@@ -391,6 +521,22 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 			goto fail;
 		}
 	}
+	if (c->ctl_tcp_listen[0]) {
+		struct endpoint ep;
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		ep_parse(c->ctl_tcp_listen, &ep); /* checked by conf_load */
+		sin.sin_addr.s_addr = ep.addr;
+		sin.sin_port = ep.port;
+		s->tcp_lst = evconnlistener_new_bind(base, on_accept_tcp, s,
+						     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+							     LEV_OPT_REUSEABLE,
+						     16, (struct sockaddr *)&sin, sizeof(sin));
+		if (!s->tcp_lst) {
+			log_err("control.tcp_listen %s: %s", c->ctl_tcp_listen, strerror(errno));
+			goto fail;
+		}
+		log_info("control over TCP on %s (%u clients)", c->ctl_tcp_listen, s->ntcp);
+	}
 	mgr_set_event_cb(m, on_event, s);
 	log_info("control socket %s (mode %s)", c->ctl_socket, c->ctl_mode);
 	*out = s;
@@ -408,6 +554,11 @@ void ctl_server_free(struct ctl_server *s)
 		conn_free(s->conns);
 	if (s->lst)
 		evconnlistener_free(s->lst);
+	if (s->tcp_lst)
+		evconnlistener_free(s->tcp_lst);
+	if (s->tcp_clients)
+		memset(s->tcp_clients, 0, (s->ntcp + 1) * sizeof(*s->tcp_clients)); /* secrets */
+	free(s->tcp_clients);
 	free(s->pols);
 	free(s->pol_uids);
 	free(s);
