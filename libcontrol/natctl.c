@@ -76,6 +76,12 @@ static int open_client(const struct cli *c, struct nc_client **cl)
 		snprintf(where, sizeof(where), "%s%s%s:%u", strchr(c->host, ':') ? "[" : "", c->host,
 			 strchr(c->host, ':') ? "]" : "", c->port);
 	}
+	if (r == -EACCES) {
+		/* natd answered, and said no: a refusal (exit 1), not a connection error */
+		fprintf(stderr, "natctl: natd at %s: NOT_AUTHORIZED: %s\n", where,
+			c->tcp ? "authentication failed" : "not a control client (control.clients)");
+		return EXIT_REFUSED;
+	}
 	if (r < 0) {
 		fprintf(stderr, "natctl: cannot talk to natd at %s: %s\n", where, nc_strerror(r));
 		return EXIT_CONN;

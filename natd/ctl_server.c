@@ -154,6 +154,10 @@ static void handle(struct conn *c)
 	uint32_t id = q->reqid;
 
 	memset(r, 0, sizeof(*r));
+	if (!nc_msg_is_request(q->type)) { /* proto.h section 5: a reply type from a client */
+		send_status(c, NC_MSG_ERROR, id, NC_ST_BAD_REQUEST, "not a request");
+		return;
+	}
 	if (!c->hello && q->type != NC_MSG_HELLO && !(q->type == NC_MSG_AUTH && c->await_auth)) {
 		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED,
 			     c->tcp ? "say HELLO and AUTH first" : "say HELLO first");
@@ -295,7 +299,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 				type = h.type;
 				reqid = h.reqid;
 			}
-			if (nc_msg_is_request(type) && reqid)
+			/* a request natd can attribute gets its own reply type; an
+			 * unknown version, type or a non-request gets ERROR (section 5) */
+			if (nc_msg_is_request(type) && reqid && err != NC_E_VERSION)
 				send_refusal(c, type, reqid, nc_err_status(err), nc_strerror(err));
 			else
 				send_status(c, NC_MSG_ERROR, reqid, nc_err_status(err), nc_strerror(err));

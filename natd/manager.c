@@ -466,6 +466,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 		}
 		g->rtcp->mgr = g;
 		acct->held++;
+		m->x->st->bindings_created++;
 	}
 	for (unsigned i = 0; i < sp->ntargets; i++) {
 		struct endpoint t = ep_of(&sp->targets[i].to);
@@ -477,6 +478,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 		}
 		g->alias[i]->mgr = g;
 		acct->held++;
+		m->x->st->bindings_created++;
 	}
 	code = NC_EV_CREATED;
 	goto fill;

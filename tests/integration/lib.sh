@@ -293,3 +293,61 @@ stat() {
 	local line=${2-$IT_STATS}
 	grep -o "\(^\| \)$1=[0-9]*" <<<"$line" | head -n 1 | sed 's/^ //' | cut -d= -f2
 }
+
+# ------------------------------------------------------------ control channel
+
+: "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl}"
+
+# it_ctl_socket [NATD]: the control socket of a natd of the topology (the
+# first by default); tests/net/lib.sh starts natd with -s STATE/NAME.ctl.
+it_ctl_socket() {
+	local name=${1:-}
+	[[ -n $name ]] || name=$("topo_${IT_TOPO}_natds" "$IT_PREFIX" | awk 'NR == 1 {print $1}')
+	echo "$IT_STATE/$name.ctl"
+}
+
+# it_natctl OUTNAME [--as USER] [--ns NS] [--sock PATH] -- NATCTL-ARGS...:
+# run natctl (bounded) against natd's control socket, optionally as another
+# user (setpriv) and inside a test namespace. Stdout to $IT_OUT/OUTNAME.out,
+# stderr to $IT_OUT/OUTNAME.err; returns natctl's exit status.
+it_natctl() {
+	local name=$1 user= ns= sock rc
+	shift
+	sock=$(it_ctl_socket)
+	while (($#)); do
+		case $1 in
+		--as) user=$2; shift 2 ;;
+		--ns) ns=$2; shift 2 ;;
+		--sock) sock=$2; shift 2 ;;
+		--) shift; break ;;
+		*) break ;;
+		esac
+	done
+	local pre=(timeout 20)
+	[[ -n $ns ]] && pre+=(ip netns exec "$IT_PREFIX$ns")
+	if [[ -n $user ]]; then
+		pre+=(setpriv "--reuid=$user" "--regid=$(id -gn "$user" 2>/dev/null || echo nogroup)" --clear-groups)
+	fi
+	it_log "${ns:+[$ns] }${user:+(as $user) }natctl $*"
+	"${pre[@]}" "$NT_NATCTL" -s "$sock" "$@" >"$IT_OUT/$name.out" 2>"$IT_OUT/$name.err"
+	rc=$?
+	sed "s/^/    $name: /" "$IT_OUT/$name.out" "$IT_OUT/$name.err" >&2
+	[[ $rc == 0 ]] || echo "    $name: exit $rc" >&2
+	return $rc
+}
+
+# json_get FILE KEY[.KEY...] [LINE]: a value from the JSON object on line
+# LINE (1 by default) of FILE; empty if absent or not JSON.
+json_get() {
+	"$NT_PY" - "$1" "$2" "${3:-1}" <<'PY' 2>/dev/null
+import json, sys
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+    v = json.loads(lines[int(sys.argv[3]) - 1])
+    for k in sys.argv[2].split("."):
+        v = v[k]
+    print(v if not isinstance(v, bool) else int(v))
+except Exception:
+    pass
+PY
+}

@@ -401,7 +401,8 @@ nt_topo_down() {
 	done < <("topo_${topo}_natds" "$P")
 	"topo_${topo}_down" "$P" "$state"
 	nt_ns_del_recorded "$state"
-	rm -f "$state"/*.pid "$state"/*.launch "$state"/*.logpath "$state"/*.conf "$state/topology"
+	rm -f "$state"/*.pid "$state"/*.launch "$state"/*.logpath "$state"/*.conf "$state"/*.ctl \
+		"$state/topology"
 	rmdir "$state" 2>/dev/null || true
 	nt_msg "$topo with prefix '$P' down"
 }
