@@ -364,7 +364,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	struct grant *g = NULL;
 	struct account *acct;
 	uint32_t now = now_sec(), lifetime = clamp_lifetime(m, req->lifetime), nneed;
-	struct pool *pl;
+	struct pool *pl = NULL;
 	int pp, err;
 	uint16_t code;
 
