@@ -201,29 +201,42 @@ static int late(struct nc_client *cl, const struct nc_msg *m, int64_t deadline)
 	return send_all(cl, buf, (size_t)n, deadline);
 }
 
+/* The next message answering request id: messages for other requests
+ * (late replies) are dealt with on the way, and the epoch of every reply
+ * is kept. Returns next_msg()'s 0 or 1 (with *derr), or a negative error. */
+static int next_for(struct nc_client *cl, uint32_t id, int64_t deadline, bool intr, int *derr)
+{
+	const struct nc_msg *m = &cl->msg;
+	int r, err;
+
+	for (;;) {
+		if ((r = next_msg(cl, deadline, intr, derr)) < 0)
+			return r;
+		if (r == 0 && (m->type & NC_MSG_REPLY) && nc_reply_status(m)->epoch)
+			cl->epoch = nc_reply_status(m)->epoch;
+		if (m->reqid == id)
+			return r;
+		if (r == 0 && m->type == NC_MSG_ERROR && m->reqid == 0)
+			/* natd could not frame our stream and hangs up. */
+			return kill_conn(cl, -EPROTO);
+		if (r == 0 && (err = late(cl, m, deadline)) < 0)
+			return err;
+	}
+}
+
 /* Wait for the reply to request id (of type type) and copy it to rep. */
 static int wait_reply(struct nc_client *cl, uint16_t type, uint32_t id, void *rep,
 		      int64_t deadline, bool intr, part_fn part, void *ctx)
 {
 	for (;;) {
 		const struct nc_msg *m = &cl->msg;
-		int derr = 0, r, err;
+		int derr = 0, r;
 
-		r = next_msg(cl, deadline, intr, &derr);
+		r = next_for(cl, id, deadline, intr, &derr);
 		if (r < 0) {
 			if (r == -ETIMEDOUT && type == NC_MSG_BIND)
 				orphan_add(cl, id);
 			return r;
-		}
-		if (r == 0 && (m->type & NC_MSG_REPLY) && nc_reply_status(m)->epoch)
-			cl->epoch = nc_reply_status(m)->epoch;
-		if (m->reqid != id) {
-			if (r == 0 && m->type == NC_MSG_ERROR && m->reqid == 0)
-				/* natd could not frame our stream and hangs up. */
-				return kill_conn(cl, -EPROTO);
-			if (r == 0 && (err = late(cl, m, deadline)) < 0)
-				return err;
-			continue;
 		}
 		if (r == 1)
 			return derr;
@@ -487,17 +500,8 @@ int nc_client_watch(struct nc_client *cl, const struct nc_watch *req, nc_event_f
 		const struct nc_msg *m = &cl->msg;
 		int derr = 0;
 
-		if ((r = next_msg(cl, deadline, true, &derr)) < 0)
+		if ((r = next_for(cl, id, deadline, true, &derr)) < 0)
 			return r;
-		if (r == 0 && (m->type & NC_MSG_REPLY) && nc_reply_status(m)->epoch)
-			cl->epoch = nc_reply_status(m)->epoch;
-		if (m->reqid != id) {
-			if (r == 0 && m->type == NC_MSG_ERROR && m->reqid == 0)
-				return kill_conn(cl, -EPROTO);
-			if (r == 0 && (r = late(cl, m, deadline)) < 0)
-				return r;
-			continue;
-		}
 		if (r == 1)
 			return derr;
 		if (m->type != NC_MSG_EVENT)
