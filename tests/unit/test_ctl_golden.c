@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "natdenv.h"
 #include "conf.h"
 #include "ctl_server.h"
 #include "manager.h"
@@ -140,13 +141,7 @@ static void script_free(struct script *sc)
 
 struct env {
 	char dir[64], sock[96];
-	struct natd_conf conf;
-	struct realm_set rs;
-	struct bind_table *bt;
-	struct frag_table *ft;
-	struct natd_stats st;
-	struct xlate_ctx x;
-	struct mgr *m;
+	struct natdenv nd; /* natd's tables and manager */
 	struct event_base *base;
 	struct ctl_server *srv;
 	/* what play() holds, freed by teardown even when a check fails */
@@ -154,46 +149,20 @@ struct env {
 	struct client c;
 };
 
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
-
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	char path[128], text[2048];
-	struct frag_conf fc = {.datagrams = 16, .slots = 2, .slot_bytes = 1500, .timeout = 2};
-	FILE *f;
+	char text[2048];
 
 	assert_non_null(e);
 	e->c.fd = -1;
 	snprintf(e->dir, sizeof(e->dir), "/tmp/test_ctl_golden_XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	snprintf(e->sock, sizeof(e->sock), "%s/ctl.sock", e->dir);
-	snprintf(path, sizeof(path), "%s/natd.conf", e->dir);
 	snprintf(text, sizeof(text), CONF_FMT, e->sock);
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(conf_load(path, &e->conf, stderr), 0);
-	unlink(path);
-	assert_int_equal(realm_set_build(&e->rs, &e->conf), 0);
-	e->conf.bind.capacity = 256;
-	e->conf.bind.perm_capacity = 256;
-	assert_non_null(e->bt = bind_table_new(&e->conf.bind, now_sec()));
-	assert_non_null(e->ft = frag_table_new(&fc));
-	e->x = (struct xlate_ctx){.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st,
-				  .now = now_sec(), .hairpinning = true,
-				  .pool_flags = POOL_F_PARITY | POOL_F_PRESERVE};
-	{
-		struct mgr_conf mc = {e->conf.ctl_default_lifetime, e->conf.ctl_max_lifetime};
-		assert_non_null(e->m = mgr_new(&mc, &e->x));
-	}
+	natdenv_init(&e->nd, text);
 	assert_non_null(e->base = event_base_new());
-	assert_int_equal(ctl_server_start(e->base, &e->conf, e->m, &e->srv), 0);
+	assert_int_equal(ctl_server_start(e->base, &e->nd.conf, e->nd.m, &e->srv), 0);
 	*state = e;
 	return 0;
 }
@@ -208,11 +177,7 @@ static int teardown(void **state)
 		close(e->c.fd);
 	ctl_server_free(e->srv);
 	event_base_free(e->base);
-	mgr_free(e->m);
-	bind_table_free(e->bt);
-	frag_table_free(e->ft);
-	realm_set_free(&e->rs);
-	conf_free(&e->conf);
+	natdenv_fini(&e->nd);
 	unlink(e->sock);
 	rmdir(e->dir);
 	free(e);
@@ -482,7 +447,7 @@ static void play(struct env *e, const char *file)
 	char where[128];
 	static char a[NC_MSG_MAX * 2 + 16], b[NC_MSG_MAX * 3 + 16];
 
-	script_load(scp, file, mgr_epoch(e->m));
+	script_load(scp, file, mgr_epoch(e->nd.m));
 	assert_non_null(cp->in = malloc(NC_MSG_MAX * 4 + 4096));
 	for (size_t i = 0; i < scp->n; i++) {
 		const struct step *s = &scp->steps[i];

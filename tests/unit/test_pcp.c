@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "natdenv.h"
 #include "conf.h"
 #include "log.h"
 #include "manager.h"
@@ -913,30 +914,18 @@ static const char *const CONF_TEXT =
 	"  { name = \"outside\"; prefixes = [ \"0.0.0.0/0\" ];\n"
 	"    pool = { addresses = [ \"198.51.100.1/32\", \"198.51.100.2/32\" ];\n"
 	"             ports = \"20000-20099\"; }; }\n"
-	");\n";
+	");\n"
+	"control: { default_lifetime = 120; max_lifetime = 7200; };\n";
 
 #define T0 1000u /* the server's start */
 
 struct env {
-	struct natd_conf conf;
-	struct realm_set rs;
-	struct bind_table *bt;
-	struct frag_table *ft;
-	struct natd_stats st;
-	struct xlate_ctx x;
-	struct mgr *m;
+	struct natdenv nd; /* natd's tables and manager */
 	struct pcp_conf pc;
 	struct pcp_server *s;
 	uint8_t out[PCP_MAX_LEN];
 	size_t outlen;
 };
-
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 static struct pcp_conf default_pcp_conf(void)
 {
@@ -956,29 +945,11 @@ static struct pcp_conf default_pcp_conf(void)
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	char path[] = "/tmp/test_pcp_XXXXXX";
-	int fd = mkstemp(path);
-	struct bind_conf bc = {.capacity = 256, .perm_capacity = 256,
-			       .timeout = {300, 7440, 240, 60}, .filtering = FILTER_EIF};
-	struct frag_conf fc = {.datagrams = 16, .slots = 2, .slot_bytes = 1500, .timeout = 2};
-	struct mgr_conf mc = {.default_lifetime = 120, .max_lifetime = 7200};
 
 	assert_non_null(e);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, CONF_TEXT, strlen(CONF_TEXT)), (ssize_t)strlen(CONF_TEXT));
-	close(fd);
-	assert_int_equal(conf_load(path, &e->conf, stderr), 0);
-	unlink(path);
-	assert_int_equal(realm_set_build(&e->rs, &e->conf), 0);
-	e->bt = bind_table_new(&bc, now_sec());
-	e->ft = frag_table_new(&fc);
-	e->x = (struct xlate_ctx){.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st,
-				  .now = now_sec(), .hairpinning = true,
-				  .pool_flags = POOL_F_PARITY | POOL_F_PRESERVE};
-	e->m = mgr_new(&mc, &e->x);
-	assert_non_null(e->m);
+	natdenv_init(&e->nd, CONF_TEXT);
 	e->pc = default_pcp_conf();
-	e->s = pcp_server_new(&e->pc, e->m, &e->rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
 	assert_non_null(e->s);
 	fake_reset();
 	*state = e;
@@ -990,11 +961,7 @@ static int teardown(void **state)
 	struct env *e = *state;
 
 	pcp_server_free(e->s);
-	mgr_free(e->m);
-	bind_table_free(e->bt);
-	frag_table_free(e->ft);
-	realm_set_free(&e->rs);
-	conf_free(&e->conf);
+	natdenv_fini(&e->nd);
 	free(e);
 	fake_reset();
 	return 0;
@@ -1397,7 +1364,7 @@ static void test_srv_third_party(void **state)
 	/* allowed: E is the third party, the policy names exactly it */
 	pcp_server_free(e->s);
 	e->pc.third_party = true;
-	e->s = pcp_server_new(&e->pc, e->m, &e->rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
 	p = pcp_map(e, &r);
 	assert_int_equal(p.result, PCP_SUCCESS);
 	assert_true(p.has_third_party);
@@ -1418,7 +1385,7 @@ static void test_srv_third_party(void **state)
 	pcp_server_free(e->s);
 	assert_int_equal(prefix_parse("10.1.0.128/25", &e->pc.third_party_clients[0]), 0);
 	e->pc.nthird_party_clients = 1;
-	e->s = pcp_server_new(&e->pc, e->m, &e->rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
 	v4(r.third_party, "10.1.0.21");
 	assert_int_equal(pcp_map(e, &r).result, PCP_NOT_AUTHORIZED);
 	v4(r.client_ip, "10.1.0.200");
@@ -1580,7 +1547,7 @@ static void test_srv_rate_limit(void **state)
 
 	pcp_server_free(e->s);
 	e->pc.max_rate = 3;
-	e->s = pcp_server_new(&e->pc, e->m, &e->rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 12);
 	assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 0);
@@ -1639,8 +1606,8 @@ static enum xlate_verdict inbound(struct env *e, const char *remote, uint16_t rp
 	size_t n = pb_udp(pkt, A(remote), rport, maddr, mport, 20);
 	enum xlate_verdict v;
 
-	e->x.now = now_sec();
-	v = xlate_packet(&e->x, pkt, n, sizeof(pkt));
+	e->nd.x.now = natdenv_now();
+	v = xlate_packet(&e->nd.x, pkt, n, sizeof(pkt));
 	if (v == XL_FORWARD && to) {
 		memcpy(&to->addr, pkt + 16, 4);
 		memcpy(&to->port, pkt + 20 + 2, 2);
@@ -1660,7 +1627,7 @@ static void test_real_natpmp(void **state)
 	assert_int_equal(pmp_map(e, "10.1.0.10", 1, 5000, 20010, 600, &port, &life), 0);
 	assert_int_equal(port, 20010);
 	assert_int_equal(life, 600);
-	b = bind_lookup_in(e->bt, IPPROTO_UDP, 0,
+	b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
 			   (struct endpoint){A("10.1.0.10"), htons(5000)}, 1);
 	assert_non_null(b);
 	assert_int_equal(b->kind, BIND_MANAGED);
@@ -1670,7 +1637,7 @@ static void test_real_natpmp(void **state)
 	{
 		uint16_t p2;
 		assert_int_equal(pmp_map(e, "10.1.0.77", 1, 5000, 0, 600, &p2, NULL), 0);
-		b = bind_lookup_in(e->bt, IPPROTO_UDP, 0,
+		b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
 				   (struct endpoint){A("10.1.0.77"), htons(5000)}, 1);
 		assert_non_null(b);
 		assert_int_equal(b->ext.addr, A("198.51.100.1"));
@@ -1686,7 +1653,7 @@ static void test_real_natpmp(void **state)
 	assert_int_equal(life, 700);
 	/* Delete: the packet no longer gets in. */
 	assert_int_equal(pmp_map(e, "10.1.0.10", 1, 5000, 0, 0, &port, &life), 0);
-	assert_null(bind_lookup_in(e->bt, IPPROTO_UDP, 0,
+	assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
 				   (struct endpoint){A("10.1.0.10"), htons(5000)}, 1));
 	assert_int_equal(inbound(e, "203.0.113.10", 7000, A("198.51.100.1"), 20010, NULL), XL_DROP);
 }
@@ -1711,10 +1678,10 @@ static void test_real_pcp_filter(void **state)
 	assert_int_equal(to.addr, A("10.1.0.10"));
 	assert_int_equal(ntohs(to.port), 5004);
 	/* others do not: another port, another address */
-	filtered = e->st.dropped[DROP_FILTERED];
+	filtered = e->nd.st.dropped[DROP_FILTERED];
 	assert_int_equal(inbound(e, "203.0.113.10", 7001, maddr, p.ext_port, NULL), XL_DROP);
 	assert_int_equal(inbound(e, "203.0.113.11", 7000, maddr, p.ext_port, NULL), XL_DROP);
-	assert_int_equal(e->st.dropped[DROP_FILTERED], filtered + 2);
+	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], filtered + 2);
 	/* a refresh with the same nonce keeps M and the filter */
 	{
 		struct pcp_response q = pcp_map(e, &r);
