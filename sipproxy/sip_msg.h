@@ -1,0 +1,175 @@
+/* sip_msg: the one adapter that owns libosip2's message parser.
+ *
+ * Nothing else in sipproxy calls osip_message_parse() or
+ * osip_message_to_str(). sip_msg_parse() frames and checks the raw bytes
+ * itself first (size limit, start line, header lines, Content-Length
+ * against the body), hands libosip2 a canonical copy, then checks the
+ * mandatory headers RFC 3261 §8.2.1 and §16.3 ask a proxy to check. Every
+ * refusal carries the SIP status to answer with and a short reason.
+ *
+ * The helpers below are the message edits a stateful proxy makes (RFC 3261
+ * §16.4-§16.7, RFC 3581), the response builder of §8.2.6 and the keys of
+ * §17 transactions and §12 dialogs. They never log, exit or abort: they
+ * return 0 or a negative errno and the caller logs. Messages are
+ * osip_message_t, freed with osip_message_free(); bytes from
+ * sip_msg_to_bytes() are freed with sip_msg_bytes_free().
+ */
+#ifndef SIPPROXY_SIP_MSG_H
+#define SIPPROXY_SIP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <osipparser2/osip_parser.h>
+
+/* Hard ceiling on a message, in and out: libosip2 writes Content-Length
+ * into a five-character field, and a UDP datagram cannot be larger. */
+#define SIP_MSG_MAX_LEN 65535
+
+#define SIP_HOST_MAX 256      /* a host name or an IP literal, NUL included */
+#define SIP_TRANSPORT_MAX 16  /* "UDP", "TCP", "TLS", "SCTP", "WS", "WSS", ... */
+#define SIP_LOOP_KEY_LEN 16   /* hex digits of sip_msg_loop_key() */
+#define SIP_BRANCH_MAX 64     /* what sip_msg_make_branch() writes, NUL included */
+
+/* Why a message was refused: the status to answer and a reason phrase. */
+struct sip_err {
+	int status;         /* 400, 416, 505, 513 ... (500 when out of memory) */
+	const char *reason; /* e.g. "Bad Request (CSeq method mismatch)" */
+	bool is_response;   /* the input was a response: drop it, never answer */
+};
+
+/* Where to send a message: RFC 3261 §18.2.2 for responses, §16.6 step 7
+ * (through sip_msg_uri_target) for requests. */
+struct sip_target {
+	char host[SIP_HOST_MAX];          /* IP literal (no brackets) or a name */
+	uint16_t port;                    /* explicit, or the default for the transport */
+	char transport[SIP_TRANSPORT_MAX]; /* upper case */
+	bool numeric;                     /* host is an IP literal: no DNS needed */
+	bool explicit_port;               /* port was written (RFC 3263 §4.2: no SRV) */
+	bool reliable;                    /* TCP, TLS, SCTP, WS: reuse the connection first */
+};
+
+/* Call once at start-up: parser_init() and silence libosip2's traces. */
+int sip_msg_init(void);
+
+/* Route libosip2's traces to fn (the logger), or silence them (NULL). */
+void sip_msg_set_trace(osip_trace_func_t *fn);
+
+/* Parse len bytes into *out. max_len caps the message (0: SIP_MSG_MAX_LEN,
+ * never more). Returns 0, or a negative errno with *err filled in. On
+ * failure *out is NULL unless the input was a request that libosip2 parsed
+ * and that carries what a response needs (Via, From, To, Call-ID, CSeq) and
+ * is not an ACK: then *out holds it, so that the caller can answer
+ * err->status with sip_msg_build_response(). The caller frees *out
+ * whenever it is not NULL. */
+int sip_msg_parse(const char *buf, size_t len, size_t max_len,
+		  osip_message_t **out, struct sip_err *err);
+
+/* Serialise msg; Content-Length is recomputed from the body (the structure
+ * is updated too). -EMSGSIZE past SIP_MSG_MAX_LEN. Free *buf with
+ * sip_msg_bytes_free(). */
+int sip_msg_to_bytes(osip_message_t *msg, char **buf, size_t *len);
+void sip_msg_bytes_free(char *buf);
+
+/* Max-Forwards of msg (0..255), or -ENOENT if it has none. At 0 the
+ * request is not forwarded: RFC 3261 §16.3 step 3, 483 unless OPTIONS. */
+int sip_msg_max_forwards(const osip_message_t *msg);
+
+/* RFC 3261 §16.6 step 3: decrement Max-Forwards, or add it with 70.
+ * -ERANGE if it is already 0 (the caller answers 483 first). */
+int sip_msg_decrement_max_forwards(osip_message_t *msg);
+
+/* RFC 3261 §18.2.1 and RFC 3581 §4 on a received request: add received=
+ * when the top Via's sent-by is not src_ip, fill an rport parameter with
+ * src_port. src_ip is an IPv4 or IPv6 literal. */
+int sip_msg_top_via_fix(osip_message_t *msg, const char *src_ip, uint16_t src_port);
+
+/* Where a response goes per the Via at position pos (RFC 3261 §18.2.2,
+ * RFC 3581 §4): maddr, else received (+ rport), else sent-by. */
+int sip_msg_via_target(const osip_message_t *msg, int pos, struct sip_target *t);
+
+/* Where a response received from downstream goes: the second Via (the top
+ * one is ours and is removed by sip_msg_pop_via()). */
+int sip_msg_response_target(const osip_message_t *resp, struct sip_target *t);
+
+/* The next hop a URI names (RFC 3261 §16.6 step 7, RFC 3263 §4): maddr or
+ * host, port or the default, transport parameter or the default. */
+int sip_msg_uri_target(const osip_uri_t *uri, struct sip_target *t);
+
+/* Loop-detection part of our branch (RFC 3261 §16.6 step 8): a hash of the
+ * tags, Call-ID, Request-URI, top Via (sent-by and branch), CSeq number,
+ * Proxy-Require and Proxy-Authorization of a request as received. Compute
+ * it before the Request-URI is changed. Writes SIP_LOOP_KEY_LEN hex digits
+ * and a NUL. */
+int sip_msg_loop_key(const osip_message_t *req, char *buf, size_t len);
+
+/* A branch: "z9hG4bK" (RFC 3261 §8.1.1.7), the loop key and '.' if
+ * loop_key is not NULL, then hex of entropy (8..16 bytes), or of 12 bytes
+ * from getrandom() if entropy is NULL. */
+int sip_msg_make_branch(char *buf, size_t len, const char *loop_key,
+			const uint8_t *entropy, size_t entropy_len);
+
+/* RFC 3261 §16.6 step 8: push our Via. port 0 leaves it out; branch NULL
+ * makes a random one. host may be an IPv6 literal, with or without []. */
+int sip_msg_add_via(osip_message_t *msg, const char *transport, const char *host,
+		    uint16_t port, const char *branch);
+
+/* RFC 3261 §16.7 step 3: remove the top Via of a response. -ENOENT if there
+ * is none; the caller then checks sip_msg_via_count() for 0 (for us). */
+int sip_msg_pop_via(osip_message_t *msg);
+int sip_msg_via_count(const osip_message_t *msg);
+
+/* RFC 3261 §16.3 step 4: true if a Via carries our sent-by (host, port)
+ * with a branch whose loop part matches this request (a loop, answer 482);
+ * false if it does not (a spiral, or never seen). */
+bool sip_msg_is_looped(const osip_message_t *req, const char *host, uint16_t port);
+
+/* RFC 3261 §16.6 step 4: insert Record-Route <uri;lr> ahead of the others.
+ * uri is a sip: or sips: URI, with or without <>. */
+int sip_msg_add_record_route(osip_message_t *msg, const char *uri);
+
+/* Whether a URI names this proxy (host and port the caller listens on). */
+typedef bool sip_msg_is_mine_fn(const osip_uri_t *uri, void *arg);
+
+/* RFC 3261 §16.4: if the Request-URI is ours and Routes are present (a
+ * strict router upstream), restore the Request-URI from the last Route;
+ * remove the top Route if it is ours. *next_hop (borrowed from msg, valid
+ * until msg changes) is the top Route if any, else the Request-URI. */
+int sip_msg_route_preprocess(osip_message_t *msg, sip_msg_is_mine_fn *is_mine,
+			     void *arg, const osip_uri_t **next_hop);
+
+/* RFC 3261 §16.6 step 6: if the top Route has no lr (a strict router
+ * downstream), move the Request-URI to the end of the Route set and the top
+ * Route into the Request-URI. The next hop does not change. */
+int sip_msg_route_strict_fixup(osip_message_t *msg);
+
+/* RFC 3261 §8.2.6: a response to req with Via(s), From, To, Call-ID and
+ * CSeq copied and no body. A To tag is added when status > 100 and To has
+ * none: to_tag, or a random one if NULL. reason NULL: the standard phrase.
+ * 100 Trying copies Timestamp (§8.2.6.1). Never for an ACK (-EINVAL). */
+int sip_msg_build_response(const osip_message_t *req, int status, const char *reason,
+			   const char *to_tag, osip_message_t **out);
+
+/* The SDP body: the whole body if Content-Type is application/sdp, else
+ * the application/sdp part of a multipart body. Borrowed from msg.
+ * -ENOENT if there is none. */
+int sip_msg_get_sdp_body(const osip_message_t *msg, const char **sdp, size_t *len);
+
+/* Replace the SDP body found as above; Content-Type stays, Content-Length
+ * is fixed by sip_msg_to_bytes(). len must be 1..SIP_MSG_MAX_LEN. */
+int sip_msg_set_sdp_body(osip_message_t *msg, const char *sdp, size_t len);
+
+/* Transaction key (RFC 3261 §17.2.3 for requests: top Via branch + sent-by
+ * + method, ACK as INVITE; §17.1.3 for responses: branch + CSeq method).
+ * cancel_as_invite maps CANCEL to INVITE too, to find the transaction a
+ * CANCEL cancels (§9.2). -ENOTSUP without the magic cookie (RFC 2543
+ * matching is not done), -ENOSPC if len is too small. */
+int sip_msg_txn_key(const osip_message_t *msg, bool cancel_as_invite, char *buf, size_t len);
+
+/* Dialog id (RFC 3261 §12): Call-ID and both tags, the tags in a fixed
+ * order so that both directions give the same id. -ENOENT if a tag is
+ * missing, -ENOSPC if len is too small. */
+int sip_msg_dialog_id(const osip_message_t *msg, char *buf, size_t len);
+
+#endif
