@@ -736,6 +736,22 @@ static void check_pcp(struct ctx *c, const config_t *cfg, struct natd_conf *out)
 	}
 }
 
+/* control.clients or control.tcp_clients: realms that exist, no name twice. */
+static void check_clients(struct ctx *c, const struct natd_conf *out, const struct conf_client *cl,
+			  unsigned n, const char *list, const char *idkey)
+{
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < cl[i].nrealms; k++)
+			if (realm_index(out, cl[i].realms[k]) < 0)
+				fprintf(c->errs, "%s:%d: control.%s[%u].realms: no realm named \"%s\"\n",
+					c->path, cl[i].line, list, i, cl[i].realms[k]), c->nerr++;
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(cl[j].user, cl[i].user))
+				fprintf(c->errs, "%s:%d: control.%s[%u].%s: \"%s\" is listed twice\n",
+					c->path, cl[i].line, list, i, idkey, cl[i].user), c->nerr++;
+	}
+}
+
 /* Cross-field checks: names, references, overlaps. */
 static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *out)
 {
@@ -831,29 +847,9 @@ static void check_cross(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				fprintf(c->errs, "%s:%d: %s.external: already forwarded at line %d\n",
 					c->path, f->line, p, out->forwards[j].line), c->nerr++;
 	}
-	for (unsigned i = 0; i < out->nclients; i++) {
-		const struct conf_client *cl = &out->clients[i];
-		for (unsigned k = 0; k < cl->nrealms; k++)
-			if (realm_index(out, cl->realms[k]) < 0)
-				fprintf(c->errs, "%s:%d: control.clients[%u].realms: no realm named \"%s\"\n",
-					c->path, cl->line, i, cl->realms[k]), c->nerr++;
-		for (unsigned j = 0; j < i; j++)
-			if (!strcmp(out->clients[j].user, cl->user))
-				fprintf(c->errs, "%s:%d: control.clients[%u].user: \"%s\" is listed twice\n",
-					c->path, cl->line, i, cl->user), c->nerr++;
-	}
+	check_clients(c, out, out->clients, out->nclients, "clients", "user");
 	check_pcp(c, cfg, out);
-	for (unsigned i = 0; i < out->ntcp_clients; i++) {
-		const struct conf_client *cl = &out->tcp_clients[i];
-		for (unsigned k = 0; k < cl->nrealms; k++)
-			if (realm_index(out, cl->realms[k]) < 0)
-				fprintf(c->errs, "%s:%d: control.tcp_clients[%u].realms: no realm named \"%s\"\n",
-					c->path, cl->line, i, cl->realms[k]), c->nerr++;
-		for (unsigned j = 0; j < i; j++)
-			if (!strcmp(out->tcp_clients[j].user, cl->user))
-				fprintf(c->errs, "%s:%d: control.tcp_clients[%u].name: \"%s\" is listed twice\n",
-					c->path, cl->line, i, cl->user), c->nerr++;
-	}
+	check_clients(c, out, out->tcp_clients, out->ntcp_clients, "tcp_clients", "name");
 	if (out->ctl_tcp_listen[0]) {
 		struct endpoint ep;
 		if (ep_parse(out->ctl_tcp_listen, &ep) < 0 || !ep.port)

@@ -207,20 +207,32 @@ static void drop_binding(struct mgr *m, struct binding *b)
 	m->x->st->bindings_removed++;
 }
 
+/* The live bindings of a grant (primary, RTCP partner, aliases) into all;
+ * returns how many. */
+static unsigned grant_bindings(const struct grant *g, struct binding *all[2 + RULES_MAX])
+{
+	unsigned n = 0;
+
+	if (g->prim)
+		all[n++] = g->prim;
+	if (g->rtcp)
+		all[n++] = g->rtcp;
+	for (unsigned i = 0; i < RULES_MAX; i++)
+		if (g->alias[i])
+			all[n++] = g->alias[i];
+	return n;
+}
+
 /* Remove a grant with all its bindings but keep (which the caller frees:
  * the expiry path). event (if non-zero) is announced for the primary. */
 static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, uint8_t event)
 {
-	struct binding *all[2 + RULES_MAX] = {g->prim, g->rtcp};
-	unsigned n = 2;
+	struct binding *all[2 + RULES_MAX];
+	unsigned n = grant_bindings(g, all);
 
 	if (g->prim)
 		emit(m, event, g->prim);
-	for (unsigned i = 0; i < RULES_MAX; i++)
-		all[n++] = g->alias[i];
 	for (unsigned i = 0; i < n; i++) {
-		if (!all[i])
-			continue;
 		all[i]->mgr = NULL;
 		all[i]->rules = NULL;
 		if (g->acct && g->acct->held)
@@ -257,13 +269,11 @@ void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event)
 
 static void grant_set_deadline(struct mgr *m, struct grant *g, uint32_t deadline)
 {
-	struct binding *all[2 + RULES_MAX] = {g->prim, g->rtcp};
+	struct binding *all[2 + RULES_MAX];
+	unsigned n = grant_bindings(g, all);
 
-	for (unsigned i = 0; i < RULES_MAX; i++)
-		all[2 + i] = g->alias[i];
-	for (unsigned i = 0; i < 2 + RULES_MAX; i++)
-		if (all[i])
-			bind_set_deadline(m->x->bt, all[i], deadline);
+	for (unsigned i = 0; i < n; i++)
+		bind_set_deadline(m->x->bt, all[i], deadline);
 }
 
 /* ---- requests ---- */
@@ -502,13 +512,10 @@ fill:
 	if (sp->has_peer)
 		g->rules.peer = match_of(&sp->peer);
 	{
-		struct binding *all[2 + RULES_MAX] = {g->prim, g->rtcp};
+		struct binding *all[2 + RULES_MAX];
+		unsigned n = grant_bindings(g, all);
 		bool ruled = sp->nfilters || sp->ntargets || sp->drop_default || sp->has_peer;
-		for (unsigned i = 0; i < RULES_MAX; i++)
-			all[2 + i] = g->alias[i];
-		for (unsigned i = 0; i < 2 + RULES_MAX; i++) {
-			if (!all[i])
-				continue;
+		for (unsigned i = 0; i < n; i++) {
 			all[i]->rules = ruled ? &g->rules : NULL;
 			all[i]->flags = (uint8_t)((all[i]->flags & ~BF_ORIG_ONLY) |
 						  (sp->dir == NC_DIR_ORIG ? BF_ORIG_ONLY : 0));

@@ -227,10 +227,10 @@ static void release_held(struct xlate_ctx *x, const struct frag_key *k, const st
 	}
 }
 
-static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p)
+static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p, uint8_t ra)
 {
 	struct frag_key k = {rd32(p->buf + IP_SRC), rd32(p->buf + IP_DST), rd16(p->buf + 4),
-			     p->proto, realm_classify(x->realms, rd32(p->buf + IP_SRC))};
+			     p->proto, ra};
 	const struct frag_xlat *fx = frag_lookup(x->ft, &k, x->now);
 	struct l4csum none = {0, false, false};
 	int err;
@@ -333,7 +333,7 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	if (ra == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	if (p.frag_off)
-		return xlate_nonfirst_frag(x, &p);
+		return xlate_nonfirst_frag(x, &p, ra);
 	l4 = ip + p.l4_off;
 
 	if (p.proto == IPPROTO_ICMP) {

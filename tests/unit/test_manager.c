@@ -381,8 +381,16 @@ static void test_policy_and_quota(void **state)
 	}
 	r = req("10.1.0.10", 5100);
 	assert_int_equal(mgr_bind(e->nd.m, &e->user, &r, &a), NC_ST_QUOTA_EXCEEDED);
-	/* a pair counts two */
+	/* an empty request is refused, not granted */
 	assert_int_equal(mgr_bind(e->nd.m, &e->other, &(struct nc_bind){0}, &a) != NC_ST_OK, true);
+	/* a pair counts two: another client with the same quota of 3 gets one
+	 * pair (2), and a second pair (4 > 3) is refused */
+	r = req("10.1.0.20", 7000);
+	r.rtp_pair = true;
+	assert_int_equal(bind_ok(e, &e->other, &r, &a), NC_ST_OK);
+	r = req("10.1.0.20", 7010);
+	r.rtp_pair = true;
+	assert_int_equal(mgr_bind(e->nd.m, &e->other, &r, &a), NC_ST_QUOTA_EXCEEDED);
 }
 
 static void test_refresh_release_ownership(void **state)
