@@ -1702,8 +1702,9 @@ int sip_msg_route_preprocess(osip_message_t *msg, sip_msg_is_mine_fn *is_mine,
 		msg->req_uri = u;
 		route_remove(msg, n - 1);
 	}
-	/* RFC 3261 §16.4: if the first Route is us, remove it */
-	if ((u = route_uri(msg, 0)) && is_mine(u, arg))
+	/* RFC 3261 §16.4: if the first Route is us, remove it; a proxy
+	 * between two realms records two routes (RFC 5658), so repeat */
+	while ((u = route_uri(msg, 0)) && is_mine(u, arg))
 		route_remove(msg, 0);
 	/* RFC 3261 §16.6 steps 6-7: the next hop is the first Route, else
 	 * the Request-URI */

@@ -134,8 +134,9 @@ typedef bool sip_msg_is_mine_fn(const osip_uri_t *uri, void *arg);
 
 /* RFC 3261 §16.4: if the Request-URI is ours and Routes are present (a
  * strict router upstream), restore the Request-URI from the last Route;
- * remove the top Route if it is ours. *next_hop (borrowed from msg, valid
- * until msg changes) is the top Route if any, else the Request-URI. */
+ * remove the top Route while it is ours (two of ours in a row: RFC 5658).
+ * *next_hop (borrowed from msg, valid until msg changes) is the top Route
+ * if any, else the Request-URI. */
 int sip_msg_route_preprocess(osip_message_t *msg, sip_msg_is_mine_fn *is_mine,
 			     void *arg, const osip_uri_t **next_hop);
 

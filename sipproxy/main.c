@@ -1,0 +1,177 @@
+/* sipproxy: command line, then wiring: load the config, open the
+ * transports and the natd connections, drop privileges, announce
+ * readiness (pidfile), run the event loop until SIGTERM or SIGINT.
+ * SIGUSR1 writes the status view (counters, registrations, calls and
+ * their bindings) to the log.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "priv.h"
+#include "proxy.h"
+#include "sip_msg.h"
+#include "sp_conf.h"
+
+#ifndef SYSCONFDIR_NATD
+#define SYSCONFDIR_NATD "/etc/natedge"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
+		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/sipproxy.conf)\n"
+		"  -n          check the configuration and exit\n"
+		"  -f          stay in the foreground, log to stderr\n"
+		"  -d          debug logging\n"
+		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
+		"  -h          this help\n"
+		"  -V          version\n");
+}
+
+static int pidfile_open(const char *path)
+{
+	char dir[SPC_PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_err("pidfile directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_err("pidfile %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void status_line(void *arg, const char *line)
+{
+	(void)arg;
+	log_notice("status: %s", line);
+}
+
+struct run {
+	struct event_base *base;
+	struct proxy *proxy;
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct run *r = arg;
+
+	(void)what;
+	if (sig == SIGUSR1) {
+		proxy_status(r->proxy, status_line, NULL);
+		return;
+	}
+	if (sig == SIGHUP) {
+		log_warn("SIGHUP: reloading the configuration is not supported yet; restart instead");
+		return;
+	}
+	log_notice("signal %d: stopping", (int)sig);
+	event_base_loopbreak(r->base);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = SYSCONFDIR_NATD "/sipproxy.conf", *pidfile = NULL;
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	struct event *sev[4] = {NULL};
+	bool check = false, fg = false, debug = false;
+	struct run r = {NULL, NULL};
+	struct sp_conf *conf;
+	int opt, pidfd = -1, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:fndp:hV")) != -1) {
+		switch (opt) {
+		case 'c': conf_path = optarg; break;
+		case 'f': fg = true; break;
+		case 'n': check = true; break;
+		case 'd': debug = true; break;
+		case 'p': pidfile = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("sipproxy %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_open("sipproxy", debug ? LOG_DEBUG : LOG_INFO, false);
+	if (!(conf = calloc(1, sizeof(*conf))))
+		return 1;
+	if (sp_conf_load(conf_path, conf, stderr) < 0) {
+		fprintf(stderr, "sipproxy: %s: configuration has errors\n", conf_path);
+		free(conf);
+		return 1;
+	}
+	if (check) {
+		printf("sipproxy: %s: configuration OK\n", conf_path);
+		free(conf);
+		return 0;
+	}
+	if (!pidfile)
+		pidfile = conf->pidfile;
+	log_open("sipproxy", debug ? LOG_DEBUG : conf->log_level, conf->log_syslog || !fg);
+	if (sip_msg_init() < 0) {
+		log_err("libosip2 initialisation failed");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!fg && daemon(0, 0) < 0) {
+		log_err("daemon: %s", strerror(errno));
+		goto out;
+	}
+	if (!(r.base = event_base_new())) {
+		log_err("event_base_new failed");
+		goto out;
+	}
+	if (proxy_new(r.base, conf, &r.proxy) < 0)
+		goto out;
+	for (unsigned i = 0; i < 4; i++)
+		if (!(sev[i] = evsignal_new(r.base, sigs[i], on_signal, &r)) || evsignal_add(sev[i], NULL) < 0) {
+			log_err("cannot handle signal %d", sigs[i]);
+			goto out;
+		}
+	if (*pidfile && (pidfd = pidfile_open(pidfile)) < 0)
+		goto out;
+	/* "root" keeps root (tests); any other user is dropped to */
+	if (getuid() == 0 && strcmp(conf->user, "root") && priv_drop(conf->user) < 0)
+		goto out;
+	if (pidfd >= 0) {
+		dprintf(pidfd, "%ld\n", (long)getpid());
+		close(pidfd);
+		pidfd = -1;
+	}
+	log_notice("ready: %u listen address%s, %u natd%s, running as %s", conf->nlisten,
+		   conf->nlisten == 1 ? "" : "es", conf->nnats, conf->nnats == 1 ? "" : "s",
+		   getuid() == 0 ? "root" : conf->user);
+	event_base_dispatch(r.base);
+	rc = 0;
+	if (*pidfile)
+		unlink(pidfile);
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	for (unsigned i = 0; i < 4; i++)
+		if (sev[i])
+			event_free(sev[i]);
+	proxy_free(r.proxy);
+	if (r.base)
+		event_base_free(r.base);
+	free(conf);
+	return rc;
+}

@@ -1,0 +1,871 @@
+/* media: calls, their natd bindings and the asynchronous SDP rewrite
+ * (see media.h for what it does).
+ *
+ * Theory of operation.
+ *  - natd connections: one nc_async handle per configured nat, opened at
+ *    start and reopened after a loss with a backoff (1 s doubling to
+ *    30 s). A BIND while a nat is down fails at once, which the caller
+ *    turns into the configured failure policy.
+ *  - A job is one message being rewritten: its plan (sdp_plan), the rule
+ *    that applies, one slot per endpoint for the allocation, and the
+ *    number of BINDs still in flight. Each BIND's callback fills its slot;
+ *    when none is left in flight, a zero-delay timer finishes the job from
+ *    the event loop (so the caller's callback never runs inside
+ *    media_process()). Finishing means: on any failure, the policy (503
+ *    or pass unchanged); otherwise sdp_apply() into the message, then the
+ *    party's stale bindings are released.
+ *  - A call is found by Call-ID in a hash table (bounded by sip.max_calls).
+ *    It holds its bindings (nat, id, epoch, E, M, the party's tag, the
+ *    rule), one o= address per party (so o= stays stable, RFC 3264 §8),
+ *    and per realm the claim 7 filter last advertised from there. Jobs hold
+ *    a reference, so a call ended while a job is in flight is freed only
+ *    when the job is done (and the late bindings are released at once).
+ *  - One timer per call: refresh every lease at half the lifetime, end the
+ *    call after media.max_call_duration.
+ */
+#include "media.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <natctl/client.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sdp_rewrite.h"
+#include "sip_msg.h"
+
+#define CALL_BUCKETS 4096u
+#define CALLID_MAX 256
+#define TAG_MAX 128
+#define CALL_MAX_BINDINGS 64
+#define CALL_MAX_PARTIES 8
+#define RECONNECT_MAX_S 30
+
+struct media;
+
+struct nat_conn {
+	struct media *m;
+	int idx;
+	struct nc_async *ac;
+	bool up;
+	unsigned backoff;
+	struct event *retry;
+	uint64_t epoch;
+};
+
+struct mbind {
+	int nat;
+	uint32_t id;
+	uint64_t epoch;
+	int rule;                  /* index into conf->rules */
+	uint8_t addr[4];           /* E */
+	uint16_t port;
+	uint8_t proto;
+	bool rtp_pair;
+	bool filtered;
+	struct nc_ep alloc;        /* M */
+	char tag[TAG_MAX];         /* the party whose SDP asked for it */
+	unsigned gen;              /* job generation that last used it */
+};
+
+struct party {
+	char tag[TAG_MAX];
+	struct nc_ip origin;
+};
+
+struct call {
+	char call_id[CALLID_MAX];
+	struct call *hnext;
+	struct media *m;
+	time_t started;
+	unsigned refs;             /* jobs in flight */
+	bool ended;
+	struct mbind b[CALL_MAX_BINDINGS];
+	unsigned nb;
+	struct party party[CALL_MAX_PARTIES];
+	unsigned nparty;
+	struct sdp_remote_filter filt[SPC_MAX_REALMS];
+	bool has_filt[SPC_MAX_REALMS];
+	struct event *timer;
+	unsigned gen;
+};
+
+struct job;
+
+struct slot {
+	struct job *job;
+	int req_id;                /* nc_async request id, 0 when done */
+	int err;                   /* 0 ok, <0 transport, >0 natd status */
+	struct nc_bind_r rep;
+};
+
+struct job {
+	struct media *m;
+	struct call *call;
+	osip_message_t *msg;
+	struct sdp_plan *plan;
+	int rule;
+	int ext_realm;
+	char tag[TAG_MAX];
+	unsigned n;
+	unsigned inflight;
+	struct slot slot[SDP_EP_MAX];
+	struct event *done_ev;
+	media_done_fn fn;
+	void *arg;
+	struct job *next, *prev;   /* media's list of jobs in flight */
+};
+
+struct media {
+	struct event_base *base;
+	const struct sp_conf *conf;
+	struct nat_conn nat[SPC_MAX_NATS];
+	struct call *calls[CALL_BUCKETS];
+	unsigned ncalls;
+	struct job *jobs;
+	struct media_stats st;
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* ---- natd connections ---- */
+
+static void nat_connect(struct nat_conn *n);
+
+static void nat_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	nat_connect(arg);
+}
+
+static void nat_schedule(struct nat_conn *n)
+{
+	struct timeval tv;
+
+	n->backoff = n->backoff ? n->backoff * 2 : 1;
+	if (n->backoff > RECONNECT_MAX_S)
+		n->backoff = RECONNECT_MAX_S;
+	tv.tv_sec = n->backoff;
+	tv.tv_usec = 0;
+	evtimer_add(n->retry, &tv);
+}
+
+static void rebind_all(struct media *m, int nat);
+
+static void nat_conn_cb(void *arg, int err)
+{
+	struct nat_conn *n = arg;
+	const struct spc_nat *c = &n->m->conf->nats[n->idx];
+
+	if (err == 0) {
+		uint64_t ep = nc_async_epoch(n->ac);
+		log_info("natd %s: connected (epoch %llu)", c->name, (unsigned long long)ep);
+		n->up = true;
+		n->backoff = 0;
+		if (n->epoch && ep != n->epoch) {
+			log_warn("natd %s restarted (epoch %llu -> %llu): asking again for the live calls' bindings",
+				 c->name, (unsigned long long)n->epoch, (unsigned long long)ep);
+			n->epoch = ep;
+			rebind_all(n->m, n->idx);
+		}
+		n->epoch = ep;
+		return;
+	}
+	log_warn("natd %s: connection %s: %s", c->name, n->up ? "lost" : "failed", nc_strerror(err));
+	n->up = false;
+	nc_async_close(n->ac);
+	n->ac = NULL;
+	nat_schedule(n);
+}
+
+static void nat_connect(struct nat_conn *n)
+{
+	const struct spc_nat *c = &n->m->conf->nats[n->idx];
+	const char *name = c->client_name[0] ? c->client_name : "sipproxy";
+	int rc;
+
+	if (c->socket[0]) {
+		rc = nc_async_open_unix(n->m->base, c->socket, name, nat_conn_cb, n, &n->ac);
+	} else {
+		uint8_t secret[NC_SECRET_MAX];
+		size_t slen = 0;
+		rc = c->secret_file[0] ? nc_secret_read(c->secret_file, secret, sizeof(secret), &slen) : 0;
+		if (rc == 0)
+			rc = nc_async_open_tcp(n->m->base, c->host, c->port, name, secret, slen,
+					       nat_conn_cb, n, &n->ac);
+		memset(secret, 0, sizeof(secret));
+	}
+	if (rc < 0) {
+		if (n->backoff == 0 || n->backoff >= RECONNECT_MAX_S)
+			log_warn("natd %s: cannot connect: %s (retrying)", c->name, nc_strerror(rc));
+		n->ac = NULL;
+		nat_schedule(n);
+	}
+}
+
+/* ---- calls ---- */
+
+static struct call *call_find(struct media *m, const char *id)
+{
+	struct call *c;
+
+	for (c = m->calls[hash_str(id) % CALL_BUCKETS]; c; c = c->hnext)
+		if (!strcmp(c->call_id, id))
+			return c;
+	return NULL;
+}
+
+static void call_timer(evutil_socket_t fd, short what, void *arg);
+
+static struct call *call_get(struct media *m, const char *id)
+{
+	struct call *c = call_find(m, id);
+	struct timeval tv;
+	unsigned b;
+
+	if (c)
+		return c;
+	if (m->ncalls >= m->conf->max_calls || strlen(id) >= CALLID_MAX ||
+	    !(c = calloc(1, sizeof(*c))))
+		return NULL;
+	if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
+		free(c);
+		return NULL;
+	}
+	strcpy(c->call_id, id);
+	c->m = m;
+	c->started = time(NULL);
+	b = hash_str(id) % CALL_BUCKETS;
+	c->hnext = m->calls[b];
+	m->calls[b] = c;
+	m->ncalls++;
+	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
+	tv.tv_usec = 0;
+	evtimer_add(c->timer, &tv);
+	return c;
+}
+
+static void call_unlink_free(struct media *m, struct call *c)
+{
+	struct call **pp = &m->calls[hash_str(c->call_id) % CALL_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	event_free(c->timer);
+	m->ncalls--;
+	free(c);
+}
+
+static void release_done(void *arg, int err, const struct nc_status *rep)
+{
+	(void)arg;
+	if (err < 0)
+		log_debug("release: %s", nc_strerror(err));
+	else if (rep->code != NC_ST_OK)
+		log_debug("release refused: %s", rep->reason);
+}
+
+static void release_one(struct media *m, const char *call_id, const struct mbind *b)
+{
+	struct nat_conn *n = &m->nat[b->nat];
+	struct nc_release r = {.epoch = b->epoch, .id = b->id};
+	char a[INET_ADDRSTRLEN];
+
+	m->st.releases++;
+	log_info("call %s: releasing binding %u (%s:%u -> M port %u, party %s)", call_id, b->id,
+		 inet_ntop(AF_INET, b->addr, a, sizeof(a)), b->port, b->alloc.port, b->tag);
+	if (!n->ac || !n->up || b->epoch != n->epoch)
+		return; /* natd lost it already, or its lease will */
+	nc_async_release(n->ac, &r, m->conf->nats[b->nat].timeout_ms, release_done, NULL);
+}
+
+static void call_drop_binding(struct call *c, unsigned i)
+{
+	c->b[i] = c->b[--c->nb];
+}
+
+static void call_end(struct media *m, struct call *c, const char *why)
+{
+	if (!c->ended)
+		log_info("call %s: ended (%s), releasing %u binding%s", c->call_id, why, c->nb,
+			 c->nb == 1 ? "" : "s");
+	for (unsigned i = 0; i < c->nb; i++)
+		release_one(m, c->call_id, &c->b[i]);
+	c->nb = 0;
+	c->ended = true;
+	evtimer_del(c->timer);
+	if (c->refs == 0)
+		call_unlink_free(m, c);
+}
+
+static void refresh_done(void *arg, int err, const struct nc_refresh_r *rep)
+{
+	(void)arg;
+	if (err < 0)
+		log_debug("refresh: %s", nc_strerror(err));
+	else if (rep->st.code != NC_ST_OK)
+		log_warn("refresh refused: %s", rep->st.reason);
+}
+
+static void call_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	struct media *m = c->m;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (time(NULL) - c->started >= (time_t)m->conf->max_call_duration) {
+		call_end(m, c, "maximum call duration");
+		return;
+	}
+	for (unsigned i = 0; i < c->nb; i++) {
+		struct nat_conn *n = &m->nat[c->b[i].nat];
+		struct nc_refresh r = {.epoch = c->b[i].epoch, .id = c->b[i].id,
+				       .lifetime = m->conf->binding_lifetime};
+		if (n->ac && n->up && c->b[i].epoch == n->epoch &&
+		    nc_async_refresh(n->ac, &r, m->conf->nats[c->b[i].nat].timeout_ms, refresh_done,
+				     NULL) > 0)
+			m->st.refreshes++;
+	}
+	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
+	tv.tv_usec = 0;
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- BIND requests ---- */
+
+static void fill_bind(const struct media *m, const struct mbind *b, const struct call *c,
+		      struct nc_bind *req)
+{
+	const struct spc_rule *r = &m->conf->rules[b->rule];
+	const char *in = r->natd_in[0] ? r->natd_in : m->conf->realms[r->from].name;
+	const char *ext = r->natd_ext[0] ? r->natd_ext : m->conf->realms[r->to].name;
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->spec.in_realm, sizeof(req->spec.in_realm), "%s", in);
+	snprintf(req->spec.ext_realm, sizeof(req->spec.ext_realm), "%s", ext);
+	snprintf(req->spec.transit, sizeof(req->spec.transit), "%s", r->transit);
+	snprintf(req->spec.label, sizeof(req->spec.label), "call:%.*s",
+		 (int)(sizeof(req->spec.label) - 6), c->call_id);
+	req->spec.dir = NC_DIR_BOTH;
+	req->spec.proto = b->proto;
+	req->spec.ep.ip.af = NC_AF_IP4;
+	memcpy(req->spec.ep.ip.a, b->addr, 4);
+	req->spec.ep.port = b->port;
+	req->rtp_pair = b->rtp_pair;
+	req->lifetime = m->conf->binding_lifetime;
+	if (m->conf->remote_filter && c->has_filt[r->to] && c->filt[r->to].n) {
+		req->spec.nfilters = c->filt[r->to].n;
+		memcpy(req->spec.filters, c->filt[r->to].m,
+		       c->filt[r->to].n * sizeof(c->filt[r->to].m[0]));
+	}
+}
+
+/* A fire-and-forget BIND that updates the record when it comes back. */
+struct rebind {
+	struct media *m;
+	char call_id[CALLID_MAX];
+	int nat;
+	uint8_t addr[4];
+	uint16_t port;
+	bool filtered;
+};
+
+static void rebind_done(void *arg, int err, const struct nc_bind_r *rep)
+{
+	struct rebind *rb = arg;
+	struct call *c;
+
+	if (err == -ECANCELED || !(c = call_find(rb->m, rb->call_id)) || c->ended) {
+		free(rb);
+		return;
+	}
+	for (unsigned i = 0; i < c->nb; i++) {
+		struct mbind *b = &c->b[i];
+		if (b->nat != rb->nat || b->port != rb->port || memcmp(b->addr, rb->addr, 4))
+			continue;
+		if (err == 0 && rep->st.code == NC_ST_OK) {
+			b->filtered = rb->filtered;
+			if (b->id != rep->id || memcmp(&b->alloc, &rep->alloc, sizeof(b->alloc)))
+				log_warn("call %s: binding %u came back as %u on another address", c->call_id,
+					 b->id, rep->id);
+			b->id = rep->id;
+			b->epoch = rep->st.epoch;
+			b->alloc = rep->alloc;
+		} else {
+			log_warn("call %s: binding %u not renewed: %s", c->call_id, b->id,
+				 err < 0 ? nc_strerror(err) : rep->st.reason);
+		}
+	}
+	free(rb);
+}
+
+static void rebind(struct media *m, struct call *c, struct mbind *b)
+{
+	struct nat_conn *n = &m->nat[b->nat];
+	struct nc_bind req;
+	struct rebind *rb;
+
+	if (!n->ac || !n->up || !(rb = calloc(1, sizeof(*rb))))
+		return;
+	fill_bind(m, b, c, &req);
+	rb->m = m;
+	strcpy(rb->call_id, c->call_id);
+	rb->nat = b->nat;
+	memcpy(rb->addr, b->addr, 4);
+	rb->port = b->port;
+	rb->filtered = req.spec.nfilters > 0;
+	if (nc_async_bind(n->ac, &req, m->conf->nats[b->nat].timeout_ms, rebind_done, rb) < 0)
+		free(rb);
+	else
+		m->st.rebinds++;
+}
+
+static void rebind_all(struct media *m, int nat)
+{
+	for (unsigned k = 0; k < CALL_BUCKETS; k++)
+		for (struct call *c = m->calls[k]; c; c = c->hnext)
+			for (unsigned i = 0; i < c->nb; i++)
+				if (c->b[i].nat == nat && !c->ended)
+					rebind(m, c, &c->b[i]);
+}
+
+/* ---- jobs ---- */
+
+static void job_free(struct job *j)
+{
+	struct media *m = j->m;
+
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		m->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	m->st.pending_jobs--;
+	if (j->done_ev)
+		event_free(j->done_ev);
+	sdp_plan_free(j->plan);
+	if (j->call && --j->call->refs == 0 && j->call->ended)
+		call_unlink_free(m, j->call);
+	free(j);
+}
+
+/* Record (or refresh) a binding granted for job j. */
+static void job_record(struct job *j, unsigned i, const struct nc_bind_r *rep)
+{
+	struct call *c = j->call;
+	const struct sdp_endpoint *e = sdp_plan_endpoint(j->plan, i);
+	const struct spc_rule *r = &j->m->conf->rules[j->rule];
+	struct mbind *b = NULL;
+
+	if (c->ended) { /* granted after the call ended: give it back now */
+		struct mbind tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
+		snprintf(tmp.tag, sizeof(tmp.tag), "%s", j->tag);
+		release_one(j->m, c->call_id, &tmp);
+		return;
+	}
+	for (unsigned k = 0; k < c->nb; k++)
+		if (c->b[k].nat == r->nat && c->b[k].id == rep->id &&
+		    c->b[k].epoch == rep->st.epoch) {
+			b = &c->b[k];
+			break;
+		}
+	if (!b) {
+		if (c->nb == CALL_MAX_BINDINGS) {
+			struct mbind tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
+			log_warn("call %s: too many bindings, releasing %u", c->call_id, rep->id);
+			release_one(j->m, c->call_id, &tmp);
+			return;
+		}
+		b = &c->b[c->nb++];
+		memset(b, 0, sizeof(*b));
+		b->nat = r->nat;
+		b->id = rep->id;
+		b->epoch = rep->st.epoch;
+		log_info("call %s: binding %u for %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u (party %s)",
+			 c->call_id, rep->id, e->addr[0], e->addr[1], e->addr[2], e->addr[3], e->port,
+			 rep->alloc.ip.a[0], rep->alloc.ip.a[1], rep->alloc.ip.a[2], rep->alloc.ip.a[3],
+			 rep->alloc.port, j->tag);
+	}
+	b->rule = j->rule;
+	memcpy(b->addr, e->addr, 4);
+	b->port = e->port;
+	b->proto = e->proto;
+	b->rtp_pair = e->rtp_pair;
+	b->alloc = rep->alloc;
+	b->filtered = j->m->conf->remote_filter && c->has_filt[r->to] && c->filt[r->to].n;
+	snprintf(b->tag, sizeof(b->tag), "%s", j->tag);
+	b->gen = c->gen;
+}
+
+static struct party *party_of(struct call *c, const char *tag)
+{
+	for (unsigned i = 0; i < c->nparty; i++)
+		if (!strcmp(c->party[i].tag, tag))
+			return &c->party[i];
+	if (c->nparty == CALL_MAX_PARTIES)
+		return NULL;
+	snprintf(c->party[c->nparty].tag, TAG_MAX, "%s", tag);
+	memset(&c->party[c->nparty].origin, 0, sizeof(struct nc_ip));
+	return &c->party[c->nparty++];
+}
+
+static void job_finish(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	struct media *m = j->m;
+	struct call *c = j->call;
+	const char *reason = NULL;
+	struct nc_ep alloc[SDP_EP_MAX];
+	int status = 0;
+	bool failed = false;
+	char *out = NULL;
+
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < j->n; i++) {
+		if (j->slot[i].err == 0) {
+			alloc[i] = j->slot[i].rep.alloc;
+			continue;
+		}
+		failed = true;
+		if (j->slot[i].err > 0)
+			log_warn("call %s: natd refused a binding: %s", c->call_id,
+				 j->slot[i].rep.st.reason);
+		else
+			log_warn("call %s: natd %s did not answer: %s", c->call_id,
+				 m->conf->nats[m->conf->rules[j->rule].nat].name,
+				 nc_strerror(j->slot[i].err));
+	}
+	if (c->ended) {
+		status = 481;
+		reason = "Call Ended While Rewriting";
+	} else if (failed) {
+		m->st.binds_failed++;
+		if (m->conf->on_natd_failure == SPC_FAIL_PASS) {
+			m->st.passed_unchanged++;
+			log_warn("call %s: SDP passed unchanged (media.on_natd_failure = pass)", c->call_id);
+		} else {
+			status = 503;
+			reason = "Service Unavailable (media binding failed)";
+		}
+	} else {
+		struct sdp_apply_opts o = {.ice = (enum sdp_ice_policy)m->conf->ice,
+					   .disable_unbound = false};
+		struct party *p = party_of(c, j->tag);
+		size_t cap = sdp_apply_bound(j->plan);
+		int len;
+
+		if (p && p->origin.af)
+			o.origin = p->origin;
+		else if (p)
+			sdp_apply_origin(j->plan, alloc, j->n, &o, &p->origin), o.origin = p->origin;
+		if (!(out = malloc(cap))) {
+			status = 500;
+			reason = "Server Internal Error (out of memory)";
+		} else if ((len = sdp_apply(j->plan, alloc, j->n, &o, out, cap)) < 0 ||
+			   sip_msg_set_sdp_body(j->msg, out, (size_t)len) < 0) {
+			log_warn("call %s: rewrite failed: %s", c->call_id,
+				 len < 0 ? sdp_strerror(len) : "body");
+			status = 500;
+			reason = "Server Internal Error (SDP rewrite failed)";
+		} else {
+			m->st.rewrites++;
+			m->st.binds_ok += j->n;
+			/* the party's bindings this SDP no longer uses */
+			for (unsigned k = 0; k < c->nb;) {
+				if (!strcmp(c->b[k].tag, j->tag) && c->b[k].rule == j->rule &&
+				    c->b[k].gen != c->gen) {
+					release_one(m, c->call_id, &c->b[k]);
+					call_drop_binding(c, k);
+				} else {
+					k++;
+				}
+			}
+		}
+	}
+	free(out);
+	{
+		osip_message_t *msg = j->msg;
+		media_done_fn fn = j->fn;
+		void *a = j->arg;
+
+		j->msg = NULL;
+		job_free(j);
+		fn(a, status, reason, msg);
+	}
+}
+
+static void bind_done(void *arg, int err, const struct nc_bind_r *rep)
+{
+	struct slot *s = arg;
+	struct job *j = s->job;
+
+	s->req_id = 0;
+	if (err < 0) {
+		s->err = err;
+	} else if (rep->st.code != NC_ST_OK) {
+		s->err = rep->st.code;
+		s->rep = *rep;
+	} else {
+		s->err = 0;
+		s->rep = *rep;
+		job_record(j, (unsigned)(s - j->slot), rep);
+	}
+	if (--j->inflight == 0)
+		event_active(j->done_ev, EV_TIMEOUT, 0);
+}
+
+/* The tag of the party whose SDP this is: From's for a request, To's for a
+ * response. */
+static const char *party_tag(const osip_message_t *msg)
+{
+	osip_generic_param_t *t = NULL;
+	osip_from_t *f = MSG_IS_REQUEST(msg) ? msg->from : msg->to;
+
+	if (f)
+		osip_from_param_get_byname(f, "tag", &t);
+	return t && t->gvalue ? t->gvalue : "";
+}
+
+static int realm_of_ip4(const struct sp_conf *conf, const uint8_t a[4])
+{
+	uint32_t be;
+
+	memcpy(&be, a, 4);
+	return sp_conf_realm_of(conf, be);
+}
+
+int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_realm,
+		  media_done_fn fn, void *arg, const char **reason)
+{
+	const struct sp_conf *conf = m->conf;
+	const struct spc_rule *rule;
+	struct sdp_plan *plan = NULL;
+	struct sdp_remote_filter f;
+	struct call *c;
+	struct job *j;
+	const char *body, *cid;
+	size_t len;
+	unsigned err_line = 0, n;
+	int rc, sdp_realm = src_realm;
+
+	if (sip_msg_get_sdp_body(msg, &body, &len) < 0)
+		return MEDIA_NONE;
+	if ((rc = sdp_plan(body, len, &plan, &err_line)) < 0) {
+		log_info("unusable SDP (line %u): %s", err_line, sdp_strerror(rc));
+		*reason = "Not Acceptable Here (unusable SDP)";
+		return 488;
+	}
+	n = sdp_plan_nendpoints(plan);
+	if (n > 0)
+		sdp_realm = realm_of_ip4(conf, sdp_plan_endpoint(plan, 0)->addr);
+	if (sdp_realm < 0)
+		sdp_realm = src_realm;
+	cid = msg->call_id && msg->call_id->number ? msg->call_id->number : "";
+	rule = sdp_realm >= 0 && dst_realm >= 0 ? sp_conf_rule(conf, sdp_realm, dst_realm) : NULL;
+
+	/* remember what this party advertised in its realm (claim 7) */
+	c = NULL;
+	if (conf->remote_filter && sdp_realm >= 0 && n > 0 &&
+	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_find(m, cid))) {
+		bool fresh = !c->has_filt[sdp_realm];
+		c->filt[sdp_realm] = f;
+		c->has_filt[sdp_realm] = true;
+		if (fresh)
+			for (unsigned i = 0; i < c->nb; i++)
+				if (!c->b[i].filtered && conf->rules[c->b[i].rule].to == sdp_realm)
+					rebind(m, c, &c->b[i]);
+	}
+	if (!rule || n == 0) {
+		sdp_plan_free(plan);
+		return MEDIA_NONE;
+	}
+	if (!c && !(c = call_get(m, cid))) {
+		sdp_plan_free(plan);
+		*reason = "Service Unavailable (too many calls)";
+		return 503;
+	}
+	if (conf->remote_filter && sdp_realm >= 0 && !c->has_filt[sdp_realm] &&
+	    sdp_plan_remote_filter(plan, -1, &f) > 0) {
+		c->filt[sdp_realm] = f;
+		c->has_filt[sdp_realm] = true;
+	}
+	if (!(j = calloc(1, sizeof(*j))) ||
+	    !(j->done_ev = event_new(m->base, -1, 0, job_finish, j))) {
+		free(j);
+		sdp_plan_free(plan);
+		*reason = "Server Internal Error (out of memory)";
+		return 500;
+	}
+	j->m = m;
+	j->call = c;
+	c->refs++;
+	j->msg = msg;
+	j->plan = plan;
+	j->rule = (int)(rule - conf->rules);
+	j->ext_realm = dst_realm;
+	snprintf(j->tag, sizeof(j->tag), "%s", party_tag(msg));
+	j->n = n;
+	j->fn = fn;
+	j->arg = arg;
+	j->next = m->jobs;
+	if (m->jobs)
+		m->jobs->prev = j;
+	m->jobs = j;
+	m->st.pending_jobs++;
+	c->gen++;
+
+	/* one BIND per endpoint, all in flight at once */
+	for (unsigned i = 0; i < n; i++) {
+		struct nat_conn *nc = &m->nat[rule->nat];
+		const struct sdp_endpoint *e = sdp_plan_endpoint(plan, i);
+		struct mbind tmp = {.rule = j->rule, .proto = e->proto, .port = e->port,
+				    .rtp_pair = e->rtp_pair};
+		struct nc_bind req;
+
+		memcpy(tmp.addr, e->addr, 4);
+		fill_bind(m, &tmp, c, &req);
+		j->slot[i].job = j;
+		j->slot[i].err = -ENOTCONN;
+		if (!nc->ac || !nc->up)
+			continue;
+		rc = nc_async_bind(nc->ac, &req, conf->nats[rule->nat].timeout_ms, bind_done,
+				   &j->slot[i]);
+		if (rc > 0) {
+			j->slot[i].req_id = rc;
+			j->inflight++;
+		} else {
+			j->slot[i].err = rc;
+		}
+	}
+	if (j->inflight == 0)
+		event_active(j->done_ev, EV_TIMEOUT, 0);
+	return MEDIA_PENDING;
+}
+
+void media_dialog_confirmed(struct media *m, const char *call_id, const char *caller_tag,
+			    const char *callee_tag)
+{
+	struct call *c = call_find(m, call_id);
+
+	if (!c)
+		return;
+	for (unsigned k = 0; k < c->nb;) {
+		if (strcmp(c->b[k].tag, caller_tag) && strcmp(c->b[k].tag, callee_tag)) {
+			release_one(m, call_id, &c->b[k]);
+			call_drop_binding(c, k);
+		} else {
+			k++;
+		}
+	}
+}
+
+void media_call_end(struct media *m, const char *call_id, const char *why)
+{
+	struct call *c = call_find(m, call_id);
+
+	if (c && !c->ended)
+		call_end(m, c, why);
+}
+
+struct media *media_new(struct event_base *base, const struct sp_conf *conf)
+{
+	struct media *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->base = base;
+	m->conf = conf;
+	for (unsigned i = 0; i < conf->nnats; i++) {
+		m->nat[i].m = m;
+		m->nat[i].idx = (int)i;
+		if (!(m->nat[i].retry = evtimer_new(base, nat_retry, &m->nat[i]))) {
+			media_free(m);
+			return NULL;
+		}
+		nat_connect(&m->nat[i]);
+	}
+	return m;
+}
+
+void media_free(struct media *m)
+{
+	if (!m)
+		return;
+	/* pending jobs: their BINDs are cancelled (callbacks run now), then
+	 * they finish with 503 */
+	for (unsigned i = 0; i < m->conf->nnats; i++)
+		if (m->nat[i].ac)
+			nc_async_close(m->nat[i].ac), m->nat[i].ac = NULL, m->nat[i].up = false;
+	while (m->jobs) {
+		struct job *j = m->jobs;
+		osip_message_t *msg = j->msg;
+		media_done_fn fn = j->fn;
+		void *a = j->arg;
+		j->msg = NULL;
+		job_free(j);
+		fn(a, 503, "Service Unavailable (shutting down)", msg);
+	}
+	for (unsigned k = 0; k < CALL_BUCKETS; k++)
+		while (m->calls[k]) {
+			m->calls[k]->refs = 0;
+			m->calls[k]->ended = true;
+			call_unlink_free(m, m->calls[k]);
+		}
+	for (unsigned i = 0; i < m->conf->nnats; i++)
+		if (m->nat[i].retry)
+			event_free(m->nat[i].retry);
+	free(m);
+}
+
+void media_get_stats(const struct media *m, struct media_stats *st)
+{
+	*st = m->st;
+	st->calls = m->ncalls;
+	st->bindings = 0;
+	for (unsigned k = 0; k < CALL_BUCKETS; k++)
+		for (const struct call *c = m->calls[k]; c; c = c->hnext)
+			st->bindings += c->nb;
+	for (unsigned i = 0; i < m->conf->nnats; i++)
+		st->natd_up[i] = m->nat[i].up;
+}
+
+void media_dump(const struct media *m, media_line_fn fn, void *arg)
+{
+	char line[1024];
+	time_t now = time(NULL);
+
+	for (unsigned k = 0; k < CALL_BUCKETS; k++)
+		for (const struct call *c = m->calls[k]; c; c = c->hnext) {
+			int off = snprintf(line, sizeof(line), "call %s age=%lds bindings=%u",
+					   c->call_id, (long)(now - c->started), c->nb);
+			for (unsigned i = 0; i < c->nb && off > 0 && (size_t)off < sizeof(line); i++) {
+				const struct mbind *b = &c->b[i];
+				off += snprintf(line + off, sizeof(line) - (size_t)off,
+						" [%u %s %u.%u.%u.%u:%u->%u.%u.%u.%u:%u]", b->id,
+						m->conf->nats[b->nat].name, b->addr[0], b->addr[1],
+						b->addr[2], b->addr[3], b->port, b->alloc.ip.a[0],
+						b->alloc.ip.a[1], b->alloc.ip.a[2], b->alloc.ip.a[3],
+						b->alloc.port);
+			}
+			fn(arg, line);
+		}
+}

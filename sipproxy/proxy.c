@@ -1,0 +1,1056 @@
+/* proxy: the stateful proxy core of sipproxy (RFC 3261 §16).
+ *
+ * Theory of operation. Every message from the transports is parsed by
+ * sip_msg_parse(); a refused request is answered with the status the
+ * parser chose, a refused response is dropped. Then:
+ *
+ * Requests (§16.3-§16.6). ACK matching a non-2xx server transaction ends
+ * it; any other ACK (for a 2xx, end to end) is forwarded without state.
+ * CANCEL is answered 200 and cancels the branches of its INVITE (§16.10).
+ * A retransmission is absorbed by its server transaction. Otherwise:
+ * Max-Forwards (483), loop detection (482), a new server transaction (100
+ * Trying at once for INVITE), then the target set:
+ *   - a Route header left after removing ours: that next hop (loose
+ *     routing, in-dialog requests);
+ *   - a static route for the Request-URI host;
+ *   - a host of ours: REGISTER goes to the registrar, OPTIONS is answered,
+ *     anything else goes to every live contact of the AoR (forking), sent
+ *     to the address the REGISTER came from (NAT-aware);
+ *   - else the Request-URI's own host and port (numeric only: no DNS).
+ * Each branch is a copy with Max-Forwards decremented, Record-Route (two
+ * entries when the request changes realm, RFC 5658, so each side sees an
+ * address valid in its realm), our Via with a loop-detecting branch, and
+ * then the media step: media_process() may park the copy while natd
+ * answers; when it comes back the branch is sent as a client transaction.
+ *
+ * Responses (§16.7). Matched to their branch; 100 stops there; other 1xx
+ * and every 2xx go upstream at once (through the media step), a 2xx
+ * cancels the other branches and confirms the dialog; final non-2xx are
+ * kept, the best one (6xx, else the lowest class, 503 turned into 500)
+ * goes upstream when every branch is done. A branch that times out counts
+ * as 408. A response that matches no transaction is forwarded statelessly
+ * if it is a 2xx to an INVITE (RFC 6026), else dropped.
+ *
+ * Calls and bindings: BYE ends the call's media at once; a final failure
+ * of an initial INVITE (CANCEL, 486, timeout...) too.
+ */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "media.h"
+#include "registrar.h"
+#include "sip_msg.h"
+#include "transport.h"
+#include "txn.h"
+
+struct proxy {
+	struct event_base *base;
+	const struct sp_conf *conf;
+	struct transport *tp;
+	struct txn_layer *tl;
+	struct registrar *reg;
+	struct media *media;
+	struct event *tick;
+	struct proxy_stats st;
+};
+
+/* A message parked in the media step. */
+enum park_kind { PARK_BRANCH, PARK_RESPONSE, PARK_STATELESS };
+
+struct park {
+	struct proxy *p;
+	enum park_kind kind;
+	char key[TXN_KEY_MAX];     /* the server transaction */
+	struct tp_addr dest;
+	char branch[SIP_BRANCH_MAX];
+	int out_realm;
+};
+
+static int64_t now_s(void)
+{
+	return (int64_t)(txn_now_ms() / 1000u);
+}
+
+static const char *ip_str(const struct sockaddr_in *a, char *buf)
+{
+	return inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
+}
+
+static const char *call_id_of(const osip_message_t *m)
+{
+	return m->call_id && m->call_id->number ? m->call_id->number : "-";
+}
+
+static const char *tag_of(const osip_from_t *f)
+{
+	osip_generic_param_t *t = NULL;
+
+	if (f)
+		osip_from_param_get_byname((osip_from_t *)f, "tag", &t);
+	return t && t->gvalue ? t->gvalue : NULL;
+}
+
+static const char *listen_host(const struct sp_conf *c, int li, char *buf)
+{
+	if (c->listen[li].advertise[0])
+		return c->listen[li].advertise;
+	return inet_ntop(AF_INET, &c->listen[li].addr.sin_addr, buf, INET_ADDRSTRLEN);
+}
+
+static uint16_t listen_port(const struct sp_conf *c, int li)
+{
+	return ntohs(c->listen[li].addr.sin_port);
+}
+
+/* The realm a peer is in: by its address, else the listen it came on. */
+static int realm_of_peer(const struct sp_conf *c, const struct tp_addr *a)
+{
+	int r = sp_conf_realm_of(c, a->peer.sin_addr.s_addr);
+
+	return r >= 0 ? r : c->listen[a->listen].realm;
+}
+
+/* ---- sending without a transaction ---- */
+
+/* Answer req statelessly (parse errors, 481 to a CANCEL, 503 when full):
+ * to its top Via's target over UDP (RFC 3581), the connection over TCP. */
+static void reply_stateless(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+			    int status, const char *reason)
+{
+	osip_message_t *r = NULL;
+	struct sip_target t;
+	struct tp_addr d = *from;
+	struct in_addr a;
+
+	if (sip_msg_build_response(req, status, reason, NULL, &r) < 0)
+		return;
+	if (!from->tcp && sip_msg_via_target(r, 0, &t) == 0 && t.numeric &&
+	    inet_pton(AF_INET, t.host, &a) == 1) {
+		d.peer.sin_addr = a;
+		d.peer.sin_port = htons(t.port);
+	}
+	txn_send_raw(p->tl, &d, r);
+	osip_message_free(r);
+	p->st.replied_4xx5xx += status >= 400;
+}
+
+/* A sip_target (numeric) as a transport destination. */
+static int target_addr(const struct proxy *p, const struct sip_target *t, struct tp_addr *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (!t->numeric)
+		return -EHOSTUNREACH; /* no DNS in the proxy: names need a static route */
+	if (strcasecmp(t->transport, "UDP") && strcasecmp(t->transport, "TCP"))
+		return -EPROTONOSUPPORT;
+	d->tcp = !strcasecmp(t->transport, "TCP");
+	d->peer.sin_family = AF_INET;
+	if (inet_pton(AF_INET, t->host, &d->peer.sin_addr) != 1)
+		return -EAFNOSUPPORT;
+	d->peer.sin_port = htons(t->port);
+	(void)p;
+	return 0;
+}
+
+/* Which listen a message to d leaves from: the first of d's realm with the
+ * transport, else fallback. */
+static int out_listen(const struct sp_conf *c, const struct tp_addr *d, int fallback, int *realm)
+{
+	int r = sp_conf_realm_of(c, d->peer.sin_addr.s_addr), li;
+
+	if (r < 0)
+		r = c->listen[fallback].realm;
+	li = sp_conf_listen_of(c, r, d->tcp);
+	if (li < 0)
+		li = fallback;
+	*realm = r;
+	return li;
+}
+
+/* ---- is this URI us? ---- */
+
+static bool is_mine(const osip_uri_t *u, void *arg)
+{
+	const struct sp_conf *c = arg;
+	char buf[INET_ADDRSTRLEN];
+	unsigned port;
+
+	if (!u || !u->host)
+		return false;
+	port = u->port && *u->port ? (unsigned)atoi(u->port) : 5060;
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		const char *h = listen_host(c, (int)i, buf);
+		if (port == listen_port(c, (int)i) &&
+		    (!strcasecmp(u->host, h) ||
+		     !strcmp(u->host, inet_ntop(AF_INET, &c->listen[i].addr.sin_addr, buf, sizeof(buf)))))
+			return true;
+	}
+	return false;
+}
+
+/* "user@domain" of a URI, a host of ours written as the first domain. */
+static int aor_of(const struct sp_conf *c, const osip_uri_t *u, char *buf, size_t len)
+{
+	const char *dom;
+	int n;
+
+	if (!u || !u->host || !u->username || !*u->username)
+		return -EINVAL;
+	dom = u->host;
+	if (sp_conf_is_local_domain(c, dom)) {
+		bool named = false;
+		for (unsigned i = 0; i < c->ndomains; i++)
+			if (!strcasecmp(c->domains[i], dom))
+				named = true;
+		if (!named)
+			dom = c->ndomains ? c->domains[0] : "local";
+	}
+	n = snprintf(buf, len, "%s@%s", u->username, dom);
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	for (char *s = strchr(buf, '@'); *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+	return 0;
+}
+
+/* ---- responses upstream ---- */
+
+static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp);
+
+static bool initial_invite(const struct txn_srv *st)
+{
+	return st->invite && !tag_of(st->req->to);
+}
+
+/* A final response went upstream: what it means for the call's media. */
+static void after_final(struct proxy *p, struct txn_srv *st, int status)
+{
+	const char *cid = call_id_of(st->req);
+
+	if (status >= 300 && initial_invite(st)) {
+		char why[64];
+		snprintf(why, sizeof(why), "INVITE answered %d", status);
+		media_call_end(p->media, cid, why);
+	}
+}
+
+static int class_rank(int status)
+{
+	/* §16.7 step 6: 6xx first, then the lowest class */
+	if (status >= 600)
+		return 0;
+	return status / 100;
+}
+
+/* Send the best final response once every branch is done. */
+static void maybe_finish(struct proxy *p, struct txn_srv *st)
+{
+	osip_message_t *r;
+	int status;
+
+	if (st->final_sent || st->nfinal < st->nbranches || st->npending > 0)
+		return;
+	if (st->best) {
+		r = st->best;
+		st->best = NULL;
+		if (r->status_code == 503) { /* §16.7 step 6 */
+			osip_message_set_status_code(r, 500);
+			osip_free(r->reason_phrase);
+			r->reason_phrase = osip_strdup("Server Internal Error (503 downstream)");
+		}
+	} else if (sip_msg_build_response(st->req, st->cancelled ? 487 : 408, NULL, NULL, &r) < 0) {
+		return;
+	}
+	status = r->status_code;
+	respond(p, st, r);
+	after_final(p, st, status);
+}
+
+static void consider_final(struct txn_srv *st, osip_message_t *resp)
+{
+	/* keep the best (a clone: resp is the caller's) */
+	if (!st->best || class_rank(resp->status_code) < class_rank(st->best->status_code)) {
+		osip_message_t *c = NULL;
+		if (osip_message_clone(resp, &c) == 0) {
+			if (st->best)
+				osip_message_free(st->best);
+			st->best = c;
+		}
+	}
+}
+
+static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp)
+{
+	int status = resp->status_code;
+
+	p->st.forwarded_responses++;
+	if (status >= 300)
+		p->st.replied_4xx5xx++;
+	txn_srv_respond(p->tl, st, resp);
+}
+
+/* ---- the media step ---- */
+
+static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg,
+			const struct tp_addr *dest, const char *branch, int out_realm);
+
+static void park_done(void *arg, int status, const char *reason, osip_message_t *msg)
+{
+	struct park *pk = arg;
+	struct proxy *p = pk->p;
+	struct txn_srv *st = pk->kind == PARK_STATELESS ? NULL : txn_srv_find(p->tl, pk->key);
+
+	if (!msg) {
+		free(pk);
+		return;
+	}
+	switch (pk->kind) {
+	case PARK_BRANCH:
+		if (!st) {
+			osip_message_free(msg);
+			break;
+		}
+		st->npending--;
+		if (status) {
+			p->st.media_rejects++;
+			/* the branch fails with that status */
+			osip_message_t *r = NULL;
+			if (sip_msg_build_response(st->req, status, reason, NULL, &r) == 0) {
+				consider_final(st, r);
+				osip_message_free(r);
+			}
+			osip_message_free(msg);
+			maybe_finish(p, st);
+		} else if (st->cancelled || st->final_sent) {
+			osip_message_free(msg);
+			maybe_finish(p, st);
+		} else {
+			send_branch(p, st, msg, &pk->dest, pk->branch, pk->out_realm);
+		}
+		break;
+	case PARK_RESPONSE:
+		if (status) {
+			/* the answer cannot be rewritten: the caller learns it */
+			p->st.media_rejects++;
+			log_warn("call %s: %d %s could not be rewritten: answering %d upstream",
+				 call_id_of(msg), msg->status_code, msg->reason_phrase ? msg->reason_phrase : "",
+				 status == 503 ? 500 : status);
+			if (st && !st->final_sent && msg->status_code >= 200) {
+				osip_message_t *r = NULL;
+				if (sip_msg_build_response(st->req, status == 503 ? 500 : status, reason,
+							   NULL, &r) == 0) {
+					respond(p, st, r);
+					after_final(p, st, 500);
+				}
+			}
+			osip_message_free(msg);
+		} else if (st) {
+			int sc = msg->status_code;
+			if ((sc >= 200 && sc < 300) || !st->final_sent)
+				respond(p, st, msg);
+			else
+				osip_message_free(msg);
+		} else {
+			/* the transaction is gone (a late 2xx): statelessly */
+			txn_send_raw(p->tl, &pk->dest, msg);
+			osip_message_free(msg);
+		}
+		break;
+	case PARK_STATELESS:
+		if (status == 0)
+			txn_send_raw(p->tl, &pk->dest, msg);
+		osip_message_free(msg);
+		break;
+	}
+	free(pk);
+}
+
+/* Run msg through the media step, then deliver it as pk says. Returns 0 if
+ * the message was sent, parked, or dealt with; the status otherwise
+ * (msg still the caller's). */
+static int media_then(struct proxy *p, osip_message_t *msg, int src_realm, int dst_realm,
+		      struct park *pk_tmpl, const char **reason)
+{
+	struct park *pk;
+	int rc;
+
+	if (!(pk = malloc(sizeof(*pk))))
+		return 500;
+	*pk = *pk_tmpl;
+	pk->p = p;
+	rc = media_process(p->media, msg, src_realm, dst_realm, park_done, pk, reason);
+	if (rc == MEDIA_PENDING)
+		return 0;
+	free(pk);
+	return rc == MEDIA_NONE ? -1 : rc;
+}
+
+/* ---- branches ---- */
+
+static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg,
+			const struct tp_addr *dest, const char *branch, int out_realm)
+{
+	struct txn_cli *ct;
+
+	if (st->nbranches == TXN_MAX_BRANCHES) {
+		osip_message_free(msg);
+		return;
+	}
+	p->st.forwarded_requests++;
+	ct = txn_cli_send(p->tl, dest, msg, branch, st, out_realm);
+	if (!ct) {
+		osip_message_t *r = NULL;
+		if (sip_msg_build_response(st->req, 503, "Service Unavailable (cannot send)", NULL,
+					   &r) == 0) {
+			consider_final(st, r);
+			osip_message_free(r);
+		}
+		maybe_finish(p, st);
+		return;
+	}
+	st->branch[st->nbranches++] = ct;
+	if (st->cancelled)
+		txn_cli_cancel(p->tl, ct);
+}
+
+/* Make one branch of st towards dest, Request-URI uri (NULL: unchanged). */
+static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_key,
+			const struct tp_addr *dest_in, const char *uri)
+{
+	const struct sp_conf *c = p->conf;
+	struct tp_addr dest = *dest_in;
+	osip_message_t *m = NULL;
+	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], rr[300];
+	const char *reason = NULL;
+	int out_realm, li, rc;
+	struct park pk;
+
+	li = out_listen(c, &dest, st->from.listen, &out_realm);
+	dest.listen = li;
+	if (osip_message_clone(st->req, &m) != 0)
+		goto fail500;
+	if (uri) {
+		osip_uri_t *u = NULL;
+		if (osip_uri_init(&u) != 0 || osip_uri_parse(u, uri) != 0) {
+			osip_uri_free(u);
+			goto fail500;
+		}
+		osip_uri_free(m->req_uri);
+		m->req_uri = u;
+	}
+	sip_msg_decrement_max_forwards(m);
+	/* Record-Route: dialog-forming requests (To without a tag) */
+	if (!tag_of(m->to) && (MSG_IS_INVITE(m) || MSG_IS_SUBSCRIBE(m) || MSG_IS_REFER(m) ||
+			       MSG_IS_NOTIFY(m))) {
+		int in_li = st->from.listen;
+		snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, in_li, host),
+			 listen_port(c, in_li), st->from.tcp ? ";transport=tcp" : "");
+		if (in_li != li || st->from.tcp != dest.tcp) {
+			sip_msg_add_record_route(m, rr);
+			snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, li, host),
+				 listen_port(c, li), dest.tcp ? ";transport=tcp" : "");
+		}
+		sip_msg_add_record_route(m, rr);
+	}
+	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
+	    sip_msg_add_via(m, dest.tcp ? "TCP" : "UDP", listen_host(c, li, host), listen_port(c, li),
+			    branch) < 0)
+		goto fail500;
+	sip_msg_route_strict_fixup(m);
+
+	memset(&pk, 0, sizeof(pk));
+	pk.kind = PARK_BRANCH;
+	snprintf(pk.key, sizeof(pk.key), "%s", st->key);
+	pk.dest = dest;
+	snprintf(pk.branch, sizeof(pk.branch), "%s", branch);
+	pk.out_realm = out_realm;
+	st->npending++;
+	rc = media_then(p, m, st->in_realm, out_realm, &pk, &reason);
+	if (rc == 0)
+		return;
+	st->npending--;
+	if (rc < 0) {
+		send_branch(p, st, m, &dest, branch, out_realm);
+		return;
+	}
+	/* the SDP cannot be rewritten */
+	p->st.media_rejects++;
+	osip_message_free(m);
+	{
+		osip_message_t *r = NULL;
+		if (sip_msg_build_response(st->req, rc, reason, NULL, &r) == 0) {
+			consider_final(st, r);
+			osip_message_free(r);
+		}
+	}
+	maybe_finish(p, st);
+	return;
+fail500:
+	if (m)
+		osip_message_free(m);
+	{
+		osip_message_t *r = NULL;
+		if (sip_msg_build_response(st->req, 500, NULL, NULL, &r) == 0) {
+			consider_final(st, r);
+			osip_message_free(r);
+		}
+	}
+	maybe_finish(p, st);
+}
+
+/* ---- requests ---- */
+
+static void do_register(struct proxy *p, struct txn_srv *st)
+{
+	char aor[REG_AOR_MAX];
+	osip_message_t *r = NULL;
+	const char *reason = NULL;
+	int status;
+
+	p->st.registers++;
+	if (!st->req->to || aor_of(p->conf, st->req->to->url, aor, sizeof(aor)) < 0) {
+		txn_srv_reply(p->tl, st, 400, "Bad Request (To is not an address-of-record)");
+		return;
+	}
+	if (sip_msg_build_response(st->req, 200, NULL, NULL, &r) < 0) {
+		txn_srv_reply(p->tl, st, 500, NULL);
+		return;
+	}
+	status = registrar_register(p->reg, aor, st->req, &st->from, now_s(), r, &reason);
+	if (status != 200) {
+		osip_message_set_status_code(r, status);
+		osip_free(r->reason_phrase);
+		r->reason_phrase = osip_strdup(reason ? reason : osip_message_get_reason(status));
+	}
+	log_info("REGISTER %s from %s:%u: %d", aor, inet_ntoa(st->from.peer.sin_addr),
+		 ntohs(st->from.peer.sin_port), status);
+	respond(p, st, r);
+}
+
+static void route_request(struct proxy *p, struct txn_srv *st)
+{
+	const struct sp_conf *c = p->conf;
+	osip_message_t *req = st->req;
+	const osip_uri_t *next = NULL;
+	char loop_key[SIP_LOOP_KEY_LEN + 1];
+	struct sip_target t;
+	struct tp_addr d;
+	int rc;
+
+	if (sip_msg_loop_key(req, loop_key, sizeof(loop_key)) < 0) {
+		txn_srv_reply(p->tl, st, 400, "Bad Request (cannot compute a branch)");
+		return;
+	}
+	if (sip_msg_route_preprocess(req, is_mine, (void *)c, &next) < 0) {
+		txn_srv_reply(p->tl, st, 400, "Bad Request (Route)");
+		return;
+	}
+	/* loose routing: a Route left is the next hop */
+	if (osip_list_size(&req->routes) > 0) {
+		if (sip_msg_uri_target(next, &t) < 0 || (rc = target_addr(p, &t, &d)) < 0) {
+			p->st.no_route++;
+			txn_srv_reply(p->tl, st, 502, "Bad Gateway (unusable Route)");
+			return;
+		}
+		fork_branch(p, st, loop_key, &d, NULL);
+		return;
+	}
+	if (!req->req_uri || !req->req_uri->host) {
+		txn_srv_reply(p->tl, st, 416, NULL);
+		return;
+	}
+	/* ours: registrar, OPTIONS, location service */
+	if (sp_conf_is_local_domain(c, req->req_uri->host) && !sp_conf_route(c, req->req_uri->host)) {
+		struct reg_contact ct[TXN_MAX_BRANCHES];
+		char aor[REG_AOR_MAX];
+		unsigned n;
+
+		if (MSG_IS_REGISTER(req)) {
+			do_register(p, st);
+			return;
+		}
+		if (!req->req_uri->username || !*req->req_uri->username) {
+			if (MSG_IS_OPTIONS(req)) {
+				txn_srv_reply(p->tl, st, 200, NULL);
+			} else {
+				p->st.no_route++;
+				txn_srv_reply(p->tl, st, 404, "Not Found (no user)");
+			}
+			return;
+		}
+		if (aor_of(c, req->req_uri, aor, sizeof(aor)) < 0 ||
+		    (n = registrar_lookup(p->reg, aor, now_s(), ct, TXN_MAX_BRANCHES)) == 0) {
+			p->st.no_route++;
+			txn_srv_reply(p->tl, st, 404, "Not Found (not registered)");
+			return;
+		}
+		/* fork to every contact (INVITE) or the best one */
+		if (!st->invite)
+			n = 1;
+		for (unsigned i = 0; i < n && !st->final_sent; i++) {
+			d = ct[i].src;
+			fork_branch(p, st, loop_key, &d, ct[i].uri);
+		}
+		return;
+	}
+	/* a static route, else the Request-URI itself */
+	{
+		const struct spc_route *r = sp_conf_route(c, req->req_uri->host);
+		if (r) {
+			memset(&d, 0, sizeof(d));
+			d.peer = r->next_hop;
+			d.tcp = r->tcp;
+			fork_branch(p, st, loop_key, &d, NULL);
+			return;
+		}
+	}
+	if (sip_msg_uri_target(req->req_uri, &t) < 0 || (rc = target_addr(p, &t, &d)) < 0) {
+		p->st.no_route++;
+		txn_srv_reply(p->tl, st, t.numeric ? 502 : 404,
+			      t.numeric ? "Bad Gateway (unsupported transport)"
+					: "Not Found (no route for this domain)");
+		return;
+	}
+	fork_branch(p, st, loop_key, &d, NULL);
+}
+
+/* ACK for a 2xx (or an unknown one): forwarded statelessly along its Route. */
+static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
+{
+	const struct sp_conf *c = p->conf;
+	const osip_uri_t *next = NULL;
+	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], loop_key[SIP_LOOP_KEY_LEN + 1];
+	const char *reason = NULL;
+	struct sip_target t;
+	struct tp_addr d;
+	struct park pk;
+	int li, realm, rc;
+
+	if (sip_msg_loop_key(req, loop_key, sizeof(loop_key)) < 0 ||
+	    sip_msg_route_preprocess(req, is_mine, (void *)c, &next) < 0 || !next)
+		goto drop;
+	if (osip_list_size(&req->routes) == 0 && req->req_uri && req->req_uri->host &&
+	    sp_conf_route(c, req->req_uri->host)) {
+		const struct spc_route *r = sp_conf_route(c, req->req_uri->host);
+		memset(&d, 0, sizeof(d));
+		d.peer = r->next_hop;
+		d.tcp = r->tcp;
+	} else if (sip_msg_uri_target(next, &t) < 0 || target_addr(p, &t, &d) < 0) {
+		goto drop;
+	}
+	li = out_listen(c, &d, from->listen, &realm);
+	d.listen = li;
+	if (sip_msg_decrement_max_forwards(req) < 0)
+		goto drop;
+	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
+	    sip_msg_add_via(req, d.tcp ? "TCP" : "UDP", listen_host(c, li, host), listen_port(c, li),
+			    branch) < 0)
+		goto drop;
+	sip_msg_route_strict_fixup(req);
+	memset(&pk, 0, sizeof(pk));
+	pk.kind = PARK_STATELESS;
+	pk.dest = d;
+	rc = media_then(p, req, realm_of_peer(c, from), realm, &pk, &reason);
+	if (rc == 0)
+		return;
+	if (rc < 0)
+		txn_send_raw(p->tl, &d, req);
+	p->st.forwarded_requests++;
+drop:
+	osip_message_free(req);
+}
+
+static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_addr *from,
+			  const char *key)
+{
+	char ikey[TXN_KEY_MAX];
+	struct txn_srv *inv, *st;
+
+	p->st.cancels++;
+	if ((st = txn_srv_find(p->tl, key))) { /* a retransmitted CANCEL */
+		txn_srv_retransmission(p->tl, st);
+		osip_message_free(req);
+		return;
+	}
+	if (sip_msg_txn_key(req, true, ikey, sizeof(ikey)) < 0 || !(inv = txn_srv_find(p->tl, ikey))) {
+		reply_stateless(p, req, from, 481, NULL);
+		osip_message_free(req);
+		return;
+	}
+	if (!(st = txn_srv_new(p->tl, key, req, from))) {
+		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)");
+		osip_message_free(req);
+		return;
+	}
+	txn_srv_reply(p->tl, st, 200, NULL);
+	if (inv->final_sent || inv->cancelled)
+		return;
+	log_info("call %s: CANCEL", call_id_of(inv->req));
+	inv->cancelled = true;
+	for (unsigned i = 0; i < inv->nbranches; i++)
+		txn_cli_cancel(p->tl, inv->branch[i]);
+	maybe_finish(p, inv); /* no branch sent yet: 487 now */
+}
+
+static void handle_request(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
+{
+	const struct sp_conf *c = p->conf;
+	char key[TXN_KEY_MAX], ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
+	struct txn_srv *st;
+	int rc;
+
+	p->st.requests++;
+	ip_str(&from->peer, ip);
+	sip_msg_top_via_fix(req, ip, ntohs(from->peer.sin_port));
+	if ((rc = sip_msg_txn_key(req, false, key, sizeof(key))) < 0) {
+		if (!MSG_IS_ACK(req))
+			reply_stateless(p, req, from, 400,
+					rc == -ENOTSUP ? "Bad Request (Via branch without z9hG4bK)"
+						       : "Bad Request (Via)");
+		osip_message_free(req);
+		return;
+	}
+	log_debug("%s %s from %s:%u (call %s)", req->sip_method, req->req_uri && req->req_uri->host ?
+		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), call_id_of(req));
+	if (MSG_IS_ACK(req)) {
+		st = txn_srv_find(p->tl, key);
+		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
+			p->st.acks_absorbed++;
+			txn_srv_ack(p->tl, st);
+			osip_message_free(req);
+			return;
+		}
+		forward_ack(p, req, from);
+		return;
+	}
+	if (MSG_IS_CANCEL(req)) {
+		handle_cancel(p, req, from, key);
+		return;
+	}
+	if ((st = txn_srv_find(p->tl, key))) {
+		txn_srv_retransmission(p->tl, st);
+		osip_message_free(req);
+		return;
+	}
+	rc = sip_msg_max_forwards(req);
+	if (rc == 0) {
+		p->st.too_many_hops++;
+		reply_stateless(p, req, from, 483, NULL);
+		osip_message_free(req);
+		return;
+	}
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (sip_msg_is_looped(req, listen_host(c, (int)i, host), listen_port(c, (int)i))) {
+			p->st.loops++;
+			reply_stateless(p, req, from, 482, NULL);
+			osip_message_free(req);
+			return;
+		}
+	if (!(st = txn_srv_new(p->tl, key, req, from))) {
+		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)");
+		osip_message_free(req);
+		return;
+	}
+	st->in_realm = realm_of_peer(c, from);
+	if (st->invite)
+		txn_srv_reply(p->tl, st, 100, NULL);
+	if (MSG_IS_BYE(req))
+		media_call_end(p->media, call_id_of(req), "BYE");
+	route_request(p, st);
+}
+
+/* ---- responses ---- */
+
+static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp_addr *from)
+{
+	struct sip_target t;
+	struct tp_addr d;
+
+	p->st.stray_responses++;
+	if (resp->status_code < 200 || resp->status_code >= 300 || !resp->cseq ||
+	    strcmp(resp->cseq->method, "INVITE") || sip_msg_pop_via(resp) < 0 ||
+	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, &t) < 0 ||
+	    target_addr(p, &t, &d) < 0) {
+		osip_message_free(resp);
+		return;
+	}
+	{
+		int realm;
+		d.listen = out_listen(p->conf, &d, from->listen, &realm);
+	}
+	txn_send_raw(p->tl, &d, resp);
+	osip_message_free(resp);
+}
+
+static void handle_response(struct proxy *p, osip_message_t *resp, const struct tp_addr *from)
+{
+	struct txn_cli *ct;
+	struct txn_srv *st;
+	const char *reason = NULL;
+	struct park pk;
+	int status = resp->status_code, rc;
+
+	p->st.responses++;
+	if (!(ct = txn_cli_match(p->tl, resp))) {
+		forward_stray(p, resp, from);
+		return;
+	}
+	if (!txn_cli_response(p->tl, ct, resp) || !ct->srv) {
+		osip_message_free(resp); /* absorbed, or the answer to our CANCEL */
+		return;
+	}
+	st = ct->srv;
+	if (sip_msg_pop_via(resp) < 0 || sip_msg_via_count(resp) == 0 || status == 100) {
+		osip_message_free(resp);
+		return;
+	}
+	log_debug("%d %s for %s (call %s)", status, resp->reason_phrase ? resp->reason_phrase : "",
+		  resp->cseq->method, call_id_of(resp));
+	if (status >= 200 && status < 300 && st->invite) {
+		const char *ft = tag_of(resp->from), *tt = tag_of(resp->to);
+		for (unsigned i = 0; i < st->nbranches; i++)
+			if (st->branch[i] != ct)
+				txn_cli_cancel(p->tl, st->branch[i]);
+		if (ft && tt && initial_invite(st))
+			media_dialog_confirmed(p->media, call_id_of(resp), ft, tt);
+	}
+	if (status >= 300) {
+		if (!ct->srv_final_counted) {
+			ct->srv_final_counted = true;
+			st->nfinal++;
+		}
+		if (status >= 600)
+			for (unsigned i = 0; i < st->nbranches; i++)
+				if (st->branch[i] != ct)
+					txn_cli_cancel(p->tl, st->branch[i]);
+		consider_final(st, resp);
+		osip_message_free(resp);
+		maybe_finish(p, st);
+		return;
+	}
+	if (status >= 200) {
+		if (!ct->srv_final_counted) {
+			ct->srv_final_counted = true;
+			st->nfinal++;
+		}
+	} else if (st->final_sent) {
+		osip_message_free(resp);
+		return;
+	}
+	/* 1xx and 2xx: upstream now, through the media step */
+	memset(&pk, 0, sizeof(pk));
+	pk.kind = PARK_RESPONSE;
+	snprintf(pk.key, sizeof(pk.key), "%s", st->key);
+	pk.dest = st->from;
+	rc = media_then(p, resp, ct->out_realm, st->in_realm, &pk, &reason);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		respond(p, st, resp);
+		return;
+	}
+	/* the answer's SDP is unusable */
+	p->st.media_rejects++;
+	osip_message_free(resp);
+	if (!st->final_sent) {
+		txn_srv_reply(p->tl, st, 502, "Bad Gateway (unusable SDP in the answer)");
+		after_final(p, st, 502);
+	}
+}
+
+/* ---- transport and transaction hooks ---- */
+
+static void on_message(void *arg, const struct tp_addr *from, const char *buf, size_t len)
+{
+	struct proxy *p = arg;
+	osip_message_t *msg = NULL;
+	struct sip_err err;
+	char ip[INET_ADDRSTRLEN];
+
+	if (sip_msg_parse(buf, len, p->conf->max_message, &msg, &err) < 0) {
+		p->st.parse_errors++;
+		log_info("from %s:%u: %s%d %s", ip_str(&from->peer, ip), ntohs(from->peer.sin_port),
+			 err.is_response ? "response dropped, " : "", err.status, err.reason);
+		if (msg && !err.is_response) {
+			sip_msg_top_via_fix(msg, ip, ntohs(from->peer.sin_port));
+			reply_stateless(p, msg, from, err.status, err.reason);
+		}
+		if (msg)
+			osip_message_free(msg);
+		return;
+	}
+	if (MSG_IS_REQUEST(msg))
+		handle_request(p, msg, from);
+	else
+		handle_response(p, msg, from);
+}
+
+static void on_cli_timeout(void *arg, struct txn_cli *ct, int status)
+{
+	struct proxy *p = arg;
+	struct txn_srv *st = ct->srv;
+	osip_message_t *r = NULL;
+
+	if (!st || ct->srv_final_counted)
+		return;
+	ct->srv_final_counted = true;
+	st->nfinal++;
+	log_info("call %s: branch to %s:%u got no answer (%d)", call_id_of(st->req),
+		 inet_ntoa(ct->to.peer.sin_addr), ntohs(ct->to.peer.sin_port), status);
+	if (sip_msg_build_response(st->req, status, NULL, NULL, &r) == 0) {
+		consider_final(st, r);
+		osip_message_free(r);
+	}
+	maybe_finish(p, st);
+}
+
+static void on_timer_c(void *arg, struct txn_cli *ct)
+{
+	struct proxy *p = arg;
+
+	txn_cli_cancel(p->tl, ct);
+}
+
+static void on_srv_free(void *arg, struct txn_srv *st)
+{
+	(void)arg;
+	(void)st;
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+
+	(void)fd;
+	(void)what;
+	registrar_expire(p->reg, now_s());
+}
+
+int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp)
+{
+	struct reg_limits lim = {
+		.min_expires = conf->reg_min_expires, .max_expires = conf->reg_max_expires,
+		.default_expires = conf->reg_default_expires, .max_contacts = conf->reg_max_contacts,
+		.max_aors = conf->reg_max_aors,
+	};
+	struct txn_hooks hooks = {.cli_timeout = on_cli_timeout, .cli_timer_c = on_timer_c,
+				  .srv_free = on_srv_free};
+	struct timeval one = {1, 0};
+	struct proxy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	p->base = base;
+	p->conf = conf;
+	hooks.arg = p;
+	if (tp_open(base, conf, on_message, p, &p->tp) < 0)
+		goto fail;
+	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
+	    !(p->media = media_new(base, conf)) ||
+	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
+		log_err("out of memory");
+		goto fail;
+	}
+	event_add(p->tick, &one);
+	*pp = p;
+	return 0;
+fail:
+	proxy_free(p);
+	return -1;
+}
+
+void proxy_free(struct proxy *p)
+{
+	if (!p)
+		return;
+	if (p->tick)
+		event_free(p->tick);
+	/* transactions first: their hooks may still look at media */
+	txn_layer_free(p->tl);
+	media_free(p->media);
+	registrar_free(p->reg);
+	tp_close(p->tp);
+	free(p);
+}
+
+void proxy_get_stats(const struct proxy *p, struct proxy_stats *st)
+{
+	*st = p->st;
+}
+
+struct status_ctx {
+	proxy_line_fn fn;
+	void *arg;
+};
+
+static void status_contact(void *arg, const char *aor, const struct reg_contact *c)
+{
+	struct status_ctx *sc = arg;
+	char line[REG_AOR_MAX + REG_URI_MAX + 96], ip[INET_ADDRSTRLEN];
+
+	snprintf(line, sizeof(line), "registration %s contact=%s via=%s/%s:%u expires_in=%llds", aor,
+		 c->uri, c->src.tcp ? "tcp" : "udp", ip_str(&c->src.peer, ip),
+		 ntohs(c->src.peer.sin_port), (long long)(c->expires - now_s()));
+	sc->fn(sc->arg, line);
+}
+
+void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
+{
+	struct status_ctx sc = {fn, arg};
+	struct media_stats ms;
+	struct txn_stats ts;
+	struct tp_stats tps;
+	char line[1024];
+	int off;
+
+	media_get_stats(p->media, &ms);
+	txn_get_stats(p->tl, &ts);
+	tp_get_stats(p->tp, &tps);
+	snprintf(line, sizeof(line),
+		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
+		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
+		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu",
+		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
+		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
+		 (unsigned long long)p->st.forwarded_responses,
+		 (unsigned long long)p->st.stray_responses, (unsigned long long)p->st.registers,
+		 (unsigned long long)p->st.cancels, (unsigned long long)p->st.loops,
+		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
+		 (unsigned long long)p->st.media_rejects);
+	fn(arg, line);
+	snprintf(line, sizeof(line),
+		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "
+		 "timeouts=%llu refused_full=%llu udp_rx=%llu udp_tx=%llu tcp_rx=%llu tcp_tx=%llu "
+		 "tcp_open=%u",
+		 ts.srv_open, ts.cli_open, (unsigned long long)ts.cli_retransmits,
+		 (unsigned long long)ts.srv_retrans_absorbed, (unsigned long long)ts.cli_timeouts,
+		 (unsigned long long)ts.full_refusals, (unsigned long long)tps.udp_rx,
+		 (unsigned long long)tps.udp_tx, (unsigned long long)tps.tcp_rx,
+		 (unsigned long long)tps.tcp_tx, tps.tcp_open);
+	fn(arg, line);
+	off = snprintf(line, sizeof(line),
+		       "media calls=%u bindings=%u pending=%u binds_ok=%llu binds_failed=%llu "
+		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu",
+		       ms.calls, ms.bindings, ms.pending_jobs, (unsigned long long)ms.binds_ok,
+		       (unsigned long long)ms.binds_failed, (unsigned long long)ms.releases,
+		       (unsigned long long)ms.refreshes, (unsigned long long)ms.rebinds,
+		       (unsigned long long)ms.rewrites, (unsigned long long)ms.passed_unchanged);
+	for (unsigned i = 0; i < p->conf->nnats && off > 0 && (size_t)off < sizeof(line); i++)
+		off += snprintf(line + off, sizeof(line) - (size_t)off, " natd_%s=%s",
+				p->conf->nats[i].name, ms.natd_up[i] ? "up" : "down");
+	fn(arg, line);
+	snprintf(line, sizeof(line), "registrar aors=%u contacts=%u", registrar_count_aors(p->reg),
+		 registrar_count_contacts(p->reg));
+	fn(arg, line);
+	registrar_each(p->reg, now_s(), status_contact, &sc);
+	media_dump(p->media, fn, arg);
+}

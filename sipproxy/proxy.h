@@ -1,0 +1,34 @@
+/* proxy: RFC 3261 §16 request and response processing of sipproxy, over
+ * the transports, transactions, registrar and media modules. See proxy.c.
+ */
+#ifndef SIPPROXY_PROXY_H
+#define SIPPROXY_PROXY_H
+
+#include <stdint.h>
+
+#include "sp_conf.h"
+
+struct event_base;
+struct proxy;
+
+struct proxy_stats {
+	uint64_t requests, responses, parse_errors, replied_4xx5xx, forwarded_requests;
+	uint64_t forwarded_responses, stray_responses, registers, cancels, acks_absorbed;
+	uint64_t loops, too_many_hops, no_route, media_rejects;
+};
+
+/* Open the transports, connect to the natds, start the timers. 0 with
+ * *pp set, or -1 (logged). conf must outlive the proxy. */
+int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp);
+
+/* Release the calls' bindings (fire and forget), close everything. */
+void proxy_free(struct proxy *p);
+
+/* Write the status view (counters, registrations, calls and their
+ * bindings) line by line through fn. */
+typedef void (*proxy_line_fn)(void *arg, const char *line);
+void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg);
+
+void proxy_get_stats(const struct proxy *p, struct proxy_stats *st);
+
+#endif

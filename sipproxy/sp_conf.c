@@ -1,0 +1,1411 @@
+/* sp_conf: table-driven, strict loading of sipproxy.conf (see sp_conf.h).
+ *
+ * Theory of operation. Every setting is described once, in a table of
+ * struct item (path or key, type, range, default, where the value goes):
+ * items[] for the top-level settings and those of the groups log, media,
+ * registrar and sip; one key table per list (realms, listen, nats,
+ * media_rules, routes) for the members of one element. A list element is
+ * loaded into a "raw" element held in struct ctx: the public struct plus
+ * the names that still have to be resolved to indexes (a listen's realm, a
+ * rule's realms and nat). Loading makes four passes over libconfig's tree,
+ * none of which stops at the first problem, after a scan of the text for
+ * the integer literals libconfig 1.5 silently cuts to 32 bits (so that
+ * 10000000000 is refused, not read as 1410065408):
+ *   1. unknown settings: every setting that no table knows;
+ *   2. values: each item's default, then its setting if present, with its
+ *      type and range checked (lists element by element, required keys);
+ *   3. element checks: what one list element needs on its own (a nat has
+ *      exactly one of socket and host; a route one of domain and prefix);
+ *   4. cross-field: names resolved to indexes, uniqueness, references,
+ *      orderings (min_expires <= default_expires <= max_expires...).
+ * Every problem is one line "file:line: setting: problem" on errs, where
+ * setting is the path of the setting ("listen[1].realm"); the load fails if
+ * there was any. The look-up functions at the end are what the proxy calls
+ * at run time: they only read the struct.
+ */
+#include "sp_conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <syslog.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* Names travel over natd's control channel: keep them to this set. */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+#define SIP_PORT 5060
+
+/* Enums and uint32_t fields are stored through unsigned / int copies. */
+_Static_assert(sizeof(enum spc_ice) == sizeof(int), "enum spc_ice is an int");
+_Static_assert(sizeof(enum spc_natd_failure) == sizeof(int), "enum spc_natd_failure is an int");
+_Static_assert(sizeof(uint32_t) == sizeof(unsigned), "uint32_t is an unsigned");
+
+enum ktype {
+	K_STR,        /* string of min..size-1 bytes */
+	K_NAME,       /* min..size-1 bytes of NAME_CHARS */
+	K_HOST,       /* host name or IPv4 literal ("" too when min is 0) */
+	K_NUMHOST,    /* numeric IPv4 or IPv6 address, kept as text */
+	K_RDOMAIN,    /* host name or "*." and a host name; lower-cased */
+	K_UINT,       /* unsigned (or uint32_t) in min..max */
+	K_U16,        /* uint16_t in min..max */
+	K_PORT,       /* port of the struct sockaddr_in at off, min..max */
+	K_BOOL,
+	K_ENUM,       /* one of choices[], stored as an int */
+	K_IPV4,       /* "a.b.c.d", not 0.0.0.0, into the struct sockaddr_in at off */
+	K_HOSTPORT,   /* "a.b.c.d[:port]", not 0.0.0.0, into a struct sockaddr_in */
+	K_PREFIX,     /* "a.b.c.d/len" into a struct spc_prefix */
+	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
+	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
+	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
+};
+
+#define F_REQ 1u /* a list element must have this key */
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+struct item {
+	const char *path;   /* dotted path (items[]) or key (list key tables) */
+	enum ktype type;
+	unsigned flags;
+	long long min, max; /* range; for strings the shortest length */
+	size_t off;         /* where the value goes */
+	size_t size;        /* string buffer size, or array capacity */
+	size_t off2;        /* K_PREFIXES, K_DOMAINS: count; K_TRANSPORTS: tcp */
+	long long dflt;
+	const char *dflt_s;
+	const struct choice *choices; /* K_ENUM, NULL-terminated */
+};
+
+static const struct choice log_levels[] = {
+	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
+	{"info", LOG_INFO}, {"debug", LOG_DEBUG}, {NULL, 0},
+};
+static const struct choice ice_choices[] = {
+	{"strip", SPC_ICE_STRIP}, {"keep", SPC_ICE_KEEP}, {"rewrite", SPC_ICE_REWRITE}, {NULL, 0},
+};
+static const struct choice failure_choices[] = {
+	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
+};
+static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
+
+#define OFF(f) offsetof(struct sp_conf, f)
+
+static const struct item items[] = {
+	{.path = "user", .type = K_STR, .off = OFF(user), .size = sizeof(((struct sp_conf *)0)->user),
+	 .dflt_s = "nobody"},
+	{.path = "pidfile", .type = K_STR, .off = OFF(pidfile), .size = SPC_PATH_MAX,
+	 .dflt_s = "/run/sipproxy/sipproxy.pid"},
+	{.path = "status_socket", .type = K_STR, .off = OFF(status_socket), .size = SUN_PATH_SIZE,
+	 .dflt_s = ""},
+	{.path = "log.level", .type = K_ENUM, .off = OFF(log_level), .dflt = LOG_INFO,
+	 .choices = log_levels},
+	{.path = "log.syslog", .type = K_BOOL, .off = OFF(log_syslog), .dflt = 0},
+	{.path = "domains", .type = K_DOMAINS, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
+	 .off2 = OFF(ndomains)},
+	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
+	 .choices = ice_choices},
+	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 0},
+	{.path = "media.on_natd_failure", .type = K_ENUM, .off = OFF(on_natd_failure),
+	 .dflt = SPC_FAIL_REJECT, .choices = failure_choices},
+	{.path = "media.binding_lifetime", .type = K_UINT, .min = 10, .max = 86400,
+	 .off = OFF(binding_lifetime), .dflt = 120},
+	{.path = "media.max_call_duration", .type = K_UINT, .min = 60, .max = 604800,
+	 .off = OFF(max_call_duration), .dflt = 14400},
+	{.path = "registrar.min_expires", .type = K_UINT, .min = 1, .max = 86400,
+	 .off = OFF(reg_min_expires), .dflt = 60},
+	{.path = "registrar.max_expires", .type = K_UINT, .min = 1, .max = 604800,
+	 .off = OFF(reg_max_expires), .dflt = 3600},
+	{.path = "registrar.default_expires", .type = K_UINT, .min = 1, .max = 604800,
+	 .off = OFF(reg_default_expires), .dflt = 3600},
+	{.path = "registrar.max_contacts", .type = K_UINT, .min = 1, .max = 64,
+	 .off = OFF(reg_max_contacts), .dflt = 8},
+	{.path = "registrar.max_aors", .type = K_UINT, .min = 1, .max = 1000000,
+	 .off = OFF(reg_max_aors), .dflt = 10000},
+	{.path = "sip.max_message", .type = K_UINT, .min = 1024, .max = 65535,
+	 .off = OFF(max_message), .dflt = 65535},
+	{.path = "sip.max_transactions", .type = K_UINT, .min = 16, .max = 1000000,
+	 .off = OFF(max_transactions), .dflt = 10000},
+	{.path = "sip.max_calls", .type = K_UINT, .min = 16, .max = 1000000, .off = OFF(max_calls),
+	 .dflt = 10000},
+	{.path = "sip.t1_ms", .type = K_UINT, .min = 50, .max = 10000, .off = OFF(t1_ms), .dflt = 500},
+	{.path = "sip.t2_ms", .type = K_UINT, .min = 100, .max = 60000, .off = OFF(t2_ms), .dflt = 4000},
+	{.path = "sip.t4_ms", .type = K_UINT, .min = 100, .max = 60000, .off = OFF(t4_ms), .dflt = 5000},
+	{.path = "sip.timer_c", .type = K_UINT, .min = 30, .max = 3600, .off = OFF(timer_c), .dflt = 180},
+	{.path = "sip.tcp_max_connections", .type = K_UINT, .min = 1, .max = 65536,
+	 .off = OFF(tcp_max_connections), .dflt = 1024},
+	{.path = "sip.tcp_idle_timeout", .type = K_UINT, .min = 5, .max = 86400,
+	 .off = OFF(tcp_idle_timeout), .dflt = 600},
+	{.path = "sip.rate_limit", .type = K_UINT, .min = 0, .max = 1000000, .off = OFF(rate_limit),
+	 .dflt = 0},
+};
+
+static const char *const groups[] = {"log", "media", "registrar", "sip"};
+
+/* Raw list elements: the public struct and the names still to resolve. */
+struct listen_raw {
+	struct spc_listen l;
+	char realm[SPC_NAME_MAX];
+};
+
+struct rule_raw {
+	struct spc_rule r;
+	char from[SPC_NAME_MAX], to[SPC_NAME_MAX], nat[SPC_NAME_MAX];
+};
+
+struct route_raw {
+	struct spc_route r;
+	int transport; /* 0 udp, 1 tcp */
+};
+
+#define RLOFF(f) offsetof(struct spc_realm, f)
+static const struct item realm_keys[] = {
+	{.path = "name", .type = K_NAME, .flags = F_REQ, .min = 1, .off = RLOFF(name),
+	 .size = SPC_NAME_MAX},
+	{.path = "prefixes", .type = K_PREFIXES, .off = RLOFF(prefixes), .size = SPC_MAX_PREFIXES,
+	 .off2 = RLOFF(nprefixes)},
+};
+
+#define LOFF(f) offsetof(struct listen_raw, f)
+static const struct item listen_keys[] = {
+	{.path = "address", .type = K_IPV4, .flags = F_REQ, .off = LOFF(l.addr)},
+	{.path = "port", .type = K_PORT, .min = 1, .max = 65535, .off = LOFF(l.addr), .dflt = SIP_PORT},
+	{.path = "realm", .type = K_NAME, .flags = F_REQ, .min = 1, .off = LOFF(realm),
+	 .size = SPC_NAME_MAX},
+	{.path = "transports", .type = K_TRANSPORTS, .off = LOFF(l.udp), .off2 = LOFF(l.tcp), .dflt = 1},
+	{.path = "advertise", .type = K_HOST, .min = 0, .off = LOFF(l.advertise), .size = SPC_HOST_MAX,
+	 .dflt_s = ""},
+};
+
+#define NOFF(f) offsetof(struct spc_nat, f)
+static const struct item nat_keys[] = {
+	{.path = "name", .type = K_NAME, .flags = F_REQ, .min = 1, .off = NOFF(name),
+	 .size = SPC_NAME_MAX},
+	{.path = "socket", .type = K_STR, .min = 1, .off = NOFF(socket), .size = SUN_PATH_SIZE,
+	 .dflt_s = ""},
+	{.path = "host", .type = K_NUMHOST, .min = 1, .off = NOFF(host),
+	 .size = sizeof(((struct spc_nat *)0)->host), .dflt_s = ""},
+	{.path = "port", .type = K_U16, .min = 1, .max = 65535, .off = NOFF(port), .dflt = 0},
+	{.path = "secret_file", .type = K_STR, .min = 1, .off = NOFF(secret_file), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "client_name", .type = K_NAME, .min = 1, .off = NOFF(client_name),
+	 .size = SPC_NAME_MAX, .dflt_s = "sipproxy"},
+	{.path = "timeout_ms", .type = K_UINT, .min = 1, .max = 60000, .off = NOFF(timeout_ms),
+	 .dflt = 500},
+};
+
+#define ROFF(f) offsetof(struct rule_raw, f)
+static const struct item rule_keys[] = {
+	{.path = "from", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(from),
+	 .size = SPC_NAME_MAX},
+	{.path = "to", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(to), .size = SPC_NAME_MAX},
+	{.path = "nat", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(nat), .size = SPC_NAME_MAX},
+	{.path = "natd_in", .type = K_NAME, .min = 1, .off = ROFF(r.natd_in), .size = SPC_NAME_MAX,
+	 .dflt_s = ""},
+	{.path = "natd_ext", .type = K_NAME, .min = 1, .off = ROFF(r.natd_ext), .size = SPC_NAME_MAX,
+	 .dflt_s = ""},
+	{.path = "transit", .type = K_NAME, .min = 0, .off = ROFF(r.transit), .size = SPC_NAME_MAX,
+	 .dflt_s = ""},
+};
+
+#define TOFF(f) offsetof(struct route_raw, f)
+static const struct item route_keys[] = {
+	{.path = "domain", .type = K_RDOMAIN, .min = 1, .off = TOFF(r.domain), .size = SPC_HOST_MAX,
+	 .dflt_s = ""},
+	{.path = "prefix", .type = K_PREFIX, .off = TOFF(r.prefix)},
+	{.path = "next_hop", .type = K_HOSTPORT, .flags = F_REQ, .off = TOFF(r.next_hop)},
+	{.path = "transport", .type = K_ENUM, .off = TOFF(transport), .dflt = 0,
+	 .choices = transport_choices},
+};
+
+enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, NLISTS };
+#define MAX_ELEMS SPC_MAX_ROUTES /* the longest list */
+#define MAX_WIDE 64
+
+/* An integer literal of the text that does not fit in 32 bits and has no
+ * L suffix: libconfig 1.5 keeps only its low 32 bits (trunc). */
+struct wide_int {
+	int line;
+	int trunc;
+	char text[24];
+};
+
+struct ctx {
+	const char *name; /* file name for messages */
+	FILE *errs;
+	int nerr;
+	struct spc_realm realms[SPC_MAX_REALMS];
+	struct listen_raw listen[SPC_MAX_LISTEN];
+	struct spc_nat nats[SPC_MAX_NATS];
+	struct rule_raw rules[SPC_MAX_RULES];
+	struct route_raw routes[SPC_MAX_ROUTES];
+	unsigned n[NLISTS];                             /* elements loaded */
+	const config_setting_t *g[NLISTS][MAX_ELEMS];   /* their groups, for messages */
+	struct wide_int wide[MAX_WIDE];                 /* see scan_wide_ints() */
+	unsigned nwide;
+};
+
+static void check_nat(struct ctx *c, const config_setting_t *g, void *elem);
+static void check_route(struct ctx *c, const config_setting_t *g, void *elem);
+
+struct list {
+	const char *path;
+	const struct item *keys;
+	size_t nkeys;
+	size_t off;    /* the raw elements in struct ctx */
+	size_t stride;
+	unsigned max;
+	const char *shape; /* one element, for messages */
+	void (*check)(struct ctx *c, const config_setting_t *g, void *elem);
+};
+
+static const struct list lists[NLISTS] = {
+	[L_REALMS] = {"realms", realm_keys, NELEM(realm_keys), offsetof(struct ctx, realms),
+		      sizeof(struct spc_realm), SPC_MAX_REALMS, "{ name = ...; prefixes = [...]; }", NULL},
+	[L_LISTEN] = {"listen", listen_keys, NELEM(listen_keys), offsetof(struct ctx, listen),
+		      sizeof(struct listen_raw), SPC_MAX_LISTEN, "{ address = ...; realm = ...; }", NULL},
+	[L_NATS] = {"nats", nat_keys, NELEM(nat_keys), offsetof(struct ctx, nats),
+		    sizeof(struct spc_nat), SPC_MAX_NATS, "{ name = ...; socket = ...; }", check_nat},
+	[L_RULES] = {"media_rules", rule_keys, NELEM(rule_keys), offsetof(struct ctx, rules),
+		     sizeof(struct rule_raw), SPC_MAX_RULES, "{ from = ...; to = ...; nat = ...; }", NULL},
+	[L_ROUTES] = {"routes", route_keys, NELEM(route_keys), offsetof(struct ctx, routes),
+		      sizeof(struct route_raw), SPC_MAX_ROUTES, "{ domain = ...; next_hop = ...; }",
+		      check_route},
+};
+
+/* ---- messages ---- */
+
+/* "listen[1].realm" style path of a setting. */
+static void spath(const config_setting_t *s, char *buf, size_t n)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+	const char *name = config_setting_name(s);
+	size_t l;
+
+	buf[0] = '\0';
+	if (!parent || config_setting_is_root(s))
+		return;
+	spath(parent, buf, n);
+	l = strlen(buf);
+	if (name)
+		snprintf(buf + l, n - l, "%s%s", l ? "." : "", name);
+	else
+		snprintf(buf + l, n - l, "[%d]", config_setting_index(s));
+}
+
+/* One problem, at setting s (its line), named name (NULL: s's path). */
+__attribute__((format(printf, 4, 5))) static void cerr(struct ctx *c, const config_setting_t *s,
+						      const char *name, const char *fmt, ...)
+{
+	char p[160];
+	va_list ap;
+	int line = s ? config_setting_source_line(s) : 0;
+	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : c->name;
+
+	if (!name) {
+		spath(s, p, sizeof(p));
+		name = p;
+	}
+	fprintf(c->errs, "%s:%d: %s: ", file, line, name);
+	va_start(ap, fmt);
+	vfprintf(c->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->errs);
+	c->nerr++;
+}
+
+/* The path of member key of group g, present or not. */
+static const char *kpath(const config_setting_t *g, const char *key, char *buf, size_t n)
+{
+	size_t l;
+
+	spath(g, buf, n);
+	l = strlen(buf);
+	snprintf(buf + l, n - l, "%s%s", l ? "." : "", key);
+	return buf;
+}
+
+/* Member key of g if present, else g itself: where to point a message. */
+static const config_setting_t *at(const config_setting_t *g, const char *key)
+{
+	const config_setting_t *m = g ? config_setting_get_member(g, key) : NULL;
+	return m ? m : g;
+}
+
+/* Setting path if present, else the root: where to point a message. */
+static const config_setting_t *at_path(const config_t *cfg, const char *path)
+{
+	const config_setting_t *s = config_lookup(cfg, path);
+	return s ? s : config_root_setting(cfg);
+}
+
+static int line_of(const config_setting_t *s)
+{
+	return s ? config_setting_source_line(s) : 0;
+}
+
+/* ---- parsing of single values ---- */
+
+static uint32_t pmask(unsigned len)
+{
+	return len ? ~0u << (32 - len) : 0;
+}
+
+static const char *fmt_prefix(const struct spc_prefix *p, char *buf, size_t n)
+{
+	struct in_addr a = {htonl(p->addr)};
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	snprintf(buf, n, "%s/%u", s, p->len);
+	return buf;
+}
+
+/* "a.b.c.d/len" (or "a.b.c.d", a /32). 0; -1 not a prefix; -2 host bits
+ * set (p then holds the masked prefix, for the message). */
+static int parse_prefix(const char *s, struct spc_prefix *p)
+{
+	char a[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long len = 32;
+	struct in_addr in;
+
+	if (alen == 0 || alen >= sizeof(a))
+		return -1;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, &in) != 1)
+		return -1;
+	if (slash) {
+		const char *d = slash + 1;
+		size_t nd = strspn(d, "0123456789");
+		if (nd == 0 || nd > 2 || d[nd])
+			return -1;
+		len = strtoul(d, NULL, 10);
+		if (len > 32)
+			return -1;
+	}
+	p->len = (uint8_t)len;
+	p->addr = ntohl(in.s_addr);
+	if (p->addr & ~pmask(p->len)) {
+		p->addr &= pmask(p->len);
+		return -2;
+	}
+	return 0;
+}
+
+static bool prefix_match(const struct spc_prefix *p, uint32_t addr)
+{
+	return ((addr ^ p->addr) & pmask(p->len)) == 0;
+}
+
+/* "a.b.c.d[:port]", port 1..65535 (default 5060), address not 0.0.0.0. */
+static bool parse_hostport(const char *s, struct sockaddr_in *sa)
+{
+	char a[INET_ADDRSTRLEN];
+	const char *colon = strchr(s, ':');
+	size_t alen = colon ? (size_t)(colon - s) : strlen(s);
+	unsigned long port = SIP_PORT;
+	struct in_addr in;
+
+	if (alen == 0 || alen >= sizeof(a))
+		return false;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, &in) != 1 || in.s_addr == htonl(INADDR_ANY))
+		return false;
+	if (colon) {
+		const char *d = colon + 1;
+		size_t nd = strspn(d, "0123456789");
+		if (nd == 0 || nd > 5 || d[nd])
+			return false;
+		port = strtoul(d, NULL, 10);
+		if (port < 1 || port > 65535)
+			return false;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr = in;
+	sa->sin_port = htons((uint16_t)port);
+	return true;
+}
+
+/* A host name (RFC 1123 labels of letters, digits and inner hyphens,
+ * separated by single dots) or an IPv4 literal, which has that shape too. */
+static bool valid_host(const char *s)
+{
+	size_t n = strlen(s), lab = 0;
+
+	if (n == 0 || n >= SPC_HOST_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.' || ch == '\0') {
+			if (lab == 0 || lab > 63 || s[i - 1] == '-')
+				return false;
+			lab = 0;
+		} else if (isalnum(ch) || (ch == '-' && lab > 0)) {
+			lab++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void lower_copy(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+static const char *str_of(struct ctx *c, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cerr(c, s, NULL, "must be a string");
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/* The literal of the text that libconfig read as int s, if it was cut. */
+static const struct wide_int *wide_of(const struct ctx *c, const config_setting_t *s, int v)
+{
+	const char *file = config_setting_source_file(s);
+
+	if (file && strcmp(file, c->name))
+		return NULL; /* an @include'd file: not scanned */
+	for (unsigned i = 0; i < c->nwide; i++)
+		if (c->wide[i].line == (int)config_setting_source_line(s) && c->wide[i].trunc == v)
+			return &c->wide[i];
+	return NULL;
+}
+
+static bool int_of(struct ctx *c, const config_setting_t *s, long long min, long long max,
+		   long long *out)
+{
+	const struct wide_int *w;
+	long long v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		v = config_setting_get_int(s);
+		if ((w = wide_of(c, s, (int)v))) {
+			cerr(c, s, NULL, "%s is out of range %lld..%lld", w->text, min, max);
+			return false;
+		}
+	} else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		cerr(c, s, NULL, "must be an integer");
+		return false;
+	}
+	if (v < min || v > max) {
+		cerr(c, s, NULL, "%lld is out of range %lld..%lld", v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* The elements of array s, each a string (others reported). */
+static bool array_of_strings(struct ctx *c, const config_setting_t *s, const char *example)
+{
+	if (!config_setting_is_array(s)) {
+		cerr(c, s, NULL, "must be an array of strings [ %s ]", example);
+		return false;
+	}
+	return true;
+}
+
+static void choices_text(const struct choice *ch, char *buf, size_t n)
+{
+	size_t l = 0;
+
+	buf[0] = '\0';
+	for (; ch->name && l < n; ch++)
+		l += (size_t)snprintf(buf + l, n - l, "%s%s", l ? ", " : "", ch->name);
+}
+
+static void set_default(const struct item *it, char *base)
+{
+	char *dst = base + it->off;
+	unsigned u = (unsigned)it->dflt;
+	int i = (int)it->dflt;
+	uint16_t u16 = (uint16_t)it->dflt;
+	bool b = it->dflt != 0;
+
+	switch (it->type) {
+	case K_STR: case K_NAME: case K_HOST: case K_NUMHOST: case K_RDOMAIN:
+		snprintf(dst, it->size, "%s", it->dflt_s ? it->dflt_s : "");
+		break;
+	case K_UINT: memcpy(dst, &u, sizeof(u)); break;
+	case K_U16: memcpy(dst, &u16, sizeof(u16)); break;
+	case K_PORT: ((struct sockaddr_in *)(void *)dst)->sin_port = htons(u16); break;
+	case K_BOOL: memcpy(dst, &b, sizeof(b)); break;
+	case K_ENUM: memcpy(dst, &i, sizeof(i)); break;
+	case K_IPV4: case K_HOSTPORT: ((struct sockaddr_in *)(void *)dst)->sin_family = AF_INET; break;
+	case K_TRANSPORTS:
+		memcpy(dst, &b, sizeof(b));
+		memcpy(base + it->off2, &b, sizeof(b));
+		break;
+	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: break; /* zeroed: none */
+	}
+}
+
+static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
+{
+	struct spc_prefix *pfx = (struct spc_prefix *)(void *)(base + it->off);
+	unsigned *n = (unsigned *)(void *)(base + it->off2);
+	char buf[32];
+
+	if (!array_of_strings(c, s, "\"a.b.c.d/len\", ..."))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		struct spc_prefix p;
+		int rc;
+
+		if (!v)
+			continue;
+		if (*n >= it->size) {
+			cerr(c, e, NULL, "more than %zu prefixes", it->size);
+			return;
+		}
+		if ((rc = parse_prefix(v, &p)) == -1) {
+			cerr(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
+			continue;
+		}
+		if (rc == -2) {
+			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			     fmt_prefix(&p, buf, sizeof(buf)));
+			continue;
+		}
+		for (unsigned k = 0; k < *n; k++)
+			if (pfx[k].addr == p.addr && pfx[k].len == p.len) {
+				cerr(c, e, NULL, "\"%s\" is listed twice", v);
+				goto next;
+			}
+		pfx[(*n)++] = p;
+	next:;
+	}
+}
+
+static void load_transports(struct ctx *c, const config_setting_t *s, const struct item *it,
+			    char *base)
+{
+	bool seen[2] = {false, false};
+
+	if (!array_of_strings(c, s, "\"udp\", \"tcp\""))
+		return;
+	if (config_setting_length(s) == 0) {
+		cerr(c, s, NULL, "must name at least one of \"udp\", \"tcp\"");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		int t;
+
+		if (!v)
+			continue;
+		if (!strcmp(v, "udp"))
+			t = 0;
+		else if (!strcmp(v, "tcp"))
+			t = 1;
+		else {
+			cerr(c, e, NULL, "\"%s\" is not one of udp, tcp", v);
+			continue;
+		}
+		if (seen[t])
+			cerr(c, e, NULL, "\"%s\" is listed twice", v);
+		seen[t] = true;
+	}
+	memcpy(base + it->off, &seen[0], sizeof(bool));
+	memcpy(base + it->off2, &seen[1], sizeof(bool));
+}
+
+static void load_domains(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
+{
+	char (*d)[SPC_HOST_MAX] = (char (*)[SPC_HOST_MAX])(void *)(base + it->off);
+	unsigned *n = (unsigned *)(void *)(base + it->off2);
+
+	if (!array_of_strings(c, s, "\"example.net\", ..."))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		char low[SPC_HOST_MAX];
+
+		if (!v)
+			continue;
+		if (*n >= it->size) {
+			cerr(c, e, NULL, "more than %zu domains", it->size);
+			return;
+		}
+		if (!valid_host(v)) {
+			cerr(c, e, NULL, "\"%s\" is not a domain name", v);
+			continue;
+		}
+		lower_copy(low, v, sizeof(low));
+		for (unsigned k = 0; k < *n; k++)
+			if (!strcmp(d[k], low)) {
+				cerr(c, e, NULL, "\"%s\" is listed twice", v);
+				goto next;
+			}
+		memcpy(d[(*n)++], low, sizeof(low));
+	next:;
+	}
+}
+
+/* Setting s, present, for item it: check it and store it under base. */
+static void load_value(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
+{
+	char *dst = base + it->off;
+	struct sockaddr_in *sa = (struct sockaddr_in *)(void *)dst;
+	const char *v;
+	long long n;
+
+	switch (it->type) {
+	case K_STR: case K_NAME: case K_HOST: case K_NUMHOST: case K_RDOMAIN: {
+		size_t len;
+		unsigned char bin[sizeof(struct in6_addr)];
+
+		if (!(v = str_of(c, s)))
+			return;
+		len = strlen(v);
+		if (len < (size_t)it->min) {
+			cerr(c, s, NULL, "must not be empty");
+			return;
+		}
+		if (len >= it->size) {
+			cerr(c, s, NULL, "longer than %zu characters", it->size - 1);
+			return;
+		}
+		if (it->type == K_NAME && strspn(v, NAME_CHARS) != len) {
+			cerr(c, s, NULL, "\"%s\" is not a name (1..%zu characters of A-Z a-z 0-9 . _ -)", v,
+			     it->size - 1);
+			return;
+		}
+		if (it->type == K_HOST && len && !valid_host(v)) {
+			cerr(c, s, NULL, "\"%s\" is not a host name or IPv4 address", v);
+			return;
+		}
+		if (it->type == K_NUMHOST && inet_pton(AF_INET, v, bin) != 1 &&
+		    inet_pton(AF_INET6, v, bin) != 1) {
+			cerr(c, s, NULL, "\"%s\" is not a numeric IPv4 or IPv6 address", v);
+			return;
+		}
+		if (it->type == K_RDOMAIN) {
+			if (!valid_host(!strncmp(v, "*.", 2) ? v + 2 : v)) {
+				cerr(c, s, NULL, "\"%s\" is not a domain name, or \"*.\" and one", v);
+				return;
+			}
+			lower_copy(dst, v, it->size);
+			return;
+		}
+		memcpy(dst, v, len + 1);
+		return;
+	}
+	case K_UINT:
+		if (int_of(c, s, it->min, it->max, &n)) {
+			unsigned u = (unsigned)n;
+			memcpy(dst, &u, sizeof(u));
+		}
+		return;
+	case K_U16:
+		if (int_of(c, s, it->min, it->max, &n)) {
+			uint16_t u = (uint16_t)n;
+			memcpy(dst, &u, sizeof(u));
+		}
+		return;
+	case K_PORT:
+		if (int_of(c, s, it->min, it->max, &n))
+			sa->sin_port = htons((uint16_t)n);
+		return;
+	case K_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			cerr(c, s, NULL, "must be true or false");
+		else {
+			bool b = config_setting_get_bool(s);
+			memcpy(dst, &b, sizeof(b));
+		}
+		return;
+	case K_ENUM: {
+		const struct choice *ch;
+		char names[128];
+
+		if (!(v = str_of(c, s)))
+			return;
+		for (ch = it->choices; ch->name; ch++)
+			if (!strcmp(v, ch->name)) {
+				memcpy(dst, &ch->value, sizeof(int));
+				return;
+			}
+		choices_text(it->choices, names, sizeof(names));
+		cerr(c, s, NULL, "\"%s\" is not one of %s", v, names);
+		return;
+	}
+	case K_IPV4: {
+		struct in_addr in;
+
+		if (!(v = str_of(c, s)))
+			return;
+		if (inet_pton(AF_INET, v, &in) != 1)
+			cerr(c, s, NULL, "\"%s\" is not an IPv4 address", v);
+		else if (in.s_addr == htonl(INADDR_ANY))
+			cerr(c, s, NULL, "0.0.0.0 is not allowed: name the address itself");
+		else
+			sa->sin_addr = in;
+		return;
+	}
+	case K_HOSTPORT:
+		if ((v = str_of(c, s)) && !parse_hostport(v, sa))
+			cerr(c, s, NULL, "\"%s\" is not an IPv4 address (not 0.0.0.0) with an optional :port", v);
+		return;
+	case K_PREFIX: {
+		struct spc_prefix p;
+		char buf[32];
+		int rc;
+
+		if (!(v = str_of(c, s)))
+			return;
+		if ((rc = parse_prefix(v, &p)) == -1)
+			cerr(c, s, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
+		else if (rc == -2)
+			cerr(c, s, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			     fmt_prefix(&p, buf, sizeof(buf)));
+		else
+			memcpy(dst, &p, sizeof(p));
+		return;
+	}
+	case K_PREFIXES:
+		load_prefixes(c, s, it, base);
+		return;
+	case K_TRANSPORTS:
+		load_transports(c, s, it, base);
+		return;
+	case K_DOMAINS:
+		load_domains(c, s, it, base);
+		return;
+	}
+}
+
+/* ---- pass 0: integers libconfig cut ---- */
+
+/* libconfig 1.5 reads an integer literal without an L suffix as an int,
+ * silently keeping the low 32 bits of a longer one (10000000000 becomes
+ * 1410065408, which some range might accept). So the text is scanned for
+ * such literals, outside strings and comments, and int_of() recognises a
+ * setting read from one by its line and cut value. */
+static void scan_wide_ints(struct ctx *c, const char *t)
+{
+	int line = 1;
+	const char *p = t;
+
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '\n') {
+			line++, p++;
+		} else if (ch == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				line += *p == '\n';
+			}
+			if (*p)
+				p++;
+		} else if (ch == '#' || (ch == '/' && p[1] == '/')) {
+			while (*p && *p != '\n')
+				p++;
+		} else if (ch == '/' && p[1] == '*') {
+			for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+				line += *p == '\n';
+			if (*p)
+				p += 2;
+		} else if (isalpha(ch) || ch == '*') { /* a name: [A-Za-z*][-A-Za-z0-9_*]* */
+			while (isalnum((unsigned char)*p) || (*p && strchr("-_*", *p)))
+				p++;
+		} else if (isdigit(ch)) {
+			bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+			const char *s = !hex && p > t && (p[-1] == '-' || p[-1] == '+') ? p - 1 : p;
+			size_t n;
+			char tok[24];
+
+			while (isalnum((unsigned char)*p) || *p == '.' ||
+			       (!hex && (*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E')))
+				p++;
+			n = (size_t)(p - s);
+			if (n >= sizeof(tok) || c->nwide >= MAX_WIDE)
+				continue; /* not an int libconfig accepts, or too many */
+			memcpy(tok, s, n);
+			tok[n] = '\0';
+			if (hex) {
+				if (strspn(tok + 2, "0123456789abcdefABCDEF") != n - 2 ||
+				    strtoull(tok + 2, NULL, 16) <= 0xffffffffull)
+					continue;
+				c->wide[c->nwide].trunc = (int)strtoul(tok, NULL, 16);
+			} else {
+				size_t sign = tok[0] == '-' || tok[0] == '+';
+				long long v;
+
+				if (strspn(tok + sign, "0123456789") != n - sign)
+					continue; /* a float, an int64 (L), or a syntax error */
+				errno = 0;
+				v = strtoll(tok, NULL, 10);
+				if (v >= INT_MIN && v <= INT_MAX && errno != ERANGE)
+					continue;
+				c->wide[c->nwide].trunc = (int)strtol(tok, NULL, 10);
+			}
+			c->wide[c->nwide].line = line;
+			memcpy(c->wide[c->nwide++].text, tok, n + 1);
+		} else {
+			p++;
+		}
+	}
+}
+
+/* ---- pass 1: unknown settings ---- */
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return true;
+	return false;
+}
+
+static bool known_path(const char *path)
+{
+	for (size_t i = 0; i < NELEM(items); i++)
+		if (!strcmp(items[i].path, path))
+			return true;
+	for (size_t i = 0; i < NLISTS; i++)
+		if (!strcmp(lists[i].path, path))
+			return true;
+	return false;
+}
+
+static void check_unknown(struct ctx *c, const config_setting_t *root)
+{
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (in_list(name, groups, NELEM(groups))) {
+			if (!config_setting_is_group(s)) {
+				cerr(c, s, NULL, "must be a group { ... }");
+				continue;
+			}
+			for (int j = 0; j < config_setting_length(s); j++) {
+				const config_setting_t *m = config_setting_get_elem(s, (unsigned)j);
+				char p[128];
+
+				snprintf(p, sizeof(p), "%s.%s", name, config_setting_name(m));
+				if (!known_path(p))
+					cerr(c, m, p, "unknown setting");
+			}
+		} else if (!known_path(name)) {
+			cerr(c, s, NULL, "unknown setting");
+		}
+	}
+}
+
+/* ---- pass 2 and 3: values, element checks ---- */
+
+static void load_list(struct ctx *c, const config_t *cfg, unsigned li)
+{
+	const struct list *L = &lists[li];
+	const config_setting_t *list = config_lookup(cfg, L->path);
+
+	if (!list)
+		return;
+	/* "( )" and "[ ]" both read as an empty list */
+	if (!config_setting_is_list(list) &&
+	    !(config_setting_is_array(list) && config_setting_length(list) == 0)) {
+		cerr(c, list, NULL, "must be a list ( %s, ... )", L->shape);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		char *e;
+
+		if (!config_setting_is_group(g)) {
+			cerr(c, g, NULL, "must be a group %s", L->shape);
+			continue;
+		}
+		if (c->n[li] >= L->max) {
+			cerr(c, g, NULL, "more than %u entries", L->max);
+			return;
+		}
+		e = (char *)c + L->off + c->n[li] * L->stride;
+		c->g[li][c->n[li]++] = g;
+		for (int j = 0; j < config_setting_length(g); j++) {
+			const config_setting_t *m = config_setting_get_elem(g, (unsigned)j);
+			bool known = false;
+
+			for (size_t k = 0; k < L->nkeys; k++)
+				known |= !strcmp(L->keys[k].path, config_setting_name(m));
+			if (!known)
+				cerr(c, m, NULL, "unknown setting");
+		}
+		for (size_t k = 0; k < L->nkeys; k++) {
+			const struct item *it = &L->keys[k];
+			const config_setting_t *m = config_setting_get_member(g, it->path);
+			char p[160];
+
+			set_default(it, e);
+			if (m)
+				load_value(c, m, it, e);
+			else if (it->flags & F_REQ)
+				cerr(c, g, kpath(g, it->path, p, sizeof(p)), "missing");
+		}
+		if (L->check)
+			L->check(c, g, e);
+	}
+}
+
+/* A nat: exactly one of socket and host; port and secret_file go with host. */
+static void check_nat(struct ctx *c, const config_setting_t *g, void *elem)
+{
+	bool sock = config_setting_get_member(g, "socket") != NULL;
+	bool host = config_setting_get_member(g, "host") != NULL;
+	char p[160];
+
+	(void)elem;
+	if (sock && host)
+		cerr(c, g, kpath(g, "host", p, sizeof(p)), "socket and host are exclusive: one natd, one channel");
+	else if (!sock && !host)
+		cerr(c, g, kpath(g, "socket", p, sizeof(p)), "missing: a nat needs socket (Unix) or host (TCP)");
+	if (!host) {
+		if (config_setting_get_member(g, "port"))
+			cerr(c, at(g, "port"), NULL, "only with host (TCP)");
+		if (config_setting_get_member(g, "secret_file"))
+			cerr(c, at(g, "secret_file"), NULL, "only with host (TCP)");
+	} else {
+		if (!config_setting_get_member(g, "port"))
+			cerr(c, g, kpath(g, "port", p, sizeof(p)), "missing: natd's TCP control port");
+		if (!config_setting_get_member(g, "secret_file"))
+			cerr(c, g, kpath(g, "secret_file", p, sizeof(p)),
+			     "missing: a TCP client proves a shared secret");
+	}
+}
+
+/* A route: exactly one of domain and prefix; its transport. */
+static void check_route(struct ctx *c, const config_setting_t *g, void *elem)
+{
+	struct route_raw *r = elem;
+	bool dom = config_setting_get_member(g, "domain") != NULL;
+	bool pfx = config_setting_get_member(g, "prefix") != NULL;
+	char p[160];
+
+	if (dom && pfx)
+		cerr(c, g, kpath(g, "prefix", p, sizeof(p)), "domain and prefix are exclusive");
+	else if (!dom && !pfx)
+		cerr(c, g, kpath(g, "domain", p, sizeof(p)), "missing: a route needs domain or prefix");
+	r->r.kind = pfx && !dom ? SPC_ROUTE_PREFIX : SPC_ROUTE_DOMAIN;
+	r->r.tcp = r->transport == 1;
+}
+
+/* ---- pass 4: cross-field ---- */
+
+static void check_realms(struct ctx *c, const config_t *cfg, struct sp_conf *out)
+{
+	char a[32];
+
+	if (c->n[L_REALMS] == 0)
+		cerr(c, at_path(cfg, "realms"), "realms", "at least one realm is needed");
+	for (unsigned i = 0; i < c->n[L_REALMS]; i++) {
+		const struct spc_realm *r = &c->realms[i];
+		const config_setting_t *g = c->g[L_REALMS][i];
+
+		for (unsigned j = 0; j < i; j++) {
+			const struct spc_realm *o = &c->realms[j];
+			if (*r->name && !strcmp(r->name, o->name))
+				cerr(c, at(g, "name"), NULL, "realm \"%s\" is already defined at line %d",
+				     r->name, line_of(c->g[L_REALMS][j]));
+			for (unsigned p = 0; p < r->nprefixes; p++)
+				for (unsigned q = 0; q < o->nprefixes; q++)
+					if (r->prefixes[p].addr == o->prefixes[q].addr &&
+					    r->prefixes[p].len == o->prefixes[q].len)
+						cerr(c, at(g, "prefixes"), NULL,
+						     "%s is also a prefix of realm \"%s\": an address could not be told apart",
+						     fmt_prefix(&r->prefixes[p], a, sizeof(a)), o->name);
+		}
+		out->realms[i] = *r;
+	}
+	out->nrealms = c->n[L_REALMS];
+}
+
+static void check_listen(struct ctx *c, const config_t *cfg, struct sp_conf *out)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (c->n[L_LISTEN] == 0)
+		cerr(c, at_path(cfg, "listen"), "listen", "at least one listen address is needed");
+	for (unsigned i = 0; i < c->n[L_LISTEN]; i++) {
+		struct listen_raw *l = &c->listen[i];
+		const config_setting_t *g = c->g[L_LISTEN][i];
+
+		l->l.realm = -1;
+		if (*l->realm && (l->l.realm = sp_conf_realm_index(out, l->realm)) < 0)
+			cerr(c, at(g, "realm"), NULL, "no realm named \"%s\"", l->realm);
+		for (unsigned j = 0; j < i && l->l.addr.sin_addr.s_addr; j++)
+			if (c->listen[j].l.addr.sin_addr.s_addr == l->l.addr.sin_addr.s_addr &&
+			    c->listen[j].l.addr.sin_port == l->l.addr.sin_port) {
+				inet_ntop(AF_INET, &l->l.addr.sin_addr, a, sizeof(a));
+				cerr(c, at(g, "address"), NULL, "%s port %u is already a listen entry at line %d",
+				     a, ntohs(l->l.addr.sin_port), line_of(c->g[L_LISTEN][j]));
+				break;
+			}
+		out->listen[i] = l->l;
+	}
+	out->nlisten = c->n[L_LISTEN];
+	/* a realm nothing can belong to */
+	for (unsigned i = 0; i < out->nrealms; i++)
+		if (!out->realms[i].nprefixes && *out->realms[i].name &&
+		    sp_conf_listen_of(out, (int)i, false) < 0 && sp_conf_listen_of(out, (int)i, true) < 0)
+			cerr(c, c->g[L_REALMS][i], NULL,
+			     "realm \"%s\" has no prefixes and no listen entry: nothing can belong to it",
+			     out->realms[i].name);
+}
+
+static int nat_index(const struct sp_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nnats; i++)
+		if (!strcmp(c->nats[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void check_nats(struct ctx *c, struct sp_conf *out)
+{
+	for (unsigned i = 0; i < c->n[L_NATS]; i++) {
+		const struct spc_nat *n = &c->nats[i];
+
+		for (unsigned j = 0; j < i; j++)
+			if (*n->name && !strcmp(n->name, c->nats[j].name))
+				cerr(c, at(c->g[L_NATS][i], "name"), NULL, "nat \"%s\" is already defined at line %d",
+				     n->name, line_of(c->g[L_NATS][j]));
+		out->nats[i] = *n;
+	}
+	out->nnats = c->n[L_NATS];
+}
+
+static void check_rules(struct ctx *c, struct sp_conf *out)
+{
+	for (unsigned i = 0; i < c->n[L_RULES]; i++) {
+		struct rule_raw *r = &c->rules[i];
+		const config_setting_t *g = c->g[L_RULES][i];
+
+		r->r.from = -1, r->r.to = -1, r->r.nat = -1;
+		if (*r->from && (r->r.from = sp_conf_realm_index(out, r->from)) < 0)
+			cerr(c, at(g, "from"), NULL, "no realm named \"%s\"", r->from);
+		if (*r->to && (r->r.to = sp_conf_realm_index(out, r->to)) < 0)
+			cerr(c, at(g, "to"), NULL, "no realm named \"%s\"", r->to);
+		if (*r->nat && (r->r.nat = nat_index(out, r->nat)) < 0)
+			cerr(c, at(g, "nat"), NULL, "no nat named \"%s\"", r->nat);
+		if (r->r.from >= 0 && r->r.from == r->r.to)
+			cerr(c, at(g, "to"), NULL, "from and to are the same realm \"%s\"", r->to);
+		else if (r->r.to >= 0 && sp_conf_listen_of(out, r->r.to, false) < 0 &&
+			 sp_conf_listen_of(out, r->r.to, true) < 0)
+			cerr(c, at(g, "to"), NULL,
+			     "realm \"%s\" has no listen entry: the proxy could never send there", r->to);
+		for (unsigned j = 0; j < i; j++)
+			if (r->r.from >= 0 && r->r.to >= 0 && c->rules[j].r.from == r->r.from &&
+			    c->rules[j].r.to == r->r.to) {
+				cerr(c, g, NULL, "a rule from \"%s\" to \"%s\" is already at line %d", r->from,
+				     r->to, line_of(c->g[L_RULES][j]));
+				break;
+			}
+		if (!*r->r.natd_in && !config_setting_get_member(g, "natd_in"))
+			memcpy(r->r.natd_in, r->from, sizeof(r->r.natd_in));
+		if (!*r->r.natd_ext && !config_setting_get_member(g, "natd_ext"))
+			memcpy(r->r.natd_ext, r->to, sizeof(r->r.natd_ext));
+		out->rules[i] = r->r;
+	}
+	out->nrules = c->n[L_RULES];
+}
+
+static void check_routes(struct ctx *c, struct sp_conf *out)
+{
+	char a[32];
+
+	for (unsigned i = 0; i < c->n[L_ROUTES]; i++) {
+		const struct spc_route *r = &c->routes[i].r;
+		const config_setting_t *g = c->g[L_ROUTES][i];
+
+		for (unsigned j = 0; j < i; j++) {
+			const struct spc_route *o = &c->routes[j].r;
+			if (r->kind != o->kind)
+				continue;
+			if (r->kind == SPC_ROUTE_DOMAIN && *r->domain && !strcmp(r->domain, o->domain))
+				cerr(c, at(g, "domain"), NULL, "\"%s\" already has a route at line %d",
+				     r->domain, line_of(c->g[L_ROUTES][j]));
+			else if (r->kind == SPC_ROUTE_PREFIX && config_setting_get_member(g, "prefix") &&
+				 r->prefix.addr == o->prefix.addr && r->prefix.len == o->prefix.len)
+				cerr(c, at(g, "prefix"), NULL, "%s already has a route at line %d",
+				     fmt_prefix(&r->prefix, a, sizeof(a)), line_of(c->g[L_ROUTES][j]));
+		}
+		out->routes[i] = *r;
+	}
+	out->nroutes = c->n[L_ROUTES];
+}
+
+static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf *out)
+{
+	if (out->reg_min_expires > out->reg_default_expires)
+		cerr(c, at_path(cfg, "registrar.min_expires"), "registrar.min_expires",
+		     "%u is more than registrar.default_expires (%u)", out->reg_min_expires,
+		     out->reg_default_expires);
+	if (out->reg_default_expires > out->reg_max_expires)
+		cerr(c, at_path(cfg, "registrar.default_expires"), "registrar.default_expires",
+		     "%u is more than registrar.max_expires (%u)", out->reg_default_expires,
+		     out->reg_max_expires);
+	if (out->t1_ms > out->t2_ms)
+		cerr(c, at_path(cfg, "sip.t1_ms"), "sip.t1_ms", "%u is more than sip.t2_ms (%u)",
+		     out->t1_ms, out->t2_ms);
+}
+
+/* ---- loading ---- */
+
+static int load_cfg(config_t *cfg, const char *text, const char *name, struct sp_conf *out,
+		    FILE *errs)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	int nerr;
+
+	if (!c) {
+		fprintf(errs, "%s:0: (file): out of memory\n", name);
+		return -1;
+	}
+	c->name = name;
+	c->errs = errs;
+	if (text)
+		scan_wide_ints(c, text);
+	check_unknown(c, config_root_setting(cfg));
+	for (size_t i = 0; i < NELEM(items); i++) {
+		const config_setting_t *s = config_lookup(cfg, items[i].path);
+
+		set_default(&items[i], (char *)out);
+		if (s)
+			load_value(c, s, &items[i], (char *)out);
+	}
+	for (unsigned i = 0; i < NLISTS; i++)
+		load_list(c, cfg, i);
+	check_realms(c, cfg, out);
+	check_listen(c, cfg, out);
+	check_nats(c, out);
+	check_rules(c, out);
+	check_routes(c, out);
+	check_order(c, cfg, out);
+	nerr = c->nerr;
+	free(c);
+	return nerr ? -1 : 0;
+}
+
+static int read_error(config_t *cfg, const char *name, FILE *errs)
+{
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+		fprintf(errs, "%s:0: (file): cannot read: %s\n", name, strerror(errno));
+	else
+		fprintf(errs, "%s:%d: (syntax): %s\n", config_error_file(cfg) ? config_error_file(cfg) : name,
+			config_error_line(cfg), config_error_text(cfg));
+	return -1;
+}
+
+/* The whole of a (small) file as a string, for scan_wide_ints(); NULL if
+ * it cannot be read (config_read_file() then says why). */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			char *nb = cap < (16u << 20) ? realloc(buf, cap + 65536) : NULL;
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+int sp_conf_load(const char *path, struct sp_conf *c, FILE *errs)
+{
+	config_t cfg;
+	char *text;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!errs)
+		errs = stderr;
+	config_init(&cfg);
+	errno = 0;
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		rc = read_error(&cfg, path, errs);
+	} else {
+		text = read_text(path);
+		rc = load_cfg(&cfg, text, path, c, errs);
+		free(text);
+	}
+	config_destroy(&cfg);
+	return rc;
+}
+
+int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, FILE *errs)
+{
+	config_t cfg;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!errs)
+		errs = stderr;
+	if (!name)
+		name = "(string)";
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE)
+		rc = read_error(&cfg, name, errs);
+	else
+		rc = load_cfg(&cfg, text, name, c, errs);
+	config_destroy(&cfg);
+	return rc;
+}
+
+/* ---- look-ups ---- */
+
+int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be)
+{
+	uint32_t a = ntohl(addr_be);
+	int best = -1, best_len = -1;
+
+	for (unsigned i = 0; i < c->nrealms; i++)
+		for (unsigned k = 0; k < c->realms[i].nprefixes; k++) {
+			const struct spc_prefix *p = &c->realms[i].prefixes[k];
+			if (prefix_match(p, a) && (int)p->len > best_len)
+				best = (int)i, best_len = p->len;
+		}
+	return best;
+}
+
+int sp_conf_realm_index(const struct sp_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nrealms; i++)
+		if (!strcmp(c->realms[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int sp_conf_listen_of(const struct sp_conf *c, int realm, bool tcp)
+{
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (c->listen[i].realm == realm && (tcp ? c->listen[i].tcp : c->listen[i].udp))
+			return (int)i;
+	return -1;
+}
+
+const struct spc_rule *sp_conf_rule(const struct sp_conf *c, int from, int to)
+{
+	for (unsigned i = 0; i < c->nrules; i++)
+		if (c->rules[i].from == from && c->rules[i].to == to)
+			return &c->rules[i];
+	return NULL;
+}
+
+/* host lower-cased, without one trailing dot; false if too long or empty. */
+static bool canon_host(const char *host, char *buf, size_t n)
+{
+	size_t l;
+
+	if (!host || !*host || strlen(host) >= n)
+		return false;
+	lower_copy(buf, host, n);
+	l = strlen(buf);
+	if (l > 1 && buf[l - 1] == '.')
+		buf[l - 1] = '\0';
+	return true;
+}
+
+const struct spc_route *sp_conf_route(const struct sp_conf *c, const char *host)
+{
+	char h[SPC_HOST_MAX];
+	const struct spc_route *best = NULL;
+	size_t hl, best_len = 0;
+	struct in_addr in;
+	int best_plen = -1;
+
+	if (!canon_host(host, h, sizeof(h)))
+		return NULL;
+	hl = strlen(h);
+	for (unsigned i = 0; i < c->nroutes; i++) /* exact */
+		if (c->routes[i].kind == SPC_ROUTE_DOMAIN && c->routes[i].domain[0] != '*' &&
+		    !strcmp(c->routes[i].domain, h))
+			return &c->routes[i];
+	for (unsigned i = 0; i < c->nroutes; i++) { /* "*.suffix": one label or more before it */
+		const char *suf = c->routes[i].domain + 1; /* ".suffix" */
+		size_t sl;
+
+		if (c->routes[i].kind != SPC_ROUTE_DOMAIN || c->routes[i].domain[0] != '*')
+			continue;
+		sl = strlen(suf);
+		if (hl > sl && !strcmp(h + hl - sl, suf) && sl > best_len)
+			best = &c->routes[i], best_len = sl;
+	}
+	if (best)
+		return best;
+	if (inet_pton(AF_INET, h, &in) != 1)
+		return NULL;
+	for (unsigned i = 0; i < c->nroutes; i++) /* longest prefix */
+		if (c->routes[i].kind == SPC_ROUTE_PREFIX && prefix_match(&c->routes[i].prefix, ntohl(in.s_addr)) &&
+		    (int)c->routes[i].prefix.len > best_plen)
+			best = &c->routes[i], best_plen = c->routes[i].prefix.len;
+	return best;
+}
+
+bool sp_conf_is_local_domain(const struct sp_conf *c, const char *host)
+{
+	char h[SPC_HOST_MAX];
+	struct in_addr in;
+	bool literal;
+
+	if (!canon_host(host, h, sizeof(h)))
+		return false;
+	literal = inet_pton(AF_INET, h, &in) == 1;
+	for (unsigned i = 0; i < c->ndomains; i++)
+		if (!strcmp(c->domains[i], h))
+			return true;
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		if (literal && c->listen[i].addr.sin_addr.s_addr == in.s_addr)
+			return true;
+		if (*c->listen[i].advertise && !strcasecmp(c->listen[i].advertise, h))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,177 @@
+/* sp_conf: sipproxy.conf (libconfig syntax), strict and complete.
+ *
+ * Like natd's conf: every scalar setting is described once in a table
+ * (path, type, range, default); unknown settings are errors; every problem
+ * is reported as "file:line: setting: problem" and loading fails if there
+ * was at least one; a cross-field pass checks names and references (a
+ * listen or media rule naming an unknown realm, a rule naming an unknown
+ * nat, duplicate names...). The result is a plain struct handed to whoever
+ * needs it; there is no global config.
+ *
+ * The model. A realm is a set of IPv4 prefixes (longest prefix wins over
+ * every realm's prefixes; 0.0.0.0/0 is allowed). The proxy listens on one
+ * or more addresses, each in a realm: a message arriving there from a
+ * source that matches no prefix belongs to that listen's realm, and a
+ * message sent into a realm leaves from that realm's first listen address
+ * (its Via and Record-Route name it). A nat is one natd's control channel
+ * (Unix socket, or TCP with a shared secret). A media rule says: an SDP
+ * endpoint in realm `from`, in a message heading to realm `to`, needs a
+ * binding from nat `nat`, asked with natd realm names `natd_in` (E's) and
+ * `natd_ext` (M's) and optionally a transit pool. A realm pair with no rule
+ * passes SDP unchanged (its addresses are reachable as they are).
+ * Static routes send requests whose Request-URI host matches a domain (or
+ * an IPv4 prefix) to a next hop, ahead of the location service.
+ */
+#ifndef SIPPROXY_SP_CONF_H
+#define SIPPROXY_SP_CONF_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SPC_NAME_MAX 32      /* realm, nat names; NUL included */
+#define SPC_HOST_MAX 128     /* domain names, advertised hosts; NUL included */
+#define SPC_PATH_MAX 256
+#define SPC_MAX_LISTEN 8
+#define SPC_MAX_REALMS 8
+#define SPC_MAX_PREFIXES 16  /* per realm */
+#define SPC_MAX_NATS 8
+#define SPC_MAX_RULES 16
+#define SPC_MAX_ROUTES 32
+#define SPC_MAX_DOMAINS 8
+
+/* An IPv4 prefix, address in host byte order, masked. */
+struct spc_prefix {
+	uint32_t addr;
+	uint8_t len; /* 0..32 */
+};
+
+struct spc_listen {
+	struct sockaddr_in addr; /* a specific IPv4 address (not 0.0.0.0) and port (default 5060) */
+	bool udp, tcp;           /* transports = [ "udp", "tcp" ] (default both) */
+	int realm;               /* index into realms[] */
+	char advertise[SPC_HOST_MAX]; /* host in Via/Record-Route; "" = the address */
+};
+
+struct spc_realm {
+	char name[SPC_NAME_MAX];
+	struct spc_prefix prefixes[SPC_MAX_PREFIXES];
+	unsigned nprefixes;
+};
+
+struct spc_nat {
+	char name[SPC_NAME_MAX];
+	char socket[SPC_PATH_MAX];     /* Unix control socket, or "" when host is set */
+	char host[64];                 /* numeric IPv4/IPv6 of natd's TCP control port */
+	uint16_t port;
+	char secret_file[SPC_PATH_MAX]; /* TCP only: read with nc_secret_read() */
+	char client_name[SPC_NAME_MAX]; /* HELLO name; default "sipproxy" */
+	unsigned timeout_ms;           /* per BIND; default 500 (1..60000) */
+};
+
+struct spc_rule {
+	int from, to;                  /* realm indexes */
+	int nat;                       /* index into nats[] */
+	char natd_in[SPC_NAME_MAX];    /* natd's realm of E; default the realm from's name */
+	char natd_ext[SPC_NAME_MAX];   /* natd's realm of M; default the realm to's name */
+	char transit[SPC_NAME_MAX];    /* natd transit pool for M (claims 13-14); "" none */
+};
+
+enum spc_route_kind { SPC_ROUTE_DOMAIN, SPC_ROUTE_PREFIX };
+
+struct spc_route {
+	enum spc_route_kind kind;
+	char domain[SPC_HOST_MAX];     /* DOMAIN: exact host, or "*.example.net" suffix; lower case */
+	struct spc_prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
+	struct sockaddr_in next_hop;   /* IPv4 address and port (default 5060) */
+	bool tcp;                      /* next_hop transport: "udp" (default) or "tcp" */
+};
+
+enum spc_natd_failure {
+	SPC_FAIL_REJECT = 0, /* the request gets 503 (a response: 500 upstream) */
+	SPC_FAIL_PASS,       /* forward the SDP unchanged */
+};
+
+/* Mirrors sdp_rewrite.h's enum sdp_ice_policy values. */
+enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
+
+struct sp_conf {
+	char user[64];                 /* drop to this user when started as root; default "nobody" */
+	char pidfile[SPC_PATH_MAX];    /* default "/run/sipproxy/sipproxy.pid" */
+	char status_socket[SPC_PATH_MAX]; /* Unix socket for "sipproxy-ctl"; "" none; default "" */
+	int log_level;                 /* LOG_ERR..LOG_DEBUG, "info" default */
+	bool log_syslog;
+
+	struct spc_listen listen[SPC_MAX_LISTEN];
+	unsigned nlisten;
+	struct spc_realm realms[SPC_MAX_REALMS];
+	unsigned nrealms;
+	char domains[SPC_MAX_DOMAINS][SPC_HOST_MAX]; /* served by the registrar, lower case */
+	unsigned ndomains;
+	struct spc_nat nats[SPC_MAX_NATS];
+	unsigned nnats;
+	struct spc_rule rules[SPC_MAX_RULES];
+	unsigned nrules;
+	struct spc_route routes[SPC_MAX_ROUTES];
+	unsigned nroutes;
+
+	/* media.* */
+	enum spc_ice ice;              /* "strip" (default), "keep", "rewrite" */
+	bool remote_filter;            /* claim 7 filter from the other side's SDP; default false */
+	enum spc_natd_failure on_natd_failure; /* "reject" (default) or "pass" */
+	uint32_t binding_lifetime;     /* s, BIND lease; default 120 (10..86400); refreshed at half */
+	uint32_t max_call_duration;    /* s, bindings released after this; default 14400 (60..604800) */
+
+	/* registrar.* */
+	uint32_t reg_min_expires;      /* default 60 */
+	uint32_t reg_max_expires;      /* default 3600 */
+	uint32_t reg_default_expires;  /* default 3600 */
+	unsigned reg_max_contacts;     /* per AoR, default 8 (1..64) */
+	unsigned reg_max_aors;         /* default 10000 (1..1000000) */
+
+	/* sip.* */
+	unsigned max_message;          /* bytes, default 65535 (1024..65535) */
+	unsigned max_transactions;     /* default 10000 (16..1000000) */
+	unsigned max_calls;            /* default 10000 (16..1000000) */
+	unsigned t1_ms;                /* default 500 (50..10000) */
+	unsigned t2_ms;                /* default 4000 (100..60000) */
+	unsigned t4_ms;                /* default 5000 (100..60000) */
+	unsigned timer_c;              /* s, default 180 (30..3600) */
+	unsigned tcp_max_connections;  /* default 1024 (1..65536) */
+	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
+	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
+};
+
+/* Load path into *c (fully overwritten). Problems go to errs (NULL:
+ * stderr) as "path:line: setting: problem". 0, or -1 if there was any. */
+int sp_conf_load(const char *path, struct sp_conf *c, FILE *errs);
+
+/* The same from a string (tests); name is used in messages. */
+int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, FILE *errs);
+
+/* Realm of an IPv4 address (network byte order): longest prefix match over
+ * every realm; -1 if none matches. */
+int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be);
+
+/* Index of the realm called name, or -1. */
+int sp_conf_realm_index(const struct sp_conf *c, const char *name);
+
+/* First listen entry in realm (with udp, or with tcp when tcp is true);
+ * -1 if none. */
+int sp_conf_listen_of(const struct sp_conf *c, int realm, bool tcp);
+
+/* The media rule for (from, to), or NULL: SDP passes unchanged. */
+const struct spc_rule *sp_conf_rule(const struct sp_conf *c, int from, int to);
+
+/* The static route for a Request-URI host (a name, or an IPv4 literal):
+ * an exact domain first, then the longest "*." suffix, then the longest
+ * prefix for literals; NULL if none. Case-insensitive. */
+const struct spc_route *sp_conf_route(const struct sp_conf *c, const char *host);
+
+/* true if host names this proxy: one of domains[] (case-insensitive), a
+ * listen address or an advertised host. */
+bool sp_conf_is_local_domain(const struct sp_conf *c, const char *host);
+
+#endif

@@ -1,0 +1,976 @@
+/* transport: SIP over UDP and TCP on libevent (interface in transport.h).
+ *
+ * Theory of operation. Every socket is non-blocking and driven by plain
+ * libevent events (no bufferevents): a persistent read event per UDP socket
+ * and per TCP listener, and per TCP connection a read event, a write event
+ * (armed only while bytes wait or a connect is in progress) and an idle
+ * timer.
+ *
+ * UDP: each wake-up reads up to UDP_BURST datagrams into one shared 64 KiB
+ * buffer with MSG_TRUNC, so a datagram over max_message is seen at its real
+ * size and dropped (oversize_dropped). Datagrams made only of CR/LF bytes
+ * are keep-alives and ignored.
+ *
+ * TCP input is one flat buffer per connection (grown on demand up to
+ * max_message, given back when empty), so a whole message is always
+ * contiguous and can be handed to the callback in place. After each read,
+ * the framer loops: skip leading CRLFs ("\r\n\r\n" is an RFC 5626 ping and
+ * is answered "\r\n"), search CRLFCRLF from where the last search stopped
+ * (so a message dribbled in byte by byte costs linear time), parse
+ * Content-Length or "l" in the header block, wait for the body, deliver,
+ * and go on with what follows; the buffer is compacted once at the end. A
+ * stream that cannot be framed (no blank line within max_message bytes, a
+ * missing, repeated-different or malformed Content-Length, a message over
+ * max_message) is closed: tcp_framing_errors, plus oversize_dropped when
+ * it was the size.
+ *
+ * Output is an evbuffer per connection flushed with sendmsg(MSG_NOSIGNAL)
+ * (never SIGPIPE); tp_send() tries to write at once and arms the write event
+ * only for what the kernel did not take. Over OUT_MAX queued, the
+ * connection is closed. Outbound connections bind to the listen address
+ * (port 0: an ephemeral port, since Linux will not let a socket bind the
+ * port a listener holds) and connect without blocking; bytes queue until
+ * the write event reports the outcome; on failure the queued messages are
+ * dropped and counted (tcp_connect_failed, send_errors).
+ *
+ * Connections are found by id and by peer through two small chained hash
+ * tables. Ids come from a 64-bit counter and are never reused.
+ *
+ * Re-entrancy: the receive callback may call tp_send() on any connection,
+ * which may close it (write error, overflow), and may even call tp_close().
+ * A connection being delivered from is marked busy: closing it releases its
+ * socket, events and hash entries at once but leaves the struct (and the
+ * input buffer the callback is reading) to the read handler, which frees it
+ * when the callback returns. Likewise tp_close() inside a callback tears
+ * everything down but leaves the struct transport to be freed once the
+ * outermost delivery returns.
+ *
+ * Idle timers are not re-armed per message: activity only stamps c->last
+ * (monotonic ms); when the timer fires early it re-arms for the remainder.
+ */
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define UDP_BUF 65536         /* largest UDP payload, plus one */
+#define UDP_BURST 64          /* datagrams read per wake-up */
+#define ACCEPT_BURST 32       /* connections accepted per wake-up */
+#define ACCEPT_PAUSE_S 1      /* listeners rest this long after EMFILE & co */
+#define LISTEN_BACKLOG 128
+#define OUT_MAX (1u << 20)    /* bytes queued on one connection */
+#define INBUF_MIN 4096        /* first input buffer size */
+#define IOV_MAX_FLUSH 16
+#define MAX_MESSAGE_DEFAULT 65535
+#define MAX_CONNS_DEFAULT 1024
+
+struct conn {
+	struct transport *tp;
+	uint64_t id;
+	int fd;
+	int listen;                 /* index into conf->listen[] */
+	struct sockaddr_in peer;
+	struct event *rev, *wev, *tmo;
+	struct evbuffer *out;
+	char *in;                   /* input, in[0] is the start of the next message */
+	size_t in_len, in_cap;
+	size_t scan;                /* bytes of the header block searched without a blank line */
+	size_t need;                /* whole message size once its headers parsed, else 0 */
+	uint64_t last;              /* last activity, monotonic ms */
+	unsigned pending;           /* messages queued while connecting */
+	bool connecting, closed, busy, wev_on;
+	struct conn *prev, *next;   /* every open connection */
+	struct conn *id_next, *peer_next;
+};
+
+struct tp_sock {
+	struct transport *tp;
+	int idx;
+	int fd;
+	struct event *ev;
+};
+
+struct transport {
+	struct event_base *base;
+	const struct sp_conf *conf;
+	tp_recv_fn fn;
+	void *arg;
+	size_t max_message;
+	unsigned max_conns;
+	uint64_t idle_ms;           /* 0: no idle timeout */
+	struct tp_sock udp[SPC_MAX_LISTEN], lsn[SPC_MAX_LISTEN];
+	struct event *lsn_pause;
+	struct conn *conns;
+	struct conn **by_id, **by_peer;
+	size_t hmask;
+	uint64_t next_id;
+	struct tp_stats st;
+	unsigned depth;             /* deliveries in progress */
+	bool closing;
+	char *udp_buf;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_tv(uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	return tv;
+}
+
+/* --- lookup ------------------------------------------------------------ */
+
+static size_t id_slot(const struct transport *tp, uint64_t id)
+{
+	return (size_t)(id & tp->hmask);
+}
+
+static size_t peer_slot(const struct transport *tp, const struct sockaddr_in *a)
+{
+	uint64_t h = ((uint64_t)a->sin_addr.s_addr << 16 | a->sin_port) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & tp->hmask;
+}
+
+static bool same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+static struct conn *find_id(const struct transport *tp, uint64_t id)
+{
+	struct conn *c;
+
+	for (c = tp->by_id[id_slot(tp, id)]; c; c = c->id_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static struct conn *find_peer(const struct transport *tp, const struct sockaddr_in *a)
+{
+	struct conn *c;
+
+	for (c = tp->by_peer[peer_slot(tp, a)]; c; c = c->peer_next)
+		if (same_peer(&c->peer, a))
+			return c;
+	return NULL;
+}
+
+static void conn_link(struct transport *tp, struct conn *c)
+{
+	size_t i = id_slot(tp, c->id), p = peer_slot(tp, &c->peer);
+
+	c->id_next = tp->by_id[i];
+	tp->by_id[i] = c;
+	c->peer_next = tp->by_peer[p];
+	tp->by_peer[p] = c;
+	c->prev = NULL;
+	c->next = tp->conns;
+	if (tp->conns)
+		tp->conns->prev = c;
+	tp->conns = c;
+}
+
+static void conn_unlink(struct transport *tp, struct conn *c)
+{
+	struct conn **pp;
+
+	for (pp = &tp->by_id[id_slot(tp, c->id)]; *pp; pp = &(*pp)->id_next)
+		if (*pp == c) {
+			*pp = c->id_next;
+			break;
+		}
+	for (pp = &tp->by_peer[peer_slot(tp, &c->peer)]; *pp; pp = &(*pp)->peer_next)
+		if (*pp == c) {
+			*pp = c->peer_next;
+			break;
+		}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		tp->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+/* --- connections --------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	free(c->in);
+	free(c);
+}
+
+/* Release everything but the struct and its input if it is busy. */
+static void conn_close(struct conn *c)
+{
+	struct transport *tp = c->tp;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	conn_unlink(tp, c);
+	tp->st.tcp_open--;
+	tp->st.tcp_closed++;
+	log_debug("transport: tcp conn %llu closed", (unsigned long long)c->id);
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->tmo)
+		event_free(c->tmo);
+	if (c->out)
+		evbuffer_free(c->out);
+	c->rev = c->wev = c->tmo = NULL;
+	c->out = NULL;
+	close(c->fd);
+	c->fd = -1;
+	if (!c->busy)
+		conn_free(c);
+}
+
+static void connect_failed(struct conn *c)
+{
+	c->tp->st.tcp_connect_failed++;
+	c->tp->st.send_errors += c->pending;
+	c->pending = 0;
+	conn_close(c);
+}
+
+static void wev_set(struct conn *c, bool on)
+{
+	if (on == c->wev_on)
+		return;
+	if (on)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+	c->wev_on = on;
+}
+
+/* Write what the kernel takes. 0, or a negative errno with c closed. */
+static int conn_flush(struct conn *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		struct evbuffer_iovec v[IOV_MAX_FLUSH];
+		struct iovec iov[IOV_MAX_FLUSH];
+		struct msghdr mh;
+		ssize_t w;
+		int n, i;
+
+		n = evbuffer_peek(c->out, -1, NULL, v, IOV_MAX_FLUSH);
+		if (n > IOV_MAX_FLUSH)
+			n = IOV_MAX_FLUSH;
+		for (i = 0; i < n; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			if (err == EAGAIN || err == EWOULDBLOCK)
+				break;
+			log_debug("transport: tcp conn %llu: send: %s", (unsigned long long)c->id,
+				  strerror(err));
+			conn_close(c);
+			return -err;
+		}
+		evbuffer_drain(c->out, (size_t)w);
+		c->last = now_ms();
+	}
+	wev_set(c, evbuffer_get_length(c->out) > 0);
+	return 0;
+}
+
+static void tcp_read_cb(evutil_socket_t fd, short what, void *arg);
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg);
+static void idle_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct conn *conn_new(struct transport *tp, int fd, int li, const struct sockaddr_in *peer,
+			     bool connecting)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->tp = tp;
+	c->fd = fd;
+	c->listen = li;
+	c->peer = *peer;
+	c->connecting = connecting;
+	c->last = now_ms();
+	c->rev = event_new(tp->base, fd, EV_READ | EV_PERSIST, tcp_read_cb, c);
+	c->wev = event_new(tp->base, fd, EV_WRITE | EV_PERSIST, tcp_write_cb, c);
+	c->out = evbuffer_new();
+	if (tp->idle_ms)
+		c->tmo = evtimer_new(tp->base, idle_cb, c);
+	if (!c->rev || !c->wev || !c->out || (tp->idle_ms && !c->tmo)) {
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		if (c->tmo)
+			event_free(c->tmo);
+		if (c->out)
+			evbuffer_free(c->out);
+		free(c);
+		return NULL;
+	}
+	c->id = tp->next_id++;
+	conn_link(tp, c);
+	tp->st.tcp_open++;
+	if (connecting)
+		wev_set(c, true);
+	else
+		event_add(c->rev, NULL);
+	if (c->tmo) {
+		struct timeval tv = ms_tv(tp->idle_ms);
+
+		event_add(c->tmo, &tv);
+	}
+	return c;
+}
+
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct transport *tp = c->tp;
+	uint64_t idle = now_ms() - c->last;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (idle >= tp->idle_ms) {
+		if (c->connecting) {
+			connect_failed(c);
+		} else {
+			tp->st.tcp_idle_closed++;
+			conn_close(c);
+		}
+		return;
+	}
+	tv = ms_tv(tp->idle_ms - idle);
+	event_add(c->tmo, &tv);
+}
+
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct transport *tp = c->tp;
+
+	(void)what;
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err == EINPROGRESS || err == EALREADY)
+			return;
+		if (err) {
+			log_debug("transport: tcp conn %llu: connect: %s", (unsigned long long)c->id,
+				  strerror(err));
+			connect_failed(c);
+			return;
+		}
+		c->connecting = false;
+		c->last = now_ms();
+		tp->st.tcp_connected++;
+		tp->st.tcp_tx += c->pending;
+		c->pending = 0;
+		event_add(c->rev, NULL);
+	}
+	conn_flush(c);
+}
+
+/* Append to c's output and write what can be written. 0, or a negative
+ * errno with c closed. */
+static int conn_queue(struct conn *c, const char *buf, size_t len)
+{
+	struct transport *tp = c->tp;
+
+	if (evbuffer_get_length(c->out) + len > OUT_MAX) {
+		tp->st.tcp_overflow_closed++;
+		tp->st.send_errors += c->pending;
+		c->pending = 0;
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	if (evbuffer_add(c->out, buf, len) < 0)
+		return -ENOMEM;
+	if (c->connecting)
+		return 0;
+	return conn_flush(c);
+}
+
+/* --- TCP framing --------------------------------------------------------- */
+
+#define CL_BAD (-1)
+#define CL_HUGE (-2)
+
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Content-Length of the header block h[0..len) (ending with CRLFCRLF):
+ * the value, CL_BAD if missing, malformed or repeated with another value,
+ * CL_HUGE if over max. The start line is skipped; continuation lines are
+ * not header names. */
+static long content_length(const char *h, size_t len, size_t max)
+{
+	const char *end = h + len, *p = memchr(h, '\n', len);
+	long val = CL_BAD;
+
+	if (!p)
+		return CL_BAD;
+	for (p++; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *le, *q;
+
+		if (!eol)
+			break;
+		le = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if (le == p)
+			break; /* the blank line */
+		if (!is_ws(*p)) {
+			size_t nl;
+
+			for (q = p; q < le && *q != ':' && !is_ws(*q); q++)
+				;
+			nl = (size_t)(q - p);
+			if ((nl == 14 && strncasecmp(p, "content-length", 14) == 0) ||
+			    (nl == 1 && (*p == 'l' || *p == 'L'))) {
+				long v = 0;
+
+				while (q < le && is_ws(*q))
+					q++;
+				if (q == le || *q != ':')
+					return CL_BAD;
+				for (q++; q < le && is_ws(*q); q++)
+					;
+				if (q == le || *q < '0' || *q > '9')
+					return CL_BAD;
+				for (; q < le && *q >= '0' && *q <= '9'; q++) {
+					v = v * 10 + (*q - '0');
+					if ((size_t)v > max)
+						v = (long)max + 1; /* saturate; digits still checked */
+				}
+				while (q < le && is_ws(*q))
+					q++;
+				if (q != le)
+					return CL_BAD;
+				if ((size_t)v > max)
+					return CL_HUGE;
+				if (val >= 0 && val != v)
+					return CL_BAD;
+				val = v;
+			}
+		}
+		p = eol + 1;
+	}
+	return val;
+}
+
+static void framing_error(struct conn *c, bool oversize)
+{
+	c->tp->st.tcp_framing_errors++;
+	if (oversize)
+		c->tp->st.oversize_dropped++;
+	log_debug("transport: tcp conn %llu: framing error%s", (unsigned long long)c->id,
+		  oversize ? " (oversize)" : "");
+	conn_close(c);
+}
+
+static void tp_free(struct transport *tp)
+{
+	free(tp->by_id);
+	free(tp->by_peer);
+	free(tp->udp_buf);
+	free(tp);
+}
+
+/* Deliver one message. false: the transport was closed (and maybe freed)
+ * by the callback; touch nothing. */
+static bool deliver(struct transport *tp, const struct tp_addr *a, const char *buf, size_t len)
+{
+	tp->depth++;
+	tp->fn(tp->arg, a, buf, len);
+	tp->depth--;
+	if (tp->closing) {
+		if (tp->depth == 0)
+			tp_free(tp);
+		return false;
+	}
+	return true;
+}
+
+/* Frame and deliver what c->in holds. c is busy (the caller frees it if it
+ * gets closed). */
+static void tcp_frame(struct conn *c)
+{
+	struct transport *tp = c->tp;
+	size_t max = tp->max_message, off = 0;
+
+	for (;;) {
+		char *m = c->in + off;
+		size_t avail = c->in_len - off;
+
+		/* keep-alives, only between messages */
+		while (c->need == 0 && c->scan == 0 && avail >= 2 && m[0] == '\r' && m[1] == '\n') {
+			if (avail >= 4 && m[2] == '\r' && m[3] == '\n') {
+				off += 4;
+				if (conn_queue(c, "\r\n", 2) < 0)
+					return;
+			} else if (avail == 2 || (avail == 3 && m[2] == '\r')) {
+				break; /* maybe half a ping: wait */
+			} else {
+				off += 2;
+			}
+			m = c->in + off;
+			avail = c->in_len - off;
+		}
+		if (avail == 0 || (avail <= 3 && m[0] == '\r'))
+			break;
+		if (c->need == 0) {
+			char *e = memmem(m + c->scan, avail - c->scan, "\r\n\r\n", 4);
+			size_t hlen;
+			long cl;
+
+			if (!e) {
+				if (avail >= max) {
+					framing_error(c, true);
+					return;
+				}
+				c->scan = avail > 3 ? avail - 3 : 0;
+				break;
+			}
+			hlen = (size_t)(e - m) + 4;
+			cl = content_length(m, hlen, max);
+			if (cl < 0 || hlen + (size_t)cl > max) {
+				framing_error(c, cl == CL_HUGE || cl >= 0);
+				return;
+			}
+			c->need = hlen + (size_t)cl;
+		}
+		if (avail < c->need)
+			break;
+		{
+			struct tp_addr a = {.tcp = true, .peer = c->peer, .listen = c->listen, .conn = c->id};
+			size_t n = c->need;
+
+			tp->st.tcp_rx++;
+			c->need = 0;
+			c->scan = 0;
+			if (!deliver(tp, &a, m, n) || c->closed)
+				return;
+			off += n;
+		}
+	}
+	if (off) { /* scan and need are relative to the message start */
+		c->in_len -= off;
+		memmove(c->in, c->in + off, c->in_len);
+	}
+	if (c->in_len == 0 && c->in_cap > INBUF_MIN) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}
+
+static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct transport *tp = c->tp;
+	ssize_t n;
+
+	(void)what;
+	if (c->in_len == c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap * 2 : INBUF_MIN;
+		char *p;
+
+		if (cap < c->need)
+			cap = c->need;
+		if (cap > tp->max_message)
+			cap = tp->max_message;
+		if (cap <= c->in_cap) { /* cannot happen: the framer refuses a full buffer */
+			framing_error(c, true);
+			return;
+		}
+		p = realloc(c->in, cap);
+		if (!p) {
+			conn_close(c);
+			return;
+		}
+		c->in = p;
+		c->in_cap = cap;
+	}
+	n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		log_debug("transport: tcp conn %llu: %s", (unsigned long long)c->id,
+			  n ? strerror(errno) : "eof");
+		conn_close(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	c->last = now_ms();
+	c->busy = true;
+	tcp_frame(c);
+	c->busy = false;
+	if (c->closed)
+		conn_free(c);
+}
+
+/* --- listeners and UDP ----------------------------------------------------- */
+
+static void lsn_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct transport *tp = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < SPC_MAX_LISTEN; i++)
+		if (tp->lsn[i].ev)
+			event_add(tp->lsn[i].ev, NULL);
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct tp_sock *s = arg;
+	struct transport *tp = s->tp;
+	int i, one = 1;
+
+	(void)what;
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		struct sockaddr_in peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			int err = errno;
+			unsigned j;
+			struct timeval tv = {ACCEPT_PAUSE_S, 0};
+
+			if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)
+				continue;
+			if (err == EAGAIN || err == EWOULDBLOCK)
+				break;
+			log_warn("transport: accept: %s; pausing listeners", strerror(err));
+			for (j = 0; j < SPC_MAX_LISTEN; j++)
+				if (tp->lsn[j].ev)
+					event_del(tp->lsn[j].ev);
+			event_add(tp->lsn_pause, &tv);
+			break;
+		}
+		if (tp->st.tcp_open >= tp->max_conns || peer.sin_family != AF_INET) {
+			tp->st.tcp_refused++;
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (!conn_new(tp, fd, s->idx, &peer, false)) {
+			tp->st.tcp_refused++;
+			close(fd);
+			continue;
+		}
+		tp->st.tcp_accepted++;
+	}
+}
+
+static bool only_crlf(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tp_sock *s = arg;
+	struct transport *tp = s->tp;
+	int i;
+
+	(void)what;
+	for (i = 0; i < UDP_BURST; i++) {
+		struct tp_addr a = {.tcp = false, .listen = s->idx};
+		socklen_t alen = sizeof(a.peer);
+		ssize_t n = recvfrom(fd, tp->udp_buf, UDP_BUF, MSG_TRUNC | MSG_DONTWAIT,
+				     (struct sockaddr *)&a.peer, &alen);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN, or a stray error: the socket stays */
+		}
+		if ((size_t)n > tp->max_message) {
+			tp->st.oversize_dropped++;
+			continue;
+		}
+		if (only_crlf(tp->udp_buf, (size_t)n) || a.peer.sin_family != AF_INET)
+			continue;
+		tp->st.udp_rx++;
+		if (!deliver(tp, &a, tp->udp_buf, (size_t)n))
+			return;
+	}
+}
+
+/* --- public ---------------------------------------------------------------- */
+
+static void sock_close(struct tp_sock *s)
+{
+	if (s->ev)
+		event_free(s->ev);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->ev = NULL;
+	s->fd = -1;
+}
+
+static int sock_open(struct transport *tp, int idx, bool tcp)
+{
+	const struct spc_listen *l = &tp->conf->listen[idx];
+	struct tp_sock *s = tcp ? &tp->lsn[idx] : &tp->udp[idx];
+	const char *what = "socket";
+	char host[INET_ADDRSTRLEN];
+	int one = 1, err;
+
+	s->fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		goto fail;
+	/* TCP only: on Linux, SO_REUSEADDR on UDP would let a second process
+	 * bind the same port and take the datagrams; UDP has no TIME_WAIT. */
+	what = "setsockopt(SO_REUSEADDR)";
+	if (tcp && setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	what = "bind";
+	if (bind(s->fd, (const struct sockaddr *)&l->addr, sizeof(l->addr)) < 0)
+		goto fail;
+	what = "listen";
+	if (tcp && listen(s->fd, LISTEN_BACKLOG) < 0)
+		goto fail;
+	what = "event_new";
+	s->ev = event_new(tp->base, s->fd, EV_READ | EV_PERSIST, tcp ? accept_cb : udp_read_cb, s);
+	if (!s->ev || event_add(s->ev, NULL) < 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	err = errno ? errno : EINVAL;
+	if (!inet_ntop(AF_INET, &l->addr.sin_addr, host, sizeof(host)))
+		strcpy(host, "?");
+	log_err("transport: %s %s:%u: %s: %s", tcp ? "tcp" : "udp", host,
+		(unsigned)ntohs(l->addr.sin_port), what, strerror(err));
+	sock_close(s);
+	return -err;
+}
+
+int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, void *arg,
+	    struct transport **tpp)
+{
+	struct transport *tp;
+	size_t nb = 64;
+	unsigned i;
+	int rc = -ENOMEM;
+
+	*tpp = NULL;
+	if (!base || !conf || !fn || conf->nlisten > SPC_MAX_LISTEN)
+		return -EINVAL;
+	tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return -ENOMEM;
+	tp->base = base;
+	tp->conf = conf;
+	tp->fn = fn;
+	tp->arg = arg;
+	tp->max_message = conf->max_message && conf->max_message <= MAX_MESSAGE_DEFAULT
+				  ? conf->max_message
+				  : MAX_MESSAGE_DEFAULT;
+	tp->max_conns = conf->tcp_max_connections ? conf->tcp_max_connections : MAX_CONNS_DEFAULT;
+	tp->idle_ms = (uint64_t)conf->tcp_idle_timeout * 1000;
+	tp->next_id = 1;
+	for (i = 0; i < SPC_MAX_LISTEN; i++) {
+		tp->udp[i] = (struct tp_sock){.tp = tp, .idx = (int)i, .fd = -1};
+		tp->lsn[i] = (struct tp_sock){.tp = tp, .idx = (int)i, .fd = -1};
+	}
+	while (nb < tp->max_conns && nb < 65536)
+		nb *= 2;
+	tp->hmask = nb - 1;
+	tp->by_id = calloc(nb, sizeof(*tp->by_id));
+	tp->by_peer = calloc(nb, sizeof(*tp->by_peer));
+	tp->udp_buf = malloc(UDP_BUF);
+	tp->lsn_pause = evtimer_new(base, lsn_pause_cb, tp);
+	if (!tp->by_id || !tp->by_peer || !tp->udp_buf || !tp->lsn_pause)
+		goto fail;
+	for (i = 0; i < conf->nlisten; i++) {
+		if (conf->listen[i].udp && (rc = sock_open(tp, (int)i, false)) < 0)
+			goto fail;
+		if (conf->listen[i].tcp && (rc = sock_open(tp, (int)i, true)) < 0)
+			goto fail;
+	}
+	*tpp = tp;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		log_err("transport: out of memory");
+	tp_close(tp);
+	return rc;
+}
+
+void tp_close(struct transport *tp)
+{
+	unsigned i;
+
+	if (!tp || tp->closing)
+		return;
+	while (tp->conns)
+		conn_close(tp->conns);
+	for (i = 0; i < SPC_MAX_LISTEN; i++) {
+		sock_close(&tp->udp[i]);
+		sock_close(&tp->lsn[i]);
+	}
+	if (tp->lsn_pause)
+		event_free(tp->lsn_pause);
+	tp->lsn_pause = NULL;
+	tp->closing = true;
+	if (tp->depth == 0)
+		tp_free(tp); /* else inside a callback: deliver() frees */
+}
+
+/* Open an outbound connection from listen entry li to peer. */
+static int conn_connect(struct transport *tp, int li, const struct sockaddr_in *peer,
+			struct conn **cp)
+{
+	struct sockaddr_in local = tp->conf->listen[li].addr;
+	struct conn *c;
+	int fd, one = 1, err;
+	bool connecting = false;
+
+	if (tp->st.tcp_open >= tp->max_conns)
+		return -EMFILE;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	local.sin_port = 0;
+	if (bind(fd, (const struct sockaddr *)&local, sizeof(local)) < 0)
+		goto fail;
+	if (connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) < 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		connecting = true;
+	}
+	c = conn_new(tp, fd, li, peer, connecting);
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (!connecting)
+		tp->st.tcp_connected++;
+	*cp = c;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	tp->st.tcp_connect_failed++;
+	return -err;
+}
+
+int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, size_t len)
+{
+	struct conn *c = NULL;
+	int rc;
+
+	if (!tp || tp->closing) /* closing: tp_close() from a callback */
+		return -ESHUTDOWN;
+	if (!dst || !buf || len == 0 || dst->listen < 0 ||
+	    (unsigned)dst->listen >= tp->conf->nlisten) {
+		rc = -EINVAL;
+		goto err;
+	}
+	if (len > tp->max_message) {
+		rc = -EMSGSIZE;
+		goto err;
+	}
+	if (!dst->tcp) {
+		const struct tp_sock *s = &tp->udp[dst->listen];
+
+		if (s->fd < 0) {
+			rc = -EINVAL;
+			goto err;
+		}
+		if (sendto(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&dst->peer,
+			   sizeof(dst->peer)) < 0) {
+			rc = -errno;
+			goto err;
+		}
+		tp->st.udp_tx++;
+		return 0;
+	}
+	if (!tp->conf->listen[dst->listen].tcp) {
+		rc = -EINVAL;
+		goto err;
+	}
+	if (dst->conn)
+		c = find_id(tp, dst->conn);
+	if (!c && (dst->peer.sin_addr.s_addr == INADDR_ANY || dst->peer.sin_port == 0)) {
+		rc = -ENOTCONN;
+		goto err;
+	}
+	if (!c)
+		c = find_peer(tp, &dst->peer);
+	if (!c && (rc = conn_connect(tp, dst->listen, &dst->peer, &c)) < 0)
+		goto err;
+	if ((rc = conn_queue(c, buf, len)) < 0)
+		goto err;
+	if (c->connecting)
+		c->pending++;
+	else
+		tp->st.tcp_tx++;
+	return 0;
+err:
+	tp->st.send_errors++;
+	return rc;
+}
+
+bool tp_conn_alive(const struct transport *tp, uint64_t conn)
+{
+	return tp && conn && find_id(tp, conn) != NULL;
+}
+
+void tp_get_stats(const struct transport *tp, struct tp_stats *st)
+{
+	*st = tp->st;
+}

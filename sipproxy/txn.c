@@ -1,0 +1,639 @@
+/* txn: RFC 3261 §17 transactions of a stateful proxy (see txn.h).
+ *
+ * Theory of operation. Two hash tables of fixed bucket count, chained:
+ * server transactions by their §17.2.3 key, client transactions by
+ * "branch METHOD" (the branch is ours, so it is unique). One libevent timer
+ * per transaction serves every RFC timer in turn: a client transaction's
+ * timer fires at the next retransmission (A or E, doubling up to T2 for
+ * non-INVITE) and gives up at B or F (64*T1); after a final response the
+ * same timer becomes D (32 s, INVITE over UDP) or K (T4). Over TCP nothing
+ * is retransmitted and D/K are zero. INVITE branches also run timer C.
+ *
+ * A server transaction owns its branches: freeing it frees them, so the
+ * proxy never holds a branch longer than the request it serves. Timers
+ * that end a transaction free it from the event loop; hooks let the proxy
+ * drop what it keeps about it first.
+ */
+#include "txn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+#define BUCKETS 4096u
+#define TIMER_D_MS 32000u
+
+struct txn_layer {
+	struct event_base *base;
+	struct transport *tp;
+	const struct sp_conf *conf;
+	struct txn_hooks hooks;
+	struct txn_srv *srv[BUCKETS];
+	struct txn_cli *cli[BUCKETS];
+	struct txn_stats st;
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+uint64_t txn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void arm(struct event *ev, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
+
+	evtimer_add(ev, &tv);
+}
+
+struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
+				const struct sp_conf *conf, const struct txn_hooks *hooks)
+{
+	struct txn_layer *tl = calloc(1, sizeof(*tl));
+
+	if (!tl)
+		return NULL;
+	tl->base = base;
+	tl->tp = tp;
+	tl->conf = conf;
+	tl->hooks = *hooks;
+	return tl;
+}
+
+void txn_get_stats(const struct txn_layer *tl, struct txn_stats *st)
+{
+	*st = tl->st;
+}
+
+/* ---- sending ---- */
+
+static int send_msg(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg,
+		    char **keep, size_t *keep_len)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = sip_msg_to_bytes(msg, &buf, &len)) < 0)
+		return rc;
+	rc = tp_send(tl->tp, to, buf, len);
+	if (keep) {
+		*keep = buf;
+		*keep_len = len;
+	} else {
+		sip_msg_bytes_free(buf);
+	}
+	return rc;
+}
+
+int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg)
+{
+	return send_msg(tl, to, msg, NULL, NULL);
+}
+
+/* Where a response to st's request goes: RFC 3261 §18.2.2 / RFC 3581 over
+ * UDP; the same connection over TCP. */
+static void resp_dest(const struct txn_srv *st, const osip_message_t *resp, struct tp_addr *d)
+{
+	struct sip_target t;
+	struct in_addr a;
+
+	*d = st->from;
+	if (st->from.tcp)
+		return;
+	if (sip_msg_via_target(resp, 0, &t) == 0 && t.numeric && !t.reliable &&
+	    inet_pton(AF_INET, t.host, &a) == 1) {
+		d->peer.sin_addr = a;
+		d->peer.sin_port = htons(t.port);
+	}
+}
+
+/* ---- server transactions ---- */
+
+struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key)
+{
+	struct txn_srv *st;
+
+	for (st = tl->srv[hash_str(key) % BUCKETS]; st; st = st->hnext)
+		if (!strcmp(st->key, key))
+			return st;
+	return NULL;
+}
+
+static void cli_free(struct txn_layer *tl, struct txn_cli *ct);
+
+static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
+{
+	struct txn_srv **pp = &tl->srv[hash_str(st->key) % BUCKETS];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == st) {
+			*pp = st->hnext;
+			return;
+		}
+}
+
+void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st)
+{
+	if (tl->hooks.srv_free)
+		tl->hooks.srv_free(tl->hooks.arg, st);
+	srv_unlink(tl, st);
+	for (unsigned i = 0; i < st->nbranches; i++)
+		if (st->branch[i])
+			cli_free(tl, st->branch[i]);
+	if (st->timer)
+		event_free(st->timer);
+	if (st->best)
+		osip_message_free(st->best);
+	osip_message_free(st->req);
+	sip_msg_bytes_free(st->resp);
+	tl->st.srv_open--;
+	free(st);
+}
+
+static void srv_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct txn_srv *st = arg;
+	struct txn_layer *tl = st->tl;
+	const struct sp_conf *c = tl->conf;
+	unsigned h = 64u * c->t1_ms;
+
+	(void)fd;
+	(void)what;
+	if (st->state == TS_COMPLETED && st->invite && !st->from.tcp) {
+		/* timer G: the non-2xx again, doubling up to T2, until H */
+		st->g_elapsed += st->g_interval;
+		if (st->g_elapsed < h) {
+			struct tp_addr d;
+
+			resp_dest(st, st->req, &d);
+			tp_send(tl->tp, &d, st->resp, st->resp_len);
+			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
+			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
+									  : h - st->g_elapsed);
+			return;
+		}
+	}
+	txn_srv_destroy(tl, st);
+}
+
+struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_t *req,
+			    const struct tp_addr *from)
+{
+	struct txn_srv *st;
+	unsigned b;
+
+	if (tl->st.srv_open >= tl->conf->max_transactions) {
+		tl->st.full_refusals++;
+		return NULL;
+	}
+	if (strlen(key) >= TXN_KEY_MAX || !(st = calloc(1, sizeof(*st))))
+		return NULL;
+	if (!(st->timer = evtimer_new(tl->base, srv_timer, st))) {
+		free(st);
+		return NULL;
+	}
+	strcpy(st->key, key);
+	st->invite = MSG_IS_INVITE(req);
+	st->state = st->invite ? TS_PROCEEDING : TS_TRYING;
+	st->from = *from;
+	st->req = req;
+	st->tl = tl;
+	st->in_realm = -1;
+	b = hash_str(key) % BUCKETS;
+	st->hnext = tl->srv[b];
+	tl->srv[b] = st;
+	tl->st.srv_created++;
+	tl->st.srv_open++;
+	return st;
+}
+
+int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *resp)
+{
+	const struct sp_conf *c = tl->conf;
+	struct tp_addr d;
+	int status = resp->status_code, rc;
+
+	resp_dest(st, resp, &d);
+	sip_msg_bytes_free(st->resp);
+	st->resp = NULL;
+	rc = send_msg(tl, &d, resp, &st->resp, &st->resp_len);
+	osip_message_free(resp);
+	st->resp_status = status;
+	if (status < 200) {
+		if (st->state == TS_TRYING)
+			st->state = TS_PROCEEDING;
+		return rc;
+	}
+	st->final_sent = true;
+	if (st->invite && status < 300) {
+		/* RFC 6026 Accepted: absorb INVITE retransmissions for 64*T1 */
+		st->state = TS_ACCEPTED;
+		arm(st->timer, 64u * c->t1_ms);
+	} else if (st->invite) {
+		st->state = TS_COMPLETED;
+		st->g_interval = c->t1_ms;
+		st->g_elapsed = 0;
+		/* over TCP only H runs */
+		arm(st->timer, st->from.tcp ? 64u * c->t1_ms : c->t1_ms);
+	} else {
+		st->state = TS_COMPLETED;
+		/* timer J: 64*T1 over UDP, 0 over TCP */
+		arm(st->timer, st->from.tcp ? 0 : 64u * c->t1_ms);
+	}
+	return rc;
+}
+
+int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const char *reason)
+{
+	osip_message_t *r;
+	int rc;
+
+	if ((rc = sip_msg_build_response(st->req, status, reason, NULL, &r)) < 0)
+		return rc;
+	return txn_srv_respond(tl, st, r);
+}
+
+void txn_srv_retransmission(struct txn_layer *tl, struct txn_srv *st)
+{
+	struct tp_addr d;
+
+	tl->st.srv_retrans_absorbed++;
+	if (!st->resp)
+		return;
+	d = st->from; /* the retransmission came from where the request did */
+	if (!st->from.tcp)
+		resp_dest(st, st->req, &d);
+	tp_send(tl->tp, &d, st->resp, st->resp_len);
+}
+
+void txn_srv_ack(struct txn_layer *tl, struct txn_srv *st)
+{
+	if (st->state != TS_COMPLETED)
+		return;
+	/* timer I: T4 over UDP, 0 over TCP */
+	st->state = TS_CONFIRMED;
+	arm(st->timer, st->from.tcp ? 0 : tl->conf->t4_ms);
+}
+
+/* ---- client transactions ---- */
+
+static void cli_unlink(struct txn_layer *tl, struct txn_cli *ct)
+{
+	struct txn_cli **pp;
+
+	for (pp = &tl->cli[hash_str(ct->branch) % BUCKETS]; *pp; pp = &(*pp)->hnext)
+		if (*pp == ct) {
+			*pp = ct->hnext;
+			return;
+		}
+}
+
+static void cli_free(struct txn_layer *tl, struct txn_cli *ct)
+{
+	cli_unlink(tl, ct);
+	if (ct->timer)
+		event_free(ct->timer);
+	if (ct->timer_c)
+		event_free(ct->timer_c);
+	if (ct->req)
+		osip_message_free(ct->req);
+	sip_msg_bytes_free(ct->bytes);
+	tl->st.cli_open--;
+	free(ct);
+}
+
+/* The branch died: report it once, then keep it quiet until its server
+ * transaction frees it (or free it now if it has none). */
+static void cli_dead(struct txn_layer *tl, struct txn_cli *ct, int status)
+{
+	ct->state = TC_TERMINATED;
+	evtimer_del(ct->timer);
+	if (ct->timer_c)
+		evtimer_del(ct->timer_c);
+	if (!ct->srv) {
+		cli_free(tl, ct);
+		return;
+	}
+	tl->st.cli_timeouts++;
+	if (tl->hooks.cli_timeout)
+		tl->hooks.cli_timeout(tl->hooks.arg, ct, status);
+}
+
+static void cli_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct txn_cli *ct = arg;
+	struct txn_layer *tl = ct->tl;
+	const struct sp_conf *c = tl->conf;
+	unsigned next;
+
+	(void)fd;
+	(void)what;
+	if (ct->status < 0) { /* the first send failed */
+		cli_dead(tl, ct, 503);
+		return;
+	}
+	switch (ct->state) {
+	case TC_CALLING:
+	case TC_PROCEEDING:
+		ct->elapsed += ct->interval;
+		if (ct->elapsed >= 64u * c->t1_ms) { /* B or F */
+			if (ct->invite && ct->state == TC_PROCEEDING) {
+				/* INVITE proceeding: only timer C ends it */
+				return;
+			}
+			cli_dead(tl, ct, 408);
+			return;
+		}
+		if (!ct->to.tcp && (ct->invite ? ct->state == TC_CALLING : true)) {
+			tp_send(tl->tp, &ct->to, ct->bytes, ct->len);
+			tl->st.cli_retransmits++;
+		}
+		next = ct->interval * 2;
+		if (!ct->invite && (ct->state == TC_PROCEEDING || next > c->t2_ms))
+			next = c->t2_ms;
+		if (ct->elapsed + next > 64u * c->t1_ms)
+			next = 64u * c->t1_ms - ct->elapsed;
+		ct->interval = next;
+		arm(ct->timer, next);
+		return;
+	case TC_COMPLETED:
+		ct->state = TC_TERMINATED;
+		if (!ct->srv)
+			cli_free(tl, ct);
+		return;
+	case TC_TERMINATED:
+		return;
+	}
+}
+
+static void cli_timer_c(evutil_socket_t fd, short what, void *arg)
+{
+	struct txn_cli *ct = arg;
+
+	(void)fd;
+	(void)what;
+	if (ct->state == TC_CALLING || ct->state == TC_PROCEEDING) {
+		if (ct->tl->hooks.cli_timer_c)
+			ct->tl->hooks.cli_timer_c(ct->tl->hooks.arg, ct);
+	}
+}
+
+struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
+			     osip_message_t *req, const char *branch, struct txn_srv *srv,
+			     int out_realm)
+{
+	const struct sp_conf *c = tl->conf;
+	struct txn_cli *ct = NULL;
+	unsigned b;
+	int rc;
+
+	if (tl->st.cli_open >= 2u * c->max_transactions) {
+		tl->st.full_refusals++;
+		goto fail;
+	}
+	if (strlen(branch) >= SIP_BRANCH_MAX || !(ct = calloc(1, sizeof(*ct))))
+		goto fail;
+	strcpy(ct->branch, branch);
+	ct->tl = tl;
+	ct->to = *to;
+	ct->invite = MSG_IS_INVITE(req);
+	ct->state = TC_CALLING;
+	ct->srv = srv;
+	ct->out_realm = out_realm;
+	if (!(ct->timer = evtimer_new(tl->base, cli_timer, ct)))
+		goto fail;
+	if (ct->invite && !(ct->timer_c = evtimer_new(tl->base, cli_timer_c, ct)))
+		goto fail;
+	rc = send_msg(tl, to, req, &ct->bytes, &ct->len);
+	if (!ct->bytes) {
+		log_debug("cannot serialise a request: %s", strerror(-rc));
+		goto fail;
+	}
+	ct->req = req;
+	req = NULL;
+	b = hash_str(branch) % BUCKETS;
+	ct->hnext = tl->cli[b];
+	tl->cli[b] = ct;
+	tl->st.cli_created++;
+	tl->st.cli_open++;
+	if (rc < 0) {
+		log_debug("send to %s:%u failed: %s", inet_ntoa(to->peer.sin_addr),
+			  ntohs(to->peer.sin_port), strerror(-rc));
+		ct->status = -1;
+		arm(ct->timer, 0);
+		return ct;
+	}
+	ct->interval = c->t1_ms;
+	/* over TCP nothing is retransmitted: the timer only counts to B/F */
+	arm(ct->timer, to->tcp ? 64u * c->t1_ms : c->t1_ms);
+	if (to->tcp)
+		ct->interval = 64u * c->t1_ms;
+	if (ct->invite)
+		arm(ct->timer_c, c->timer_c * 1000u);
+	return ct;
+fail:
+	if (ct) {
+		if (ct->timer)
+			event_free(ct->timer);
+		if (ct->timer_c)
+			event_free(ct->timer_c);
+		free(ct);
+	}
+	if (req)
+		osip_message_free(req);
+	return NULL;
+}
+
+struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp)
+{
+	osip_via_t *via;
+	osip_generic_param_t *br = NULL;
+	struct txn_cli *ct;
+	bool invite;
+
+	if (!resp->cseq || !resp->cseq->method || osip_message_get_via(resp, 0, &via) < 0 || !via)
+		return NULL;
+	osip_via_param_get_byname(via, "branch", &br);
+	if (!br || !br->gvalue)
+		return NULL;
+	invite = !strcmp(resp->cseq->method, "INVITE");
+	for (ct = tl->cli[hash_str(br->gvalue) % BUCKETS]; ct; ct = ct->hnext)
+		if (!strcmp(ct->branch, br->gvalue) && ct->invite == invite &&
+		    ct->req && ct->req->sip_method &&
+		    !strcmp(ct->req->sip_method, resp->cseq->method))
+			return ct;
+	return NULL;
+}
+
+/* RFC 3261 §17.1.1.3: the ACK of a non-2xx final response, built from the
+ * request as sent (Request-URI, Call-ID, From, CSeq number, top Via only,
+ * Route) and the response's To. */
+static osip_message_t *build_ack(const osip_message_t *req, const osip_message_t *resp)
+{
+	osip_message_t *ack = NULL;
+	osip_to_t *to = NULL;
+
+	if (osip_message_clone(req, &ack) != 0)
+		return NULL;
+	while (osip_list_size(&ack->vias) > 1) {
+		osip_via_t *v = osip_list_get(&ack->vias, 1);
+		osip_list_remove(&ack->vias, 1);
+		osip_via_free(v);
+	}
+	osip_list_special_free(&ack->record_routes, (void (*)(void *))osip_record_route_free);
+	osip_list_special_free(&ack->contacts, (void (*)(void *))osip_contact_free);
+	osip_list_special_free(&ack->bodies, (void (*)(void *))osip_body_free);
+	osip_list_special_free(&ack->allows, (void (*)(void *))osip_allow_free);
+	osip_list_special_free(&ack->headers, (void (*)(void *))osip_header_free);
+	if (ack->content_type) {
+		osip_content_type_free(ack->content_type);
+		ack->content_type = NULL;
+	}
+	if (ack->content_length) {
+		osip_content_length_free(ack->content_length);
+		ack->content_length = NULL;
+	}
+	osip_free(ack->sip_method);
+	ack->sip_method = osip_strdup("ACK");
+	osip_free(ack->cseq->method);
+	ack->cseq->method = osip_strdup("ACK");
+	if (resp->to && osip_to_clone(resp->to, &to) == 0) {
+		osip_to_free(ack->to);
+		ack->to = to;
+	}
+	if (!ack->sip_method || !ack->cseq->method) {
+		osip_message_free(ack);
+		return NULL;
+	}
+	osip_message_force_update(ack);
+	return ack;
+}
+
+/* RFC 3261 §9.1: CANCEL from the request as sent. */
+static osip_message_t *build_cancel(const osip_message_t *req)
+{
+	osip_message_t *c = build_ack(req, req);
+
+	if (!c)
+		return NULL;
+	osip_free(c->sip_method);
+	c->sip_method = osip_strdup("CANCEL");
+	osip_free(c->cseq->method);
+	c->cseq->method = osip_strdup("CANCEL");
+	if (!c->sip_method || !c->cseq->method) {
+		osip_message_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void send_cancel(struct txn_layer *tl, struct txn_cli *ct)
+{
+	osip_message_t *c;
+
+	ct->cancel_sent = true;
+	if (!(c = build_cancel(ct->req)))
+		return;
+	/* its own client transaction (non-INVITE), with the INVITE's branch */
+	txn_cli_send(tl, &ct->to, c, ct->branch, NULL, ct->out_realm);
+}
+
+void txn_cli_cancel(struct txn_layer *tl, struct txn_cli *ct)
+{
+	if (!ct->invite || ct->cancel_sent || ct->state >= TC_COMPLETED)
+		return;
+	if (ct->state == TC_PROCEEDING)
+		send_cancel(tl, ct);
+	else
+		ct->cancel_pending = true;
+}
+
+bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_message_t *resp)
+{
+	const struct sp_conf *c = tl->conf;
+	int status = resp->status_code;
+
+	if (ct->state == TC_TERMINATED) {
+		/* a 2xx after the branch died still has to reach the caller */
+		return ct->invite && status >= 200 && status < 300;
+	}
+	if (status < 200) {
+		if (ct->state == TC_CALLING) {
+			ct->state = TC_PROCEEDING;
+			if (!ct->invite) { /* E continues at T2 */
+				evtimer_del(ct->timer);
+				ct->interval = c->t2_ms;
+				arm(ct->timer, c->t2_ms);
+			}
+		}
+		if (status > ct->status)
+			ct->status = status;
+		if (ct->timer_c && status > 100) /* §16.7 step 2: restart C */
+			arm(ct->timer_c, c->timer_c * 1000u);
+		if (ct->cancel_pending && !ct->cancel_sent)
+			send_cancel(tl, ct);
+		return true;
+	}
+	if (ct->state == TC_COMPLETED) {
+		/* a retransmitted final response */
+		if (ct->invite && status >= 300) {
+			osip_message_t *ack = build_ack(ct->req, resp);
+			if (ack) {
+				txn_send_raw(tl, &ct->to, ack);
+				osip_message_free(ack);
+			}
+			return false;
+		}
+		return ct->invite && status < 300;
+	}
+	ct->status = status;
+	ct->state = TC_COMPLETED;
+	evtimer_del(ct->timer);
+	if (ct->timer_c)
+		evtimer_del(ct->timer_c);
+	if (ct->invite && status >= 300) {
+		osip_message_t *ack = build_ack(ct->req, resp);
+		if (ack) {
+			txn_send_raw(tl, &ct->to, ack);
+			osip_message_free(ack);
+		}
+		arm(ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
+	} else if (ct->invite) {
+		/* RFC 6026: keep matching 2xx retransmissions for 64*T1 */
+		arm(ct->timer, 64u * c->t1_ms);
+	} else {
+		arm(ct->timer, ct->to.tcp ? 0 : c->t4_ms);
+	}
+	return true;
+}
+
+void txn_layer_free(struct txn_layer *tl)
+{
+	if (!tl)
+		return;
+	for (unsigned b = 0; b < BUCKETS; b++)
+		while (tl->srv[b])
+			txn_srv_destroy(tl, tl->srv[b]);
+	for (unsigned b = 0; b < BUCKETS; b++)
+		while (tl->cli[b])
+			cli_free(tl, tl->cli[b]);
+	free(tl);
+}
