@@ -663,6 +663,7 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	struct call *c;
 	struct job *j;
 	const char *body, *cid;
+	char cidbuf[SIP_CALLID_MAX];
 	size_t len;
 	unsigned err_line = 0, n;
 	int rc, sdp_realm = src_realm;
@@ -679,7 +680,7 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		sdp_realm = realm_of_ip4(conf, sdp_plan_endpoint(plan, 0)->addr);
 	if (sdp_realm < 0)
 		sdp_realm = src_realm;
-	cid = msg->call_id && msg->call_id->number ? msg->call_id->number : "";
+	cid = sip_msg_call_id(msg, cidbuf, sizeof(cidbuf));
 	rule = sdp_realm >= 0 && dst_realm >= 0 ? sp_conf_rule(conf, sdp_realm, dst_realm) : NULL;
 
 	/* remember what this party advertised in its realm (claim 7) */

@@ -85,10 +85,8 @@ static const char *ip_str(const struct sockaddr_in *a, char *buf)
 	return inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
 }
 
-static const char *call_id_of(const osip_message_t *m)
-{
-	return m->call_id && m->call_id->number ? m->call_id->number : "-";
-}
+/* The whole Call-ID; CID(m) uses a buffer of the calling block. */
+#define CID(m) sip_msg_call_id((m), (char[SIP_CALLID_MAX]){0}, SIP_CALLID_MAX)
 
 static const char *tag_of(const osip_from_t *f)
 {
@@ -234,7 +232,7 @@ static bool initial_invite(const struct txn_srv *st)
 /* A final response went upstream: what it means for the call's media. */
 static void after_final(struct proxy *p, struct txn_srv *st, int status)
 {
-	const char *cid = call_id_of(st->req);
+	const char *cid = CID(st->req);
 
 	if (status >= 300 && initial_invite(st)) {
 		char why[64];
@@ -342,7 +340,7 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 			/* the answer cannot be rewritten: the caller learns it */
 			p->st.media_rejects++;
 			log_warn("call %s: %d %s could not be rewritten: answering %d upstream",
-				 call_id_of(msg), msg->status_code, msg->reason_phrase ? msg->reason_phrase : "",
+				 CID(msg), msg->status_code, msg->reason_phrase ? msg->reason_phrase : "",
 				 status == 503 ? 500 : status);
 			if (st && !st->final_sent && msg->status_code >= 200) {
 				osip_message_t *r = NULL;
@@ -694,7 +692,7 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 	txn_srv_reply(p->tl, st, 200, NULL);
 	if (inv->final_sent || inv->cancelled)
 		return;
-	log_info("call %s: CANCEL", call_id_of(inv->req));
+	log_info("call %s: CANCEL", CID(inv->req));
 	inv->cancelled = true;
 	for (unsigned i = 0; i < inv->nbranches; i++)
 		txn_cli_cancel(p->tl, inv->branch[i]);
@@ -720,7 +718,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		return;
 	}
 	log_debug("%s %s from %s:%u (call %s)", req->sip_method, req->req_uri && req->req_uri->host ?
-		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), call_id_of(req));
+		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), CID(req));
 	if (MSG_IS_ACK(req)) {
 		st = txn_srv_find(p->tl, key);
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
@@ -764,7 +762,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
 	if (MSG_IS_BYE(req))
-		media_call_end(p->media, call_id_of(req), "BYE");
+		media_call_end(p->media, CID(req), "BYE");
 	route_request(p, st);
 }
 
@@ -814,14 +812,14 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 		return;
 	}
 	log_debug("%d %s for %s (call %s)", status, resp->reason_phrase ? resp->reason_phrase : "",
-		  resp->cseq->method, call_id_of(resp));
+		  resp->cseq->method, CID(resp));
 	if (status >= 200 && status < 300 && st->invite) {
 		const char *ft = tag_of(resp->from), *tt = tag_of(resp->to);
 		for (unsigned i = 0; i < st->nbranches; i++)
 			if (st->branch[i] != ct)
 				txn_cli_cancel(p->tl, st->branch[i]);
 		if (ft && tt && initial_invite(st))
-			media_dialog_confirmed(p->media, call_id_of(resp), ft, tt);
+			media_dialog_confirmed(p->media, CID(resp), ft, tt);
 	}
 	if (status >= 300) {
 		if (!ct->srv_final_counted) {
@@ -904,7 +902,7 @@ static void on_cli_timeout(void *arg, struct txn_cli *ct, int status)
 		return;
 	ct->srv_final_counted = true;
 	st->nfinal++;
-	log_info("call %s: branch to %s:%u got no answer (%d)", call_id_of(st->req),
+	log_info("call %s: branch to %s:%u got no answer (%d)", CID(st->req),
 		 inet_ntoa(ct->to.peer.sin_addr), ntohs(ct->to.peer.sin_port), status);
 	if (sip_msg_build_response(st->req, status, NULL, NULL, &r) == 0) {
 		consider_final(st, r);

@@ -1942,6 +1942,19 @@ int sip_msg_txn_key(const osip_message_t *msg, bool cancel_as_invite, char *buf,
 	return rc;
 }
 
+const char *sip_msg_call_id(const osip_message_t *msg, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return "-";
+	if (!msg || !msg->call_id || !msg->call_id->number)
+		snprintf(buf, len, "-");
+	else if (msg->call_id->host)
+		snprintf(buf, len, "%s@%s", msg->call_id->number, msg->call_id->host);
+	else
+		snprintf(buf, len, "%s", msg->call_id->number);
+	return buf;
+}
+
 int sip_msg_dialog_id(const osip_message_t *msg, char *buf, size_t len)
 {
 	const char *ft, *tt, *a, *b;

@@ -168,6 +168,11 @@ int sip_msg_set_sdp_body(osip_message_t *msg, const char *sdp, size_t len);
  * matching is not done), -ENOSPC if len is too small. */
 int sip_msg_txn_key(const osip_message_t *msg, bool cancel_as_invite, char *buf, size_t len);
 
+/* The whole Call-ID ("number@host" or "number") into buf, cut to len;
+ * "-" if there is none. Returns buf. */
+#define SIP_CALLID_MAX 256
+const char *sip_msg_call_id(const osip_message_t *msg, char *buf, size_t len);
+
 /* Dialog id (RFC 3261 §12): Call-ID and both tags, the tags in a fixed
  * order so that both directions give the same id. -ENOENT if a tag is
  * missing, -ENOSPC if len is too small. */
