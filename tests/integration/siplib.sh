@@ -596,3 +596,47 @@ sip_proxy_excerpt() {
 		"$IT_OUT/$1.log" >"$IT_OUT/$1.excerpt" 2>/dev/null
 	return 0
 }
+
+# ------------------------------------------------------------ whole calls (tests/demo)
+
+# sip_basic_call UAC UAC_NS UAC_IP UAC_RTP UAS UAS_NS UAS_IP UAS_RTP PROXY RURI:
+# one basic call with media (uas.xml, uac.xml): SIPp UAS started (and
+# listening), SIPp UAC through PROXY (HOST:PORT) to RURI, both waited for
+# (bounded), then the RTP probes' results (bounded; only for the probes
+# the scenarios started). SIP_CALLID is the call's Call-ID (from the
+# UAC's log). SIPp's own timeout is SIP_CALL_TIMEOUT seconds (default 30).
+# Returns 0 when both SIPp ended with status 0, 1 when not, 2 when the UAS
+# did not start.
+sip_basic_call() {
+	local uac=$1 uac_ns=$2 uac_ip=$3 uac_rtp=$4 uas=$5 uas_ns=$6 uas_ip=$7 uas_rtp=$8 proxy=$9 ruri=${10}
+	local tmo=${SIP_CALL_TIMEOUT:-30} rc=0
+	SIP_CALLID=
+	sip_uas "$uas" "$uas_ns" "$uas_ip" uas.xml --rtp-port "$uas_rtp" --timeout "$tmo" || return 2
+	sip_uac "$uac" "$uac_ns" "$uac_ip" uac.xml --rtp-port "$uac_rtp" --timeout "$tmo" \
+		--proxy "$proxy" --ruri "$ruri"
+	sip_wait "$uac" $((tmo + 10)) || rc=1
+	sip_wait "$uas" 15 || rc=1
+	# a probe the scenario never started (no pidfile, no result) has nothing to wait for
+	local n
+	for n in "$uac" "$uas"; do
+		[[ -e $IT_OUT/$n.rtp.pid || -e $IT_OUT/$n.rtp ]] && sip_wait_probe "$n" 8
+	done
+	# shellcheck disable=SC2034 # read by the caller
+	SIP_CALLID=$(sip_callid "$uac")
+	return "$rc"
+}
+
+# sip_verdict CHECKS_FILE: "OK" when the file (the PASS/FAIL lines of
+# it_pass/it_fail) has passes and no FAIL line; otherwise "FAILED: " and
+# the first failures. Status 0 for OK, 1 otherwise.
+sip_verdict() {
+	local f=$1 fails
+	fails=$(grep '^FAIL: ' "$f" 2>/dev/null | sed 's/^FAIL: //' | head -n 3 | cut -c1-220)
+	if [[ -z $fails ]] && grep -q '^PASS: ' "$f" 2>/dev/null; then
+		echo OK
+		return 0
+	fi
+	[[ -n $fails ]] || fails="no check ran"
+	echo "FAILED: $(paste -sd';' <<<"$fails" | sed 's/;/; /g')"
+	return 1
+}
