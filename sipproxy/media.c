@@ -422,7 +422,8 @@ static void rebind(struct media *m, struct call *c, struct mbind *b)
 	struct nc_bind req;
 	struct rebind *rb;
 
-	if (!n->ac || !n->up || !(rb = calloc(1, sizeof(*rb))))
+	/* a reload may have removed its rule: the lease then runs out */
+	if (!n->ac || !n->up || b->rule >= (int)m->conf->nrules || !(rb = calloc(1, sizeof(*rb))))
 		return;
 	fill_bind(m, b, c, &req);
 	rb->m = m;
@@ -686,7 +687,7 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	/* remember what this party advertised in its realm (claim 7) */
 	c = NULL;
 	if (conf->remote_filter && sdp_realm >= 0 && n > 0 &&
-	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_find(m, cid))) {
+	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_get(m, cid))) {
 		bool fresh = !c->has_filt[sdp_realm];
 		c->filt[sdp_realm] = f;
 		c->has_filt[sdp_realm] = true;

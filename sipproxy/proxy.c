@@ -54,7 +54,7 @@
 
 struct proxy {
 	struct event_base *base;
-	const struct sp_conf *conf;
+	const struct sp_conf *conf; /* main's; proxy_reload() rewrites it in place */
 	struct transport *tp;
 	struct txn_layer *tl;
 	struct registrar *reg;
@@ -260,7 +260,7 @@ static void maybe_finish(struct proxy *p, struct txn_srv *st)
 	if (st->best) {
 		r = st->best;
 		st->best = NULL;
-		if (r->status_code == 503) { /* §16.7 step 6 */
+		if (r->status_code == 503 && !st->best_local) { /* §16.7 step 6 */
 			osip_message_set_status_code(r, 500);
 			osip_free(r->reason_phrase);
 			r->reason_phrase = osip_strdup("Server Internal Error (503 downstream)");
@@ -273,15 +273,18 @@ static void maybe_finish(struct proxy *p, struct txn_srv *st)
 	after_final(p, st, status);
 }
 
-static void consider_final(struct txn_srv *st, osip_message_t *resp)
+/* Keep resp if it is the best final so far (a clone: resp stays the
+ * caller's). local: we made it (a timeout, a media failure), so a 503 in it
+ * is ours to send, not a downstream 503 to hide (§16.7 step 6). */
+static void consider_final(struct txn_srv *st, osip_message_t *resp, bool local)
 {
-	/* keep the best (a clone: resp is the caller's) */
 	if (!st->best || class_rank(resp->status_code) < class_rank(st->best->status_code)) {
 		osip_message_t *c = NULL;
 		if (osip_message_clone(resp, &c) == 0) {
 			if (st->best)
 				osip_message_free(st->best);
 			st->best = c;
+			st->best_local = local;
 		}
 	}
 }
@@ -323,7 +326,7 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 			/* the branch fails with that status */
 			osip_message_t *r = NULL;
 			if (sip_msg_build_response(st->req, status, reason, NULL, &r) == 0) {
-				consider_final(st, r);
+				consider_final(st, r, true);
 				osip_message_free(r);
 			}
 			osip_message_free(msg);
@@ -409,7 +412,7 @@ static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg
 		osip_message_t *r = NULL;
 		if (sip_msg_build_response(st->req, 503, "Service Unavailable (cannot send)", NULL,
 					   &r) == 0) {
-			consider_final(st, r);
+			consider_final(st, r, true);
 			osip_message_free(r);
 		}
 		maybe_finish(p, st);
@@ -486,7 +489,7 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	{
 		osip_message_t *r = NULL;
 		if (sip_msg_build_response(st->req, rc, reason, NULL, &r) == 0) {
-			consider_final(st, r);
+			consider_final(st, r, true);
 			osip_message_free(r);
 		}
 	}
@@ -498,7 +501,7 @@ fail500:
 	{
 		osip_message_t *r = NULL;
 		if (sip_msg_build_response(st->req, 500, NULL, NULL, &r) == 0) {
-			consider_final(st, r);
+			consider_final(st, r, true);
 			osip_message_free(r);
 		}
 	}
@@ -830,7 +833,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 			for (unsigned i = 0; i < st->nbranches; i++)
 				if (st->branch[i] != ct)
 					txn_cli_cancel(p->tl, st->branch[i]);
-		consider_final(st, resp);
+		consider_final(st, resp, false);
 		osip_message_free(resp);
 		maybe_finish(p, st);
 		return;
@@ -905,7 +908,7 @@ static void on_cli_timeout(void *arg, struct txn_cli *ct, int status)
 	log_info("call %s: branch to %s:%u got no answer (%d)", CID(st->req),
 		 inet_ntoa(ct->to.peer.sin_addr), ntohs(ct->to.peer.sin_port), status);
 	if (sip_msg_build_response(st->req, status, NULL, NULL, &r) == 0) {
-		consider_final(st, r);
+		consider_final(st, r, true);
 		osip_message_free(r);
 	}
 	maybe_finish(p, st);
@@ -978,6 +981,35 @@ void proxy_free(struct proxy *p)
 	registrar_free(p->reg);
 	tp_close(p->tp);
 	free(p);
+}
+
+int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
+{
+	const struct sp_conf *c = p->conf;
+	const char *what = NULL;
+
+	if (fresh->nlisten != c->nlisten ||
+	    memcmp(fresh->listen, c->listen, sizeof(c->listen[0]) * c->nlisten))
+		what = "listen";
+	else if (fresh->nnats != c->nnats ||
+		 memcmp(fresh->nats, c->nats, sizeof(c->nats[0]) * c->nnats))
+		what = "nats";
+	else if (fresh->nrealms != c->nrealms)
+		what = "realms";
+	for (unsigned i = 0; !what && i < c->nrealms; i++)
+		if (strcmp(fresh->realms[i].name, c->realms[i].name))
+			what = "realms";
+	if (what) {
+		log_err("reload refused: '%s' changed, which needs a restart; the running configuration stays",
+			what);
+		return -1;
+	}
+	/* every module reads the one struct: rewrite it in place */
+	memcpy((struct sp_conf *)c, fresh, sizeof(*c));
+	log_notice("configuration reloaded: %u media rule%s, %u route%s, %u domain%s", c->nrules,
+		   c->nrules == 1 ? "" : "s", c->nroutes, c->nroutes == 1 ? "" : "s", c->ndomains,
+		   c->ndomains == 1 ? "" : "s");
+	return 0;
 }
 
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *st)

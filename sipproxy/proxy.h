@@ -21,6 +21,15 @@ struct proxy_stats {
  * *pp set, or -1 (logged). conf must outlive the proxy. */
 int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp);
 
+/* Apply a freshly loaded configuration (SIGHUP) without dropping calls,
+ * registrations or bindings: routes, media rules, domains, realm
+ * prefixes, the media and sip settings take effect at once (the registrar's
+ * limits at the next start; the caller sets the log level). The listen addresses, the realm names and the nats must stay as
+ * they are (they hold sockets and index live state): if they differ, the
+ * reload is refused, logged, and the running configuration stays. 0 if
+ * applied, -1 if refused. */
+int proxy_reload(struct proxy *p, const struct sp_conf *fresh);
+
 /* Release the calls' bindings (fire and forget), close everything. */
 void proxy_free(struct proxy *p);
 

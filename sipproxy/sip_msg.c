@@ -1040,6 +1040,73 @@ static bool answerable(const osip_message_t *m)
 	       writable(m->cseq, (int (*)(void *, char **))osip_cseq_to_str);
 }
 
+/* A request refused by the framing pass (bad Content-Length, bad
+ * Request-URI scheme, odd header lines...) still deserves its answer
+ * (RFC 3261 §18.3, §16.3 step 2). Pick the five headers a response needs
+ * out of the raw header block, where each is one clean line, and parse
+ * just those behind a neutral start line. NULL when they are not all there
+ * and clean, or the message is an ACK or a response. */
+static osip_message_t *salvage(const char *buf, size_t len)
+{
+	static const char *const want[] = {"via", "v", "from", "f", "to", "t", "call-id", "i",
+					   "cseq"};
+	osip_message_t *m = NULL;
+	char *out, method[32];
+	size_t o = 0, i = 0, mlen = 0;
+
+	/* the start line's method, if it is a token */
+	while (i < len && mlen < sizeof(method) - 1 && is_alpha((unsigned char)buf[i]))
+		method[mlen++] = buf[i++];
+	method[mlen] = '\0';
+	if (!mlen || i >= len || buf[i] != ' ' || !strcmp(method, "ACK") || !strcmp(method, "SIP"))
+		return NULL;
+	if (!(out = malloc(2 * len + 64))) /* LF-only lines gain a CR */
+		return NULL;
+	o = (size_t)snprintf(out, 64, "%s sip:invalid SIP/2.0\r\n", method);
+	/* skip the start line, then walk the header lines up to a blank one */
+	while (i < len && buf[i] != '\n')
+		i++;
+	for (i++; i < len;) {
+		size_t b = i, e, n;
+		bool clean = true;
+
+		while (i < len && buf[i] != '\n')
+			i++;
+		e = i > b && buf[i - 1] == '\r' ? i - 1 : i;
+		i++;
+		if (e == b)
+			break; /* end of the headers */
+		for (size_t k = b; k < e; k++)
+			if ((unsigned char)buf[k] < 0x20 || buf[k] == 0x7f)
+				clean = false;
+		for (n = 0; b + n < e && buf[b + n] != ':' && buf[b + n] != ' ' && buf[b + n] != '\t'; n++)
+			;
+		for (size_t w = 0; clean && w < sizeof(want) / sizeof(want[0]); w++)
+			if (strlen(want[w]) == n && !strncasecmp(buf + b, want[w], n)) {
+				memcpy(out + o, buf + b, e - b);
+				o += e - b;
+				out[o++] = '\r';
+				out[o++] = '\n';
+				break;
+			}
+	}
+	{
+		static const char tail[] = "Content-Length: 0\r\n\r\n";
+		memcpy(out + o, tail, sizeof(tail) - 1);
+		o += sizeof(tail) - 1;
+	}
+	if (osip_message_init(&m) == 0 && osip_message_parse(m, out, o) != 0) {
+		osip_message_free(m);
+		m = NULL;
+	}
+	free(out);
+	if (m && !answerable(m)) {
+		osip_message_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
 int sip_msg_parse(const char *buf, size_t len, size_t max_len,
 		  osip_message_t **out, struct sip_err *err)
 {
@@ -1105,6 +1172,8 @@ done:
 		return rc;
 	}
 	osip_message_free(m);
+	if (rc == -EBADMSG && !err->is_response)
+		*out = salvage(buf, len);
 	return rc;
 }
 

@@ -64,6 +64,7 @@ struct txn_srv {
 	unsigned nfinal;         /* branches with a final response */
 	unsigned npending;       /* branches waiting for their SDP rewrite */
 	osip_message_t *best;    /* best non-2xx final so far (a clone) */
+	bool best_local;         /* ... that we made (not from downstream) */
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */

@@ -204,12 +204,12 @@ static const struct {
 	{"x-cseq-mismatch", 400, "CSeq method mismatch", true, false},
 	{"x-cseq-huge", 400, "bad CSeq", true, false},
 	{"x-cseq-negative", 400, "bad CSeq", true, false},
-	{"x-cl-negative", 400, "bad Content-Length", false, false},
-	{"x-cl-huge", 400, "bad Content-Length", false, false},
-	{"x-cl-larger", 400, "Content-Length larger than body", false, false},
-	{"x-cl-not-number", 400, "bad Content-Length", false, false},
+	{"x-cl-negative", 400, "bad Content-Length", true, false},
+	{"x-cl-huge", 400, "bad Content-Length", true, false},
+	{"x-cl-larger", 400, "Content-Length larger than body", true, false},
+	{"x-cl-not-number", 400, "bad Content-Length", true, false},
 	{"x-dup-to", 400, "duplicate To", false, false},
-	{"x-dup-cl", 400, "duplicate Content-Length", false, false},
+	{"x-dup-cl", 400, "duplicate Content-Length", true, false},
 	{"x-dup-callid", 400, "duplicate Call-ID", false, false},
 	{"x-maxfwd-abc", 400, "bad Max-Forwards", true, false},
 	{"x-maxfwd-256", 400, "bad Max-Forwards", true, false},
@@ -217,28 +217,28 @@ static const struct {
 	{"x-via-no-branch", 400, "Via without branch", true, false},
 	{"x-via-bad-port", 400, "bad Via", true, false},
 	{"x-callid-space", 400, "bad Call-ID", true, false},
-	{"x-tel-uri", 416, "Unsupported URI Scheme", false, false},
-	{"x-http-uri", 416, "Unsupported URI Scheme", false, false},
-	{"x-version", 505, "Version Not Supported", false, false},
-	{"x-ltgt-uri", 400, "bad Request-URI", false, false},
-	{"x-spaces-request-line", 400, "bad request line", false, false},
-	{"x-escaped-nul", 400, "bad escape in URI", false, false},
-	{"x-body-no-ctype", 400, "body without Content-Type", false, false},
-	{"x-bad-header-name", 400, "bad header name", false, false},
-	{"x-multipart-no-boundary", 400, "bad multipart body", false, false},
-	{"x-multipart-dup-ctype", 400, "bad multipart body", false, false},
-	{"x-escaped-nul-to", 400, "bad URI", false, false},
+	{"x-tel-uri", 416, "Unsupported URI Scheme", true, false},
+	{"x-http-uri", 416, "Unsupported URI Scheme", true, false},
+	{"x-version", 505, "Version Not Supported", true, false},
+	{"x-ltgt-uri", 400, "bad Request-URI", true, false},
+	{"x-spaces-request-line", 400, "bad request line", true, false},
+	{"x-escaped-nul", 400, "bad escape in URI", true, false},
+	{"x-body-no-ctype", 400, "body without Content-Type", true, false},
+	{"x-bad-header-name", 400, "bad header name", true, false},
+	{"x-multipart-no-boundary", 400, "bad multipart body", true, false},
+	{"x-multipart-dup-ctype", 400, "bad multipart body", true, false},
+	{"x-escaped-nul-to", 400, "bad URI", true, false},
 	{"x-mismatch-unknown", 400, "CSeq method mismatch", true, false},
 	{"x-bigcode", 400, "status code out of range", false, true},
-	{"x-trailing-space", 400, "bad request line", false, false},
-	{"x-lws-in-uri", 400, "bad request line", false, false},
+	{"x-trailing-space", 400, "bad request line", true, false},
+	{"x-lws-in-uri", 400, "bad request line", true, false},
 	{"x-unterminated-quote", 400, "malformed message", false, false},
-	{"x-space-in-to-uri", 400, "bad URI", false, false},
+	{"x-space-in-to-uri", 400, "bad URI", true, false},
 	{"x-status-99", 400, "status code out of range", false, true},
 	{"x-status-700", 400, "status code out of range", false, true},
 	{"x-response-no-via", 400, "missing Via", false, true},
-	{"x-no-blank-line", 400, "truncated header", false, false},
-	{"x-bare-cr", 400, "bare CR", false, false},
+	{"x-no-blank-line", 400, "truncated header", true, false},
+	{"x-bare-cr", 400, "bare CR", true, false},
 };
 
 #define N_VALID (sizeof(valid_fixtures) / sizeof(valid_fixtures[0]))
@@ -507,6 +507,7 @@ static void test_unusual_framing(void **state)
 static void test_invalid_fixtures(void **state)
 {
 	size_t i, len;
+	unsigned bad = 0;
 
 	(void)state;
 	for (i = 0; i < N_INVALID; i++) {
@@ -518,10 +519,12 @@ static void test_invalid_fixtures(void **state)
 		if (rc != -EBADMSG || err.status != invalid_fixtures[i].status ||
 		    !err.reason || !strstr(err.reason, invalid_fixtures[i].reason) ||
 		    (m != NULL) != invalid_fixtures[i].answerable ||
-		    err.is_response != invalid_fixtures[i].response)
-			fail_msg("%s: rc %d status %d reason \"%s\" msg %p response %d",
-				 invalid_fixtures[i].name, rc, err.status,
-				 err.reason ? err.reason : "(null)", (void *)m, err.is_response);
+		    err.is_response != invalid_fixtures[i].response) {
+			print_message("%s: rc %d status %d reason \"%s\" msg %p response %d\n",
+				      invalid_fixtures[i].name, rc, err.status,
+				      err.reason ? err.reason : "(null)", (void *)m, err.is_response);
+			bad++;
+		}
 		if (m) {
 			osip_message_t *r = NULL;
 
@@ -533,6 +536,7 @@ static void test_invalid_fixtures(void **state)
 		}
 		free(buf);
 	}
+	assert_int_equal(bad, 0);
 }
 
 static void test_reason_phrases(void **state)
@@ -550,7 +554,11 @@ static void test_reason_phrases(void **state)
 	buf = load("x-tel-uri", &len);
 	assert_int_equal(sip_msg_parse(buf, len, 0, &m, &err), -EBADMSG);
 	assert_string_equal(err.reason, "Unsupported URI Scheme");
-	assert_null(m);
+	/* refused by the framing pass, but still answerable (RFC 3261 §16.3
+	 * step 2): the headers a response needs were picked out */
+	assert_non_null(m);
+	assert_string_equal(m->call_id->number, "a84b4c76e66710");
+	osip_message_free(m);
 	free(buf);
 }
 
