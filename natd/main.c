@@ -14,7 +14,14 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "priv.h"
+
+static const struct option long_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
 
 static void usage(FILE *f)
 {
@@ -26,8 +33,9 @@ static void usage(FILE *f)
 		"  -d          debug logging\n"
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
 		"  -s SOCKET   control socket path (overrides control.socket)\n"
-		"  -h          this help\n"
-		"  -V          version\n");
+		"  -h, --help  this help\n"
+		"  -V, --version\n"
+		"              print the version and exit\n");
 }
 
 /* Open the pidfile while still privileged; the pid is written only once
@@ -57,7 +65,7 @@ int main(int argc, char **argv)
 	struct natd *n = NULL;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:fndp:s:hV")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fndp:s:hV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
@@ -112,7 +120,9 @@ int main(int argc, char **argv)
 		pidfd = -1;
 	}
 	log_notice("running as %s", conf.user);
+	notify_sendf("READY=1\nSTATUS=running as %s", conf.user); /* systemd Type=notify */
 	rc = natd_run(n) < 0 ? 1 : 0;
+	notify_send("STOPPING=1");
 	if (*pidfile)
 		unlink(pidfile); /* best effort: the directory may not be ours any more */
 out:

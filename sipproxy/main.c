@@ -2,7 +2,8 @@
  * transports and the natd connections, drop privileges, announce
  * readiness (pidfile), run the event loop until SIGTERM or SIGINT.
  * SIGUSR1 writes the status view (counters, registrations, calls and
- * their bindings) to the log.
+ * their bindings) to the log; SIGHUP reloads the configuration (see
+ * proxy_reload() for what may change).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -18,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "priv.h"
 #include "proxy.h"
 #include "sip_msg.h"
@@ -26,6 +28,12 @@
 #ifndef SYSCONFDIR_NATD
 #define SYSCONFDIR_NATD "/etc/natedge"
 #endif
+
+static const struct option long_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
 
 static void usage(FILE *f)
 {
@@ -36,8 +44,9 @@ static void usage(FILE *f)
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
-		"  -h          this help\n"
-		"  -V          version\n");
+		"  -h, --help  this help\n"
+		"  -V, --version\n"
+		"              print the version and exit\n");
 }
 
 static int pidfile_open(const char *path)
@@ -65,7 +74,42 @@ static void status_line(void *arg, const char *line)
 struct run {
 	struct event_base *base;
 	struct proxy *proxy;
+	const char *conf_path;
+	bool debug;
 };
+
+/* SIGHUP: load the file again; apply it only if it loads cleanly and only
+ * changes what can change under live calls (proxy_reload). Problems go to
+ * the log, one line each. */
+static void reload(struct run *r)
+{
+	struct sp_conf *fresh = calloc(1, sizeof(*fresh));
+	char *errs = NULL;
+	size_t elen = 0;
+	FILE *ef = open_memstream(&errs, &elen);
+	int rc;
+
+	notify_send("RELOADING=1");
+	if (!fresh || !ef) {
+		log_err("reload: out of memory; keeping the running configuration");
+	} else {
+		rc = sp_conf_load(r->conf_path, fresh, ef);
+		fclose(ef);
+		ef = NULL;
+		if (rc < 0) {
+			for (char *line = strtok(errs, "\n"); line; line = strtok(NULL, "\n"))
+				log_err("reload: %s", line);
+			log_err("reload: %s has errors; keeping the running configuration", r->conf_path);
+		} else if (proxy_reload(r->proxy, fresh) == 0 && !r->debug) {
+			log_level = fresh->log_level;
+		}
+	}
+	if (ef)
+		fclose(ef);
+	free(errs);
+	free(fresh);
+	notify_send("READY=1");
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -77,7 +121,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (sig == SIGHUP) {
-		log_warn("SIGHUP: reloading the configuration is not supported yet; restart instead");
+		reload(r);
 		return;
 	}
 	log_notice("signal %d: stopping", (int)sig);
@@ -90,11 +134,11 @@ int main(int argc, char **argv)
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	struct event *sev[4] = {NULL};
 	bool check = false, fg = false, debug = false;
-	struct run r = {NULL, NULL};
+	struct run r = {NULL, NULL, NULL, false};
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:fndp:hV")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fndp:hV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
@@ -110,6 +154,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	r.conf_path = conf_path;
+	r.debug = debug;
 	log_open("sipproxy", debug ? LOG_DEBUG : LOG_INFO, false);
 	if (!(conf = calloc(1, sizeof(*conf))))
 		return 1;
@@ -159,7 +205,9 @@ int main(int argc, char **argv)
 	log_notice("ready: %u listen address%s, %u natd%s, running as %s", conf->nlisten,
 		   conf->nlisten == 1 ? "" : "es", conf->nnats, conf->nnats == 1 ? "" : "s",
 		   getuid() == 0 ? "root" : conf->user);
+	notify_sendf("READY=1\nSTATUS=%u listen addresses, %u natds", conf->nlisten, conf->nnats);
 	event_base_dispatch(r.base);
+	notify_send("STOPPING=1");
 	rc = 0;
 	if (*pidfile)
 		unlink(pidfile);

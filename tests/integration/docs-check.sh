@@ -24,7 +24,7 @@
 
 : "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl}"
 : "${NT_SIPPROXY:=$NT_ROOT/sipproxy/sipproxy}"
-: "${DOCS_REQUIRE_LONG_OPTS:=0}"
+: "${DOCS_REQUIRE_LONG_OPTS:=1}"
 
 MAN=$NT_ROOT/man
 NATD_C=$NT_ROOT/natd/conf.c
@@ -260,7 +260,7 @@ check_getopt_program() {
 		it_fail "${prog}_built" "no executable $bin; run ./quickstart build"
 		return
 	fi
-	optstring=$(grep -o 'getopt(argc, argv, "[^"]*")' "$NT_ROOT/$main" | head -n1 | sed 's/.*"\(.*\)".*/\1/')
+	optstring=$(grep -o 'getopt\(_long\)\{0,1\}(argc, argv, "[^"]*"' "$NT_ROOT/$main" | head -n1 | sed 's/.*"\(.*\)".*/\1/')
 	if [[ -z $optstring ]]; then
 		it_fail "${prog}_getopt_found" "no getopt(argc, argv, \"...\") in $main"
 		return
