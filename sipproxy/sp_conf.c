@@ -135,7 +135,7 @@ static const struct item items[] = {
 	{.path = "sip.max_message", .type = K_UINT, .min = 1024, .max = 65535,
 	 .off = OFF(max_message), .dflt = 65535},
 	{.path = "sip.max_transactions", .type = K_UINT, .min = 16, .max = 1000000,
-	 .off = OFF(max_transactions), .dflt = 10000},
+	 .off = OFF(max_transactions), .dflt = 200000},
 	{.path = "sip.max_calls", .type = K_UINT, .min = 16, .max = 1000000, .off = OFF(max_calls),
 	 .dflt = 10000},
 	{.path = "sip.t1_ms", .type = K_UINT, .min = 50, .max = 10000, .off = OFF(t1_ms), .dflt = 500},

@@ -133,7 +133,7 @@ struct sp_conf {
 
 	/* sip.* */
 	unsigned max_message;          /* bytes, default 65535 (1024..65535) */
-	unsigned max_transactions;     /* default 10000 (16..1000000) */
+	unsigned max_transactions;     /* default 200000 (16..1000000) */
 	unsigned max_calls;            /* default 10000 (16..1000000) */
 	unsigned t1_ms;                /* default 500 (50..10000) */
 	unsigned t2_ms;                /* default 4000 (100..60000) */

@@ -412,6 +412,7 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	if (strlen(branch) >= SIP_BRANCH_MAX || !(ct = calloc(1, sizeof(*ct))))
 		goto fail;
 	strcpy(ct->branch, branch);
+	snprintf(ct->method, sizeof(ct->method), "%s", req->sip_method ? req->sip_method : "");
 	ct->tl = tl;
 	ct->to = *to;
 	ct->invite = MSG_IS_INVITE(req);
@@ -477,8 +478,7 @@ struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp)
 	invite = !strcmp(resp->cseq->method, "INVITE");
 	for (ct = tl->cli[hash_str(br->gvalue) % BUCKETS]; ct; ct = ct->hnext)
 		if (!strcmp(ct->branch, br->gvalue) && ct->invite == invite &&
-		    ct->req && ct->req->sip_method &&
-		    !strcmp(ct->req->sip_method, resp->cseq->method))
+		    !strcmp(ct->method, resp->cseq->method))
 			return ct;
 	return NULL;
 }
@@ -550,7 +550,7 @@ static void send_cancel(struct txn_layer *tl, struct txn_cli *ct)
 	osip_message_t *c;
 
 	ct->cancel_sent = true;
-	if (!(c = build_cancel(ct->req)))
+	if (!ct->req || !(c = build_cancel(ct->req)))
 		return;
 	/* its own client transaction (non-INVITE), with the INVITE's branch */
 	txn_cli_send(tl, &ct->to, c, ct->branch, NULL, ct->out_realm);
@@ -594,7 +594,7 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_messa
 	}
 	if (ct->state == TC_COMPLETED) {
 		/* a retransmitted final response */
-		if (ct->invite && status >= 300) {
+		if (ct->invite && status >= 300 && ct->req) {
 			osip_message_t *ack = build_ack(ct->req, resp);
 			if (ack) {
 				txn_send_raw(tl, &ct->to, ack);
@@ -609,6 +609,14 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_messa
 	evtimer_del(ct->timer);
 	if (ct->timer_c)
 		evtimer_del(ct->timer_c);
+	/* nothing is sent again: keep only what a repeated ACK needs */
+	sip_msg_bytes_free(ct->bytes);
+	ct->bytes = NULL;
+	ct->len = 0;
+	if ((!ct->invite || status < 300) && ct->req) {
+		osip_message_free(ct->req);
+		ct->req = NULL;
+	}
 	if (ct->invite && status >= 300) {
 		osip_message_t *ack = build_ack(ct->req, resp);
 		if (ack) {

@@ -85,8 +85,10 @@ struct txn_cli {
 	bool invite;
 	enum txn_cli_state state;
 	struct tp_addr to;
-	osip_message_t *req;     /* as sent */
-	char *bytes;             /* as sent, for retransmission */
+	char method[24];         /* the request's, to match responses */
+	osip_message_t *req;     /* as sent; freed once final unless an ACK
+				    may have to be built again (INVITE non-2xx) */
+	char *bytes;             /* as sent, for retransmission; freed once final */
 	size_t len;
 	unsigned interval;       /* ms, A or E */
 	unsigned elapsed;        /* ms since sent, against B or F */

@@ -117,7 +117,7 @@ static void check_defaults(const struct sp_conf *c)
 	assert_int_equal(c->reg_max_contacts, 8);
 	assert_int_equal(c->reg_max_aors, 10000);
 	assert_int_equal(c->max_message, 65535);
-	assert_int_equal(c->max_transactions, 10000);
+	assert_int_equal(c->max_transactions, 200000);
 	assert_int_equal(c->max_calls, 10000);
 	assert_int_equal(c->t1_ms, 500);
 	assert_int_equal(c->t2_ms, 4000);
