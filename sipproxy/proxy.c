@@ -39,7 +39,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +60,6 @@ struct proxy {
 	struct registrar *reg;
 	struct media *media;
 	struct event *tick;
-	unsigned ticks;
 	struct proxy_stats st;
 };
 
@@ -936,10 +934,6 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	registrar_expire(p->reg, now_s());
-	/* transactions come and go by the ten thousand under load: give the
-	 * freed heap back so the resident size follows the load down */
-	if (++p->ticks % 10 == 0)
-		malloc_trim(0);
 }
 
 int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp)
