@@ -24,6 +24,7 @@
 #include "proxy.h"
 #include "sip_msg.h"
 #include "sp_conf.h"
+#include "status.h"
 
 #ifndef SYSCONFDIR_NATD
 #define SYSCONFDIR_NATD "/etc/natedge"
@@ -32,6 +33,7 @@
 static const struct option long_opts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
+	{"status", no_argument, NULL, 'S'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -39,11 +41,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
+		"       sipproxy -S [-c FILE]\n"
 		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
+		"  -S, --status\n"
+		"              print the running proxy's status view (calls, their\n"
+		"              bindings, registrations, counters) from status_socket\n"
 		"  -h, --help  this help\n"
 		"  -V, --version\n"
 		"              print the version and exit\n");
@@ -135,16 +141,19 @@ int main(int argc, char **argv)
 	struct event *sev[4] = {NULL};
 	bool check = false, fg = false, debug = false;
 	struct run r = {NULL, NULL, NULL, false};
+	struct status_srv *status = NULL;
+	bool query = false;
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:fndp:hV", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fndp:hVS", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
 		case 'n': check = true; break;
 		case 'd': debug = true; break;
 		case 'p': pidfile = optarg; break;
+		case 'S': query = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("sipproxy %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -169,6 +178,18 @@ int main(int argc, char **argv)
 		free(conf);
 		return 0;
 	}
+	if (query) {
+		if (!conf->status_socket[0]) {
+			fprintf(stderr, "sipproxy: %s sets no status_socket\n", conf_path);
+			free(conf);
+			return 2;
+		}
+		rc = status_query(conf->status_socket, stdout);
+		if (rc < 0)
+			fprintf(stderr, "sipproxy: %s: %s\n", conf->status_socket, strerror(-rc));
+		free(conf);
+		return rc < 0 ? 3 : 0;
+	}
 	if (!pidfile)
 		pidfile = conf->pidfile;
 	log_open("sipproxy", debug ? LOG_DEBUG : conf->log_level, conf->log_syslog || !fg);
@@ -186,6 +207,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (proxy_new(r.base, conf, &r.proxy) < 0)
+		goto out;
+	if (conf->status_socket[0] && !(status = status_open(r.base, conf->status_socket, r.proxy)))
 		goto out;
 	for (unsigned i = 0; i < 4; i++)
 		if (!(sev[i] = evsignal_new(r.base, sigs[i], on_signal, &r)) || evsignal_add(sev[i], NULL) < 0) {
@@ -217,6 +240,7 @@ out:
 	for (unsigned i = 0; i < 4; i++)
 		if (sev[i])
 			event_free(sev[i]);
+	status_close(status);
 	proxy_free(r.proxy);
 	if (r.base)
 		event_base_free(r.base);

@@ -60,6 +60,7 @@ realms = ( { name = "inside"; prefixes = [ "10.1.0.0/24" ]; },
 listen = ( { address = "10.1.0.1"; realm = "inside"; },
            { address = "203.0.113.1"; realm = "outside"; } );
 domains = [ "edge.test" ];
+status_socket = "$IT_OUT/sipproxy.status";
 nats = ( { name = "edge"; socket = "$(it_ctl_socket)"; timeout_ms = 500; } );
 media_rules = ( { from = "inside"; to = "outside"; nat = "edge"; } );
 media: { ice = "strip"; };
@@ -181,6 +182,10 @@ run() {
 	nb=$(call_bindings "$callid" during)
 	it_check natd_binding_during_call "natd holds $nb bindings labelled call:$callid during the call (see natctl-during.out)" \
 		test "$(num "$nb")" -gt 0
+	# the proxy's own view of the call: sipproxy -S lists it with its binding
+	"$NT_SIPPROXY" -S -c "$SP_CONF" >"$IT_OUT/sipproxy-status.out" 2>&1
+	it_check proxy_status_shows_call "sipproxy -S does not list call $callid with a binding (see sipproxy-status.out)" \
+		grep -q "^call $callid age=[0-9]*s bindings=[1-9]" "$IT_OUT/sipproxy-status.out"
 
 	# live counts before hanging up (the capture in each phone's namespace)
 	local a_rx a_top b_rx b_top

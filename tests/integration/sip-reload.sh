@@ -9,6 +9,7 @@
 #                        error is logged with its line, the route still works
 #   reload_listen_kept   a file that moves the listen address: refused
 #                        ("needs a restart"), the old address still answers
+#   status_command       `sipproxy -S` prints the status view from status_socket
 #   reload_alive         sipproxy still runs, pid unchanged
 . "$(dirname "$0")/lib.sh"
 
@@ -39,6 +40,7 @@ write_conf() { # write_conf LISTEN_PORT ROUTE(0/1) BROKEN(0/1)
 	realms = ( { name = "lo"; prefixes = [ "127.0.0.0/8" ]; } );
 	listen = ( { address = "127.0.0.1"; port = $1; realm = "lo"; transports = [ "udp" ]; } );
 	domains = [ "reload.test" ];
+	status_socket = "$IT_OUT/status.sock";
 	EOF
 	if [[ $2 == 1 ]]; then
 		echo 'routes = ( { domain = "far.test"; next_hop = "127.0.0.1:5081"; } );' >>"$CONF"
@@ -131,6 +133,15 @@ if grep -q "reload refused: 'listen' changed" "$IT_OUT/sipproxy.log" && [[ $r3 =
 	it_pass reload_listen_kept
 else
 	it_fail reload_listen_kept "log: $(grep 'reload' "$IT_OUT/sipproxy.log" | tail -1); old address answers '$r3'"
+fi
+
+# the status view from the command line (sipproxy -S): counters after the
+# OPTIONS above, the registrar line
+"$NT_SIPPROXY" -S -c "$CONF" >"$IT_OUT/status.out" 2>&1
+if grep -q '^stats requests=[1-9]' "$IT_OUT/status.out" && grep -q '^registrar aors=0' "$IT_OUT/status.out"; then
+	it_pass status_command
+else
+	it_fail status_command "sipproxy -S printed: $(head -c 300 "$IT_OUT/status.out")"
 fi
 
 if kill -0 "$SP_PID" 2>/dev/null && [[ $(cat "$IT_OUT/sipproxy.pid") == "$SP_PID" ]]; then

@@ -1,0 +1,180 @@
+/* status: sipproxy's status view on a Unix socket (see status.h).
+ *
+ * Theory of operation. A listening stream socket at the configured path.
+ * Each connection gets the whole view at once (proxy_status() lines,
+ * newline-terminated) queued on a bufferevent, and is closed once the
+ * queue has drained; nothing is read from the client. The view is built
+ * from the live state in one go on the event loop, so it is a consistent
+ * snapshot. Connections are bounded (STATUS_MAX_CONN) and each is given a
+ * few seconds to drain.
+ */
+#include "status.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STATUS_MAX_CONN 8
+#define STATUS_DRAIN_S 5
+
+struct status_srv {
+	struct event_base *base;
+	struct proxy *proxy;
+	int fd;
+	struct event *ev;
+	unsigned nconn;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct conn {
+	struct status_srv *s;
+	struct bufferevent *bev;
+};
+
+static void conn_free(struct conn *c)
+{
+	c->s->nconn--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_free(arg); /* everything went out */
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	conn_free(arg); /* error, EOF or the drain timeout */
+}
+
+static void add_line(void *arg, const char *line)
+{
+	struct evbuffer *out = arg;
+
+	evbuffer_add_printf(out, "%s\n", line);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct status_srv *s = arg;
+	struct timeval drain = {STATUS_DRAIN_S, 0};
+	struct conn *c;
+	int cfd;
+
+	(void)fd;
+	(void)what;
+	cfd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	if (s->nconn >= STATUS_MAX_CONN || !(c = calloc(1, sizeof(*c)))) {
+		close(cfd);
+		return;
+	}
+	if (!(c->bev = bufferevent_socket_new(s->base, cfd, BEV_OPT_CLOSE_ON_FREE))) {
+		close(cfd);
+		free(c);
+		return;
+	}
+	c->s = s;
+	s->nconn++;
+	proxy_status(s->proxy, add_line, bufferevent_get_output(c->bev));
+	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
+	bufferevent_set_timeouts(c->bev, NULL, &drain);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+struct status_srv *status_open(struct event_base *base, const char *path, struct proxy *p)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct status_srv *s;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("status socket %s: path too long", path);
+		return NULL;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->base = base;
+	s->proxy = p;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		log_err("status socket: %s", strerror(errno));
+		free(s);
+		return NULL;
+	}
+	unlink(path); /* a stale socket from an earlier run */
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+	    listen(s->fd, STATUS_MAX_CONN) < 0) {
+		log_err("status socket %s: %s", path, strerror(errno));
+		close(s->fd);
+		free(s);
+		return NULL;
+	}
+	if (!(s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST, on_accept, s)) ||
+	    event_add(s->ev, NULL) < 0) {
+		log_err("status socket %s: cannot watch it", path);
+		status_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void status_close(struct status_srv *s)
+{
+	if (!s)
+		return;
+	if (s->ev)
+		event_free(s->ev);
+	close(s->fd);
+	unlink(s->path);
+	free(s);
+}
+
+int status_query(const char *path, FILE *out)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	{
+		struct timeval tv = {STATUS_DRAIN_S, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
