@@ -275,7 +275,10 @@ check_getopt_program() {
 	fi
 	# the option lines "  -x ..." and the synopsis "usage: prog [-abc] [-x ARG]"
 	help_lines=$(sed -n 's/^[[:space:]]\{1,\}-\([A-Za-z]\)\([[:space:],].*\)\{0,1\}$/\1/p' <<<"$out")
-	help_synopsis=$(grep -i -m1 'usage:' <<<"$out" | grep -o '\[-[A-Za-z]*' | tr -d '[-' | fold -w1)
+	# the usage line and its continuation lines ("       prog -S ...")
+	help_synopsis=$(awk -v p="$prog" 'tolower($0) ~ /usage:/ {on = 1; print; next}
+		on && $1 == p {print; next} {on = 0}' <<<"$out" |
+		grep -o '\(\[\| \)-[A-Za-z]*' | tr -d '[ -' | fold -w1 | sort -u)
 	compare "${prog}_help_lists_getopt_options" "getopt \"$optstring\"" "$accepted" "$prog -h" "$help_lines"
 	compare "${prog}_help_synopsis_lists_getopt_options" "getopt \"$optstring\"" "$accepted" "$prog -h usage line" "$help_synopsis"
 	if [[ -f $MAN/$prog.8 ]]; then
