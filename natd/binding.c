@@ -129,6 +129,13 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	return t;
 }
 
+void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
+		     enum bind_filtering filtering)
+{
+	memcpy(t->c.timeout, timeout, sizeof(t->c.timeout));
+	t->c.filtering = filtering;
+}
+
 void bind_table_free(struct bind_table *t)
 {
 	if (!t)

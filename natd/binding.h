@@ -103,6 +103,11 @@ struct bind_table;
 typedef void (*bind_expire_cb)(struct binding *b, void *arg);
 
 struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now);
+/* Change the timeouts and the filtering mode of a running table (a
+ * configuration reload; the capacities stay). A binding's deadline follows
+ * the new timeouts from its next visit of the wheel or its next refresh. */
+void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
+		     enum bind_filtering filtering);
 void bind_table_free(struct bind_table *t);
 
 struct binding *bind_lookup_in(struct bind_table *t, uint8_t proto, uint8_t in_realm,

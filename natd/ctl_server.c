@@ -33,7 +33,8 @@ struct conn {
 	bool closing;
 	bool tcp;           /* came over TCP: must prove a shared secret */
 	bool await_auth;    /* TCP: HELLO answered with a nonce */
-	int tcp_client;     /* index into tcp_pols, -1 unknown name */
+	int tcp_client;     /* index into tcp_clients, -1 unknown name */
+	uid_t uid;          /* local: the peer's uid (SO_PEERCRED) */
 	uint8_t ns[NC_NONCE_LEN];
 	uint32_t watch_reqid, watch_mask;
 	struct nc_msg *in, *out; /* decoded request, reply being built */
@@ -43,6 +44,7 @@ struct conn {
 
 struct tcp_client {
 	struct mgr_policy pol;
+	char secret_file[256];
 	uint8_t secret[NC_SECRET_MAX];
 	size_t slen;
 };
@@ -382,6 +384,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	if (!(c = conn_new(s, fd)))
 		return;
+	c->uid = cred.uid;
 	snprintf(c->client.owner, sizeof(c->client.owner), "uid:%u", (unsigned)cred.uid);
 	for (unsigned i = 0; i < s->npols; i++)
 		if (s->pol_uids[i] == cred.uid) {
@@ -437,8 +440,12 @@ static void policy_of(const struct natd_conf *c, const struct conf_client *cl, s
 }
 
 /* Policies: root first (administrator), then control.clients, then the
- * TCP clients with their secrets (read now, while still privileged). */
-static int build_policies(struct ctl_server *s, const struct natd_conf *c)
+ * TCP clients with their secrets (read now, while still privileged). On a
+ * reload (old: the running server) a secret that can no longer be read
+ * (privileges are dropped) is kept from old when the client's name and
+ * file are unchanged. */
+static int build_policies(struct ctl_server *s, const struct natd_conf *c,
+			  const struct ctl_server *old)
 {
 	s->npols = 1 + c->nclients;
 	s->pols = calloc(s->npols, sizeof(*s->pols));
@@ -472,7 +479,22 @@ static int build_policies(struct ctl_server *s, const struct natd_conf *c)
 				c->path, cl->line, cl->secret_file);
 			return -1;
 		}
+		snprintf(tc->secret_file, sizeof(tc->secret_file), "%s", cl->secret_file);
 		if ((err = nc_secret_read(cl->secret_file, tc->secret, sizeof(tc->secret), &tc->slen)) < 0) {
+			const struct tcp_client *otc = NULL;
+			for (unsigned k = 0; old && k < old->ntcp; k++)
+				if (!strcmp(old->tcp_clients[k].pol.name, cl->user) &&
+				    !strcmp(old->tcp_clients[k].secret_file, cl->secret_file))
+					otc = &old->tcp_clients[k];
+			if (otc) {
+				log_notice("%s:%d: control.tcp_clients: %s: %s; keeping the secret read before",
+					   c->path, cl->line, cl->secret_file, nc_strerror(err));
+				memcpy(tc->secret, otc->secret, sizeof(tc->secret));
+				tc->slen = otc->slen;
+				policy_of(c, cl, &tc->pol);
+				s->ntcp++;
+				continue;
+			}
 			log_err("%s:%d: control.tcp_clients: %s: %s", c->path, cl->line, cl->secret_file,
 				nc_strerror(err));
 			return -1;
@@ -498,7 +520,7 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 	s->base = base;
 	s->m = m;
 	s->max_clients = c->ctl_max_clients;
-	if (build_policies(s, c) < 0)
+	if (build_policies(s, c, NULL) < 0)
 		goto fail;
 	snprintf(s->path, sizeof(s->path), "%s", c->ctl_socket);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->ctl_socket);
@@ -552,6 +574,79 @@ fail:
 	return -1;
 }
 
+static void free_policies(struct ctl_server *s)
+{
+	if (s->tcp_clients)
+		memset(s->tcp_clients, 0, (s->ntcp + 1) * sizeof(*s->tcp_clients)); /* secrets */
+	free(s->tcp_clients);
+	free(s->pols);
+	free(s->pol_uids);
+	s->tcp_clients = NULL;
+	s->pols = NULL;
+	s->pol_uids = NULL;
+	s->ntcp = s->npols = 0;
+}
+
+int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned *dropped)
+{
+	struct ctl_server t = {.base = s->base, .m = s->m};
+	struct conn *cn, *next;
+
+	*dropped = 0;
+	if (build_policies(&t, c, s) < 0) {
+		free_policies(&t);
+		return -1;
+	}
+	/* every connection to its policy in the new tables: local ones by uid,
+	 * TCP ones by the name they said HELLO with */
+	for (cn = s->conns; cn; cn = cn->next) {
+		struct mgr_policy *pol = NULL;
+		if (cn->tcp) {
+			int k = -1;
+			if (cn->tcp_client >= 0) {
+				const char *name = s->tcp_clients[cn->tcp_client].pol.name;
+				for (unsigned i = 0; i < t.ntcp; i++)
+					if (!strcmp(t.tcp_clients[i].pol.name, name))
+						k = (int)i;
+			}
+			cn->tcp_client = k;
+			if (cn->pol && k >= 0)
+				pol = &t.tcp_clients[k].pol;
+			else if (!cn->pol)
+				continue; /* not authenticated yet: AUTH looks it up */
+		} else {
+			for (unsigned i = 0; i < t.npols; i++)
+				if (t.pol_uids[i] == cn->uid) {
+					pol = &t.pols[i];
+					break;
+				}
+		}
+		cn->pol = pol;
+		cn->client.pol = pol;
+	}
+	/* a client that said HELLO and is no longer listed is cut off; its
+	 * bindings stay and end by lease */
+	for (cn = s->conns; cn; cn = next) {
+		next = cn->next;
+		if (cn->hello && !cn->pol) {
+			log_notice("control: %s is no longer a control client; disconnected",
+				   cn->client.owner);
+			conn_free(cn);
+			(*dropped)++;
+		}
+	}
+	free_policies(s);
+	s->pols = t.pols;
+	s->pol_uids = t.pol_uids;
+	s->npols = t.npols;
+	s->tcp_clients = t.tcp_clients;
+	s->ntcp = t.ntcp;
+	memcpy(s->tcp_allow, t.tcp_allow, sizeof(s->tcp_allow));
+	s->ntcp_allow = t.ntcp_allow;
+	s->max_clients = c->ctl_max_clients;
+	return 0;
+}
+
 void ctl_server_free(struct ctl_server *s)
 {
 	if (!s)
@@ -562,10 +657,6 @@ void ctl_server_free(struct ctl_server *s)
 		evconnlistener_free(s->lst);
 	if (s->tcp_lst)
 		evconnlistener_free(s->tcp_lst);
-	if (s->tcp_clients)
-		memset(s->tcp_clients, 0, (s->ntcp + 1) * sizeof(*s->tcp_clients)); /* secrets */
-	free(s->tcp_clients);
-	free(s->pols);
-	free(s->pol_uids);
+	free_policies(s);
 	free(s);
 }

@@ -26,4 +26,12 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 		     struct ctl_server **out);
 void ctl_server_free(struct ctl_server *s);
 
+/* A configuration reload: rebuild the client policies (control.clients,
+ * control.tcp_clients, control.tcp_allow) and control.max_clients from c.
+ * Connections keep going under their client's new policy; one whose client
+ * is no longer listed is closed (counted in *dropped). Bindings are not
+ * touched. The socket settings are not looked at (they need a restart).
+ * 0, or -1 (logged) with everything as it was. */
+int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned *dropped);
+
 #endif

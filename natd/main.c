@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 
 	if (natd_setup(&conf, &n) < 0)
 		goto out;
+	natd_set_reload(n, conf_path, debug, sock); /* SIGHUP; before daemon() changes directory */
 	if (!fg && daemon(0, 0) < 0) {
 		log_err("daemon: %s", strerror(errno));
 		goto out;

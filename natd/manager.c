@@ -94,6 +94,11 @@ void mgr_free(struct mgr *m)
 	free(m);
 }
 
+void mgr_set_conf(struct mgr *m, const struct mgr_conf *c)
+{
+	m->c = *c;
+}
+
 uint64_t mgr_epoch(const struct mgr *m)
 {
 	return m->epoch;

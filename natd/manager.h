@@ -62,6 +62,9 @@ typedef void (*mgr_event_fn)(void *arg, uint8_t event, const struct nc_item *ite
 
 struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x);
 void mgr_free(struct mgr *m);
+/* New lifetimes (a configuration reload): for requests from now on;
+ * granted leases keep their deadlines. */
+void mgr_set_conf(struct mgr *m, const struct mgr_conf *c);
 
 uint64_t mgr_epoch(const struct mgr *m);
 void mgr_set_event_cb(struct mgr *m, mgr_event_fn fn, void *arg);

@@ -952,6 +952,21 @@ fail:
 	return -1;
 }
 
+void pcp_server_set_conf(struct pcp_server *s, const struct pcp_conf *c)
+{
+	struct pcp_conf keep = s->c;
+
+	s->c = *c;
+	s->c.enable = keep.enable;
+	memcpy(s->c.listen, keep.listen, sizeof(s->c.listen));
+	s->c.nlisten = keep.nlisten;
+	s->c.port = keep.port;
+	if (s->c.max_lifetime < s->c.min_lifetime)
+		s->c.max_lifetime = s->c.min_lifetime;
+	if (!keep.max_rate || s->tokens > s->c.max_rate)
+		s->tokens = s->c.max_rate; /* the bucket starts full, as at start */
+}
+
 void pcp_server_free(struct pcp_server *s)
 {
 	if (!s)

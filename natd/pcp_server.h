@@ -82,6 +82,11 @@ struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
 int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct mgr *m,
 		     const struct realm_set *rs, struct pcp_server **out);
 
+/* A configuration reload: take c's lifetimes, limits and THIRD_PARTY
+ * settings for requests from now on. enable, listen and port are the
+ * sockets' and stay as they are; mappings already granted keep theirs. */
+void pcp_server_set_conf(struct pcp_server *s, const struct pcp_conf *c);
+
 /* Close the sockets and free the server (NULL is fine). */
 void pcp_server_free(struct pcp_server *s);
 
