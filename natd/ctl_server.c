@@ -76,6 +76,8 @@ static void conn_free(struct conn *c)
 			break;
 		}
 	s->nconns--;
+	if (c->watch_reqid)
+		mgr_set_watching(s->m, -1);
 	bufferevent_free(c->bev);
 	free(c->in);
 	free(c->out);
@@ -262,6 +264,7 @@ static void handle(struct conn *c)
 		}
 		c->watch_reqid = id;
 		c->watch_mask = q->u.watch.mask ? q->u.watch.mask : NC_EV_ALL;
+		mgr_set_watching(c->srv->m, +1);
 		send_status(c, NC_MSG_WATCH_R, id, NC_ST_OK, "");
 		break;
 	default:

@@ -106,6 +106,12 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A new dynamic binding: announced to `natctl watch` if anyone watches. */
+static void on_new_binding(void *arg, const struct binding *b)
+{
+	mgr_announce(arg, NC_EV_CREATED, b);
+}
+
 static void on_expire(struct binding *b, void *arg)
 {
 	struct natd *n = arg;
@@ -117,6 +123,8 @@ static void on_expire(struct binding *b, void *arg)
 	}
 	if (b->kind == BIND_MANAGED)
 		mgr_binding_gone(n->mgr, b, NC_EV_EXPIRED);
+	else
+		mgr_announce(n->mgr, NC_EV_EXPIRED, b); /* natctl watch: dynamic ones too */
 	xlate_release_binding(&n->x, b);
 	n->st.bindings_expired++;
 }
@@ -587,6 +595,8 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 			log_err("out of memory for the address manager");
 			goto fail;
 		}
+		n->x.on_new = on_new_binding;
+		n->x.on_new_arg = n->mgr;
 	}
 	if (!(n->bufmem = malloc((size_t)BATCH * BUF_CAP))) {
 		log_err("out of memory for packet buffers");

@@ -53,6 +53,7 @@ struct mgr {
 	uint32_t ngrants;
 	mgr_event_fn ev;
 	void *ev_arg;
+	unsigned watching;
 };
 
 static uint32_t now_sec(void)
@@ -202,6 +203,20 @@ static void emit(struct mgr *m, uint8_t event, const struct binding *b)
 		return;
 	mgr_describe(m, b, &it);
 	m->ev(m->ev_arg, event, &it);
+}
+
+void mgr_set_watching(struct mgr *m, int delta)
+{
+	if (delta < 0 && m->watching)
+		m->watching--;
+	else if (delta > 0)
+		m->watching++;
+}
+
+void mgr_announce(struct mgr *m, uint8_t event, const struct binding *b)
+{
+	if (m->watching)
+		emit(m, event, b);
 }
 
 /* Free one binding of a grant (its pool port too, unless it is an alias). */

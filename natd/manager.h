@@ -69,6 +69,15 @@ void mgr_set_conf(struct mgr *m, const struct mgr_conf *c);
 uint64_t mgr_epoch(const struct mgr *m);
 void mgr_set_event_cb(struct mgr *m, mgr_event_fn fn, void *arg);
 
+/* Watchers of events came (+1) or went (-1): while there are none,
+ * mgr_announce() costs a compare. */
+void mgr_set_watching(struct mgr *m, int delta);
+
+/* Announce event (NC_EV_CREATED, NC_EV_EXPIRED...) for a binding the
+ * manager does not own (dynamic NAPT, static forwards), so that `natctl
+ * watch` shows them come and go too. */
+void mgr_announce(struct mgr *m, uint8_t event, const struct binding *b);
+
 /* BIND: fill rep (status, id, allocated endpoint, lifetime). */
 uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req,
 		  struct nc_bind_r *rep);

@@ -208,6 +208,8 @@ static struct binding *outbound_binding(struct xlate_ctx *x, uint8_t proto, uint
 			  x->realms->realms[ra].name, ep_str(src, a), x->realms->realms[t].name,
 			  ep_str(ext, m));
 	}
+	if (x->on_new)
+		x->on_new(x->on_new_arg, b);
 	return b;
 }
 

@@ -40,6 +40,10 @@ struct xlate_ctx {
 	unsigned pool_flags;   /* POOL_F_* for dynamic bindings */
 	xlate_emit_fn emit;
 	void *emit_arg;
+	/* a dynamic binding was just made (NULL: nobody wants to know); off
+	 * the per-packet path: called once per new flow */
+	void (*on_new)(void *arg, const struct binding *b);
+	void *on_new_arg;
 };
 
 enum xlate_verdict {

@@ -21,6 +21,21 @@ if grep -qi 'warn' "$IT_NATD_LOG" && grep -qi 'udp' "$IT_NATD_LOG"; then
 	it_info "natd warned about the short udp timeout: $(grep -i -m1 'udp' "$IT_NATD_LOG")"
 fi
 
+# 0. an operator watching: `natctl watch` announces dynamic bindings too.
+# Ready once it reports the refresh of a sentinel managed binding.
+CTL=$(it_ctl_socket)
+it_natctl w-sentinel -- bind --dir term --in-realm inside --ext-realm outside \
+	--endpoint 10.1.0.10:6498 --lifetime 600 >/dev/null 2>&1
+SENT_ID=$(grep -o '^id=[0-9]*\|\bid [0-9]*\|"id":[0-9]*' "$IT_OUT/w-sentinel.out" | grep -o '[0-9]*' | head -n1)
+timeout 40 "$NT_NATCTL" -s "$CTL" --json watch --events created,refreshed,expired --timeout 35 \
+	>"$IT_OUT/watch.out" 2>"$IT_OUT/watch.err" &
+IT_PIDS+=("$!")
+watch_ready() {
+	it_natctl w-poke -- refresh "$SENT_ID" --lifetime 600 >/dev/null 2>&1
+	grep -q "\"event\":\"refreshed\",\"id\":$SENT_ID," "$IT_OUT/watch.out" 2>/dev/null
+}
+[[ -n $SENT_ID ]] && nt_poll 5 watch_ready || it_log "natctl watch not confirmed ready (sentinel '$SENT_ID')"
+
 # 1. a UDP exchange creates a binding
 it_server phA a-echo1 udp-echo --bind 203.0.113.10:7000 --count 1 --timeout 6 || true
 it_nt phB b-send1 udp-send --to 203.0.113.10:7000 --bind 10.1.0.10:4500 --timeout 3
@@ -72,6 +87,19 @@ if ((expired_ok)); then
 	fi
 else
 	it_fail binding_expired_counter "bindings_expired stayed at '$(stat bindings_expired)' (was ${expired0:-?}) for $((UDP_TIMEOUT + 12))s"
+fi
+
+# 3b. the watcher saw the dynamic binding come and go
+watch_saw() { grep -q "\"event\":\"$1\".*\"alloc\":\"$ext\".*\"owner\":\"dynamic\"" "$IT_OUT/watch.out"; }
+if nt_poll 3 watch_saw created; then
+	it_pass watch_dynamic_created
+else
+	it_fail watch_dynamic_created "natctl watch showed no created event for $ext (owner dynamic): $(head -c 400 "$IT_OUT/watch.out")"
+fi
+if nt_poll 3 watch_saw expired; then
+	it_pass watch_dynamic_expired
+else
+	it_fail watch_dynamic_expired "natctl watch showed no expired event for $ext: $(grep -c . "$IT_OUT/watch.out") lines"
 fi
 
 # 4. after expiry the old external address:port delivers nothing
