@@ -47,6 +47,7 @@
 
 #include "log.h"
 #include "media.h"
+#include "ratelimit.h"
 #include "registrar.h"
 #include "sip_msg.h"
 #include "transport.h"
@@ -60,6 +61,7 @@ struct proxy {
 	struct registrar *reg;
 	struct media *media;
 	struct event *tick;
+	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct proxy_stats st;
 };
 
@@ -139,6 +141,27 @@ static void reply_stateless(struct proxy *p, const osip_message_t *req, const st
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
+}
+
+/* 503 with Retry-After to a source over its request rate (RFC 3261
+ * §21.5.4, §20.33): it should wait, others are served meanwhile. */
+static void reply_overload(struct proxy *p, const osip_message_t *req, const struct tp_addr *from)
+{
+	osip_message_t *r = NULL;
+	struct sip_target t;
+	struct tp_addr d = *from;
+	struct in_addr a;
+
+	if (sip_msg_build_response(req, 503, "Service Unavailable (request rate)", NULL, &r) < 0)
+		return;
+	osip_message_set_header(r, "Retry-After", "1");
+	if (!from->tcp && sip_msg_via_target(r, 0, &t) == 0 && t.numeric &&
+	    inet_pton(AF_INET, t.host, &a) == 1) {
+		d.peer.sin_addr = a;
+		d.peer.sin_port = htons(t.port);
+	}
+	txn_send_raw(p->tl, &d, r);
+	osip_message_free(r);
 }
 
 /* A sip_target (numeric) as a transport destination. */
@@ -742,6 +765,16 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		osip_message_free(req);
 		return;
 	}
+	/* sip.rate_limit: new out-of-dialog requests per source (floods of
+	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE)
+	 * always pass, so calls in progress can end */
+	if (c->rate_limit && !tag_of(req->to) &&
+	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, txn_now_ms())) {
+		p->st.rate_limited++;
+		reply_overload(p, req, from);
+		osip_message_free(req);
+		return;
+	}
 	rc = sip_msg_max_forwards(req);
 	if (rc == 0) {
 		p->st.too_many_hops++;
@@ -956,6 +989,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	if (tp_open(base, conf, on_message, p, &p->tp) < 0)
 		goto fail;
 	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
+	    !(p->rl = rl_new(conf->rate_limit, 0)) ||
 	    !(p->media = media_new(base, conf)) ||
 	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
 		log_err("out of memory");
@@ -979,6 +1013,7 @@ void proxy_free(struct proxy *p)
 	txn_layer_free(p->tl);
 	media_free(p->media);
 	registrar_free(p->reg);
+	rl_free(p->rl);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1006,6 +1041,7 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 	}
 	/* every module reads the one struct: rewrite it in place */
 	memcpy((struct sp_conf *)c, fresh, sizeof(*c));
+	rl_set(p->rl, c->rate_limit, 0);
 	log_notice("configuration reloaded: %u media rule%s, %u route%s, %u domain%s", c->nrules,
 		   c->nrules == 1 ? "" : "s", c->nroutes, c->nroutes == 1 ? "" : "s", c->ndomains,
 		   c->ndomains == 1 ? "" : "s");
@@ -1048,14 +1084,14 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line),
 		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
 		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
-		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu",
+		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu",
 		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
 		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
 		 (unsigned long long)p->st.forwarded_responses,
 		 (unsigned long long)p->st.stray_responses, (unsigned long long)p->st.registers,
 		 (unsigned long long)p->st.cancels, (unsigned long long)p->st.loops,
 		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
-		 (unsigned long long)p->st.media_rejects);
+		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "

@@ -14,7 +14,7 @@ struct proxy;
 struct proxy_stats {
 	uint64_t requests, responses, parse_errors, replied_4xx5xx, forwarded_requests;
 	uint64_t forwarded_responses, stray_responses, registers, cancels, acks_absorbed;
-	uint64_t loops, too_many_hops, no_route, media_rejects;
+	uint64_t loops, too_many_hops, no_route, media_rejects, rate_limited;
 };
 
 /* Open the transports, connect to the natds, start the timers. 0 with

@@ -9,6 +9,10 @@
 #                        error is logged with its line, the route still works
 #   reload_listen_kept   a file that moves the listen address: refused
 #                        ("needs a restart"), the old address still answers
+#   rate_limit_per_source  with sip.rate_limit = 20 (set by a reload), 200
+#                        OPTIONS at once from one source get about 20 answers
+#                        and 503 + Retry-After for the rest, while another
+#                        source is served in full
 #   status_command       `sipproxy -S` prints the status view from status_socket
 #   reload_alive         sipproxy still runs, pid unchanged
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +37,7 @@ ip netns add "$NS" || { it_fail reload_namespace "cannot create $NS"; exit 1; }
 ip -n "$NS" link set lo up
 
 CONF=$IT_OUT/sipproxy.conf
-write_conf() { # write_conf LISTEN_PORT ROUTE(0/1) BROKEN(0/1)
+write_conf() { # write_conf LISTEN_PORT ROUTE(0/1) BROKEN(0/1) [RATE]
 	cat >"$CONF" <<-EOF
 	user = "root";
 	log: { level = "info"; };
@@ -47,6 +51,8 @@ write_conf() { # write_conf LISTEN_PORT ROUTE(0/1) BROKEN(0/1)
 	fi
 	if [[ $3 == 1 ]]; then
 		echo 'sip: { t1_ms = "fast"; };' >>"$CONF"
+	elif [[ -n ${4:-} ]]; then
+		echo "sip: { rate_limit = $4; };" >>"$CONF"
 	fi
 }
 
@@ -70,6 +76,34 @@ try:
             print(d); break
 except socket.timeout:
     print("timeout")
+EOF
+# A flood from one source: N OPTIONS at once, then the answers counted.
+cat >"$IT_OUT/sipflood.py" <<'EOF'
+import socket, sys, time, random
+src, dom, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.bind((src, 0)); me = s.getsockname()[1]
+for i in range(n):
+    b = "z9hG4bK%08x" % random.getrandbits(32)
+    m = ("OPTIONS sip:u@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\nMax-Forwards: 70\r\n"
+         "From: <sip:f@reload.test>;tag=%d\r\nTo: <sip:u@%s>\r\nCall-ID: %s@fl\r\n"
+         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dom, src, me, b, i, dom, b)
+    s.sendto(m.encode(), ("127.0.0.1", port))
+ok = busy = retry = 0
+s.settimeout(0.2); end = time.time() + 1.5
+while time.time() < end:
+    try:
+        d = s.recv(65535).decode(errors="replace")
+    except socket.timeout:
+        continue
+    first = d.split("\r\n")[0]
+    if " 200 " in first:
+        ok += 1
+    elif " 503 " in first:
+        busy += 1
+        retry += "\r\nRetry-After: 1" in d
+print("ok=%d busy=%d retry_after=%d" % (ok, busy, retry))
 EOF
 cat >"$IT_OUT/sipr.py" <<'EOF'
 import socket, sys, time
@@ -133,6 +167,22 @@ if grep -q "reload refused: 'listen' changed" "$IT_OUT/sipproxy.log" && [[ $r3 =
 	it_pass reload_listen_kept
 else
 	it_fail reload_listen_kept "log: $(grep 'reload' "$IT_OUT/sipproxy.log" | tail -1); old address answers '$r3'"
+fi
+
+# sip.rate_limit: one source floods, another is still served
+write_conf 5070 1 0 20
+hup 'configuration reloaded'
+flood=$(ip netns exec "$NS" timeout 10 "$NT_PY" "$IT_OUT/sipflood.py" 127.0.0.2 far.test 5070 200 2>&1)
+other=$(ip netns exec "$NS" timeout 10 "$NT_PY" "$IT_OUT/sipflood.py" 127.0.0.3 far.test 5070 5 2>&1)
+it_info "flood from 127.0.0.2: $flood; another source: $other"
+fok=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' <<<"$flood")
+fbusy=$(sed -n 's/.*busy=\([0-9]*\).*/\1/p' <<<"$flood")
+fretry=$(sed -n 's/.*retry_after=\([0-9]*\).*/\1/p' <<<"$flood")
+ook=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' <<<"$other")
+if [[ -n $fok && $fok -le 25 && ${fbusy:-0} -ge 100 && $fretry == "$fbusy" && $ook == 5 ]]; then
+	it_pass rate_limit_per_source
+else
+	it_fail rate_limit_per_source "flood: '$flood' (want ok<=25, busy>=100, all with Retry-After); other source: '$other' (want ok=5)"
 fi
 
 # the status view from the command line (sipproxy -S): counters after the

@@ -1,0 +1,83 @@
+/* ratelimit: per-source token buckets (see ratelimit.h).
+ *
+ * Tokens are kept in thousandths so that slow rates refill smoothly
+ * without floating point. A bucket is refilled lazily when its source is
+ * seen again: elapsed_ms * rate thousandths (a rate of r tokens a second
+ * is r thousandths a millisecond), capped at the burst.
+ */
+#include "ratelimit.h"
+
+#include <stdlib.h>
+
+struct bucket {
+	uint32_t addr;      /* network byte order; 0 = free */
+	uint64_t last_ms;   /* last refill */
+	uint64_t milli;     /* tokens x 1000 */
+};
+
+struct ratelimit {
+	uint32_t rate, burst;
+	struct bucket b[RL_SLOTS];
+};
+
+struct ratelimit *rl_new(uint32_t rate, uint32_t burst)
+{
+	struct ratelimit *rl = calloc(1, sizeof(*rl));
+
+	if (rl)
+		rl_set(rl, rate, burst);
+	return rl;
+}
+
+void rl_free(struct ratelimit *rl)
+{
+	free(rl);
+}
+
+void rl_set(struct ratelimit *rl, uint32_t rate, uint32_t burst)
+{
+	rl->rate = rate;
+	rl->burst = burst ? burst : rate;
+}
+
+static uint32_t slot_of(uint32_t addr)
+{
+	uint32_t h = addr * 2654435761u;
+
+	return (h ^ (h >> 16)) % RL_SLOTS;
+}
+
+bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)rl->burst * 1000u;
+	struct bucket *b = NULL, *victim = NULL;
+	uint32_t s = slot_of(addr);
+
+	if (rl->rate == 0 || addr == 0)
+		return true;
+	for (unsigned i = 0; i < RL_PROBE; i++) {
+		struct bucket *c = &rl->b[(s + i) % RL_SLOTS];
+		if (c->addr == addr) {
+			b = c;
+			break;
+		}
+		/* a free bucket, else the one idle the longest */
+		if (!victim || (victim->addr != 0 && (c->addr == 0 || c->last_ms < victim->last_ms)))
+			victim = c;
+	}
+	if (!b) {
+		b = victim;
+		b->addr = addr;
+		b->last_ms = now_ms;
+		b->milli = cap;
+	} else if (now_ms > b->last_ms) {
+		b->milli += (now_ms - b->last_ms) * rl->rate;
+		if (b->milli > cap)
+			b->milli = cap;
+		b->last_ms = now_ms;
+	}
+	if (b->milli < 1000u)
+		return false;
+	b->milli -= 1000u;
+	return true;
+}

@@ -1,0 +1,32 @@
+/* ratelimit: per-source token buckets (sip.rate_limit), bounded memory.
+ *
+ * One bucket per source IPv4 address, holding up to `burst` tokens and
+ * refilled at `rate` tokens a second. A fixed table of RL_SLOTS buckets,
+ * open addressing over a short probe window: when the window is full, the
+ * bucket idle the longest in it is recycled (a recycled source starts with
+ * a full bucket, so a flood of spoofed sources cannot lock a real one
+ * out; it can only cost the flooder its own tokens). Time is passed in
+ * (milliseconds) so tests control it.
+ */
+#ifndef SIPPROXY_RATELIMIT_H
+#define SIPPROXY_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RL_SLOTS 8192u
+#define RL_PROBE 8u
+
+struct ratelimit;
+
+/* rate: tokens per second (0: never limit); burst: bucket size (0: rate). */
+struct ratelimit *rl_new(uint32_t rate, uint32_t burst);
+void rl_free(struct ratelimit *rl);
+
+/* Change the rate and burst (a reload); buckets keep their tokens. */
+void rl_set(struct ratelimit *rl, uint32_t rate, uint32_t burst);
+
+/* Take a token for addr (network byte order) at now_ms: true if allowed. */
+bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms);
+
+#endif
