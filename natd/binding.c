@@ -5,6 +5,16 @@
  * Free bindings are chained through in_next and marked kind = KIND_FREE.
  * Wheel slots are circular doubly-linked lists threaded through
  * wheel_prev/wheel_next, one head index per slot.
+ *
+ * Per-host counts of dynamic bindings (for table.max_bindings_per_host)
+ * live in a third fixed array, open addressing with linear probing and
+ * backward-shift deletion, keyed by {in_realm, in address}. A host holds at
+ * least one dynamic binding, so there are never more hosts than bindings:
+ * sized at 1.5 x capacity (rounded up to a power of two) it is never more
+ * than two thirds full and needs no tombstones. Only insert(), bind_remove()
+ * and bind_set_kind() touch it, so every way a dynamic binding comes or goes
+ * (creation, expiry, removal, adoption) keeps the counts exact, and the
+ * packet path of existing bindings never sees it.
  */
 #include "binding.h"
 
@@ -27,6 +37,12 @@ struct perm {
 	struct endpoint r; /* port 0 under address-dependent filtering */
 };
 
+struct host {
+	uint32_t addr;   /* network byte order */
+	uint32_t n;      /* dynamic bindings held; 0 = free slot */
+	uint8_t realm;
+};
+
 struct bind_table {
 	struct bind_conf c;
 	struct binding *b;
@@ -39,6 +55,8 @@ struct bind_table {
 	uint32_t wheel_now;
 	struct perm *p;
 	uint32_t *p_hash, pmask, p_free;
+	struct host *h;
+	uint32_t h_mask;
 };
 
 static uint32_t hash_words(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
@@ -84,6 +102,59 @@ static uint32_t pow2_at_least(uint32_t n)
 	return s;
 }
 
+/* ---- per-host counts of dynamic bindings ---- */
+
+static uint32_t host_hash(const struct bind_table *t, uint8_t realm, uint32_t addr)
+{
+	return hash_words(t->seed ^ 0x85ebca6bu, addr, realm, 0) & t->h_mask;
+}
+
+/* The slot of {realm, addr}, or of the free slot ending its probe run. */
+static uint32_t host_find(const struct bind_table *t, uint8_t realm, uint32_t addr)
+{
+	uint32_t i = host_hash(t, realm, addr);
+
+	while (t->h[i].n && !(t->h[i].addr == addr && t->h[i].realm == realm))
+		i = (i + 1) & t->h_mask;
+	return i;
+}
+
+static void host_inc(struct bind_table *t, const struct binding *b)
+{
+	struct host *h = &t->h[host_find(t, b->in_realm, b->in.addr)];
+
+	if (!h->n) {
+		h->addr = b->in.addr;
+		h->realm = b->in_realm;
+	}
+	h->n++;
+}
+
+static void host_dec(struct bind_table *t, const struct binding *b)
+{
+	uint32_t i = host_find(t, b->in_realm, b->in.addr), j;
+
+	if (!t->h[i].n)
+		return; /* cannot happen: counted at insert */
+	if (--t->h[i].n)
+		return;
+	/* backward-shift deletion: pull later members of the run into the
+	 * hole when their home slot is not after it (cyclically) */
+	for (j = (i + 1) & t->h_mask; t->h[j].n; j = (j + 1) & t->h_mask) {
+		uint32_t home = host_hash(t, t->h[j].realm, t->h[j].addr);
+		if (((j - home) & t->h_mask) >= ((j - i) & t->h_mask)) {
+			t->h[i] = t->h[j];
+			t->h[j].n = 0;
+			i = j;
+		}
+	}
+}
+
+uint32_t bind_host_count(const struct bind_table *t, uint8_t in_realm, uint32_t addr)
+{
+	return t->h[host_find(t, in_realm, addr)].n;
+}
+
 struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 {
 	struct bind_table *t;
@@ -104,7 +175,9 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	t->ext_hash = malloc(hsize * sizeof(uint32_t));
 	t->p = calloc(c->perm_capacity ? c->perm_capacity : 1, sizeof(*t->p));
 	t->p_hash = malloc(psize * sizeof(uint32_t));
-	if (!t->b || !t->in_hash || !t->ext_hash || !t->p || !t->p_hash) {
+	t->h_mask = pow2_at_least(c->capacity + c->capacity / 2 + 1) - 1;
+	t->h = calloc((size_t)t->h_mask + 1, sizeof(*t->h));
+	if (!t->b || !t->in_hash || !t->ext_hash || !t->p || !t->p_hash || !t->h) {
 		bind_table_free(t);
 		return NULL;
 	}
@@ -145,6 +218,7 @@ void bind_table_free(struct bind_table *t)
 	free(t->ext_hash);
 	free(t->p);
 	free(t->p_hash);
+	free(t->h);
 	free(t);
 }
 
@@ -298,6 +372,8 @@ static struct binding *insert(struct bind_table *t, enum bind_kind kind, uint8_t
 	wheel_place(t, b, bind_deadline(t, b), t->wheel_now);
 	t->count++;
 	t->count_kind[kind]++;
+	if (kind == BIND_DYNAMIC)
+		host_inc(t, b);
 	return b;
 }
 
@@ -317,6 +393,10 @@ struct binding *bind_insert_alias(struct bind_table *t, uint8_t proto, uint8_t i
 
 void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k)
 {
+	if (b->kind == BIND_DYNAMIC && k != BIND_DYNAMIC)
+		host_dec(t, b);
+	else if (b->kind != BIND_DYNAMIC && k == BIND_DYNAMIC)
+		host_inc(t, b);
 	t->count_kind[b->kind]--;
 	t->count_kind[k]++;
 	b->kind = (uint8_t)k;
@@ -348,6 +428,8 @@ void bind_remove(struct bind_table *t, struct binding *b)
 	perm_free_all(t, b);
 	t->count--;
 	t->count_kind[b->kind]--;
+	if (b->kind == BIND_DYNAMIC)
+		host_dec(t, b);
 	b->kind = KIND_FREE;
 	b->in_next = t->free_head;
 	t->free_head = i;
@@ -541,7 +623,8 @@ size_t bind_memory(const struct bind_table *t)
 	return sizeof(*t) + (size_t)t->c.capacity * sizeof(struct binding) +
 	       2 * ((size_t)t->hmask + 1) * sizeof(uint32_t) +
 	       (size_t)(t->c.perm_capacity ? t->c.perm_capacity : 1) * sizeof(struct perm) +
-	       ((size_t)t->pmask + 1) * sizeof(uint32_t);
+	       ((size_t)t->pmask + 1) * sizeof(uint32_t) +
+	       ((size_t)t->h_mask + 1) * sizeof(struct host);
 }
 
 struct binding *bind_next(struct bind_table *t, uint32_t *cursor)

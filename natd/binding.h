@@ -165,6 +165,9 @@ bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoi
 uint32_t bind_count(const struct bind_table *t);
 uint32_t bind_count_kind(const struct bind_table *t, enum bind_kind k);
 uint32_t bind_capacity(const struct bind_table *t);
+/* Dynamic bindings the inside host {in_realm, addr} holds now (kept exact
+ * on every insert, removal, expiry and change of kind). */
+uint32_t bind_host_count(const struct bind_table *t, uint8_t in_realm, uint32_t addr);
 /* Bytes of memory the table holds (for the benchmark's per-binding figure). */
 size_t bind_memory(const struct bind_table *t);
 

@@ -55,6 +55,8 @@ static const struct item items[] = {
 	{"table.hairpinning", T_BOOL, 0, 1, OFF(hairpinning), 0, 1, NULL},
 	{"table.port_parity", T_BOOL, 0, 1, OFF(port_parity), 0, 1, NULL},
 	{"table.port_preservation", T_BOOL, 0, 1, OFF(port_preservation), 0, 1, NULL},
+	{"table.max_bindings_per_host", T_U32, 0, 1 << 24, OFF(max_bindings_per_host), 0, 4096, NULL},
+	{"table.new_flows_per_host", T_U32, 0, 1000000, OFF(new_flows_per_host), 0, 1000, NULL},
 	{"timeouts.udp", T_U32, 1, 86400, OFF(bind.timeout[BT_UDP]), 0, 300, NULL},
 	{"timeouts.tcp_established", T_U32, 1, 7 * 86400, OFF(bind.timeout[BT_TCP_EST]), 0, 7440, NULL},
 	{"timeouts.tcp_transitory", T_U32, 1, 86400, OFF(bind.timeout[BT_TCP_TRANS]), 0, 240, NULL},

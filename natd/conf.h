@@ -90,6 +90,8 @@ struct natd_conf {
 	bool hairpinning;
 	bool port_parity;
 	bool port_preservation;
+	uint32_t max_bindings_per_host; /* dynamic bindings per inside address; 0 = no limit */
+	uint32_t new_flows_per_host;    /* new dynamic bindings a second per inside address; 0 = off */
 	struct frag_conf frag;
 	/* realms and forwards */
 	struct conf_realm realms[REALM_MAX];

@@ -48,6 +48,7 @@ struct natd {
 	struct frag_table *ft;
 	struct natd_stats st;
 	struct xlate_ctx x;
+	struct ratelimit *host_rl; /* table.new_flows_per_host buckets */
 	struct mgr *mgr;
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
@@ -477,6 +478,16 @@ static void forwards_apply(struct natd *n, const struct natd_conf *c)
 	}
 }
 
+/* table.max_bindings_per_host and table.new_flows_per_host into the
+ * translation context (at start and on reload). A host already over a
+ * lowered quota keeps its bindings; it makes no new ones until under. */
+static void set_host_limits(struct natd *n, const struct natd_conf *c)
+{
+	n->x.host_quota = c->max_bindings_per_host;
+	rl_set(n->host_rl, c->new_flows_per_host, c->new_flows_per_host);
+	n->x.host_rl = c->new_flows_per_host ? n->host_rl : NULL;
+}
+
 /* Everything that can change live is applied; c (fresh, checked) then
  * becomes the running config. 0, or -1 (logged) with nothing changed. */
 static int reload_apply(struct natd *n, struct natd_conf *c)
@@ -509,6 +520,7 @@ static int reload_apply(struct natd *n, struct natd_conf *c)
 	n->x.hairpinning = c->hairpinning;
 	n->x.pool_flags = (c->port_parity ? POOL_F_PARITY : 0u) |
 			  (c->port_preservation ? POOL_F_PRESERVE : 0u);
+	set_host_limits(n, c);
 	mgr_set_conf(n->mgr, &(struct mgr_conf){c->ctl_default_lifetime, c->ctl_max_lifetime});
 	if (n->pcp)
 		pcp_server_set_conf(n->pcp, &c->pcp);
@@ -589,6 +601,11 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 			      (c->port_preservation ? POOL_F_PRESERVE : 0u),
 		.emit = emit_cb, .emit_arg = n,
 	};
+	if (!(n->host_rl = rl_new(c->new_flows_per_host, c->new_flows_per_host))) {
+		log_err("out of memory for the per-host rate limits");
+		goto fail;
+	}
+	set_host_limits(n, c);
 	{
 		struct mgr_conf mc = {c->ctl_default_lifetime, c->ctl_max_lifetime};
 		if (!(n->mgr = mgr_new(&mc, &n->x))) {
@@ -671,6 +688,7 @@ void natd_free(struct natd *n)
 	bind_table_free(n->bt);
 	frag_table_free(n->ft);
 	realm_set_free(&n->rs);
+	rl_free(n->host_rl);
 	free(n->bufmem);
 	free(n);
 }

@@ -26,6 +26,8 @@ enum drop_reason {
 	DROP_FILTERED,       /* inbound refused by filtering */
 	DROP_TABLE_FULL,     /* binding table at capacity */
 	DROP_POOL_EXHAUSTED, /* no free external port */
+	DROP_HOST_QUOTA,     /* inside host holds table.max_bindings_per_host */
+	DROP_HOST_RATE,      /* inside host over table.new_flows_per_host */
 	DROP_FRAG_NOSLOT,    /* out-of-order fragment and no buffer slot */
 	DROP_FRAG_TIMEOUT,   /* buffered fragment never saw its first fragment */
 	DROP_FRAG_UNKNOWN,   /* fragment of a datagram natd cannot translate */

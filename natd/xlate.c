@@ -189,6 +189,16 @@ static struct binding *outbound_binding(struct xlate_ctx *x, uint8_t proto, uint
 		*why = DROP_NO_BINDING;
 		return NULL;
 	}
+	/* per-host limits: the quota first, so a host at its quota spends no
+	 * tokens; a token is spent even if the pool or the table then fails */
+	if (x->host_quota && bind_host_count(x->bt, ra, src.addr) >= x->host_quota) {
+		*why = DROP_HOST_QUOTA;
+		return NULL;
+	}
+	if (x->host_rl && !rl_allow(x->host_rl, src.addr, (uint64_t)x->now * 1000u)) {
+		*why = DROP_HOST_RATE;
+		return NULL;
+	}
 	if (proto == IPPROTO_ICMP)
 		flags &= ~POOL_F_PARITY;
 	if (pool_alloc(pl, (enum pool_proto)pp, src.addr, 0, src.port, flags, &ext) < 0) {

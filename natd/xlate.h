@@ -24,6 +24,7 @@
 
 #include "binding.h"
 #include "frag.h"
+#include "ratelimit.h"
 #include "realm.h"
 #include "stats.h"
 
@@ -38,6 +39,11 @@ struct xlate_ctx {
 	uint32_t now;          /* seconds, monotonic; set by the caller */
 	bool hairpinning;      /* RFC 4787 REQ-9 */
 	unsigned pool_flags;   /* POOL_F_* for dynamic bindings */
+	/* per-inside-host limits, checked only when a dynamic binding would be
+	 * made: bindings one {realm, address} may hold (0: no limit), and the
+	 * new-flow token buckets (NULL: none; refilled by the second of now) */
+	uint32_t host_quota;
+	struct ratelimit *host_rl;
 	xlate_emit_fn emit;
 	void *emit_arg;
 	/* a dynamic binding was just made (NULL: nobody wants to know); off

@@ -10,7 +10,8 @@
  * Input format (all of it optional; a short input is still a valid one):
  *   byte 0       settings: bits 0-1 filtering (0 EIF, 1 ADF, 2 APDF, 3 EIF),
  *                bit 2 hairpinning off, bit 3 no port parity, bit 4 no
- *                port preservation
+ *                port preservation, bit 5 a quota of 3 dynamic bindings
+ *                per inside host (table.max_bindings_per_host)
  *   then records, each
  *     op     1 byte
  *     word   2 bytes, big endian: bits 0-10 length of the data, bits 11-13
@@ -218,6 +219,7 @@ static void env_init(struct env *e, uint8_t settings)
 		.hairpinning = !(settings & 4),
 		.pool_flags = (settings & 8 ? 0 : POOL_F_PARITY) | (settings & 16 ? 0 : POOL_F_PRESERVE),
 		.emit = on_emit, .emit_arg = e, .on_new = on_new, .on_new_arg = e,
+		.host_quota = settings & 32 ? 3 : 0,
 	};
 	FUZZ_CHECK(e->m = mgr_new(&mc, &e->x), "mgr_new");
 	e->admin_pol = (struct mgr_policy){.name = "root", .admin = true, .realms = ~0u};

@@ -833,6 +833,51 @@ static void test_bind_next(void **state)
 	bind_table_free(t);
 }
 
+/* Per-host counts of dynamic bindings (table.max_bindings_per_host) stay
+ * exact through random inserts and removals in a tiny table, whose host
+ * index (16 slots for 10 bindings) collides and wraps all the time;
+ * static and managed bindings and changes of kind are counted right. */
+static void test_host_counts_exact(void **state)
+{
+	struct bind_table *t = new_table(10, 0, FILTER_EIF);
+	struct binding *live[10];
+	uint32_t n = 0, seed = 7, port = 1;
+	(void)state;
+
+	for (int round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 2 && n < 10) {
+			/* hosts 10.9.0.1..12, in realms 0 and 2 */
+			struct endpoint in = {htonl(0x0a090000u + 1 + (seed >> 8) % 12), htons((uint16_t)port)};
+			uint8_t realm = (seed >> 4) & 1 ? 2 : R_IN;
+			enum bind_kind k = (seed >> 12) % 5 == 0 ? BIND_STATIC : BIND_DYNAMIC;
+			int err;
+			live[n] = bind_insert(t, k, IPPROTO_UDP, realm, in, R_OUT, ext_ep(port), T0, &err);
+			assert_non_null(live[n]);
+			n++;
+			port++;
+		} else if (n) {
+			uint32_t i = (seed >> 8) % n;
+			if ((seed >> 20) % 4 == 0) {
+				bind_set_kind(t, live[i], live[i]->kind == BIND_DYNAMIC ? BIND_MANAGED
+											: BIND_DYNAMIC);
+			} else {
+				bind_remove(t, live[i]);
+				live[i] = live[--n];
+			}
+		}
+		for (uint32_t h = 0; h < 13; h++)
+			for (uint8_t realm = 0; realm <= 2; realm += 2) {
+				uint32_t want = 0, addr = htonl(0x0a090000u + h);
+				for (uint32_t i = 0; i < n; i++)
+					want += live[i]->kind == BIND_DYNAMIC && live[i]->in.addr == addr &&
+						live[i]->in_realm == realm;
+				assert_int_equal(bind_host_count(t, realm, addr), want);
+			}
+	}
+	bind_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -866,6 +911,7 @@ int main(void)
 		cmocka_unit_test(test_filter_slot_reuse_no_stale_permission),
 		cmocka_unit_test(test_filter_many_remotes),
 		cmocka_unit_test(test_bind_next),
+		cmocka_unit_test(test_host_counts_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,6 +231,8 @@ static void test_example_full(void **state)
 	assert_true(c->hairpinning);
 	assert_true(c->port_parity);
 	assert_true(c->port_preservation);
+	assert_int_equal(c->max_bindings_per_host, 4096);
+	assert_int_equal(c->new_flows_per_host, 1000);
 	assert_int_equal(c->bind.timeout[BT_UDP], 300);
 	assert_int_equal(c->bind.timeout[BT_TCP_EST], 7440);
 	assert_int_equal(c->bind.timeout[BT_TCP_TRANS], 240);
@@ -313,6 +315,8 @@ static void test_defaults(void **state)
 	assert_true(c->hairpinning);
 	assert_true(c->port_parity);
 	assert_true(c->port_preservation);
+	assert_int_equal(c->max_bindings_per_host, 4096);
+	assert_int_equal(c->new_flows_per_host, 1000);
 	/* RFC 4787 / 5382 / 5508 defaults */
 	assert_int_equal(c->bind.timeout[BT_UDP], 300);
 	assert_int_equal(c->bind.timeout[BT_TCP_EST], 7440);
@@ -344,7 +348,8 @@ static void test_values_set(void **state)
 		  "log: { level = \"debug\"; syslog = true; };\n"
 		  "stats_interval = 60;\n"
 		  "table: { capacity = 1000; filtering = \"address-and-port-dependent\";\n"
-		  "         hairpinning = false; port_parity = false; port_preservation = false; };\n"
+		  "         hairpinning = false; port_parity = false; port_preservation = false;\n"
+		  "         max_bindings_per_host = 0; new_flows_per_host = 7; };\n"
 		  "timeouts: { udp = 30; tcp_established = 100; tcp_transitory = 10; icmp = 5; };\n"
 		  "fragments: { datagrams = 10; buffered = 0; timeout = 60; };\n"
 		  "routes: { install = true; table = 7; inside_interfaces = [ \"veth0\", \"br-in\" ];\n"
@@ -364,6 +369,8 @@ static void test_values_set(void **state)
 	assert_false(c->hairpinning);
 	assert_false(c->port_parity);
 	assert_false(c->port_preservation);
+	assert_int_equal(c->max_bindings_per_host, 0);
+	assert_int_equal(c->new_flows_per_host, 7);
 	assert_int_equal(c->bind.timeout[BT_UDP], 30);
 	assert_int_equal(c->bind.timeout[BT_TCP_EST], 100);
 	assert_int_equal(c->bind.timeout[BT_TCP_TRANS], 10);
@@ -503,6 +510,11 @@ static void test_out_of_range(void **state)
 	load_text(&l, BASE "table: { capacity = 4294967297L; };\n");
 	expect_fail(&l, 1);
 	expect_err(&l, 6, "table.capacity: 4294967297 is out of range");
+	done(&l);
+	load_text(&l, BASE "table: { max_bindings_per_host = 16777217; new_flows_per_host = -1; };\n");
+	expect_fail(&l, 2);
+	expect_err(&l, 6, "table.max_bindings_per_host: 16777217 is out of range");
+	expect_err(&l, 6, "table.new_flows_per_host: -1 is out of range");
 	done(&l);
 }
 

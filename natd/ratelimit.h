@@ -1,4 +1,5 @@
-/* ratelimit: per-source token buckets (sip.rate_limit), bounded memory.
+/* ratelimit: per-source token buckets, bounded memory. One shared copy for
+ * sipproxy (sip.rate_limit) and natd (table.new_flows_per_host).
  *
  * One bucket per source IPv4 address, holding up to `burst` tokens and
  * refilled at `rate` tokens a second. A fixed table of RL_SLOTS buckets,
@@ -8,8 +9,8 @@
  * out; it can only cost the flooder its own tokens). Time is passed in
  * (milliseconds) so tests control it.
  */
-#ifndef SIPPROXY_RATELIMIT_H
-#define SIPPROXY_RATELIMIT_H
+#ifndef NATD_RATELIMIT_H
+#define NATD_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stdint.h>
