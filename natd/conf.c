@@ -70,6 +70,7 @@ static const struct item items[] = {
 	{"control.default_lifetime", T_U32, 1, 604800, OFF(ctl_default_lifetime), 0, 300, NULL},
 	{"control.max_lifetime", T_U32, 1, 604800, OFF(ctl_max_lifetime), 0, 86400, NULL},
 	{"control.max_clients", T_INT, 1, 4096, OFF(ctl_max_clients), 0, 64, NULL},
+	{"control.max_request_rate", T_U32, 0, 10000000, OFF(ctl_max_rate), 0, 0, NULL},
 	{"control.clients", T_CLIENTS, 0, CONF_MAX_CLIENTS, OFF(clients), 0, 0, NULL},
 	{"control.tcp_listen", T_STR, 0, 0, OFF(ctl_tcp_listen), 32, 0, ""},
 	{"control.tcp_allow", T_PREFIXES, 0, 16, OFF(ctl_tcp_allow), OFF(nctl_tcp_allow), 0, NULL},

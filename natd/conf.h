@@ -104,6 +104,7 @@ struct natd_conf {
 	char ctl_group[64];     /* group owning the socket ("" = natd's) */
 	uint32_t ctl_default_lifetime, ctl_max_lifetime;
 	int ctl_max_clients;
+	uint32_t ctl_max_rate; /* requests/s per control connection, 0 = unlimited */
 	struct conf_client clients[CONF_MAX_CLIENTS];
 	unsigned nclients;
 	char ctl_tcp_listen[32];  /* "a.b.c.d:port"; "" = no TCP */

@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,6 +38,8 @@ struct conn {
 	uid_t uid;          /* local: the peer's uid (SO_PEERCRED) */
 	uint8_t ns[NC_NONCE_LEN];
 	uint32_t watch_reqid, watch_mask;
+	uint64_t tokens_milli, last_ms; /* control.max_request_rate bucket */
+	bool rate_logged;
 	struct nc_msg *in, *out; /* decoded request, reply being built */
 	uint8_t *enc;            /* encode buffer, NC_MSG_MAX bytes */
 	struct conn *next;
@@ -61,6 +64,7 @@ struct ctl_server {
 	uid_t *pol_uids;
 	unsigned npols;
 	int max_clients, nconns;
+	uint32_t max_rate;       /* control.max_request_rate, 0 = unlimited */
 	struct conn *conns;
 	char path[108];
 };
@@ -151,6 +155,33 @@ static void on_event(void *arg, uint8_t event, const struct nc_item *item)
 	}
 }
 
+/* control.max_request_rate: a token bucket per connection (a burst of one
+ * second's worth), so that one client flooding requests cannot take the
+ * loop from the others or from the packets. */
+static bool rate_ok(struct conn *c)
+{
+	uint32_t rate = c->srv->max_rate;
+	uint64_t cap = (uint64_t)rate * 1000u, now;
+	struct timespec ts;
+
+	if (!rate)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (!c->last_ms) {
+		c->tokens_milli = cap;
+	} else if (now > c->last_ms) {
+		c->tokens_milli += (now - c->last_ms) * rate;
+		if (c->tokens_milli > cap)
+			c->tokens_milli = cap;
+	}
+	c->last_ms = now ? now : 1;
+	if (c->tokens_milli < 1000u)
+		return false;
+	c->tokens_milli -= 1000u;
+	return true;
+}
+
 static void handle(struct conn *c)
 {
 	struct nc_msg *q = c->in, *r = c->out;
@@ -165,6 +196,14 @@ static void handle(struct conn *c)
 	if (!c->hello && q->type != NC_MSG_HELLO && !(q->type == NC_MSG_AUTH && c->await_auth)) {
 		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED,
 			     c->tcp ? "say HELLO and AUTH first" : "say HELLO first");
+		return;
+	}
+	if (c->hello && !rate_ok(c)) {
+		if (!c->rate_logged)
+			log_notice("control: %s is over control.max_request_rate; refusing with TRY_AGAIN",
+				   c->client.owner);
+		c->rate_logged = true;
+		send_refusal(c, q->type, id, NC_ST_TRY_AGAIN, "request rate limit (control.max_request_rate)");
 		return;
 	}
 	switch (q->type) {
@@ -523,6 +562,7 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 	s->base = base;
 	s->m = m;
 	s->max_clients = c->ctl_max_clients;
+	s->max_rate = c->ctl_max_rate;
 	if (build_policies(s, c, NULL) < 0)
 		goto fail;
 	snprintf(s->path, sizeof(s->path), "%s", c->ctl_socket);
@@ -647,6 +687,7 @@ int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned 
 	memcpy(s->tcp_allow, t.tcp_allow, sizeof(s->tcp_allow));
 	s->ntcp_allow = t.ntcp_allow;
 	s->max_clients = c->ctl_max_clients;
+	s->max_rate = c->ctl_max_rate;
 	return 0;
 }
 

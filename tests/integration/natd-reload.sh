@@ -52,7 +52,7 @@ gen_conf() {
 	local out=$1 variant=$2
 	{
 		case $variant in
-		base) cat "$BASE" ;;
+		base | rate) cat "$BASE" ;;
 		more | broken | pool)
 			# one setting per line in the base file
 			awk -v fwd="$FWD_LINE" -v udp="$NEW_UDP_TIMEOUT" -v variant="$variant" '
@@ -64,8 +64,9 @@ gen_conf() {
 			' "$BASE"
 			;;
 		esac
-		local clients=
-		[[ $variant == base ]] ||
+		local clients= rate=
+		[[ $variant == rate ]] && rate="max_request_rate = 50;"
+		[[ $variant == base || $variant == rate ]] ||
 			clients="clients = ( { user = \"$LISTED\"; realms = [ \"outside\" ]; prefixes = [ \"10.1.0.0/25\" ]; quota = 2; } );"
 		cat <<EOF
 
@@ -73,6 +74,7 @@ control: {
   socket_mode = "0666";
   default_lifetime = 600;
   max_lifetime = 3600;
+  $rate
   $clients
 };
 EOF
@@ -291,6 +293,31 @@ if hup base 'configuration reloaded' &&
 	it_pass reload_forward_removed
 else
 	it_fail reload_forward_removed "log: $(grep -E 'reload|forward' "$IT_NATD_LOG" | tail -n 2 | tr '\n' ' '); phB saw '$X_PEER'"
+fi
+
+# ---------------------------------------------------------------- reload 5: control request rate
+
+# control.max_request_rate = 50: one connection pipelining requests gets
+# TRY_AGAIN beyond its rate, while another connection is served as before
+gen_conf "$CONF" rate
+CTLBENCH=$NT_ROOT/tests/bench/ctlbench
+if [[ ! -x $CTLBENCH ]]; then
+	it_fail reload_control_rate "no $CTLBENCH (built by make)"
+elif hup rate 'configuration reloaded'; then
+	timeout 20 "$CTLBENCH" pipe --socket "$CTL" --count 2000 --inflight 16 --max-time 5 \
+		>"$IT_OUT/rate-pipe.out" 2>&1
+	it_natctl rate-stats -- stats
+	rate_err=$(grep -o 'errors=[0-9]*' "$IT_OUT/rate-pipe.out" | cut -d= -f2)
+	if [[ ${rate_err:-0} -gt 0 ]] && grep -q 'first_error=.*rate.limit' "$IT_OUT/rate-pipe.out" &&
+		grep -q 'bindings' "$IT_OUT/rate-stats.out"; then
+		it_pass reload_control_rate
+	else
+		it_fail reload_control_rate "pipelined client: $(tr '\n' ' ' <"$IT_OUT/rate-pipe.out"); natctl stats: $(head -c 200 "$IT_OUT/rate-stats.out")"
+	fi
+	gen_conf "$CONF" base
+	hup base2 'configuration reloaded' >/dev/null
+else
+	it_fail reload_control_rate "the reload with control.max_request_rate was not applied"
 fi
 
 # ---------------------------------------------------------------- same process
