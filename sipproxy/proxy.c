@@ -75,6 +75,7 @@ struct park {
 	struct tp_addr dest;
 	char branch[SIP_BRANCH_MAX];
 	int out_realm;
+	bool holds_final;          /* a final response: counted in st->npending */
 };
 
 static int64_t now_s(void)
@@ -362,6 +363,10 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 		}
 		break;
 	case PARK_RESPONSE:
+		/* a final response was parked: the best-response choice waited
+		 * for it (a 2xx on its way must win over a later 487) */
+		if (pk->holds_final && st && st->npending)
+			st->npending--;
 		if (status) {
 			/* the answer cannot be rewritten: the caller learns it */
 			p->st.media_rejects++;
@@ -388,6 +393,8 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 			txn_send_raw(p->tl, &pk->dest, msg);
 			osip_message_free(msg);
 		}
+		if (pk->holds_final && st)
+			maybe_finish(p, st);
 		break;
 	case PARK_STATELESS:
 		if (status == 0)
@@ -885,9 +892,13 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 	pk.kind = PARK_RESPONSE;
 	snprintf(pk.key, sizeof(pk.key), "%s", st->key);
 	pk.dest = st->from;
+	pk.holds_final = status >= 200;
 	rc = media_then(p, resp, ct->out_realm, st->in_realm, &pk, &reason);
-	if (rc == 0)
+	if (rc == 0) {
+		if (pk.holds_final)
+			st->npending++;
 		return;
+	}
 	if (rc < 0) {
 		respond(p, st, resp);
 		return;

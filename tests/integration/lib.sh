@@ -32,6 +32,7 @@ IT_NFAIL=0
 IT_NSKIP=0
 IT_CAPTURE_PID=
 IT_STATS=
+SIP_PROXY_VG_LOGS=()
 IT_POOL_RE='^198\.51\.100\.([0-9]|1[0-5])$'   # conf/natd-edge-test.conf's pool
 
 # ------------------------------------------------------------ reporting
@@ -124,6 +125,16 @@ it_check_valgrind() {
 			it_fail "${name}_valgrind_clean" "$n lines of memcheck errors in $name.log: $(grep -E '^==[0-9]+== ' "$log" | grep -v vgdb | grep -m1 -E 'Invalid|uninitialised|definitely|Mismatched|Syscall' )"
 		fi
 	done < <("topo_${IT_TOPO}_natds" "$IT_PREFIX")
+	# sipproxy instances started by siplib.sh under NT_SIPPROXY_WRAPPER
+	for log in "${SIP_PROXY_VG_LOGS[@]}"; do
+		name=$(basename "$log" .log)
+		n=$(grep -E '^==[0-9]+== ' "$log" | grep -vc 'vgdb')
+		if ((n == 0)); then
+			it_pass "${name}_valgrind_clean"
+		else
+			it_fail "${name}_valgrind_clean" "$n lines of memcheck errors in $name.log: $(grep -E '^==[0-9]+== ' "$log" | grep -v vgdb | grep -m1 -E 'Invalid|uninitialised|definitely|Mismatched|Syscall')"
+		fi
+	done
 }
 
 it_on_signal() { it_fail "$IT_NAME" "interrupted"; exit 1; }

@@ -211,8 +211,15 @@ sip_proxy_start() {
 	: >"$log"
 	# the config's pidfile is the same path: -p wins anyway
 	sed -i "s|^pidfile = .*|pidfile = \"$pidfile\";|" "$conf"
-	it_log "[$ns] sipproxy -c $conf -f -p $pidfile ${dbg[*]}"
-	ip netns exec "$IT_PREFIX$ns" "$SIP_PROXY" -c "$conf" -f -p "$pidfile" "${dbg[@]}" \
+	local wrap=()
+	if [[ -n ${NT_SIPPROXY_WRAPPER:-} ]]; then
+		# sipproxy is a libtool wrapper script: let libtool run the binary
+		# shellcheck disable=SC2206 # the wrapper is a command line
+		wrap=("$NT_ROOT/libtool" --mode=execute $NT_SIPPROXY_WRAPPER)
+		SIP_PROXY_VG_LOGS+=("$log")
+	fi
+	it_log "[$ns] ${wrap[*]} sipproxy -c $conf -f -p $pidfile ${dbg[*]}"
+	ip netns exec "$IT_PREFIX$ns" "${wrap[@]}" "$SIP_PROXY" -c "$conf" -f -p "$pidfile" "${dbg[@]}" \
 		</dev/null >>"$log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	pid=$!
 	IT_PIDS+=("$pid")
