@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confmsg.h"
 #include "log.h"
 
 enum ctype {
@@ -121,41 +122,14 @@ struct ctx {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* "realms.[1].name" style path of a setting. */
-static void spath(const config_setting_t *s, char *buf, size_t n)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	const char *name = config_setting_name(s);
-	size_t l;
-
-	buf[0] = '\0';
-	if (!parent || config_setting_is_root(s))
-		return;
-	spath(parent, buf, n);
-	l = strlen(buf);
-	if (name)
-		snprintf(buf + l, n - l, "%s%s", l ? "." : "", name);
-	else
-		snprintf(buf + l, n - l, "[%d]", config_setting_index(s));
-}
-
 __attribute__((format(printf, 4, 5))) static void cerr(struct ctx *c, const config_setting_t *s,
 						      const char *name, const char *fmt, ...)
 {
-	char p[128];
 	va_list ap;
-	int line = s ? config_setting_source_line(s) : 0;
-	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : c->path;
 
-	if (!name) {
-		spath(s, p, sizeof(p));
-		name = p;
-	}
-	fprintf(c->errs, "%s:%d: %s: ", file, line, name);
 	va_start(ap, fmt);
-	vfprintf(c->errs, fmt, ap);
+	confmsg_vreport(c->errs, c->path, s, name, fmt, ap);
 	va_end(ap);
-	fputc('\n', c->errs);
 	c->nerr++;
 }
 
@@ -643,7 +617,7 @@ static void load_forwards(struct ctx *c, const config_t *cfg, struct natd_conf *
 			const char *key = forward_keys[k];
 			if (!(s = config_setting_get_member(g, key))) {
 				char p[128];
-				spath(g, p, sizeof(p));
+				confmsg_path(g, p, sizeof(p));
 				fprintf(c->errs, "%s:%d: %s.%s: missing\n", c->path, f->line, p, key);
 				c->nerr++;
 				ok = false;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ratelimit.h"
 
 #define OUT_HIGH (4u << 20) /* bytes queued to one client before it is cut off */
 
@@ -38,7 +39,7 @@ struct conn {
 	uid_t uid;          /* local: the peer's uid (SO_PEERCRED) */
 	uint8_t ns[NC_NONCE_LEN];
 	uint32_t watch_reqid, watch_mask;
-	uint64_t tokens_milli, last_ms; /* control.max_request_rate bucket */
+	struct tbucket rate;     /* control.max_request_rate */
 	bool rate_logged;
 	struct nc_msg *in, *out; /* decoded request, reply being built */
 	uint8_t *enc;            /* encode buffer, NC_MSG_MAX bytes */
@@ -160,26 +161,13 @@ static void on_event(void *arg, uint8_t event, const struct nc_item *item)
  * loop from the others or from the packets. */
 static bool rate_ok(struct conn *c)
 {
-	uint32_t rate = c->srv->max_rate;
-	uint64_t cap = (uint64_t)rate * 1000u, now;
 	struct timespec ts;
 
-	if (!rate)
+	if (!c->srv->max_rate)
 		return true;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-	if (!c->last_ms) {
-		c->tokens_milli = cap;
-	} else if (now > c->last_ms) {
-		c->tokens_milli += (now - c->last_ms) * rate;
-		if (c->tokens_milli > cap)
-			c->tokens_milli = cap;
-	}
-	c->last_ms = now ? now : 1;
-	if (c->tokens_milli < 1000u)
-		return false;
-	c->tokens_milli -= 1000u;
-	return true;
+	return tb_take(&c->rate, c->srv->max_rate, 0,
+		       (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
 static void handle(struct conn *c)

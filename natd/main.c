@@ -1,13 +1,10 @@
 /* natd: command line, then wiring: load the config, set up while
  * privileged, drop privileges, announce readiness (pidfile), run. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -36,25 +33,6 @@ static void usage(FILE *f)
 		"  -h, --help  this help\n"
 		"  -V, --version\n"
 		"              print the version and exit\n");
-}
-
-/* Open the pidfile while still privileged; the pid is written only once
- * set-up and the privilege drop have succeeded, so a non-empty pidfile
- * means "ready". */
-static int pidfile_open(const char *path)
-{
-	char dir[256];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
-		log_err("pidfile directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		log_err("pidfile %s: %s", path, strerror(errno));
-	return fd;
 }
 
 int main(int argc, char **argv)
@@ -111,7 +89,7 @@ int main(int argc, char **argv)
 		log_err("daemon: %s", strerror(errno));
 		goto out;
 	}
-	if (*pidfile && (pidfd = pidfile_open(pidfile)) < 0)
+	if (*pidfile && (pidfd = priv_pidfile_open(pidfile)) < 0)
 		goto out;
 	if (priv_drop(conf.user) < 0)
 		goto out;

@@ -1,11 +1,16 @@
-/* priv: staged privilege drop (see priv.h). */
+/* priv: staged privilege drop, and the pidfile opened before it (see priv.h). */
 #include "priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -50,4 +55,20 @@ int priv_drop(const char *user)
 		return -1;
 	}
 	return 0;
+}
+
+int priv_pidfile_open(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+		log_err("pidfile directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_err("pidfile %s: %s", path, strerror(errno));
+	return fd;
 }

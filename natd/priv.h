@@ -11,4 +11,9 @@
 /* 0, or -1 with the failing step logged. */
 int priv_drop(const char *user);
 
+/* Open (create, truncate) the pidfile while still privileged, making its
+ * directory if needed; the daemon writes its pid only once it is ready,
+ * so a non-empty pidfile means "ready". The fd, or -1 (logged). */
+int priv_pidfile_open(const char *path);
+
 #endif

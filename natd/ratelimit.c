@@ -11,8 +11,7 @@
 
 struct bucket {
 	uint32_t addr;      /* network byte order; 0 = free */
-	uint64_t last_ms;   /* last refill */
-	uint64_t milli;     /* tokens x 1000 */
+	struct tbucket tb;
 };
 
 struct ratelimit {
@@ -47,9 +46,30 @@ static uint32_t slot_of(uint32_t addr)
 	return (h ^ (h >> 16)) % RL_SLOTS;
 }
 
+bool tb_take(struct tbucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)(burst ? burst : rate) * 1000u;
+
+	if (rate == 0)
+		return true;
+	if (!b->started) {
+		b->started = true;
+		b->milli = cap;
+		b->last_ms = now_ms;
+	} else if (now_ms > b->last_ms) {
+		b->milli += (now_ms - b->last_ms) * rate;
+		if (b->milli > cap)
+			b->milli = cap;
+		b->last_ms = now_ms;
+	}
+	if (b->milli < 1000u)
+		return false;
+	b->milli -= 1000u;
+	return true;
+}
+
 bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms)
 {
-	uint64_t cap = (uint64_t)rl->burst * 1000u;
 	struct bucket *b = NULL, *victim = NULL;
 	uint32_t s = slot_of(addr);
 
@@ -62,22 +82,14 @@ bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms)
 			break;
 		}
 		/* a free bucket, else the one idle the longest */
-		if (!victim || (victim->addr != 0 && (c->addr == 0 || c->last_ms < victim->last_ms)))
+		if (!victim ||
+		    (victim->addr != 0 && (c->addr == 0 || c->tb.last_ms < victim->tb.last_ms)))
 			victim = c;
 	}
-	if (!b) {
+	if (!b) { /* a new source starts with a full bucket */
 		b = victim;
 		b->addr = addr;
-		b->last_ms = now_ms;
-		b->milli = cap;
-	} else if (now_ms > b->last_ms) {
-		b->milli += (now_ms - b->last_ms) * rl->rate;
-		if (b->milli > cap)
-			b->milli = cap;
-		b->last_ms = now_ms;
+		b->tb = (struct tbucket){0};
 	}
-	if (b->milli < 1000u)
-		return false;
-	b->milli -= 1000u;
-	return true;
+	return tb_take(&b->tb, rl->rate, rl->burst, now_ms);
 }

@@ -18,6 +18,18 @@
 #define RL_SLOTS 8192u
 #define RL_PROBE 8u
 
+/* One token bucket, in thousandths of a token. Zeroed = not started: the
+ * first take fills it. */
+struct tbucket {
+	uint64_t last_ms; /* last refill */
+	uint64_t milli;   /* tokens x 1000 */
+	bool started;
+};
+
+/* Take a token from b at now_ms, refilling it at rate tokens a second up
+ * to burst (0: rate) first: true if there was one. rate 0: always true. */
+bool tb_take(struct tbucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms);
+
 struct ratelimit;
 
 /* rate: tokens per second (0: never limit); burst: bucket size (0: rate). */

@@ -7,14 +7,11 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -53,22 +50,6 @@ static void usage(FILE *f)
 		"  -h, --help  this help\n"
 		"  -V, --version\n"
 		"              print the version and exit\n");
-}
-
-static int pidfile_open(const char *path)
-{
-	char dir[SPC_PATH_MAX];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
-		log_err("pidfile directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		log_err("pidfile %s: %s", path, strerror(errno));
-	return fd;
 }
 
 static void status_line(void *arg, const char *line)
@@ -215,7 +196,7 @@ int main(int argc, char **argv)
 			log_err("cannot handle signal %d", sigs[i]);
 			goto out;
 		}
-	if (*pidfile && (pidfd = pidfile_open(pidfile)) < 0)
+	if (*pidfile && (pidfd = priv_pidfile_open(pidfile)) < 0)
 		goto out;
 	/* "root" keeps root (tests); any other user is dropped to */
 	if (getuid() == 0 && strcmp(conf->user, "root") && priv_drop(conf->user) < 0)

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "sdp_rewrite.h"
 #include "sip_msg.h"
+#include "strhash.h"
 
 #define CALL_BUCKETS 4096u
 #define CALLID_MAX 256
@@ -130,15 +131,6 @@ struct media {
 	struct media_stats st;
 };
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* ---- natd connections ---- */
 
 static void nat_connect(struct nat_conn *n);
@@ -221,7 +213,7 @@ static struct call *call_find(struct media *m, const char *id)
 {
 	struct call *c;
 
-	for (c = m->calls[hash_str(id) % CALL_BUCKETS]; c; c = c->hnext)
+	for (c = m->calls[strhash(id) % CALL_BUCKETS]; c; c = c->hnext)
 		if (!strcmp(c->call_id, id))
 			return c;
 	return NULL;
@@ -247,7 +239,7 @@ static struct call *call_get(struct media *m, const char *id)
 	strcpy(c->call_id, id);
 	c->m = m;
 	c->started = time(NULL);
-	b = hash_str(id) % CALL_BUCKETS;
+	b = strhash(id) % CALL_BUCKETS;
 	c->hnext = m->calls[b];
 	m->calls[b] = c;
 	m->ncalls++;
@@ -259,7 +251,7 @@ static struct call *call_get(struct media *m, const char *id)
 
 static void call_unlink_free(struct media *m, struct call *c)
 {
-	struct call **pp = &m->calls[hash_str(c->call_id) % CALL_BUCKETS];
+	struct call **pp = &m->calls[strhash(c->call_id) % CALL_BUCKETS];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
@@ -574,10 +566,11 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 		size_t cap = sdp_apply_bound(j->plan);
 		int len;
 
-		if (p && p->origin.af)
+		/* o= keeps the address of the party's first rewritten SDP */
+		if (p && !p->origin.af)
+			sdp_apply_origin(j->plan, alloc, j->n, &o, &p->origin);
+		if (p)
 			o.origin = p->origin;
-		else if (p)
-			sdp_apply_origin(j->plan, alloc, j->n, &o, &p->origin), o.origin = p->origin;
 		if (!(out = malloc(cap))) {
 			status = 500;
 			reason = "Server Internal Error (out of memory)";
@@ -704,11 +697,6 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		sdp_plan_free(plan);
 		*reason = "Service Unavailable (too many calls)";
 		return 503;
-	}
-	if (conf->remote_filter && sdp_realm >= 0 && !c->has_filt[sdp_realm] &&
-	    sdp_plan_remote_filter(plan, -1, &f) > 0) {
-		c->filt[sdp_realm] = f;
-		c->has_filt[sdp_realm] = true;
 	}
 	if (!(j = calloc(1, sizeof(*j))) ||
 	    !(j->done_ev = event_new(m->base, -1, 0, job_finish, j))) {

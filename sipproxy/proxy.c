@@ -122,47 +122,23 @@ static int realm_of_peer(const struct sp_conf *c, const struct tp_addr *a)
 
 /* ---- sending without a transaction ---- */
 
-/* Answer req statelessly (parse errors, 481 to a CANCEL, 503 when full):
- * to its top Via's target over UDP (RFC 3581), the connection over TCP. */
+/* Answer req statelessly (parse errors, 481 to a CANCEL, 503 when full or
+ * over the request rate) to where a response goes (txn_resp_dest).
+ * retry_after: a Retry-After value (RFC 3261 §20.33), or NULL. */
 static void reply_stateless(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
-			    int status, const char *reason)
+			    int status, const char *reason, const char *retry_after)
 {
 	osip_message_t *r = NULL;
-	struct sip_target t;
-	struct tp_addr d = *from;
-	struct in_addr a;
+	struct tp_addr d;
 
 	if (sip_msg_build_response(req, status, reason, NULL, &r) < 0)
 		return;
-	if (!from->tcp && sip_msg_via_target(r, 0, &t) == 0 && t.numeric &&
-	    inet_pton(AF_INET, t.host, &a) == 1) {
-		d.peer.sin_addr = a;
-		d.peer.sin_port = htons(t.port);
-	}
+	if (retry_after)
+		osip_message_set_header(r, "Retry-After", retry_after);
+	txn_resp_dest(from, r, &d);
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
-}
-
-/* 503 with Retry-After to a source over its request rate (RFC 3261
- * §21.5.4, §20.33): it should wait, others are served meanwhile. */
-static void reply_overload(struct proxy *p, const osip_message_t *req, const struct tp_addr *from)
-{
-	osip_message_t *r = NULL;
-	struct sip_target t;
-	struct tp_addr d = *from;
-	struct in_addr a;
-
-	if (sip_msg_build_response(req, 503, "Service Unavailable (request rate)", NULL, &r) < 0)
-		return;
-	osip_message_set_header(r, "Retry-After", "1");
-	if (!from->tcp && sip_msg_via_target(r, 0, &t) == 0 && t.numeric &&
-	    inet_pton(AF_INET, t.host, &a) == 1) {
-		d.peer.sin_addr = a;
-		d.peer.sin_port = htons(t.port);
-	}
-	txn_send_raw(p->tl, &d, r);
-	osip_message_free(r);
 }
 
 /* A sip_target (numeric) as a transport destination. */
@@ -713,12 +689,12 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 		return;
 	}
 	if (sip_msg_txn_key(req, true, ikey, sizeof(ikey)) < 0 || !(inv = txn_srv_find(p->tl, ikey))) {
-		reply_stateless(p, req, from, 481, NULL);
+		reply_stateless(p, req, from, 481, NULL, NULL);
 		osip_message_free(req);
 		return;
 	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
-		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)");
+		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
 		osip_message_free(req);
 		return;
 	}
@@ -746,7 +722,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		if (!MSG_IS_ACK(req))
 			reply_stateless(p, req, from, 400,
 					rc == -ENOTSUP ? "Bad Request (Via branch without z9hG4bK)"
-						       : "Bad Request (Via)");
+						       : "Bad Request (Via)", NULL);
 		osip_message_free(req);
 		return;
 	}
@@ -778,26 +754,26 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	if (c->rate_limit && !tag_of(req->to) &&
 	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, txn_now_ms())) {
 		p->st.rate_limited++;
-		reply_overload(p, req, from);
+		reply_stateless(p, req, from, 503, "Service Unavailable (request rate)", "1");
 		osip_message_free(req);
 		return;
 	}
 	rc = sip_msg_max_forwards(req);
 	if (rc == 0) {
 		p->st.too_many_hops++;
-		reply_stateless(p, req, from, 483, NULL);
+		reply_stateless(p, req, from, 483, NULL, NULL);
 		osip_message_free(req);
 		return;
 	}
 	for (unsigned i = 0; i < c->nlisten; i++)
 		if (sip_msg_is_looped(req, listen_host(c, (int)i, host), listen_port(c, (int)i))) {
 			p->st.loops++;
-			reply_stateless(p, req, from, 482, NULL);
+			reply_stateless(p, req, from, 482, NULL, NULL);
 			osip_message_free(req);
 			return;
 		}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
-		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)");
+		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
 		osip_message_free(req);
 		return;
 	}
@@ -927,7 +903,7 @@ static void on_message(void *arg, const struct tp_addr *from, const char *buf, s
 			 err.is_response ? "response dropped, " : "", err.status, err.reason);
 		if (msg && !err.is_response) {
 			sip_msg_top_via_fix(msg, ip, ntohs(from->peer.sin_port));
-			reply_stateless(p, msg, from, err.status, err.reason);
+			reply_stateless(p, msg, from, err.status, err.reason, NULL);
 		}
 		if (msg)
 			osip_message_free(msg);
@@ -965,12 +941,6 @@ static void on_timer_c(void *arg, struct txn_cli *ct)
 	txn_cli_cancel(p->tl, ct);
 }
 
-static void on_srv_free(void *arg, struct txn_srv *st)
-{
-	(void)arg;
-	(void)st;
-}
-
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
@@ -987,8 +957,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 		.default_expires = conf->reg_default_expires, .max_contacts = conf->reg_max_contacts,
 		.max_aors = conf->reg_max_aors,
 	};
-	struct txn_hooks hooks = {.cli_timeout = on_cli_timeout, .cli_timer_c = on_timer_c,
-				  .srv_free = on_srv_free};
+	struct txn_hooks hooks = {.cli_timeout = on_cli_timeout, .cli_timer_c = on_timer_c};
 	struct timeval one = {1, 0};
 	struct proxy *p = calloc(1, sizeof(*p));
 

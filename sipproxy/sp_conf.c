@@ -37,6 +37,8 @@
 #include <sys/un.h>
 #include <syslog.h>
 
+#include "confmsg.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* Names travel over natd's control channel: keep them to this set. */
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
@@ -285,42 +287,14 @@ static const struct list lists[NLISTS] = {
 
 /* ---- messages ---- */
 
-/* "listen[1].realm" style path of a setting. */
-static void spath(const config_setting_t *s, char *buf, size_t n)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	const char *name = config_setting_name(s);
-	size_t l;
-
-	buf[0] = '\0';
-	if (!parent || config_setting_is_root(s))
-		return;
-	spath(parent, buf, n);
-	l = strlen(buf);
-	if (name)
-		snprintf(buf + l, n - l, "%s%s", l ? "." : "", name);
-	else
-		snprintf(buf + l, n - l, "[%d]", config_setting_index(s));
-}
-
-/* One problem, at setting s (its line), named name (NULL: s's path). */
 __attribute__((format(printf, 4, 5))) static void cerr(struct ctx *c, const config_setting_t *s,
 						      const char *name, const char *fmt, ...)
 {
-	char p[160];
 	va_list ap;
-	int line = s ? config_setting_source_line(s) : 0;
-	const char *file = s && config_setting_source_file(s) ? config_setting_source_file(s) : c->name;
 
-	if (!name) {
-		spath(s, p, sizeof(p));
-		name = p;
-	}
-	fprintf(c->errs, "%s:%d: %s: ", file, line, name);
 	va_start(ap, fmt);
-	vfprintf(c->errs, fmt, ap);
+	confmsg_vreport(c->errs, c->name, s, name, fmt, ap);
 	va_end(ap);
-	fputc('\n', c->errs);
 	c->nerr++;
 }
 
@@ -329,7 +303,7 @@ static const char *kpath(const config_setting_t *g, const char *key, char *buf, 
 {
 	size_t l;
 
-	spath(g, buf, n);
+	confmsg_path(g, buf, n);
 	l = strlen(buf);
 	snprintf(buf + l, n - l, "%s%s", l ? "." : "", key);
 	return buf;

@@ -11,8 +11,9 @@
  *
  * A server transaction owns its branches: freeing it frees them, so the
  * proxy never holds a branch longer than the request it serves. Timers
- * that end a transaction free it from the event loop; hooks let the proxy
- * drop what it keeps about it first.
+ * that end a transaction free it from the event loop; what the proxy keeps
+ * about a request across the loop (a message in the media step) names it
+ * by key and finds it gone.
  */
 #include "txn.h"
 
@@ -25,6 +26,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "strhash.h"
 
 #define BUCKETS 4096u
 #define TIMER_D_MS 32000u
@@ -38,15 +40,6 @@ struct txn_layer {
 	struct txn_cli *cli[BUCKETS];
 	struct txn_stats st;
 };
-
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
 
 uint64_t txn_now_ms(void)
 {
@@ -110,13 +103,13 @@ int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t 
 
 /* Where a response to st's request goes: RFC 3261 §18.2.2 / RFC 3581 over
  * UDP; the same connection over TCP. */
-static void resp_dest(const struct txn_srv *st, const osip_message_t *resp, struct tp_addr *d)
+void txn_resp_dest(const struct tp_addr *from, const osip_message_t *resp, struct tp_addr *d)
 {
 	struct sip_target t;
 	struct in_addr a;
 
-	*d = st->from;
-	if (st->from.tcp)
+	*d = *from;
+	if (from->tcp)
 		return;
 	if (sip_msg_via_target(resp, 0, &t) == 0 && t.numeric && !t.reliable &&
 	    inet_pton(AF_INET, t.host, &a) == 1) {
@@ -131,7 +124,7 @@ struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key)
 {
 	struct txn_srv *st;
 
-	for (st = tl->srv[hash_str(key) % BUCKETS]; st; st = st->hnext)
+	for (st = tl->srv[strhash(key) % BUCKETS]; st; st = st->hnext)
 		if (!strcmp(st->key, key))
 			return st;
 	return NULL;
@@ -141,7 +134,7 @@ static void cli_free(struct txn_layer *tl, struct txn_cli *ct);
 
 static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 {
-	struct txn_srv **pp = &tl->srv[hash_str(st->key) % BUCKETS];
+	struct txn_srv **pp = &tl->srv[strhash(st->key) % BUCKETS];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == st) {
@@ -152,8 +145,6 @@ static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 
 void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st)
 {
-	if (tl->hooks.srv_free)
-		tl->hooks.srv_free(tl->hooks.arg, st);
 	srv_unlink(tl, st);
 	for (unsigned i = 0; i < st->nbranches; i++)
 		if (st->branch[i])
@@ -183,7 +174,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 		if (st->g_elapsed < h) {
 			struct tp_addr d;
 
-			resp_dest(st, st->req, &d);
+			txn_resp_dest(&st->from, st->req, &d);
 			tp_send(tl->tp, &d, st->resp, st->resp_len);
 			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
 			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
@@ -217,7 +208,7 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_
 	st->req = req;
 	st->tl = tl;
 	st->in_realm = -1;
-	b = hash_str(key) % BUCKETS;
+	b = strhash(key) % BUCKETS;
 	st->hnext = tl->srv[b];
 	tl->srv[b] = st;
 	tl->st.srv_created++;
@@ -231,7 +222,7 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *re
 	struct tp_addr d;
 	int status = resp->status_code, rc;
 
-	resp_dest(st, resp, &d);
+	txn_resp_dest(&st->from, resp, &d);
 	sip_msg_bytes_free(st->resp);
 	st->resp = NULL;
 	rc = send_msg(tl, &d, resp, &st->resp, &st->resp_len);
@@ -280,7 +271,7 @@ void txn_srv_retransmission(struct txn_layer *tl, struct txn_srv *st)
 		return;
 	d = st->from; /* the retransmission came from where the request did */
 	if (!st->from.tcp)
-		resp_dest(st, st->req, &d);
+		txn_resp_dest(&st->from, st->req, &d);
 	tp_send(tl->tp, &d, st->resp, st->resp_len);
 }
 
@@ -299,7 +290,7 @@ static void cli_unlink(struct txn_layer *tl, struct txn_cli *ct)
 {
 	struct txn_cli **pp;
 
-	for (pp = &tl->cli[hash_str(ct->branch) % BUCKETS]; *pp; pp = &(*pp)->hnext)
+	for (pp = &tl->cli[strhash(ct->branch) % BUCKETS]; *pp; pp = &(*pp)->hnext)
 		if (*pp == ct) {
 			*pp = ct->hnext;
 			return;
@@ -430,7 +421,7 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	}
 	ct->req = req;
 	req = NULL;
-	b = hash_str(branch) % BUCKETS;
+	b = strhash(branch) % BUCKETS;
 	ct->hnext = tl->cli[b];
 	tl->cli[b] = ct;
 	tl->st.cli_created++;
@@ -476,7 +467,7 @@ struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp)
 	if (!br || !br->gvalue)
 		return NULL;
 	invite = !strcmp(resp->cseq->method, "INVITE");
-	for (ct = tl->cli[hash_str(br->gvalue) % BUCKETS]; ct; ct = ct->hnext)
+	for (ct = tl->cli[strhash(br->gvalue) % BUCKETS]; ct; ct = ct->hnext)
 		if (!strcmp(ct->branch, br->gvalue) && ct->invite == invite &&
 		    !strcmp(ct->method, resp->cseq->method))
 			return ct;

@@ -68,7 +68,6 @@ struct txn_srv {
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */
-	void *ctx;               /* the proxy's per-request state */
 	struct txn_srv *hnext;
 	struct txn_layer *tl;
 };
@@ -113,8 +112,6 @@ struct txn_hooks {
 	/* Timer C fired on an INVITE branch still proceeding: the proxy
 	 * cancels it (or, with no provisional, treats it as a timeout). */
 	void (*cli_timer_c)(void *arg, struct txn_cli *ct);
-	/* A server transaction is about to be freed (its ctx too). */
-	void (*srv_free)(void *arg, struct txn_srv *st);
 	void *arg;
 };
 
@@ -179,6 +176,11 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_messa
 /* Send a CANCEL for this INVITE branch now if it has had a provisional
  * response, else as soon as it gets one (RFC 3261 §9.1). */
 void txn_cli_cancel(struct txn_layer *tl, struct txn_cli *ct);
+
+/* Where a response to a request received from from goes: RFC 3261
+ * §18.2.2 and RFC 3581 (the top Via's received/rport) over UDP, the same
+ * connection over TCP. */
+void txn_resp_dest(const struct tp_addr *from, const osip_message_t *resp, struct tp_addr *d);
 
 /* Send bytes statelessly (ACK for 2xx, CANCEL responses ...). */
 int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg);
