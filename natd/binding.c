@@ -57,6 +57,8 @@ struct bind_table {
 	uint32_t *p_hash, pmask, p_free;
 	struct host *h;
 	uint32_t h_mask;
+	bind_observer_fn obs;
+	void *obs_arg;
 };
 
 static uint32_t hash_words(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
@@ -372,8 +374,11 @@ static struct binding *insert(struct bind_table *t, enum bind_kind kind, uint8_t
 	wheel_place(t, b, bind_deadline(t, b), t->wheel_now);
 	t->count++;
 	t->count_kind[kind]++;
-	if (kind == BIND_DYNAMIC)
+	if (kind == BIND_DYNAMIC) {
 		host_inc(t, b);
+		if (t->obs)
+			t->obs(t->obs_arg, b, false);
+	}
 	return b;
 }
 
@@ -393,13 +398,20 @@ struct binding *bind_insert_alias(struct bind_table *t, uint8_t proto, uint8_t i
 
 void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k)
 {
-	if (b->kind == BIND_DYNAMIC && k != BIND_DYNAMIC)
+	bool was = b->kind == BIND_DYNAMIC;
+
+	if (was && k != BIND_DYNAMIC) {
+		if (t->obs)
+			t->obs(t->obs_arg, b, true);
 		host_dec(t, b);
-	else if (b->kind != BIND_DYNAMIC && k == BIND_DYNAMIC)
+	} else if (!was && k == BIND_DYNAMIC) {
 		host_inc(t, b);
+	}
 	t->count_kind[b->kind]--;
 	t->count_kind[k]++;
 	b->kind = (uint8_t)k;
+	if (!was && k == BIND_DYNAMIC && t->obs)
+		t->obs(t->obs_arg, b, false);
 	wheel_unlink(t, b);
 	wheel_place(t, b, bind_deadline(t, b), t->wheel_now);
 }
@@ -412,6 +424,8 @@ void bind_remove(struct bind_table *t, struct binding *b)
 
 	if (b->kind == KIND_FREE)
 		return;
+	if (b->kind == BIND_DYNAMIC && t->obs)
+		t->obs(t->obs_arg, b, true);
 	for (pp = &t->in_hash[in_hash(t, b->proto, b->in_realm, b->in, b->ext_realm)];
 	     *pp != BIND_NIL; pp = &t->b[*pp].in_next)
 		if (*pp == i) {
@@ -602,6 +616,24 @@ bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoi
 }
 
 /* ---- introspection ---- */
+
+void bind_set_observer(struct bind_table *t, bind_observer_fn fn, void *arg)
+{
+	t->obs = fn;
+	t->obs_arg = arg;
+}
+
+void bind_reserve_ids(struct bind_table *t, uint32_t id)
+{
+	if (id >= t->next_id && id != UINT32_MAX)
+		t->next_id = id + 1;
+}
+
+void bind_set_id(struct bind_table *t, struct binding *b, uint32_t id)
+{
+	b->id = id;
+	bind_reserve_ids(t, id);
+}
 
 uint32_t bind_count(const struct bind_table *t)
 {

@@ -171,6 +171,18 @@ uint32_t bind_host_count(const struct bind_table *t, uint8_t in_realm, uint32_t 
 /* Bytes of memory the table holds (for the benchmark's per-binding figure). */
 size_t bind_memory(const struct bind_table *t);
 
+/* Persistence (persist.c). The observer hears of every dynamic binding
+ * that comes (gone = false, after insertion or a change of kind to
+ * dynamic) or goes (gone = true, before it is freed or changes kind), by
+ * any path: the packet path, expiry, the manager taking its place. */
+typedef void (*bind_observer_fn)(void *arg, const struct binding *b, bool gone);
+void bind_set_observer(struct bind_table *t, bind_observer_fn fn, void *arg);
+/* Give b the id it had before a restart; ids handed out later are above
+ * every id given this way. */
+void bind_set_id(struct bind_table *t, struct binding *b, uint32_t id);
+/* Make the next ids handed out greater than id. */
+void bind_reserve_ids(struct bind_table *t, uint32_t id);
+
 /* Iterate over live bindings: start with *cursor = 0; returns NULL at end. */
 struct binding *bind_next(struct bind_table *t, uint32_t *cursor);
 

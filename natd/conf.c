@@ -47,6 +47,7 @@ static const struct item items[] = {
 	{"tun.txqueuelen", T_INT, 1, 1000000, OFF(tun_txqueuelen), 0, 5000, NULL},
 	{"user", T_STR, 0, 0, OFF(user), 64, 0, "nobody"},
 	{"pidfile", T_STR, 0, 0, OFF(pidfile), 256, 0, "/run/natd/natd.pid"},
+	{"state.file", T_STR, 0, 0, OFF(state_file), 256, 0, ""},
 	{"log.level", T_LOGLEVEL, 0, 0, OFF(log_level), 0, 0, "info"},
 	{"log.syslog", T_BOOL, 0, 1, OFF(log_syslog), 0, 0, NULL},
 	{"stats_interval", T_INT, 0, 86400, OFF(stats_interval), 0, 0, NULL},
@@ -93,7 +94,7 @@ static const struct item items[] = {
 	{"routes.prefixes", T_PFXLIST, 0, REALM_PREFIX_MAX, OFF(routes_dev_prefixes), 0, 0, NULL},
 };
 
-static const char *const groups[] = {"tun", "log", "table", "timeouts", "fragments", "control", "routes", "pcp"};
+static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp"};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
 static const char *const tcp_client_keys[] = {"name", "secret_file", "admin", "realms", "prefixes", "quota"};
 static const char *const realm_keys[] = {"name", "prefixes", "nat_to", "pool", "transit_pools"};

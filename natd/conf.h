@@ -82,6 +82,7 @@ struct natd_conf {
 	/* process */
 	char user[64];
 	char pidfile[256];
+	char state_file[256]; /* "" = bindings are not kept across a restart */
 	int log_level;
 	bool log_syslog;
 	int stats_interval; /* seconds between counter log lines; 0 = off */

@@ -28,6 +28,7 @@
 #include "realm.h"
 #include "realmconf.h"
 #include "route.h"
+#include "statefile.h"
 #include "stats.h"
 #include "tun.h"
 #include "xlate.h"
@@ -52,6 +53,7 @@ struct natd {
 	struct mgr *mgr;
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
+	struct statefile *sf;
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick, *ev_sig[4];
 	uint32_t last_stats;
@@ -318,6 +320,7 @@ static const char *restart_change(const struct natd_conf *o, const struct natd_c
 	SAME(tun_txqueuelen, "tun.txqueuelen");
 	SAME_STR(user, "user");
 	SAME_STR(pidfile, "pidfile");
+	SAME_STR(state_file, "state.file");
 	SAME(log_syslog, "log.syslog");
 	SAME(bind.capacity, "table.capacity");
 	if (o->bind.perm_capacity != c->bind.perm_capacity)
@@ -576,6 +579,7 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	struct natd *n = calloc(1, sizeof(*n));
 	const char *what;
 	int err, sigs[4] = {SIGUSR1, SIGHUP, SIGTERM, SIGINT};
+	uint32_t pcp_age = 0;
 
 	if (!n) {
 		log_err("out of memory");
@@ -640,9 +644,17 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		log_err("cannot register events");
 		goto fail;
 	}
+	if (c->state_file[0]) {
+		/* before any client can ask: the restored bindings come first */
+		struct statefile_result res;
+		statefile_restore(c->state_file, &n->rs, n->bt, n->mgr, &res);
+		pcp_age = res.pcp_age;
+		if (!(n->sf = statefile_open(c->state_file, n->base, &n->rs, n->bt, n->mgr, pcp_age)))
+			goto fail;
+	}
 	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->mgr, &n->ctl) < 0)
 		goto fail;
-	if (pcp_server_start(n->base, &c->pcp, n->mgr, &n->rs, &n->pcp) < 0)
+	if (pcp_server_start(n->base, &c->pcp, n->mgr, &n->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
 	for (int i = 0; i < 4; i++) {
 		n->ev_sig[i] = evsignal_new(n->base, sigs[i], on_signal, n);
@@ -672,6 +684,7 @@ void natd_free(struct natd *n)
 {
 	if (!n)
 		return;
+	statefile_close(n->sf); /* first: tearing down below is not a change to save */
 	ctl_server_free(n->ctl);
 	pcp_server_free(n->pcp);
 	mgr_free(n->mgr);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -20,7 +21,8 @@ struct journal {
 	size_t len, cap;
 	unsigned long appended;   /* records since the last snapshot */
 	unsigned long snap_recs;  /* records in the last snapshot */
-	bool failed;              /* a write failed: snapshot at next flush */
+	bool failed;              /* a write failed: snapshot at a later flush */
+	time_t failed_at;         /* ... tried at most once a second */
 	bool in_snapshot;         /* dump is writing into buf */
 	struct event *ev;
 	bool scheduled;
@@ -76,6 +78,7 @@ static void note_failure(struct journal *j, const char *what, int err)
 		log_err("state file %s: %s: %s (state is not being saved until this clears)",
 			j->path, what, strerror(-err));
 	j->failed = true;
+	j->failed_at = time(NULL);
 }
 
 int journal_snapshot(struct journal *j)
@@ -140,7 +143,11 @@ static int write_buf(struct journal *j)
 int journal_flush(struct journal *j)
 {
 	j->scheduled = false;
-	if (j->failed || j->appended > JOURNAL_MIN_APPEND + 2 * j->snap_recs)
+	if (j->failed) {
+		j->len = 0;
+		return time(NULL) != j->failed_at ? journal_snapshot(j) : -EAGAIN;
+	}
+	if (j->appended > JOURNAL_MIN_APPEND + 2 * j->snap_recs)
 		return journal_snapshot(j);
 	return write_buf(j);
 }
@@ -156,18 +163,29 @@ struct journal *journal_open(const char *path, struct event_base *base, journal_
 			     void *arg)
 {
 	struct journal *j = calloc(1, sizeof(*j));
-	size_t pl = strlen(path);
+	char cwd[4096];
+	size_t pl;
 
 	if (!j)
 		return NULL;
 	j->fd = -1;
 	j->dump = dump;
 	j->arg = arg;
-	j->path = strdup(path);
-	j->tmp = malloc(pl + 5);
-	if (!j->path || !j->tmp)
+	/* absolute: a daemon changes directory after opening it */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+		pl = strlen(cwd) + strlen(path) + 2;
+		if ((j->path = malloc(pl)))
+			snprintf(j->path, pl, "%s/%s", cwd, path);
+	} else {
+		j->path = strdup(path);
+	}
+	if (!j->path)
 		goto fail;
-	memcpy(j->tmp, path, pl);
+	pl = strlen(j->path);
+	j->tmp = malloc(pl + 5);
+	if (!j->tmp)
+		goto fail;
+	memcpy(j->tmp, j->path, pl);
 	memcpy(j->tmp + pl, ".new", 5);
 	if (base && !(j->ev = event_new(base, -1, 0, on_flush, j)))
 		goto fail;

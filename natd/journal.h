@@ -22,8 +22,8 @@
  * so the file stays within a small multiple of the live state.
  *
  * Failures (disk full, read-only file system) are logged once; the
- * journal then tries a fresh snapshot at each later flush until one
- * succeeds, which makes the file whole again.
+ * journal then tries a fresh snapshot at a later flush, at most once a
+ * second, until one succeeds, which makes the file whole again.
  */
 #ifndef NATD_JOURNAL_H
 #define NATD_JOURNAL_H

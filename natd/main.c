@@ -82,6 +82,8 @@ int main(int argc, char **argv)
 	}
 	log_open("natd", debug ? LOG_DEBUG : conf.log_level, conf.log_syslog || !fg);
 
+	if (conf.state_file[0] && priv_state_dir(conf.state_file, conf.user) < 0)
+		goto out;
 	if (natd_setup(&conf, &n) < 0)
 		goto out;
 	natd_set_reload(n, conf_path, debug, sock); /* SIGHUP; before daemon() changes directory */
@@ -93,6 +95,11 @@ int main(int argc, char **argv)
 		goto out;
 	if (priv_drop(conf.user) < 0)
 		goto out;
+	if (conf.state_file[0] && !priv_dir_writable(conf.state_file)) {
+		log_err("state file %s: its directory is not writable by %s (make it %s's, or "
+			"remove it and natd makes it)", conf.state_file, conf.user, conf.user);
+		goto out;
+	}
 	if (pidfd >= 0) {
 		dprintf(pidfd, "%ld\n", (long)getpid());
 		close(pidfd);

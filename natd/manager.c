@@ -54,6 +54,8 @@ struct mgr {
 	mgr_event_fn ev;
 	void *ev_arg;
 	unsigned watching;
+	mgr_persist_fn persist;
+	void *persist_arg;
 };
 
 static uint32_t now_sec(void)
@@ -205,6 +207,58 @@ static void emit(struct mgr *m, uint8_t event, const struct binding *b)
 	m->ev(m->ev_arg, event, &it);
 }
 
+static void grant_rec(const struct grant *g, struct mgr_grant_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = g->id;
+	snprintf(r->owner, sizeof(r->owner), "%s", g->acct->owner);
+	r->req.spec = g->spec;
+	r->req.rtp_pair = g->rtcp != NULL;
+	r->req.lifetime = g->lifetime;
+	r->ext = g->prim->ext;
+	r->deadline = g->prim->deadline;
+}
+
+/* Tell the state file about g. */
+static void persist(struct mgr *m, const struct grant *g, bool gone)
+{
+	struct mgr_grant_rec r;
+
+	if (!m->persist || !g->prim)
+		return;
+	if (gone) {
+		memset(&r, 0, sizeof(r));
+		r.id = g->id;
+	} else {
+		grant_rec(g, &r);
+	}
+	m->persist(m->persist_arg, &r, gone);
+}
+
+void mgr_set_persist(struct mgr *m, mgr_persist_fn fn, void *arg)
+{
+	m->persist = fn;
+	m->persist_arg = arg;
+}
+
+void mgr_each_grant(struct mgr *m, void (*fn)(void *arg, const struct mgr_grant_rec *r), void *arg)
+{
+	struct mgr_grant_rec r;
+
+	for (unsigned i = 0; i < ID_BUCKETS; i++)
+		for (const struct grant *g = m->ids[i]; g; g = g->hnext)
+			if (g->prim) {
+				grant_rec(g, &r);
+				fn(arg, &r);
+			}
+}
+
+void mgr_set_epoch(struct mgr *m, uint64_t epoch)
+{
+	if (epoch)
+		m->epoch = epoch;
+}
+
 void mgr_set_watching(struct mgr *m, int delta)
 {
 	if (delta < 0 && m->watching)
@@ -250,6 +304,7 @@ static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, u
 	struct binding *all[2 + RULES_MAX];
 	unsigned n = grant_bindings(g, all);
 
+	persist(m, g, true);
 	if (g->prim)
 		emit(m, event, g->prim);
 	for (unsigned i = 0; i < n; i++) {
@@ -285,6 +340,7 @@ void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event)
 		g->acct->held--;
 	b->mgr = NULL;
 	b->rules = NULL;
+	persist(m, g, false);
 }
 
 static void grant_set_deadline(struct mgr *m, struct grant *g, uint32_t deadline)
@@ -542,6 +598,7 @@ fill:
 		}
 	}
 	grant_set_deadline(m, g, now + lifetime);
+	persist(m, g, false);
 	st->code = NC_ST_OK;
 	rep->id = g->id;
 	ep_set(&rep->alloc, g->prim->ext);
@@ -585,6 +642,7 @@ uint16_t mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc_refres
 		return rep->st.code;
 	g->lifetime = clamp_lifetime(m, req->lifetime);
 	grant_set_deadline(m, g, now_sec() + g->lifetime);
+	persist(m, g, false);
 	rep->lifetime = g->lifetime;
 	emit(m, NC_EV_REFRESHED, g->prim);
 	return NC_ST_OK;
@@ -600,6 +658,48 @@ uint16_t mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_releas
 		return rep->code;
 	log_info("binding %u released by %s", g->id, c->owner);
 	grant_remove(m, g, NULL, NC_EV_RELEASED);
+	return NC_ST_OK;
+}
+
+uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_status *st)
+{
+	/* the request passed the owner's policy when it was granted */
+	static const struct mgr_policy restorer = {.name = "restore", .admin = true};
+	struct mgr_client c = {.pol = &restorer};
+	struct nc_bind req = r->req;
+	struct nc_bind_r rep;
+	uint32_t now = now_sec();
+	struct grant *g;
+
+	memset(st, 0, sizeof(*st));
+	st->epoch = m->epoch;
+	if ((int32_t)(r->deadline - now) <= 0)
+		return fail(st, NC_ST_NOT_FOUND, "its lease is over");
+	if (!r->id || grant_find(m, r->id))
+		return fail(st, NC_ST_CONFLICT, "binding id %u is already in use", r->id);
+	snprintf(c.owner, sizeof(c.owner), "%s", r->owner);
+	req.want = NC_WANT_RANGE;
+	ip_set(&req.want_addr, r->ext.addr);
+	ip_set(&req.want_hi, r->ext.addr);
+	req.want_port = ntohs(r->ext.port);
+	req.prefer_failure = true;
+	if (mgr_bind(m, &c, &req, &rep) != NC_ST_OK) {
+		*st = rep.st;
+		return st->code;
+	}
+	g = grant_find(m, rep.id);
+	if (!g || g->prim->ext.addr != r->ext.addr || g->prim->ext.port != r->ext.port) {
+		if (g)
+			grant_remove(m, g, NULL, 0);
+		return fail(st, NC_ST_CONFLICT, "its address and port are taken");
+	}
+	grant_unhash(m, g);
+	g->id = r->id;
+	bind_set_id(m->x->bt, g->prim, r->id);
+	g->hnext = m->ids[g->id % ID_BUCKETS];
+	m->ids[g->id % ID_BUCKETS] = g;
+	g->lifetime = r->req.lifetime;
+	grant_set_deadline(m, g, r->deadline);
 	return NC_ST_OK;
 }
 

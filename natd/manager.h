@@ -95,6 +95,29 @@ void mgr_caps(struct mgr *m, struct nc_caps_r *rep);
  * are freed (rules, aliases, RTCP partner, owner's count, event). */
 void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event);
 
+/* ---- persistence (persist.c) ---- */
+
+/* A grant as the state file keeps it. */
+struct mgr_grant_rec {
+	uint32_t id;
+	char owner[64];
+	struct nc_bind req;  /* spec, rtp_pair (partner still held) and lifetime as granted */
+	struct endpoint ext; /* M */
+	uint32_t deadline;   /* lease end, monotonic seconds */
+};
+
+/* Told of every grant made, renewed or changed (gone = false, r whole)
+ * and of every grant that goes (gone = true, only r->id set). */
+typedef void (*mgr_persist_fn)(void *arg, const struct mgr_grant_rec *r, bool gone);
+void mgr_set_persist(struct mgr *m, mgr_persist_fn fn, void *arg);
+/* Every live grant, for a snapshot. */
+void mgr_each_grant(struct mgr *m, void (*fn)(void *arg, const struct mgr_grant_rec *r), void *arg);
+/* Make a saved grant again, at the same M, with the same id, owner,
+ * conditions and lease end. NC_ST_OK, or a status with st->reason. */
+uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_status *st);
+/* The epoch of a natd that restarted with everything it held. */
+void mgr_set_epoch(struct mgr *m, uint64_t epoch);
+
 /* Describe b as a LIST item (for events and LIST). */
 void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it);
 

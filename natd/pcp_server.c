@@ -898,7 +898,7 @@ struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
 }
 
 int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct mgr *m,
-		     const struct realm_set *rs, struct pcp_server **out)
+		     const struct realm_set *rs, uint32_t age, struct pcp_server **out)
 {
 	struct pcp_server *s;
 	uint32_t now = now_sec();
@@ -939,7 +939,8 @@ int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct m
 			goto fail;
 		}
 	}
-	if (c->announce)
+	s->start = now - age;
+	if (c->announce && !age)
 		for (unsigned i = 0; i < s->nls; i++)
 			announce(s, &s->ls[i], now);
 	log_notice("pcp: PCP and NAT-PMP on %u address%s, port %u; lifetimes %u-%u s%s", s->nls,

@@ -78,9 +78,11 @@ struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
 
 /* Create the server and listen on every pcp.listen address (privileged
  * start-up: fails loudly, naming the address and the syscall). With
- * pcp.enable false, succeeds with *out = NULL. 0 or -1. */
+ * pcp.enable false, succeeds with *out = NULL. 0 or -1. age: seconds the
+ * epoch has already run (natd restarted with all its mappings: the epoch
+ * goes on and there is no restart ANNOUNCE); 0 for a fresh start. */
 int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct mgr *m,
-		     const struct realm_set *rs, struct pcp_server **out);
+		     const struct realm_set *rs, uint32_t age, struct pcp_server **out);
 
 /* A configuration reload: take c's lifetimes, limits and THIRD_PARTY
  * settings for requests from now on. enable, listen and port are the

@@ -57,6 +57,40 @@ int priv_drop(const char *user)
 	return 0;
 }
 
+int priv_state_dir(const char *path, const char *user)
+{
+	char dir[PATH_MAX];
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_err("user %s: no such user", user);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0750) == 0) {
+		if (geteuid() == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+			log_err("state directory %s: chown %s: %s", dir, user, strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		log_err("state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
+		log_err("state file %s: chown %s: %s", path, user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+bool priv_dir_writable(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	return access(dirname(dir), W_OK | X_OK) == 0;
+}
+
 int priv_pidfile_open(const char *path)
 {
 	char dir[PATH_MAX];

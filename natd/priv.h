@@ -8,6 +8,8 @@
 #ifndef NATD_PRIV_H
 #define NATD_PRIV_H
 
+#include <stdbool.h>
+
 /* 0, or -1 with the failing step logged. */
 int priv_drop(const char *user);
 
@@ -15,5 +17,12 @@ int priv_drop(const char *user);
  * directory if needed; the daemon writes its pid only once it is ready,
  * so a non-empty pidfile means "ready". The fd, or -1 (logged). */
 int priv_pidfile_open(const char *path);
+
+/* Make the directory of a state file if it is missing, owned by user (the
+ * daemon writes there after dropping root), and give user an existing
+ * state file. 0 or -1 (logged). */
+int priv_state_dir(const char *path, const char *user);
+/* Whether the directory holding path is writable now. */
+bool priv_dir_writable(const char *path);
 
 #endif

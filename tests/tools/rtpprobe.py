@@ -19,7 +19,9 @@ at the end in one go, else stdout):
     sent=50 send_errors=0 received=50 rtp_ok=50 bad=0
     sources=198.51.100.1:20002          (every source seen, comma separated)
     source_counts=198.51.100.1:20002/50
-    first_rx_ms=35 last_rx_ms=1012 duration_ms=2540
+    first_rx_ms=35 last_rx_ms=1012 duration_ms=2540 max_gap_ms=21
+                                          (max_gap_ms: the longest silence
+                                          between two packets received)
     seq_min=.. seq_max=.. lost=..         (about the main source's stream)
     done=1
 
@@ -115,6 +117,7 @@ def main():
     sources = {}
     seqs = {}
     first_rx = last_rx = None
+    max_gap = 0.0  # longest silence between two packets received
     last_activity = t0
 
     while True:
@@ -148,6 +151,8 @@ def main():
                 sources[key] = sources.get(key, 0) + 1
                 if first_rx is None:
                     first_rx = t
+                elif t - last_rx > max_gap:
+                    max_gap = t - last_rx
                 last_rx = last_activity = t
                 if len(data) >= 12 and (data[0] >> 6) == 2:
                     rtp_ok += 1
@@ -175,7 +180,7 @@ def main():
     lines.append("sent=%d send_errors=%d received=%d rtp_ok=%d bad=%d" % (sent, send_errors, received, rtp_ok, bad))
     lines.append("sources=%s" % ",".join(sorted(sources, key=lambda k: -sources[k])))
     lines.append("source_counts=%s" % ",".join("%s/%d" % (k, v) for k, v in sorted(sources.items(), key=lambda kv: -kv[1])))
-    lines.append("first_rx_ms=%s last_rx_ms=%s duration_ms=%d" % (ms(first_rx), ms(last_rx), int((t_end - t0) * 1000)))
+    lines.append("first_rx_ms=%s last_rx_ms=%s duration_ms=%d max_gap_ms=%d" % (ms(first_rx), ms(last_rx), int((t_end - t0) * 1000), int(max_gap * 1000)))
     if seqs:
         main_src = max(seqs, key=lambda k: len(seqs[k]))
         sq = seqs[main_src]
