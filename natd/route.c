@@ -1,8 +1,10 @@
 /* route: install the TUN's routes and policy rules (see route.h).
  *
  * Each command is spawned directly (no shell) and waited for; sysctls are
- * written through /proc/sys. Rules are deleted before being added so a
- * restart does not stack duplicates.
+ * written through /proc/sys. A restart finds its rules in place: a rule
+ * is added only when missing, and only extra copies are deleted, so there
+ * is never a moment without one (inside traffic would take the main table
+ * untranslated).
  */
 #include "route.h"
 
@@ -33,23 +35,40 @@ static const char *ip_path(void)
 	return NULL;
 }
 
-/* Run ip with argv; quiet: failures are expected (rule deletion). */
-static int run_ip(char *const argv[], bool quiet)
+/* Run ip with argv; quiet: failures are expected. With lines non-NULL,
+ * its output is read and *lines is the number of lines it printed. */
+static int run_ip_out(char *const argv[], bool quiet, int *lines)
 {
 	const char *ip = ip_path();
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
-	int st, err;
+	int st, err, pfd[2] = {-1, -1};
 
 	if (!ip) {
 		log_err("routes: iproute2's ip not found");
 		return -1;
 	}
+	if (lines && pipe2(pfd, O_CLOEXEC) < 0) {
+		log_err("routes: pipe: %s", strerror(errno));
+		return -1;
+	}
 	posix_spawn_file_actions_init(&fa);
 	if (quiet)
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (lines)
+		posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	err = posix_spawn(&pid, ip, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	if (lines) {
+		char buf[512];
+		ssize_t n;
+		close(pfd[1]);
+		*lines = 0;
+		while (!err && ((n = read(pfd[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+			for (ssize_t i = 0; i < n; i++)
+				*lines += buf[i] == '\n';
+		close(pfd[0]);
+	}
 	if (err) {
 		log_err("routes: spawn %s: %s", ip, strerror(err));
 		return -1;
@@ -69,6 +88,11 @@ static int run_ip(char *const argv[], bool quiet)
 		return -1;
 	}
 	return 0;
+}
+
+static int run_ip(char *const argv[], bool quiet)
+{
+	return run_ip_out(argv, quiet, NULL);
 }
 
 static int write_sysctl(const char *path, const char *val)
@@ -143,12 +167,16 @@ int route_install(const struct natd_conf *c, const char *tun)
 	}
 	for (unsigned i = 0; i < c->nroutes_iifs; i++) {
 		char *iif = (char *)c->routes_iifs[i];
+		char *list[] = {"ip", "rule", "list", "iif", iif, "lookup", table, NULL};
 		char *del[] = {"ip", "rule", "del", "iif", iif, "lookup", table, NULL};
 		char *add[] = {"ip", "rule", "add", "iif", iif, "lookup", table, NULL};
-		for (int k = 0; k < 16 && run_ip(del, true) == 0; k++)
-			; /* earlier runs' rules, a bounded number */
-		if (run_ip(add, false) < 0)
+		int have = 0;
+		if (run_ip_out(list, true, &have) < 0)
+			have = 0;
+		if (have == 0 && run_ip(add, false) < 0)
 			return -1;
+		for (int k = 1; k < have && k < 16; k++)
+			run_ip(del, true); /* copies stacked by older versions: one stays */
 	}
 	log_info("routes installed on %s (table %s, %u inside interfaces)", tun, table,
 		 c->nroutes_iifs);
