@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -66,14 +67,21 @@ int priv_state_dir(const char *path, const char *user)
 		log_err("user %s: no such user", user);
 		return -1;
 	}
+	const char *sd = getenv("STATE_DIRECTORY");
+	bool ours;
+
 	snprintf(dir, sizeof(dir), "%s", path);
+	/* ours to give away: made here, or systemd's StateDirectory= for us */
 	if (mkdir(dirname(dir), 0750) == 0) {
-		if (geteuid() == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
-			log_err("state directory %s: chown %s: %s", dir, user, strerror(errno));
-			return -1;
-		}
-	} else if (errno != EEXIST) {
+		ours = true;
+	} else if (errno == EEXIST) {
+		ours = sd && !strcmp(sd, dir);
+	} else {
 		log_err("state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (ours && geteuid() == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+		log_err("state directory %s: chown %s: %s", dir, user, strerror(errno));
 		return -1;
 	}
 	if (geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {

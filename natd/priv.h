@@ -18,9 +18,11 @@ int priv_drop(const char *user);
  * so a non-empty pidfile means "ready". The fd, or -1 (logged). */
 int priv_pidfile_open(const char *path);
 
-/* Make the directory of a state file if it is missing, owned by user (the
- * daemon writes there after dropping root), and give user an existing
- * state file. 0 or -1 (logged). */
+/* The directory of a state file, for user (the daemon writes there after
+ * dropping root): made if missing and given to user; an existing one is
+ * given to user only if it is systemd's StateDirectory= ($STATE_DIRECTORY),
+ * never another. An existing state file is given to user. 0 or -1
+ * (logged). */
 int priv_state_dir(const char *path, const char *user);
 /* Whether the directory holding path is writable now. */
 bool priv_dir_writable(const char *path);
