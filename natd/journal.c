@@ -202,6 +202,28 @@ fail:
 	return NULL;
 }
 
+/* Room for need more bytes in the buffer. */
+static bool reserve(struct journal *j, size_t need)
+{
+	size_t ncap;
+	char *nb;
+
+	if (j->cap - j->len >= need)
+		return true;
+	ncap = j->cap ? j->cap * 2 : 65536;
+	while (ncap < j->len + need)
+		ncap *= 2;
+	if (!(nb = realloc(j->buf, ncap))) {
+		note_failure(j, "out of memory", -ENOMEM);
+		return false;
+	}
+	j->buf = nb;
+	j->cap = ncap;
+	return true;
+}
+
+static void appended(struct journal *j);
+
 void journal_printf(struct journal *j, const char *fmt, ...)
 {
 	va_list ap;
@@ -216,19 +238,27 @@ void journal_printf(struct journal *j, const char *fmt, ...)
 			return;
 		if ((size_t)n + 1 < room)
 			break;
-		size_t ncap = j->cap ? j->cap * 2 : 65536;
-		while (ncap < j->len + (size_t)n + 2)
-			ncap *= 2;
-		char *nb = realloc(j->buf, ncap);
-		if (!nb) {
-			note_failure(j, "out of memory", -ENOMEM);
+		if (!reserve(j, (size_t)n + 2))
 			return;
-		}
-		j->buf = nb;
-		j->cap = ncap;
 	}
 	j->len += (size_t)n;
 	j->buf[j->len++] = '\n';
+	appended(j);
+}
+
+void journal_put(struct journal *j, const char *rec, size_t len)
+{
+	if (!reserve(j, len + 1))
+		return;
+	memcpy(j->buf + j->len, rec, len);
+	j->len += len;
+	j->buf[j->len++] = '\n';
+	appended(j);
+}
+
+/* A record is in the buffer: count it, and see that it gets written. */
+static void appended(struct journal *j)
+{
 	if (j->in_snapshot)
 		return;
 	j->appended++;

@@ -64,6 +64,9 @@ struct journal *journal_open(const char *path, struct event_base *base, journal_
 /* Append one record (a newline is added). */
 void journal_printf(struct journal *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Append one record of len bytes, already formatted (no newline). */
+void journal_put(struct journal *j, const char *rec, size_t len);
+
 /* Write what is buffered (and compact if due). 0 or -errno. */
 int journal_flush(struct journal *j);
 
