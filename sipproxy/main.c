@@ -3,7 +3,9 @@
  * readiness (pidfile), run the event loop until SIGTERM or SIGINT.
  * SIGUSR1 writes the status view (counters, registrations, calls and
  * their bindings) to the log; SIGHUP reloads the configuration (see
- * proxy_reload() for what may change).
+ * proxy_reload() for what may change). With state.file, the state is
+ * restored before serving and saved from the privilege drop on; SIGTERM
+ * then leaves the calls' bindings to the next start (proxy_shutdown()).
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -201,6 +203,9 @@ int main(int argc, char **argv)
 	/* "root" keeps root (tests); any other user is dropped to */
 	if (getuid() == 0 && strcmp(conf->user, "root") && priv_drop(conf->user) < 0)
 		goto out;
+	/* state.file: written from now on by the user it runs as */
+	if (proxy_state_open(r.proxy) < 0)
+		goto out;
 	if (pidfd >= 0) {
 		dprintf(pidfd, "%ld\n", (long)getpid());
 		close(pidfd);
@@ -212,6 +217,7 @@ int main(int argc, char **argv)
 	notify_sendf("READY=1\nSTATUS=%u listen addresses, %u natds", conf->nlisten, conf->nnats);
 	event_base_dispatch(r.base);
 	notify_send("STOPPING=1");
+	proxy_shutdown(r.proxy);
 	rc = 0;
 	if (*pidfile)
 		unlink(pidfile);

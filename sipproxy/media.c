@@ -22,6 +22,16 @@
  *    when the job is done (and the late bindings are released at once).
  *  - One timer per call: refresh every lease at half the lifetime, end the
  *    call after media.max_call_duration.
+ *  - State file. A call's lasting part is its struct media_call_state
+ *    (media.h); every change to it goes through call_saved(), which hands
+ *    it to the hooks (persist.c records it), and call_end() tells them it
+ *    is over. media_restore_call() puts a saved call back with its timer.
+ *    A binding is only ever refreshed or released in the epoch it was
+ *    made in; whenever a natd connection comes up, nat_resync() refreshes
+ *    the bindings made in its current epoch at once (a restored call does
+ *    not know when it was last refreshed) and asks again for the others
+ *    (made before natd restarted, possibly while sipproxy was down). A
+ *    refresh natd refuses (the lease ran out) asks for the binding again.
  */
 #include "media.h"
 
@@ -40,10 +50,6 @@
 #include "strhash.h"
 
 #define CALL_BUCKETS 4096u
-#define CALLID_MAX 256
-#define TAG_MAX 128
-#define CALL_MAX_BINDINGS 64
-#define CALL_MAX_PARTIES 8
 #define RECONNECT_MAX_S 30
 
 struct media;
@@ -58,39 +64,12 @@ struct nat_conn {
 	uint64_t epoch;
 };
 
-struct mbind {
-	int nat;
-	uint32_t id;
-	uint64_t epoch;
-	int rule;                  /* index into conf->rules */
-	uint8_t addr[4];           /* E */
-	uint16_t port;
-	uint8_t proto;
-	bool rtp_pair;
-	bool filtered;
-	struct nc_ep alloc;        /* M */
-	char tag[TAG_MAX];         /* the party whose SDP asked for it */
-	unsigned gen;              /* job generation that last used it */
-};
-
-struct party {
-	char tag[TAG_MAX];
-	struct nc_ip origin;
-};
-
 struct call {
-	char call_id[CALLID_MAX];
+	struct media_call_state s; /* what the state file keeps */
 	struct call *hnext;
 	struct media *m;
-	time_t started;
 	unsigned refs;             /* jobs in flight */
 	bool ended;
-	struct mbind b[CALL_MAX_BINDINGS];
-	unsigned nb;
-	struct party party[CALL_MAX_PARTIES];
-	unsigned nparty;
-	struct sdp_remote_filter filt[SPC_MAX_REALMS];
-	bool has_filt[SPC_MAX_REALMS];
 	struct event *timer;
 	unsigned gen;
 };
@@ -111,7 +90,7 @@ struct job {
 	struct sdp_plan *plan;
 	int rule;
 	int ext_realm;
-	char tag[TAG_MAX];
+	char tag[MEDIA_TAG_MAX];
 	unsigned n;
 	unsigned inflight;
 	struct slot slot[SDP_EP_MAX];
@@ -129,11 +108,22 @@ struct media {
 	unsigned ncalls;
 	struct job *jobs;
 	struct media_stats st;
+	struct media_hooks hooks;
 };
+
+/* ---- the state file's hooks ---- */
+
+/* The call's saved state changed. */
+static void call_saved(struct media *m, const struct call *c)
+{
+	if (m->hooks.changed && !c->ended)
+		m->hooks.changed(m->hooks.arg, &c->s);
+}
 
 /* ---- natd connections ---- */
 
 static void nat_connect(struct nat_conn *n);
+static void nat_resync(struct media *m, int nat);
 
 static void nat_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -154,8 +144,6 @@ static void nat_schedule(struct nat_conn *n)
 	evtimer_add(n->retry, &tv);
 }
 
-static void rebind_all(struct media *m, int nat);
-
 static void nat_conn_cb(void *arg, int err)
 {
 	struct nat_conn *n = arg;
@@ -166,13 +154,11 @@ static void nat_conn_cb(void *arg, int err)
 		log_info("natd %s: connected (epoch %llu)", c->name, (unsigned long long)ep);
 		n->up = true;
 		n->backoff = 0;
-		if (n->epoch && ep != n->epoch) {
+		if (n->epoch && ep != n->epoch)
 			log_warn("natd %s restarted (epoch %llu -> %llu): asking again for the live calls' bindings",
 				 c->name, (unsigned long long)n->epoch, (unsigned long long)ep);
-			n->epoch = ep;
-			rebind_all(n->m, n->idx);
-		}
 		n->epoch = ep;
+		nat_resync(n->m, n->idx);
 		return;
 	}
 	log_warn("natd %s: connection %s: %s", c->name, n->up ? "lost" : "failed", nc_strerror(err));
@@ -214,44 +200,56 @@ static struct call *call_find(struct media *m, const char *id)
 	struct call *c;
 
 	for (c = m->calls[strhash(id) % CALL_BUCKETS]; c; c = c->hnext)
-		if (!strcmp(c->call_id, id))
+		if (!strcmp(c->s.call_id, id))
 			return c;
 	return NULL;
 }
 
 static void call_timer(evutil_socket_t fd, short what, void *arg);
 
-static struct call *call_get(struct media *m, const char *id)
+static void call_arm(struct media *m, struct call *c)
 {
-	struct call *c = call_find(m, id);
 	struct timeval tv;
+
+	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
+	tv.tv_usec = 0;
+	evtimer_add(c->timer, &tv);
+}
+
+/* A new call in the table, its timer running; NULL at the limit. */
+static struct call *call_new(struct media *m, const char *id)
+{
+	struct call *c;
 	unsigned b;
 
-	if (c)
-		return c;
-	if (m->ncalls >= m->conf->max_calls || strlen(id) >= CALLID_MAX ||
+	if (m->ncalls >= m->conf->max_calls || strlen(id) >= MEDIA_CALLID_MAX ||
 	    !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
 		free(c);
 		return NULL;
 	}
-	strcpy(c->call_id, id);
+	strcpy(c->s.call_id, id);
 	c->m = m;
-	c->started = time(NULL);
+	c->s.started = time(NULL);
 	b = strhash(id) % CALL_BUCKETS;
 	c->hnext = m->calls[b];
 	m->calls[b] = c;
 	m->ncalls++;
-	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
-	tv.tv_usec = 0;
-	evtimer_add(c->timer, &tv);
+	call_arm(m, c);
 	return c;
+}
+
+static struct call *call_get(struct media *m, const char *id)
+{
+	struct call *c = call_find(m, id);
+
+	return c ? c : call_new(m, id);
 }
 
 static void call_unlink_free(struct media *m, struct call *c)
 {
-	struct call **pp = &m->calls[strhash(c->call_id) % CALL_BUCKETS];
+	struct call **pp = &m->calls[strhash(c->s.call_id) % CALL_BUCKETS];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
@@ -272,7 +270,7 @@ static void release_done(void *arg, int err, const struct nc_status *rep)
 		log_debug("release refused: %s", rep->reason);
 }
 
-static void release_one(struct media *m, const char *call_id, const struct mbind *b)
+static void release_one(struct media *m, const char *call_id, const struct media_binding *b)
 {
 	struct nat_conn *n = &m->nat[b->nat];
 	struct nc_release r = {.epoch = b->epoch, .id = b->id};
@@ -288,61 +286,106 @@ static void release_one(struct media *m, const char *call_id, const struct mbind
 
 static void call_drop_binding(struct call *c, unsigned i)
 {
-	c->b[i] = c->b[--c->nb];
+	c->s.b[i] = c->s.b[--c->s.nb];
 }
 
 static void call_end(struct media *m, struct call *c, const char *why)
 {
-	if (!c->ended)
-		log_info("call %s: ended (%s), releasing %u binding%s", c->call_id, why, c->nb,
-			 c->nb == 1 ? "" : "s");
-	for (unsigned i = 0; i < c->nb; i++)
-		release_one(m, c->call_id, &c->b[i]);
-	c->nb = 0;
+	if (!c->ended) {
+		log_info("call %s: ended (%s), releasing %u binding%s", c->s.call_id, why, c->s.nb,
+			 c->s.nb == 1 ? "" : "s");
+		if (m->hooks.ended)
+			m->hooks.ended(m->hooks.arg, c->s.call_id);
+	}
+	for (unsigned i = 0; i < c->s.nb; i++)
+		release_one(m, c->s.call_id, &c->s.b[i]);
+	c->s.nb = 0;
 	c->ended = true;
 	evtimer_del(c->timer);
 	if (c->refs == 0)
 		call_unlink_free(m, c);
 }
 
+static void rebind(struct media *m, struct call *c, struct media_binding *b);
+
+/* Which binding a REFRESH was for. */
+struct refresh_ctx {
+	struct media *m;
+	char call_id[MEDIA_CALLID_MAX];
+	int nat;
+	uint32_t id;
+	uint64_t epoch;
+};
+
 static void refresh_done(void *arg, int err, const struct nc_refresh_r *rep)
 {
-	(void)arg;
-	if (err < 0)
-		log_debug("refresh: %s", nc_strerror(err));
-	else if (rep->st.code != NC_ST_OK)
-		log_warn("refresh refused: %s", rep->st.reason);
+	struct refresh_ctx *rc = arg;
+	struct call *c;
+
+	if (err < 0) {
+		if (err != -ECANCELED)
+			log_debug("refresh: %s", nc_strerror(err));
+	} else if (rep->st.code != NC_ST_OK) {
+		log_warn("call %s: refresh of binding %u refused: %s", rc->call_id, rc->id,
+			 rep->st.reason);
+		/* natd lost it (its lease ran out, e.g. while sipproxy was
+		 * down): ask for it again */
+		if ((rep->st.code == NC_ST_NOT_FOUND || rep->st.code == NC_ST_STALE_EPOCH) &&
+		    (c = call_find(rc->m, rc->call_id)) && !c->ended)
+			for (unsigned i = 0; i < c->s.nb; i++)
+				if (c->s.b[i].nat == rc->nat && c->s.b[i].id == rc->id &&
+				    c->s.b[i].epoch == rc->epoch)
+					rebind(rc->m, c, &c->s.b[i]);
+	} else {
+		rc->m->st.refreshes++;
+	}
+	free(rc);
+}
+
+/* Refresh one binding's lease (fire and forget); one made in another
+ * natd epoch is asked for again instead. */
+static void refresh_one(struct media *m, struct call *c, struct media_binding *b)
+{
+	struct nat_conn *n = &m->nat[b->nat];
+	struct nc_refresh r = {.epoch = b->epoch, .id = b->id, .lifetime = m->conf->binding_lifetime};
+	struct refresh_ctx *rc;
+
+	if (!n->ac || !n->up)
+		return;
+	if (b->epoch != n->epoch) {
+		rebind(m, c, b);
+		return;
+	}
+	if (!(rc = calloc(1, sizeof(*rc))))
+		return;
+	rc->m = m;
+	strcpy(rc->call_id, c->s.call_id);
+	rc->nat = b->nat;
+	rc->id = b->id;
+	rc->epoch = b->epoch;
+	if (nc_async_refresh(n->ac, &r, m->conf->nats[b->nat].timeout_ms, refresh_done, rc) <= 0)
+		free(rc);
 }
 
 static void call_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct call *c = arg;
 	struct media *m = c->m;
-	struct timeval tv;
 
 	(void)fd;
 	(void)what;
-	if (time(NULL) - c->started >= (time_t)m->conf->max_call_duration) {
+	if (time(NULL) - c->s.started >= (time_t)m->conf->max_call_duration) {
 		call_end(m, c, "maximum call duration");
 		return;
 	}
-	for (unsigned i = 0; i < c->nb; i++) {
-		struct nat_conn *n = &m->nat[c->b[i].nat];
-		struct nc_refresh r = {.epoch = c->b[i].epoch, .id = c->b[i].id,
-				       .lifetime = m->conf->binding_lifetime};
-		if (n->ac && n->up && c->b[i].epoch == n->epoch &&
-		    nc_async_refresh(n->ac, &r, m->conf->nats[c->b[i].nat].timeout_ms, refresh_done,
-				     NULL) > 0)
-			m->st.refreshes++;
-	}
-	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
-	tv.tv_usec = 0;
-	evtimer_add(c->timer, &tv);
+	for (unsigned i = 0; i < c->s.nb; i++)
+		refresh_one(m, c, &c->s.b[i]);
+	call_arm(m, c);
 }
 
 /* ---- BIND requests ---- */
 
-static void fill_bind(const struct media *m, const struct mbind *b, const struct call *c,
+static void fill_bind(const struct media *m, const struct media_binding *b, const struct call *c,
 		      struct nc_bind *req)
 {
 	const struct spc_rule *r = &m->conf->rules[b->rule];
@@ -354,7 +397,7 @@ static void fill_bind(const struct media *m, const struct mbind *b, const struct
 	snprintf(req->spec.ext_realm, sizeof(req->spec.ext_realm), "%s", ext);
 	snprintf(req->spec.transit, sizeof(req->spec.transit), "%s", r->transit);
 	snprintf(req->spec.label, sizeof(req->spec.label), "call:%.*s",
-		 (int)(sizeof(req->spec.label) - 6), c->call_id);
+		 (int)(sizeof(req->spec.label) - 6), c->s.call_id);
 	req->spec.dir = NC_DIR_BOTH;
 	req->spec.proto = b->proto;
 	req->spec.ep.ip.af = NC_AF_IP4;
@@ -362,17 +405,17 @@ static void fill_bind(const struct media *m, const struct mbind *b, const struct
 	req->spec.ep.port = b->port;
 	req->rtp_pair = b->rtp_pair;
 	req->lifetime = m->conf->binding_lifetime;
-	if (m->conf->remote_filter && c->has_filt[r->to] && c->filt[r->to].n) {
-		req->spec.nfilters = c->filt[r->to].n;
-		memcpy(req->spec.filters, c->filt[r->to].m,
-		       c->filt[r->to].n * sizeof(c->filt[r->to].m[0]));
+	if (m->conf->remote_filter && c->s.has_filt[r->to] && c->s.filt[r->to].n) {
+		req->spec.nfilters = c->s.filt[r->to].n;
+		memcpy(req->spec.filters, c->s.filt[r->to].m,
+		       c->s.filt[r->to].n * sizeof(c->s.filt[r->to].m[0]));
 	}
 }
 
 /* A fire-and-forget BIND that updates the record when it comes back. */
 struct rebind {
 	struct media *m;
-	char call_id[CALLID_MAX];
+	char call_id[MEDIA_CALLID_MAX];
 	int nat;
 	uint8_t addr[4];
 	uint16_t port;
@@ -383,32 +426,39 @@ static void rebind_done(void *arg, int err, const struct nc_bind_r *rep)
 {
 	struct rebind *rb = arg;
 	struct call *c;
+	bool changed = false;
 
 	if (err == -ECANCELED || !(c = call_find(rb->m, rb->call_id)) || c->ended) {
 		free(rb);
 		return;
 	}
-	for (unsigned i = 0; i < c->nb; i++) {
-		struct mbind *b = &c->b[i];
+	for (unsigned i = 0; i < c->s.nb; i++) {
+		struct media_binding *b = &c->s.b[i];
 		if (b->nat != rb->nat || b->port != rb->port || memcmp(b->addr, rb->addr, 4))
 			continue;
 		if (err == 0 && rep->st.code == NC_ST_OK) {
 			b->filtered = rb->filtered;
 			if (b->id != rep->id || memcmp(&b->alloc, &rep->alloc, sizeof(b->alloc)))
-				log_warn("call %s: binding %u came back as %u on another address", c->call_id,
+				log_warn("call %s: binding %u came back as %u on another address", c->s.call_id,
 					 b->id, rep->id);
+			else
+				log_info("call %s: binding %u renewed in natd epoch %llu", c->s.call_id,
+					 rep->id, (unsigned long long)rep->st.epoch);
 			b->id = rep->id;
 			b->epoch = rep->st.epoch;
 			b->alloc = rep->alloc;
+			changed = true;
 		} else {
-			log_warn("call %s: binding %u not renewed: %s", c->call_id, b->id,
+			log_warn("call %s: binding %u not renewed: %s", c->s.call_id, b->id,
 				 err < 0 ? nc_strerror(err) : rep->st.reason);
 		}
 	}
+	if (changed)
+		call_saved(rb->m, c);
 	free(rb);
 }
 
-static void rebind(struct media *m, struct call *c, struct mbind *b)
+static void rebind(struct media *m, struct call *c, struct media_binding *b)
 {
 	struct nat_conn *n = &m->nat[b->nat];
 	struct nc_bind req;
@@ -419,7 +469,7 @@ static void rebind(struct media *m, struct call *c, struct mbind *b)
 		return;
 	fill_bind(m, b, c, &req);
 	rb->m = m;
-	strcpy(rb->call_id, c->call_id);
+	strcpy(rb->call_id, c->s.call_id);
 	rb->nat = b->nat;
 	memcpy(rb->addr, b->addr, 4);
 	rb->port = b->port;
@@ -430,13 +480,26 @@ static void rebind(struct media *m, struct call *c, struct mbind *b)
 		m->st.rebinds++;
 }
 
-static void rebind_all(struct media *m, int nat)
+/* natd nat is (again) up: refresh what it still holds, ask again for
+ * what was made in another epoch. */
+static void nat_resync(struct media *m, int nat)
 {
+	unsigned nref = 0, nre = 0;
+
 	for (unsigned k = 0; k < CALL_BUCKETS; k++)
 		for (struct call *c = m->calls[k]; c; c = c->hnext)
-			for (unsigned i = 0; i < c->nb; i++)
-				if (c->b[i].nat == nat && !c->ended)
-					rebind(m, c, &c->b[i]);
+			for (unsigned i = 0; i < c->s.nb && !c->ended; i++) {
+				if (c->s.b[i].nat != nat)
+					continue;
+				if (c->s.b[i].epoch == m->nat[nat].epoch)
+					nref++;
+				else
+					nre++;
+				refresh_one(m, c, &c->s.b[i]);
+			}
+	if (nref || nre)
+		log_info("natd %s: refreshing %u binding%s of live calls, asking again for %u",
+			 m->conf->nats[nat].name, nref, nref == 1 ? "" : "s", nre);
 }
 
 /* ---- jobs ---- */
@@ -466,34 +529,34 @@ static void job_record(struct job *j, unsigned i, const struct nc_bind_r *rep)
 	struct call *c = j->call;
 	const struct sdp_endpoint *e = sdp_plan_endpoint(j->plan, i);
 	const struct spc_rule *r = &j->m->conf->rules[j->rule];
-	struct mbind *b = NULL;
+	struct media_binding *b = NULL;
 
 	if (c->ended) { /* granted after the call ended: give it back now */
-		struct mbind tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
+		struct media_binding tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
 		snprintf(tmp.tag, sizeof(tmp.tag), "%s", j->tag);
-		release_one(j->m, c->call_id, &tmp);
+		release_one(j->m, c->s.call_id, &tmp);
 		return;
 	}
-	for (unsigned k = 0; k < c->nb; k++)
-		if (c->b[k].nat == r->nat && c->b[k].id == rep->id &&
-		    c->b[k].epoch == rep->st.epoch) {
-			b = &c->b[k];
+	for (unsigned k = 0; k < c->s.nb; k++)
+		if (c->s.b[k].nat == r->nat && c->s.b[k].id == rep->id &&
+		    c->s.b[k].epoch == rep->st.epoch) {
+			b = &c->s.b[k];
 			break;
 		}
 	if (!b) {
-		if (c->nb == CALL_MAX_BINDINGS) {
-			struct mbind tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
-			log_warn("call %s: too many bindings, releasing %u", c->call_id, rep->id);
-			release_one(j->m, c->call_id, &tmp);
+		if (c->s.nb == MEDIA_MAX_BINDINGS) {
+			struct media_binding tmp = {.nat = r->nat, .id = rep->id, .epoch = rep->st.epoch};
+			log_warn("call %s: too many bindings, releasing %u", c->s.call_id, rep->id);
+			release_one(j->m, c->s.call_id, &tmp);
 			return;
 		}
-		b = &c->b[c->nb++];
+		b = &c->s.b[c->s.nb++];
 		memset(b, 0, sizeof(*b));
 		b->nat = r->nat;
 		b->id = rep->id;
 		b->epoch = rep->st.epoch;
 		log_info("call %s: binding %u for %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u (party %s)",
-			 c->call_id, rep->id, e->addr[0], e->addr[1], e->addr[2], e->addr[3], e->port,
+			 c->s.call_id, rep->id, e->addr[0], e->addr[1], e->addr[2], e->addr[3], e->port,
 			 rep->alloc.ip.a[0], rep->alloc.ip.a[1], rep->alloc.ip.a[2], rep->alloc.ip.a[3],
 			 rep->alloc.port, j->tag);
 	}
@@ -503,21 +566,22 @@ static void job_record(struct job *j, unsigned i, const struct nc_bind_r *rep)
 	b->proto = e->proto;
 	b->rtp_pair = e->rtp_pair;
 	b->alloc = rep->alloc;
-	b->filtered = j->m->conf->remote_filter && c->has_filt[r->to] && c->filt[r->to].n;
+	b->filtered = j->m->conf->remote_filter && c->s.has_filt[r->to] && c->s.filt[r->to].n;
 	snprintf(b->tag, sizeof(b->tag), "%s", j->tag);
 	b->gen = c->gen;
+	/* saved when the job finishes, in the same loop pass */
 }
 
-static struct party *party_of(struct call *c, const char *tag)
+static struct media_party *party_of(struct call *c, const char *tag)
 {
-	for (unsigned i = 0; i < c->nparty; i++)
-		if (!strcmp(c->party[i].tag, tag))
-			return &c->party[i];
-	if (c->nparty == CALL_MAX_PARTIES)
+	for (unsigned i = 0; i < c->s.nparty; i++)
+		if (!strcmp(c->s.party[i].tag, tag))
+			return &c->s.party[i];
+	if (c->s.nparty == MEDIA_MAX_PARTIES)
 		return NULL;
-	snprintf(c->party[c->nparty].tag, TAG_MAX, "%s", tag);
-	memset(&c->party[c->nparty].origin, 0, sizeof(struct nc_ip));
-	return &c->party[c->nparty++];
+	snprintf(c->s.party[c->s.nparty].tag, MEDIA_TAG_MAX, "%s", tag);
+	memset(&c->s.party[c->s.nparty].origin, 0, sizeof(struct nc_ip));
+	return &c->s.party[c->s.nparty++];
 }
 
 static void job_finish(evutil_socket_t fd, short what, void *arg)
@@ -540,10 +604,10 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 		}
 		failed = true;
 		if (j->slot[i].err > 0)
-			log_warn("call %s: natd refused a binding: %s", c->call_id,
+			log_warn("call %s: natd refused a binding: %s", c->s.call_id,
 				 j->slot[i].rep.st.reason);
 		else
-			log_warn("call %s: natd %s did not answer: %s", c->call_id,
+			log_warn("call %s: natd %s did not answer: %s", c->s.call_id,
 				 m->conf->nats[m->conf->rules[j->rule].nat].name,
 				 nc_strerror(j->slot[i].err));
 	}
@@ -554,7 +618,7 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 		m->st.binds_failed++;
 		if (m->conf->on_natd_failure == SPC_FAIL_PASS) {
 			m->st.passed_unchanged++;
-			log_warn("call %s: SDP passed unchanged (media.on_natd_failure = pass)", c->call_id);
+			log_warn("call %s: SDP passed unchanged (media.on_natd_failure = pass)", c->s.call_id);
 		} else {
 			status = 503;
 			reason = "Service Unavailable (media binding failed)";
@@ -562,7 +626,7 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 	} else {
 		struct sdp_apply_opts o = {.ice = (enum sdp_ice_policy)m->conf->ice,
 					   .disable_unbound = false};
-		struct party *p = party_of(c, j->tag);
+		struct media_party *p = party_of(c, j->tag);
 		size_t cap = sdp_apply_bound(j->plan);
 		int len;
 
@@ -576,7 +640,7 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 			reason = "Server Internal Error (out of memory)";
 		} else if ((len = sdp_apply(j->plan, alloc, j->n, &o, out, cap)) < 0 ||
 			   sip_msg_set_sdp_body(j->msg, out, (size_t)len) < 0) {
-			log_warn("call %s: rewrite failed: %s", c->call_id,
+			log_warn("call %s: rewrite failed: %s", c->s.call_id,
 				 len < 0 ? sdp_strerror(len) : "body");
 			status = 500;
 			reason = "Server Internal Error (SDP rewrite failed)";
@@ -584,10 +648,10 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 			m->st.rewrites++;
 			m->st.binds_ok += j->n;
 			/* the party's bindings this SDP no longer uses */
-			for (unsigned k = 0; k < c->nb;) {
-				if (!strcmp(c->b[k].tag, j->tag) && c->b[k].rule == j->rule &&
-				    c->b[k].gen != c->gen) {
-					release_one(m, c->call_id, &c->b[k]);
+			for (unsigned k = 0; k < c->s.nb;) {
+				if (!strcmp(c->s.b[k].tag, j->tag) && c->s.b[k].rule == j->rule &&
+				    c->s.b[k].gen != c->gen) {
+					release_one(m, c->s.call_id, &c->s.b[k]);
 					call_drop_binding(c, k);
 				} else {
 					k++;
@@ -595,6 +659,9 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 	}
+	/* what the job's BINDs granted (kept on a failure too), the party's
+	 * o=, the stale bindings gone */
+	call_saved(m, c);
 	free(out);
 	{
 		osip_message_t *msg = j->msg;
@@ -681,13 +748,14 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	c = NULL;
 	if (conf->remote_filter && sdp_realm >= 0 && n > 0 &&
 	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_get(m, cid))) {
-		bool fresh = !c->has_filt[sdp_realm];
-		c->filt[sdp_realm] = f;
-		c->has_filt[sdp_realm] = true;
+		bool fresh = !c->s.has_filt[sdp_realm];
+		c->s.filt[sdp_realm] = f;
+		c->s.has_filt[sdp_realm] = true;
 		if (fresh)
-			for (unsigned i = 0; i < c->nb; i++)
-				if (!c->b[i].filtered && conf->rules[c->b[i].rule].to == sdp_realm)
-					rebind(m, c, &c->b[i]);
+			for (unsigned i = 0; i < c->s.nb; i++)
+				if (!c->s.b[i].filtered && conf->rules[c->s.b[i].rule].to == sdp_realm)
+					rebind(m, c, &c->s.b[i]);
+		call_saved(m, c);
 	}
 	if (!rule || n == 0) {
 		sdp_plan_free(plan);
@@ -727,7 +795,7 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	for (unsigned i = 0; i < n; i++) {
 		struct nat_conn *nc = &m->nat[rule->nat];
 		const struct sdp_endpoint *e = sdp_plan_endpoint(plan, i);
-		struct mbind tmp = {.rule = j->rule, .proto = e->proto, .port = e->port,
+		struct media_binding tmp = {.rule = j->rule, .proto = e->proto, .port = e->port,
 				    .rtp_pair = e->rtp_pair};
 		struct nc_bind req;
 
@@ -755,17 +823,21 @@ void media_dialog_confirmed(struct media *m, const char *call_id, const char *ca
 			    const char *callee_tag)
 {
 	struct call *c = call_find(m, call_id);
+	bool dropped = false;
 
 	if (!c)
 		return;
-	for (unsigned k = 0; k < c->nb;) {
-		if (strcmp(c->b[k].tag, caller_tag) && strcmp(c->b[k].tag, callee_tag)) {
-			release_one(m, call_id, &c->b[k]);
+	for (unsigned k = 0; k < c->s.nb;) {
+		if (strcmp(c->s.b[k].tag, caller_tag) && strcmp(c->s.b[k].tag, callee_tag)) {
+			release_one(m, call_id, &c->s.b[k]);
 			call_drop_binding(c, k);
+			dropped = true;
 		} else {
 			k++;
 		}
 	}
+	if (dropped)
+		call_saved(m, c);
 }
 
 void media_call_end(struct media *m, const char *call_id, const char *why)
@@ -800,6 +872,7 @@ void media_free(struct media *m)
 {
 	if (!m)
 		return;
+	memset(&m->hooks, 0, sizeof(m->hooks)); /* nothing more for the state file */
 	/* pending jobs: their BINDs are cancelled (callbacks run now), then
 	 * they finish with 503 */
 	for (unsigned i = 0; i < m->conf->nnats; i++)
@@ -833,7 +906,7 @@ void media_get_stats(const struct media *m, struct media_stats *st)
 	st->bindings = 0;
 	for (unsigned k = 0; k < CALL_BUCKETS; k++)
 		for (const struct call *c = m->calls[k]; c; c = c->hnext)
-			st->bindings += c->nb;
+			st->bindings += c->s.nb;
 	for (unsigned i = 0; i < m->conf->nnats; i++)
 		st->natd_up[i] = m->nat[i].up;
 }
@@ -846,9 +919,9 @@ void media_dump(const struct media *m, media_line_fn fn, void *arg)
 	for (unsigned k = 0; k < CALL_BUCKETS; k++)
 		for (const struct call *c = m->calls[k]; c; c = c->hnext) {
 			int off = snprintf(line, sizeof(line), "call %s age=%lds bindings=%u",
-					   c->call_id, (long)(now - c->started), c->nb);
-			for (unsigned i = 0; i < c->nb && off > 0 && (size_t)off < sizeof(line); i++) {
-				const struct mbind *b = &c->b[i];
+					   c->s.call_id, (long)(now - c->s.started), c->s.nb);
+			for (unsigned i = 0; i < c->s.nb && off > 0 && (size_t)off < sizeof(line); i++) {
+				const struct media_binding *b = &c->s.b[i];
 				off += snprintf(line + off, sizeof(line) - (size_t)off,
 						" [%u %s %u.%u.%u.%u:%u->%u.%u.%u.%u:%u]", b->id,
 						m->conf->nats[b->nat].name, b->addr[0], b->addr[1],
@@ -858,4 +931,107 @@ void media_dump(const struct media *m, media_line_fn fn, void *arg)
 			}
 			fn(arg, line);
 		}
+}
+
+void media_release_all(struct media *m, const char *why)
+{
+	for (unsigned k = 0; k < CALL_BUCKETS; k++) {
+		struct call *c = m->calls[k], *next;
+
+		for (; c; c = next) {
+			next = c->hnext; /* call_end may free c */
+			if (!c->ended)
+				call_end(m, c, why);
+		}
+	}
+}
+
+unsigned media_pending(const struct media *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->conf->nnats; i++)
+		if (m->nat[i].ac && m->nat[i].up)
+			n += nc_async_pending(m->nat[i].ac);
+	return n;
+}
+
+void media_set_hooks(struct media *m, const struct media_hooks *h)
+{
+	if (h)
+		m->hooks = *h;
+	else
+		memset(&m->hooks, 0, sizeof(m->hooks));
+}
+
+void media_each_call(const struct media *m, media_each_fn fn, void *arg)
+{
+	for (unsigned k = 0; k < CALL_BUCKETS; k++)
+		for (const struct call *c = m->calls[k]; c; c = c->hnext)
+			if (!c->ended)
+				fn(arg, &c->s);
+}
+
+static bool str_ok(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+/* The saved state fits this configuration and the fixed limits. */
+static bool state_ok(const struct sp_conf *conf, const struct media_call_state *s)
+{
+	if (!str_ok(s->call_id, sizeof(s->call_id)) || !s->call_id[0] ||
+	    s->nb > MEDIA_MAX_BINDINGS || s->nparty > MEDIA_MAX_PARTIES)
+		return false;
+	for (unsigned i = 0; i < s->nb; i++) {
+		const struct media_binding *b = &s->b[i];
+
+		if (b->nat < 0 || (unsigned)b->nat >= conf->nnats || b->rule < 0 ||
+		    (unsigned)b->rule >= conf->nrules || conf->rules[b->rule].nat != b->nat ||
+		    !str_ok(b->tag, sizeof(b->tag)) || b->port == 0 ||
+		    (b->rtp_pair && b->port == 65535) ||
+		    (b->proto != NC_PROTO_UDP && b->proto != NC_PROTO_TCP))
+			return false;
+	}
+	for (unsigned i = 0; i < s->nparty; i++)
+		if (!str_ok(s->party[i].tag, sizeof(s->party[i].tag)))
+			return false;
+	for (unsigned i = 0; i < SPC_MAX_REALMS; i++)
+		if (s->has_filt[i] && (i >= conf->nrealms || s->filt[i].n > NC_FILTER_MAX))
+			return false;
+	return true;
+}
+
+int media_restore_call(struct media *m, const struct media_call_state *s)
+{
+	struct call *c;
+
+	if (!s || !state_ok(m->conf, s))
+		return -EINVAL;
+	if (!(c = call_find(m, s->call_id))) {
+		if (m->ncalls >= m->conf->max_calls)
+			return -ENOSPC;
+		if (!(c = call_new(m, s->call_id)))
+			return -ENOMEM;
+	}
+	if (c->ended || c->refs)
+		return -EBUSY; /* not while it is in use: only at start-up */
+	c->s = *s;
+	c->gen = 0;
+	for (unsigned i = 0; i < c->s.nb; i++) {
+		c->s.b[i].gen = 0;
+		/* natd is already up (not at start-up): go on at once */
+		refresh_one(m, c, &c->s.b[i]);
+	}
+	return 0;
+}
+
+int media_forget_call(struct media *m, const char *call_id)
+{
+	struct call *c = call_find(m, call_id);
+
+	if (!c || c->refs)
+		return -ENOENT;
+	call_unlink_free(m, c);
+	return 0;
 }

@@ -26,6 +26,15 @@
  * in packets from the addresses the other party's SDP advertised in R
  * (claim 7); a binding made before that SDP was known is asked for again
  * with the filter once it arrives.
+ *
+ * Restarts (state.file, see persist.h). Everything a call needs to go on
+ * is a struct media_call_state: hooks hear of every change and of the
+ * end of a call, media_each_call() walks the live ones, and
+ * media_restore_call() rebuilds one at start-up, with its refresh timer
+ * running. On every (re)connection to a natd, the live calls' bindings
+ * on it are refreshed when natd still has the epoch they were made in,
+ * and asked for again otherwise; a refresh that natd refuses (the lease
+ * ran out meanwhile) asks for the binding again too.
  */
 #ifndef SIPPROXY_MEDIA_H
 #define SIPPROXY_MEDIA_H
@@ -33,12 +42,53 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <natctl/msg.h>
 #include <osipparser2/osip_parser.h>
+#include <time.h>
 
+#include "sdp_rewrite.h"
 #include "sp_conf.h"
+
+#define MEDIA_CALLID_MAX 256
+#define MEDIA_TAG_MAX 128
+#define MEDIA_MAX_BINDINGS 64
+#define MEDIA_MAX_PARTIES 8
 
 struct event_base;
 struct media;
+
+/* One natd binding of a call. */
+struct media_binding {
+	int nat;                   /* index into conf->nats */
+	uint32_t id;               /* natd's id (an RTP pair has one) */
+	uint64_t epoch;            /* natd's epoch when it was granted */
+	int rule;                  /* index into conf->rules */
+	uint8_t addr[4];           /* E, the SDP's endpoint */
+	uint16_t port;
+	uint8_t proto;             /* NC_PROTO_UDP or NC_PROTO_TCP */
+	bool rtp_pair;
+	bool filtered;             /* asked with a claim 7 filter */
+	struct nc_ep alloc;        /* M */
+	char tag[MEDIA_TAG_MAX];   /* the party whose SDP asked for it */
+	unsigned gen;              /* run time only: the job that last used it */
+};
+
+/* A party of the call: the o= address of its first rewritten SDP. */
+struct media_party {
+	char tag[MEDIA_TAG_MAX];
+	struct nc_ip origin;       /* af 0: none yet */
+};
+
+/* What a call needs to go on after a restart. */
+struct media_call_state {
+	char call_id[MEDIA_CALLID_MAX];
+	time_t started;            /* wall clock (media.max_call_duration) */
+	unsigned nb, nparty;
+	struct media_binding b[MEDIA_MAX_BINDINGS];
+	struct media_party party[MEDIA_MAX_PARTIES];
+	bool has_filt[SPC_MAX_REALMS];               /* per realm index */
+	struct sdp_remote_filter filt[SPC_MAX_REALMS]; /* claim 7, advertised there */
+};
 
 /* What media_process() did. */
 enum media_result {
@@ -55,9 +105,17 @@ typedef void (*media_done_fn)(void *arg, int status, const char *reason, osip_me
 
 struct media *media_new(struct event_base *base, const struct sp_conf *conf);
 
-/* Release every binding (fire and forget), close natd connections, free.
- * Pending rewrites get their callback with msg and status 503. */
+/* Close the natd connections and free. Pending rewrites get their
+ * callback with msg and status 503. No binding is released here (nor any
+ * hook called): media_release_all() first for that. */
 void media_free(struct media *m);
+
+/* End every live call now, releasing its bindings (the RELEASEs are sent
+ * as the event loop runs: see media_pending()). */
+void media_release_all(struct media *m, const char *why);
+
+/* Requests to natd still waiting for an answer, over every nat. */
+unsigned media_pending(const struct media *m);
 
 /* See above. src_realm: the realm the message came from (its SDP
  * endpoints are located by their own address first, this realm second);
@@ -88,4 +146,29 @@ void media_get_stats(const struct media *m, struct media_stats *st);
 typedef void (*media_line_fn)(void *arg, const char *line);
 void media_dump(const struct media *m, media_line_fn fn, void *arg);
 
+/* Hooks for the state file: changed gets a call's whole state after every
+ * change (a binding granted, renewed or released, a party's o=, a claim 7
+ * filter), ended its Call-ID when it is over. NULL members: not called. */
+struct media_hooks {
+	void (*changed)(void *arg, const struct media_call_state *s);
+	void (*ended)(void *arg, const char *call_id);
+	void *arg;
+};
+void media_set_hooks(struct media *m, const struct media_hooks *h);
+
+/* Every live call's state, through fn (for the state file's snapshot). */
+typedef void (*media_each_fn)(void *arg, const struct media_call_state *s);
+void media_each_call(const struct media *m, media_each_fn fn, void *arg);
+
+/* Rebuild a call from saved state (start-up), replacing one of the same
+ * Call-ID, and start its refresh timer; no hook is called and nothing is
+ * asked of natd until its connection is up. Every binding must name a
+ * configured nat and a media rule of that nat, and every party and tag
+ * must be a string. 0, -EINVAL, -ENOSPC (sip.max_calls), -ENOMEM, -EBUSY
+ * (a call of that Call-ID is in use). */
+int media_restore_call(struct media *m, const struct media_call_state *s);
+
+/* Forget a restored call without releasing anything (its end was saved
+ * too). 0, or -ENOENT. */
+int media_forget_call(struct media *m, const char *call_id);
 #endif

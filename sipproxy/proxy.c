@@ -33,6 +33,14 @@
  *
  * Calls and bindings: BYE ends the call's media at once; a final failure
  * of an initial INVITE (CANCEL, 486, timeout...) too.
+ *
+ * State file (state.file, persist.h): proxy_new() replays it into the
+ * registrar and media before anything is served; proxy_state_open() (after
+ * the privilege drop, so the file belongs to the user that writes it
+ * later) starts the journal. On stop, proxy_shutdown() either writes a
+ * last snapshot and leaves the live calls' bindings to natd, for the next
+ * start to take over, or, without a state file, releases them and runs the
+ * loop (bounded) until natd has answered, taking no new SIP meanwhile.
  */
 #include "proxy.h"
 
@@ -47,6 +55,7 @@
 
 #include "log.h"
 #include "media.h"
+#include "persist.h"
 #include "ratelimit.h"
 #include "registrar.h"
 #include "sip_msg.h"
@@ -62,6 +71,8 @@ struct proxy {
 	struct media *media;
 	struct event *tick;
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
+	struct persist *ps;        /* state.file; NULL without one */
+	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
 };
 
@@ -897,6 +908,8 @@ static void on_message(void *arg, const struct tp_addr *from, const char *buf, s
 	struct sip_err err;
 	char ip[INET_ADDRSTRLEN];
 
+	if (p->stopping)
+		return;
 	if (sip_msg_parse(buf, len, p->conf->max_message, &msg, &err) < 0) {
 		p->st.parse_errors++;
 		log_info("from %s:%u: %s%d %s", ip_str(&from->peer, ip), ntohs(from->peer.sin_port),
@@ -975,6 +988,18 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 		log_err("out of memory");
 		goto fail;
 	}
+	if (conf->state_file[0]) {
+		int rc;
+
+		if (!(p->ps = persist_new(conf, p->reg, p->media, now_s))) {
+			log_err("out of memory");
+			goto fail;
+		}
+		/* an unreadable file is fatal: the snapshot would replace it */
+		rc = persist_load(p->ps, conf->state_file, NULL);
+		if (rc < 0 && rc != -ENOENT)
+			goto fail;
+	}
 	event_add(p->tick, &one);
 	*pp = p;
 	return 0;
@@ -989,6 +1014,7 @@ void proxy_free(struct proxy *p)
 		return;
 	if (p->tick)
 		event_free(p->tick);
+	persist_free(p->ps); /* before what it saves */
 	/* transactions first: their hooks may still look at media */
 	txn_layer_free(p->tl);
 	media_free(p->media);
@@ -996,6 +1022,60 @@ void proxy_free(struct proxy *p)
 	rl_free(p->rl);
 	tp_close(p->tp);
 	free(p);
+}
+
+int proxy_state_open(struct proxy *p)
+{
+	if (!p->ps)
+		return 0;
+	return persist_open(p->ps, p->conf->state_file, p->base);
+}
+
+static void drain_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(bool *)arg = true;
+}
+
+void proxy_shutdown(struct proxy *p)
+{
+	struct media_stats ms;
+	unsigned wait_ms = 0;
+	bool over = false;
+	struct timeval tv;
+	struct event *t;
+
+	if (!p)
+		return;
+	p->stopping = true;
+	if (persist_is_open(p->ps)) {
+		media_get_stats(p->media, &ms);
+		persist_close(p->ps, true);
+		log_notice("stopping: %u registration%s and %u call%s saved in %s%s",
+			   registrar_count_contacts(p->reg),
+			   registrar_count_contacts(p->reg) == 1 ? "" : "s", ms.calls,
+			   ms.calls == 1 ? "" : "s", p->conf->state_file,
+			   ms.calls ? "; natd keeps their bindings" : "");
+		return;
+	}
+	media_release_all(p->media, "sipproxy stopping");
+	if (media_pending(p->media) == 0)
+		return;
+	/* let the RELEASEs go out and be answered, within the nats' timeouts */
+	for (unsigned i = 0; i < p->conf->nnats; i++)
+		if (p->conf->nats[i].timeout_ms > wait_ms)
+			wait_ms = p->conf->nats[i].timeout_ms;
+	if (wait_ms > 2000)
+		wait_ms = 2000;
+	if (!(t = evtimer_new(p->base, drain_over, &over)))
+		return;
+	tv.tv_sec = wait_ms / 1000;
+	tv.tv_usec = (wait_ms % 1000) * 1000;
+	evtimer_add(t, &tv);
+	while (!over && media_pending(p->media) > 0)
+		event_base_loop(p->base, EVLOOP_ONCE);
+	event_free(t);
 }
 
 int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
@@ -1011,6 +1091,8 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 		what = "nats";
 	else if (fresh->nrealms != c->nrealms)
 		what = "realms";
+	else if (strcmp(fresh->state_file, c->state_file))
+		what = "state.file";
 	for (unsigned i = 0; !what && i < c->nrealms; i++)
 		if (strcmp(fresh->realms[i].name, c->realms[i].name))
 			what = "realms";

@@ -17,20 +17,32 @@ struct proxy_stats {
 	uint64_t loops, too_many_hops, no_route, media_rejects, rate_limited;
 };
 
-/* Open the transports, connect to the natds, start the timers. 0 with
- * *pp set, or -1 (logged). conf must outlive the proxy. */
+/* Open the transports, connect to the natds, start the timers, and with
+ * state.file set restore what it holds (registrations, calls). 0 with *pp
+ * set, or -1 (logged; an unreadable state file too). conf must outlive
+ * the proxy. */
 int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp);
+
+/* With state.file set: start saving to it (a snapshot now, then every
+ * change). Call it once privileges are dropped. 0, or -1 (logged). */
+int proxy_state_open(struct proxy *p);
+
+/* The event loop is over: with a state file, write a last snapshot and
+ * leave the live calls' bindings in natd (the next start takes them over);
+ * without one, release them and run the loop until natd has answered
+ * (bounded by the nats' timeout_ms, at most 2 s), taking no new SIP. */
+void proxy_shutdown(struct proxy *p);
 
 /* Apply a freshly loaded configuration (SIGHUP) without dropping calls,
  * registrations or bindings: routes, media rules, domains, realm
  * prefixes, the media and sip settings take effect at once (the registrar's
- * limits at the next start; the caller sets the log level). The listen addresses, the realm names and the nats must stay as
- * they are (they hold sockets and index live state): if they differ, the
- * reload is refused, logged, and the running configuration stays. 0 if
- * applied, -1 if refused. */
+ * limits at the next start; the caller sets the log level). The listen addresses, the realm names, the nats and state.file
+ * must stay as they are (they hold sockets, files and index live state):
+ * if they differ, the reload is refused, logged, and the running
+ * configuration stays. 0 if applied, -1 if refused. */
 int proxy_reload(struct proxy *p, const struct sp_conf *fresh);
 
-/* Release the calls' bindings (fire and forget), close everything. */
+/* Close everything (proxy_shutdown() first to release or save). */
 void proxy_free(struct proxy *p);
 
 /* Write the status view (counters, registrations, calls and their

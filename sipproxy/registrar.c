@@ -67,6 +67,13 @@
  * registrar_count_contacts() counts what is stored, expired contacts not
  * yet swept included; lookup and each never show those.
  *
+ * Persistence is the caller's (persist.c): a hook set with
+ * registrar_set_hook() hears of every REGISTER that changed an AoR, once
+ * committed, and reads the AoR back with registrar_each_of();
+ * registrar_restore() and registrar_remove_aor() rebuild the table at
+ * start-up. Each walks an AoR's contacts oldest first (by the sequence
+ * number), so a restore in that order gives the same tie order.
+ *
  * Everything is single-threaded; nothing logs. Callbacks of
  * registrar_each() must not change the registrar.
  */
@@ -137,6 +144,8 @@ struct registrar {
 	uint64_t seq;
 	struct stage *stage; /* max_contacts scratch bindings */
 	struct slot **sorted; /* max_contacts scratch pointers */
+	registrar_hook_fn hook;
+	void *hook_arg;
 };
 
 /* ---- small helpers ---- */
@@ -708,7 +717,7 @@ int registrar_register(struct registrar *r, const char *aor, const osip_message_
 	const char *dummy;
 	char call_id[REG_CALLID_MAX], mins[16];
 	uint32_t cseq = 0, hdr_expires = 0;
-	bool have_hdr = false, star = false, brief = false;
+	bool have_hdr = false, star = false, brief = false, changed;
 	struct req_contact *rc = NULL;
 	struct aor *a;
 	int status, i, n, before = 0;
@@ -838,6 +847,8 @@ int registrar_register(struct registrar *r, const char *aor, const osip_message_
 	before = resp ? osip_list_size(&resp->contacts) : 0;
 	if (resp && add_contacts(r, ns, now, resp) != 0)
 		goto nomem;
+	/* a query, or nothing stored before or after: no change to tell */
+	changed = !(a && !star && n == 0 && ns == a->n) && (a || ns > 0);
 	if (ns == 0) {
 		if (a)
 			unlink_aor(r, a);
@@ -850,6 +861,8 @@ int registrar_register(struct registrar *r, const char *aor, const osip_message_
 			unlink_aor(r, a); /* just created */
 		goto nomem_contacts;
 	}
+	if (r->hook && changed)
+		r->hook(r->hook_arg, aor, now);
 	status = 200;
 	goto out;
 
@@ -916,19 +929,68 @@ unsigned registrar_expire(struct registrar *r, int64_t now)
 	return gone;
 }
 
+static int cmp_seq(const void *pa, const void *pb)
+{
+	const struct slot *a = *(const struct slot *const *)pa, *b = *(const struct slot *const *)pb;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* fn for each live contact of a, oldest first; returns how many. */
+static unsigned each_of_aor(const struct aor *a, int64_t now, registrar_each_fn fn, void *arg)
+{
+	const struct slot *ord[REG_MAX_CONTACTS_CAP];
+	unsigned i, k = 0;
+
+	for (i = 0; i < a->n && k < REG_MAX_CONTACTS_CAP; i++)
+		if (live(&a->slots[i], now))
+			ord[k++] = &a->slots[i];
+	qsort(ord, k, sizeof(ord[0]), cmp_seq);
+	for (i = 0; i < k; i++)
+		fn(arg, a->name, &ord[i]->c);
+	return k;
+}
+
 void registrar_each(struct registrar *r, int64_t now, registrar_each_fn fn, void *arg)
 {
 	struct aor *a;
-	unsigned i;
 	size_t b;
 
 	if (!r || !fn)
 		return;
 	for (b = 0; b < r->nbuckets; b++)
 		for (a = r->buckets[b]; a; a = a->next)
-			for (i = 0; i < a->n; i++)
-				if (live(&a->slots[i], now))
-					fn(arg, a->name, &a->slots[i].c);
+			each_of_aor(a, now, fn, arg);
+}
+
+unsigned registrar_each_of(struct registrar *r, const char *aor, int64_t now,
+			   registrar_each_fn fn, void *arg)
+{
+	struct aor *a;
+
+	if (!r || !fn || !aor_ok(aor) || !(a = find_aor(r, aor)))
+		return 0;
+	return each_of_aor(a, now, fn, arg);
+}
+
+unsigned registrar_remove_aor(struct registrar *r, const char *aor)
+{
+	struct aor *a;
+	unsigned n;
+
+	if (!r || !aor_ok(aor) || !(a = find_aor(r, aor)))
+		return 0;
+	n = a->n;
+	unlink_aor(r, a);
+	return n;
+}
+
+void registrar_set_hook(struct registrar *r, registrar_hook_fn fn, void *arg)
+{
+	if (!r)
+		return;
+	r->hook = fn;
+	r->hook_arg = arg;
 }
 
 int registrar_restore(struct registrar *r, const char *aor, const struct reg_contact *c)

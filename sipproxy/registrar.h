@@ -74,13 +74,30 @@ unsigned registrar_lookup(struct registrar *r, const char *aor, int64_t now,
  * contacts went. Call it from a timer. */
 unsigned registrar_expire(struct registrar *r, int64_t now);
 
-/* Walk every live contact (for the status view and the state file). */
+/* Walk every live contact (for the status view and the state file), each
+ * AoR's in the order they were registered or last refreshed (oldest
+ * first), so that restoring them in this order keeps the ties of
+ * registrar_lookup(). */
 typedef void (*registrar_each_fn)(void *arg, const char *aor, const struct reg_contact *c);
 void registrar_each(struct registrar *r, int64_t now, registrar_each_fn fn, void *arg);
+
+/* The same for one AoR only; returns how many contacts fn got. */
+unsigned registrar_each_of(struct registrar *r, const char *aor, int64_t now,
+			   registrar_each_fn fn, void *arg);
 
 /* Insert a contact as is (restoring saved state after a restart).
  * 0, -ENOSPC at a limit, -EINVAL. */
 int registrar_restore(struct registrar *r, const char *aor, const struct reg_contact *c);
+
+/* Forget every contact of aor (restoring saved state). Returns how many
+ * went. */
+unsigned registrar_remove_aor(struct registrar *r, const char *aor);
+
+/* Called after a REGISTER changed the contacts of aor (added, refreshed,
+ * removed; not for a query, nor for registrar_expire() or a restore), with
+ * the now it was given: the state file records the AoR's contacts again. */
+typedef void (*registrar_hook_fn)(void *arg, const char *aor, int64_t now);
+void registrar_set_hook(struct registrar *r, registrar_hook_fn fn, void *arg);
 
 unsigned registrar_count_aors(const struct registrar *r);
 unsigned registrar_count_contacts(const struct registrar *r);

@@ -3,7 +3,7 @@
  * Theory of operation. Every setting is described once, in a table of
  * struct item (path or key, type, range, default, where the value goes):
  * items[] for the top-level settings and those of the groups log, media,
- * registrar and sip; one key table per list (realms, listen, nats,
+ * registrar, sip and state; one key table per list (realms, listen, nats,
  * media_rules, routes) for the members of one element. A list element is
  * loaded into a "raw" element held in struct ctx: the public struct plus
  * the names that still have to be resolved to indexes (a listen's realm, a
@@ -113,6 +113,8 @@ static const struct item items[] = {
 	{.path = "log.level", .type = K_ENUM, .off = OFF(log_level), .dflt = LOG_INFO,
 	 .choices = log_levels},
 	{.path = "log.syslog", .type = K_BOOL, .off = OFF(log_syslog), .dflt = 0},
+	{.path = "state.file", .type = K_STR, .off = OFF(state_file), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
 	{.path = "domains", .type = K_DOMAINS, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
 	 .off2 = OFF(ndomains)},
 	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
@@ -152,7 +154,7 @@ static const struct item items[] = {
 	 .dflt = 0},
 };
 
-static const char *const groups[] = {"log", "media", "registrar", "sip"};
+static const char *const groups[] = {"log", "media", "registrar", "sip", "state"};
 
 /* Raw list elements: the public struct and the names still to resolve. */
 struct listen_raw {
@@ -1154,6 +1156,11 @@ static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf
 	if (out->t1_ms > out->t2_ms)
 		cerr(c, at_path(cfg, "sip.t1_ms"), "sip.t1_ms", "%u is more than sip.t2_ms (%u)",
 		     out->t1_ms, out->t2_ms);
+	/* the journal writes "<file>.new" beside it and renames it over */
+	if (out->state_file[0] && (out->state_file[0] != '/' ||
+				   out->state_file[strlen(out->state_file) - 1] == '/'))
+		cerr(c, at_path(cfg, "state.file"), "state.file",
+		     "\"%s\" is not an absolute path to a file", out->state_file);
 }
 
 /* ---- loading ---- */

@@ -103,6 +103,8 @@ struct sp_conf {
 	char status_socket[SPC_PATH_MAX]; /* Unix socket for "sipproxy-ctl"; "" none; default "" */
 	int log_level;                 /* LOG_ERR..LOG_DEBUG, "info" default */
 	bool log_syslog;
+	char state_file[SPC_PATH_MAX]; /* state.file: registrations and calls kept across a
+					  restart (an absolute path); "" = none (default) */
 
 	struct spc_listen listen[SPC_MAX_LISTEN];
 	unsigned nlisten;

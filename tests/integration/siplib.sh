@@ -647,3 +647,61 @@ sip_verdict() {
 	echo "FAILED: $(paste -sd';' <<<"$fails" | sed 's/;/; /g')"
 	return 1
 }
+
+# ------------------------------------------------------------ restarts (sip-restart.sh)
+
+# sip_proxy_signal NAME SIG [WAIT_S]: send SIG (TERM, KILL...) to sipproxy
+# NAME by the PID sip_proxy_start recorded, wait (bounded, default 10 s)
+# for it to be gone and reap it. Returns 0 when it is gone, 1 if it is
+# still running, 2 if NAME has no recorded PID.
+sip_proxy_signal() {
+	local name=$1 sig=$2 wait=${3:-10} pid
+	pid=$(sip_proxy_pid "$name")
+	[[ -n $pid ]] || return 2
+	if nt_pid_alive "$pid"; then
+		it_log "kill -$sig sipproxy $name (pid $pid)"
+		kill "-$sig" "$pid" 2>/dev/null
+	fi
+	nt_poll "$wait" nt_pid_gone "$pid" || return 1
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# sip_proxy_status CONF OUT: the status view (sipproxy -S) of the proxy
+# whose configuration (status_socket) is CONF, into OUT (bounded).
+sip_proxy_status() {
+	timeout 5 "$SIP_PROXY" -S -c "$1" >"$2" 2>&1
+}
+
+# sip_proxy_counter CONF KEY: the value of KEY (e.g. refreshes, calls,
+# bindings) on the status view's "media" line; empty if none.
+sip_proxy_counter() {
+	local out=$IT_OUT/status-counter.out
+	sip_proxy_status "$1" "$out" || return 1
+	grep -m1 '^media ' "$out" | grep -o "\(^\| \)$2=[0-9]*" | head -n 1 | cut -d= -f2
+}
+
+# sip_counter_at_least CONF KEY N: the status counter KEY is at least N.
+sip_counter_at_least() {
+	local v
+	v=$(sip_proxy_counter "$1" "$2") || return 1
+	[[ $v =~ ^[0-9]+$ ]] && ((v >= $3))
+}
+
+# sip_binding_ids NATD CALLID: the ids of natd's bindings labelled
+# call:CALLID, sorted, one line ("" when none).
+sip_binding_ids() {
+	sip_bindings_of "$1" "$2" | grep -o '"id":[0-9]*' | cut -d: -f2 | sort -n -u | paste -sd' ' -
+}
+
+# sip_binding_lifetime NATD CALLID: the longest lease left (seconds) among
+# natd's bindings labelled call:CALLID ("" when none).
+sip_binding_lifetime() {
+	sip_bindings_of "$1" "$2" | grep -o '"lifetime":[0-9]*' | cut -d: -f2 | sort -n | tail -n 1
+}
+
+# sip_has_binding NATD CALLID: natd holds a binding labelled call:CALLID.
+sip_has_binding() { local b; b=$(sip_bindings_of "$1" "$2") || return 1; [[ -n $b ]]; }
+
+# sip_has_callid NAME: SIPp NAME has logged its Call-ID (a UAC: the 200 came).
+sip_has_callid() { [[ -n $(sip_callid "$1" 2>/dev/null) ]]; }

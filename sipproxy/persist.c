@@ -1,0 +1,724 @@
+/* persist: sipproxy's state file (record format in persist.h).
+ *
+ * Theory of operation.
+ *  - Writing. persist_open() sets the registrar's hook and media's hooks
+ *    and opens the journal, whose first snapshot (dump) is the header, an
+ *    R line per live contact and a C group per live call. Each hook then
+ *    appends the records of one change with journal_printf(); the journal
+ *    writes them at the end of the event-loop pass, and compacts the file
+ *    by itself. Expiries are turned from the registrar's monotonic clock
+ *    into wall-clock time as they are written.
+ *  - Reading. persist_load() hands every line to replay(): split into
+ *    fields (one space each, no empty field), each field checked (hex
+ *    strings decoded into bounded buffers with no NUL or control byte,
+ *    decimal numbers without sign or overflow and within their range,
+ *    dotted IPv4 addresses, names of the configuration). A registration
+ *    goes straight into the registrar. A call is assembled in one pending
+ *    struct media_call_state from its C line and the B, P and F lines that
+ *    follow, and handed to media_restore_call() when the next record of
+ *    another kind or call comes (or the file ends); an X line drops it.
+ *    Nothing a line says is trusted before it parsed whole.
+ *  - Nothing here sends anything to natd: media resumes the refreshes when
+ *    its natd connections come up (media.h).
+ */
+#include "persist.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "journal.h"
+#include "log.h"
+
+#define MAX_FIELDS (4 + NC_FILTER_MAX + 1) /* an F line with every filter, and one too many */
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+struct persist {
+	const struct sp_conf *conf;
+	struct registrar *reg;
+	struct media *m;
+	persist_clock_fn mono;
+	struct journal *j;
+	unsigned long dumped;         /* lines of the snapshot being written */
+	/* loading */
+	struct persist_stats st;
+	int64_t load_mono;
+	time_t load_wall;
+	unsigned long lineno;
+	unsigned long first_bad;      /* the first problem: its record (line handed to replay) */
+	char first_why[96];
+	struct media_call_state *pend; /* the call being assembled */
+	bool have_pend;
+};
+
+/* ---- writing ---- */
+
+/* A string as a record field: hex, "-" when empty. dst: 2 * n + 1 bytes
+ * at least (n: strlen(src)). */
+static const char *hexf(char *dst, const char *src)
+{
+	if (!src[0])
+		return "-";
+	journal_hex_encode(dst, src, strlen(src));
+	return dst;
+}
+
+static const char *ip4f(char *dst, const uint8_t a[4])
+{
+	return inet_ntop(AF_INET, a, dst, INET_ADDRSTRLEN) ? dst : "0.0.0.0";
+}
+
+static void put_contact(void *arg, const char *aor, const struct reg_contact *c)
+{
+	struct persist *ps = arg;
+	char h_aor[2 * REG_AOR_MAX + 1], h_uri[2 * REG_URI_MAX + 1], h_cid[2 * REG_CALLID_MAX + 1];
+	char ip[INET_ADDRSTRLEN];
+	int64_t now = ps->mono(), left = c->expires - now;
+	long long wall = (long long)time(NULL) + (left > 0 ? left : 0);
+
+	ps->dumped++;
+	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", hexf(h_aor, aor), hexf(h_uri, c->uri),
+		       wall, c->q, hexf(h_cid, c->call_id), c->cseq, c->src.tcp ? "tcp" : "udp",
+		       ip4f(ip, (const uint8_t *)&c->src.peer.sin_addr),
+		       (unsigned)ntohs(c->src.peer.sin_port));
+}
+
+/* The whole of one call: its C line and what follows. Returns the lines. */
+static unsigned long put_call(struct persist *ps, const struct media_call_state *s)
+{
+	const struct sp_conf *conf = ps->conf;
+	char h_cid[2 * MEDIA_CALLID_MAX + 1], h_tag[2 * MEDIA_TAG_MAX + 1];
+	char e[INET_ADDRSTRLEN], mm[INET_ADDRSTRLEN];
+	unsigned long n = 1;
+
+	hexf(h_cid, s->call_id);
+	journal_printf(ps->j, "C %s %lld", h_cid, (long long)s->started);
+	for (unsigned i = 0; i < s->nb; i++) {
+		const struct media_binding *b = &s->b[i];
+		const struct spc_rule *r;
+
+		/* a reload may have removed its rule or nat: it cannot come back */
+		if (b->nat < 0 || (unsigned)b->nat >= conf->nnats || b->rule < 0 ||
+		    (unsigned)b->rule >= conf->nrules || b->alloc.ip.af != NC_AF_IP4)
+			continue;
+		r = &conf->rules[b->rule];
+		journal_printf(ps->j, "B %s %s %u %llu %s %s %s %u %u %d %d %s %u %s", h_cid,
+			       conf->nats[b->nat].name, b->id, (unsigned long long)b->epoch,
+			       conf->realms[r->from].name, conf->realms[r->to].name, ip4f(e, b->addr),
+			       b->port, b->proto, b->rtp_pair, b->filtered, ip4f(mm, b->alloc.ip.a),
+			       b->alloc.port, hexf(h_tag, b->tag));
+		n++;
+	}
+	for (unsigned i = 0; i < s->nparty; i++) {
+		const struct media_party *p = &s->party[i];
+
+		journal_printf(ps->j, "P %s %s %s", h_cid, hexf(h_tag, p->tag),
+			       p->origin.af == NC_AF_IP4 ? ip4f(e, p->origin.a) : "-");
+		n++;
+	}
+	for (unsigned r = 0; r < conf->nrealms && r < SPC_MAX_REALMS; r++) {
+		const struct sdp_remote_filter *f = &s->filt[r];
+		char buf[NC_FILTER_MAX * 40 + 1];
+		size_t off = 0;
+		unsigned k = 0;
+
+		if (!s->has_filt[r])
+			continue;
+		buf[0] = '\0';
+		for (unsigned i = 0; i < f->n && i < NC_FILTER_MAX; i++) {
+			if (f->m[i].ip.af != NC_AF_IP4)
+				continue;
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, " %s/%u/%u-%u",
+						ip4f(e, f->m[i].ip.a), f->m[i].plen, f->m[i].port_lo,
+						f->m[i].port_hi);
+			k++;
+		}
+		journal_printf(ps->j, "F %s %s %u%s", h_cid, conf->realms[r].name, k, buf);
+		n++;
+	}
+	return n;
+}
+
+struct dump_ctx {
+	struct persist *ps;
+	unsigned long n;
+};
+
+static void dump_call(void *arg, const struct media_call_state *s)
+{
+	struct dump_ctx *d = arg;
+
+	d->n += put_call(d->ps, s);
+}
+
+static void count_call(void *arg, const struct media_call_state *s)
+{
+	struct persist_stats *st = arg;
+
+	st->calls++;
+	st->bindings += s->nb;
+}
+
+static unsigned long dump(void *arg, struct journal *j)
+{
+	struct persist *ps = arg;
+	struct dump_ctx d = {ps, 1};
+
+	ps->j = j; /* the first snapshot is written inside journal_open() */
+	journal_printf(j, "%s %d", PERSIST_HEADER, PERSIST_VERSION);
+	ps->dumped = 0;
+	registrar_each(ps->reg, ps->mono(), put_contact, ps);
+	d.n += ps->dumped;
+	media_each_call(ps->m, dump_call, &d);
+	return d.n;
+}
+
+/* Contact of one AoR, at the REGISTER's now (not the clock's). */
+struct aor_ctx {
+	struct persist *ps;
+	int64_t now;
+};
+
+static void put_contact_at(void *arg, const char *aor, const struct reg_contact *c)
+{
+	struct aor_ctx *a = arg;
+	struct reg_contact t = *c;
+
+	/* put_contact reads the clock: shift the expiry to it */
+	t.expires = c->expires - a->now + a->ps->mono();
+	put_contact(a->ps, aor, &t);
+}
+
+static void on_aor_changed(void *arg, const char *aor, int64_t now)
+{
+	struct persist *ps = arg;
+	char h_aor[2 * REG_AOR_MAX + 1];
+	struct aor_ctx a = {ps, now};
+
+	journal_printf(ps->j, "A %s", hexf(h_aor, aor));
+	registrar_each_of(ps->reg, aor, now, put_contact_at, &a);
+}
+
+static void on_call_changed(void *arg, const struct media_call_state *s)
+{
+	put_call(arg, s);
+}
+
+static void on_call_ended(void *arg, const char *call_id)
+{
+	struct persist *ps = arg;
+	char h_cid[2 * MEDIA_CALLID_MAX + 1];
+
+	journal_printf(ps->j, "X %s", hexf(h_cid, call_id));
+}
+
+/* ---- reading: fields ---- */
+
+/* Split line into fields at single spaces. Returns the count, or -1 (an
+ * empty field, or more than max). */
+static int split(char *line, char **f, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *sp = strchr(p, ' ');
+
+		if (n == max || *p == '\0' || p == sp)
+			return -1;
+		f[n++] = p;
+		if (!sp)
+			return n;
+		*sp = '\0';
+		p = sp + 1;
+	}
+}
+
+/* Decimal, 1..20 digits, at most max. */
+static bool num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9 || i >= 20 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (i == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A hex string field ("-": empty) into buf (cap bytes with the NUL): no
+ * NUL or control byte inside. */
+static bool hexs(const char *s, char *buf, size_t cap)
+{
+	long n;
+
+	if (!strcmp(s, "-")) {
+		buf[0] = '\0';
+		return true;
+	}
+	if (strlen(s) % 2 || (n = journal_hex_decode(buf, cap - 1, s)) <= 0)
+		return false;
+	buf[n] = '\0';
+	for (long i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool ip4(const char *s, uint8_t a[4])
+{
+	return strlen(s) < INET_ADDRSTRLEN && inet_pton(AF_INET, s, a) == 1;
+}
+
+static bool port(const char *s, uint16_t *p)
+{
+	uint64_t v;
+
+	if (!num(s, 65535, &v) || v == 0)
+		return false;
+	*p = (uint16_t)v;
+	return true;
+}
+
+static bool flag(const char *s, bool *b)
+{
+	if (strcmp(s, "0") && strcmp(s, "1"))
+		return false;
+	*b = s[0] == '1';
+	return true;
+}
+
+static int nat_index(const struct sp_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nnats; i++)
+		if (!strcmp(c->nats[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static bool is_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < SPC_NAME_MAX && strspn(s, NAME_CHARS) == n;
+}
+
+/* ---- reading: records ---- */
+
+/* A refusal: counted by the caller (bad, -1) or here (skipped, 0); the
+ * first one's reason is kept for the log. */
+static int why(struct persist *ps, bool malformed, const char *reason)
+{
+	if (!ps->first_bad) {
+		ps->first_bad = ps->lineno;
+		snprintf(ps->first_why, sizeof(ps->first_why), "%s", reason);
+	}
+	if (malformed)
+		return -1;
+	ps->st.skipped++;
+	return 0;
+}
+
+static void commit_pending(struct persist *ps)
+{
+	int rc;
+
+	if (!ps->have_pend)
+		return;
+	ps->have_pend = false;
+	rc = media_restore_call(ps->m, ps->pend);
+	if (rc < 0)
+		why(ps, false, rc == -ENOSPC ? "call over sip.max_calls" : "call refused");
+}
+
+static int rec_contact(struct persist *ps, char **f, int n)
+{
+	char aor[REG_AOR_MAX];
+	struct reg_contact c;
+	uint64_t exp, q, cseq;
+	int64_t left;
+	int realm, li, rc;
+
+	memset(&c, 0, sizeof(c));
+	if (n != 10)
+		return why(ps, true, "R: wrong number of fields");
+	if (!hexs(f[1], aor, sizeof(aor)) || !aor[0] || !hexs(f[2], c.uri, sizeof(c.uri)) ||
+	    !c.uri[0] || !hexs(f[5], c.call_id, sizeof(c.call_id)) || !c.call_id[0])
+		return why(ps, true, "R: bad string");
+	if (!num(f[3], INT64_MAX, &exp) || !num(f[4], 1000, &q) || !num(f[6], UINT32_MAX - 1, &cseq))
+		return why(ps, true, "R: bad number");
+	if (strcmp(f[7], "udp") && strcmp(f[7], "tcp"))
+		return why(ps, true, "R: bad transport");
+	c.src.tcp = f[7][0] == 't';
+	c.src.peer.sin_family = AF_INET;
+	if (!ip4(f[8], (uint8_t *)&c.src.peer.sin_addr) || !port(f[9], &c.src.peer.sin_port))
+		return why(ps, true, "R: bad address");
+	c.src.peer.sin_port = htons(c.src.peer.sin_port);
+	/* a TCP connection does not survive: conn 0 means "any, or a new one
+	 * to that address" (transport.h); the listen is chosen again when a
+	 * request goes out */
+	c.src.conn = 0;
+	realm = sp_conf_realm_of(ps->conf, c.src.peer.sin_addr.s_addr);
+	li = realm >= 0 ? sp_conf_listen_of(ps->conf, realm, c.src.tcp) : -1;
+	c.src.listen = li >= 0 ? li : 0;
+	c.q = (unsigned)q;
+	c.cseq = (uint32_t)cseq;
+	if ((int64_t)exp <= (int64_t)ps->load_wall) {
+		ps->st.regs_expired++;
+		return 0;
+	}
+	left = (int64_t)exp - (int64_t)ps->load_wall;
+	if (left > (int64_t)ps->conf->reg_max_expires)
+		left = ps->conf->reg_max_expires; /* the clock went back, or the limit came down */
+	c.expires = ps->load_mono + left;
+	rc = registrar_restore(ps->reg, aor, &c);
+	if (rc == -EINVAL)
+		return why(ps, true, "R: contact refused by the registrar");
+	if (rc < 0)
+		return why(ps, false, "R: registrar full");
+	ps->st.regs++;
+	return 0;
+}
+
+static int rec_aor(struct persist *ps, char **f, int n)
+{
+	char aor[REG_AOR_MAX];
+
+	if (n != 2 || !hexs(f[1], aor, sizeof(aor)) || !aor[0])
+		return why(ps, true, "A: malformed");
+	registrar_remove_aor(ps->reg, aor);
+	return 0;
+}
+
+static int rec_call(struct persist *ps, char **f, int n)
+{
+	struct media_call_state *s = ps->pend;
+	uint64_t started;
+
+	commit_pending(ps);
+	if (n != 3)
+		return why(ps, true, "C: wrong number of fields");
+	memset(s, 0, sizeof(*s));
+	if (!hexs(f[1], s->call_id, sizeof(s->call_id)) || !s->call_id[0] ||
+	    !num(f[2], INT64_MAX, &started))
+		return why(ps, true, "C: malformed");
+	/* a clock that went back: the call's age counts from now */
+	s->started = (time_t)started > ps->load_wall ? ps->load_wall : (time_t)started;
+	ps->have_pend = true;
+	return 0;
+}
+
+/* The pending call, if field f names it. */
+static bool of_pending(struct persist *ps, const char *f)
+{
+	char cid[MEDIA_CALLID_MAX];
+
+	return ps->have_pend && hexs(f, cid, sizeof(cid)) && !strcmp(cid, ps->pend->call_id);
+}
+
+static int rec_binding(struct persist *ps, char **f, int n)
+{
+	struct media_call_state *s = ps->pend;
+	struct media_binding b;
+	const struct spc_rule *r;
+	uint64_t id, epoch, proto;
+	int nat, from, to;
+	unsigned i;
+
+	memset(&b, 0, sizeof(b));
+	if (n != 15)
+		return why(ps, true, "B: wrong number of fields");
+	if (!of_pending(ps, f[1]))
+		return why(ps, true, "B: not after its call's C line");
+	if (!is_name(f[2]) || !is_name(f[5]) || !is_name(f[6]) || !num(f[3], UINT32_MAX, &id) ||
+	    !num(f[4], UINT64_MAX, &epoch) || !ip4(f[7], b.addr) || !port(f[8], &b.port) ||
+	    !num(f[9], 255, &proto) || (proto != NC_PROTO_UDP && proto != NC_PROTO_TCP) ||
+	    !flag(f[10], &b.rtp_pair) || !flag(f[11], &b.filtered) || !ip4(f[12], b.alloc.ip.a) ||
+	    !port(f[13], &b.alloc.port) || !hexs(f[14], b.tag, sizeof(b.tag)) ||
+	    (b.rtp_pair && b.port == 65535))
+		return why(ps, true, "B: malformed");
+	nat = nat_index(ps->conf, f[2]);
+	from = sp_conf_realm_index(ps->conf, f[5]);
+	to = sp_conf_realm_index(ps->conf, f[6]);
+	r = from >= 0 && to >= 0 ? sp_conf_rule(ps->conf, from, to) : NULL;
+	if (nat < 0 || !r || r->nat != nat)
+		return why(ps, false, "B: its nat or media rule is no longer configured");
+	b.nat = nat;
+	b.rule = (int)(r - ps->conf->rules);
+	b.id = (uint32_t)id;
+	b.epoch = epoch;
+	b.proto = (uint8_t)proto;
+	b.alloc.ip.af = NC_AF_IP4;
+	for (i = 0; i < s->nb; i++)
+		if (s->b[i].nat == b.nat && s->b[i].id == b.id && s->b[i].epoch == b.epoch)
+			break;
+	if (i == MEDIA_MAX_BINDINGS)
+		return why(ps, false, "B: too many bindings in one call");
+	s->b[i] = b;
+	if (i == s->nb)
+		s->nb++;
+	return 0;
+}
+
+static int rec_party(struct persist *ps, char **f, int n)
+{
+	struct media_call_state *s = ps->pend;
+	struct media_party p;
+	unsigned i;
+
+	memset(&p, 0, sizeof(p));
+	if (n != 4)
+		return why(ps, true, "P: wrong number of fields");
+	if (!of_pending(ps, f[1]))
+		return why(ps, true, "P: not after its call's C line");
+	if (!hexs(f[2], p.tag, sizeof(p.tag)))
+		return why(ps, true, "P: malformed");
+	if (strcmp(f[3], "-")) {
+		if (!ip4(f[3], p.origin.a))
+			return why(ps, true, "P: malformed");
+		p.origin.af = NC_AF_IP4;
+	}
+	for (i = 0; i < s->nparty; i++)
+		if (!strcmp(s->party[i].tag, p.tag))
+			break;
+	if (i == MEDIA_MAX_PARTIES)
+		return why(ps, false, "P: too many parties in one call");
+	s->party[i] = p;
+	if (i == s->nparty)
+		s->nparty++;
+	return 0;
+}
+
+/* "a.b.c.d/plen/lo-hi" */
+static bool match(char *s, struct nc_match *m)
+{
+	char *p1 = strchr(s, '/'), *p2, *dash;
+	uint64_t plen, lo, hi;
+
+	if (!p1 || !(p2 = strchr(p1 + 1, '/')) || !(dash = strchr(p2 + 1, '-')))
+		return false;
+	*p1 = *p2 = *dash = '\0';
+	memset(m, 0, sizeof(*m));
+	if (!ip4(s, m->ip.a) || !num(p1 + 1, 32, &plen) || !num(p2 + 1, 65535, &lo) ||
+	    !num(dash + 1, 65535, &hi) || lo > hi)
+		return false;
+	m->ip.af = NC_AF_IP4;
+	m->plen = (uint8_t)plen;
+	m->port_lo = (uint16_t)lo;
+	m->port_hi = (uint16_t)hi;
+	return true;
+}
+
+static int rec_filter(struct persist *ps, char **f, int n)
+{
+	struct sdp_remote_filter flt;
+	uint64_t k;
+	int realm;
+
+	memset(&flt, 0, sizeof(flt));
+	if (n < 4 || !num(f[3], NC_FILTER_MAX, &k) || n != 4 + (int)k)
+		return why(ps, true, "F: wrong number of fields");
+	if (!of_pending(ps, f[1]))
+		return why(ps, true, "F: not after its call's C line");
+	if (!is_name(f[2]))
+		return why(ps, true, "F: malformed");
+	for (unsigned i = 0; i < k; i++)
+		if (!match(f[4 + i], &flt.m[i]))
+			return why(ps, true, "F: bad filter");
+	flt.n = (unsigned)k;
+	if ((realm = sp_conf_realm_index(ps->conf, f[2])) < 0 || realm >= SPC_MAX_REALMS)
+		return why(ps, false, "F: its realm is no longer configured");
+	ps->pend->filt[realm] = flt;
+	ps->pend->has_filt[realm] = true;
+	return 0;
+}
+
+static int rec_end(struct persist *ps, char **f, int n)
+{
+	char cid[MEDIA_CALLID_MAX];
+
+	if (n != 2 || !hexs(f[1], cid, sizeof(cid)) || !cid[0])
+		return why(ps, true, "X: malformed");
+	if (ps->have_pend && !strcmp(cid, ps->pend->call_id))
+		ps->have_pend = false;
+	commit_pending(ps);
+	media_forget_call(ps->m, cid);
+	return 0;
+}
+
+static int rec_header(struct persist *ps, char **f, int n)
+{
+	uint64_t v;
+
+	commit_pending(ps);
+	if (n != 2 || !num(f[1], 1000000, &v) || v == 0) {
+		if (!ps->st.version)
+			ps->st.version = -1; /* the file starts wrong: none of it is read */
+		return why(ps, true, "header: malformed");
+	}
+	ps->st.version = (int)v;
+	if (v != PERSIST_VERSION)
+		return why(ps, true, "header: unknown version");
+	return 0;
+}
+
+/* journal_line_fn: one line of the file. */
+static int replay(void *arg, char *line)
+{
+	struct persist *ps = arg;
+	char *f[MAX_FIELDS];
+	int n;
+
+	ps->lineno++;
+	n = split(line, f, MAX_FIELDS);
+	if (n > 0 && !strcmp(f[0], PERSIST_HEADER))
+		return rec_header(ps, f, n);
+	if (ps->st.version != PERSIST_VERSION)
+		return why(ps, true, ps->st.version ? "after a header this sipproxy cannot read"
+						    : "no header line first");
+	if (n < 0)
+		return why(ps, true, "empty field or too many fields");
+	if (strlen(f[0]) != 1)
+		return why(ps, true, "unknown record");
+	/* B, P, F belong to the pending call; anything else ends it */
+	if (!strchr("BPFX", f[0][0]))
+		commit_pending(ps);
+	switch (f[0][0]) {
+	case 'A': return rec_aor(ps, f, n);
+	case 'R': return rec_contact(ps, f, n);
+	case 'C': return rec_call(ps, f, n);
+	case 'B': return rec_binding(ps, f, n);
+	case 'P': return rec_party(ps, f, n);
+	case 'F': return rec_filter(ps, f, n);
+	case 'X': return rec_end(ps, f, n);
+	default: return why(ps, true, "unknown record");
+	}
+}
+
+/* ---- the module ---- */
+
+struct persist *persist_new(const struct sp_conf *conf, struct registrar *reg, struct media *m,
+			    persist_clock_fn mono)
+{
+	struct persist *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return NULL;
+	if (!(ps->pend = calloc(1, sizeof(*ps->pend)))) {
+		free(ps);
+		return NULL;
+	}
+	ps->conf = conf;
+	ps->reg = reg;
+	ps->m = m;
+	ps->mono = mono;
+	return ps;
+}
+
+void persist_free(struct persist *ps)
+{
+	if (!ps)
+		return;
+	persist_close(ps, false);
+	free(ps->pend);
+	free(ps);
+}
+
+int persist_load(struct persist *ps, const char *path, struct persist_stats *out)
+{
+	struct journal_load_stats js;
+	int rc;
+
+	memset(&ps->st, 0, sizeof(ps->st));
+	ps->lineno = ps->first_bad = 0;
+	ps->first_why[0] = '\0';
+	ps->have_pend = false;
+	ps->load_mono = ps->mono();
+	ps->load_wall = time(NULL);
+	rc = journal_load(path, replay, ps, &js);
+	commit_pending(ps);
+	media_each_call(ps->m, count_call, &ps->st);
+	ps->st.lines = js.lines;
+	ps->st.bad = js.bad;
+	ps->st.torn = js.torn;
+	if (out)
+		*out = ps->st;
+	if (rc == -ENOENT) {
+		log_info("state file %s: none yet, nothing to restore", path);
+		return rc;
+	}
+	if (rc < 0) {
+		log_err("state file %s: cannot read: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (ps->st.version != PERSIST_VERSION && js.lines) {
+		/* keep it aside: the first snapshot is about to replace it */
+		size_t n = strlen(path) + sizeof(".unreadable");
+		char *aside = malloc(n);
+		bool kept = false;
+
+		if (aside) {
+			snprintf(aside, n, "%s.unreadable", path);
+			kept = rename(path, aside) == 0;
+		}
+		log_err("state file %s: %s (version %d, this sipproxy reads %d): nothing restored from it%s%s",
+			path, ps->st.version > 0 ? "written by another version" : "no valid header",
+			ps->st.version, PERSIST_VERSION, kept ? "; kept as " : "", kept ? aside : "");
+		free(aside);
+	}
+	log_notice("state file %s: restored %lu registration%s (%lu expired, dropped) and %lu call%s "
+		   "with %lu binding%s",
+		   path, ps->st.regs, ps->st.regs == 1 ? "" : "s", ps->st.regs_expired, ps->st.calls,
+		   ps->st.calls == 1 ? "" : "s", ps->st.bindings, ps->st.bindings == 1 ? "" : "s");
+	if (ps->st.bad || ps->st.skipped)
+		log_warn("state file %s: %lu of %lu lines unusable and skipped, %lu records not for this "
+			 "configuration (first: record %lu, %s)",
+			 path, ps->st.bad, ps->st.lines, ps->st.skipped, ps->first_bad,
+			 ps->first_bad ? ps->first_why : "too long or holds a NUL byte");
+	if (js.torn)
+		log_warn("state file %s: its last line was cut short (ignored)", path);
+	return 0;
+}
+
+int persist_open(struct persist *ps, const char *path, struct event_base *base)
+{
+	struct media_hooks h = {.changed = on_call_changed, .ended = on_call_ended, .arg = ps};
+
+	if (ps->j)
+		return 0;
+	/* dump() sets ps->j for the first snapshot already */
+	ps->j = journal_open(path, base, dump, ps);
+	if (!ps->j) {
+		log_err("state file %s: cannot be written (its directory must be writable by the user sipproxy runs as)",
+			path);
+		return -1;
+	}
+	registrar_set_hook(ps->reg, on_aor_changed, ps);
+	media_set_hooks(ps->m, &h);
+	return 0;
+}
+
+void persist_close(struct persist *ps, bool final)
+{
+	if (!ps || !ps->j)
+		return;
+	registrar_set_hook(ps->reg, NULL, NULL);
+	media_set_hooks(ps->m, NULL);
+	journal_close(ps->j, final);
+	ps->j = NULL;
+}
+
+bool persist_is_open(const struct persist *ps)
+{
+	return ps && ps->j;
+}
