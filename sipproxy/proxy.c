@@ -315,6 +315,15 @@ static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp)
 static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg,
 			const struct tp_addr *dest, const char *branch, int out_realm);
 
+/* The branch of st whose branch id is branch, or NULL. */
+static struct txn_cli *branch_of(struct txn_srv *st, const char *branch)
+{
+	for (unsigned i = 0; st && i < st->nbranches; i++)
+		if (!strcmp(st->branch[i]->branch, branch))
+			return st->branch[i];
+	return NULL;
+}
+
 static void park_done(void *arg, int status, const char *reason, osip_message_t *msg)
 {
 	struct park *pk = arg;
@@ -349,12 +358,21 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 			send_branch(p, st, msg, &pk->dest, pk->branch, pk->out_realm);
 		}
 		break;
-	case PARK_RESPONSE:
+	case PARK_RESPONSE: {
 		/* a final response was parked: the best-response choice waited
 		 * for it (a 2xx on its way must win over a later 487) */
+		struct txn_cli *ct = branch_of(st, pk->branch);
+		bool is2xx = msg->status_code >= 200 && msg->status_code < 300;
 		if (pk->holds_final && st && st->npending)
 			st->npending--;
-		if (status) {
+		if (is2xx && ct && ct->refused_2xx) {
+			/* a retransmission of a 2xx the caller already got an
+			 * error for: the call must not come back to life */
+			media_call_end(p->media, CID(msg), "2xx refused earlier");
+			osip_message_free(msg);
+		} else if (status) {
+			if (is2xx && ct)
+				ct->refused_2xx = true;
 			/* the answer cannot be rewritten: the caller learns it */
 			p->st.media_rejects++;
 			log_warn("call %s: %d %s could not be rewritten: answering %d upstream",
@@ -383,6 +401,7 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 		if (pk->holds_final && st)
 			maybe_finish(p, st);
 		break;
+	}
 	case PARK_STATELESS:
 		if (status == 0)
 			txn_send_raw(p->tl, &pk->dest, msg);
@@ -870,6 +889,14 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 			ct->srv_final_counted = true;
 			st->nfinal++;
 		}
+		if (ct->refused_2xx) {
+			/* the caller got an error in place of this 2xx: absorb
+			 * its retransmissions (the callee ends the dialog with a
+			 * BYE when no ACK comes, RFC 3261 §13.3.1.4) */
+			p->st.absorbed_2xx++;
+			osip_message_free(resp);
+			return;
+		}
 	} else if (st->final_sent) {
 		osip_message_free(resp);
 		return;
@@ -880,6 +907,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 	snprintf(pk.key, sizeof(pk.key), "%s", st->key);
 	pk.dest = st->from;
 	pk.holds_final = status >= 200;
+	snprintf(pk.branch, sizeof(pk.branch), "%s", ct->branch);
 	rc = media_then(p, resp, ct->out_realm, st->in_realm, &pk, &reason);
 	if (rc == 0) {
 		if (pk.holds_final)
@@ -1146,14 +1174,16 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line),
 		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
 		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
-		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu",
+		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu "
+		 "absorbed_2xx=%llu",
 		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
 		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
 		 (unsigned long long)p->st.forwarded_responses,
 		 (unsigned long long)p->st.stray_responses, (unsigned long long)p->st.registers,
 		 (unsigned long long)p->st.cancels, (unsigned long long)p->st.loops,
 		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
-		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited);
+		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited,
+		 (unsigned long long)p->st.absorbed_2xx);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "

@@ -97,6 +97,8 @@ struct txn_cli {
 	bool cancel_pending;     /* CANCEL asked before any provisional */
 	bool cancel_sent;
 	bool srv_final_counted;  /* counted in srv->nfinal */
+	bool refused_2xx;        /* its 2xx could not be rewritten and the caller
+				    got an error: retransmissions are absorbed */
 	int out_realm;
 	struct txn_srv *srv;     /* the server transaction it serves, or NULL */
 	struct txn_cli *hnext;

@@ -34,6 +34,9 @@
 #      dropped_filtered, none reaches phB's eth0), phA's media passes
 #   e7 ICE with media.ice = "strip": phB offers a=candidate / a=ice-* lines;
 #      the INVITE phA receives has none of them and no inside address
+#   e8 a 200 OK that cannot be rewritten (proxy-blackhole): phA gets 500,
+#      phB's retransmissions of the 200 are absorbed (absorbed_2xx) and the
+#      proxy is left holding no call
 # Logs: $IT_OUT (see tests/sipp/README.md for the SIPp files; e*-NAME.out
 # are the hand-made datagrams' results, PROXY.log each proxy's log).
 : "${SIP_CALL_MS:=1500}"
@@ -386,6 +389,7 @@ edge_conf "$IT_OUT/proxy-pass.conf" 5072 "$NOSOCK" pass
 edge_conf "$IT_OUT/proxy-silent.conf" 5073 "$SILENT" reject
 edge_conf "$IT_OUT/proxy-filter.conf" 5074 "$(it_ctl_socket)" reject true
 edge_conf "$IT_OUT/proxy-blackhole.conf" 5075 "$BLACKHOLE" reject
+echo "status_socket = \"$IT_OUT/proxy-blackhole.status\";" >>"$IT_OUT/proxy-blackhole.conf" # e8
 for v in nonatd pass silent filter blackhole; do
 	sip_proxy_start "proxy-$v" edge "$IT_OUT/proxy-$v.conf"
 done
@@ -707,6 +711,30 @@ if uas_or_fail e7-phA phA $PHA uas.xml --port 5068; then
 	sip_assert_sdp_realm e7_phA_sdp_only_pool e7-phA "$POOL"
 	sip_assert_no_binding e7_no_binding_after_bye "$(sip_callid e7-phB)" natd
 	sip_ladder e7 phB=e7-phB phA=e7-phA >/dev/null
+fi
+
+# ------------------------------------------------ e8: a 2xx that cannot be rewritten
+# phA calls phB through proxy-blackhole (natd never answers a BIND): phB's
+# 200 OK cannot be rewritten, phA gets 500; phB, never ACKed, retransmits
+# its 200, and each copy is absorbed (not sent through the media step
+# again, which would bring the call back once natd answers, with nobody to
+# end it): the absorbed_2xx counter rises and the proxy holds no call.
+if uas_or_fail e8-phB phB $PHB uas.xml --port 5086 --rtp-port 26000 --timeout 12; then
+	sipsend phA e8-invite --bind $PHA:5091 --to 203.0.113.1:5075 --kind invite \
+		--ruri "sip:service@$PHB:5086" --sdp-ip $PHA --sdp-port 34000 --wait 5
+	got=$(kv "$IT_OUT/e8-invite.out" final)
+	if [[ $got == 500 || $got == 503 ]]; then it_pass "e8_2xx_unrewritable_answered_$got"
+	else it_fail e8_2xx_unrewritable_answered_500 "phA got final '$got' (expected 500: the 200 OK could not be rewritten)"; fi
+	absorbed() {
+		sip_proxy_status "$IT_OUT/proxy-blackhole.conf" "$IT_OUT/e8-status.out" &&
+			grep -o 'absorbed_2xx=[1-9][0-9]*' "$IT_OUT/e8-status.out"
+	}
+	it_check e8_retransmitted_2xx_absorbed "no absorbed_2xx in proxy-blackhole's status: $(head -c 400 "$IT_OUT/e8-status.out" 2>/dev/null)" \
+		nt_poll 5 absorbed
+	sip_wait e8-phB 20
+	no_calls() { [[ $(sip_proxy_counter "$IT_OUT/proxy-blackhole.conf" calls) == 0 ]]; }
+	it_check e8_no_call_left "proxy-blackhole still holds a call: $(grep '^media ' "$IT_OUT/status-counter.out" 2>/dev/null)" \
+		nt_poll 5 no_calls
 fi
 
 for v in proxy proxy-nonatd proxy-pass proxy-silent proxy-filter proxy-blackhole; do
