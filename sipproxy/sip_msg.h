@@ -57,7 +57,12 @@ int sip_msg_init(void);
 void sip_msg_set_trace(osip_trace_func_t *fn);
 
 /* Parse len bytes into *out. max_len caps the message (0: SIP_MSG_MAX_LEN,
- * never more). Returns 0, or a negative errno with *err filled in. On
+ * never more). A message is only accepted if the proxy can forward it as
+ * it came: every URI (Request-URI, To, From, Contact, Route, Record-Route)
+ * must match RFC 3261's grammar byte for byte, and the message, written
+ * out with sip_msg_to_bytes() and read back, must say the same thing (400
+ * otherwise, the reason naming the header). Returns 0, or a negative
+ * errno with *err filled in. On
  * failure *out is NULL unless the input was a request that libosip2 parsed
  * and that carries what a response needs (Via, From, To, Call-ID, CSeq) and
  * is not an ACK: then *out holds it, so that the caller can answer

@@ -1204,6 +1204,131 @@ static void test_round_trip_all(void **state)
 	}
 }
 
+/* ---- The outcome of each hostile class, as the proxy acts on it ----
+ *
+ * media_process() answers 488 (Not Acceptable Here, unusable SDP) for any
+ * body sdp_plan() refuses, forwards the body unchanged when the plan has
+ * no endpoint to bind (multicast, hold, disabled streams, no m= line),
+ * and rewrites it otherwise (sipproxy/README.md, "Media rules"). One
+ * table holds each class the issue lists, with the exact outcome; for
+ * "unchanged" the body sdp_apply() writes is checked byte for byte. */
+
+enum outcome { OUT_488, OUT_UNCHANGED, OUT_REWRITTEN };
+
+static void test_hostile_outcomes(void **state)
+{
+	static const struct {
+		const char *name, *lf; /* LF text, sent with CRLF */
+		enum outcome outcome;
+		int err;               /* OUT_488: the sdp_plan() error */
+	} cases[] = {
+		/* no c= */
+		{"no c= at all, an active stream", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\n", OUT_488, SDP_E_NOCONN},
+		{"no c= in one of two streams", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\nc=IN IP4 10.0.0.2\nm=video 4002 RTP/AVP 31\n", OUT_488, SDP_E_NOCONN},
+		{"no c= but every stream disabled", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nt=0 0\n"
+		 "m=audio 0 RTP/AVP 0\nm=video 0 RTP/AVP 31\n", OUT_UNCHANGED, 0},
+		{"no m= line at all", HEAD, OUT_UNCHANGED, 0},
+		/* host names */
+		{"a host name in the session c=", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\n"
+		 "c=IN IP4 phone.example.com\nt=0 0\nm=audio 4000 RTP/AVP 0\n", OUT_488, SDP_E_FQDN},
+		{"a host name in a media c=", HEAD "m=audio 4000 RTP/AVP 0\nc=IN IP4 a.example.com\n",
+		 OUT_488, SDP_E_FQDN},
+		{"a host name in a=rtcp", HEAD "m=audio 4000 RTP/AVP 0\na=rtcp:4001 IN IP4 a.example.com\n",
+		 OUT_488, SDP_E_FQDN},
+		{"a host name in o= only", "v=0\no=- 1 1 IN IP4 host.example.com\ns=-\n"
+		 "c=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n", OUT_REWRITTEN, 0},
+		{"a host name in a disabled stream only", HEAD "m=audio 0 RTP/AVP 0\n"
+		 "c=IN IP4 a.example.com\nm=audio 4000 RTP/AVP 0\n", OUT_REWRITTEN, 0},
+		/* IPv6 (natd is IPv4-only) */
+		{"IPv6 session c=", "v=0\no=- 1 1 IN IP6 2001:db8::1\ns=-\nc=IN IP6 2001:db8::1\n"
+		 "t=0 0\nm=audio 4000 RTP/AVP 0\n", OUT_488, SDP_E_IPV6},
+		{"IPv6 hold (::)", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP6 ::\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\n", OUT_488, SDP_E_IPV6},
+		{"IPv6 multicast", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP6 ff15::101\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\n", OUT_488, SDP_E_IPV6},
+		{"IPv6 only in o=", "v=0\no=- 1 1 IN IP6 2001:db8::1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\n", OUT_REWRITTEN, 0},
+		/* multicast and hold */
+		{"IPv4 multicast with a TTL", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\n"
+		 "c=IN IP4 224.2.1.1/127\nt=0 0\nm=audio 4000 RTP/AVP 0\n", OUT_UNCHANGED, 0},
+		{"IPv4 multicast with a TTL and a count", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\n"
+		 "c=IN IP4 224.2.1.1/127/3\nt=0 0\nm=audio 4000 RTP/AVP 0\n", OUT_UNCHANGED, 0},
+		{"a TTL on a unicast address", HEAD "m=audio 5000 RTP/AVP 0\nc=IN IP4 10.0.0.2/127\n",
+		 OUT_488, SDP_E_ADDR},
+		{"a multicast stream beside a unicast one", HEAD "m=audio 4000 RTP/AVP 0\n"
+		 "m=video 5000 RTP/AVP 31\nc=IN IP4 239.1.1.1/16\n", OUT_REWRITTEN, 0},
+		{"RFC 2543 hold", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\n"
+		 "m=audio 4000 RTP/AVP 0\n", OUT_UNCHANGED, 0},
+		/* truncated */
+		{"cut inside the c= line", "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.",
+		 OUT_488, SDP_E_TRUNCATED},
+		{"cut inside an m= line", HEAD "m=aud", OUT_488, SDP_E_TRUNCATED},
+		{"cut after the o= line (no s=, t=)", "v=0\no=- 1 1 IN IP4 10.0.0.1\n", OUT_488,
+		 SDP_E_PARSE},
+	};
+	static char lf[BUF_MAX * 4];
+	size_t n, k;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sdp_plan *pl = NULL;
+		unsigned line;
+		int r;
+
+		n = crlf_of(cases[i].lf, body);
+		r = sdp_plan(body, n, &pl, &line);
+		switch (cases[i].outcome) {
+		case OUT_488:
+			if (r != cases[i].err)
+				fail_msg("%s: want %s, got %s", cases[i].name, sdp_strerror(cases[i].err),
+					 r < 0 ? sdp_strerror(r) : "a plan");
+			assert_null(pl);
+			break;
+		case OUT_UNCHANGED:
+			if (r < 0)
+				fail_msg("%s: refused: %s", cases[i].name, sdp_strerror(r));
+			assert_int_equal(sdp_plan_nendpoints(pl), 0);
+			k = (size_t)sdp_apply(pl, NULL, 0, NULL, out, sizeof(out));
+			assert_int_equal(k, n);
+			assert_memory_equal(out, body, n);
+			sdp_plan_free(pl);
+			break;
+		case OUT_REWRITTEN:
+			if (r < 0)
+				fail_msg("%s: refused: %s", cases[i].name, sdp_strerror(r));
+			assert_true(sdp_plan_nendpoints(pl) > 0);
+			sdp_plan_free(pl);
+			round_trip(body, n, SDP_ICE_STRIP);
+			break;
+		}
+	}
+
+	/* thousands of m= lines: 488, whether the size or the count limit
+	 * is met first, and quickly */
+	k = (size_t)sprintf(lf, HEAD);
+	for (int i = 0; i < 5000; i++)
+		k += (size_t)sprintf(lf + k, "m=audio %d RTP/AVP 0\n", 10000 + 2 * (i % 20000));
+	expect_err(lf, k, SDP_E_TOOBIG, 0);
+	k = (size_t)sprintf(lf, HEAD);
+	for (int i = 0; i < 700; i++)
+		k += (size_t)sprintf(lf + k, "m=a 0 X 0\n");
+	assert_true(k < SDP_BODY_MAX);
+	expect_err(lf, k, SDP_E_TOOMANY, 5 + SDP_MEDIA_MAX + 1);
+
+	/* NUL bytes: in a c= address, at the very start, as the last byte */
+	n = crlf_of(HEAD "m=audio 4000 RTP/AVP 0\nc=IN IP4 10.0.0.2\n", body);
+	body[strstr(body, "10.0.0.2") - body + 3] = '\0';
+	expect_err(body, n, SDP_E_NUL, 7);
+	n = crlf_of(HEAD "m=audio 4000 RTP/AVP 0\n", body);
+	body[0] = '\0';
+	expect_err(body, n, SDP_E_NUL, 1);
+	n = crlf_of(HEAD "m=audio 4000 RTP/AVP 0\n", body);
+	body[n - 1] = '\0';
+	expect_err(body, n, SDP_E_NUL, 6);
+}
+
 /* ---- The API around the plan ---- */
 
 static void test_bind_req(void **state)
@@ -1625,6 +1750,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_round_trip_all),
+		cmocka_unit_test(test_hostile_outcomes),
 		cmocka_unit_test(test_bind_req),
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_disable_unbound),

@@ -17,14 +17,22 @@
  *     proxy sends it;
  *   a response: the Via targets, popping our Via, its keys, serialising.
  *
- * Beyond the sanitizers it checks that what the proxy would send about a
- * message it accepted (the edited request, the responses it builds to
- * it) parses again with sip_msg_parse(): a proxy must not emit what it
- * would itself refuse. (An error response to a refused request echoes the
- * faulty header, so it is only serialised; and when the message does not
- * survive serialising and parsing even unedited, a libosip2 round-trip
- * problem, the check is skipped for that input.)
+ * Beyond the sanitizers it checks two invariants:
+ *  - round trip: a message sip_msg_parse() accepts, serialised unedited
+ *    with sip_msg_to_bytes(), is accepted again and says the same thing:
+ *    the start line, the Request-URI (as libosip2 writes it, and, with
+ *    escapes decoded, as it came in on the wire), Call-ID, CSeq, every
+ *    Via's sent-by and branch, From and To (URI and tag), the number of
+ *    Contact, Route and Record-Route entries, and the bodies. The proxy
+ *    must forward what it received, not something else or something
+ *    broken;
+ *  - what the proxy would send about a message it accepted (the edited
+ *    request, the responses it builds to it) parses again with
+ *    sip_msg_parse(): a proxy must not emit what it would itself refuse.
+ *    (An error response to a refused request echoes the faulty header,
+ *    so it is only serialised.)
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,26 +74,235 @@ static bool is_mine(const osip_uri_t *u, void *arg)
 	       (!strcmp(u->host, "192.0.2.1") || !strcasecmp(u->host, "proxy.example.com"));
 }
 
-/* Set when the message as parsed, unedited, does not survive
- * sip_msg_to_bytes() + sip_msg_parse(): a libosip2 round-trip problem
- * (known: a URI header dropped, then "<sip:c>" refused), not something
- * the proxy's edits did; the checks below are then skipped. */
-static bool roundtrip_broken;
-
-static bool parses_again(osip_message_t *msg)
+static char *uri_text(const osip_uri_t *u)
 {
-	char *b = NULL;
+	char *s = NULL;
+
+	if (!u || osip_uri_to_str(u, &s) != 0)
+		return NULL;
+	return s;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static const char *tag_of(const osip_from_t *h)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (!h || osip_from_get_tag((osip_from_t *)h, &p) != 0 || !p)
+		return NULL;
+	return p->gvalue ? p->gvalue : "";
+}
+
+static const char *branch_of(const osip_via_t *v)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (!v || osip_via_param_get_byname((osip_via_t *)v, "branch", &p) != 0 || !p)
+		return NULL;
+	return p->gvalue ? p->gvalue : "";
+}
+
+/* %XX decoded (the rest as it is), into a malloc'd string. */
+static char *unescape(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t i, o = 0;
+
+	FUZZ_CHECK(out, "out of memory");
+	for (i = 0; i < n; i++) {
+		unsigned v;
+
+		if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 &&
+		    strchr("0123456789abcdefABCDEF", s[i + 1]) &&
+		    strchr("0123456789abcdefABCDEF", s[i + 2])) {
+			out[o++] = (char)v;
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The Request-URI as it came in: the request line's second word. */
+static char *wire_request_uri(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data, *end = p + size, *a, *b;
+
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	if (!(a = memchr(p, ' ', (size_t)(end - p))))
+		return NULL;
+	a++;
+	if (!(b = memchr(a, ' ', (size_t)(end - a))))
+		return NULL;
+	return unescape(a, (size_t)(b - a));
+}
+
+/* The URI inside <...> of the header name (or its compact form) as it
+ * came in, escapes decoded, and its ";tag=" value (NULL if not written
+ * that plainly); NULL when the header is not one plain line holding a
+ * "<...>", or comes twice. */
+static char *wire_addr_uri(const uint8_t *data, size_t size, const char *name, char compact,
+			   char **tag)
+{
+	const char *p = (const char *)data, *end = p + size, *eol, *l, *lt = NULL, *gt, *t;
+	char *uri = NULL;
+	size_t nlen = strlen(name), n;
+	bool inq = false;
+
+	*tag = NULL;
+	for (eol = memchr(p, '\n', size); eol; eol = memchr(p, '\n', (size_t)(end - p))) {
+		l = p;
+		n = (size_t)(eol - l);
+		if (n && l[n - 1] == '\r')
+			n--;
+		p = eol + 1;
+		if (!n)
+			break; /* end of the headers */
+		if (!((n > nlen && !strncasecmp(l, name, nlen) && l[nlen] == ':') ||
+		      (n > 1 && (l[0] | 0x20) == compact && l[1] == ':')))
+			continue;
+		if (uri || (p < end && (*p == ' ' || *p == '\t')))
+			goto no; /* twice, or folded */
+		for (t = l; t < l + n && !lt; t++) {
+			if (*t == '"' && (t == l || t[-1] != '\\'))
+				inq = !inq;
+			else if (*t == '<' && !inq)
+				lt = t;
+		}
+		if (!lt || !(gt = memchr(lt, '>', (size_t)(l + n - lt))))
+			goto no;
+		uri = unescape(lt + 1, (size_t)(gt - lt - 1));
+		if ((t = memmem(gt, (size_t)(l + n - gt), ";tag=", 5))) {
+			const char *v = t + 5, *e = v;
+
+			while (e < l + n && (isalnum((unsigned char)*e) || strchr("-.!%*_+`'~", *e)))
+				e++;
+			if (e == l + n)
+				*tag = strndup(v, (size_t)(e - v));
+		}
+	}
+	return uri;
+no:
+	free(uri);
+	free(*tag);
+	*tag = NULL;
+	return NULL;
+}
+
+#define SHOW(n, b) (int)((n) > 3000 ? 3000 : (n)), (b)
+
+/* To or From as received against the parsed one: the URI (escapes aside)
+ * and the tag must be what came in, or the proxy forwards another. */
+static void check_wire_addr(const uint8_t *data, size_t size, const osip_from_t *h,
+			    const char *name, char compact)
+{
+	char *tag, *wire = wire_addr_uri(data, size, name, compact, &tag), *u, *dec;
+
+	if (!wire)
+		return;
+	u = uri_text(h->url);
+	FUZZ_CHECK(u, "%s: no URI", name);
+	dec = unescape(u, strlen(u));
+	FUZZ_CHECK(!strcmp(wire, dec), "round trip: the %s URI received as \"%s\" goes out as \"%s\"",
+		   name, wire, u);
+	FUZZ_CHECK(!tag || same_str(tag, tag_of(h)),
+		   "round trip: the %s tag received as \"%s\" is read as \"%s\"", name, tag,
+		   tag_of(h) ? tag_of(h) : "(none)");
+	free(dec);
+	osip_free(u);
+	free(wire);
+	free(tag);
+}
+
+/* The first invariant (see the top). */
+static void check_round_trip(osip_message_t *m, const uint8_t *data, size_t size)
+{
+	char *b = NULL, *ua, *ub;
 	size_t n = 0;
 	osip_message_t *again = NULL;
 	struct sip_err err;
-	int rc;
+	int rc, i, nv;
 
-	if (sip_msg_to_bytes(msg, &b, &n) != 0)
-		return true;
+	rc = sip_msg_to_bytes(m, &b, &n);
+	if (rc == -EMSGSIZE || rc == -ENOMEM)
+		return; /* not sent */
+	FUZZ_CHECK(rc == 0, "round trip: an accepted message cannot be serialised (%d)", rc);
 	rc = sip_msg_parse(b, n, 0, &again, &err);
+	FUZZ_CHECK(rc == 0, "round trip: an accepted message, serialised, is refused (%d %s):\n%.*s",
+		   err.status, err.reason ? err.reason : "?", SHOW(n, b));
+#define RT_CHECK(cond, what) \
+	FUZZ_CHECK(cond, "round trip: %s changes when serialised and parsed again:\n%.*s", what, \
+		   SHOW(n, b))
+	RT_CHECK(m->status_code == again->status_code && same_str(m->sip_method, again->sip_method),
+		 "the start line");
+	if (MSG_IS_REQUEST(m)) {
+		char *wire;
+
+		ua = uri_text(m->req_uri);
+		ub = uri_text(again->req_uri);
+		RT_CHECK(ua && ub && !strcmp(ua, ub), "the Request-URI");
+		/* and it is the one that came in (escapes aside) */
+		if ((wire = wire_request_uri(data, size))) {
+			char *dec = unescape(ua, strlen(ua));
+
+			FUZZ_CHECK(!strcmp(wire, dec),
+				   "round trip: the Request-URI received as \"%s\" goes out as \"%s\"",
+				   wire, ua);
+			free(dec);
+			free(wire);
+		}
+		osip_free(ua);
+		osip_free(ub);
+	}
+	RT_CHECK(m->call_id && again->call_id && same_str(m->call_id->number, again->call_id->number) &&
+		 same_str(m->call_id->host, again->call_id->host), "Call-ID");
+	RT_CHECK(m->cseq && again->cseq && same_str(m->cseq->number, again->cseq->number) &&
+		 same_str(m->cseq->method, again->cseq->method), "CSeq");
+	nv = osip_list_size(&m->vias);
+	RT_CHECK(nv == osip_list_size(&again->vias), "the number of Vias");
+	for (i = 0; i < nv; i++) {
+		osip_via_t *va = osip_list_get(&m->vias, i), *vb = osip_list_get(&again->vias, i);
+
+		RT_CHECK(same_str(branch_of(va), branch_of(vb)), "a Via branch");
+		RT_CHECK(same_str(va->host, vb->host) && same_str(va->port, vb->port) &&
+			 same_str(va->protocol, vb->protocol), "a Via sent-by");
+	}
+	check_wire_addr(data, size, m->from, "from", 'f');
+	check_wire_addr(data, size, m->to, "to", 't');
+	RT_CHECK(m->from && again->from && same_str(tag_of(m->from), tag_of(again->from)), "the From tag");
+	RT_CHECK(m->to && again->to && same_str(tag_of(m->to), tag_of(again->to)), "the To tag");
+	ua = uri_text(m->from->url);
+	ub = uri_text(again->from->url);
+	RT_CHECK(same_str(ua, ub), "the From URI");
+	osip_free(ua);
+	osip_free(ub);
+	ua = uri_text(m->to->url);
+	ub = uri_text(again->to->url);
+	RT_CHECK(same_str(ua, ub), "the To URI");
+	osip_free(ua);
+	osip_free(ub);
+	RT_CHECK(osip_list_size(&m->contacts) == osip_list_size(&again->contacts) &&
+		 osip_list_size(&m->routes) == osip_list_size(&again->routes) &&
+		 osip_list_size(&m->record_routes) == osip_list_size(&again->record_routes),
+		 "the number of Contact/Route/Record-Route entries");
+	nv = osip_list_size(&m->bodies);
+	RT_CHECK(nv == osip_list_size(&again->bodies), "the number of bodies");
+	for (i = 0; i < nv; i++) {
+		osip_body_t *ba = osip_list_get(&m->bodies, i), *bb = osip_list_get(&again->bodies, i);
+
+		RT_CHECK(ba->length == bb->length && (!ba->length || !memcmp(ba->body, bb->body, ba->length)),
+			 "a body");
+	}
+#undef RT_CHECK
 	osip_message_free(again);
 	sip_msg_bytes_free(b);
-	return rc == 0;
 }
 
 /* What the proxy would send must parse again. */
@@ -97,7 +314,7 @@ static void reparse(osip_message_t *msg, const char *what)
 	struct sip_err err;
 	int rc;
 
-	if (roundtrip_broken || sip_msg_to_bytes(msg, &b, &n) != 0)
+	if (sip_msg_to_bytes(msg, &b, &n) != 0)
 		return; /* -EMSGSIZE, -ENOMEM: not sent */
 	rc = sip_msg_parse(b, n, 0, &again, &err);
 	FUZZ_CHECK(rc == 0, "%s: the proxy's own output does not parse (%d %s):\n%.*s", what,
@@ -274,10 +491,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				osip_message_free(resp);
 			}
 		}
-	} else if ((roundtrip_broken = !parses_again(m), MSG_IS_REQUEST(m))) {
-		do_request(m, size);
 	} else {
-		do_response(m);
+		check_round_trip(m, data, size);
+		if (MSG_IS_REQUEST(m))
+			do_request(m, size);
+		else
+			do_response(m);
 	}
 	osip_message_free(m);
 	free(buf);
