@@ -330,3 +330,64 @@ long journal_hex_decode(void *dst, size_t cap, const char *src)
 	}
 	return src[0] ? -1 : (long)n;
 }
+
+const char *journal_str_put(char *dst, const char *src)
+{
+	if (!src[0])
+		return "-";
+	journal_hex_encode(dst, src, strlen(src));
+	return dst;
+}
+
+bool journal_str_get(const char *field, char *buf, size_t cap)
+{
+	long n;
+
+	if (!strcmp(field, "-")) {
+		buf[0] = '\0';
+		return true;
+	}
+	if (strlen(field) % 2 || (n = journal_hex_decode(buf, cap - 1, field)) <= 0)
+		return false;
+	buf[n] = '\0';
+	for (long i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int journal_fields(char *line, char **f, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *sp = strchr(p, ' ');
+
+		if (n == max || *p == '\0' || p == sp)
+			return -1;
+		f[n++] = p;
+		if (!sp)
+			return n;
+		*sp = '\0';
+		p = sp + 1;
+	}
+}
+
+bool journal_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9 || i >= 20 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (i == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}

@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JOURNAL_MIN_APPEND 4096u
 #define JOURNAL_LINE_MAX 8192u
@@ -79,9 +80,26 @@ unsigned long journal_appended(const struct journal *j);
 /* Flush, write a final snapshot if final is true, close and free. */
 void journal_close(struct journal *j, bool final);
 
+/* ---- record fields, for both owners' formats ---- */
+
 /* Hex helpers for binary fields inside a record. hex_encode writes 2n
  * characters and a NUL; hex_decode returns the bytes decoded or -1. */
 void journal_hex_encode(char *dst, const void *src, size_t n);
 long journal_hex_decode(void *dst, size_t cap, const char *src);
+
+/* A text field (names, URIs, tags: any bytes but NUL and controls) as
+ * hex, "-" when empty. dst: 2 * strlen(src) + 1 bytes at least. Returns
+ * the field (dst, or "-"). */
+const char *journal_str_put(char *dst, const char *src);
+/* Its reverse into buf (cap bytes with the NUL): false for bad hex, a
+ * value too long, or a NUL or control byte inside. */
+bool journal_str_get(const char *field, char *buf, size_t cap);
+
+/* Split line in place into at most max fields at single spaces. The
+ * count, or -1 for an empty field or more than max. */
+int journal_fields(char *line, char **f, int max);
+
+/* A decimal field, 1 to 20 digits, no sign, at most max. */
+bool journal_u64(const char *s, uint64_t max, uint64_t *out);
 
 #endif

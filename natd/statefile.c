@@ -100,6 +100,7 @@ static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
 {
 	uint8_t req[REQ_MAX];
 	char reqhex[2 * REQ_MAX + 1], ownhex[2 * sizeof(r->owner) + 1], m[INET_ADDRSTRLEN];
+	const char *owner;
 	int64_t wall = (int64_t)time(NULL) + (int32_t)(r->deadline - mono_now());
 	int n = nc_encode(req, sizeof(req), NC_MSG_BIND, 1, &r->req);
 
@@ -108,10 +109,10 @@ static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
 		return;
 	}
 	journal_hex_encode(reqhex, req, (size_t)n);
-	journal_hex_encode(ownhex, r->owner, strlen(r->owner));
+	owner = journal_str_put(ownhex, r->owner);
 	inet_ntop(AF_INET, &r->ext.addr, m, sizeof(m));
 	journal_printf(j, "G %" PRIu32 " %" PRId64 " %s %u %s %s", r->id, wall, m, ntohs(r->ext.port),
-		       ownhex[0] ? ownhex : "-", reqhex);
+		       owner, reqhex);
 }
 
 static void put_gone(struct journal *j, uint32_t id)
@@ -271,41 +272,11 @@ static void rec_clear(struct rec *r)
 	r->type = 0;
 }
 
-static bool num(const char *tok, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!tok || !*tok || *tok == '-' || *tok == '+')
-		return false;
-	errno = 0;
-	v = strtoull(tok, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool snum(const char *tok, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!tok || !*tok)
-		return false;
-	errno = 0;
-	v = strtoll(tok, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool ep(const char *addr, const char *port, struct endpoint *e)
 {
 	uint64_t p;
 
-	if (!addr || inet_pton(AF_INET, addr, &e->addr) != 1 || !num(port, 65535, &p))
+	if (inet_pton(AF_INET, addr, &e->addr) != 1 || !journal_u64(port, 65535, &p))
 		return false;
 	e->port = htons((uint16_t)p);
 	return true;
@@ -313,43 +284,43 @@ static bool ep(const char *addr, const char *port, struct endpoint *e)
 
 static int header_line(struct loader *l, char *line)
 {
-	char *save, *tok = strtok_r(line, " ", &save);
+	char *f[8];
+	int nf = journal_fields(line, f, 8);
 	uint64_t v;
 
-	if (!tok || strcmp(tok, "natd-state"))
+	if (nf < 1 || strcmp(f[0], "natd-state"))
 		return -1;
 	l->header = true;
-	if (!num(strtok_r(NULL, " ", &save), 1000, &v) || v != STATE_VERSION)
+	if (nf < 2 || !journal_u64(f[1], 1000, &v) || v != STATE_VERSION)
 		return -1;
-	while ((tok = strtok_r(NULL, " ", &save))) {
+	for (int i = 2; i < nf; i++) {
 		char *end;
-		if (!strncmp(tok, "epoch=", 6)) {
+		if (!strncmp(f[i], "epoch=", 6)) {
 			errno = 0;
-			l->epoch = strtoull(tok + 6, &end, 16);
+			l->epoch = strtoull(f[i] + 6, &end, 16);
 			if (errno || *end)
 				return -1;
-		} else if (!strncmp(tok, "pcp_start=", 10) && !snum(tok + 10, &l->pcp_start)) {
-			return -1;
+		} else if (!strncmp(f[i], "pcp_start=", 10)) {
+			if (!journal_u64(f[i] + 10, INT64_MAX, &v))
+				return -1;
+			l->pcp_start = (int64_t)v;
 		}
 	}
 	l->version_ok = true;
 	return 0;
 }
 
-static int grant_line(struct loader *l, uint32_t id, char **f, unsigned nf)
+static int grant_line(struct loader *l, uint32_t id, char **f, int nf)
 {
 	struct mgr_grant_rec *g;
 	uint8_t req[REQ_MAX];
 	long n;
 	struct rec *r;
-	int64_t wall;
+	uint64_t wall;
 
-	if (nf != 7 || !snum(f[2], &wall) || !(g = calloc(1, sizeof(*g))))
+	if (nf != 7 || !journal_u64(f[2], INT64_MAX, &wall) || !(g = calloc(1, sizeof(*g))))
 		return -1;
-	if (!ep(f[3], f[4], &g->ext) ||
-	    (strcmp(f[5], "-") &&
-	     ((n = journal_hex_decode(g->owner, sizeof(g->owner) - 1, f[5])) < 0 ||
-	      strlen(g->owner) != (size_t)n)) ||
+	if (!ep(f[3], f[4], &g->ext) || !journal_str_get(f[5], g->owner, sizeof(g->owner)) ||
 	    (n = journal_hex_decode(req, sizeof(req), f[6])) <= 0 ||
 	    nc_decode(req, (size_t)n, l->msg) < 0 || l->msg->type != NC_MSG_BIND) {
 		free(g);
@@ -363,7 +334,7 @@ static int grant_line(struct loader *l, uint32_t id, char **f, unsigned nf)
 	}
 	rec_clear(r);
 	r->type = 'G';
-	r->wall_end = wall;
+	r->wall_end = (int64_t)wall;
 	r->g = g;
 	return 0;
 }
@@ -371,8 +342,8 @@ static int grant_line(struct loader *l, uint32_t id, char **f, unsigned nf)
 static int record_line(void *arg, char *line)
 {
 	struct loader *l = arg;
-	char *f[11], *save, *t;
-	unsigned nf = 0;
+	char *f[10];
+	int nf;
 	uint64_t id, v[6];
 	struct rec *r;
 
@@ -380,21 +351,17 @@ static int record_line(void *arg, char *line)
 		return header_line(l, line);
 	if (!l->version_ok)
 		return -1; /* a version this natd cannot read: every line is lost */
-	for (t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		if (nf == 11)
-			return -1; /* more fields than any record has */
-		f[nf++] = t;
-	}
-	if (nf < 2 || strlen(f[0]) != 1)
+	/* at most the fields of the longest record (D) */
+	if ((nf = journal_fields(line, f, 10)) < 2 || strlen(f[0]) != 1)
 		return -1;
 	if (f[0][0] == 'R') {
 		/* the file's index of a realm, mapped by name onto the running config */
-		if (nf != 3 || !num(f[1], 255, &v[0]))
+		if (nf != 3 || !journal_u64(f[1], 255, &v[0]))
 			return -1;
 		l->realm_map[v[0]] = realm_find(l->rs, f[2]);
 		return 0;
 	}
-	if (!num(f[1], UINT32_MAX - 1, &id) || id == 0)
+	if (!journal_u64(f[1], UINT32_MAX - 1, &id) || id == 0)
 		return -1;
 	switch (f[0][0]) {
 	case 'X':
@@ -406,8 +373,8 @@ static int record_line(void *arg, char *line)
 	case 'G':
 		return grant_line(l, (uint32_t)id, f, nf);
 	case 'D':
-		if (nf != 10 || !num(f[2], 255, &v[0]) || !num(f[3], 255, &v[1]) ||
-		    !num(f[6], 255, &v[2]) || !num(f[9], 255, &v[3]))
+		if (nf != 10 || !journal_u64(f[2], 255, &v[0]) || !journal_u64(f[3], 255, &v[1]) ||
+		    !journal_u64(f[6], 255, &v[2]) || !journal_u64(f[9], 255, &v[3]))
 			return -1;
 		struct endpoint in, ext;
 		if (!ep(f[4], f[5], &in) || !ep(f[7], f[8], &ext) || !(r = rec_get(l, (uint32_t)id)))

@@ -56,16 +56,6 @@ struct persist {
 
 /* ---- writing ---- */
 
-/* A string as a record field: hex, "-" when empty. dst: 2 * n + 1 bytes
- * at least (n: strlen(src)). */
-static const char *hexf(char *dst, const char *src)
-{
-	if (!src[0])
-		return "-";
-	journal_hex_encode(dst, src, strlen(src));
-	return dst;
-}
-
 static const char *ip4f(char *dst, const uint8_t a[4])
 {
 	return inet_ntop(AF_INET, a, dst, INET_ADDRSTRLEN) ? dst : "0.0.0.0";
@@ -80,8 +70,8 @@ static void put_contact(void *arg, const char *aor, const struct reg_contact *c)
 	long long wall = (long long)time(NULL) + (left > 0 ? left : 0);
 
 	ps->dumped++;
-	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", hexf(h_aor, aor), hexf(h_uri, c->uri),
-		       wall, c->q, hexf(h_cid, c->call_id), c->cseq, c->src.tcp ? "tcp" : "udp",
+	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", journal_str_put(h_aor, aor), journal_str_put(h_uri, c->uri),
+		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, c->src.tcp ? "tcp" : "udp",
 		       ip4f(ip, (const uint8_t *)&c->src.peer.sin_addr),
 		       (unsigned)ntohs(c->src.peer.sin_port));
 }
@@ -94,7 +84,7 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 	char e[INET_ADDRSTRLEN], mm[INET_ADDRSTRLEN];
 	unsigned long n = 1;
 
-	hexf(h_cid, s->call_id);
+	journal_str_put(h_cid, s->call_id);
 	journal_printf(ps->j, "C %s %lld", h_cid, (long long)s->started);
 	for (unsigned i = 0; i < s->nb; i++) {
 		const struct media_binding *b = &s->b[i];
@@ -109,13 +99,13 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 			       conf->nats[b->nat].name, b->id, (unsigned long long)b->epoch,
 			       conf->realms[r->from].name, conf->realms[r->to].name, ip4f(e, b->addr),
 			       b->port, b->proto, b->rtp_pair, b->filtered, ip4f(mm, b->alloc.ip.a),
-			       b->alloc.port, hexf(h_tag, b->tag));
+			       b->alloc.port, journal_str_put(h_tag, b->tag));
 		n++;
 	}
 	for (unsigned i = 0; i < s->nparty; i++) {
 		const struct media_party *p = &s->party[i];
 
-		journal_printf(ps->j, "P %s %s %s", h_cid, hexf(h_tag, p->tag),
+		journal_printf(ps->j, "P %s %s %s", h_cid, journal_str_put(h_tag, p->tag),
 			       p->origin.af == NC_AF_IP4 ? ip4f(e, p->origin.a) : "-");
 		n++;
 	}
@@ -198,7 +188,7 @@ static void on_aor_changed(void *arg, const char *aor, int64_t now)
 	char h_aor[2 * REG_AOR_MAX + 1];
 	struct aor_ctx a = {ps, now};
 
-	journal_printf(ps->j, "A %s", hexf(h_aor, aor));
+	journal_printf(ps->j, "A %s", journal_str_put(h_aor, aor));
 	registrar_each_of(ps->reg, aor, now, put_contact_at, &a);
 }
 
@@ -212,68 +202,10 @@ static void on_call_ended(void *arg, const char *call_id)
 	struct persist *ps = arg;
 	char h_cid[2 * MEDIA_CALLID_MAX + 1];
 
-	journal_printf(ps->j, "X %s", hexf(h_cid, call_id));
+	journal_printf(ps->j, "X %s", journal_str_put(h_cid, call_id));
 }
 
 /* ---- reading: fields ---- */
-
-/* Split line into fields at single spaces. Returns the count, or -1 (an
- * empty field, or more than max). */
-static int split(char *line, char **f, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	for (;;) {
-		char *sp = strchr(p, ' ');
-
-		if (n == max || *p == '\0' || p == sp)
-			return -1;
-		f[n++] = p;
-		if (!sp)
-			return n;
-		*sp = '\0';
-		p = sp + 1;
-	}
-}
-
-/* Decimal, 1..20 digits, at most max. */
-static bool num(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; s[i]; i++) {
-		unsigned d = (unsigned char)s[i] - '0';
-
-		if (d > 9 || i >= 20 || v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (i == 0 || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A hex string field ("-": empty) into buf (cap bytes with the NUL): no
- * NUL or control byte inside. */
-static bool hexs(const char *s, char *buf, size_t cap)
-{
-	long n;
-
-	if (!strcmp(s, "-")) {
-		buf[0] = '\0';
-		return true;
-	}
-	if (strlen(s) % 2 || (n = journal_hex_decode(buf, cap - 1, s)) <= 0)
-		return false;
-	buf[n] = '\0';
-	for (long i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			return false;
-	return true;
-}
 
 static bool ip4(const char *s, uint8_t a[4])
 {
@@ -284,7 +216,7 @@ static bool port(const char *s, uint16_t *p)
 {
 	uint64_t v;
 
-	if (!num(s, 65535, &v) || v == 0)
+	if (!journal_u64(s, 65535, &v) || v == 0)
 		return false;
 	*p = (uint16_t)v;
 	return true;
@@ -352,10 +284,10 @@ static int rec_contact(struct persist *ps, char **f, int n)
 	memset(&c, 0, sizeof(c));
 	if (n != 10)
 		return why(ps, true, "R: wrong number of fields");
-	if (!hexs(f[1], aor, sizeof(aor)) || !aor[0] || !hexs(f[2], c.uri, sizeof(c.uri)) ||
-	    !c.uri[0] || !hexs(f[5], c.call_id, sizeof(c.call_id)) || !c.call_id[0])
+	if (!journal_str_get(f[1], aor, sizeof(aor)) || !aor[0] || !journal_str_get(f[2], c.uri, sizeof(c.uri)) ||
+	    !c.uri[0] || !journal_str_get(f[5], c.call_id, sizeof(c.call_id)) || !c.call_id[0])
 		return why(ps, true, "R: bad string");
-	if (!num(f[3], INT64_MAX, &exp) || !num(f[4], 1000, &q) || !num(f[6], UINT32_MAX - 1, &cseq))
+	if (!journal_u64(f[3], INT64_MAX, &exp) || !journal_u64(f[4], 1000, &q) || !journal_u64(f[6], UINT32_MAX - 1, &cseq))
 		return why(ps, true, "R: bad number");
 	if (strcmp(f[7], "udp") && strcmp(f[7], "tcp"))
 		return why(ps, true, "R: bad transport");
@@ -394,7 +326,7 @@ static int rec_aor(struct persist *ps, char **f, int n)
 {
 	char aor[REG_AOR_MAX];
 
-	if (n != 2 || !hexs(f[1], aor, sizeof(aor)) || !aor[0])
+	if (n != 2 || !journal_str_get(f[1], aor, sizeof(aor)) || !aor[0])
 		return why(ps, true, "A: malformed");
 	registrar_remove_aor(ps->reg, aor);
 	return 0;
@@ -409,8 +341,8 @@ static int rec_call(struct persist *ps, char **f, int n)
 	if (n != 3)
 		return why(ps, true, "C: wrong number of fields");
 	memset(s, 0, sizeof(*s));
-	if (!hexs(f[1], s->call_id, sizeof(s->call_id)) || !s->call_id[0] ||
-	    !num(f[2], INT64_MAX, &started))
+	if (!journal_str_get(f[1], s->call_id, sizeof(s->call_id)) || !s->call_id[0] ||
+	    !journal_u64(f[2], INT64_MAX, &started))
 		return why(ps, true, "C: malformed");
 	/* a clock that went back: the call's age counts from now */
 	s->started = (time_t)started > ps->load_wall ? ps->load_wall : (time_t)started;
@@ -423,7 +355,7 @@ static bool of_pending(struct persist *ps, const char *f)
 {
 	char cid[MEDIA_CALLID_MAX];
 
-	return ps->have_pend && hexs(f, cid, sizeof(cid)) && !strcmp(cid, ps->pend->call_id);
+	return ps->have_pend && journal_str_get(f, cid, sizeof(cid)) && !strcmp(cid, ps->pend->call_id);
 }
 
 static int rec_binding(struct persist *ps, char **f, int n)
@@ -440,11 +372,11 @@ static int rec_binding(struct persist *ps, char **f, int n)
 		return why(ps, true, "B: wrong number of fields");
 	if (!of_pending(ps, f[1]))
 		return why(ps, true, "B: not after its call's C line");
-	if (!is_name(f[2]) || !is_name(f[5]) || !is_name(f[6]) || !num(f[3], UINT32_MAX, &id) ||
-	    !num(f[4], UINT64_MAX, &epoch) || !ip4(f[7], b.addr) || !port(f[8], &b.port) ||
-	    !num(f[9], 255, &proto) || (proto != NC_PROTO_UDP && proto != NC_PROTO_TCP) ||
+	if (!is_name(f[2]) || !is_name(f[5]) || !is_name(f[6]) || !journal_u64(f[3], UINT32_MAX, &id) ||
+	    !journal_u64(f[4], UINT64_MAX, &epoch) || !ip4(f[7], b.addr) || !port(f[8], &b.port) ||
+	    !journal_u64(f[9], 255, &proto) || (proto != NC_PROTO_UDP && proto != NC_PROTO_TCP) ||
 	    !flag(f[10], &b.rtp_pair) || !flag(f[11], &b.filtered) || !ip4(f[12], b.alloc.ip.a) ||
-	    !port(f[13], &b.alloc.port) || !hexs(f[14], b.tag, sizeof(b.tag)) ||
+	    !port(f[13], &b.alloc.port) || !journal_str_get(f[14], b.tag, sizeof(b.tag)) ||
 	    (b.rtp_pair && b.port == 65535))
 		return why(ps, true, "B: malformed");
 	nat = nat_index(ps->conf, f[2]);
@@ -481,7 +413,7 @@ static int rec_party(struct persist *ps, char **f, int n)
 		return why(ps, true, "P: wrong number of fields");
 	if (!of_pending(ps, f[1]))
 		return why(ps, true, "P: not after its call's C line");
-	if (!hexs(f[2], p.tag, sizeof(p.tag)))
+	if (!journal_str_get(f[2], p.tag, sizeof(p.tag)))
 		return why(ps, true, "P: malformed");
 	if (strcmp(f[3], "-")) {
 		if (!ip4(f[3], p.origin.a))
@@ -509,8 +441,8 @@ static bool match(char *s, struct nc_match *m)
 		return false;
 	*p1 = *p2 = *dash = '\0';
 	memset(m, 0, sizeof(*m));
-	if (!ip4(s, m->ip.a) || !num(p1 + 1, 32, &plen) || !num(p2 + 1, 65535, &lo) ||
-	    !num(dash + 1, 65535, &hi) || lo > hi)
+	if (!ip4(s, m->ip.a) || !journal_u64(p1 + 1, 32, &plen) || !journal_u64(p2 + 1, 65535, &lo) ||
+	    !journal_u64(dash + 1, 65535, &hi) || lo > hi)
 		return false;
 	m->ip.af = NC_AF_IP4;
 	m->plen = (uint8_t)plen;
@@ -526,7 +458,7 @@ static int rec_filter(struct persist *ps, char **f, int n)
 	int realm;
 
 	memset(&flt, 0, sizeof(flt));
-	if (n < 4 || !num(f[3], NC_FILTER_MAX, &k) || n != 4 + (int)k)
+	if (n < 4 || !journal_u64(f[3], NC_FILTER_MAX, &k) || n != 4 + (int)k)
 		return why(ps, true, "F: wrong number of fields");
 	if (!of_pending(ps, f[1]))
 		return why(ps, true, "F: not after its call's C line");
@@ -547,7 +479,7 @@ static int rec_end(struct persist *ps, char **f, int n)
 {
 	char cid[MEDIA_CALLID_MAX];
 
-	if (n != 2 || !hexs(f[1], cid, sizeof(cid)) || !cid[0])
+	if (n != 2 || !journal_str_get(f[1], cid, sizeof(cid)) || !cid[0])
 		return why(ps, true, "X: malformed");
 	if (ps->have_pend && !strcmp(cid, ps->pend->call_id))
 		ps->have_pend = false;
@@ -561,7 +493,7 @@ static int rec_header(struct persist *ps, char **f, int n)
 	uint64_t v;
 
 	commit_pending(ps);
-	if (n != 2 || !num(f[1], 1000000, &v) || v == 0) {
+	if (n != 2 || !journal_u64(f[1], 1000000, &v) || v == 0) {
 		if (!ps->st.version)
 			ps->st.version = -1; /* the file starts wrong: none of it is read */
 		return why(ps, true, "header: malformed");
@@ -580,7 +512,7 @@ static int replay(void *arg, char *line)
 	int n;
 
 	ps->lineno++;
-	n = split(line, f, MAX_FIELDS);
+	n = journal_fields(line, f, MAX_FIELDS);
 	if (n > 0 && !strcmp(f[0], PERSIST_HEADER))
 		return rec_header(ps, f, n);
 	if (ps->st.version != PERSIST_VERSION)
