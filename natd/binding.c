@@ -6,15 +6,14 @@
  * Wheel slots are circular doubly-linked lists threaded through
  * wheel_prev/wheel_next, one head index per slot.
  *
- * Per-host counts of dynamic bindings (for table.max_bindings_per_host)
- * live in a third fixed array, open addressing with linear probing and
- * backward-shift deletion, keyed by {in_realm, in address}. A host holds at
- * least one dynamic binding, so there are never more hosts than bindings:
- * sized at 1.5 x capacity (rounded up to a power of two) it is never more
- * than two thirds full and needs no tombstones. Only insert(), bind_remove()
- * and bind_set_kind() touch it, so every way a dynamic binding comes or goes
- * (creation, expiry, removal, adoption) keeps the counts exact, and the
- * packet path of existing bindings never sees it.
+ * Per-host counts of dynamic bindings (table.max_bindings_per_host) and of
+ * filtering permissions (table.permissions_per_host) are two hostcount
+ * tables keyed by {in_realm, in address}. A host with a count holds at
+ * least one binding, so each is sized for capacity hosts. Only insert(),
+ * bind_remove() and bind_set_kind() touch the binding counts, and only the
+ * permission alloc/free paths touch the permission counts, so every way a
+ * binding or a permission comes or goes keeps them exact, and the packet
+ * path of existing bindings and known remotes never sees them.
  */
 #include "binding.h"
 
@@ -23,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "hostcount.h"
+#include "rules.h"
 
 #define KIND_FREE 0xff
 #define WHEEL_SLOTS 1024u
@@ -37,12 +39,6 @@ struct perm {
 	struct endpoint r; /* port 0 under address-dependent filtering */
 };
 
-struct host {
-	uint32_t addr;   /* network byte order */
-	uint32_t n;      /* dynamic bindings held; 0 = free slot */
-	uint8_t realm;
-};
-
 struct bind_table {
 	struct bind_conf c;
 	struct binding *b;
@@ -55,8 +51,8 @@ struct bind_table {
 	uint32_t wheel_now;
 	struct perm *p;
 	uint32_t *p_hash, pmask, p_free;
-	struct host *h;
-	uint32_t h_mask;
+	struct hostcount *hosts;     /* dynamic bindings per inside host */
+	struct hostcount *perm_hosts; /* permissions per inside host */
 	bind_observer_fn obs;
 	void *obs_arg;
 };
@@ -106,55 +102,25 @@ static uint32_t pow2_at_least(uint32_t n)
 
 /* ---- per-host counts of dynamic bindings ---- */
 
-static uint32_t host_hash(const struct bind_table *t, uint8_t realm, uint32_t addr)
-{
-	return hash_words(t->seed ^ 0x85ebca6bu, addr, realm, 0) & t->h_mask;
-}
-
-/* The slot of {realm, addr}, or of the free slot ending its probe run. */
-static uint32_t host_find(const struct bind_table *t, uint8_t realm, uint32_t addr)
-{
-	uint32_t i = host_hash(t, realm, addr);
-
-	while (t->h[i].n && !(t->h[i].addr == addr && t->h[i].realm == realm))
-		i = (i + 1) & t->h_mask;
-	return i;
-}
-
 static void host_inc(struct bind_table *t, const struct binding *b)
 {
-	struct host *h = &t->h[host_find(t, b->in_realm, b->in.addr)];
-
-	if (!h->n) {
-		h->addr = b->in.addr;
-		h->realm = b->in_realm;
-	}
-	h->n++;
+	/* cannot fail: there are never more hosts than bindings */
+	(void)hc_inc(t->hosts, b->in_realm, b->in.addr);
 }
 
 static void host_dec(struct bind_table *t, const struct binding *b)
 {
-	uint32_t i = host_find(t, b->in_realm, b->in.addr), j;
-
-	if (!t->h[i].n)
-		return; /* cannot happen: counted at insert */
-	if (--t->h[i].n)
-		return;
-	/* backward-shift deletion: pull later members of the run into the
-	 * hole when their home slot is not after it (cyclically) */
-	for (j = (i + 1) & t->h_mask; t->h[j].n; j = (j + 1) & t->h_mask) {
-		uint32_t home = host_hash(t, t->h[j].realm, t->h[j].addr);
-		if (((j - home) & t->h_mask) >= ((j - i) & t->h_mask)) {
-			t->h[i] = t->h[j];
-			t->h[j].n = 0;
-			i = j;
-		}
-	}
+	hc_dec(t->hosts, b->in_realm, b->in.addr);
 }
 
 uint32_t bind_host_count(const struct bind_table *t, uint8_t in_realm, uint32_t addr)
 {
-	return t->h[host_find(t, in_realm, addr)].n;
+	return hc_get(t->hosts, in_realm, addr);
+}
+
+uint32_t bind_host_perms(const struct bind_table *t, uint8_t in_realm, uint32_t addr)
+{
+	return hc_get(t->perm_hosts, in_realm, addr);
 }
 
 struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
@@ -177,9 +143,10 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	t->ext_hash = malloc(hsize * sizeof(uint32_t));
 	t->p = calloc(c->perm_capacity ? c->perm_capacity : 1, sizeof(*t->p));
 	t->p_hash = malloc(psize * sizeof(uint32_t));
-	t->h_mask = pow2_at_least(c->capacity + c->capacity / 2 + 1) - 1;
-	t->h = calloc((size_t)t->h_mask + 1, sizeof(*t->h));
-	if (!t->b || !t->in_hash || !t->ext_hash || !t->p || !t->p_hash || !t->h) {
+	t->hosts = hc_new(c->capacity);
+	t->perm_hosts = hc_new(c->capacity);
+	if (!t->b || !t->in_hash || !t->ext_hash || !t->p || !t->p_hash || !t->hosts ||
+	    !t->perm_hosts) {
 		bind_table_free(t);
 		return NULL;
 	}
@@ -211,6 +178,11 @@ void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
 	t->c.filtering = filtering;
 }
 
+void bind_set_perm_per_host(struct bind_table *t, uint32_t n)
+{
+	t->c.perm_per_host = n;
+}
+
 void bind_table_free(struct bind_table *t)
 {
 	if (!t)
@@ -220,7 +192,8 @@ void bind_table_free(struct bind_table *t)
 	free(t->ext_hash);
 	free(t->p);
 	free(t->p_hash);
-	free(t->h);
+	hc_free(t->hosts);
+	hc_free(t->perm_hosts);
 	free(t);
 }
 
@@ -544,15 +517,22 @@ static void perm_unhash(struct bind_table *t, uint32_t pi)
 		}
 }
 
+/* Return permission pi of binding b to the free list. */
+static void perm_put(struct bind_table *t, const struct binding *b, uint32_t pi)
+{
+	perm_unhash(t, pi);
+	t->p[pi].bnext = t->p_free;
+	t->p_free = pi;
+	hc_dec(t->perm_hosts, b->in_realm, b->in.addr);
+}
+
 static void perm_free_all(struct bind_table *t, struct binding *b)
 {
 	uint32_t pi = b->perm_head;
 
 	while (pi != BIND_NIL) {
 		uint32_t next = t->p[pi].bnext;
-		perm_unhash(t, pi);
-		t->p[pi].bnext = t->p_free;
-		t->p_free = pi;
+		perm_put(t, b, pi);
 		pi = next;
 	}
 	b->perm_head = BIND_NIL;
@@ -564,17 +544,33 @@ static bool perm_live(const struct bind_table *t, const struct binding *b, const
 	return (uint64_t)p->last_used + t->c.timeout[tclass_of(b)] > now;
 }
 
-void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint32_t now)
+/* Whether inbound traffic to b is checked against its permissions: not
+ * for static forwards and terminating managed bindings, which take
+ * unsolicited traffic (their rules, if any, are applied by xlate). */
+static bool perm_consulted(const struct bind_table *t, const struct binding *b)
+{
+	return t->c.filtering != FILTER_EIF && b->kind != BIND_STATIC &&
+	       !(b->kind == BIND_MANAGED && !(b->flags & BF_ORIG_ONLY));
+}
+
+bool bind_filters(const struct bind_table *t, const struct binding *b)
+{
+	return perm_consulted(t, b) ||
+	       (b->rules && (b->rules->nfilters || b->rules->has_peer || b->rules->drop_default));
+}
+
+int bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint32_t now)
 {
 	uint32_t owner = idx_of(t, b), pi, *pp, h;
 
-	if (t->c.filtering == FILTER_EIF)
-		return;
+	/* a permission nobody would consult would only take a record */
+	if (!perm_consulted(t, b))
+		return 0;
 	r = perm_key(t, b, r);
 	pi = perm_find(t, owner, r);
 	if (pi != BIND_NIL) {
 		t->p[pi].last_used = now;
-		return;
+		return 0;
 	}
 	/* A new remote: first reclaim this binding's expired permissions, so a
 	 * long-lived binding talking to many peers does not hoard records. */
@@ -582,15 +578,21 @@ void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uin
 		uint32_t cur = *pp;
 		if (!perm_live(t, b, &t->p[cur], now)) {
 			*pp = t->p[cur].bnext;
-			perm_unhash(t, cur);
-			t->p[cur].bnext = t->p_free;
-			t->p_free = cur;
+			perm_put(t, b, cur);
 		} else {
 			pp = &t->p[cur].bnext;
 		}
 	}
+	/* One inside host's share of the pool (table.permissions_per_host):
+	 * a host talking to a flood of remotes, or made to, cannot take the
+	 * records every other host needs for its replies. */
+	if (t->c.perm_per_host && hc_get(t->perm_hosts, b->in_realm, b->in.addr) >=
+					  t->c.perm_per_host)
+		return -EDQUOT;
 	if ((pi = t->p_free) == BIND_NIL)
-		return; /* full: replies from this remote will be filtered */
+		return -ENOSPC; /* full: replies from this remote will be filtered */
+	if (hc_inc(t->perm_hosts, b->in_realm, b->in.addr) < 0)
+		return -ENOSPC; /* cannot happen: a host with permissions has a binding */
 	t->p_free = t->p[pi].bnext;
 	t->p[pi].owner = owner;
 	t->p[pi].r = r;
@@ -600,16 +602,14 @@ void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uin
 	h = perm_hash(t, owner, r);
 	t->p[pi].hnext = t->p_hash[h];
 	t->p_hash[h] = pi;
+	return 0;
 }
 
 bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoint r, uint32_t now)
 {
 	uint32_t pi;
 
-	/* static forwards and terminating managed bindings take unsolicited
-	 * traffic (their rules, if any, are applied by xlate) */
-	if (t->c.filtering == FILTER_EIF || b->kind == BIND_STATIC ||
-	    (b->kind == BIND_MANAGED && !(b->flags & BF_ORIG_ONLY)))
+	if (!perm_consulted(t, b))
 		return true;
 	pi = perm_find(t, idx_of(t, b), perm_key(t, b, r));
 	return pi != BIND_NIL && perm_live(t, b, &t->p[pi], now);
@@ -656,7 +656,7 @@ size_t bind_memory(const struct bind_table *t)
 	       2 * ((size_t)t->hmask + 1) * sizeof(uint32_t) +
 	       (size_t)(t->c.perm_capacity ? t->c.perm_capacity : 1) * sizeof(struct perm) +
 	       ((size_t)t->pmask + 1) * sizeof(uint32_t) +
-	       ((size_t)t->h_mask + 1) * sizeof(struct host);
+	       hc_memory(t->hosts) + hc_memory(t->perm_hosts);
 }
 
 struct binding *bind_next(struct bind_table *t, uint32_t *cursor)

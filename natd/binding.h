@@ -93,6 +93,7 @@ struct binding {
 struct bind_conf {
 	uint32_t capacity;          /* bindings */
 	uint32_t perm_capacity;     /* filtering permission records */
+	uint32_t perm_per_host;     /* of them one inside host may hold; 0: no limit */
 	uint32_t timeout[BT_NCLASS];
 	enum bind_filtering filtering;
 };
@@ -108,6 +109,9 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now);
  * the new timeouts from its next visit of the wheel or its next refresh. */
 void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
 		     enum bind_filtering filtering);
+/* Change the permissions one inside host may hold (a reload; 0: no limit).
+ * Permissions held above a lowered limit stay until they expire. */
+void bind_set_perm_per_host(struct bind_table *t, uint32_t n);
 void bind_table_free(struct bind_table *t);
 
 struct binding *bind_lookup_in(struct bind_table *t, uint8_t proto, uint8_t in_realm,
@@ -154,13 +158,20 @@ uint32_t bind_deadline(const struct bind_table *t, const struct binding *b);
  * rest. Returns the number expired. */
 unsigned bind_expire(struct bind_table *t, uint32_t now, bind_expire_cb cb, void *arg);
 
-/* Filtering. bind_permit records that b sent to remote r; bind_permitted
- * says whether an inbound packet from r may pass under the table's
- * filtering mode (always true for EIF and for static bindings). A
+/* Filtering. bind_permit records that b sent to remote r: 0 (recorded,
+ * refreshed, or not needed: EIF, static and terminating managed bindings),
+ * -EDQUOT (b's inside host holds perm_per_host permissions) or -ENOSPC
+ * (the pool is full); either way replies from r will be filtered.
+ * bind_permitted says whether an inbound packet from r may pass under the
+ * table's filtering mode (always true for EIF and for static bindings). A
  * permission lives as long as the binding's timeout since last refreshed. */
-void bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint32_t now);
+int bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint32_t now);
 bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoint r,
 		    uint32_t now);
+/* Whether b admits only some remotes: its permissions are consulted
+ * (dependent filtering) or its rules filter (claim 7 filters, a single
+ * peer, drop_default). */
+bool bind_filters(const struct bind_table *t, const struct binding *b);
 
 uint32_t bind_count(const struct bind_table *t);
 uint32_t bind_count_kind(const struct bind_table *t, enum bind_kind k);
@@ -168,6 +179,8 @@ uint32_t bind_capacity(const struct bind_table *t);
 /* Dynamic bindings the inside host {in_realm, addr} holds now (kept exact
  * on every insert, removal, expiry and change of kind). */
 uint32_t bind_host_count(const struct bind_table *t, uint8_t in_realm, uint32_t addr);
+/* Filtering permissions the bindings of inside host {in_realm, addr} hold. */
+uint32_t bind_host_perms(const struct bind_table *t, uint8_t in_realm, uint32_t addr);
 /* Bytes of memory the table holds (for the benchmark's per-binding figure). */
 size_t bind_memory(const struct bind_table *t);
 

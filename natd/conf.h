@@ -89,6 +89,7 @@ struct natd_conf {
 	/* table */
 	struct bind_conf bind;
 	bool hairpinning;
+	bool icmp_errors_from_path; /* router-type ICMP errors for filtered bindings from anyone */
 	bool port_parity;
 	bool port_preservation;
 	uint32_t max_bindings_per_host; /* dynamic bindings per inside address; 0 = no limit */

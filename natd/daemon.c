@@ -482,11 +482,17 @@ static void forwards_apply(struct natd *n, const struct natd_conf *c)
 }
 
 /* table.max_bindings_per_host and table.new_flows_per_host into the
- * translation context (at start and on reload). A host already over a
+ * translation context, with the other per-host and per-source shares
+ * (table.permissions_per_host, fragments.*_per_source) and
+ * table.icmp_errors_from_path (at start and on reload). A host already over a
  * lowered quota keeps its bindings; it makes no new ones until under. */
 static void set_host_limits(struct natd *n, const struct natd_conf *c)
 {
 	n->x.host_quota = c->max_bindings_per_host;
+	/* the fair shares of the permission pool and the fragment table */
+	bind_set_perm_per_host(n->bt, c->bind.perm_per_host);
+	frag_set_shares(n->ft, c->frag.datagrams_per_source, c->frag.slots_per_source);
+	n->x.icmp_errors_from_path = c->icmp_errors_from_path;
 	rl_set(n->host_rl, c->new_flows_per_host, c->new_flows_per_host);
 	n->x.host_rl = c->new_flows_per_host ? n->host_rl : NULL;
 }

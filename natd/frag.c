@@ -4,7 +4,10 @@
  * the oldest is always at the tail and expiry pops from there, never
  * scanning. A hash over the key finds a record from a fragment. Held
  * fragments sit in a small array of fixed-size slots (a few dozen), scanned
- * linearly when a first fragment releases them.
+ * linearly when a first fragment releases them. Two hostcount tables keep
+ * the per-source counts of records and of held fragments exact: every
+ * path that adds or frees one (record, pop, re-record of an expired key,
+ * hold, release, expiry) adjusts them.
  */
 #include "frag.h"
 
@@ -12,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "hostcount.h"
 
 #define NIL UINT32_MAX
 
@@ -38,6 +43,7 @@ struct frag_table {
 	struct fslot *slot;
 	uint8_t *slot_mem;
 	unsigned nheld;
+	struct hostcount *rec_src, *held_src; /* per-source counts */
 };
 
 static bool key_eq(const struct frag_key *a, const struct frag_key *b)
@@ -73,7 +79,9 @@ struct frag_table *frag_table_new(const struct frag_conf *c)
 	t->hash = malloc(hsize * sizeof(uint32_t));
 	t->slot = calloc(c->slots ? c->slots : 1, sizeof(*t->slot));
 	t->slot_mem = malloc((size_t)(c->slots ? c->slots : 1) * (c->slot_bytes ? c->slot_bytes : 1));
-	if (!t->rec || !t->hash || !t->slot || !t->slot_mem)
+	t->rec_src = hc_new(c->datagrams);
+	t->held_src = hc_new(c->slots ? c->slots : 1);
+	if (!t->rec || !t->hash || !t->slot || !t->slot_mem || !t->rec_src || !t->held_src)
 		goto fail;
 	memset(t->hash, 0xff, hsize * sizeof(uint32_t));
 	for (uint32_t i = 0; i < c->slots; i++)
@@ -94,6 +102,8 @@ void frag_table_free(struct frag_table *t)
 	free(t->hash);
 	free(t->slot);
 	free(t->slot_mem);
+	hc_free(t->rec_src);
+	hc_free(t->held_src);
 	free(t);
 }
 
@@ -105,7 +115,8 @@ static uint32_t rec_find(const struct frag_table *t, const struct frag_key *k)
 	return NIL;
 }
 
-/* Take record i out of the hash (a no-op if it is not there). */
+/* Take record i out of the hash (a no-op if it is not there: then it was
+ * uncounted already). */
 static void rec_unhash(struct frag_table *t, uint32_t i)
 {
 	uint32_t *pp = &t->hash[key_hash(t, &t->rec[i].k)];
@@ -113,6 +124,7 @@ static void rec_unhash(struct frag_table *t, uint32_t i)
 	for (; *pp != NIL; pp = &t->rec[*pp].hnext)
 		if (*pp == i) {
 			*pp = t->rec[i].hnext;
+			hc_dec(t->rec_src, t->rec[i].k.realm, t->rec[i].k.src);
 			return;
 		}
 }
@@ -141,6 +153,11 @@ int frag_record(struct frag_table *t, const struct frag_key *k, const struct fra
 			return -ENOSPC;
 		rec_pop_tail(t);
 	}
+	if (t->c.datagrams_per_source &&
+	    hc_get(t->rec_src, k->realm, k->src) >= t->c.datagrams_per_source)
+		return -EDQUOT;
+	if (hc_inc(t->rec_src, k->realm, k->src) < 0)
+		return -ENOSPC; /* cannot happen: no more sources than records */
 	i = t->head;
 	t->head = (t->head + 1) % t->c.datagrams;
 	t->nrec++;
@@ -167,10 +184,15 @@ int frag_hold(struct frag_table *t, const struct frag_key *k, const uint8_t *pkt
 {
 	if (len > t->c.slot_bytes)
 		return -EMSGSIZE;
+	if (t->c.slots_per_source &&
+	    hc_get(t->held_src, k->realm, k->src) >= t->c.slots_per_source)
+		return -EDQUOT;
 	for (uint32_t i = 0; i < t->c.slots; i++) {
 		struct fslot *s = &t->slot[i];
 		if (s->used)
 			continue;
+		if (hc_inc(t->held_src, k->realm, k->src) < 0)
+			return -ENOSPC; /* cannot happen: no more sources than slots */
 		s->used = true;
 		s->k = *k;
 		s->len = (uint32_t)len;
@@ -191,6 +213,7 @@ uint8_t *frag_release(struct frag_table *t, const struct frag_key *k, size_t *le
 		if (s->used && key_eq(&s->k, k)) {
 			s->used = false; /* data stays intact until the next frag_hold */
 			t->nheld--;
+			hc_dec(t->held_src, s->k.realm, s->k.src);
 			*len = s->len;
 			return s->data;
 		}
@@ -209,6 +232,7 @@ unsigned frag_expire(struct frag_table *t, uint32_t now)
 		if (s->used && s->expires <= now) {
 			s->used = false;
 			t->nheld--;
+			hc_dec(t->held_src, s->k.realm, s->k.src);
 			dropped++;
 		}
 	}
@@ -218,4 +242,21 @@ unsigned frag_expire(struct frag_table *t, uint32_t now)
 unsigned frag_held(const struct frag_table *t)
 {
 	return t->nheld;
+}
+
+uint32_t frag_source_records(const struct frag_table *t, uint8_t realm, uint32_t src)
+{
+	return hc_get(t->rec_src, realm, src);
+}
+
+uint32_t frag_source_held(const struct frag_table *t, uint8_t realm, uint32_t src)
+{
+	return hc_get(t->held_src, realm, src);
+}
+
+void frag_set_shares(struct frag_table *t, uint32_t datagrams_per_source,
+		     uint32_t slots_per_source)
+{
+	t->c.datagrams_per_source = datagrams_per_source;
+	t->c.slots_per_source = slots_per_source;
 }

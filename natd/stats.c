@@ -18,11 +18,13 @@ const char *const stats_drop_names[DROP__N] = {
 	[DROP_NO_REALM] = "no_realm",
 	[DROP_NO_BINDING] = "no_binding",
 	[DROP_FILTERED] = "filtered",
+	[DROP_ICMP_FILTERED] = "icmp_filtered",
 	[DROP_TABLE_FULL] = "table_full",
 	[DROP_POOL_EXHAUSTED] = "pool_exhausted",
 	[DROP_HOST_QUOTA] = "host_quota",
 	[DROP_HOST_RATE] = "host_rate",
 	[DROP_FRAG_NOSLOT] = "frag_noslot",
+	[DROP_FRAG_SOURCE] = "frag_source_quota",
 	[DROP_FRAG_TIMEOUT] = "frag_timeout",
 	[DROP_FRAG_UNKNOWN] = "frag_unknown",
 	[DROP_SAME_REALM] = "same_realm",
@@ -48,6 +50,7 @@ void stats_each(const struct natd_stats *s, void (*fn)(void *arg, const char *na
 		F(rx_packets), F(rx_bytes), F(tx_packets), F(tx_bytes), F(translated_out),
 		F(translated_in), F(hairpinned), F(icmp_errors_translated), F(frags_translated),
 		F(frags_buffered), F(bindings_created), F(bindings_expired), F(bindings_removed),
+		F(perms_host_quota), F(perms_full), F(frag_records_source_quota),
 #undef F
 	};
 	char name[48];

@@ -24,11 +24,13 @@ enum drop_reason {
 	DROP_NO_REALM,       /* source or destination in no configured realm */
 	DROP_NO_BINDING,     /* inbound with no binding, or not allowed to create */
 	DROP_FILTERED,       /* inbound refused by filtering */
+	DROP_ICMP_FILTERED,  /* ICMP error whose sender the binding's filter refuses */
 	DROP_TABLE_FULL,     /* binding table at capacity */
 	DROP_POOL_EXHAUSTED, /* no free external port */
 	DROP_HOST_QUOTA,     /* inside host holds table.max_bindings_per_host */
 	DROP_HOST_RATE,      /* inside host over table.new_flows_per_host */
 	DROP_FRAG_NOSLOT,    /* out-of-order fragment and no buffer slot */
+	DROP_FRAG_SOURCE,    /* out-of-order fragment over its source's share */
 	DROP_FRAG_TIMEOUT,   /* buffered fragment never saw its first fragment */
 	DROP_FRAG_UNKNOWN,   /* fragment of a datagram natd cannot translate */
 	DROP_SAME_REALM,     /* neither address needs translating */
@@ -47,6 +49,12 @@ struct natd_stats {
 	uint64_t icmp_errors_translated;
 	uint64_t frags_translated, frags_buffered;
 	uint64_t bindings_created, bindings_expired, bindings_removed;
+	/* filtering permissions not recorded (the remote's replies will be
+	 * filtered): the host's table.permissions_per_host share, or the pool */
+	uint64_t perms_host_quota, perms_full;
+	/* fragments.*_per_source: first fragments not recorded (their datagram's
+	 * rest is then dropped as frag_noslot) */
+	uint64_t frag_records_source_quota;
 	uint64_t dropped[DROP__N];
 };
 

@@ -10,6 +10,7 @@
  */
 #include "xlate.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -255,9 +256,51 @@ static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p
 	}
 	err = frag_hold(x->ft, &k, p->buf, p->len, x->now);
 	if (err)
-		return drop(x, DROP_FRAG_NOSLOT);
+		return drop(x, err == -EDQUOT ? DROP_FRAG_SOURCE : DROP_FRAG_NOSLOT);
 	x->st->frags_buffered++;
 	return XL_HELD;
+}
+
+/* Whether the ICMP error from outer sender `sender` about the flow of
+ * binding bi that went to remote qd may reach bi's inside host.
+ *
+ * RFC 5508 section 4 (REQ-3) forwards an error when the NAT holds an
+ * active mapping for the packet it quotes, "unless explicitly overridden
+ * by local policy"; RFC 4787 section 5 says which remotes a mapping's
+ * filter admits. Without checks, anyone who knows M can forge a port
+ * unreachable or a fragmentation-needed about any flow and cut or slow
+ * it. So, for a binding whose filter admits only some remotes (address-
+ * or address-and-port-dependent filtering, claim 7 filters, a single
+ * peer, drop_default targets):
+ *  - the quoted destination must be a remote the filter admits (the error
+ *    is about a flow the inside host really has: what a stateful NAT's
+ *    "related to a tracked connection" test does), and
+ *  - the sender must be that remote itself. Port and protocol unreachable
+ *    come only from the destination host (RFC 1122 section 3.2.2.1);
+ *    time exceeded, fragmentation needed and the other unreachables may
+ *    come from a router on the path, whose address no filter knows: they
+ *    are admitted from any sender only with table.icmp_errors_from_path
+ *    (off by default: a forged fragmentation-needed from a third host is
+ *    then refused too; the cost is that path-MTU discovery through a
+ *    dependent-filtering binding relies on the remote's own errors or on
+ *    PLPMTUD, RFC 4821).
+ * Endpoint-independent dynamic bindings, static forwards and unfiltered
+ * managed bindings take packets from anyone, so their errors are not
+ * checked (they could not be: no remote is recorded for them). */
+static bool icmp_error_admitted(const struct xlate_ctx *x, const struct binding *bi,
+				uint32_t sender, struct endpoint qd, uint8_t type, uint8_t code)
+{
+	bool from_remote_only = type == ICMP_UNREACH_T && (code == 2 || code == 3);
+
+	if (!bind_permitted(x->bt, bi, qd, x->now))
+		return false;
+	if (bi->rules && !rules_target(bi->rules, qd, &bi->in))
+		return false;
+	if (!bind_filters(x->bt, bi))
+		return true;
+	if (sender == qd.addr)
+		return true;
+	return x->icmp_errors_from_path && !from_remote_only;
 }
 
 /* ICMP error (RFC 5508 section 4): translate by the quoted packet. The
@@ -302,6 +345,8 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	bo = realm_translates(x->realms, ra, t) ? bind_lookup_in(x->bt, q.proto, ra, qd, t) : NULL;
 	if (!bi && !bo)
 		return drop(x, DROP_NO_BINDING);
+	if (bi && !icmp_error_admitted(x, bi, rd32(ip + IP_SRC), qd, icmp[0], icmp[1]))
+		return drop(x, DROP_ICMP_FILTERED);
 
 	qc = l4csum_of(q.proto);
 	if (bi) {
@@ -335,6 +380,7 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	struct endpoint src, dst, new_src, new_dst;
 	struct binding *bi = NULL, *bo = NULL;
 	struct l4csum c;
+	int err;
 
 	if (r != DROP_NONE)
 		return drop(x, r);
@@ -414,7 +460,13 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	/* 4. state: counters, refresh, TCP tracking, permissions */
 	if (bo) {
 		bind_touch(bo, x->now);
-		bind_permit(x->bt, bo, dst, x->now);
+		if ((err = bind_permit(x->bt, bo, dst, x->now)) < 0) {
+			/* the packet goes; the remote's replies will be filtered */
+			if (err == -EDQUOT)
+				x->st->perms_host_quota++;
+			else
+				x->st->perms_full++;
+		}
 		bo->pkts_out++;
 		bo->bytes_out += p.len;
 		if (p.proto == IPPROTO_TCP)
@@ -446,8 +498,10 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	if (p.is_frag) { /* a first fragment: remember it for the rest */
 		struct frag_key k = {src.addr, dst.addr, rd16(ip + 4), p.proto, ra};
 		struct frag_xlat fx = {new_src.addr, new_dst.addr};
-		if (frag_record(x->ft, &k, &fx, x->now) == 0)
+		if ((err = frag_record(x->ft, &k, &fx, x->now)) == 0)
 			release_held(x, &k, &fx);
+		else if (err == -EDQUOT)
+			x->st->frag_records_source_quota++;
 		x->st->frags_translated++;
 	}
 	return XL_FORWARD;

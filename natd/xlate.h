@@ -38,6 +38,10 @@ struct xlate_ctx {
 	struct natd_stats *st;
 	uint32_t now;          /* seconds, monotonic; set by the caller */
 	bool hairpinning;      /* RFC 4787 REQ-9 */
+	/* table.icmp_errors_from_path: errors a router may send (time exceeded,
+	 * fragmentation needed...) about a filtered binding's flow are taken
+	 * from any sender, not only from the flow's remote */
+	bool icmp_errors_from_path;
 	unsigned pool_flags;   /* POOL_F_* for dynamic bindings */
 	/* per-inside-host limits, checked only when a dynamic binding would be
 	 * made: bindings one {realm, address} may hold (0: no limit), and the
