@@ -91,6 +91,7 @@ static const struct item items[] = {
 	{"pcp.max_lifetime", T_U32, 1, 604800, OFF(pcp.max_lifetime), 0, 86400, NULL},
 	{"pcp.max_mappings", T_U32, 0, 1 << 24, OFF(pcp.max_mappings), 0, 64, NULL},
 	{"pcp.max_rate", T_U32, 0, 1000000, OFF(pcp.max_rate), 0, 200, NULL},
+	{"pcp.max_client_rate", T_U32, 0, 1000000, OFF(pcp.max_client_rate), 0, 20, NULL},
 	{"pcp.announce", T_BOOL, 0, 1, OFF(pcp.announce), 0, 1, NULL},
 	{"routes.install", T_BOOL, 0, 1, OFF(routes_install), 0, 0, NULL},
 	{"routes.table", T_INT, 1, 0x7fffffff, OFF(routes_table), 0, 100, NULL},

@@ -7,7 +7,11 @@
  * hash; each binding of a grant points back to it (binding.mgr), so the
  * datapath's expiry can hand any of them to mgr_binding_gone(). Accounts
  * (one per owner name) carry the quota count, so a client that reconnects
- * is still charged for what it holds.
+ * is still charged for what it holds, and the list of the owner's grants,
+ * so that a client's own grants are found without walking the table
+ * (mgr_each_own). Accounts are found through a seeded hash of the owner
+ * name and freed with their last grant, so requesters that come and go
+ * (PCP clients are one per inside address) leave nothing behind.
  */
 #include "manager.h"
 
@@ -26,11 +30,15 @@
 #include "xlate.h"
 
 #define ID_BUCKETS 4096
+#define ACCT_BUCKETS 1024
+
+struct grant;
 
 struct account {
 	char owner[64];
 	uint32_t held;
-	struct account *next;
+	struct account *next;  /* hash chain */
+	struct grant *grants;  /* the owner's grants */
 };
 
 struct grant {
@@ -41,6 +49,7 @@ struct grant {
 	struct bind_rules rules;
 	struct nc_spec spec;
 	struct account *acct;
+	struct grant *anext, *aprev; /* the account's grants */
 	uint32_t lifetime;
 };
 
@@ -49,7 +58,8 @@ struct mgr {
 	struct xlate_ctx *x;
 	uint64_t epoch;
 	struct grant *ids[ID_BUCKETS];
-	struct account *accounts;
+	struct account *accounts[ACCT_BUCKETS];
+	uint64_t acct_seed;
 	uint32_t ngrants;
 	mgr_event_fn ev;
 	void *ev_arg;
@@ -76,6 +86,8 @@ struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x)
 	while (m->epoch == 0)
 		if (getrandom(&m->epoch, sizeof(m->epoch), 0) != sizeof(m->epoch))
 			m->epoch = ((uint64_t)now_sec() << 32) | (uint32_t)(uintptr_t)m;
+	if (getrandom(&m->acct_seed, sizeof(m->acct_seed), 0) != sizeof(m->acct_seed))
+		m->acct_seed = m->epoch * 0x9e3779b97f4a7c15ull;
 	return m;
 }
 
@@ -90,10 +102,11 @@ void mgr_free(struct mgr *m)
 	for (unsigned i = 0; i < ID_BUCKETS; i++)
 		while (m->ids[i])
 			grant_remove(m, m->ids[i], NULL, 0);
-	for (a = m->accounts; a; a = an) {
-		an = a->next;
-		free(a);
-	}
+	for (unsigned i = 0; i < ACCT_BUCKETS; i++)
+		for (a = m->accounts[i]; a; a = an) {
+			an = a->next;
+			free(a);
+		}
 	free(m);
 }
 
@@ -161,19 +174,79 @@ static void ep_set(struct nc_ep *e, struct endpoint r)
 
 /* ---- grants and accounts ---- */
 
-static struct account *account_get(struct mgr *m, const char *owner)
+static unsigned acct_bucket(const struct mgr *m, const char *owner)
+{
+	uint64_t h = m->acct_seed;
+
+	for (const unsigned char *p = (const unsigned char *)owner; *p; p++) {
+		h = (h ^ *p) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return (unsigned)(h % ACCT_BUCKETS);
+}
+
+static struct account *account_find(struct mgr *m, const char *owner)
 {
 	struct account *a;
 
-	for (a = m->accounts; a; a = a->next)
+	for (a = m->accounts[acct_bucket(m, owner)]; a; a = a->next)
 		if (!strcmp(a->owner, owner))
 			return a;
+	return NULL;
+}
+
+static struct account *account_get(struct mgr *m, const char *owner)
+{
+	struct account *a = account_find(m, owner);
+	unsigned h;
+
+	if (a)
+		return a;
 	if (!(a = calloc(1, sizeof(*a))))
 		return NULL;
 	snprintf(a->owner, sizeof(a->owner), "%s", owner);
-	a->next = m->accounts;
-	m->accounts = a;
+	h = acct_bucket(m, a->owner);
+	a->next = m->accounts[h];
+	m->accounts[h] = a;
 	return a;
+}
+
+/* Free a that holds nothing any more. */
+static void account_put(struct mgr *m, struct account *a)
+{
+	struct account **pp;
+
+	if (a->grants || a->held)
+		return;
+	for (pp = &m->accounts[acct_bucket(m, a->owner)]; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			free(a);
+			return;
+		}
+}
+
+static void account_link(struct account *a, struct grant *g)
+{
+	g->acct = a;
+	g->aprev = NULL;
+	g->anext = a->grants;
+	if (a->grants)
+		a->grants->aprev = g;
+	a->grants = g;
+}
+
+static void account_unlink(struct grant *g)
+{
+	if (g->aprev)
+		g->aprev->anext = g->anext;
+	else if (g->acct && g->acct->grants == g)
+		g->acct->grants = g->anext;
+	if (g->anext)
+		g->anext->aprev = g->aprev;
+	g->anext = g->aprev = NULL;
 }
 
 static struct grant *grant_find(struct mgr *m, uint32_t id)
@@ -317,6 +390,9 @@ static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, u
 	}
 	grant_unhash(m, g);
 	m->ngrants--;
+	account_unlink(g);
+	if (g->acct)
+		account_put(m, g->acct);
 	free(g);
 }
 
@@ -490,8 +566,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 			return fail(st, NC_ST_NOT_AUTHORIZED, "target %u is not an endpoint it may name",
 				    i + 1);
 	}
-	if (!(acct = account_get(m, c->owner)))
-		return fail(st, NC_ST_INTERNAL, "out of memory");
+	acct = account_find(m, c->owner); /* made only when a grant is */
 	pp = pool_proto_of(proto);
 
 	/* The same request again from its owner: refresh it, rules updated. */
@@ -506,9 +581,9 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	}
 
 	nneed = 1 + (req->rtp_pair ? 1u : 0u) + sp->ntargets;
-	if (pol->quota && acct->held + nneed > pol->quota)
-		return fail(st, NC_ST_QUOTA_EXCEEDED, "holds %u bindings of %u allowed", acct->held,
-			    pol->quota);
+	if (pol->quota && (acct ? acct->held : 0) + nneed > pol->quota)
+		return fail(st, NC_ST_QUOTA_EXCEEDED, "holds %u bindings of %u allowed",
+			    acct ? acct->held : 0, pol->quota);
 	if ((code = clear_in_key(m, proto, r1, e, ra, st)) != NC_ST_OK)
 		return code;
 	e2 = e;
@@ -521,19 +596,24 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	if ((code = allocate(m, pl, pp, req, e, &mm, st)) != NC_ST_OK)
 		return code;
 
-	if (!(g = calloc(1, sizeof(*g)))) {
+	if (!(g = calloc(1, sizeof(*g))) || !(acct = account_get(m, c->owner))) {
+		free(g);
 		pool_release(pl, (enum pool_proto)pp, mm);
+		if (req->rtp_pair)
+			pool_release(pl, (enum pool_proto)pp,
+				     (struct endpoint){mm.addr, htons((uint16_t)(ntohs(mm.port) + 1))});
 		return fail(st, NC_ST_INTERNAL, "out of memory");
 	}
-	g->acct = acct;
 	if (!(b = bind_insert(bt, BIND_MANAGED, proto, r1, e, ra, mm, now, &err))) {
 		pool_release(pl, (enum pool_proto)pp, mm);
 		if (req->rtp_pair)
 			pool_release(pl, (enum pool_proto)pp,
 				     (struct endpoint){mm.addr, htons((uint16_t)(ntohs(mm.port) + 1))});
 		free(g);
+		account_put(m, acct);
 		return fail(st, NC_ST_EXHAUSTED, "binding table full");
 	}
+	account_link(acct, g);
 	g->prim = b;
 	g->id = b->id;
 	g->hnext = m->ids[g->id % ID_BUCKETS];
@@ -748,6 +828,37 @@ uint32_t mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req
 		if ((req->mine || !c->pol->admin) && !own)
 			continue;
 		mgr_describe(m, b, &it);
+		emitfn(arg, &it);
+		n++;
+	}
+	return n;
+}
+
+bool mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto, uint8_t in_realm,
+		  struct endpoint e, uint8_t ext_realm, struct nc_item *it)
+{
+	struct binding *b = bind_lookup_in(m->x->bt, proto, in_realm, e, ext_realm);
+	const struct grant *g = b ? b->mgr : NULL;
+
+	if (!b || b->kind != BIND_MANAGED || !g || g->prim != b || strcmp(g->acct->owner, c->owner))
+		return false;
+	mgr_describe(m, b, it);
+	return true;
+}
+
+uint32_t mgr_each_own(struct mgr *m, const struct mgr_client *c,
+		      void (*emitfn)(void *arg, const struct nc_item *it), void *arg)
+{
+	struct account *a = account_find(m, c->owner);
+	const struct grant *g, *next;
+	struct nc_item it;
+	uint32_t n = 0;
+
+	for (g = a ? a->grants : NULL; g; g = next) {
+		next = g->anext; /* emitfn does not change grants, but be safe */
+		if (!g->prim)
+			continue;
+		mgr_describe(m, g->prim, &it);
 		emitfn(arg, &it);
 		n++;
 	}

@@ -88,6 +88,15 @@ uint16_t mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_releas
 /* LIST: emit one item per binding the client may see; returns the count. */
 uint32_t mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req,
 		  void (*emit)(void *arg, const struct nc_item *it), void *arg);
+/* The primary binding of c's own grant on in-key {proto, in_realm, e,
+ * ext_realm} (e in network order), described into it: O(1), through the
+ * binding table's hash. False when there is none, or it is another's. */
+bool mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto, uint8_t in_realm,
+		  struct endpoint e, uint8_t ext_realm, struct nc_item *it);
+/* Emit the primary binding of each of c's own grants (a walk of its
+ * account, not of the table); returns the count. */
+uint32_t mgr_each_own(struct mgr *m, const struct mgr_client *c,
+		      void (*emitfn)(void *arg, const struct nc_item *it), void *arg);
 void mgr_stats(struct mgr *m, struct nc_stats_r *rep);
 void mgr_caps(struct mgr *m, struct nc_caps_r *rep);
 

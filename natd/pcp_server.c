@@ -7,10 +7,17 @@
  * the reply. Every check that can fail runs before anything is changed, so
  * an error reply leaves no state behind (RFC 6887 section 7.3).
  *
- * Finding a client's mapping is a LIST of its own bindings, which walks
- * the binding table; a token bucket (pcp.max_rate) bounds what a flood of
- * requests can cost, the excess being dropped as RFC 6887 section 8.3
- * allows an overloaded server to do.
+ * Finding a client's mapping of one internal endpoint is one hash lookup
+ * (mgr_find_own: the binding table's in-side index); "every mapping of the
+ * client" (a deletion with port or protocol 0) walks only the client's own
+ * grants (mgr_each_own), at most pcp.max_mappings. Per subscriber (client
+ * address): at most pcp.max_mappings mappings (the manager's account
+ * quota, refused with USER_EX_QUOTA, RFC 6887 section 7.4) and
+ * pcp.max_client_rate requests a second (a per-address token bucket, the
+ * shared ratelimit.c); over all clients pcp.max_rate (tb_take). Requests
+ * over a rate are dropped, as RFC 6887 section 8.3 allows an overloaded
+ * server to do; a client's own bucket is checked first, so a flooding
+ * client spends none of the shared tokens the others need.
  */
 #include "pcp_server.h"
 
@@ -29,6 +36,7 @@
 #include "manager.h"
 #include "pcp.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 #define RX_BATCH 16
 #define DELETE_ROUNDS 64 /* bound on LIST/RELEASE rounds of a "delete all" */
@@ -48,7 +56,8 @@ struct pcp_server {
 	const struct realm_set *rs;
 	uint32_t start;
 	struct pcp_stats st;
-	uint32_t tokens, token_time; /* pcp.max_rate bucket */
+	struct tbucket all;          /* pcp.max_rate, over all clients */
+	struct ratelimit *per_client; /* pcp.max_client_rate, per client address */
 	struct pcp_listener ls[PCP_LISTEN_MAX];
 	unsigned nls;
 	uint8_t rxbuf[PCP_MAX_LEN + 4]; /* > 1100: a longer datagram still reads as too long */
@@ -187,11 +196,12 @@ static void find_emit(void *arg, const struct nc_item *it)
 }
 
 /* The client's bindings of E = addr:port (port 0: any) for proto (0: any),
- * with the given nonce if not NULL. */
+ * with the given nonce if not NULL: one hash lookup for a given E, else a
+ * walk of the client's own grants (never of the table). */
 static void find_mappings(struct ctx *x, struct find *f, uint8_t proto, uint32_t addr,
 			  uint16_t port, const uint8_t *nonce)
 {
-	struct nc_list q = {.id = 0, .kind = NC_KIND_MANAGED, .mine = true};
+	struct nc_item it;
 
 	memset(f, 0, sizeof(*f));
 	f->proto = proto;
@@ -200,7 +210,13 @@ static void find_mappings(struct ctx *x, struct find *f, uint8_t proto, uint32_t
 	f->nonce = nonce;
 	f->in_realm = x->s->rs->realms[x->in_realm].name;
 	f->ext_realm = x->s->rs->realms[x->ext_realm].name;
-	mgr_list(x->s->m, &x->mc, &q, find_emit, f);
+	if (proto && port) {
+		struct endpoint e = {addr, htons(port)};
+		if (mgr_find_own(x->s->m, &x->mc, proto, x->in_realm, e, x->ext_realm, &it))
+			find_emit(f, &it);
+		return;
+	}
+	mgr_each_own(x->s->m, &x->mc, find_emit, f);
 }
 
 static uint16_t release_id(struct ctx *x, uint32_t id)
@@ -760,24 +776,6 @@ static size_t handle_natpmp(struct ctx *x, const uint8_t *req, size_t len, uint8
 	return n > 0 ? (size_t)n : 0;
 }
 
-/* The pcp.max_rate token bucket: false when this request is one too many. */
-static bool rate_ok(struct pcp_server *s, uint32_t now)
-{
-	uint32_t rate = s->c.max_rate;
-
-	if (!rate)
-		return true;
-	if (now != s->token_time) {
-		uint64_t t = (uint64_t)s->tokens + (uint64_t)(now - s->token_time) * rate;
-		s->tokens = t > rate ? rate : (uint32_t)t;
-		s->token_time = now;
-	}
-	if (!s->tokens)
-		return false;
-	s->tokens--;
-	return true;
-}
-
 size_t pcp_server_handle(struct pcp_server *s, const uint8_t *req, size_t len, uint32_t src,
 			 uint32_t now, uint8_t *out, size_t cap)
 {
@@ -789,7 +787,12 @@ size_t pcp_server_handle(struct pcp_server *s, const uint8_t *req, size_t len, u
 		s->st.dropped++;
 		return 0;
 	}
-	if (!rate_ok(s, now)) {
+	/* the client's own bucket first: a flood spends no shared tokens */
+	if (s->c.max_client_rate && !rl_allow(s->per_client, src, (uint64_t)now * 1000u)) {
+		s->st.client_rate_limited++;
+		return 0;
+	}
+	if (!tb_take(&s->all, s->c.max_rate, s->c.max_rate, (uint64_t)now * 1000u)) {
 		s->st.rate_limited++;
 		return 0;
 	}
@@ -890,8 +893,11 @@ struct pcp_server *pcp_server_new(const struct pcp_conf *c, struct mgr *m,
 	s->m = m;
 	s->rs = rs;
 	s->start = now;
-	s->tokens = c->max_rate;
-	s->token_time = now;
+	/* the buckets start full (tb_take fills a bucket on its first use) */
+	if (!(s->per_client = rl_new(c->max_client_rate, c->max_client_rate))) {
+		free(s);
+		return NULL;
+	}
 	for (unsigned i = 0; i < PCP_LISTEN_MAX; i++)
 		s->ls[i].fd = -1;
 	return s;
@@ -964,8 +970,11 @@ void pcp_server_set_conf(struct pcp_server *s, const struct pcp_conf *c)
 	s->c.port = keep.port;
 	if (s->c.max_lifetime < s->c.min_lifetime)
 		s->c.max_lifetime = s->c.min_lifetime;
-	if (!keep.max_rate || s->tokens > s->c.max_rate)
-		s->tokens = s->c.max_rate; /* the bucket starts full, as at start */
+	/* a bucket holding more than the new rate is cut down by its next
+	 * refill; a rate switched on starts full, as at start */
+	if (!keep.max_rate)
+		memset(&s->all, 0, sizeof(s->all));
+	rl_set(s->per_client, s->c.max_client_rate, s->c.max_client_rate);
 }
 
 void pcp_server_free(struct pcp_server *s)
@@ -978,6 +987,7 @@ void pcp_server_free(struct pcp_server *s)
 		if (s->ls[i].fd >= 0)
 			close(s->ls[i].fd);
 	}
+	rl_free(s->per_client);
 	free(s);
 }
 
@@ -994,11 +1004,13 @@ void pcp_server_print_stats(const struct pcp_server *s, FILE *f)
 
 	fprintf(f,
 		" pcp_rx=%llu pcp_tx=%llu pcp_tx_errors=%llu pcp_dropped=%llu pcp_rate_limited=%llu"
+		" pcp_client_rate_limited=%llu"
 		" pcp_requests=%llu natpmp_requests=%llu pcp_mapped=%llu pcp_refreshed=%llu"
 		" pcp_released=%llu",
 		(unsigned long long)st->rx, (unsigned long long)st->tx,
 		(unsigned long long)st->tx_errors, (unsigned long long)st->dropped,
-		(unsigned long long)st->rate_limited, (unsigned long long)st->pcp_requests,
+		(unsigned long long)st->rate_limited, (unsigned long long)st->client_rate_limited,
+		(unsigned long long)st->pcp_requests,
 		(unsigned long long)st->natpmp_requests, (unsigned long long)st->mapped,
 		(unsigned long long)st->refreshed, (unsigned long long)st->released);
 	for (unsigned i = 0; i <= PCP_RESULT_MAX; i++) {

@@ -52,6 +52,7 @@ struct pcp_conf {
 	uint32_t max_lifetime;        /* pcp.max_lifetime (default 86400) */
 	uint32_t max_mappings;        /* pcp.max_mappings per client; 0 = unlimited (default 64) */
 	uint32_t max_rate;            /* pcp.max_rate: requests/s over all clients; 0 = unlimited (default 200) */
+	uint32_t max_client_rate;     /* pcp.max_client_rate: requests/s per client address; 0 = unlimited (default 20) */
 	bool announce;                /* pcp.announce: multicast ANNOUNCE at start (default true) */
 };
 
@@ -60,6 +61,7 @@ struct pcp_stats {
 	uint64_t rx, tx, tx_errors;
 	uint64_t dropped;          /* the RFCs said drop (short, responses...) */
 	uint64_t rate_limited;     /* over pcp.max_rate: dropped */
+	uint64_t client_rate_limited; /* over pcp.max_client_rate: dropped */
 	uint64_t pcp_requests, natpmp_requests;
 	uint64_t pcp_results[14];  /* replies sent, by PCP result code */
 	uint64_t natpmp_results[6];

@@ -686,8 +686,10 @@ uint16_t __real_mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc
 			    struct nc_refresh_r *rep);
 uint16_t __real_mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_release *req,
 			    struct nc_status *rep);
-uint32_t __real_mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req,
-			 void (*emit)(void *arg, const struct nc_item *it), void *arg);
+bool __real_mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto,
+			  uint8_t in_realm, struct endpoint e, uint8_t ext_realm, struct nc_item *it);
+uint32_t __real_mgr_each_own(struct mgr *m, const struct mgr_client *c,
+			     void (*emit)(void *arg, const struct nc_item *it), void *arg);
 uint64_t __real_mgr_epoch(const struct mgr *m);
 uint16_t __wrap_mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req,
 			 struct nc_bind_r *rep);
@@ -695,8 +697,10 @@ uint16_t __wrap_mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc
 			    struct nc_refresh_r *rep);
 uint16_t __wrap_mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_release *req,
 			    struct nc_status *rep);
-uint32_t __wrap_mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req,
-			 void (*emit)(void *arg, const struct nc_item *it), void *arg);
+bool __wrap_mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto,
+			  uint8_t in_realm, struct endpoint e, uint8_t ext_realm, struct nc_item *it);
+uint32_t __wrap_mgr_each_own(struct mgr *m, const struct mgr_client *c,
+			     void (*emit)(void *arg, const struct nc_item *it), void *arg);
 uint64_t __wrap_mgr_epoch(const struct mgr *m);
 
 #define FAKE_MAX 64
@@ -715,7 +719,7 @@ static struct {
 	struct fgrant g[FAKE_MAX];
 	uint32_t next_id;
 	uint16_t next_port;
-	unsigned nbind, nrefresh, nrelease, nlist;
+	unsigned nbind, nrefresh, nrelease, nlist, nfind;
 	struct nc_bind last_bind;
 	struct mgr_policy last_pol;
 	char last_owner[64];
@@ -864,26 +868,50 @@ uint16_t __wrap_mgr_release(struct mgr *m, struct mgr_client *c, const struct nc
 	return NC_ST_OK;
 }
 
-uint32_t __wrap_mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req,
-			 void (*emit)(void *arg, const struct nc_item *it), void *arg)
+static void fake_item(const struct fgrant *g, struct nc_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->id = g->id;
+	it->kind = NC_KIND_MANAGED;
+	it->spec = g->spec;
+	it->alloc = g->alloc;
+	it->lifetime = g->lifetime;
+	snprintf(it->owner, sizeof(it->owner), "%s", g->owner);
+}
+
+/* The server's two ways of finding a client's mappings: one E (what the
+ * real manager answers through the binding table's hash), or all of the
+ * client's own (its account's grants). Neither is a walk of the table. */
+bool __wrap_mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto,
+			 uint8_t in_realm, struct endpoint e, uint8_t ext_realm, struct nc_item *it)
+{
+	if (F.real)
+		return __real_mgr_find_own(m, c, proto, in_realm, e, ext_realm, it);
+	F.nfind++;
+	for (int i = 0; i < FAKE_MAX; i++) {
+		const struct fgrant *g = &F.g[i];
+		if (g->used && !strcmp(g->owner, c->owner) && g->spec.proto == proto &&
+		    ipv(&g->spec.ep.ip) == e.addr && htons(g->spec.ep.port) == e.port) {
+			fake_item(g, it);
+			return true;
+		}
+	}
+	return false;
+}
+
+uint32_t __wrap_mgr_each_own(struct mgr *m, const struct mgr_client *c,
+			     void (*emit)(void *arg, const struct nc_item *it), void *arg)
 {
 	uint32_t n = 0;
 
 	if (F.real)
-		return __real_mgr_list(m, c, req, emit, arg);
+		return __real_mgr_each_own(m, c, emit, arg);
 	F.nlist++;
-	assert_true(req->mine);
 	for (int i = 0; i < FAKE_MAX; i++) {
 		struct nc_item it;
 		if (!F.g[i].used || strcmp(F.g[i].owner, c->owner))
 			continue;
-		memset(&it, 0, sizeof(it));
-		it.id = F.g[i].id;
-		it.kind = NC_KIND_MANAGED;
-		it.spec = F.g[i].spec;
-		it.alloc = F.g[i].alloc;
-		it.lifetime = F.g[i].lifetime;
-		snprintf(it.owner, sizeof(it.owner), "%s", F.g[i].owner);
+		fake_item(&F.g[i], &it);
 		emit(arg, &it);
 		n++;
 	}
