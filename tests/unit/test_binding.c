@@ -878,10 +878,61 @@ static void test_host_counts_exact(void **state)
 	bind_table_free(t);
 }
 
+/* table.permissions_per_host: one inside host's bindings share a cap on
+ * permission records; another host's are not affected; the counts follow
+ * expiry of permissions and removal of bindings exactly; bindings whose
+ * permissions nobody consults (terminating managed) take none. */
+static void test_perm_per_host(void **state)
+{
+	struct bind_table *t = new_table(16, 64, FILTER_APDF);
+	struct endpoint h1a = EP("10.1.0.10", 1000), h1b = EP("10.1.0.10", 1001);
+	struct binding *a = ins(t, BIND_DYNAMIC, IPPROTO_UDP, h1a, ext_ep(1), T0);
+	struct binding *b = ins(t, BIND_DYNAMIC, IPPROTO_UDP, h1b, ext_ep(2), T0);
+	struct binding *o = ins(t, BIND_DYNAMIC, IPPROTO_UDP, EP("10.1.0.11", 1000), ext_ep(3), T0);
+	struct binding *mg = ins(t, BIND_MANAGED, IPPROTO_UDP, EP("10.1.0.12", 1000), ext_ep(4), T0);
+
+	(void)state;
+	bind_set_perm_per_host(t, 5);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_int_equal(bind_permit(t, a, EP("203.0.113.1", (uint16_t)(100 + i)), T0), 0);
+	for (uint16_t i = 0; i < 2; i++)
+		assert_int_equal(bind_permit(t, b, EP("203.0.113.2", (uint16_t)(100 + i)), T0), 0);
+	assert_int_equal(bind_host_perms(t, R_IN, h1a.addr), 5);
+	/* the host's share is spent, over both its bindings */
+	assert_int_equal(bind_permit(t, a, EP("203.0.113.3", 1), T0), -EDQUOT);
+	assert_int_equal(bind_permit(t, b, EP("203.0.113.3", 1), T0), -EDQUOT);
+	assert_false(bind_permitted(t, a, EP("203.0.113.3", 1), T0));
+	/* a known remote is still refreshed */
+	assert_int_equal(bind_permit(t, a, EP("203.0.113.1", 100), T0 + 10), 0);
+	/* another host has its own share */
+	for (uint16_t i = 0; i < 5; i++)
+		assert_int_equal(bind_permit(t, o, EP("203.0.113.9", (uint16_t)(1 + i)), T0), 0);
+	assert_int_equal(bind_host_perms(t, R_IN, o->in.addr), 5);
+	/* terminating managed: no record taken, traffic admitted anyway */
+	assert_int_equal(bind_permit(t, mg, EP("203.0.113.9", 9), T0), 0);
+	assert_int_equal(bind_host_perms(t, R_IN, mg->in.addr), 0);
+	assert_true(bind_permitted(t, mg, EP("192.0.2.1", 1), T0));
+	/* expired permissions are reclaimed when the binding sees a new
+	 * remote: b's two went at T0 + TO_UDP, a's refreshed one lives */
+	assert_int_equal(bind_permit(t, b, EP("203.0.113.4", 1), T0 + TO_UDP), 0);
+	assert_int_equal(bind_host_perms(t, R_IN, h1a.addr), 4);
+	/* removing a binding gives its permissions back */
+	bind_remove(t, a);
+	assert_int_equal(bind_host_perms(t, R_IN, h1a.addr), 1);
+	bind_remove(t, b);
+	assert_int_equal(bind_host_perms(t, R_IN, h1a.addr), 0);
+	/* 0: no limit */
+	bind_set_perm_per_host(t, 0);
+	for (uint16_t i = 0; i < 20; i++)
+		assert_int_equal(bind_permit(t, o, EP("203.0.113.8", (uint16_t)(1 + i)), T0), 0);
+	bind_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_rejects_zero_capacity),
+		cmocka_unit_test(test_perm_per_host),
 		cmocka_unit_test(test_insert_lookup_both_sides),
 		cmocka_unit_test(test_insert_eexist),
 		cmocka_unit_test(test_capacity_enospc),

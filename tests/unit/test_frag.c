@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "frag.h"
+#include "hostcount.h"
 
 #define T0 5000u
 #define TMO 2u
@@ -427,10 +428,135 @@ static void test_expire_drops_records_and_held(void **state)
 	assert_int_equal(frag_held(t), 0);
 }
 
+/* ---- per-source shares (fragments.*_per_source) and hostcount ---- */
+
+static struct frag_key src_key(const char *src, uint16_t id)
+{
+	struct frag_key k = { .src = inet_addr(src), .dst = inet_addr("198.51.100.1"),
+			      .id = htons(id), .proto = IPPROTO_UDP, .realm = 1 };
+
+	return k;
+}
+
+static void test_source_share_records(void **state)
+{
+	struct frag_table *t = new_table(16, 4, 100);
+	struct frag_xlat x = xl(1);
+
+	(void)state;
+	frag_set_shares(t, 4, 0);
+	for (uint16_t i = 0; i < 4; i++) {
+		struct frag_key k = src_key("203.0.113.66", i);
+		assert_int_equal(frag_record(t, &k, &x, T0), 0);
+	}
+	assert_int_equal(frag_source_records(t, 1, inet_addr("203.0.113.66")), 4);
+	{
+		struct frag_key k = src_key("203.0.113.66", 99);
+		assert_int_equal(frag_record(t, &k, &x, T0), -EDQUOT);
+		assert_null(frag_lookup(t, &k, T0));
+		/* the same source in another realm is another source */
+		k.realm = 0;
+		assert_int_equal(frag_record(t, &k, &x, T0), 0);
+		/* a retransmitted first fragment of a recorded datagram is fine */
+		k = src_key("203.0.113.66", 2);
+		assert_int_equal(frag_record(t, &k, &x, T0), 0);
+		/* another source records as before */
+		k = src_key("203.0.113.10", 1);
+		assert_int_equal(frag_record(t, &k, &x, T0), 0);
+		assert_non_null(frag_lookup(t, &k, T0));
+	}
+	/* expiry gives the share back */
+	frag_expire(t, T0 + TMO);
+	assert_int_equal(frag_source_records(t, 1, inet_addr("203.0.113.66")), 0);
+	{
+		struct frag_key k = src_key("203.0.113.66", 99);
+		assert_int_equal(frag_record(t, &k, &x, T0 + TMO), 0);
+	}
+}
+
+static void test_source_share_held(void **state)
+{
+	struct frag_table *t = new_table(16, 6, 100);
+	uint8_t p[100];
+	size_t len;
+
+	(void)state;
+	fill(p, sizeof(p), 3);
+	frag_set_shares(t, 0, 2);
+	for (uint16_t i = 0; i < 2; i++) {
+		struct frag_key k = src_key("203.0.113.66", i);
+		assert_int_equal(frag_hold(t, &k, p, 60, T0), 0);
+	}
+	for (uint16_t i = 2; i < 10; i++) {
+		struct frag_key k = src_key("203.0.113.66", i);
+		assert_int_equal(frag_hold(t, &k, p, 60, T0), -EDQUOT);
+	}
+	assert_int_equal(frag_source_held(t, 1, inet_addr("203.0.113.66")), 2);
+	assert_int_equal(frag_held(t), 2);
+	/* the other sources still have the slots the flood would have taken */
+	for (int s = 0; s < 2; s++) {
+		struct frag_key k = src_key(s ? "203.0.113.11" : "203.0.113.10", 7);
+		assert_int_equal(frag_hold(t, &k, p, 60, T0), 0);
+		assert_int_equal(frag_hold(t, &k, p, 60, T0), 0);
+	}
+	assert_int_equal(frag_held(t), 6);
+	/* release and expiry give the share back */
+	{
+		struct frag_key k = src_key("203.0.113.66", 0);
+		assert_non_null(frag_release(t, &k, &len));
+		assert_int_equal(frag_source_held(t, 1, inet_addr("203.0.113.66")), 1);
+	}
+	assert_int_equal(frag_expire(t, T0 + TMO), 5);
+	assert_int_equal(frag_source_held(t, 1, inet_addr("203.0.113.66")), 0);
+	assert_int_equal(frag_source_held(t, 1, inet_addr("203.0.113.10")), 0);
+}
+
+/* hostcount against a plain array: random increments and decrements over
+ * more addresses than fit at once, exact after every step (backward-shift
+ * deletion keeps every probe run whole). */
+static void test_hostcount_exact(void **state)
+{
+	enum { NADDR = 300, MAXH = 100 };
+	static uint32_t ref[NADDR];
+	struct hostcount *h = hc_new(MAXH);
+	uint32_t seed = 12345, live = 0;
+
+	(void)state;
+	assert_non_null(h);
+	memset(ref, 0, sizeof(ref));
+	for (int step = 0; step < 200000; step++) {
+		uint32_t i, a;
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % NADDR;
+		a = htonl(0xcb007100u + i);
+		if ((seed >> 4) & 1) {
+			if (!ref[i] && live >= MAXH) {
+				assert_int_equal(hc_inc(h, 1, a), -ENOSPC);
+				continue;
+			}
+			assert_int_equal(hc_inc(h, 1, a), 0);
+			live += !ref[i]++;
+		} else {
+			hc_dec(h, 1, a);
+			if (ref[i])
+				live -= !--ref[i];
+		}
+		assert_int_equal(hc_get(h, 1, a), ref[i]);
+		if (step % 1000 == 0)
+			for (uint32_t j = 0; j < NADDR; j++)
+				assert_int_equal(hc_get(h, 1, htonl(0xcb007100u + j)), ref[j]);
+	}
+	assert_int_equal(hc_get(h, 2, htonl(0xcb007100u)), 0); /* realm is part of the key */
+	hc_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_new_rejects_zero, teardown),
+		cmocka_unit_test_teardown(test_source_share_records, teardown),
+		cmocka_unit_test_teardown(test_source_share_held, teardown),
+		cmocka_unit_test(test_hostcount_exact),
 		cmocka_unit_test_teardown(test_record_lookup, teardown),
 		cmocka_unit_test_teardown(test_record_many, teardown),
 		cmocka_unit_test_teardown(test_record_lifetime, teardown),

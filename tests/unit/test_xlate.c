@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 #include "pktbuild.h"
 #include "realm.h"
 #include "stats.h"
+#include "rules.h"
 #include "xlate.h"
 
 #define NOW0 10000u
@@ -1374,6 +1376,184 @@ static void test_ip_options_translated(void **state)
 	assert_int_equal(b[27], 0x01);
 }
 
+/* ---- ICMP errors through the binding's filter (issue 11) ---- */
+
+static void test_icmp_error_filtered_adf(void **state)
+{
+	/* Under address-dependent filtering an error about a flow reaches the
+	 * inside host only from the remote the flow went to: a third host's
+	 * forged port unreachable, or an error about a remote the host never
+	 * sent to, is dropped and counted, and the flow goes on. Router-type
+	 * errors from elsewhere pass only with icmp_errors_from_path. */
+	struct env *e = *state;
+	uint8_t sent[PB_MAX], b[PB_MAX], fake[PB_MAX], r[PB_MAX];
+	size_t on = pb_udp(sent, A("10.1.0.10"), 5000, A("203.0.113.10"), 53, 60), n, fn;
+	struct endpoint m;
+
+	assert_int_equal(xl(e, sent, on), XL_FORWARD);
+	m.addr = pb_src(sent);
+	m.port = htons(pb_sport(sent));
+	/* forged: a third host says the remote's port is unreachable */
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 3, sent, on);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 1);
+	/* forged: fragmentation needed from a third host */
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 4, sent, on);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 2);
+	/* forged: about a flow to the attacker itself, which the host never
+	 * sent to, from the attacker */
+	fn = pb_udp(fake, m.addr, ntohs(m.port), A("203.0.113.66"), 53, 60);
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 3, fake, fn);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 3);
+	/* a router's time exceeded: refused by default ... */
+	n = pb_icmp_error(b, A("192.0.2.254"), m.addr, 11, 0, sent, on);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 4);
+	assert_int_equal(e->st.icmp_errors_translated, 0);
+	/* ... taken with icmp_errors_from_path, which still refuses a port
+	 * unreachable (only the remote itself sends one) and errors about
+	 * remotes the host never sent to */
+	e->x.icmp_errors_from_path = true;
+	n = pb_icmp_error(b, A("192.0.2.254"), m.addr, 11, 0, sent, on);
+	assert_int_equal(xl(e, b, n), XL_FORWARD);
+	assert_int_equal(pb_dst(b), A("10.1.0.10"));
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 3, sent, on);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	n = pb_icmp_error(b, A("192.0.2.254"), m.addr, 11, 0, fake, fn);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 6);
+	e->x.icmp_errors_from_path = false;
+	/* the remote's own port unreachable is genuine: it passes */
+	n = pb_icmp_error(b, A("203.0.113.10"), m.addr, 3, 3, sent, on);
+	assert_int_equal(xl(e, b, n), XL_FORWARD);
+	assert_int_equal(pb_dst(b), A("10.1.0.10"));
+	assert_csums(b, n, false);
+	assert_int_equal(e->st.icmp_errors_translated, 2);
+	/* the binding is intact and the remote's replies still come in */
+	assert_int_equal(bind_count(e->bt), 1);
+	n = pb_udp(r, A("203.0.113.10"), 53, m.addr, ntohs(m.port), 20);
+	assert_int_equal(xl(e, r, n), XL_FORWARD);
+	assert_int_equal(pb_dst(r), A("10.1.0.10"));
+}
+
+static void test_icmp_error_filtered_rules(void **state)
+{
+	/* A managed binding with a claim 7 filter (what the SIP proxy makes
+	 * for a call) under endpoint-independent filtering: only the remote
+	 * the filter admits may report errors about it. An unfiltered
+	 * dynamic binding beside it takes errors from anyone, as before. */
+	struct env *e = *state;
+	static struct bind_rules ru = { .nfilters = 1 };
+	struct endpoint in = { A("10.1.0.20"), htons(6000) }, m = { A("198.51.100.2"), htons(7000) };
+	uint8_t q[PB_MAX], b[PB_MAX];
+	struct binding *bm;
+	size_t qn, n;
+	int err;
+
+	ru.filters[0] = (struct rule_match){ A("203.0.113.10"), 0xffffffffu, 0, 65535 };
+	bm = bind_insert(e->bt, BIND_MANAGED, IPPROTO_UDP, R_INSIDE, in, R_OUTSIDE, m, NOW0, &err);
+	assert_non_null(bm);
+	bm->rules = &ru;
+	/* media M -> remote, as it left */
+	qn = pb_udp(q, m.addr, 7000, A("203.0.113.10"), 4000, 40);
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 3, q, qn);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 1);
+	qn = pb_udp(q, m.addr, 7000, A("203.0.113.66"), 4000, 40);
+	n = pb_icmp_error(b, A("203.0.113.66"), m.addr, 3, 3, q, qn);
+	assert_int_equal(xl(e, b, n), XL_DROP);
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 2);
+	qn = pb_udp(q, m.addr, 7000, A("203.0.113.10"), 4000, 40);
+	n = pb_icmp_error(b, A("203.0.113.10"), m.addr, 3, 3, q, qn);
+	assert_int_equal(xl(e, b, n), XL_FORWARD);
+	assert_int_equal(pb_dst(b), A("10.1.0.20"));
+	/* unfiltered (EIF dynamic): errors from a router pass as before */
+	{
+		uint8_t sent[PB_MAX];
+		size_t on = pb_udp(sent, A("10.1.0.10"), 5000, A("203.0.113.10"), 53, 60);
+		assert_int_equal(xl(e, sent, on), XL_FORWARD);
+		n = pb_icmp_error(b, A("192.0.2.254"), pb_src(sent), 11, 0, sent, on);
+		assert_int_equal(xl(e, b, n), XL_FORWARD);
+	}
+	assert_int_equal(e->st.dropped[DROP_ICMP_FILTERED], 2);
+}
+
+/* ---- fair shares (issue 11) ---- */
+
+static void test_frag_flood_one_source(void **state)
+{
+	/* One outside source floods non-first fragments with ever new ids
+	 * toward a mapping: it fills its own share of the held slots, is
+	 * dropped and counted past it, and another source's out-of-order
+	 * datagram is still held and released whole. */
+	struct env *e = *state;
+	struct endpoint m = udp_out(e, "10.1.0.10", 5000, "203.0.113.10", 53);
+	uint8_t whole[PB_MAX], fr[3][PB_MAX], junk[PB_MAX];
+	size_t lens[3], sizes[] = { 200, 200, 200 }, n, i;
+
+	frag_set_shares(e->ft, 8, 2);
+	for (i = 0; i < 20; i++) {
+		uint8_t f[PB_MAX];
+		size_t fl;
+
+		pb_udp(junk, A("203.0.113.66"), 53, m.addr, ntohs(m.port), 500);
+		pb_set_u16(junk + 4, (uint16_t)(0x4000 + i));
+		pb_fix_ip_csum(junk);
+		fl = pb_fragment(f, junk, 200, 200, true);
+		assert_int_equal(xl(e, f, fl), i < 2 ? XL_HELD : XL_DROP);
+	}
+	assert_int_equal(e->st.dropped[DROP_FRAG_SOURCE], 18);
+	assert_int_equal(frag_source_held(e->ft, R_OUTSIDE, A("203.0.113.66")), 2);
+	n = pb_udp(whole, A("203.0.113.10"), 53, m.addr, ntohs(m.port), 500);
+	assert_int_equal(cut(whole, n, sizes, 3, fr, lens), 3);
+	assert_int_equal(xl(e, fr[2], lens[2]), XL_HELD);
+	assert_int_equal(xl(e, fr[1], lens[1]), XL_HELD);
+	assert_int_equal(xl(e, fr[0], lens[0]), XL_FORWARD);
+	assert_int_equal(e->nemit, 2);
+	assert_int_equal(pb_dst(e->emit_buf[0]), A("10.1.0.10"));
+	assert_int_equal(frag_source_held(e->ft, R_OUTSIDE, A("203.0.113.10")), 0);
+	/* without the share, the flood would have taken every slot */
+	assert_int_equal(e->st.dropped[DROP_FRAG_NOSLOT], 0);
+}
+
+static void test_perm_share_one_host(void **state)
+{
+	/* Under dependent filtering, one inside host sending to a flood of
+	 * remotes takes at most its share of the permission records (counted
+	 * past it); another host's flows still get their replies. */
+	struct env *e = *state;
+	uint8_t b[PB_MAX];
+	struct endpoint m2;
+	size_t n;
+	char r[32];
+
+	bind_set_perm_per_host(e->bt, 16);
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(r, sizeof(r), "203.0.113.%u", 100 + i);
+		udp_out(e, "10.1.0.66", 5000, r, 53);
+	}
+	assert_int_equal(bind_host_perms(e->bt, R_INSIDE, A("10.1.0.66")), 16);
+	assert_int_equal(e->st.perms_host_quota, 24);
+	/* the flooder's own 17th remote is refused its replies */
+	{
+		struct binding *bf = bind_lookup_in(e->bt, IPPROTO_UDP, R_INSIDE,
+						    (struct endpoint){ A("10.1.0.66"), htons(5000) },
+						    R_OUTSIDE);
+		assert_non_null(bf);
+		n = pb_udp(b, A("203.0.113.139"), 53, bf->ext.addr, ntohs(bf->ext.port), 20);
+		assert_int_equal(xl(e, b, n), XL_DROP);
+		assert_int_equal(e->st.dropped[DROP_FILTERED], 1);
+	}
+	/* the other host is not touched by the flooder's share */
+	m2 = udp_out(e, "10.1.0.10", 6000, "203.0.113.10", 53);
+	assert_int_equal(bind_host_perms(e->bt, R_INSIDE, A("10.1.0.10")), 1);
+	n = pb_udp(b, A("203.0.113.10"), 53, m2.addr, ntohs(m2.port), 20);
+	assert_int_equal(xl(e, b, n), XL_FORWARD);
+	assert_int_equal(pb_dst(b), A("10.1.0.10"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1395,6 +1575,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_error_with_ip_options, setup_eif, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_outbound, setup_eif, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_bad, setup_eif, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_filtered_adf, setup_adf, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_filtered_rules, setup_eif, teardown),
+		cmocka_unit_test_setup_teardown(test_frag_flood_one_source, setup_eif, teardown),
+		cmocka_unit_test_setup_teardown(test_perm_share_one_host, setup_adf, teardown),
 		cmocka_unit_test_setup_teardown(test_hairpin, setup_eif, teardown),
 		cmocka_unit_test_setup_teardown(test_hairpin_tcp, setup_eif, teardown),
 		cmocka_unit_test_setup_teardown(test_hairpin_icmp_error, setup_eif, teardown),
