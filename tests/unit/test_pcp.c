@@ -1781,6 +1781,89 @@ static void test_real_pcp_prefer_failure(void **state)
 	}
 }
 
+/* pcp.max_client_rate: a client over its own rate is dropped (counted)
+ * and spends none of the shared pcp.max_rate tokens: another client is
+ * still answered. */
+static void test_srv_client_rate(void **state)
+{
+	struct env *e = *state;
+
+	pcp_server_free(e->s);
+	e->pc.max_rate = 5;
+	e->pc.max_client_rate = 2;
+	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	assert_non_null(e->s);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 12);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 0);
+	assert_int_equal(pcp_server_stats(e->s)->client_rate_limited, 50);
+	assert_int_equal(pcp_server_stats(e->s)->rate_limited, 0);
+	/* the others still have the 3 shared tokens the flood did not take */
+	assert_int_equal(send_from(e, "10.1.0.11", "\0\0", 2, 10), 12);
+	assert_int_equal(send_from(e, "10.1.0.12", "\0\0", 2, 10), 12);
+	assert_int_equal(send_from(e, "10.1.0.13", "\0\0", 2, 10), 12);
+	/* and then the global bucket is what stops them */
+	assert_int_equal(send_from(e, "10.1.0.14", "\0\0", 2, 10), 0);
+	assert_int_equal(pcp_server_stats(e->s)->rate_limited, 1);
+	/* a second later the flooder has its tokens back */
+	assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 11), 12);
+}
+
+/* Finding a client's mapping is one lookup for a given internal port, and
+ * a walk of the client's own grants only for "all of them": never a LIST
+ * of the table. */
+static void test_srv_lookup_paths(void **state)
+{
+	struct env *e = *state;
+	struct pcp_request r = map_req(IPPROTO_UDP, 3000, 0, 600);
+
+	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
+	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS); /* refresh */
+	assert_int_equal(F.nfind, 2);
+	assert_int_equal(F.nrefresh, 1);
+	assert_int_equal(F.nlist, 0);
+	r = map_req(0, 0, 0, 0); /* delete every mapping of this nonce */
+	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
+	assert_true(F.nlist >= 1);
+	assert_int_equal(fake_count(), 0);
+}
+
+/* With the real manager: per-subscriber quota (USER_EX_QUOTA) while
+ * another subscriber still maps; a client's "delete all" reaches only its
+ * own mappings, found through its account. */
+static void test_real_subscriber_bounds(void **state)
+{
+	struct env *e = *state;
+	struct pcp_request r, o;
+	uint16_t i;
+
+	F.real = true;
+	for (i = 0; i < 8; i++) {
+		r = map_req(IPPROTO_UDP, (uint16_t)(4000 + i), 0, 600);
+		assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
+	}
+	r = map_req(IPPROTO_UDP, 4100, 0, 600);
+	assert_int_equal(pcp_map(e, &r).result, PCP_USER_EX_QUOTA);
+	assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+				   (struct endpoint){A("10.1.0.10"), htons(4100)}, 1));
+	o = map_req(IPPROTO_UDP, 4000, 0, 600);
+	v4(o.client_ip, "10.1.0.11");
+	assert_int_equal(pcp_send(e, &o, "10.1.0.11").result, PCP_SUCCESS);
+	/* 10.1.0.10 deletes all its mappings */
+	r = map_req(0, 0, 0, 0);
+	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
+	for (i = 0; i < 8; i++)
+		assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+					   (struct endpoint){A("10.1.0.10"), htons((uint16_t)(4000 + i))},
+					   1));
+	assert_non_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+				       (struct endpoint){A("10.1.0.11"), htons(4000)}, 1));
+	/* and may map again: its account was emptied, not lost */
+	r = map_req(IPPROTO_UDP, 4100, 0, 600);
+	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1803,9 +1886,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_srv_pcp_misc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srv_quota_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srv_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srv_client_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srv_lookup_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srv_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_natpmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_pcp_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_subscriber_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_pcp_prefer_failure, setup, teardown),
 	};
 
