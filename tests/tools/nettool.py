@@ -16,6 +16,7 @@ Subcommands
   frag-send     send one UDP datagram as hand-made IPv4 fragments (raw socket)
   malformed     send a stream of crafted hostile packets (valid IP header)
   raw-send      send packets given as hex, one per line, from a file
+  icmp-error    send one ICMP error quoting a UDP datagram (raw socket, any source)
 
 Only use it towards loopback or hosts inside test network namespaces.
 """
@@ -734,6 +735,26 @@ def cmd_raw_send(a):
     return 0 if sent else 1
 
 
+def cmd_icmp_error(a):
+    """An ICMP error from --src (spoofable: raw socket) to --to, quoting a
+    UDP datagram QSRC:QPORT -> QDST:QPORT as it would have left the NAT."""
+    qsh, qsp = hostport(a.quote_src)
+    qdh, qdp = hostport(a.quote_dst)
+    seg = udp_segment(qsh, qdh, qsp, qdp, b"q" * 8)
+    quote = ip_header(qsh, qdh, socket.IPPROTO_UDP, len(seg)) + seg
+    rest = struct.pack("!HH", 0, a.mtu) if a.type == 3 and a.code == 4 else b"\0\0\0\0"
+    to = addr(a.to)
+    src = a.src or route_source(to)
+    msg = icmp_msg(a.type, a.code, rest, quote)
+    raw = raw_socket()
+    sent = 0
+    for _ in range(a.count):
+        if raw_send(raw, ip_header(src, to, socket.IPPROTO_ICMP, len(msg)) + msg):
+            sent += 1
+    out(sent=sent, src=src, to=to, type=a.type, code=a.code)
+    return 0 if sent else 1
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv=None):
@@ -824,6 +845,17 @@ def main(argv=None):
     q.add_argument("--timeout", type=float, default=10.0, help="overall deadline")
     q.add_argument("--verbose", "-v", action="store_true")
     q.set_defaults(fn=cmd_malformed)
+
+    q = sub.add_parser("icmp-error", help="send an ICMP error quoting a UDP datagram")
+    q.add_argument("--to", required=True, metavar="ADDR")
+    q.add_argument("--src", metavar="ADDR", help="outer source (default: route source)")
+    q.add_argument("--type", type=int, default=3)
+    q.add_argument("--code", type=int, default=3)
+    q.add_argument("--mtu", type=int, default=576, help="next-hop MTU of a fragmentation needed")
+    q.add_argument("--quote-src", required=True, metavar="ADDR:PORT")
+    q.add_argument("--quote-dst", required=True, metavar="ADDR:PORT")
+    q.add_argument("--count", type=int, default=1)
+    q.set_defaults(fn=cmd_icmp_error)
 
     q = sub.add_parser("raw-send", help="send hex packets from a file (one per line)")
     q.add_argument("--file", required=True)

@@ -238,9 +238,15 @@ static void test_example_full(void **state)
 	assert_int_equal(c->bind.timeout[BT_TCP_TRANS], 240);
 	assert_int_equal(c->bind.timeout[BT_ICMP], 60);
 	assert_int_equal(c->frag.datagrams, 1024);
-	assert_int_equal(c->frag.slots, 64);
+	assert_int_equal(c->frag.slots, 256);
 	assert_int_equal(c->frag.timeout, 2);
 	assert_int_equal(c->frag.slot_bytes, 1500);
+	/* issue 11: the fair shares, as shipped */
+	assert_int_equal(c->frag.datagrams_per_source, 256);
+	assert_int_equal(c->frag.slots_per_source, 48);
+	assert_int_equal(c->bind.perm_per_host, 8192);
+	assert_false(c->icmp_errors_from_path);
+	assert_int_equal(c->pcp.max_client_rate, 20);
 	/* realms */
 	assert_int_equal(c->nrealms, 2);
 	assert_string_equal(c->realms[0].name, "inside");
@@ -324,8 +330,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->bind.timeout[BT_ICMP], 60);
 	assert_true(c->bind.timeout[BT_UDP] >= 120);
 	assert_int_equal(c->frag.datagrams, 1024);
-	assert_int_equal(c->frag.slots, 64);
+	assert_int_equal(c->frag.slots, 256);
 	assert_true(c->frag.timeout >= 1 && c->frag.timeout <= 60);
+	/* issue 11: protections on when nothing is said */
+	assert_int_equal(c->frag.datagrams_per_source, 256);
+	assert_int_equal(c->frag.slots_per_source, 48);
+	assert_int_equal(c->bind.perm_per_host, 8192);
+	assert_false(c->icmp_errors_from_path);
+	assert_int_equal(c->pcp.max_client_rate, 20);
 	assert_int_equal(c->frag.slot_bytes, 1500);
 	assert_false(c->routes_install);
 	assert_int_equal(c->routes_table, 100);
