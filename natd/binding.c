@@ -9,7 +9,8 @@
  * Per-host counts of dynamic bindings (table.max_bindings_per_host) and of
  * filtering permissions (table.permissions_per_host) are two hostcount
  * tables keyed by {in_realm, in address}. A host with a count holds at
- * least one binding, so each is sized for capacity hosts. Only insert(),
+ * least one binding (and, for the second, one permission), so they are
+ * sized for capacity hosts (and for the second at most perm_capacity). Only insert(),
  * bind_remove() and bind_set_kind() touch the binding counts, and only the
  * permission alloc/free paths touch the permission counts, so every way a
  * binding or a permission comes or goes keeps them exact, and the packet
@@ -144,7 +145,9 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	t->p = calloc(c->perm_capacity ? c->perm_capacity : 1, sizeof(*t->p));
 	t->p_hash = malloc(psize * sizeof(uint32_t));
 	t->hosts = hc_new(c->capacity);
-	t->perm_hosts = hc_new(c->capacity);
+	/* hosts holding permissions: no more than bindings, nor permissions */
+	t->perm_hosts = hc_new(c->perm_capacity && c->perm_capacity < c->capacity ? c->perm_capacity
+										: c->perm_capacity ? c->capacity : 1);
 	if (!t->b || !t->in_hash || !t->ext_hash || !t->p || !t->p_hash || !t->hosts ||
 	    !t->perm_hosts) {
 		bind_table_free(t);

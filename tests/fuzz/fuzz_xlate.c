@@ -203,7 +203,8 @@ static void add_forwards(struct env *e)
 static void env_init(struct env *e, uint8_t settings)
 {
 	struct bind_conf bc = conf.bind;
-	struct frag_conf fc = {.datagrams = 8, .slots = 3, .slot_bytes = 600, .timeout = 2};
+	struct frag_conf fc = {.datagrams = 8, .slots = 3, .slot_bytes = 600, .timeout = 2,
+			      .datagrams_per_source = 4, .slots_per_source = 2};
 	struct mgr_conf mc = {conf.ctl_default_lifetime, conf.ctl_max_lifetime};
 	static const enum bind_filtering filt[4] = {FILTER_EIF, FILTER_ADF, FILTER_APDF, FILTER_EIF};
 
