@@ -152,6 +152,8 @@ static const struct item items[] = {
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
 	{.path = "sip.rate_limit", .type = K_UINT, .min = 0, .max = 1000000, .off = OFF(rate_limit),
 	 .dflt = 0},
+	{.path = "sip.dialog_mismatch_rate", .type = K_UINT, .min = 0, .max = 1000000,
+	 .off = OFF(dialog_mismatch_rate), .dflt = 20},
 };
 
 static const char *const groups[] = {"log", "media", "registrar", "sip", "state"};

@@ -144,6 +144,8 @@ struct sp_conf {
 	unsigned tcp_max_connections;  /* default 1024 (1..65536) */
 	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
+	uint32_t dialog_mismatch_rate; /* 481s/s per source for requests claiming an unknown
+					  dialog, beyond it dropped; 0 = off; default 20 */
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:

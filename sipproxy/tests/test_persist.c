@@ -69,6 +69,7 @@ struct env {
 	struct event_base *base;
 	struct registrar *reg;
 	struct media *m;
+	struct dlg_table *dlg;
 	struct persist *ps;
 };
 
@@ -88,13 +89,15 @@ static void env_up(struct env *e)
 	assert_non_null(e->base = event_base_new());
 	assert_non_null(e->reg = registrar_new(&lim));
 	assert_non_null(e->m = media_new(e->base, &e->conf));
-	assert_non_null(e->ps = persist_new(&e->conf, e->reg, e->m, fake_mono));
+	assert_non_null(e->dlg = dlg_new(&e->conf));
+	assert_non_null(e->ps = persist_new(&e->conf, e->reg, e->m, e->dlg, fake_mono));
 }
 
 static void env_down(struct env *e)
 {
 	persist_free(e->ps);
 	media_free(e->m);
+	dlg_free(e->dlg);
 	registrar_free(e->reg);
 	event_base_free(e->base);
 }
