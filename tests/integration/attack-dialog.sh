@@ -26,8 +26,8 @@
 #      both SIPp report success, natd's bindings for the call are released,
 #      the proxy holds no dialog
 #   d6 CANCEL: phA's INVITE to phB (uas-ring-cancel.xml) rings; the outside
-#      and the inside attacker send its CANCEL (same branch, Call-ID, From
-#      tag, CSeq): 481 each and phB gets no CANCEL; then phA's own CANCEL
+#      and the inside attacker send its CANCEL (same branch, Via sent-by,
+#      Call-ID, From tag, CSeq: the INVITE's transaction): 481 each and phB gets no CANCEL; then phA's own CANCEL
 #      gets 200 and the INVITE 487, and phB's SIPp got that CANCEL
 # Logs: $IT_OUT (d*-*.out: sipcraft results; proxy.log; SIPp files).
 : "${SIP_CALL_MS:=9000}"
@@ -134,7 +134,7 @@ expect_481 d2_outside_reinvite_moving_media phA d2-o-reinv "${O[@]}" --method IN
 expect_481 d2_outside_update phA d2-o-update "${O[@]}" --method UPDATE --ruri "$CONTACT" --ftag "$FTAG" --ttag "$TTAG" --sdp $EVIL_OUT:7779
 expect_481 d2_outside_info phA d2-o-info "${O[@]}" --method INFO --ruri "$CONTACT" --ftag "$FTAG" --ttag "$TTAG"
 r=$(craft phA d2-o-cancel send --bind $EVIL_OUT:5099 --to $PROXY_OUT --callid "$CID" --method CANCEL \
-	--ruri "sip:service@$PHB:5060" --ftag "$FTAG" --branch "$BRANCH" --cseq 1 --wait 3)
+	--ruri "sip:service@$PHB:5060" --ftag "$FTAG" --branch "$BRANCH" --cseq 1 --via $PHA:5060 --wait 3)
 if grep -q 'final=481' <<<"$r"; then it_pass d2_outside_cancel_of_the_call; else it_fail d2_outside_cancel_of_the_call "want 481: $(tr '\n' ' ' <<<"$r")"; fi
 expect_481 d2_inside_bye phC d2-i-bye "${I[@]}" --method BYE --ruri "sip:caller@$PHA:5060" --ftag "$TTAG" --ttag "$FTAG"
 expect_481 d2_inside_reinvite_moving_media phC d2-i-reinv "${I[@]}" --method INVITE --ruri "sip:caller@$PHA:5060" --ftag "$TTAG" --ttag "$FTAG" --sdp $EVIL_IN:7777
@@ -225,7 +225,7 @@ if sip_uas r-phB phB $PHB uas-ring-cancel.xml --port 5062 --timeout 20; then
 		for who in phA:$EVIL_OUT:$PROXY_OUT:outside phC:$EVIL_IN:$PROXY_IN:inside; do
 			IFS=: read -r ns ip px pp side <<<"$who"
 			r=$(craft "$ns" "d6-$side-cancel" send --bind "$ip:5096" --to "$px:$pp" --callid "$rcid" --method CANCEL \
-				--ruri "sip:service@$PHB:5062" --ftag "$rftag" --branch "$rbr" --cseq 1 --wait 3)
+				--ruri "sip:service@$PHB:5062" --ftag "$rftag" --branch "$rbr" --cseq 1 --via $PHA:5098 --wait 3)
 			if grep -q 'final=481' <<<"$r"; then
 				it_pass "d6_${side}_cancel_refused"
 			else

