@@ -703,8 +703,8 @@ int persist_load(struct persist *ps, const char *path, struct persist_stats *out
 			ps->st.version, PERSIST_VERSION, kept ? "; kept as " : "", kept ? aside : "");
 		free(aside);
 	}
-	log_notice("state file %s: restored %lu registration%s (%lu expired, dropped), %lu call%s "
-		   "with %lu binding%s and %lu dialog%s",
+	log_notice("state file %s: restored %lu registration%s (%lu expired, dropped) and %lu call%s "
+		   "with %lu binding%s; %lu dialog%s",
 		   path, ps->st.regs, ps->st.regs == 1 ? "" : "s", ps->st.regs_expired, ps->st.calls,
 		   ps->st.calls == 1 ? "" : "s", ps->st.bindings, ps->st.bindings == 1 ? "" : "s",
 		   ps->st.dialogs, ps->st.dialogs == 1 ? "" : "s");
