@@ -5,9 +5,15 @@
  * parser chose, a refused response is dropped. Then:
  *
  * Requests (§16.3-§16.6). ACK matching a non-2xx server transaction ends
- * it; any other ACK (for a 2xx, end to end) is forwarded without state.
- * CANCEL is answered 200 and cancels the branches of its INVITE (§16.10).
- * A retransmission is absorbed by its server transaction. Otherwise:
+ * it; an ACK for a 2xx (end to end) is forwarded without state when it
+ * belongs to a dialog of the table and comes from its caller (dialog.h),
+ * any other ACK is dropped before the media step. CANCEL is answered 200
+ * and cancels the branches of its INVITE (§16.10), when it comes from
+ * where the INVITE came from (else 481). A retransmission is absorbed by
+ * its server transaction. An in-dialog request (To with a tag) that names
+ * no dialog of the table, or does not come from the party whose tag is in
+ * its From, gets 481 (rate limited per source) and changes nothing.
+ * Otherwise:
  * Max-Forwards (483), loop detection (482), a new server transaction (100
  * Trying at once for INVITE), then the target set:
  *   - a Route header left after removing ours: that next hop (loose
@@ -31,8 +37,11 @@
  * as 408. A response that matches no transaction is forwarded statelessly
  * if it is a 2xx to an INVITE (RFC 6026), else dropped.
  *
- * Calls and bindings: BYE ends the call's media at once; a final failure
- * of an initial INVITE (CANCEL, 486, timeout...) too.
+ * Calls and bindings: BYE ends the call's media and its dialog at once; a
+ * final failure of an initial INVITE (CANCEL, 486, timeout...) ends the
+ * media and the early dialogs. Dialogs are made by the responses to
+ * dialog-forming requests (note_dialog: 2xx, and 1xx with a To tag for
+ * INVITE) and expire with media.max_call_duration.
  *
  * State file (state.file, persist.h): proxy_new() replays it into the
  * registrar and media before anything is served; proxy_state_open() (after
@@ -830,8 +839,9 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		return;
 	}
 	/* sip.rate_limit: new out-of-dialog requests per source (floods of
-	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE)
-	 * always pass, so calls in progress can end */
+	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE) of
+	 * a known dialog from its party always pass, so calls in progress
+	 * can end (the others were refused above, under their own limit) */
 	if (c->rate_limit && !tag_of(req->to) &&
 	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, txn_now_ms())) {
 		p->st.rate_limited++;
