@@ -19,6 +19,7 @@
 
 #define DLG_BUCKETS_MIN 1024u
 #define DLG_BUCKETS_MAX (1u << 20)
+#define DLG_EARLY_PER_CALL 16u
 
 struct dlg {
 	struct dlg_info d;
@@ -196,6 +197,18 @@ int dlg_early(struct dlg_table *t, const char *call_id, const char *caller_tag,
 		return rc;
 	if (find(t, call_id, caller_tag, callee_tag))
 		return -EEXIST;
+	{
+		/* one call's provisionals (a callee inventing To tags) cannot
+		 * take the table */
+		unsigned n = 0;
+
+		for (struct dlg *g = t->b[dlg_bucket_of(t, call_id)]; g; g = g->hnext)
+			n += !g->d.confirmed && !strcmp(g->d.call_id, call_id);
+		if (n >= DLG_EARLY_PER_CALL) {
+			t->st.refused_full++;
+			return -ENOSPC;
+		}
+	}
 	if (t->st.early >= t->conf->max_calls) {
 		t->st.refused_full++;
 		return -ENOSPC;

@@ -32,7 +32,8 @@
  *
  * The table is a chained hash of Call-IDs keyed with SipHash (a random key
  * per table): a sender chooses Call-IDs and tags, not where they land.
- * It holds at most sip.max_calls confirmed and as many early dialogs.
+ * It holds at most sip.max_calls confirmed and as many early dialogs, and
+ * at most 16 early dialogs of one Call-ID.
  *
  * Restarts: confirmed dialogs are handed to hooks as they are made and
  * ended (persist.c writes them to the state file) and put back at start

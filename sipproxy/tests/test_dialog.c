@@ -213,6 +213,29 @@ static void test_capacity(void **state)
 	dlg_free(t);
 }
 
+/* A callee inventing To tags in provisionals fills at most 16 early
+ * dialogs of its call; other calls still get theirs. */
+static void test_early_per_call(void **state)
+{
+	struct tp_addr a = addr("203.0.113.10", 5060), b = addr("10.1.0.10", 5060);
+	struct dlg_table *t;
+	char tag[16];
+
+	(void)state;
+	conf.max_calls = 1000;
+	assert_non_null(t = dlg_new(&conf));
+	for (unsigned i = 0; i < 16; i++) {
+		snprintf(tag, sizeof(tag), "t%u", i);
+		assert_int_equal(dlg_early(t, "c", "a", &a, tag, &b, 1000), 0);
+	}
+	assert_int_equal(dlg_early(t, "c", "a", &a, "t99", &b, 1000), -ENOSPC);
+	assert_int_equal(dlg_early(t, "other", "a", &a, "t99", &b, 1000), 0);
+	/* the answer still confirms one of them */
+	assert_int_equal(dlg_confirm(t, "c", "a", &a, "t3", &b, 1001), 0);
+	assert_int_equal(dlg_check(t, "c", "t3", "a", &b, NULL), DLG_OK);
+	dlg_free(t);
+}
+
 /* Each table has its own random key: the same Call-IDs land in other
  * buckets, so colliding Call-IDs cannot be computed in advance. */
 static void test_keyed_buckets(void **state)
@@ -239,6 +262,7 @@ int main(void)
 		cmocka_unit_test_setup(test_early_and_forks, setup),
 		cmocka_unit_test_setup(test_expiry_and_hooks, setup),
 		cmocka_unit_test_setup(test_capacity, setup),
+		cmocka_unit_test_setup(test_early_per_call, setup),
 		cmocka_unit_test_setup(test_keyed_buckets, setup),
 	};
 
