@@ -52,7 +52,7 @@ static const struct item items[] = {
 	{"tun.name", T_STR, 0, 0, OFF(tun_name), IFNAMSIZ, 0, "natd0"},
 	{"tun.mtu", T_INT, 576, 65535, OFF(tun_mtu), 0, 1500, NULL},
 	{"tun.txqueuelen", T_INT, 1, 1000000, OFF(tun_txqueuelen), 0, 5000, NULL},
-	{"user", T_STR, 0, 0, OFF(user), 64, 0, "nobody"},
+	{"user", T_STR, 0, 0, OFF(user), 64, 0, "natedge"},
 	{"pidfile", T_STR, 0, 0, OFF(pidfile), 256, 0, "/run/natd/natd.pid"},
 	{"state.file", T_STR, 0, 0, OFF(state_file), 256, 0, ""},
 	{"log.level", T_LOGLEVEL, 0, 0, OFF(log_level), 0, 0, "info"},
