@@ -144,11 +144,19 @@ static void kill_conn(struct conn *c)
  * without bound. true if c was cut off. */
 static bool out_over(struct conn *c, const char *what)
 {
-	size_t q = evbuffer_get_length(bufferevent_get_output(c->bev));
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t q = evbuffer_get_length(out);
 
 	if (c->dead)
 		return true;
 	if (q <= c->srv->max_output)
+		return false;
+	/* a burst of replies made in one go (the loop has not written any yet):
+	 * hand what the socket takes to the kernel now, so that only a client
+	 * that really does not read is cut off (never blocks: the socket is
+	 * non-blocking) */
+	evbuffer_write(out, bufferevent_getfd(c->bev));
+	if ((q = evbuffer_get_length(out)) <= c->srv->max_output)
 		return false;
 	c->srv->n.output_dropped++;
 	log_notice("control: %s does not read its %s (%zu bytes queued, over control.max_output); "
