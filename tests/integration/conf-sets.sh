@@ -10,7 +10,7 @@
 #     directory must be in one):
 #       - every nats[].socket of the sipproxy file equals the natd file's
 #         control.socket (default /run/natd/ctl.sock), and there is one;
-#       - the sipproxy file's user (default "nobody") is listed in the natd
+#       - the sipproxy file's user (default "sipproxy") is listed in the natd
 #         file's control.clients (root would not need to be, but a shipped
 #         scenario must not run the proxy as root);
 #       - they agree with the systemd units: natd.service's -s path is that
@@ -217,7 +217,7 @@ for pair in "${PAIRS[@]}"; do
 	fi
 
 	ctl_socket=$(get "$natd_flat" control.socket /run/natd/ctl.sock)
-	sp_user=$(get "$sp_flat" user nobody)
+	sp_user=$(get "$sp_flat" user sipproxy)
 	nat_sockets=$(every "$sp_flat" 'nats\[[0-9]+\]\.socket')
 	clients=$(every "$natd_flat" 'control\.clients\[[0-9]+\]\.user')
 	group=$(get "$natd_flat" control.socket_group "")
