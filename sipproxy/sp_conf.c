@@ -105,7 +105,7 @@ static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL,
 
 static const struct item items[] = {
 	{.path = "user", .type = K_STR, .off = OFF(user), .size = sizeof(((struct sp_conf *)0)->user),
-	 .dflt_s = "nobody"},
+	 .dflt_s = "sipproxy"},
 	{.path = "pidfile", .type = K_STR, .off = OFF(pidfile), .size = SPC_PATH_MAX,
 	 .dflt_s = "/run/sipproxy/sipproxy.pid"},
 	{.path = "status_socket", .type = K_STR, .off = OFF(status_socket), .size = SUN_PATH_SIZE,

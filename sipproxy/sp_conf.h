@@ -98,7 +98,7 @@ enum spc_natd_failure {
 enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
 
 struct sp_conf {
-	char user[64];                 /* drop to this user when started as root; default "nobody" */
+	char user[64];                 /* drop to this user when started as root; default "sipproxy" (made by make install) */
 	char pidfile[SPC_PATH_MAX];    /* default "/run/sipproxy/sipproxy.pid" */
 	char status_socket[SPC_PATH_MAX]; /* Unix socket for "sipproxy-ctl"; "" none; default "" */
 	int log_level;                 /* LOG_ERR..LOG_DEBUG, "info" default */
