@@ -130,7 +130,7 @@ listen = (
 domains = [ "edge.test" ];
 nats = ( { name = "edge"; socket = "$(it_ctl_socket "$natd")"; timeout_ms = 500; } );
 media_rules = ( { from = "inside"; to = "outside"; nat = "edge"; } );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA:-}
 EOF
 }
@@ -164,7 +164,7 @@ routes = (
   { domain = "b.example.net"; next_hop = "10.20.0.2:5060"; },
   { prefix = "192.0.2.0/24"; next_hop = "10.20.0.2"; }
 );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA_INGRESS:-}
 EOF
 }
@@ -194,7 +194,7 @@ media_rules = (
   { from = "transit"; to = "access"; nat = "natB"; },
   { from = "access"; to = "transit"; nat = "natB"; }
 );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA_EGRESS:-}
 EOF
 }
