@@ -36,6 +36,8 @@
 : "${SIP_TRACE:=$NT_ROOT/tests/tools/siptrace.py}"
 : "${SIP_RTP_COUNT:=50}"          # RTP packets each probe sends (20 ms apart)
 : "${SIP_RTP_MIN:=25}"            # packets a probe must receive to pass
+: "${SIP_SDP_PORT_IDLE:=40008}"   # SDP port of a phone with no RTP probe (nobody listens; in the
+                                  # media rules' default port range 1024-65535, unlike the old 9)
 : "${SIP_CALL_MS:=3000}"          # the UAC's pause between ACK and BYE (-d)
 : "${SIP_PROXY_READY_TIMEOUT:=10}"
 : "${SIP_PROXY_DEBUG:=1}"         # run sipproxy with -d (debug log to its log file)
@@ -300,7 +302,7 @@ sip_sipp() {
 	local args=(-sf "$xml" -i "$ip" -p "$port" -mi "$ip" -mp "$(( ${rtp:-20000} + 1000 ))"
 		-t "$transport" -m 1 -nostdin -s "$service" -d "$dur"
 		-timeout "${tmo}s" -timeout_error
-		-key rtp_port "${rtp:-9}" -key rtp_cmd "$rtp_cmd" -key ruri "${ruri:-${proxy:-$ip}}"
+		-key rtp_port "${rtp:-$SIP_SDP_PORT_IDLE}" -key rtp_cmd "$rtp_cmd" -key ruri "${ruri:-${proxy:-$ip}}"
 		"${keys[@]}"
 		-trace_msg -message_file "$IT_OUT/$name.msg.log"
 		-trace_err -error_file "$IT_OUT/$name.err.log"
