@@ -10,6 +10,11 @@
 #      RTP probes), the attacker sends 20 RTP packets to phB's M: none
 #      reaches phB (tcpdump on its eth0), natd counts them dropped_filtered,
 #      and both phones' media goes on
+#   a2 RTP Bleed while it rings: phB calls phA, whose answer comes 5 s
+#      later; during the ringing the attacker sends 20 RTP packets to the
+#      M that phA was offered: phB's RTP port gets none (a binding made
+#      before the other party's SDP admits nobody); after the answer phA's
+#      own media reaches it
 #   c  the issue's attack INVITE (Request-URI its own numeric address,
 #      c=10.1.0.10, m=audio 7777 RTP/AVP, m=application 2222 TCP/MSRP):
 #      488 with a Warning, no natd binding for 10.1.0.10, and spraying the
@@ -26,6 +31,9 @@
 #   e  media.max_bindings_per_user = 2 (proxy on 5078): phB's call with two
 #      streams holds 2 bindings; phB's next INVITE gets 403 (no binding),
 #      phC's call beside it completes, and after phB's BYE phB calls again
+#   f  a 2xx nobody ACKs (proxy on 5078, sip.t1_ms = 100): phB's INVITE is
+#      answered, phB neither ACKs nor BYEs; its bindings go within 64*T1
+#      (6.4 s) + 2 s, before any lease or call limit would end them
 # Logs: $IT_OUT (NAME.out: sipcall results, PROXY.log each proxy's log).
 : "${SIP_CALL_MS:=1500}"
 . "$(dirname "$0")/lib.sh"
@@ -172,7 +180,8 @@ conf_variant "$IT_OUT/proxy-latch.conf" 5076 -e 's|remote_filter = true;|remote_
 sip_proxy_start proxy-latch edge "$IT_OUT/proxy-latch.conf" || exit 1
 conf_variant "$IT_OUT/proxy-tcp.conf" 5077 -e 's|nat = "edge"; } );|nat = "edge"; tcp_media = true; } );|'
 sip_proxy_start proxy-tcp edge "$IT_OUT/proxy-tcp.conf" || exit 1
-conf_variant "$IT_OUT/proxy-cap.conf" 5078 -e 's|remote_filter = true;|remote_filter = true; max_bindings_per_user = 2;|'
+SIP_CONF_EXTRA='sip: { t1_ms = 100; };' conf_variant "$IT_OUT/proxy-cap.conf" 5078 \
+	-e 's|remote_filter = true;|remote_filter = true; max_bindings_per_user = 2;|'
 sip_proxy_start proxy-cap edge "$IT_OUT/proxy-cap.conf" || exit 1
 
 # ------------------------------------------------ a + c: RTP Bleed, attack INVITE
@@ -249,6 +258,50 @@ if [[ -s $IT_OUT/c-spray-udp.out && -s $IT_OUT/c-spray-tcp.out && $c_udp == 0 &&
 	it_info "c_inside_listeners_untouched: pool sprayed at 7777/udp and 2222/tcp: phB's listeners got udp=$c_udp tcp=$c_tcp"
 else
 	it_fail c_inside_listeners_untouched "phB's listeners on $PHB:7777/udp and :2222/tcp got udp=$c_udp tcp=$c_tcp; $(cat "$IT_OUT"/c-spray-*.out 2>/dev/null | tr '\n' ' ')"
+fi
+
+# ------------------------------------------------ a2: RTP Bleed while ringing
+listener lst-a2 phB $PHB 20500 20501 40
+uas_bg phA a2-phA $PHA:5075 30500 --ring 5 --rtp-after-ack 30 || it_fail a2_uas_ready "sipcall uas did not start"
+a2_uas=$SC_PID
+sc_bg phB a2-phB uac --bind $PHB:5075 --proxy 10.1.0.1:5060 --ruri "sip:a2@$PHA:5075" --sdp-ip $PHB \
+	--media "audio 20500 RTP/AVP 0" --hold 1.5
+a2_uac=$SC_PID
+a2_m=''
+if nt_poll 10 grep -q '^ringing ' "$IT_OUT/a2-phA.out"; then
+	a2_m=$(sed -n 's/^invite .* c=\([0-9.]*\) m=audio:\([0-9]*\):.*/\1:\2/p' "$IT_OUT/a2-phA.out" | head -n 1)
+	f0=$(filtered_now a2-0)
+	if [[ -n $a2_m ]]; then
+		timeout 10 ip netns exec "${IT_PREFIX}phA" "$NT_PY" - "$ATK" 30500 "${a2_m%:*}" "${a2_m##*:}" <<'PY' >"$IT_OUT/a2-bleed.out" 2>&1
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+for i in range(20):
+    s.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0xbad) + b"\x00" * 160, (sys.argv[3], int(sys.argv[4])))
+    time.sleep(0.01)
+print("bleed_sent=20 from=%s:%s to=%s:%s" % tuple(sys.argv[1:5]))
+PY
+	fi
+	nt_poll 1 dropped_since "${f0:-0}" 20
+	f1=$(filtered_now a2-1)
+	ringing_rx=$(listener_now lst-a2 udp)
+	still_ringing=yes
+	grep -q '^answered' "$IT_OUT/a2-phA.out" && still_ringing=no
+fi
+sc_wait "$a2_uac" 20; sc_wait "$a2_uas" 45
+nt_poll 2 test "$(listener_now lst-a2 udp)" -ge 25
+after_rx=$(listener_now lst-a2 udp)
+if [[ -n $a2_m && $still_ringing == yes && $ringing_rx == 0 && -n $f0 && -n $f1 ]] && ((f1 - f0 >= 20)); then
+	it_pass a2_rtp_bleed_while_ringing_refused
+	it_info "a2_rtp_bleed_while_ringing_refused: 20 packets from $ATK to M $a2_m while ringing: phB's port got $ringing_rx, dropped_filtered $f0 -> $f1"
+else
+	it_fail a2_rtp_bleed_while_ringing_refused "M='$a2_m' still ringing: ${still_ringing:-?}; phB's 20500/udp got '${ringing_rx:-?}' (want 0), dropped_filtered '$f0' -> '$f1' (want +20)"
+fi
+if [[ $(kv "$IT_OUT/a2-phB.out" final) == 200 ]] && ((${after_rx:-0} >= 25)); then
+	it_pass a2_media_after_answer
+	it_info "a2_media_after_answer: phA's 30 packets after the answer: phB's port got $after_rx"
+else
+	it_fail a2_media_after_answer "final=$(kv "$IT_OUT/a2-phB.out" final), phB's 20500/udp got '$after_rx' after the answer (want >= 25 of phA's 30)"
 fi
 
 # ------------------------------------------------ d: TCP media
@@ -353,7 +406,24 @@ if [[ $(kv "$IT_OUT/e1-phB.out" bye) == 200 && $(kv "$IT_OUT/e4-phB.out" final) 
 else
 	it_fail e_cap_freed_after_bye "first call's BYE: $(kv "$IT_OUT/e1-phB.out" bye), phB's later call: final=$(kv "$IT_OUT/e4-phB.out" final)"
 fi
-for c in d1-phB d2-phB e1-phB e3-phC e4-phB; do
+# ------------------------------------------------ f: a 2xx nobody ACKs
+uas_bg phA f-phA $PHA:5074 30340 || it_fail f_uas_ready "sipcall uas did not start"
+f_uas=$SC_PID
+sc phB f-phB uac --bind $PHB:5074 --proxy 10.1.0.1:5078 --ruri "sip:f@$PHA:5074" --sdp-ip $PHB \
+	--media "audio 20340 RTP/AVP 0" --no-ack
+f_cid=$(kv "$IT_OUT/f-phB.out" callid)
+f_t0=$(date +%s)
+f_bound=no
+natd_has_endpoint "$PHB:20340" udp && f_bound=yes
+if [[ $(kv "$IT_OUT/f-phB.out" final) == 200 && $f_bound == yes ]] && nt_poll 9 sip_no_bindings natd "$f_cid"; then
+	it_pass f_unacked_2xx_leaves_no_binding
+	it_info "f_unacked_2xx_leaves_no_binding: bound after the 200, gone $(( $(date +%s) - f_t0 )) s later without ACK or BYE"
+else
+	it_fail f_unacked_2xx_leaves_no_binding "final=$(kv "$IT_OUT/f-phB.out" final), bound after the 200: $f_bound, still bound: $(sip_bindings_of natd "$f_cid" | head -c 300)"
+fi
+kill -TERM "$f_uas" 2>/dev/null; sc_wait "$f_uas" 5
+
+for c in a2-phB d1-phB d2-phB e1-phB e3-phC e4-phB; do
 	sip_assert_no_binding "${c//-/_}_no_binding_after_bye" "$(kv "$IT_OUT/$c.out" callid)" natd
 done
 

@@ -6,18 +6,22 @@ SDP line and send RTP from any source address, which is what an attacker
 
     sipcall.py uac --bind IP:PORT --proxy IP:PORT --ruri URI --sdp-ip IP
                    --media "MEDIA PORT PROTO FMT..." [--media ...]
-                   [--rtp SRC_IP:SRC_PORT:COUNT]... [--hold S] [--no-bye]
+                   [--rtp SRC_IP:SRC_PORT:COUNT]... [--hold S] [--no-bye] [--no-ack]
                    [--wait S] [--out FILE]
         INVITE through the proxy with that SDP (c= --sdp-ip), ACK the
         final; on a 2xx: send each --rtp burst (COUNT RTP packets, 10 ms
         apart, from SRC) to the answer's first m= port, stay --hold
-        seconds, then BYE (unless --no-bye).
+        seconds, then BYE (unless --no-bye; --no-ack: neither ACK nor BYE
+        the 2xx, as a caller that vanished).
     sipcall.py uas --bind IP:PORT --sdp-ip IP --sdp-port N [--calls N]
-                   [--timeout S] [--tcp-connect] [--out FILE] [--ready FILE]
-        Answer every INVITE 200 (SDP: one audio stream at --sdp-ip:--sdp-port),
-        every BYE 200; with --tcp-connect, after the ACK, try a TCP connection
-        to each TCP m= line of the offer (2 s, up to 3 tries). Ends after
-        --calls BYEs or --timeout seconds.
+                   [--timeout S] [--tcp-connect] [--ring S] [--rtp-after-ack N]
+                   [--out FILE] [--ready FILE]
+        Answer every INVITE 200 (SDP: one audio stream at --sdp-ip:--sdp-port;
+        with --ring, 180 at once and the 200 S seconds later), every BYE 200;
+        after the ACK: with --tcp-connect, try a TCP connection to each TCP
+        m= line of the offer (2 s, up to 3 tries); with --rtp-after-ack, send
+        N RTP packets (10 ms apart) from --sdp-port to the offer's first
+        stream. Ends after --calls BYEs or --timeout seconds.
 
 Prints key=value lines (to --out FILE as they come, else stdout):
     uac: "rx status=N reason=R warning=W" per response, then
@@ -169,7 +173,8 @@ def uac(a):
             # a Record-Route header may hold several entries
             routes = [x.strip() for r_ in routes for x in reversed(r_.split(","))] if routes else []
             target = uri_of(hget(lines, "Contact")) or a.ruri
-            s.sendto(req("ACK", target, 1, to, routes), a.proxy)
+            if not a.no_ack:
+                s.sendto(req("ACK", target, 1, to, routes), a.proxy)
             if ans_c and ans_m and a.rtp:
                 time.sleep(0.5)  # the callee's media starts with the ACK
                 dst = (ans_c, int(ans_m[0].split(":")[1]))
@@ -185,7 +190,7 @@ def uac(a):
                     r_s.close()
                     out("rtp_burst from=%s:%s to=%s:%d count=%s" % (sip_, sport, dst[0], dst[1], count))
             time.sleep(min(a.hold, 60))
-            if not a.no_bye:
+            if not a.no_bye and not a.no_ack:
                 rb = transact(s, req("BYE", target, 2, to, routes), a.proxy, True,
                               time.monotonic() + 8, out, "BYE")
                 bye = rb[0] if rb else "none"
@@ -204,25 +209,34 @@ def uas(a):
         open(a.ready, "w").write("ready\n")
     deadline = time.monotonic() + a.timeout
     answered, offers, byes = {}, {}, 0
+    rung, acked = set(), set()
+    ringing = {}  # callid -> (due time, reply function)
     while time.monotonic() < deadline and byes < a.calls:
-        s.settimeout(max(0.01, deadline - time.monotonic()))
+        now = time.monotonic()
+        for k in [k for k, v in ringing.items() if v[0] <= now]:
+            due, data, dest = ringing.pop(k)
+            s.sendto(data, dest)
+            out("answered callid=%s" % k)
+        wake = min([v[0] for v in ringing.values()] + [deadline])
+        s.settimeout(max(0.01, wake - time.monotonic()))
         try:
             buf, peer = s.recvfrom(65535)
         except socket.timeout:
-            break
+            continue
         start, lines, body = split(buf)
         method = start.split(" ", 1)[0]
         cid = hget(lines, "Call-ID") or ""
-        def reply(status, reason, to, extra=(), sdp=""):
+        def response(status, reason, to, sdp=""):
             h = ["SIP/2.0 %d %s" % (status, reason)] + ["Via: %s" % v for v in hget(lines, "Via", True)]
             h += ["Record-Route: %s" % v for v in hget(lines, "Record-Route", True)]
             h += ["From: %s" % hget(lines, "From"), "To: %s" % to, "Call-ID: %s" % cid,
                   "CSeq: %s" % hget(lines, "CSeq"), "Contact: <sip:callee@%s:%d>" % (lip, lport)]
-            h += list(extra)
             if sdp:
                 h.append("Content-Type: application/sdp")
             h.append("Content-Length: %d" % len(sdp))
-            s.sendto(("\r\n".join(h) + "\r\n\r\n" + sdp).encode(), peer)
+            return ("\r\n".join(h) + "\r\n\r\n" + sdp).encode()
+        def reply(status, reason, to, sdp=""):
+            s.sendto(response(status, reason, to, sdp), peer)
         to = hget(lines, "To") or ""
         if method == "INVITE":
             if cid not in answered:
@@ -232,10 +246,27 @@ def uas(a):
                 answered[cid] = to if ";tag=" in to else to + ";tag=%08x" % random.getrandbits(32)
             sdp = ("v=0\r\no=uas 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
                    "m=audio %d RTP/AVP 0\r\n") % (a.sdp_ip, a.sdp_ip, a.sdp_port)
-            reply(200, "OK", answered[cid], sdp=sdp)
-        elif method == "ACK":
+            if a.ring and not ringing.get(cid) and cid not in rung:
+                rung.add(cid)
+                reply(180, "Ringing", answered[cid])
+                out("ringing callid=%s" % cid)
+                ringing[cid] = (time.monotonic() + a.ring, response(200, "OK", answered[cid], sdp), peer)
+            elif not ringing.get(cid):
+                reply(200, "OK", answered[cid], sdp=sdp)
+        elif method == "ACK" and cid not in acked:
+            acked.add(cid)
+            if a.rtp_after_ack and cid in offers and offers[cid][0] and offers[cid][1]:
+                c, ms = offers[cid]
+                r_s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                r_s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                r_s.bind((a.sdp_ip, a.sdp_port))
+                for i in range(min(a.rtp_after_ack, 500)):
+                    r_s.sendto(rtp(i), (c, int(ms[0].split(":")[1])))
+                    time.sleep(0.01)
+                r_s.close()
+                out("rtp_sent=%d to=%s:%s" % (min(a.rtp_after_ack, 500), c, ms[0].split(":")[1]))
             if a.tcp_connect and cid in offers:
-                c, ms = offers.pop(cid)
+                c, ms = offers[cid]
                 for m in ms:
                     media, port, proto = m.split(":", 2)
                     if not proto.upper().startswith("TCP") or port == "0":
@@ -259,7 +290,7 @@ def uas(a):
         elif method == "BYE":
             reply(200, "OK", to)
             byes += 1
-        elif method not in ("CANCEL",):
+        elif method not in ("CANCEL", "ACK"):
             reply(200, "OK", to)
     out("byes=%d done=1" % byes)
     out.close()
@@ -277,6 +308,7 @@ def main():
     u.add_argument("--rtp", action="append", default=[])
     u.add_argument("--hold", type=float, default=0)
     u.add_argument("--no-bye", action="store_true")
+    u.add_argument("--no-ack", action="store_true")
     u.add_argument("--wait", type=float, default=8)
     u.add_argument("--out")
     v = sub.add_parser("uas")
@@ -286,6 +318,8 @@ def main():
     v.add_argument("--calls", type=int, default=1)
     v.add_argument("--timeout", type=float, default=30)
     v.add_argument("--tcp-connect", action="store_true")
+    v.add_argument("--ring", type=float, default=0)
+    v.add_argument("--rtp-after-ack", type=int, default=0)
     v.add_argument("--out")
     v.add_argument("--ready")
     a = ap.parse_args()
