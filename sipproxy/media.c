@@ -854,6 +854,11 @@ static bool addr_in_realm(const struct sp_conf *conf, const uint8_t addr[4], int
 	return realm >= 0 && (unsigned)realm < conf->nrealms && conf->realms[realm].nprefixes == 0;
 }
 
+static bool filter_eq(const struct sdp_remote_filter *a, const struct sdp_remote_filter *b)
+{
+	return a->n == b->n && !memcmp(a->m, b->m, a->n * sizeof(a->m[0]));
+}
+
 /* Endpoints of this call not bound yet (what a job would add). */
 static unsigned fresh_endpoints(const struct call *c, const struct sdp_plan *plan,
 				const bool *want, unsigned n)
@@ -938,16 +943,19 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		return 488;
 	}
 
-	/* remember what this party advertised in its realm (claim 7) */
+	/* remember what this party advertised in its realm (claim 7); the
+	 * bindings that admit it are asked for again when that changes (the
+	 * first time, or a re-offer from another address) */
 	c = NULL;
 	if (conf->remote_filter && src_realm >= 0 && n > 0 &&
 	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_get(m, cid))) {
-		bool fresh = !c->s.has_filt[src_realm];
+		bool changed = !c->s.has_filt[src_realm] || !filter_eq(&c->s.filt[src_realm], &f);
 		c->s.filt[src_realm] = f;
 		c->s.has_filt[src_realm] = true;
-		if (fresh)
+		if (changed)
 			for (unsigned i = 0; i < c->s.nb; i++)
-				if (!c->s.b[i].filtered && conf->rules[c->s.b[i].rule].to == src_realm)
+				if (c->s.b[i].rule < (int)conf->nrules &&
+				    conf->rules[c->s.b[i].rule].to == src_realm)
 					rebind(m, c, &c->s.b[i]);
 		call_saved(m, c);
 	}

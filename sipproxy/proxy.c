@@ -1226,11 +1226,14 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	fn(arg, line);
 	off = snprintf(line, sizeof(line),
 		       "media calls=%u bindings=%u pending=%u binds_ok=%llu binds_failed=%llu "
-		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu",
+		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu "
+		       "refused_realm=%llu declined=%llu refused_cap=%llu unacked=%llu",
 		       ms.calls, ms.bindings, ms.pending_jobs, (unsigned long long)ms.binds_ok,
 		       (unsigned long long)ms.binds_failed, (unsigned long long)ms.releases,
 		       (unsigned long long)ms.refreshes, (unsigned long long)ms.rebinds,
-		       (unsigned long long)ms.rewrites, (unsigned long long)ms.passed_unchanged);
+		       (unsigned long long)ms.rewrites, (unsigned long long)ms.passed_unchanged,
+		       (unsigned long long)ms.refused_realm, (unsigned long long)ms.declined,
+		       (unsigned long long)ms.refused_cap, (unsigned long long)ms.unacked);
 	for (unsigned i = 0; i < p->conf->nnats && off > 0 && (size_t)off < sizeof(line); i++)
 		off += snprintf(line + off, sizeof(line) - (size_t)off, " natd_%s=%s",
 				p->conf->nats[i].name, ms.natd_up[i] ? "up" : "down");
