@@ -41,11 +41,18 @@ struct item {
 /* Realm names travel over the control channel: keep them to this set. */
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
+bool conf_tcp_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= CONF_TCP_NAME_MAX && strspn(name, NAME_CHARS) == n;
+}
+
 static const struct item items[] = {
 	{"tun.name", T_STR, 0, 0, OFF(tun_name), IFNAMSIZ, 0, "natd0"},
 	{"tun.mtu", T_INT, 576, 65535, OFF(tun_mtu), 0, 1500, NULL},
 	{"tun.txqueuelen", T_INT, 1, 1000000, OFF(tun_txqueuelen), 0, 5000, NULL},
-	{"user", T_STR, 0, 0, OFF(user), 64, 0, "nobody"},
+	{"user", T_STR, 0, 0, OFF(user), 64, 0, "natedge"},
 	{"pidfile", T_STR, 0, 0, OFF(pidfile), 256, 0, "/run/natd/natd.pid"},
 	{"state.file", T_STR, 0, 0, OFF(state_file), 256, 0, ""},
 	{"log.level", T_LOGLEVEL, 0, 0, OFF(log_level), 0, 0, "info"},
@@ -73,6 +80,10 @@ static const struct item items[] = {
 	{"control.max_lifetime", T_U32, 1, 604800, OFF(ctl_max_lifetime), 0, 86400, NULL},
 	{"control.max_clients", T_INT, 1, 4096, OFF(ctl_max_clients), 0, 64, NULL},
 	{"control.max_request_rate", T_U32, 0, 10000000, OFF(ctl_max_rate), 0, 0, NULL},
+	{"control.max_output", T_U32, 65536, 1u << 30, OFF(ctl_max_output), 0, 4u << 20, NULL},
+	{"control.handshake_timeout", T_U32, 1, 3600, OFF(ctl_handshake_timeout), 0, 5, NULL},
+	{"control.max_tcp_clients", T_INT, 1, 4096, OFF(ctl_max_tcp_clients), 0, 16, NULL},
+	{"control.max_tcp_clients_per_source", T_INT, 1, 4096, OFF(ctl_max_tcp_per_source), 0, 4, NULL},
 	{"control.clients", T_CLIENTS, 0, CONF_MAX_CLIENTS, OFF(clients), 0, 0, NULL},
 	{"control.tcp_listen", T_STR, 0, 0, OFF(ctl_tcp_listen), 32, 0, ""},
 	{"control.tcp_allow", T_PREFIXES, 0, 16, OFF(ctl_tcp_allow), OFF(nctl_tcp_allow), 0, NULL},
@@ -296,6 +307,12 @@ static void load_clients(struct ctx *c, const config_setting_t *list, bool tcp,
 		else if ((v = str_of(c, s))) {
 			if (!*v || strlen(v) >= sizeof(cl->user))
 				cerr(c, s, NULL, "not a %s name", tcp ? "client" : "user");
+			else if (tcp && !conf_tcp_name_ok(v))
+				/* natd refuses a HELLO name it would have to cut to
+				 * make the owner key "tcp:<name>" fit: never truncated
+				 * into another client's */
+				cerr(c, s, NULL, "\"%s\" is not a client name (1 to %d of [A-Za-z0-9._-])",
+				     v, CONF_TCP_NAME_MAX);
 			else
 				snprintf(cl->user, sizeof(cl->user), "%s", v);
 		}

@@ -58,6 +58,9 @@ struct conf_forward {
 };
 
 #define CONF_MAX_CLIENTS 32
+/* A TCP client's name: its owner key "tcp:<name>" must fit the 64 bytes of
+ * an owner (struct mgr_client) whole, so no name is ever cut into another. */
+#define CONF_TCP_NAME_MAX 59
 
 /* control.clients (a local user, by SO_PEERCRED) or control.tcp_clients
  * (a named TCP client proving a shared secret): what it may do. */
@@ -106,6 +109,10 @@ struct natd_conf {
 	uint32_t ctl_default_lifetime, ctl_max_lifetime;
 	int ctl_max_clients;
 	uint32_t ctl_max_rate; /* requests/s per control connection, 0 = unlimited */
+	uint32_t ctl_max_output;        /* bytes queued to one connection before it is cut off */
+	uint32_t ctl_handshake_timeout; /* seconds to complete HELLO (and AUTH over TCP) */
+	int ctl_max_tcp_clients;        /* TCP connections at once (max_clients: Unix ones) */
+	int ctl_max_tcp_per_source;     /* TCP connections at once from one source address */
 	struct conf_client clients[CONF_MAX_CLIENTS];
 	unsigned nclients;
 	char ctl_tcp_listen[32];  /* "a.b.c.d:port"; "" = no TCP */
@@ -128,5 +135,9 @@ struct natd_conf {
  * "file:line: setting: problem". 0, or -EINVAL if anything was wrong. */
 int conf_load(const char *path, struct natd_conf *out, FILE *errs);
 void conf_free(struct natd_conf *c);
+/* Whether name is a valid TCP client name (1..CONF_TCP_NAME_MAX bytes of
+ * [A-Za-z0-9._-]): the grammar of control.tcp_clients[].name, and what
+ * natd accepts in a TCP HELLO. */
+bool conf_tcp_name_ok(const char *name);
 
 #endif

@@ -24,7 +24,9 @@
 #include "log.h"
 #include "ratelimit.h"
 
-#define OUT_HIGH (4u << 20) /* bytes queued to one client before it is cut off */
+/* the owner key "tcp:<name>" always fits whole (conf_tcp_name_ok) */
+_Static_assert(sizeof(((struct mgr_client *)0)->owner) >= sizeof("tcp:") + CONF_TCP_NAME_MAX,
+	       "a TCP client's owner key must not be truncated");
 
 struct conn {
 	struct ctl_server *srv;
@@ -33,14 +35,18 @@ struct conn {
 	struct mgr_policy *pol; /* NULL: not authorised */
 	bool hello;         /* authorised: requests may follow */
 	bool closing;
+	bool dead;          /* cut off: freed by the reaper, nothing more is done */
 	bool tcp;           /* came over TCP: must prove a shared secret */
 	bool await_auth;    /* TCP: HELLO answered with a nonce */
 	int tcp_client;     /* index into tcp_clients, -1 unknown name */
 	uid_t uid;          /* local: the peer's uid (SO_PEERCRED) */
+	uint32_t src;       /* TCP: the source address (network order) */
+	struct event *hs_timer; /* control.handshake_timeout; NULL once done */
 	uint8_t ns[NC_NONCE_LEN];
 	uint32_t watch_reqid, watch_mask;
 	struct tbucket rate;     /* control.max_request_rate */
 	bool rate_logged;
+	bool hello_logged;       /* a second HELLO was logged */
 	struct nc_msg *in, *out; /* decoded request, reply being built */
 	uint8_t *enc;            /* encode buffer, NC_MSG_MAX bytes */
 	struct conn *next;
@@ -64,8 +70,17 @@ struct ctl_server {
 	struct mgr_policy *pols; /* [0] root, then control.clients */
 	uid_t *pol_uids;
 	unsigned npols;
-	int max_clients, nconns;
+	int max_clients, nconns;         /* Unix connections */
+	int max_tcp, max_per_source, ntcpconns; /* TCP connections */
 	uint32_t max_rate;       /* control.max_request_rate, 0 = unlimited */
+	size_t max_output;       /* control.max_output */
+	struct timeval hs_timeout; /* control.handshake_timeout */
+	struct event *reaper;    /* frees the connections marked dead */
+	struct tbucket refuse_log; /* refused connections: at most one log line a second */
+	struct {                 /* appended to STATS as ctl_* */
+		uint64_t hello_refused, name_refused, output_dropped, handshake_timeouts,
+			full_unix, full_tcp, full_source;
+	} n;
 	struct conn *conns;
 	char path[108];
 };
@@ -80,14 +95,104 @@ static void conn_free(struct conn *c)
 			*pp = c->next;
 			break;
 		}
-	s->nconns--;
+	if (c->tcp)
+		s->ntcpconns--;
+	else
+		s->nconns--;
 	if (c->watch_reqid)
 		mgr_set_watching(s->m, -1);
+	if (c->hs_timer)
+		event_free(c->hs_timer);
 	bufferevent_free(c->bev);
 	free(c->in);
 	free(c->out);
 	free(c->enc);
 	free(c);
+}
+
+/* Frees every connection kill_conn() marked. */
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_server *s = arg;
+	struct conn *c, *next;
+	(void)fd;
+	(void)what;
+
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			conn_free(c);
+	}
+}
+
+/* Cut a connection off now, from anywhere (even from inside a request of
+ * its own, or another client's event fan-out): what it had queued is
+ * dropped at once, and the reaper frees it once the current callback is
+ * over. Its bindings stay: they end by lease. */
+static void kill_conn(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = c->closing = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+	event_active(c->srv->reaper, EV_TIMEOUT, 0);
+}
+
+/* control.max_output: a client that does not read what natd sends it (its
+ * replies, or the events it watches) is cut off before its queue can grow
+ * without bound. true if c was cut off. */
+static bool out_over(struct conn *c, const char *what)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t q = evbuffer_get_length(out);
+
+	if (c->dead)
+		return true;
+	if (q <= c->srv->max_output)
+		return false;
+	/* a burst of replies made in one go (the loop has not written any yet):
+	 * hand what the socket takes to the kernel now, so that only a client
+	 * that really does not read is cut off (never blocks: the socket is
+	 * non-blocking) */
+	evbuffer_write(out, bufferevent_getfd(c->bev));
+	if ((q = evbuffer_get_length(out)) <= c->srv->max_output)
+		return false;
+	c->srv->n.output_dropped++;
+	log_notice("control: %s does not read its %s (%zu bytes queued, over control.max_output); "
+		   "disconnected",
+		   c->client.owner, what, q);
+	kill_conn(c);
+	return true;
+}
+
+/* The handshake is over (HELLO, and AUTH over TCP): no deadline now. */
+static void handshake_done(struct conn *c)
+{
+	c->hello = true;
+	if (c->hs_timer) {
+		event_free(c->hs_timer);
+		c->hs_timer = NULL;
+	}
+}
+
+/* The timer of a connection: its handshake deadline, or (closing) the
+ * time it gets to read its last replies. */
+static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)fd;
+	(void)what;
+
+	if (c->closing) {
+		kill_conn(c); /* it does not read what natd answered last */
+		return;
+	}
+	c->srv->n.handshake_timeouts++;
+	log_info("control: %s did not complete its handshake in %ld s (control.handshake_timeout); "
+		 "disconnected",
+		 c->client.owner, (long)c->srv->hs_timeout.tv_sec);
+	kill_conn(c);
 }
 
 /* Encode body as a message of type/reqid and queue it. */
@@ -146,13 +251,33 @@ static void on_event(void *arg, uint8_t event, const struct nc_item *item)
 			continue;
 		if (!c->pol->admin && strcmp(item->owner, c->client.owner))
 			continue;
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
-			log_notice("control: %s does not read its events; disconnected", c->client.owner);
-			c->closing = true;
-			bufferevent_disable(c->bev, EV_READ);
-			continue;
-		}
+		if (out_over(c, "events"))
+			continue; /* kill_conn leaves c in the list until the reaper runs */
 		send_msg(c, NC_MSG_EVENT, c->watch_reqid, &ev);
+	}
+}
+
+/* natd's own counters of the control channel, after the manager's. */
+static void ctl_stats(const struct ctl_server *s, struct nc_stats_r *r)
+{
+	const struct {
+		const char *name;
+		uint64_t v;
+	} t[] = {
+		{"ctl_connections_unix", (uint64_t)s->nconns},
+		{"ctl_connections_tcp", (uint64_t)s->ntcpconns},
+		{"ctl_hello_refused", s->n.hello_refused},
+		{"ctl_name_refused", s->n.name_refused},
+		{"ctl_output_dropped", s->n.output_dropped},
+		{"ctl_handshake_timeouts", s->n.handshake_timeouts},
+		{"ctl_refused_unix_full", s->n.full_unix},
+		{"ctl_refused_tcp_full", s->n.full_tcp},
+		{"ctl_refused_tcp_source", s->n.full_source},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && r->n < NC_STATS_MAX; i++) {
+		snprintf(r->stats[r->n].name, sizeof(r->stats[r->n].name), "%s", t[i].name);
+		r->stats[r->n++].value = t[i].v;
 	}
 }
 
@@ -196,9 +321,33 @@ static void handle(struct conn *c)
 	}
 	switch (q->type) {
 	case NC_MSG_HELLO:
+		if (c->hello || c->await_auth) {
+			/* One HELLO per connection: a second one must not start
+			 * another handshake (a TCP client that has authenticated
+			 * would take another client's name without its secret).
+			 * The connection keeps its identity and state. */
+			c->srv->n.hello_refused++;
+			if (!c->hello_logged)
+				log_notice("control: %s said HELLO again; refused", c->client.owner);
+			c->hello_logged = true;
+			send_refusal(c, q->type, id, NC_ST_BAD_REQUEST,
+				     "HELLO was said already on this connection");
+			break;
+		}
 		r->u.hello_r.st.epoch = mgr_epoch(m);
 		snprintf(r->u.hello_r.name, sizeof(r->u.hello_r.name), "natd %s", PACKAGE_VERSION);
-		if (c->tcp) {
+		if (c->tcp && !conf_tcp_name_ok(q->u.hello.name)) {
+			/* the owner key is "tcp:<name>": a name that would not fit
+			 * whole (or could not be a configured one) is refused, never
+			 * cut to a prefix that may be another client's name. The
+			 * grammar is public, so this tells nothing about the names
+			 * configured. */
+			c->srv->n.name_refused++;
+			r->u.hello_r.st.code = NC_ST_BAD_REQUEST;
+			snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
+				 "a TCP client name is 1 to %d of [A-Za-z0-9._-]", CONF_TCP_NAME_MAX);
+			c->closing = true;
+		} else if (c->tcp) {
 			/* a nonce whatever the name, so names cannot be probed */
 			c->tcp_client = -1;
 			for (unsigned i = 0; i < c->srv->ntcp; i++)
@@ -213,8 +362,8 @@ static void handle(struct conn *c)
 				r->u.hello_r.has_nonce = true;
 				memcpy(r->u.hello_r.nonce, c->ns, NC_NONCE_LEN);
 				c->await_auth = true;
-				snprintf(c->client.owner, sizeof(c->client.owner), "tcp:%.59s",
-					 q->u.hello.name);
+				snprintf(c->client.owner, sizeof(c->client.owner), "tcp:%.*s",
+					 CONF_TCP_NAME_MAX, q->u.hello.name); /* fits: checked above */
 			}
 		} else if (!c->pol) {
 			r->u.hello_r.st.code = NC_ST_NOT_AUTHORIZED;
@@ -222,7 +371,7 @@ static void handle(struct conn *c)
 				 "%s is not a control client (control.clients)", c->client.owner);
 			c->closing = true;
 		} else {
-			c->hello = true;
+			handshake_done(c);
 		}
 		send_msg(c, NC_MSG_HELLO_R, id, &r->u.hello_r);
 		break;
@@ -252,7 +401,7 @@ static void handle(struct conn *c)
 		}
 		c->pol = (struct mgr_policy *)&tc->pol;
 		c->client.pol = c->pol;
-		c->hello = true;
+		handshake_done(c);
 		send_msg(c, NC_MSG_AUTH_R, id, &r->u.auth_r);
 		break;
 	}
@@ -282,6 +431,7 @@ static void handle(struct conn *c)
 	}
 	case NC_MSG_STATS:
 		mgr_stats(m, &r->u.stats_r);
+		ctl_stats(c->srv, &r->u.stats_r);
 		send_msg(c, NC_MSG_STATS_R, id, &r->u.stats_r);
 		break;
 	case NC_MSG_WATCH:
@@ -304,6 +454,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	if (c->dead)
+		return;
 	while (!c->closing) {
 		size_t have = evbuffer_get_length(in), look = have < NC_MSG_MAX ? have : NC_MSG_MAX;
 		uint8_t *p;
@@ -312,6 +464,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 		if (have == 0)
 			break;
+		/* a pipelining client that does not read its replies */
+		if (out_over(c, "replies"))
+			return;
 		p = evbuffer_pullup(in, (ssize_t)look);
 		n = nc_frame(p, look);
 		if (n < 0) {
@@ -340,12 +495,22 @@ static void on_read(struct bufferevent *bev, void *arg)
 		} else {
 			handle(c);
 		}
+		if (c->dead)
+			return; /* cut off by its own request: the reaper frees it */
 		evbuffer_drain(in, (size_t)n);
 	}
 	if (c->closing) {
 		bufferevent_disable(bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 			conn_free(c);
+		} else if (!c->hs_timer) {
+			/* its last replies are queued: it has the handshake
+			 * timeout to read them, then it is cut off */
+			if ((c->hs_timer = evtimer_new(c->srv->base, on_handshake_timeout, c)))
+				evtimer_add(c->hs_timer, &c->srv->hs_timeout);
+			else
+				kill_conn(c);
+		}
 	}
 }
 
@@ -353,6 +518,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->dead)
+		return;
 	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_free(c);
 }
@@ -364,20 +531,34 @@ static void on_event_bev(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg); /* its bindings stay: they end by lease */
 }
 
-static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd)
+/* A refused connection: counted always, logged at most once a second (a
+ * flood of connections must not become a flood of log lines). */
+static void refuse_conn(struct ctl_server *s, evutil_socket_t fd, uint64_t *counter, int n,
+			const char *what, const char *setting)
 {
-	struct conn *c;
+	struct timespec ts;
 
-	if (s->nconns >= s->max_clients) {
-		log_notice("control: %d clients already; connection refused", s->nconns);
-		close(fd);
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
+	(*counter)++;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (tb_take(&s->refuse_log, 1, 1, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u))
+		log_notice("control: %d %s already (%s); connection refused", n, what, setting);
+	close(fd);
+}
+
+/* A new connection (Unix or TCP, each under its own limit, checked by the
+ * caller), with its handshake deadline running. */
+static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd, bool tcp)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
 	if (!c || !(c->in = malloc(sizeof(*c->in))) || !(c->out = malloc(sizeof(*c->out))) ||
 	    !(c->enc = malloc(NC_MSG_MAX)) ||
+	    !(c->hs_timer = evtimer_new(s->base, on_handshake_timeout, c)) ||
+	    evtimer_add(c->hs_timer, &s->hs_timeout) < 0 ||
 	    !(c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
 		if (c) {
+			if (c->hs_timer)
+				event_free(c->hs_timer);
 			free(c->in);
 			free(c->out);
 			free(c->enc);
@@ -387,10 +568,14 @@ static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd)
 		return NULL;
 	}
 	c->srv = s;
+	c->tcp = tcp;
 	c->tcp_client = -1;
 	c->next = s->conns;
 	s->conns = c;
-	s->nconns++;
+	if (tcp)
+		s->ntcpconns++;
+	else
+		s->nconns++;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event_bev, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, NC_MSG_MAX * 4);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -412,7 +597,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	if (!(c = conn_new(s, fd)))
+	if (s->nconns >= s->max_clients) {
+		refuse_conn(s, fd, &s->n.full_unix, s->nconns, "local clients", "control.max_clients");
+		return;
+	}
+	if (!(c = conn_new(s, fd, false)))
 		return;
 	c->uid = cred.uid;
 	snprintf(c->client.owner, sizeof(c->client.owner), "uid:%u", (unsigned)cred.uid);
@@ -431,7 +620,7 @@ static void on_accept_tcp(struct evconnlistener *l, evutil_socket_t fd, struct s
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	bool allowed = false;
 	struct conn *c;
-	int one = 1;
+	int one = 1, n = 0;
 	(void)l;
 
 	if (salen >= (int)sizeof(*sin) && sin->sin_family == AF_INET)
@@ -446,10 +635,23 @@ static void on_accept_tcp(struct evconnlistener *l, evutil_socket_t fd, struct s
 		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!(c = conn_new(s, fd)))
+	if (s->ntcpconns >= s->max_tcp) {
+		refuse_conn(s, fd, &s->n.full_tcp, s->ntcpconns, "TCP clients",
+			    "control.max_tcp_clients");
 		return;
-	c->tcp = true;
+	}
+	for (c = s->conns; c; c = c->next)
+		if (c->tcp && !c->dead && c->src == sin->sin_addr.s_addr)
+			n++;
+	if (n >= s->max_per_source) {
+		refuse_conn(s, fd, &s->n.full_source, n, "TCP connections from one source",
+			    "control.max_tcp_clients_per_source");
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!(c = conn_new(s, fd, true)))
+		return;
+	c->src = sin->sin_addr.s_addr;
 	snprintf(c->client.owner, sizeof(c->client.owner), "tcp:?");
 }
 
@@ -537,6 +739,18 @@ static int build_policies(struct ctl_server *s, const struct natd_conf *c,
 	return 0;
 }
 
+/* The limits that a reload may change. */
+static void ctl_limits(struct ctl_server *s, const struct natd_conf *c)
+{
+	s->max_clients = c->ctl_max_clients;
+	s->max_tcp = c->ctl_max_tcp_clients;
+	s->max_per_source = c->ctl_max_tcp_per_source;
+	s->max_rate = c->ctl_max_rate;
+	s->max_output = c->ctl_max_output;
+	s->hs_timeout.tv_sec = c->ctl_handshake_timeout;
+	s->hs_timeout.tv_usec = 0;
+}
+
 int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct mgr *m,
 		     struct ctl_server **out)
 {
@@ -549,8 +763,9 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 		return -1;
 	s->base = base;
 	s->m = m;
-	s->max_clients = c->ctl_max_clients;
-	s->max_rate = c->ctl_max_rate;
+	ctl_limits(s, c);
+	if (!(s->reaper = event_new(base, -1, 0, on_reap, s)))
+		goto fail;
 	if (build_policies(s, c, NULL) < 0)
 		goto fail;
 	snprintf(s->path, sizeof(s->path), "%s", c->ctl_socket);
@@ -674,8 +889,7 @@ int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned 
 	s->ntcp = t.ntcp;
 	memcpy(s->tcp_allow, t.tcp_allow, sizeof(s->tcp_allow));
 	s->ntcp_allow = t.ntcp_allow;
-	s->max_clients = c->ctl_max_clients;
-	s->max_rate = c->ctl_max_rate;
+	ctl_limits(s, c);
 	return 0;
 }
 
@@ -685,6 +899,8 @@ void ctl_server_free(struct ctl_server *s)
 		return;
 	while (s->conns)
 		conn_free(s->conns);
+	if (s->reaper)
+		event_free(s->reaper);
 	if (s->lst)
 		evconnlistener_free(s->lst);
 	if (s->tcp_lst)

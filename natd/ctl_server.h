@@ -9,7 +9,19 @@
  * the replies encoded back; a malformed request gets an error reply naming
  * the problem, a stream that cannot be framed is answered with ERROR and
  * closed. Nothing here blocks: replies queue in the connection's output
- * buffer, and a watcher that stops reading is disconnected.
+ * buffer, and a client that leaves more than control.max_output unread
+ * (a watcher or a pipelining client) is cut off at once, its queue freed.
+ *
+ * Against hostile clients: HELLO is said once per connection (a second
+ * one is refused, so an authenticated TCP connection cannot take another
+ * client's name); a connection has control.handshake_timeout to complete
+ * HELLO (and AUTH); Unix and TCP connections are counted apart
+ * (control.max_clients, control.max_tcp_clients) and TCP ones also per
+ * source address; a TCP client name that would not fit its owner key
+ * "tcp:<name>" whole is refused, never truncated. Connections are freed
+ * by one reaper (kill_conn marks, the reaper frees once the callback that
+ * marked them is over), so a client can be cut off from inside another
+ * client's request.
  */
 #ifndef NATD_CTL_SERVER_H
 #define NATD_CTL_SERVER_H

@@ -58,21 +58,28 @@ int priv_drop(const char *user)
 	return 0;
 }
 
+/* The state directory and file are opened without following a symbolic
+ * link in their last component (O_NOFOLLOW) and given away through the
+ * descriptor (fchown): a link planted where the directory or the file
+ * should be cannot make root give away what it points to. */
 int priv_state_dir(const char *path, const char *user)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], file[PATH_MAX], tmp[PATH_MAX];
 	struct passwd *pw = getpwnam(user);
+	const char *sd = getenv("STATE_DIRECTORY");
+	struct stat sb;
+	bool ours;
+	int dfd = -1, ffd = -1, ret = -1;
 
 	if (!pw) {
 		log_err("user %s: no such user", user);
 		return -1;
 	}
-	const char *sd = getenv("STATE_DIRECTORY");
-	bool ours;
-
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	snprintf(file, sizeof(file), "%s", path);
 	/* ours to give away: made here, or systemd's StateDirectory= for us */
-	if (mkdir(dirname(dir), 0750) == 0) {
+	if (mkdir(dir, 0750) == 0) {
 		ours = true;
 	} else if (errno == EEXIST) {
 		ours = sd && !strcmp(sd, dir);
@@ -80,15 +87,45 @@ int priv_state_dir(const char *path, const char *user)
 		log_err("state directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (ours && geteuid() == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		log_err("state directory %s: %s", dir,
+			errno == ELOOP || errno == ENOTDIR
+				? "a symbolic link or not a directory; refusing it (name a real directory)"
+				: strerror(errno));
+		return -1;
+	}
+	if (fstat(dfd, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		log_err("state directory %s: not a directory; refusing it", dir);
+		goto out;
+	}
+	if (ours && geteuid() == 0 && fchown(dfd, pw->pw_uid, pw->pw_gid) < 0) {
 		log_err("state directory %s: chown %s: %s", dir, user, strerror(errno));
-		return -1;
+		goto out;
 	}
-	if (geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT) {
-		log_err("state file %s: chown %s: %s", path, user, strerror(errno));
-		return -1;
+	/* an existing state file: a plain file with one name, or refused */
+	ffd = openat(dfd, basename(file), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (ffd < 0 && errno != ENOENT) {
+		log_err("state file %s: %s", path,
+			errno == ELOOP ? "a symbolic link; refusing it" : strerror(errno));
+		goto out;
 	}
-	return 0;
+	if (ffd >= 0) {
+		if (fstat(ffd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+			log_err("state file %s: not a plain file with a single name; refusing it", path);
+			goto out;
+		}
+		if (geteuid() == 0 && fchown(ffd, pw->pw_uid, pw->pw_gid) < 0) {
+			log_err("state file %s: chown %s: %s", path, user, strerror(errno));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ffd >= 0)
+		close(ffd);
+	close(dfd);
+	return ret;
 }
 
 bool priv_dir_writable(const char *path)

@@ -21,8 +21,10 @@ int priv_pidfile_open(const char *path);
 /* The directory of a state file, for user (the daemon writes there after
  * dropping root): made if missing and given to user; an existing one is
  * given to user only if it is systemd's StateDirectory= ($STATE_DIRECTORY),
- * never another. An existing state file is given to user. 0 or -1
- * (logged). */
+ * never another. An existing state file is given to user. Neither is
+ * followed if it is a symbolic link: a directory that is a link or not a
+ * directory, and a state file that is a link, not a plain file or has
+ * another name (a hard link), are refused. 0 or -1 (logged). */
 int priv_state_dir(const char *path, const char *user);
 /* Whether the directory holding path is writable now. */
 bool priv_dir_writable(const char *path);

@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 
+#include "siphash.h"
+
 struct bucket {
 	uint32_t addr;      /* network byte order; 0 = free */
 	struct tbucket tb;
@@ -16,6 +18,7 @@ struct bucket {
 
 struct ratelimit {
 	uint32_t rate, burst;
+	struct siphash_key key;  /* where a source's bucket lies: unpredictable */
 	struct bucket b[RL_SLOTS];
 };
 
@@ -23,8 +26,10 @@ struct ratelimit *rl_new(uint32_t rate, uint32_t burst)
 {
 	struct ratelimit *rl = calloc(1, sizeof(*rl));
 
-	if (rl)
+	if (rl) {
 		rl_set(rl, rate, burst);
+		siphash_key_random(&rl->key);
+	}
 	return rl;
 }
 
@@ -39,11 +44,9 @@ void rl_set(struct ratelimit *rl, uint32_t rate, uint32_t burst)
 	rl->burst = burst ? burst : rate;
 }
 
-static uint32_t slot_of(uint32_t addr)
+static uint32_t slot_of(const struct ratelimit *rl, uint32_t addr)
 {
-	uint32_t h = addr * 2654435761u;
-
-	return (h ^ (h >> 16)) % RL_SLOTS;
+	return (uint32_t)(siphash_u32(&rl->key, addr) % RL_SLOTS);
 }
 
 bool tb_take(struct tbucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms)
@@ -71,7 +74,7 @@ bool tb_take(struct tbucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms)
 bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms)
 {
 	struct bucket *b = NULL, *victim = NULL;
-	uint32_t s = slot_of(addr);
+	uint32_t s = slot_of(rl, addr);
 
 	if (rl->rate == 0 || addr == 0)
 		return true;

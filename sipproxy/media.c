@@ -63,7 +63,7 @@
 #include "log.h"
 #include "sdp_rewrite.h"
 #include "sip_msg.h"
-#include "strhash.h"
+#include "siphash.h"
 
 #define CALL_BUCKETS 4096u
 #define OWNER_BUCKETS 1024u
@@ -134,6 +134,7 @@ struct media {
 	const struct sp_conf *conf;
 	struct nat_conn nat[SPC_MAX_NATS];
 	struct call *calls[CALL_BUCKETS];
+	struct siphash_key key;    /* Call-IDs are the sender's choice */
 	unsigned ncalls;
 	struct owner *owners[OWNER_BUCKETS];
 	struct job *jobs;
@@ -288,7 +289,7 @@ static struct call *call_find(struct media *m, const char *id)
 {
 	struct call *c;
 
-	for (c = m->calls[strhash(id) % CALL_BUCKETS]; c; c = c->hnext)
+	for (c = m->calls[(unsigned)(siphash_str(&m->key, id) % CALL_BUCKETS)]; c; c = c->hnext)
 		if (!strcmp(c->s.call_id, id))
 			return c;
 	return NULL;
@@ -327,7 +328,7 @@ static struct call *call_new(struct media *m, const char *id)
 	strcpy(c->s.call_id, id);
 	c->m = m;
 	c->s.started = time(NULL);
-	b = strhash(id) % CALL_BUCKETS;
+	b = (unsigned)(siphash_str(&m->key, id) % CALL_BUCKETS);
 	c->hnext = m->calls[b];
 	m->calls[b] = c;
 	m->ncalls++;
@@ -344,7 +345,7 @@ static struct call *call_get(struct media *m, const char *id)
 
 static void call_unlink_free(struct media *m, struct call *c)
 {
-	struct call **pp = &m->calls[strhash(c->s.call_id) % CALL_BUCKETS];
+	struct call **pp = &m->calls[(unsigned)(siphash_str(&m->key, c->s.call_id) % CALL_BUCKETS)];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
@@ -1105,6 +1106,7 @@ struct media *media_new(struct event_base *base, const struct sp_conf *conf)
 		return NULL;
 	m->base = base;
 	m->conf = conf;
+	siphash_key_random(&m->key);
 	for (unsigned i = 0; i < conf->nnats; i++) {
 		m->nat[i].m = m;
 		m->nat[i].idx = (int)i;

@@ -40,6 +40,7 @@ struct persist {
 	const struct sp_conf *conf;
 	struct registrar *reg;
 	struct media *m;
+	struct dlg_table *dlg;
 	persist_clock_fn mono;
 	struct journal *j;
 	unsigned long dumped;         /* lines of the snapshot being written */
@@ -132,6 +133,31 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 	return n;
 }
 
+static void put_dialog(void *arg, const struct dlg_info *d)
+{
+	struct persist *ps = arg;
+	char h_cid[2 * DLG_CALLID_MAX + 1], h_a[2 * DLG_TAG_MAX + 1], h_b[2 * DLG_TAG_MAX + 1];
+	char ca[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
+
+	ps->dumped++;
+	journal_printf(ps->j, "D %s %s %s %lld %s %s %u %s %s %u", journal_str_put(h_cid, d->call_id),
+		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag),
+		       (long long)d->started, d->caller.src.tcp ? "tcp" : "udp",
+		       ip4f(ca, (const uint8_t *)&d->caller.src.peer.sin_addr),
+		       (unsigned)ntohs(d->caller.src.peer.sin_port), d->callee.src.tcp ? "tcp" : "udp",
+		       ip4f(ea, (const uint8_t *)&d->callee.src.peer.sin_addr),
+		       (unsigned)ntohs(d->callee.src.peer.sin_port));
+}
+
+static void on_dialog_ended(void *arg, const struct dlg_info *d)
+{
+	struct persist *ps = arg;
+	char h_cid[2 * DLG_CALLID_MAX + 1], h_a[2 * DLG_TAG_MAX + 1], h_b[2 * DLG_TAG_MAX + 1];
+
+	journal_printf(ps->j, "E %s %s %s", journal_str_put(h_cid, d->call_id),
+		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag));
+}
+
 struct dump_ctx {
 	struct persist *ps;
 	unsigned long n;
@@ -163,6 +189,9 @@ static unsigned long dump(void *arg, struct journal *j)
 	registrar_each(ps->reg, ps->mono(), put_contact, ps);
 	d.n += ps->dumped;
 	media_each_call(ps->m, dump_call, &d);
+	ps->dumped = 0;
+	dlg_each(ps->dlg, put_dialog, ps);
+	d.n += ps->dumped;
 	return d.n;
 }
 
@@ -488,6 +517,63 @@ static int rec_end(struct persist *ps, char **f, int n)
 	return 0;
 }
 
+/* "udp|tcp ip port" at f into a flow (no connection: TCP ones are gone) */
+static bool flow(struct persist *ps, char **f, struct tp_addr *a)
+{
+	uint16_t pt;
+	int realm, li;
+
+	memset(a, 0, sizeof(*a));
+	if ((strcmp(f[0], "udp") && strcmp(f[0], "tcp")) ||
+	    !ip4(f[1], (uint8_t *)&a->peer.sin_addr) || !port(f[2], &pt))
+		return false;
+	a->tcp = f[0][0] == 't';
+	a->peer.sin_family = AF_INET;
+	a->peer.sin_port = htons(pt);
+	realm = sp_conf_realm_of(ps->conf, a->peer.sin_addr.s_addr);
+	li = realm >= 0 ? sp_conf_listen_of(ps->conf, realm, a->tcp) : -1;
+	a->listen = li >= 0 ? li : 0;
+	return true;
+}
+
+static int rec_dialog(struct persist *ps, char **f, int n)
+{
+	struct dlg_info d;
+	uint64_t started;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (n != 11)
+		return why(ps, true, "D: wrong number of fields");
+	if (!journal_str_get(f[1], d.call_id, sizeof(d.call_id)) || !d.call_id[0] ||
+	    !journal_str_get(f[2], d.caller.tag, sizeof(d.caller.tag)) || !d.caller.tag[0] ||
+	    !journal_str_get(f[3], d.callee.tag, sizeof(d.callee.tag)) || !d.callee.tag[0] ||
+	    !journal_u64(f[4], INT64_MAX, &started) || !flow(ps, f + 5, &d.caller.src) ||
+	    !flow(ps, f + 8, &d.callee.src))
+		return why(ps, true, "D: malformed");
+	d.confirmed = true;
+	/* a clock that went back: the dialog's age counts from now */
+	d.started = (time_t)started > ps->load_wall ? ps->load_wall : (time_t)started;
+	dlg_end(ps->dlg, d.call_id, d.caller.tag, d.callee.tag); /* a later D replaces */
+	rc = dlg_restore(ps->dlg, &d);
+	if (rc == -ENOSPC)
+		return why(ps, false, "dialog over sip.max_calls");
+	if (rc < 0)
+		return why(ps, true, "D: refused");
+	return 0;
+}
+
+static int rec_dialog_end(struct persist *ps, char **f, int n)
+{
+	char cid[DLG_CALLID_MAX], a[DLG_TAG_MAX], b[DLG_TAG_MAX];
+
+	if (n != 4 || !journal_str_get(f[1], cid, sizeof(cid)) || !cid[0] ||
+	    !journal_str_get(f[2], a, sizeof(a)) || !journal_str_get(f[3], b, sizeof(b)))
+		return why(ps, true, "E: malformed");
+	dlg_end(ps->dlg, cid, a, b);
+	return 0;
+}
+
 static int rec_header(struct persist *ps, char **f, int n)
 {
 	uint64_t v;
@@ -533,6 +619,8 @@ static int replay(void *arg, char *line)
 	case 'P': return rec_party(ps, f, n);
 	case 'F': return rec_filter(ps, f, n);
 	case 'X': return rec_end(ps, f, n);
+	case 'D': return rec_dialog(ps, f, n);
+	case 'E': return rec_dialog_end(ps, f, n);
 	default: return why(ps, true, "unknown record");
 	}
 }
@@ -540,7 +628,7 @@ static int replay(void *arg, char *line)
 /* ---- the module ---- */
 
 struct persist *persist_new(const struct sp_conf *conf, struct registrar *reg, struct media *m,
-			    persist_clock_fn mono)
+			    struct dlg_table *dlg, persist_clock_fn mono)
 {
 	struct persist *ps = calloc(1, sizeof(*ps));
 
@@ -553,6 +641,7 @@ struct persist *persist_new(const struct sp_conf *conf, struct registrar *reg, s
 	ps->conf = conf;
 	ps->reg = reg;
 	ps->m = m;
+	ps->dlg = dlg;
 	ps->mono = mono;
 	return ps;
 }
@@ -580,6 +669,12 @@ int persist_load(struct persist *ps, const char *path, struct persist_stats *out
 	rc = journal_load(path, replay, ps, &js);
 	commit_pending(ps);
 	media_each_call(ps->m, count_call, &ps->st);
+	{
+		struct dlg_stats ds;
+
+		dlg_get_stats(ps->dlg, &ds);
+		ps->st.dialogs = ds.confirmed;
+	}
 	ps->st.lines = js.lines;
 	ps->st.bad = js.bad;
 	ps->st.torn = js.torn;
@@ -609,9 +704,10 @@ int persist_load(struct persist *ps, const char *path, struct persist_stats *out
 		free(aside);
 	}
 	log_notice("state file %s: restored %lu registration%s (%lu expired, dropped) and %lu call%s "
-		   "with %lu binding%s",
+		   "with %lu binding%s; %lu dialog%s",
 		   path, ps->st.regs, ps->st.regs == 1 ? "" : "s", ps->st.regs_expired, ps->st.calls,
-		   ps->st.calls == 1 ? "" : "s", ps->st.bindings, ps->st.bindings == 1 ? "" : "s");
+		   ps->st.calls == 1 ? "" : "s", ps->st.bindings, ps->st.bindings == 1 ? "" : "s",
+		   ps->st.dialogs, ps->st.dialogs == 1 ? "" : "s");
 	if (ps->st.bad || ps->st.skipped)
 		log_warn("state file %s: %lu of %lu lines unusable and skipped, %lu records not for this "
 			 "configuration (first: record %lu, %s)",
@@ -625,6 +721,7 @@ int persist_load(struct persist *ps, const char *path, struct persist_stats *out
 int persist_open(struct persist *ps, const char *path, struct event_base *base)
 {
 	struct media_hooks h = {.changed = on_call_changed, .ended = on_call_ended, .arg = ps};
+	struct dlg_hooks dh = {.changed = put_dialog, .ended = on_dialog_ended, .arg = ps};
 
 	if (ps->j)
 		return 0;
@@ -637,6 +734,7 @@ int persist_open(struct persist *ps, const char *path, struct event_base *base)
 	}
 	registrar_set_hook(ps->reg, on_aor_changed, ps);
 	media_set_hooks(ps->m, &h);
+	dlg_set_hooks(ps->dlg, &dh);
 	return 0;
 }
 
@@ -646,6 +744,7 @@ void persist_close(struct persist *ps, bool final)
 		return;
 	registrar_set_hook(ps->reg, NULL, NULL);
 	media_set_hooks(ps->m, NULL);
+	dlg_set_hooks(ps->dlg, NULL);
 	journal_close(ps->j, final);
 	ps->j = NULL;
 }

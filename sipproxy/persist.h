@@ -4,8 +4,9 @@
  * The file is a journal (natd/journal.h): a snapshot of every live
  * record, then the changes appended as they happen, written once per
  * event-loop pass. This module owns the record format and the glue: it
- * hooks into the registrar (an AoR changed) and into media (a call
- * changed, a call ended), writes the records, and at start-up replays the
+ * hooks into the registrar (an AoR changed), into media (a call
+ * changed, a call ended) and into the dialog table (a dialog made or
+ * ended), writes the records, and at start-up replays the
  * file into the registrar and media before anything is served.
  *
  * Records, text, one per line, fields separated by one space. Strings
@@ -31,6 +32,11 @@
  *   F call-id realm n ip/plen/lo-hi...
  *                         the claim 7 filter advertised from realm
  *   X call-id             the call is over
+ *   D call-id caller-tag callee-tag started udp|tcp ip port udp|tcp ip port
+ *                         a confirmed dialog (dialog.h): its parties' tags
+ *                         and the flows they were heard from (caller's,
+ *                         then callee's), when it was made
+ *   E call-id tag tag     the dialog is over
  *
  * A call's lines always come together, C first; B, P and F lines are
  * only taken for the call whose C line came last. A change to an AoR
@@ -59,6 +65,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dialog.h"
 #include "media.h"
 #include "registrar.h"
 #include "sp_conf.h"
@@ -78,6 +85,7 @@ struct persist_stats {
 	unsigned long regs_expired;  /* contacts dropped as expired */
 	unsigned long calls;         /* calls restored */
 	unsigned long bindings;      /* their bindings */
+	unsigned long dialogs;       /* dialogs restored */
 	bool torn;                   /* the last line had no newline (ignored) */
 	int version;                 /* the header's version; 0 none */
 };
@@ -85,9 +93,10 @@ struct persist_stats {
 /* The registrar's clock (monotonic seconds, as given to registrar_register). */
 typedef int64_t (*persist_clock_fn)(void);
 
-/* A state file for this registrar and media (they must outlive it). */
+/* A state file for this registrar, media and dialog table (they must
+ * outlive it). */
 struct persist *persist_new(const struct sp_conf *conf, struct registrar *reg, struct media *m,
-			    persist_clock_fn mono);
+			    struct dlg_table *dlg, persist_clock_fn mono);
 void persist_free(struct persist *ps);
 
 /* Replay the file at path into the registrar and media (before serving),

@@ -5,9 +5,15 @@
  * parser chose, a refused response is dropped. Then:
  *
  * Requests (§16.3-§16.6). ACK matching a non-2xx server transaction ends
- * it; any other ACK (for a 2xx, end to end) is forwarded without state.
- * CANCEL is answered 200 and cancels the branches of its INVITE (§16.10).
- * A retransmission is absorbed by its server transaction. Otherwise:
+ * it; an ACK for a 2xx (end to end) is forwarded without state when it
+ * belongs to a dialog of the table and comes from its caller (dialog.h),
+ * any other ACK is dropped before the media step. CANCEL is answered 200
+ * and cancels the branches of its INVITE (§16.10), when it comes from
+ * where the INVITE came from (else 481). A retransmission is absorbed by
+ * its server transaction. An in-dialog request (To with a tag) that names
+ * no dialog of the table, or does not come from the party whose tag is in
+ * its From, gets 481 (rate limited per source) and changes nothing.
+ * Otherwise:
  * Max-Forwards (483), loop detection (482), a new server transaction (100
  * Trying at once for INVITE), then the target set:
  *   - a Route header left after removing ours: that next hop (loose
@@ -31,8 +37,11 @@
  * as 408. A response that matches no transaction is forwarded statelessly
  * if it is a 2xx to an INVITE (RFC 6026), else dropped.
  *
- * Calls and bindings: BYE ends the call's media at once; a final failure
- * of an initial INVITE (CANCEL, 486, timeout...) too.
+ * Calls and bindings: BYE ends the call's media and its dialog at once; a
+ * final failure of an initial INVITE (CANCEL, 486, timeout...) ends the
+ * media and the early dialogs. Dialogs are made by the responses to
+ * dialog-forming requests (note_dialog: 2xx, and 1xx with a To tag for
+ * INVITE) and expire with media.max_call_duration.
  *
  * State file (state.file, persist.h): proxy_new() replays it into the
  * registrar and media before anything is served; proxy_state_open() (after
@@ -53,6 +62,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "dialog.h"
 #include "log.h"
 #include "media.h"
 #include "persist.h"
@@ -71,6 +81,8 @@ struct proxy {
 	struct media *media;
 	struct event *tick;
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
+	struct dlg_table *dlg;     /* the dialogs and their parties */
+	struct ratelimit *rl_dlg;  /* sip.dialog_mismatch_rate, per source address */
 	struct persist *ps;        /* state.file; NULL without one */
 	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
@@ -249,6 +261,8 @@ static void after_final(struct proxy *p, struct txn_srv *st, int status)
 		char why[64];
 		snprintf(why, sizeof(why), "INVITE answered %d", status);
 		media_call_end(p->media, cid, why);
+		if (tag_of(st->req->from))
+			dlg_end_early(p->dlg, cid, tag_of(st->req->from));
 	}
 }
 
@@ -735,7 +749,7 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 			  const char *key)
 {
 	char ikey[TXN_KEY_MAX];
-	struct txn_srv *inv, *st;
+	struct txn_srv *inv = NULL, *st;
 
 	p->st.cancels++;
 	if ((st = txn_srv_find(p->tl, key))) { /* a retransmitted CANCEL */
@@ -743,7 +757,13 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 		osip_message_free(req);
 		return;
 	}
-	if (sip_msg_txn_key(req, true, ikey, sizeof(ikey)) < 0 || !(inv = txn_srv_find(p->tl, ikey))) {
+	/* RFC 3261 §9.2: a CANCEL matches its INVITE's transaction, and
+	 * (here) only from where that INVITE came from: a third party that
+	 * learnt the branch cannot cancel someone else's call */
+	if (sip_msg_txn_key(req, true, ikey, sizeof(ikey)) < 0 || !(inv = txn_srv_find(p->tl, ikey)) ||
+	    inv->from.peer.sin_addr.s_addr != from->peer.sin_addr.s_addr) {
+		if (inv)
+			p->st.dialog_refused++;
 		reply_stateless(p, req, from, 481, NULL, NULL);
 		osip_message_free(req);
 		return;
@@ -761,6 +781,31 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 	for (unsigned i = 0; i < inv->nbranches; i++)
 		txn_cli_cancel(p->tl, inv->branch[i]);
 	maybe_finish(p, inv); /* no branch sent yet: 487 now */
+}
+
+/* An in-dialog request (To with a tag): it must name a dialog the proxy
+ * knows and come from the party whose tag is in From (dialog.h).
+ * Otherwise 481 (RFC 3261 §12.2.2) and nothing changes: no transaction,
+ * no forwarding, no media step; those refusals are rate limited per source
+ * (sip.dialog_mismatch_rate: beyond it they are dropped unanswered). */
+static bool dialog_admits(struct proxy *p, const osip_message_t *req, const struct tp_addr *from)
+{
+	enum dlg_verdict v = dlg_check(p->dlg, CID(req), tag_of(req->from), tag_of(req->to), from,
+				       NULL);
+	char ip[INET_ADDRSTRLEN];
+
+	if (v == DLG_OK)
+		return true;
+	p->st.dialog_refused++;
+	if (!rl_allow(p->rl_dlg, from->peer.sin_addr.s_addr, txn_now_ms())) {
+		p->st.rate_limited++;
+		return false;
+	}
+	log_info("%s from %s:%u: %s (call %s): 481", req->sip_method, ip_str(&from->peer, ip),
+		 ntohs(from->peer.sin_port),
+		 v == DLG_NONE ? "no such dialog" : "not from a party of the dialog", CID(req));
+	reply_stateless(p, req, from, 481, "Call/Transaction Does Not Exist", NULL);
+	return false;
 }
 
 static void handle_request(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
@@ -791,6 +836,17 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			osip_message_free(req);
 			return;
 		}
+		/* an ACK for a 2xx belongs to a dialog and comes from its
+		 * caller; any other (stray) ACK is dropped, and never goes
+		 * through the media step */
+		if (!tag_of(req->to) || dlg_check(p->dlg, CID(req), tag_of(req->from), tag_of(req->to),
+						  from, NULL) != DLG_OK) {
+			p->st.stray_acks++;
+			log_debug("ACK from %s:%u matches no dialog of its sender: dropped (call %s)", ip,
+				  ntohs(from->peer.sin_port), CID(req));
+			osip_message_free(req);
+			return;
+		}
 		forward_ack(p, req, from);
 		return;
 	}
@@ -803,9 +859,14 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		osip_message_free(req);
 		return;
 	}
+	if (tag_of(req->to) && !dialog_admits(p, req, from)) {
+		osip_message_free(req);
+		return;
+	}
 	/* sip.rate_limit: new out-of-dialog requests per source (floods of
-	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE)
-	 * always pass, so calls in progress can end */
+	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE) of
+	 * a known dialog from its party always pass, so calls in progress
+	 * can end (the others were refused above, under their own limit) */
 	if (c->rate_limit && !tag_of(req->to) &&
 	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, txn_now_ms())) {
 		p->st.rate_limited++;
@@ -835,8 +896,11 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	st->in_realm = realm_of_peer(c, from);
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
-	if (MSG_IS_BYE(req))
+	if (MSG_IS_BYE(req)) {
+		/* the dialog ends at once (its party asked: dialog_admits) */
+		dlg_end(p->dlg, CID(req), tag_of(req->from), tag_of(req->to));
 		media_call_end(p->media, CID(req), "BYE");
+	}
 	route_request(p, st);
 }
 
@@ -861,6 +925,31 @@ static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp
 	}
 	txn_send_raw(p->tl, &d, resp);
 	osip_message_free(resp);
+}
+
+/* A response to a dialog-forming request (RFC 3261 §12.1): a 2xx makes
+ * the dialog, with its parties' flows (the request's source, the
+ * response's); a provisional with a To tag to an initial INVITE makes an
+ * early one (PRACK, UPDATE before the answer). */
+static void note_dialog(struct proxy *p, const struct txn_srv *st, const osip_message_t *resp,
+			const struct tp_addr *from)
+{
+	const osip_message_t *req = st->req;
+	const char *ft = tag_of(resp->from), *tt = tag_of(resp->to);
+	int status = resp->status_code, rc;
+
+	if (!ft || !tt || tag_of(req->to) ||
+	    !(MSG_IS_INVITE(req) || MSG_IS_SUBSCRIBE(req) || MSG_IS_REFER(req)) || status < 101 ||
+	    status >= 300)
+		return;
+	if (status < 200)
+		rc = MSG_IS_INVITE(req) ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
+					: 0;
+	else
+		rc = dlg_confirm(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL));
+	if (rc == -ENOSPC)
+		log_warn("call %s: dialog table full (sip.max_calls): its in-dialog requests will get 481",
+			 CID(resp));
 }
 
 static void handle_response(struct proxy *p, osip_message_t *resp, const struct tp_addr *from)
@@ -895,6 +984,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 		if (ft && tt && initial_invite(st))
 			media_dialog_confirmed(p->media, CID(resp), ft, tt);
 	}
+	note_dialog(p, st, resp, from);
 	if (status >= 300) {
 		if (!ct->srv_final_counted) {
 			ct->srv_final_counted = true;
@@ -1018,6 +1108,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	registrar_expire(p->reg, now_s());
+	dlg_expire(p->dlg, time(NULL));
 }
 
 int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy **pp)
@@ -1040,6 +1131,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 		goto fail;
 	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
 	    !(p->rl = rl_new(conf->rate_limit, 0)) ||
+	    !(p->rl_dlg = rl_new(conf->dialog_mismatch_rate, 0)) || !(p->dlg = dlg_new(conf)) ||
 	    !(p->media = media_new(base, conf)) ||
 	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
 		log_err("out of memory");
@@ -1048,7 +1140,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	if (conf->state_file[0]) {
 		int rc;
 
-		if (!(p->ps = persist_new(conf, p->reg, p->media, now_s))) {
+		if (!(p->ps = persist_new(conf, p->reg, p->media, p->dlg, now_s))) {
 			log_err("out of memory");
 			goto fail;
 		}
@@ -1076,7 +1168,9 @@ void proxy_free(struct proxy *p)
 	txn_layer_free(p->tl);
 	media_free(p->media);
 	registrar_free(p->reg);
+	dlg_free(p->dlg);
 	rl_free(p->rl);
+	rl_free(p->rl_dlg);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1161,6 +1255,7 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 	/* every module reads the one struct: rewrite it in place */
 	memcpy((struct sp_conf *)c, fresh, sizeof(*c));
 	rl_set(p->rl, c->rate_limit, 0);
+	rl_set(p->rl_dlg, c->dialog_mismatch_rate, 0);
 	log_notice("configuration reloaded: %u media rule%s, %u route%s, %u domain%s", c->nrules,
 		   c->nrules == 1 ? "" : "s", c->nroutes, c->nroutes == 1 ? "" : "s", c->ndomains,
 		   c->ndomains == 1 ? "" : "s");
@@ -1204,7 +1299,7 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
 		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
 		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu "
-		 "absorbed_2xx=%llu",
+		 "absorbed_2xx=%llu dialog_refused=%llu stray_acks=%llu",
 		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
 		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
 		 (unsigned long long)p->st.forwarded_responses,
@@ -1212,7 +1307,8 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 (unsigned long long)p->st.cancels, (unsigned long long)p->st.loops,
 		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
 		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited,
-		 (unsigned long long)p->st.absorbed_2xx);
+		 (unsigned long long)p->st.absorbed_2xx, (unsigned long long)p->st.dialog_refused,
+		 (unsigned long long)p->st.stray_acks);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "
@@ -1241,6 +1337,15 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line), "registrar aors=%u contacts=%u", registrar_count_aors(p->reg),
 		 registrar_count_contacts(p->reg));
 	fn(arg, line);
+	{
+		struct dlg_stats ds;
+
+		dlg_get_stats(p->dlg, &ds);
+		snprintf(line, sizeof(line), "dialogs confirmed=%u early=%u made=%llu ended=%llu expired=%llu refused_full=%llu",
+			 ds.confirmed, ds.early, (unsigned long long)ds.made, (unsigned long long)ds.ended,
+			 (unsigned long long)ds.expired, (unsigned long long)ds.refused_full);
+		fn(arg, line);
+	}
 	registrar_each(p->reg, now_s(), status_contact, &sc);
 	media_dump(p->media, fn, arg);
 }

@@ -16,6 +16,8 @@ struct proxy_stats {
 	uint64_t forwarded_responses, stray_responses, registers, cancels, acks_absorbed;
 	uint64_t loops, too_many_hops, no_route, media_rejects, rate_limited;
 	uint64_t absorbed_2xx; /* retransmitted 2xx whose first copy was refused */
+	uint64_t dialog_refused; /* in-dialog requests / CANCELs not from a party: 481 */
+	uint64_t stray_acks;   /* ACKs matching no transaction nor dialog: dropped */
 };
 
 /* Open the transports, connect to the natds, start the timers, and with

@@ -86,7 +86,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
+
+#include "siphash.h"
 
 #define REG_MAX_CONTACTS_CAP 1024u      /* sanity caps on the limits */
 #define REG_MAX_AORS_CAP (1u << 24)
@@ -139,7 +140,7 @@ struct registrar {
 	struct reg_limits lim;
 	struct aor **buckets;
 	size_t nbuckets;   /* a power of two */
-	uint64_t seed;     /* hash seed */
+	struct siphash_key key; /* hash key (SipHash: AoRs are the sender's choice) */
 	unsigned naors, ncontacts;
 	uint64_t seq;
 	struct stage *stage; /* max_contacts scratch bindings */
@@ -157,14 +158,7 @@ static int lower(int c)
 
 static uint64_t hash_aor(const struct registrar *r, const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ r->seed; /* FNV-1a, seeded */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33; /* spread the high bits into the bucket index */
-	return h;
+	return siphash_str(&r->key, s);
 }
 
 static int64_t sat_add(int64_t now, uint32_t delta)
@@ -428,8 +422,7 @@ struct registrar *registrar_new(const struct reg_limits *lim)
 	while (nb < lim->max_aors)
 		nb <<= 1;
 	r->nbuckets = nb;
-	if (getrandom(&r->seed, sizeof(r->seed), GRND_NONBLOCK) != sizeof(r->seed))
-		r->seed = (uint64_t)(uintptr_t)r; /* only spreads the chains */
+	siphash_key_random(&r->key);
 	r->buckets = calloc(nb, sizeof(*r->buckets));
 	r->stage = calloc(lim->max_contacts, sizeof(*r->stage));
 	r->sorted = calloc(lim->max_contacts, sizeof(*r->sorted));

@@ -107,7 +107,7 @@ static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL,
 
 static const struct item items[] = {
 	{.path = "user", .type = K_STR, .off = OFF(user), .size = sizeof(((struct sp_conf *)0)->user),
-	 .dflt_s = "nobody"},
+	 .dflt_s = "sipproxy"},
 	{.path = "pidfile", .type = K_STR, .off = OFF(pidfile), .size = SPC_PATH_MAX,
 	 .dflt_s = "/run/sipproxy/sipproxy.pid"},
 	{.path = "status_socket", .type = K_STR, .off = OFF(status_socket), .size = SUN_PATH_SIZE,
@@ -157,6 +157,8 @@ static const struct item items[] = {
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
 	{.path = "sip.rate_limit", .type = K_UINT, .min = 0, .max = 1000000, .off = OFF(rate_limit),
 	 .dflt = 0},
+	{.path = "sip.dialog_mismatch_rate", .type = K_UINT, .min = 0, .max = 1000000,
+	 .off = OFF(dialog_mismatch_rate), .dflt = 20},
 };
 
 static const char *const groups[] = {"log", "media", "registrar", "sip", "state"};

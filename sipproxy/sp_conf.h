@@ -127,7 +127,7 @@ enum spc_natd_failure {
 enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
 
 struct sp_conf {
-	char user[64];                 /* drop to this user when started as root; default "nobody" */
+	char user[64];                 /* drop to this user when started as root; default "sipproxy" (made by make install) */
 	char pidfile[SPC_PATH_MAX];    /* default "/run/sipproxy/sipproxy.pid" */
 	char status_socket[SPC_PATH_MAX]; /* Unix socket for "sipproxy-ctl"; "" none; default "" */
 	int log_level;                 /* LOG_ERR..LOG_DEBUG, "info" default */
@@ -177,6 +177,8 @@ struct sp_conf {
 	unsigned tcp_max_connections;  /* default 1024 (1..65536) */
 	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
+	uint32_t dialog_mismatch_rate; /* 481s/s per source for requests claiming an unknown
+					  dialog, beyond it dropped; 0 = off; default 20 */
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:

@@ -34,7 +34,8 @@
  * dropped and counted (tcp_connect_failed, send_errors).
  *
  * Connections are found by id and by peer through two small chained hash
- * tables. Ids come from a 64-bit counter and are never reused.
+ * tables (by peer: SipHash under a random key, natd/siphash.h). Ids come
+ * from a 64-bit counter and are never reused.
  *
  * Re-entrancy: the receive callback may call tp_send() on any connection,
  * which may close it (write error, overflow), and may even call tp_close().
@@ -64,6 +65,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "siphash.h"
 
 #define UDP_BUF 65536         /* largest UDP payload, plus one */
 #define UDP_BURST 64          /* datagrams read per wake-up */
@@ -115,6 +117,7 @@ struct transport {
 	struct conn *conns;
 	struct conn **by_id, **by_peer;
 	size_t hmask;
+	struct siphash_key key;     /* by_peer: peers choose their address and port */
 	uint64_t next_id;
 	struct tp_stats st;
 	unsigned depth;             /* deliveries in progress */
@@ -146,9 +149,11 @@ static size_t id_slot(const struct transport *tp, uint64_t id)
 
 static size_t peer_slot(const struct transport *tp, const struct sockaddr_in *a)
 {
-	uint64_t h = ((uint64_t)a->sin_addr.s_addr << 16 | a->sin_port) * 0x9e3779b97f4a7c15ull;
+	uint8_t b[6];
 
-	return (size_t)(h >> 32) & tp->hmask;
+	memcpy(b, &a->sin_addr.s_addr, 4);
+	memcpy(b + 4, &a->sin_port, 2);
+	return (size_t)siphash24(&tp->key, b, sizeof(b)) & tp->hmask;
 }
 
 static bool same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
@@ -827,6 +832,7 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 	while (nb < tp->max_conns && nb < 65536)
 		nb *= 2;
 	tp->hmask = nb - 1;
+	siphash_key_random(&tp->key);
 	tp->by_id = calloc(nb, sizeof(*tp->by_id));
 	tp->by_peer = calloc(nb, sizeof(*tp->by_peer));
 	tp->udp_buf = malloc(UDP_BUF);

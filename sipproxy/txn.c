@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "strhash.h"
+#include "siphash.h"
 
 #define BUCKETS 4096u
 #define TIMER_D_MS 32000u
@@ -38,8 +38,14 @@ struct txn_layer {
 	struct txn_hooks hooks;
 	struct txn_srv *srv[BUCKETS];
 	struct txn_cli *cli[BUCKETS];
+	struct siphash_key key;  /* branches and keys are the sender's choice */
 	struct txn_stats st;
 };
+
+static unsigned bucket_of(const struct txn_layer *tl, const char *s)
+{
+	return (unsigned)(siphash_str(&tl->key, s) % BUCKETS);
+}
 
 uint64_t txn_now_ms(void)
 {
@@ -67,6 +73,7 @@ struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 	tl->tp = tp;
 	tl->conf = conf;
 	tl->hooks = *hooks;
+	siphash_key_random(&tl->key);
 	return tl;
 }
 
@@ -124,7 +131,7 @@ struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key)
 {
 	struct txn_srv *st;
 
-	for (st = tl->srv[strhash(key) % BUCKETS]; st; st = st->hnext)
+	for (st = tl->srv[bucket_of(tl, key)]; st; st = st->hnext)
 		if (!strcmp(st->key, key))
 			return st;
 	return NULL;
@@ -134,7 +141,7 @@ static void cli_free(struct txn_layer *tl, struct txn_cli *ct);
 
 static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 {
-	struct txn_srv **pp = &tl->srv[strhash(st->key) % BUCKETS];
+	struct txn_srv **pp = &tl->srv[bucket_of(tl, st->key)];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == st) {
@@ -208,7 +215,7 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_
 	st->req = req;
 	st->tl = tl;
 	st->in_realm = -1;
-	b = strhash(key) % BUCKETS;
+	b = bucket_of(tl, key);
 	st->hnext = tl->srv[b];
 	tl->srv[b] = st;
 	tl->st.srv_created++;
@@ -290,7 +297,7 @@ static void cli_unlink(struct txn_layer *tl, struct txn_cli *ct)
 {
 	struct txn_cli **pp;
 
-	for (pp = &tl->cli[strhash(ct->branch) % BUCKETS]; *pp; pp = &(*pp)->hnext)
+	for (pp = &tl->cli[bucket_of(tl, ct->branch)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == ct) {
 			*pp = ct->hnext;
 			return;
@@ -421,7 +428,7 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	}
 	ct->req = req;
 	req = NULL;
-	b = strhash(branch) % BUCKETS;
+	b = bucket_of(tl, branch);
 	ct->hnext = tl->cli[b];
 	tl->cli[b] = ct;
 	tl->st.cli_created++;
@@ -467,7 +474,7 @@ struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp)
 	if (!br || !br->gvalue)
 		return NULL;
 	invite = !strcmp(resp->cseq->method, "INVITE");
-	for (ct = tl->cli[strhash(br->gvalue) % BUCKETS]; ct; ct = ct->hnext)
+	for (ct = tl->cli[bucket_of(tl, br->gvalue)]; ct; ct = ct->hnext)
 		if (!strcmp(ct->branch, br->gvalue) && ct->invite == invite &&
 		    !strcmp(ct->method, resp->cseq->method))
 			return ct;

@@ -101,7 +101,7 @@ static uint32_t ip(const char *s)
 /* Every default of sp_conf.h. */
 static void check_defaults(const struct sp_conf *c)
 {
-	assert_string_equal(c->user, "nobody");
+	assert_string_equal(c->user, "sipproxy");
 	assert_string_equal(c->pidfile, "/run/sipproxy/sipproxy.pid");
 	assert_string_equal(c->status_socket, "");
 	assert_int_equal(c->log_level, LOG_INFO);

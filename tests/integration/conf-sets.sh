@@ -10,13 +10,20 @@
 #     directory must be in one):
 #       - every nats[].socket of the sipproxy file equals the natd file's
 #         control.socket (default /run/natd/ctl.sock), and there is one;
-#       - the sipproxy file's user (default "nobody") is listed in the natd
+#       - the sipproxy file's user (default "sipproxy") is listed in the natd
 #         file's control.clients (root would not need to be, but a shipped
 #         scenario must not run the proxy as root);
 #       - they agree with the systemd units: natd.service's -s path is that
 #         socket (it overrides control.socket), sipproxy.service's User= is
 #         the sipproxy user, and natd's control.socket_group is one of
-#         sipproxy.service's groups (else the proxy cannot connect).
+#         sipproxy.service's groups (else the proxy cannot connect);
+#       - they agree with the system users `make install` creates
+#         (systemd/natedge.sysusers.conf, systemd/natedge-users): natd's
+#         user (default "natedge") and sipproxy's are created there, neither
+#         is root or nobody, and sipproxy's user is a member of natd's
+#         control.socket_group.
+#     The shipped reference pair (conf/natd.conf, conf/sipproxy.conf, what
+#     `make install` puts in /etc/natedge) is checked like a scenario.
 . "$(dirname "$0")/lib.sh"
 
 : "${NT_SIPPROXY:=$NT_ROOT/sipproxy/sipproxy}"
@@ -33,6 +40,7 @@ CONF=${CONF_SETS_DIR:-$NT_ROOT/conf}
 
 # natd file, sipproxy file (relative to conf/)
 PAIRS=(
+	"natd.conf sipproxy.conf"
 	"scenario1-2/natd.conf scenario1-2/sipproxy.conf"
 	"scenario3/natd-a.conf scenario3/sipproxy-ingress.conf"
 	"scenario3/natd-b.conf scenario3/sipproxy-egress.conf"
@@ -185,6 +193,9 @@ NATD_UNIT=$NT_ROOT/systemd/natd.service.in
 SP_UNIT=$NT_ROOT/systemd/sipproxy.service.in
 unit_socket=$(sed -n 's/^ExecStart=.* -s \([^ ]*\).*/\1/p' "$NATD_UNIT" 2>/dev/null | head -n 1)
 unit_user=$(sed -n 's/^User=//p' "$SP_UNIT" 2>/dev/null | head -n 1)
+SYSUSERS=$NT_ROOT/systemd/natedge.sysusers.conf
+sys_users=" $(awk '$1 == "u" { print $2 }' "$SYSUSERS" 2>/dev/null | tr '\n' ' ') "
+sys_members=" $(awk '$1 == "m" { print $2 ":" $3 }' "$SYSUSERS" 2>/dev/null | tr '\n' ' ') "
 unit_groups=" $(sed -n 's/^\(Group\|SupplementaryGroups\)=//p' "$SP_UNIT" 2>/dev/null | tr '\n' ' ') "
 
 paired=" "
@@ -206,10 +217,27 @@ for pair in "${PAIRS[@]}"; do
 	fi
 
 	ctl_socket=$(get "$natd_flat" control.socket /run/natd/ctl.sock)
-	sp_user=$(get "$sp_flat" user nobody)
+	sp_user=$(get "$sp_flat" user sipproxy)
 	nat_sockets=$(every "$sp_flat" 'nats\[[0-9]+\]\.socket')
 	clients=$(every "$natd_flat" 'control\.clients\[[0-9]+\]\.user')
 	group=$(get "$natd_flat" control.socket_group "")
+	natd_user=$(get "$natd_flat" user natedge)
+
+	# the users are the dedicated ones make install creates
+	for u in "natd:$natd_user" "sipproxy:$sp_user"; do
+		if [[ ${u#*:} == root || ${u#*:} == nobody ]]; then
+			it_fail "${pn}_${u%%:*}_user_dedicated" "${u%%:*} runs as ${u#*:}, not a dedicated user"
+		elif [[ $sys_users == *" ${u#*:} "* ]]; then
+			it_pass "${pn}_${u%%:*}_user_dedicated"
+		else
+			it_fail "${pn}_${u%%:*}_user_dedicated" "user ${u#*:} (${u%%:*}) is not created by systemd/natedge.sysusers.conf (users:$sys_users)"
+		fi
+	done
+	if [[ -n $group && $sys_members == *" $sp_user:$group "* ]]; then
+		it_pass "${pn}_sysusers_group"
+	else
+		it_fail "${pn}_sysusers_group" "systemd/natedge.sysusers.conf does not put $sp_user in group ${group:-(none)} (members:$sys_members)"
+	fi
 
 	# sipproxy's nats socket(s) = natd's control.socket
 	if [[ -z $nat_sockets ]]; then

@@ -23,8 +23,9 @@
 #      finds the saved binding's epoch gone and asks natd for it again; the
 #      BYE releases the new one
 #   c  without state.file, SIGTERM releases the live call's binding (the
-#      behaviour before state files); a proxy started again lets the BYE
-#      through
+#      behaviour before state files); a proxy started again knows nothing
+#      of the dialog, so the BYE gets 481 (in-dialog requests must match a
+#      dialog the proxy knows: sipproxy/dialog.h) and does not reach phB
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -158,6 +159,12 @@ if uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --rtp-port 20020 --timeout 
 	else
 		it_fail b_call_restored_after_kill "proxy4.log: '${line:-no state file line}'"
 	fi
+	# its dialog too (sipproxy/dialog.h): the BYE at the end must match it
+	if [[ $line == *"; 1 dialog"* ]]; then
+		it_pass b_dialog_restored_after_kill
+	else
+		it_fail b_dialog_restored_after_kill "proxy4.log: '${line:-no state file line}'"
+	fi
 	# refreshed at once, then every 5 s: three refreshes take 10 s, one
 	# lease after the last refresh proxy3 made; natd still holds the
 	# same binding, and its lease is the short one
@@ -277,7 +284,7 @@ sip_proxy_signal proxy6 TERM
 NOSTATE=$IT_OUT/proxy-nostate.conf
 sip_conf_edge "$NOSTATE"
 start_or_fail proxy7 "$NOSTATE"
-if uas_or_fail c-phB phB $PHB uas.xml --rtp-port 20030; then
+if uas_or_fail c-phB phB $PHB uas.xml --rtp-port 20030 --timeout 15; then
 	sip_uac c-phA phA $PHA uac.xml --rtp-port 30030 --duration 6000 \
 		--proxy 203.0.113.1:5060 --ruri $PHB:5060
 	nt_poll 15 sip_has_callid c-phA
@@ -294,10 +301,15 @@ if uas_or_fail c-phB phB $PHB uas.xml --rtp-port 20030; then
 	else
 		it_fail c_release_logged "proxy7.log has no 'call $cid: ended (sipproxy stopping)'"
 	fi
-	# a fresh proxy (nothing restored) still lets the BYE through
+	# a fresh proxy (nothing restored) does not know the dialog: 481
 	start_or_fail proxy8 "$NOSTATE"
-	sip_wait c-phA 40; sip_wait c-phB 15
-	sip_assert_call c_bye_after_restart c-phA c-phB
+	sip_wait c-phA 40; sip_wait c-phB 25
+	if grep -q 'SIP/2.0 481' "$IT_OUT/c-phA.msg.log" 2>/dev/null &&
+		! grep -q '^BYE ' "$IT_OUT/c-phB.msg.log" 2>/dev/null; then
+		it_pass c_bye_after_restart_unknown_dialog
+	else
+		it_fail c_bye_after_restart_unknown_dialog "phA got no 481 for its BYE, or phB got the BYE: $(sip_counters c-phA); $(grep -c '^BYE ' "$IT_OUT/c-phB.msg.log" 2>/dev/null) BYE at phB"
+	fi
 fi
 
 sip_assert_proxy_alive restart_proxy_alive proxy8

@@ -220,7 +220,7 @@ static void test_example_full(void **state)
 	assert_string_equal(c->tun_name, "natd0");
 	assert_int_equal(c->tun_mtu, 1500);
 	assert_int_equal(c->tun_txqueuelen, 5000);
-	assert_string_equal(c->user, "nobody");
+	assert_string_equal(c->user, "natedge");
 	assert_string_equal(c->pidfile, "/run/natd/natd.pid");
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_false(c->log_syslog);
@@ -305,7 +305,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->tun_name, "natd0");
 	assert_int_equal(c->tun_mtu, 1500);
 	assert_int_equal(c->tun_txqueuelen, 5000);
-	assert_string_equal(c->user, "nobody");
+	assert_string_equal(c->user, "natedge");
 	assert_string_equal(c->pidfile, "/run/natd/natd.pid");
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_false(c->log_syslog);

@@ -80,6 +80,7 @@ static const char *const CONF_FMT =
 	"  socket = \"%s\";\n"
 	"  default_lifetime = 300;\n"
 	"  max_lifetime = 3600;\n"
+	"  handshake_timeout = 1;\n"
 	"  clients = ( { user = \"nobody\"; realms = [ \"outside\" ];\n"
 	"                prefixes = [ \"10.1.0.0/25\" ]; quota = 2; } );\n"
 	"};\n";
@@ -544,8 +545,9 @@ static void test_session(void **state)
 
 /* Requests before HELLO, undecodable and inconsistent BINDs, unknown
  * types, replies sent by a client after HELLO, a truncated message,
- * unframeable garbage: each answered as natctl/proto.h says, and the
- * connection kept or closed accordingly. */
+ * unframeable garbage, a second HELLO, a connection that never says
+ * HELLO: each answered as natctl/proto.h says, and the connection kept or
+ * closed accordingly. */
 static void test_hostile(void **state)
 {
 	play(*state, "ctl-hostile.hex");

@@ -110,6 +110,13 @@
  * The first request on a connection is HELLO. If its reply carries
  * AUTH_NONCE, the server requires authentication: the next request is
  * AUTH and every other request before AUTH succeeds gets NOT_AUTHORIZED.
+ * HELLO is said once per connection: a second one (after HELLO, or while
+ * AUTH is awaited) gets BAD_REQUEST and changes nothing. Over TCP the
+ * HELLO NAME is the client's name, 1 to 59 bytes of [A-Za-z0-9._-]; any
+ * other gets BAD_REQUEST and the connection is closed. natd closes a
+ * connection that has not completed HELLO (and AUTH) within its
+ * control.handshake_timeout, and one that leaves more than its
+ * control.max_output of replies or events unread.
  *
  * 6. Authentication (TCP; a non-empty shared secret K of any length)
  *

@@ -315,6 +315,17 @@ hostile = hdr("Hostile and malformed input, one connection per kind of trouble. 
     ("text", "# 7. After all that, a new connection is served."),
     ("connect", ""),
     ("send", [hello, caps]), ("recv", None), ("recv", None),
+    ("text", "# 8. A second HELLO is refused (HELLO_R BAD_REQUEST) and changes nothing:\n#    the connection keeps its identity and is still served."),
+    ("connect", ""),
+    ("send", hello), ("recv", None),
+    ("send", msg("HELLO", 2, [("NAME", text("someone-else"))])),
+    ("recv", None, "BAD_REQUEST: HELLO was said already"),
+    ("send", caps),
+    ("recv", None, "still served"),
+    ("text", "# 9. A connection that never says HELLO is closed after\n#    control.handshake_timeout (1 s here), without an answer."),
+    ("connect", ""),
+    ("quiet", "", "nothing for a while"),
+    ("closed", "", "then closed"),
 ]
 
 policy = hdr("Who may do what. root is an administrator; \"nobody\" is listed with\n# realm outside, prefixes 10.1.0.0/25 and a quota of 2 bindings; anyone\n# else is refused at HELLO.") + [
