@@ -146,7 +146,7 @@ struct media {
 
 static struct owner *owner_get(struct media *m, const char *key, bool create)
 {
-	unsigned b = strhash(key) % OWNER_BUCKETS;
+	unsigned b = (unsigned)(siphash_str(&m->key, key) % OWNER_BUCKETS);
 	size_t len = strlen(key);
 	struct owner *o;
 
@@ -168,7 +168,8 @@ static void owner_put(struct media *m, struct owner *o)
 
 	if (!o || o->live || o->pending)
 		return;
-	for (pp = &m->owners[strhash(o->key) % OWNER_BUCKETS]; *pp; pp = &(*pp)->next)
+	for (pp = &m->owners[(unsigned)(siphash_str(&m->key, o->key) % OWNER_BUCKETS)]; *pp;
+	     pp = &(*pp)->next)
 		if (*pp == o) {
 			*pp = o->next;
 			free(o);
