@@ -20,6 +20,8 @@
 	"    --rtp-pair              M's port even, and port+1 kept for RTCP\n"        \
 	"    --prefer-failure        fail rather than miss a --want-* or --rtp-pair\n" \
 	"    --filter MATCH          only remotes matching (repeatable; term)\n"       \
+	"    --latch S               with --filter: latch the first remote address\n" \
+	"                            seen within S s (1..3600), then only it\n"       \
 	"    --target MATCH=IP:PORT  remotes matching go there (repeatable; term)\n"   \
 	"    --drop-default          drop remotes no --target matches\n"               \
 	"    --peer MATCH            translate only towards MATCH (orig)\n"            \
@@ -373,7 +375,7 @@ static int parse_hostport(struct ps *p, struct cli *c, const char *s)
 enum bind_opt {
 	B_DIR, B_PROTO, B_IN_REALM, B_EXT_REALM, B_ENDPOINT, B_WANT_IP, B_WANT_PREFIX,
 	B_WANT_RANGE, B_WANT_PORT, B_RTP_PAIR, B_PREFER_FAILURE, B_FILTER, B_TARGET,
-	B_DROP_DEFAULT, B_PEER, B_TRANSIT, B_LIFETIME, B_LABEL, B_N
+	B_DROP_DEFAULT, B_PEER, B_TRANSIT, B_LIFETIME, B_LABEL, B_LATCH, B_N
 };
 
 static const struct {
@@ -398,6 +400,7 @@ static const struct {
 	[B_TRANSIT] = {"transit", true},
 	[B_LIFETIME] = {"lifetime", true},
 	[B_LABEL] = {"label", true},
+	[B_LATCH] = {"latch", true},
 };
 
 static int parse_bind_opt(struct ps *p, struct nc_bind *b, bool *have_ep)
@@ -512,6 +515,10 @@ static int parse_bind_opt(struct ps *p, struct nc_bind *b, bool *have_ep)
 		if (parse_u32(v, 1, NC_LIFETIME_MAX, &b->lifetime) < 0)
 			return fail(p, "--lifetime %s: expected 1..%d seconds", v, NC_LIFETIME_MAX);
 		break;
+	case B_LATCH:
+		if (parse_u32(v, 1, NC_LATCH_MAX, &s->latch) < 0)
+			return fail(p, "--latch %s: expected 1..%d seconds", v, NC_LATCH_MAX);
+		break;
 	case B_LABEL:
 		if (!v[0] || strlen(v) > NC_TEXT_MAX)
 			return fail(p, "--label: 1..%d bytes", NC_TEXT_MAX);
@@ -540,6 +547,8 @@ static int check_bind(struct ps *p, const struct nc_bind *b, bool have_ep)
 		return fail(p, "bind: --peer needs --dir orig or both");
 	if (s->drop_default && !s->ntargets)
 		return fail(p, "bind: --drop-default needs a --target");
+	if (s->latch && !s->nfilters)
+		return fail(p, "bind: --latch needs a --filter");
 	if (b->rtp_pair && (b->want_port & 1))
 		return fail(p, "bind: --rtp-pair needs an even --want-port");
 	if (!(buf = malloc(NC_MSG_MAX)))

@@ -224,6 +224,8 @@ static void rules(char *buf, size_t n, const struct nc_spec *s)
 #define ADD(...) (len += (size_t)snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__))
 	if (s->nfilters)
 		ADD("%sfilter:%u", len ? "," : "", s->nfilters);
+	if (s->latch)
+		ADD("%slatch:%us", len ? "," : "", (unsigned)s->latch);
 	if (s->ntargets)
 		ADD("%starget:%u", len ? "," : "", s->ntargets);
 	if (s->drop_default)
@@ -294,6 +296,8 @@ static void item_json(struct jw *j, const struct nc_item *it)
 	}
 	if (s->drop_default)
 		j_bool(j, "drop_default", true);
+	if (s->latch)
+		j_u64(j, "latch", s->latch);
 	if (s->label[0])
 		j_str(j, "label", s->label);
 	if (it->owner[0])

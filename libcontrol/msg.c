@@ -85,6 +85,7 @@ static const struct tlv_def tlv_defs[] = {
 	{NC_T_QUOTA, K_U32},
 	{NC_T_EVENT_TYPE, K_U8},
 	{NC_T_EVENT_MASK, K_U32},
+	{NC_T_LATCH, K_U32},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,6 +118,8 @@ static bool int_ok(uint16_t t, uint64_t x)
 		return x >= NC_EV_CREATED && x <= NC_EV_EXPIRED;
 	case NC_T_EVENT_MASK:
 		return x >= 1 && x <= NC_EV_ALL;
+	case NC_T_LATCH:
+		return x >= 1 && x <= NC_LATCH_MAX;
 	case NC_T_COUNT:
 		return true;
 	default: /* EPOCH, BINDING_ID, WANT_PORT, LIFETIME_MAX, QUOTA */
@@ -169,6 +172,7 @@ static const struct rule r_bind[] = {
 	{NC_T_FILTER, 0, NC_FILTER_MAX},
 	{NC_T_TARGET, 0, NC_TARGET_MAX},
 	{NC_T_DROP_DEFAULT, 0, 1},
+	{NC_T_LATCH, 0, 1},
 };
 static const struct rule r_bind_r[] = {
 	STATUS_RULES,
@@ -190,8 +194,8 @@ static const struct rule r_list[] = {
 		{NC_T_ENDPOINT, REQ, 1}, {NC_T_ALLOC, REQ, 1}, {NC_T_LIFETIME, 0, 1},         \
 		{NC_T_TRANSIT, 0, 1}, {NC_T_PEER, 0, 1}, {NC_T_FILTER, 0, NC_FILTER_MAX},     \
 		{NC_T_TARGET, 0, NC_TARGET_MAX}, {NC_T_DROP_DEFAULT, 0, 1}
-static const struct rule r_item[] = {ITEM_RULES};
-static const struct rule r_event[] = {ITEM_RULES, {NC_T_EVENT_TYPE, REQ, 1}};
+static const struct rule r_item[] = {ITEM_RULES, {NC_T_LATCH, 0, 1}};
+static const struct rule r_event[] = {ITEM_RULES, {NC_T_EVENT_TYPE, REQ, 1}, {NC_T_LATCH, 0, 1}};
 static const struct rule r_list_r[] = {STATUS_RULES, {NC_T_COUNT, REQ | RES, 1}};
 static const struct rule r_stats_r[] = {STATUS_RULES, {NC_T_STAT, RES, NC_STATS_MAX}};
 static const struct rule r_watch[] = {{NC_T_EVENT_MASK, 0, 1}};
@@ -585,6 +589,9 @@ static int get_field(const struct view *v, const struct tlv_def *d, const uint8_
 	case NC_T_EVENT_MASK:
 		*v->mask = (uint32_t)x;
 		return 0;
+	case NC_T_LATCH:
+		v->spec->latch = (uint32_t)x;
+		return 0;
 	}
 	return NC_E_TYPE; /* a tlv_defs[] entry without a case: not reached */
 }
@@ -611,6 +618,8 @@ static int check_spec(const struct nc_spec *s, bool request)
 	if (s->has_peer && !(s->dir & NC_DIR_ORIG))
 		return NC_E_INCONSISTENT;
 	if (s->drop_default && !s->ntargets)
+		return NC_E_INCONSISTENT;
+	if (s->latch && !s->nfilters)
 		return NC_E_INCONSISTENT;
 	return 0;
 }
@@ -1045,6 +1054,8 @@ static int emit_field(struct nc_wr *w, const struct view *v, uint16_t t)
 		return emit_int(w, t, 1, *v->event);
 	case NC_T_EVENT_MASK:
 		return emit_int(w, t, 4, *v->mask);
+	case NC_T_LATCH:
+		return emit_int(w, t, 4, s->latch);
 	}
 	return NC_E_TYPE; /* a schema rule without a case: not reached */
 }

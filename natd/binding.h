@@ -85,7 +85,7 @@ struct binding {
 	uint8_t wheel_slot_valid;
 	uint16_t wheel_slot;
 	uint8_t flags;                  /* BF_* */
-	const struct bind_rules *rules; /* managed bindings' conditions, or NULL */
+	struct bind_rules *rules; /* managed bindings' conditions (latch written on the packet path), or NULL */
 	void *mgr;                      /* the manager's record of a managed binding */
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };

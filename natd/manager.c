@@ -667,6 +667,10 @@ fill:
 	g->rules.has_peer = sp->has_peer;
 	if (sp->has_peer)
 		g->rules.peer = match_of(&sp->peer);
+	/* LATCH: the learning window starts now, for a new BIND and a
+	 * repeated one alike (a new filter: learn again) */
+	g->rules.latch = sp->nfilters ? sp->latch : 0;
+	g->rules.latch_until = now + g->rules.latch;
 	{
 		struct binding *all[2 + RULES_MAX];
 		unsigned n = grant_bindings(g, all);
@@ -907,7 +911,7 @@ void mgr_caps(struct mgr *m, struct nc_caps_r *rep)
 		NC_T_PREFER_FAILURE, NC_T_LIFETIME, NC_T_TRANSIT, NC_T_PEER, NC_T_FILTER,
 		NC_T_TARGET, NC_T_DROP_DEFAULT, NC_T_MINE, NC_T_COUNT, NC_T_STAT, NC_T_CAP_MSGS,
 		NC_T_CAP_TLVS, NC_T_REALM, NC_T_LIFETIME_MAX, NC_T_QUOTA, NC_T_EVENT_TYPE,
-		NC_T_EVENT_MASK};
+		NC_T_EVENT_MASK, NC_T_LATCH};
 	struct realm_set *rs = m->x->realms;
 
 	memset(rep, 0, sizeof(*rep));

@@ -3,6 +3,12 @@
  *
  *  - filters (claim 7): inbound is translated only when the remote source
  *    matches one of them; otherwise dropped and counted as filtered;
+ *  - latch (with filters): for latch seconds after the binding was made
+ *    or its BIND repeated, the first remote source address seen is
+ *    latched (a far end behind its own NAT); from then on only that
+ *    address is admitted, any port (RTP and RTCP share the rules). After
+ *    the window with nothing latched, the filters alone apply. The packet
+ *    path writes the latch, so the rules are not const there;
  *  - targets (claim 8): a remote source matching targets[i].from is sent to
  *    targets[i].to instead of the binding's own endpoint; a remote matching
  *    none goes to the default endpoint, or is dropped with drop_default;
@@ -35,6 +41,10 @@ struct bind_rules {
 	bool drop_default;
 	bool has_peer;
 	struct rule_match peer;
+	uint32_t latch;       /* s, 0: no learning window */
+	uint32_t latch_until; /* monotonic s: the window's last second */
+	bool latched;
+	uint32_t latch_addr;  /* network order */
 };
 
 static inline bool rule_matches(const struct rule_match *m, struct endpoint r)

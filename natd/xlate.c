@@ -143,14 +143,21 @@ static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t
 /* Where an inbound packet from remote r goes under a managed binding's
  * rules: NULL to drop it (claim 7 filters, single peer, claim 8 targets
  * with drop_default), a target's endpoint, or dflt. */
-static const struct endpoint *rules_target(const struct bind_rules *ru, struct endpoint r,
-					   const struct endpoint *dflt)
+static const struct endpoint *rules_target(struct bind_rules *ru, struct endpoint r,
+					   const struct endpoint *dflt, uint32_t now)
 {
 	bool ok = ru->nfilters == 0;
 
 	if (ru->has_peer && !rule_matches(&ru->peer, r))
 		return NULL;
-	for (unsigned i = 0; !ok && i < ru->nfilters; i++)
+	if (ru->latched) {
+		ok = r.addr == ru->latch_addr; /* only the latched source from now on */
+	} else if (ru->latch && now <= ru->latch_until) {
+		ru->latched = true; /* learning window: the first source seen */
+		ru->latch_addr = r.addr;
+		ok = true;
+	}
+	for (unsigned i = 0; !ok && !ru->latched && i < ru->nfilters; i++)
 		ok = rule_matches(&ru->filters[i], r);
 	if (!ok)
 		return NULL;
@@ -427,7 +434,7 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	new_dst = dst;
 	rb = rd;
 	if (inbound_ok && (bi = bind_lookup_ext(x->bt, p.proto, rd, dst))) {
-		const struct endpoint *to = bi->rules ? rules_target(bi->rules, src, &bi->in) : &bi->in;
+		const struct endpoint *to = bi->rules ? rules_target(bi->rules, src, &bi->in, x->now) : &bi->in;
 		if (!to)
 			return drop(x, DROP_FILTERED);
 		new_dst = *to;

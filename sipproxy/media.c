@@ -21,7 +21,23 @@
  *    a reference, so a call ended while a job is in flight is freed only
  *    when the job is done (and the late bindings are released at once).
  *  - One timer per call: refresh every lease at half the lifetime, end the
- *    call after media.max_call_duration.
+ *    call after media.max_call_duration. A second one, armed when the
+ *    initial INVITE's 2xx goes by, ends the call if no ACK follows within
+ *    64*T1, so a 2xx nobody acknowledges leaves no binding behind.
+ *  - What may be bound (issue 11): the rule comes from the realm pair the
+ *    message crosses; an SDP naming an address outside the realm it came
+ *    from is refused whole (488) before anything is recorded; a stream
+ *    whose m= protocol or port the rule does not admit is declined, its
+ *    endpoint never sent to natd (sdp_apply's disable_unbound writes port
+ *    0). With media.remote_filter a binding made before the other party's
+ *    SDP is known admits nobody (a FILTER no real packet matches) until
+ *    that SDP arrives and the binding is asked for again with its filter,
+ *    plus media.latch's learning window when set.
+ *  - Owners (media.max_bindings_per_user): each call counts its live
+ *    bindings against its owner (who sent the message that created it) in
+ *    a small table of owners, together with the endpoints its jobs have in
+ *    flight, so a burst of INVITEs cannot slip past the cap while natd
+ *    answers.
  *  - State file. A call's lasting part is its struct media_call_state
  *    (media.h); every change to it goes through call_saved(), which hands
  *    it to the hooks (persist.c records it), and call_end() tells them it
@@ -50,6 +66,7 @@
 #include "siphash.h"
 
 #define CALL_BUCKETS 4096u
+#define OWNER_BUCKETS 1024u
 #define RECONNECT_MAX_S 30
 
 struct media;
@@ -71,7 +88,18 @@ struct call {
 	unsigned refs;             /* jobs in flight */
 	bool ended;
 	struct event *timer;
+	struct event *ack_timer;   /* the 2xx's ACK must come before it fires */
+	bool ack_armed;            /* the ACK wait was started (once per call) */
 	unsigned gen;
+	char owner[MEDIA_OWNER_MAX]; /* "" none (a restored call) */
+	unsigned counted;          /* bindings counted against owner */
+};
+
+/* Live bindings and in-flight endpoints of one owner's calls. */
+struct owner {
+	struct owner *next;
+	unsigned live, pending;
+	char key[];
 };
 
 struct job;
@@ -93,6 +121,7 @@ struct job {
 	char tag[MEDIA_TAG_MAX];
 	unsigned n;
 	unsigned inflight;
+	unsigned reserved;         /* endpoints counted in the owner's pending */
 	struct slot slot[SDP_EP_MAX];
 	struct event *done_ev;
 	media_done_fn fn;
@@ -107,16 +136,77 @@ struct media {
 	struct call *calls[CALL_BUCKETS];
 	struct siphash_key key;    /* Call-IDs are the sender's choice */
 	unsigned ncalls;
+	struct owner *owners[OWNER_BUCKETS];
 	struct job *jobs;
 	struct media_stats st;
 	struct media_hooks hooks;
 };
 
+/* ---- owners (media.max_bindings_per_user) ---- */
+
+static struct owner *owner_get(struct media *m, const char *key, bool create)
+{
+	unsigned b = (unsigned)(siphash_str(&m->key, key) % OWNER_BUCKETS);
+	size_t len = strlen(key);
+	struct owner *o;
+
+	for (o = m->owners[b]; o; o = o->next)
+		if (!strcmp(o->key, key))
+			return o;
+	if (!create || !(o = calloc(1, sizeof(*o) + len + 1)))
+		return NULL;
+	memcpy(o->key, key, len + 1);
+	o->next = m->owners[b];
+	m->owners[b] = o;
+	return o;
+}
+
+/* Free o once nothing counts against it. */
+static void owner_put(struct media *m, struct owner *o)
+{
+	struct owner **pp;
+
+	if (!o || o->live || o->pending)
+		return;
+	for (pp = &m->owners[(unsigned)(siphash_str(&m->key, o->key) % OWNER_BUCKETS)]; *pp;
+	     pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			free(o);
+			return;
+		}
+}
+
+/* Bring the owner's count of c's live bindings up to date. */
+static void call_account(struct media *m, struct call *c)
+{
+	struct owner *o;
+
+	if (!c->owner[0] || c->counted == c->s.nb)
+		return;
+	if (!(o = owner_get(m, c->owner, true)))
+		return; /* out of memory: uncounted, as before the cap */
+	o->live = o->live + c->s.nb >= c->counted ? o->live + c->s.nb - c->counted : 0;
+	c->counted = c->s.nb;
+	owner_put(m, o);
+}
+
+static void owner_unreserve(struct media *m, const char *key, unsigned n)
+{
+	struct owner *o;
+
+	if (!n || !key[0] || !(o = owner_get(m, key, false)))
+		return;
+	o->pending = o->pending >= n ? o->pending - n : 0;
+	owner_put(m, o);
+}
+
 /* ---- the state file's hooks ---- */
 
 /* The call's saved state changed. */
-static void call_saved(struct media *m, const struct call *c)
+static void call_saved(struct media *m, struct call *c)
 {
+	call_account(m, c);
 	if (m->hooks.changed && !c->ended)
 		m->hooks.changed(m->hooks.arg, &c->s);
 }
@@ -207,6 +297,7 @@ static struct call *call_find(struct media *m, const char *id)
 }
 
 static void call_timer(evutil_socket_t fd, short what, void *arg);
+static void call_ack_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void call_arm(struct media *m, struct call *c)
 {
@@ -227,6 +318,11 @@ static struct call *call_new(struct media *m, const char *id)
 	    !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
+		free(c);
+		return NULL;
+	}
+	if (!(c->ack_timer = evtimer_new(m->base, call_ack_timeout, c))) {
+		event_free(c->timer);
 		free(c);
 		return NULL;
 	}
@@ -257,7 +353,10 @@ static void call_unlink_free(struct media *m, struct call *c)
 			*pp = c->hnext;
 			break;
 		}
+	c->s.nb = 0;
+	call_account(m, c);
 	event_free(c->timer);
+	event_free(c->ack_timer);
 	m->ncalls--;
 	free(c);
 }
@@ -301,8 +400,10 @@ static void call_end(struct media *m, struct call *c, const char *why)
 	for (unsigned i = 0; i < c->s.nb; i++)
 		release_one(m, c->s.call_id, &c->s.b[i]);
 	c->s.nb = 0;
+	call_account(m, c);
 	c->ended = true;
 	evtimer_del(c->timer);
+	evtimer_del(c->ack_timer);
 	if (c->refs == 0)
 		call_unlink_free(m, c);
 }
@@ -384,6 +485,18 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 	call_arm(m, c);
 }
 
+/* The 2xx of the initial INVITE was never acknowledged (RFC 3261
+ * §13.3.1.4: its UAS gives up after 64*T1 and ends the dialog). */
+static void call_ack_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->m->st.unacked++;
+	call_end(c->m, c, "2xx never acknowledged");
+}
+
 /* ---- BIND requests ---- */
 
 static void fill_bind(const struct media *m, const struct media_binding *b, const struct call *c,
@@ -410,6 +523,14 @@ static void fill_bind(const struct media *m, const struct media_binding *b, cons
 		req->spec.nfilters = c->s.filt[r->to].n;
 		memcpy(req->spec.filters, c->s.filt[r->to].m,
 		       c->s.filt[r->to].n * sizeof(c->s.filt[r->to].m[0]));
+		req->spec.latch = m->conf->latch;
+	} else if (m->conf->remote_filter) {
+		/* the other party's address is not known yet: admit nobody
+		 * (0.0.0.0:0 is never a packet's source) until it is, when
+		 * the binding is asked for again with its filter */
+		req->spec.nfilters = 1;
+		req->spec.filters[0].ip.af = NC_AF_IP4;
+		req->spec.filters[0].plen = 32;
 	}
 }
 
@@ -519,6 +640,8 @@ static void job_free(struct job *j)
 	if (j->done_ev)
 		event_free(j->done_ev);
 	sdp_plan_free(j->plan);
+	if (j->call)
+		owner_unreserve(m, j->call->owner, j->reserved);
 	if (j->call && --j->call->refs == 0 && j->call->ended)
 		call_unlink_free(m, j->call);
 	free(j);
@@ -553,6 +676,7 @@ static void job_record(struct job *j, unsigned i, const struct nc_bind_r *rep)
 		}
 		b = &c->s.b[c->s.nb++];
 		memset(b, 0, sizeof(*b));
+		call_account(j->m, c);
 		b->nat = r->nat;
 		b->id = rep->id;
 		b->epoch = rep->st.epoch;
@@ -595,10 +719,13 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 	int status = 0;
 	bool failed = false;
 	char *out = NULL;
+	unsigned nbound = 0;
 
 	(void)fd;
 	(void)what;
 	for (unsigned i = 0; i < j->n; i++) {
+		if (j->slot[i].err == 0 && j->slot[i].rep.alloc.ip.af)
+			nbound++;
 		if (j->slot[i].err == 0) {
 			alloc[i] = j->slot[i].rep.alloc;
 			continue;
@@ -625,8 +752,10 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 			reason = "Service Unavailable (media binding failed)";
 		}
 	} else {
+		/* a declined endpoint has no allocation: its stream gets
+		 * port 0 (RFC 3264 §6) */
 		struct sdp_apply_opts o = {.ice = (enum sdp_ice_policy)m->conf->ice,
-					   .disable_unbound = false};
+					   .disable_unbound = true};
 		struct media_party *p = party_of(c, j->tag);
 		size_t cap = sdp_apply_bound(j->plan);
 		int len;
@@ -647,7 +776,7 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 			reason = "Server Internal Error (SDP rewrite failed)";
 		} else {
 			m->st.rewrites++;
-			m->st.binds_ok += j->n;
+			m->st.binds_ok += nbound;
 			/* the party's bindings this SDP no longer uses */
 			for (unsigned k = 0; k < c->s.nb;) {
 				if (!strcmp(c->s.b[k].tag, j->tag) && c->s.b[k].rule == j->rule &&
@@ -715,8 +844,43 @@ static int realm_of_ip4(const struct sp_conf *conf, const uint8_t a[4])
 	return sp_conf_realm_of(conf, be);
 }
 
+/* Whether addr may appear in an SDP that came from realm: its own realm
+ * by prefix is that one (an address no prefix holds belongs to a realm
+ * that lists none, as the listen address decides for messages). */
+static bool addr_in_realm(const struct sp_conf *conf, const uint8_t addr[4], int realm)
+{
+	int r = realm_of_ip4(conf, addr);
+
+	if (r >= 0)
+		return r == realm;
+	return realm >= 0 && (unsigned)realm < conf->nrealms && conf->realms[realm].nprefixes == 0;
+}
+
+static bool filter_eq(const struct sdp_remote_filter *a, const struct sdp_remote_filter *b)
+{
+	return a->n == b->n && !memcmp(a->m, b->m, a->n * sizeof(a->m[0]));
+}
+
+/* Endpoints of this call not bound yet (what a job would add). */
+static unsigned fresh_endpoints(const struct call *c, const struct sdp_plan *plan,
+				const bool *want, unsigned n)
+{
+	unsigned fresh = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct sdp_endpoint *e = sdp_plan_endpoint(plan, i);
+		bool have = false;
+
+		for (unsigned k = 0; want[i] && k < c->s.nb && !have; k++)
+			have = c->s.b[k].port == e->port && c->s.b[k].proto == e->proto &&
+			       !memcmp(c->s.b[k].addr, e->addr, 4);
+		fresh += want[i] && !have;
+	}
+	return fresh;
+}
+
 int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_realm,
-		  media_done_fn fn, void *arg, const char **reason)
+		  const char *owner, media_done_fn fn, void *arg, const char **reason)
 {
 	const struct sp_conf *conf = m->conf;
 	const struct spc_rule *rule;
@@ -725,10 +889,11 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	struct call *c;
 	struct job *j;
 	const char *body, *cid;
-	char cidbuf[SIP_CALLID_MAX];
+	char cidbuf[SIP_CALLID_MAX], a[INET_ADDRSTRLEN];
 	size_t len;
-	unsigned err_line = 0, n;
-	int rc, sdp_realm = src_realm;
+	unsigned err_line = 0, n, nbind = 0;
+	bool want[SDP_EP_MAX] = {false};
+	int rc;
 
 	if (sip_msg_get_sdp_body(msg, &body, &len) < 0)
 		return MEDIA_NONE;
@@ -738,23 +903,61 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		return 488;
 	}
 	n = sdp_plan_nendpoints(plan);
-	if (n > 0)
-		sdp_realm = realm_of_ip4(conf, sdp_plan_endpoint(plan, 0)->addr);
-	if (sdp_realm < 0)
-		sdp_realm = src_realm;
 	cid = sip_msg_call_id(msg, cidbuf, sizeof(cidbuf));
-	rule = sdp_realm >= 0 && dst_realm >= 0 ? sp_conf_rule(conf, sdp_realm, dst_realm) : NULL;
 
-	/* remember what this party advertised in its realm (claim 7) */
+	/* Every address the SDP names must be in the realm the message came
+	 * from: an outsider cannot have an inside host bound (issue 11). */
+	for (unsigned i = 0; i < n && src_realm >= 0; i++) {
+		const struct sdp_endpoint *e = sdp_plan_endpoint(plan, i);
+
+		if (!addr_in_realm(conf, e->addr, src_realm)) {
+			log_info("call %s: SDP from realm %s names %s:%u, outside that realm: refused",
+				 cid, conf->realms[src_realm].name,
+				 inet_ntop(AF_INET, e->addr, a, sizeof(a)), e->port);
+			m->st.refused_realm++;
+			sdp_plan_free(plan);
+			*reason = "Not Acceptable Here (media address outside the sender's realm)";
+			return 488;
+		}
+	}
+	/* the rule of the realm pair the message crosses, never one chosen
+	 * from what the SDP claims */
+	rule = src_realm >= 0 && dst_realm >= 0 ? sp_conf_rule(conf, src_realm, dst_realm) : NULL;
+
+	/* which endpoints the rule lets us bind: m= protocol and port */
+	for (unsigned i = 0; rule && i < n; i++) {
+		const struct sdp_endpoint *e = sdp_plan_endpoint(plan, i);
+		const struct sdp_stream *st = sdp_plan_stream(plan, e->stream);
+
+		want[i] = st && sp_conf_rule_admits(rule, st->proto_name, e->port, e->rtp_pair);
+		if (!want[i]) {
+			m->st.declined++;
+			log_info("call %s: declining %s stream %s %s:%u (protocol or port not admitted "
+				 "from %s to %s)", cid, st ? st->media : "?", st ? st->proto_name : "?",
+				 inet_ntop(AF_INET, e->addr, a, sizeof(a)), e->port,
+				 conf->realms[rule->from].name, conf->realms[rule->to].name);
+		}
+		nbind += want[i];
+	}
+	if (rule && n > 0 && nbind == 0) {
+		sdp_plan_free(plan);
+		*reason = "Not Acceptable Here (no media stream this proxy may bind)";
+		return 488;
+	}
+
+	/* remember what this party advertised in its realm (claim 7); the
+	 * bindings that admit it are asked for again when that changes (the
+	 * first time, or a re-offer from another address) */
 	c = NULL;
-	if (conf->remote_filter && sdp_realm >= 0 && n > 0 &&
+	if (conf->remote_filter && src_realm >= 0 && n > 0 &&
 	    sdp_plan_remote_filter(plan, -1, &f) > 0 && (c = call_get(m, cid))) {
-		bool fresh = !c->s.has_filt[sdp_realm];
-		c->s.filt[sdp_realm] = f;
-		c->s.has_filt[sdp_realm] = true;
-		if (fresh)
+		bool changed = !c->s.has_filt[src_realm] || !filter_eq(&c->s.filt[src_realm], &f);
+		c->s.filt[src_realm] = f;
+		c->s.has_filt[src_realm] = true;
+		if (changed)
 			for (unsigned i = 0; i < c->s.nb; i++)
-				if (!c->s.b[i].filtered && conf->rules[c->s.b[i].rule].to == sdp_realm)
+				if (c->s.b[i].rule < (int)conf->nrules &&
+				    conf->rules[c->s.b[i].rule].to == src_realm)
 					rebind(m, c, &c->s.b[i]);
 		call_saved(m, c);
 	}
@@ -766,6 +969,25 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		sdp_plan_free(plan);
 		*reason = "Service Unavailable (too many calls)";
 		return 503;
+	}
+	if (!c->owner[0] && owner && *owner)
+		snprintf(c->owner, sizeof(c->owner), "%s", owner);
+	/* media.max_bindings_per_user: what the owner's calls hold, with what
+	 * is in flight for them */
+	nbind = fresh_endpoints(c, plan, want, n);
+	if (conf->max_bindings_per_user && c->owner[0]) {
+		const struct owner *o = owner_get(m, c->owner, false);
+		unsigned have = o ? o->live + o->pending : 0;
+
+		if (have + nbind > conf->max_bindings_per_user) {
+			m->st.refused_cap++;
+			log_warn("call %s: %s holds %u media binding%s, %u more would pass "
+				 "media.max_bindings_per_user (%u): refused", cid, c->owner, have,
+				 have == 1 ? "" : "s", nbind, conf->max_bindings_per_user);
+			sdp_plan_free(plan);
+			*reason = "Forbidden (media binding limit reached)";
+			return 403;
+		}
 	}
 	if (!(j = calloc(1, sizeof(*j))) ||
 	    !(j->done_ev = event_new(m->base, -1, 0, job_finish, j))) {
@@ -789,6 +1011,13 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 	if (m->jobs)
 		m->jobs->prev = j;
 	m->jobs = j;
+	if (c->owner[0] && nbind) {
+		struct owner *o = owner_get(m, c->owner, true);
+		if (o) {
+			o->pending += nbind;
+			j->reserved = nbind;
+		}
+	}
 	m->st.pending_jobs++;
 	c->gen++;
 
@@ -800,9 +1029,13 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 				    .rtp_pair = e->rtp_pair};
 		struct nc_bind req;
 
+		j->slot[i].job = j;
+		if (!want[i]) {
+			j->slot[i].err = 0; /* declined: no allocation, port 0 */
+			continue;
+		}
 		memcpy(tmp.addr, e->addr, 4);
 		fill_bind(m, &tmp, c, &req);
-		j->slot[i].job = j;
 		j->slot[i].err = -ENOTCONN;
 		if (!nc->ac || !nc->up)
 			continue;
@@ -826,8 +1059,15 @@ void media_dialog_confirmed(struct media *m, const char *call_id, const char *ca
 	struct call *c = call_find(m, call_id);
 	bool dropped = false;
 
-	if (!c)
+	if (!c || c->ended)
 		return;
+	if (!c->ack_armed) {
+		unsigned ms = 64u * m->conf->t1_ms; /* RFC 3261 §13.3.1.4 */
+		struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
+
+		c->ack_armed = true;
+		evtimer_add(c->ack_timer, &tv);
+	}
 	for (unsigned k = 0; k < c->s.nb;) {
 		if (strcmp(c->s.b[k].tag, caller_tag) && strcmp(c->s.b[k].tag, callee_tag)) {
 			release_one(m, call_id, &c->s.b[k]);
@@ -839,6 +1079,16 @@ void media_dialog_confirmed(struct media *m, const char *call_id, const char *ca
 	}
 	if (dropped)
 		call_saved(m, c);
+}
+
+void media_call_acked(struct media *m, const char *call_id)
+{
+	struct call *c = call_find(m, call_id);
+
+	if (c && !c->ended) {
+		c->ack_armed = true;
+		evtimer_del(c->ack_timer);
+	}
 }
 
 void media_call_end(struct media *m, const char *call_id, const char *why)
@@ -894,6 +1144,12 @@ void media_free(struct media *m)
 			m->calls[k]->refs = 0;
 			m->calls[k]->ended = true;
 			call_unlink_free(m, m->calls[k]);
+		}
+	for (unsigned k = 0; k < OWNER_BUCKETS; k++)
+		while (m->owners[k]) {
+			struct owner *o = m->owners[k];
+			m->owners[k] = o->next;
+			free(o);
 		}
 	for (unsigned i = 0; i < m->conf->nnats; i++)
 		if (m->nat[i].retry)
@@ -1020,6 +1276,8 @@ int media_restore_call(struct media *m, const struct media_call_state *s)
 		return -EBUSY; /* not while it is in use: only at start-up */
 	c->s = *s;
 	c->gen = 0;
+	c->ack_armed = true; /* it was confirmed, or its INVITE's end will end it */
+	call_account(m, c);
 	for (unsigned i = 0; i < c->s.nb; i++) {
 		c->s.b[i].gen = 0;
 		/* natd is already up (not at start-up): go on at once */

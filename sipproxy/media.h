@@ -53,6 +53,7 @@
 #define MEDIA_TAG_MAX 128
 #define MEDIA_MAX_BINDINGS 64
 #define MEDIA_MAX_PARTIES 8
+#define MEDIA_OWNER_MAX 256        /* "user@domain", or the source's dotted quad */
 
 struct event_base;
 struct media;
@@ -117,18 +118,33 @@ void media_release_all(struct media *m, const char *why);
 /* Requests to natd still waiting for an answer, over every nat. */
 unsigned media_pending(const struct media *m);
 
-/* See above. src_realm: the realm the message came from (its SDP
- * endpoints are located by their own address first, this realm second);
- * dst_realm: the realm of the next hop. Returns MEDIA_NONE, MEDIA_PENDING,
- * or a SIP status >= 400 (with *reason) for a message that cannot be
- * rewritten at all (bad SDP: 488; too many calls: 503). */
+/* See above. src_realm: the realm the message came from; dst_realm: the
+ * realm of the next hop. The media rule is the one for (src_realm,
+ * dst_realm), never chosen from the addresses the SDP claims, and every
+ * endpoint the SDP names must lie in src_realm (else 488: an outsider
+ * cannot have an inside address bound). Under the rule, a stream whose
+ * m= protocol or port the rule does not admit is declined (port 0 in the
+ * rewritten SDP, RFC 3264 §6); 488 when no stream is left to bind.
+ * owner: who the call's bindings count against
+ * (media.max_bindings_per_user): the authenticated user, else the source
+ * address of the request that started the call; "" or NULL: nobody (the
+ * call's first owner stays). Past the cap: 403. Returns MEDIA_NONE,
+ * MEDIA_PENDING, or a SIP status >= 400 (with *reason) for a message that
+ * cannot be rewritten at all (bad or refused SDP: 488; the cap: 403; too
+ * many calls: 503). */
 int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_realm,
-		  media_done_fn fn, void *arg, const char **reason);
+		  const char *owner, media_done_fn fn, void *arg, const char **reason);
 
 /* The dialog of call_id between these tags is confirmed: release the
- * bindings of every other party (losing forks). */
+ * bindings of every other party (losing forks). The first time, this
+ * also starts the wait for the ACK: if media_call_acked() does not come
+ * within 64*T1 (RFC 3261 §13.3.1.4: the UAS gives up then), the call ends
+ * and its bindings go. */
 void media_dialog_confirmed(struct media *m, const char *call_id, const char *caller_tag,
 			    const char *callee_tag);
+
+/* An ACK of call_id went through: its 2xx was acknowledged. */
+void media_call_acked(struct media *m, const char *call_id);
 
 /* The call is over: release all its bindings now (and forget it). */
 void media_call_end(struct media *m, const char *call_id, const char *why);
@@ -137,6 +153,10 @@ void media_call_end(struct media *m, const char *call_id, const char *why);
 struct media_stats {
 	unsigned calls, bindings, pending_jobs;
 	uint64_t binds_ok, binds_failed, releases, refreshes, rebinds, rewrites, passed_unchanged;
+	uint64_t refused_realm;    /* SDP naming an address outside the sender's realm (488) */
+	uint64_t declined;         /* streams declined: protocol or port not admitted */
+	uint64_t refused_cap;      /* media.max_bindings_per_user reached (403) */
+	uint64_t unacked;          /* calls ended: their 2xx was never ACKed */
 	bool natd_up[SPC_MAX_NATS];
 };
 void media_get_stats(const struct media *m, struct media_stats *st);

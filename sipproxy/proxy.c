@@ -425,11 +425,33 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 	free(pk);
 }
 
+/* Who a call's media bindings count against (media.max_bindings_per_user):
+ * the authenticated user, else the request's source address. */
+static const char *media_owner(const struct txn_srv *st, const struct tp_addr *from, char *buf)
+{
+	if (st && st->auth_user[0])
+		return st->auth_user;
+	return ip_str(&(st ? &st->from : from)->peer, buf);
+}
+
+/* A 488 of the media step names its reason in a Warning (RFC 3261
+ * §20.43; 305 "Incompatible media format"), as agent our address on the
+ * side it goes to. */
+static void media_warning(const struct sp_conf *c, osip_message_t *r, int li, const char *reason)
+{
+	char host[INET_ADDRSTRLEN], w[300];
+
+	if (r->status_code != 488 || !reason)
+		return;
+	snprintf(w, sizeof(w), "305 %s \"%s\"", listen_host(c, li, host), reason);
+	osip_message_set_header(r, "Warning", w);
+}
+
 /* Run msg through the media step, then deliver it as pk says. Returns 0 if
  * the message was sent, parked, or dealt with; the status otherwise
  * (msg still the caller's). */
 static int media_then(struct proxy *p, osip_message_t *msg, int src_realm, int dst_realm,
-		      struct park *pk_tmpl, const char **reason)
+		      const char *owner, struct park *pk_tmpl, const char **reason)
 {
 	struct park *pk;
 	int rc;
@@ -438,7 +460,7 @@ static int media_then(struct proxy *p, osip_message_t *msg, int src_realm, int d
 		return 500;
 	*pk = *pk_tmpl;
 	pk->p = p;
-	rc = media_process(p->media, msg, src_realm, dst_realm, park_done, pk, reason);
+	rc = media_process(p->media, msg, src_realm, dst_realm, owner, park_done, pk, reason);
 	if (rc == MEDIA_PENDING)
 		return 0;
 	free(pk);
@@ -525,7 +547,7 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	snprintf(pk.branch, sizeof(pk.branch), "%s", branch);
 	pk.out_realm = out_realm;
 	st->npending++;
-	rc = media_then(p, m, st->in_realm, out_realm, &pk, &reason);
+	rc = media_then(p, m, st->in_realm, out_realm, media_owner(st, NULL, host), &pk, &reason);
 	if (rc == 0)
 		return;
 	st->npending--;
@@ -539,6 +561,7 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	{
 		osip_message_t *r = NULL;
 		if (sip_msg_build_response(st->req, rc, reason, NULL, &r) == 0) {
+			media_warning(c, r, st->from.listen, reason);
 			consider_final(st, r, true);
 			osip_message_free(r);
 		}
@@ -710,7 +733,9 @@ static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_ad
 	memset(&pk, 0, sizeof(pk));
 	pk.kind = PARK_STATELESS;
 	pk.dest = d;
-	rc = media_then(p, req, realm_of_peer(c, from), realm, &pk, &reason);
+	media_call_acked(p->media, CID(req));
+	rc = media_then(p, req, realm_of_peer(c, from), realm, media_owner(NULL, from, host), &pk,
+			&reason);
 	if (rc == 0)
 		return;
 	if (rc < 0)
@@ -998,7 +1023,11 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 	pk.dest = st->from;
 	pk.holds_final = status >= 200;
 	snprintf(pk.branch, sizeof(pk.branch), "%s", ct->branch);
-	rc = media_then(p, resp, ct->out_realm, st->in_realm, &pk, &reason);
+	{
+		char ip[INET_ADDRSTRLEN];
+		rc = media_then(p, resp, ct->out_realm, st->in_realm, media_owner(st, NULL, ip), &pk,
+				&reason);
+	}
 	if (rc == 0) {
 		if (pk.holds_final)
 			st->npending++;
@@ -1293,11 +1322,14 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	fn(arg, line);
 	off = snprintf(line, sizeof(line),
 		       "media calls=%u bindings=%u pending=%u binds_ok=%llu binds_failed=%llu "
-		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu",
+		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu "
+		       "refused_realm=%llu declined=%llu refused_cap=%llu unacked=%llu",
 		       ms.calls, ms.bindings, ms.pending_jobs, (unsigned long long)ms.binds_ok,
 		       (unsigned long long)ms.binds_failed, (unsigned long long)ms.releases,
 		       (unsigned long long)ms.refreshes, (unsigned long long)ms.rebinds,
-		       (unsigned long long)ms.rewrites, (unsigned long long)ms.passed_unchanged);
+		       (unsigned long long)ms.rewrites, (unsigned long long)ms.passed_unchanged,
+		       (unsigned long long)ms.refused_realm, (unsigned long long)ms.declined,
+		       (unsigned long long)ms.refused_cap, (unsigned long long)ms.unacked);
 	for (unsigned i = 0; i < p->conf->nnats && off > 0 && (size_t)off < sizeof(line); i++)
 		off += snprintf(line + off, sizeof(line) - (size_t)off, " natd_%s=%s",
 				p->conf->nats[i].name, ms.natd_up[i] ? "up" : "down");

@@ -603,6 +603,8 @@ static int classify_proto(const char *p, struct sdp_stream *st)
 {
 	if (!p)
 		return SDP_E_PROTO;
+	if (strlen(p) < sizeof(st->proto_name))
+		strcpy(st->proto_name, p);
 	st->rtp = strcasestr(p, "RTP/") != NULL;
 	if (!strncasecmp(p, "TCP", 3))
 		st->proto = NC_PROTO_TCP;

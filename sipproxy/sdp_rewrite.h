@@ -100,6 +100,8 @@ struct sdp_stream {
 	enum sdp_dir dir;
 	uint16_t port;             /* m= port (0: disabled) */
 	uint8_t proto;             /* NC_PROTO_UDP or NC_PROTO_TCP (0 if disabled) */
+	char proto_name[24];       /* the m= protocol as written ("RTP/AVP", "TCP/MSRP"...);
+				      "" if disabled or too long to hold */
 	bool rtp;                  /* an RTP profile (RTP/AVP, RTP/SAVPF...) */
 	bool conn_media;           /* its c= is media-level (else session-level) */
 	uint8_t addr[4];           /* connection address (BIND, HOLD, MULTICAST) */

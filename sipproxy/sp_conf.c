@@ -67,6 +67,8 @@ enum ktype {
 	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
 	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
 	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
+	K_MPROTOS,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
+	K_PORTRANGE,  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
 };
 
 #define F_REQ 1u /* a list element must have this key */
@@ -119,7 +121,10 @@ static const struct item items[] = {
 	 .off2 = OFF(ndomains)},
 	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
 	 .choices = ice_choices},
-	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 0},
+	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 1},
+	{.path = "media.latch", .type = K_UINT, .min = 0, .max = 3600, .off = OFF(latch), .dflt = 0},
+	{.path = "media.max_bindings_per_user", .type = K_UINT, .min = 0, .max = 1000000,
+	 .off = OFF(max_bindings_per_user), .dflt = 64},
 	{.path = "media.on_natd_failure", .type = K_ENUM, .off = OFF(on_natd_failure),
 	 .dflt = SPC_FAIL_REJECT, .choices = failure_choices},
 	{.path = "media.binding_lifetime", .type = K_UINT, .min = 10, .max = 86400,
@@ -222,6 +227,27 @@ static const struct item rule_keys[] = {
 	 .dflt_s = ""},
 	{.path = "transit", .type = K_NAME, .min = 0, .off = ROFF(r.transit), .size = SPC_NAME_MAX,
 	 .dflt_s = ""},
+	{.path = "protocols", .type = K_MPROTOS, .off = ROFF(r.protocols)},
+	{.path = "tcp_media", .type = K_BOOL, .off = ROFF(r.tcp_media), .dflt = 0},
+	{.path = "ports", .type = K_PORTRANGE, .min = 1, .max = 65535, .off = ROFF(r.port_lo),
+	 .off2 = ROFF(r.port_hi), .dflt = 1024},
+};
+
+/* Names of the SPC_MP_* values, as m= lines write them. */
+static const char *const mproto_names[SPC_MP_COUNT] = {
+	[SPC_MP_RTP_AVP] = "RTP/AVP",
+	[SPC_MP_RTP_SAVP] = "RTP/SAVP",
+	[SPC_MP_RTP_AVPF] = "RTP/AVPF",
+	[SPC_MP_RTP_SAVPF] = "RTP/SAVPF",
+	[SPC_MP_UDP_TLS_RTP_SAVP] = "UDP/TLS/RTP/SAVP",
+	[SPC_MP_UDP_TLS_RTP_SAVPF] = "UDP/TLS/RTP/SAVPF",
+	[SPC_MP_UDPTL] = "udptl",
+	[SPC_MP_TCP_MSRP] = "TCP/MSRP",
+	[SPC_MP_TCP_TLS_MSRP] = "TCP/TLS/MSRP",
+	[SPC_MP_TCP_BFCP] = "TCP/BFCP",
+	[SPC_MP_TCP_TLS_BFCP] = "TCP/TLS/BFCP",
+	[SPC_MP_TCP_RTP_AVP] = "TCP/RTP/AVP",
+	[SPC_MP_TCP_TLS_RTP_AVP] = "TCP/TLS/RTP/AVP",
 };
 
 #define TOFF(f) offsetof(struct route_raw, f)
@@ -540,7 +566,12 @@ static void set_default(const struct item *it, char *base)
 		memcpy(dst, &b, sizeof(b));
 		memcpy(base + it->off2, &b, sizeof(b));
 		break;
-	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: break; /* zeroed: none */
+	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_MPROTOS: break; /* zeroed: none */
+	case K_PORTRANGE:
+		memcpy(dst, &u16, sizeof(u16));
+		u16 = (uint16_t)it->max;
+		memcpy(base + it->off2, &u16, sizeof(u16));
+		break;
 	}
 }
 
@@ -615,6 +646,80 @@ static void load_transports(struct ctx *c, const config_setting_t *s, const stru
 	}
 	memcpy(base + it->off, &seen[0], sizeof(bool));
 	memcpy(base + it->off2, &seen[1], sizeof(bool));
+}
+
+int sp_conf_media_proto(const char *name)
+{
+	for (int i = 0; name && i < SPC_MP_COUNT; i++)
+		if (!strcasecmp(name, mproto_names[i]))
+			return i;
+	return -1;
+}
+
+bool sp_conf_rule_admits(const struct spc_rule *r, const char *proto, uint16_t port, bool rtp_pair)
+{
+	int p = sp_conf_media_proto(proto);
+
+	return p >= 0 && (r->protocols & (1u << p)) && port >= r->port_lo &&
+	       (unsigned)port + (rtp_pair ? 1u : 0u) <= r->port_hi;
+}
+
+static void load_mprotos(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
+{
+	uint32_t bits = 0;
+
+	if (!array_of_strings(c, s, "\"RTP/AVP\", \"RTP/SAVP\", ..."))
+		return;
+	if (config_setting_length(s) == 0) {
+		cerr(c, s, NULL, "must name at least one m= protocol");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		int p;
+
+		if (!v)
+			continue;
+		if ((p = sp_conf_media_proto(v)) < 0) {
+			cerr(c, e, NULL, "\"%s\" is not a media protocol this proxy binds (RTP/AVP, "
+			     "RTP/SAVP, RTP/AVPF, RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl, "
+			     "TCP/MSRP, TCP/TLS/MSRP, TCP/BFCP, TCP/TLS/BFCP, TCP/RTP/AVP, TCP/TLS/RTP/AVP)", v);
+			continue;
+		}
+		if (bits & (1u << p))
+			cerr(c, e, NULL, "\"%s\" is listed twice", v);
+		bits |= 1u << p;
+	}
+	memcpy(base + it->off, &bits, sizeof(bits));
+}
+
+/* "lo-hi" or a single port, within it->min..it->max, lo <= hi. */
+static void load_portrange(struct ctx *c, const config_setting_t *s, const struct item *it,
+			   char *base)
+{
+	const char *v = str_of(c, s);
+	unsigned long lo, hi;
+	char *end;
+	uint16_t a, b;
+
+	if (!v)
+		return;
+	errno = 0;
+	lo = strtoul(v, &end, 10);
+	hi = lo;
+	if (end != v && *end == '-' && end[1] >= '0' && end[1] <= '9')
+		hi = strtoul(end + 1, &end, 10);
+	if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9') ||
+	    lo < (unsigned long)it->min || hi > (unsigned long)it->max || lo > hi) {
+		cerr(c, s, NULL, "\"%s\" is not a port range \"lo-hi\" within %lld-%lld (lo <= hi)", v,
+		     it->min, it->max);
+		return;
+	}
+	a = (uint16_t)lo;
+	b = (uint16_t)hi;
+	memcpy(base + it->off, &a, sizeof(a));
+	memcpy(base + it->off2, &b, sizeof(b));
 }
 
 static void load_domains(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
@@ -779,6 +884,12 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 		return;
 	case K_DOMAINS:
 		load_domains(c, s, it, base);
+		return;
+	case K_MPROTOS:
+		load_mprotos(c, s, it, base);
+		return;
+	case K_PORTRANGE:
+		load_portrange(c, s, it, base);
 		return;
 	}
 }
@@ -1115,6 +1226,13 @@ static void check_rules(struct ctx *c, struct sp_conf *out)
 			memcpy(r->r.natd_in, r->from, sizeof(r->r.natd_in));
 		if (!*r->r.natd_ext && !config_setting_get_member(g, "natd_ext"))
 			memcpy(r->r.natd_ext, r->to, sizeof(r->r.natd_ext));
+		/* TCP media only where the rule says so, twice when it lists
+		 * protocols: tcp_media = true and a TCP/... entry */
+		if (!config_setting_get_member(g, "protocols"))
+			r->r.protocols = SPC_MP_UDP_DEFAULT | (r->r.tcp_media ? SPC_MP_TCP_ALL : 0);
+		else if ((r->r.protocols & SPC_MP_TCP_ALL) && !r->r.tcp_media)
+			cerr(c, at(g, "protocols"), NULL,
+			     "lists TCP media: set tcp_media = true in this rule too");
 		out->rules[i] = r->r;
 	}
 	out->nrules = c->n[L_RULES];

@@ -77,7 +77,36 @@ struct spc_rule {
 	char natd_in[SPC_NAME_MAX];    /* natd's realm of E; default the realm from's name */
 	char natd_ext[SPC_NAME_MAX];   /* natd's realm of M; default the realm to's name */
 	char transit[SPC_NAME_MAX];    /* natd transit pool for M (claims 13-14); "" none */
+	uint32_t protocols;            /* SPC_MP_* bits of the m= protocols bound; default the
+					  UDP ones (SPC_MP_UDP_DEFAULT), plus the TCP ones with
+					  tcp_media */
+	bool tcp_media;                /* TCP media (TCP/MSRP, TCP/BFCP...) may be bound; default false */
+	uint16_t port_lo, port_hi;     /* SDP media ports bound ("ports = \"lo-hi\""); default
+					  1024-65535 */
 };
+
+/* m= transport protocols a media rule may bind (RFC 4566 §5.14 and the
+ * IANA "proto" registry). The UDP ones are bound by default; the TCP ones
+ * only with a rule's tcp_media. A stream whose protocol is not in its
+ * rule's set is declined (port 0, RFC 3264 §6). */
+enum spc_media_proto {
+	SPC_MP_RTP_AVP,
+	SPC_MP_RTP_SAVP,
+	SPC_MP_RTP_AVPF,
+	SPC_MP_RTP_SAVPF,
+	SPC_MP_UDP_TLS_RTP_SAVP,
+	SPC_MP_UDP_TLS_RTP_SAVPF,
+	SPC_MP_UDPTL,
+	SPC_MP_TCP_MSRP,       /* first TCP one */
+	SPC_MP_TCP_TLS_MSRP,
+	SPC_MP_TCP_BFCP,
+	SPC_MP_TCP_TLS_BFCP,
+	SPC_MP_TCP_RTP_AVP,
+	SPC_MP_TCP_TLS_RTP_AVP,
+	SPC_MP_COUNT
+};
+#define SPC_MP_UDP_DEFAULT ((1u << SPC_MP_TCP_MSRP) - 1u)
+#define SPC_MP_TCP_ALL (((1u << SPC_MP_COUNT) - 1u) & ~SPC_MP_UDP_DEFAULT)
 
 enum spc_route_kind { SPC_ROUTE_DOMAIN, SPC_ROUTE_PREFIX };
 
@@ -121,7 +150,11 @@ struct sp_conf {
 
 	/* media.* */
 	enum spc_ice ice;              /* "strip" (default), "keep", "rewrite" */
-	bool remote_filter;            /* claim 7 filter from the other side's SDP; default false */
+	bool remote_filter;            /* claim 7 filter from the other side's SDP; default true */
+	uint32_t latch;                /* s, media.latch: natd admits the first source seen this
+					  long after a filtered binding is made; 0 = off (default) */
+	unsigned max_bindings_per_user; /* live bindings of one user's (or source address's)
+					   calls; 0 = no cap; default 64 */
 	enum spc_natd_failure on_natd_failure; /* "reject" (default) or "pass" */
 	uint32_t binding_lifetime;     /* s, BIND lease; default 120 (10..86400); refreshed at half */
 	uint32_t max_call_duration;    /* s, bindings released after this; default 14400 (60..604800) */
@@ -168,6 +201,13 @@ int sp_conf_listen_of(const struct sp_conf *c, int realm, bool tcp);
 
 /* The media rule for (from, to), or NULL: SDP passes unchanged. */
 const struct spc_rule *sp_conf_rule(const struct sp_conf *c, int from, int to);
+
+/* The SPC_MP_* of an m= protocol name (case-insensitive), or -1. */
+int sp_conf_media_proto(const char *name);
+
+/* true if rule r may bind a stream of this m= protocol on this port
+ * (with rtp_pair, port+1 must fit the range too). */
+bool sp_conf_rule_admits(const struct spc_rule *r, const char *proto, uint16_t port, bool rtp_pair);
 
 /* The static route for a Request-URI host (a name, or an IPv4 literal):
  * an exact domain first, then the longest "*." suffix, then the longest

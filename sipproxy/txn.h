@@ -68,6 +68,7 @@ struct txn_srv {
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */
+	char auth_user[256];     /* the authenticated "user@domain"; "" when not authenticated */
 	struct txn_srv *hnext;
 	struct txn_layer *tl;
 };

@@ -149,8 +149,8 @@ static void spec_base(struct nc_spec *s, uint8_t dir, uint8_t proto)
 
 /* Every option at once: both directions, UDP, a /28 to allocate in, an even
  * port with RTP pairing, prefer-failure, lifetime, transit network, peer,
- * an IPv4 and an IPv6 filter, two alternative targets, drop by default,
- * a UTF-8 label. */
+ * an IPv4 and an IPv6 filter with a latch window, two alternative targets,
+ * drop by default, a UTF-8 label. */
 static void bind_full(struct nc_msg *m)
 {
 	struct nc_bind *b = &m->u.bind;
@@ -173,6 +173,7 @@ static void bind_full(struct nc_msg *m)
 	fx_match4(&s->targets[1].from, "192.0.2.128", 25, 5060, 5061);
 	fx_ep4(&s->targets[1].to, "10.1.0.12", 40002);
 	s->drop_default = true;
+	s->latch = 30;
 	b->want = NC_WANT_PREFIX;
 	fx_ip4(&b->want_addr, "198.51.100.16");
 	b->want_plen = 28;

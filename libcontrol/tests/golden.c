@@ -26,7 +26,7 @@ static const struct {
 	T(PEER, 'm'),        T(FILTER, 'm'),        T(TARGET, 't'),       T(DROP_DEFAULT, 'f'),
 	T(MINE, 'f'),        T(COUNT, 'i'),         T(STAT, 'S'),         T(CAP_MSGS, 'l'),
 	T(CAP_TLVS, 'l'),    T(REALM, 's'),         T(LIFETIME_MAX, 'i'), T(QUOTA, 'i'),
-	T(EVENT_TYPE, 'i'),  T(EVENT_MASK, 'i'),
+	T(EVENT_TYPE, 'i'),  T(EVENT_MASK, 'i'),  T(LATCH, 'i'),
 };
 
 static int lookup(uint16_t t)

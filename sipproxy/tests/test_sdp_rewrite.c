@@ -1485,6 +1485,42 @@ static void test_disable_unbound(void **state)
 	sdp_plan_free(pl);
 }
 
+/* The m= protocol as written (media.c checks it against a rule), and the
+ * issue 11 attack SDP with its TCP/MSRP stream declined: port 0, its
+ * inside address gone. */
+static void test_proto_name_and_decline(void **state)
+{
+	static const char sdp[] = "v=0\r\no=atk 1 1 IN IP4 10.1.0.10\r\ns=-\r\n"
+				  "c=IN IP4 10.1.0.10\r\nt=0 0\r\n"
+				  "m=audio 7777 RTP/AVP 0\r\n"
+				  "m=application 2222 TCP/MSRP *\r\nc=IN IP4 10.1.0.10\r\n"
+				  "m=image 0 udptl t38\r\n"
+				  "m=video 9000 UDP/TLS/RTP/SAVPF 96\r\n";
+	struct sdp_apply_opts o = {.disable_unbound = true};
+	struct nc_ep alloc[3];
+	struct sdp_plan *pl;
+	const struct sdp_endpoint *e;
+
+	(void)state;
+	plan_ok(sdp, sizeof(sdp) - 1, &pl);
+	assert_string_equal(sdp_plan_stream(pl, 0)->proto_name, "RTP/AVP");
+	assert_string_equal(sdp_plan_stream(pl, 1)->proto_name, "TCP/MSRP");
+	assert_string_equal(sdp_plan_stream(pl, 2)->proto_name, ""); /* disabled: not read */
+	assert_string_equal(sdp_plan_stream(pl, 3)->proto_name, "UDP/TLS/RTP/SAVPF");
+	assert_int_equal(sdp_plan_nendpoints(pl), 3);
+	e = sdp_plan_endpoint(pl, 1);
+	assert_int_equal(e->proto, NC_PROTO_TCP);
+	assert_string_equal(sdp_plan_stream(pl, e->stream)->proto_name, "TCP/MSRP");
+	memset(alloc, 0, sizeof(alloc));
+	ip(&alloc[0], 198, 51, 100, 5, 30000);
+	ip(&alloc[2], 198, 51, 100, 5, 30002);
+	apply(pl, alloc, &o);
+	assert_non_null(strstr(out, "m=audio 30000 RTP/AVP 0\r\n"));
+	assert_non_null(strstr(out, "m=application 0 TCP/MSRP *\r\nc=IN IP4 0.0.0.0\r\n"));
+	assert_null(strstr(out, "10.1.0.10"));
+	sdp_plan_free(pl);
+}
+
 static void test_bump_version(void **state)
 {
 	struct sdp_apply_opts o = {.bump_version = true};
@@ -1754,6 +1790,7 @@ int main(void)
 		cmocka_unit_test(test_bind_req),
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_disable_unbound),
+		cmocka_unit_test(test_proto_name_and_decline),
 		cmocka_unit_test(test_bump_version),
 		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_misc_api),

@@ -107,7 +107,9 @@ static void check_defaults(const struct sp_conf *c)
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_false(c->log_syslog);
 	assert_int_equal(c->ice, SPC_ICE_STRIP);
-	assert_false(c->remote_filter);
+	assert_true(c->remote_filter); /* RTP Bleed closed by default */
+	assert_int_equal(c->latch, 0);
+	assert_int_equal(c->max_bindings_per_user, 64);
 	assert_int_equal(c->on_natd_failure, SPC_FAIL_REJECT);
 	assert_int_equal(c->binding_lifetime, 120);
 	assert_int_equal(c->max_call_duration, 14400);
@@ -830,6 +832,71 @@ static void test_rules_ok(void **state)
 	assert_string_equal(conf.rules[1].natd_in, "wan");
 	assert_string_equal(conf.rules[1].natd_ext, "lan");
 	assert_string_equal(conf.rules[1].transit, "t1");
+	/* the media policy's defaults: UDP protocols only, ports 1024-65535 */
+	assert_int_equal(conf.rules[0].protocols, SPC_MP_UDP_DEFAULT);
+	assert_false(conf.rules[0].tcp_media);
+	assert_int_equal(conf.rules[0].port_lo, 1024);
+	assert_int_equal(conf.rules[0].port_hi, 65535);
+}
+
+/* protocols, tcp_media, ports and sp_conf_rule_admits() */
+static void test_rules_media_policy(void **state)
+{
+	const struct spc_rule *r;
+
+	(void)state;
+	load_ok(BASE NAT_EDGE "media_rules = (\n"
+		" { from = \"inside\"; to = \"outside\"; nat = \"edge\"; tcp_media = true; ports = \"10000-20000\"; },\n"
+		" { from = \"outside\"; to = \"inside\"; nat = \"edge\"; protocols = [ \"RTP/AVP\", \"udptl\" ]; ports = \"4000\"; }\n"
+		");\n"
+		"media: { latch = 5; max_bindings_per_user = 0; };\n");
+	assert_int_equal(conf.latch, 5);
+	assert_int_equal(conf.max_bindings_per_user, 0);
+	r = &conf.rules[0];
+	assert_true(r->tcp_media);
+	assert_int_equal(r->protocols, SPC_MP_UDP_DEFAULT | SPC_MP_TCP_ALL);
+	assert_true(sp_conf_rule_admits(r, "TCP/MSRP", 10000, false));
+	assert_true(sp_conf_rule_admits(r, "rtp/avp", 19999, true)); /* case-insensitive */
+	assert_false(sp_conf_rule_admits(r, "RTP/AVP", 20000, true)); /* RTCP at 20001 */
+	assert_true(sp_conf_rule_admits(r, "RTP/AVP", 20000, false));
+	assert_false(sp_conf_rule_admits(r, "RTP/AVP", 9999, false));
+	assert_false(sp_conf_rule_admits(r, "TCP/FOO", 12000, false)); /* unknown: never */
+	assert_false(sp_conf_rule_admits(r, "", 12000, false));
+	r = &conf.rules[1];
+	assert_int_equal(r->protocols, (1u << SPC_MP_RTP_AVP) | (1u << SPC_MP_UDPTL));
+	assert_int_equal(r->port_lo, 4000);
+	assert_int_equal(r->port_hi, 4000);
+	assert_true(sp_conf_rule_admits(r, "udptl", 4000, false));
+	assert_false(sp_conf_rule_admits(r, "RTP/SAVP", 4000, false));
+	assert_false(sp_conf_rule_admits(r, "RTP/AVP", 4000, true));
+	assert_int_equal(sp_conf_media_proto("UDP/TLS/RTP/SAVPF"), SPC_MP_UDP_TLS_RTP_SAVPF);
+	assert_int_equal(sp_conf_media_proto("RTP/AVP "), -1);
+	assert_int_equal(sp_conf_media_proto(NULL), -1);
+	/* default rule: no TCP media */
+	load_ok(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; } );\n");
+	assert_false(sp_conf_rule_admits(&conf.rules[0], "TCP/MSRP", 2222, false));
+	assert_false(sp_conf_rule_admits(&conf.rules[0], "RTP/AVP", 22, false));
+	assert_true(sp_conf_rule_admits(&conf.rules[0], "RTP/AVP", 7777, true));
+
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; protocols = [ \"TCP/MSRP\" ]; } );\n",
+		 "t:4: media_rules[0].protocols: lists TCP media: set tcp_media = true in this rule too");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; protocols = [ \"RTP/XYZ\" ]; } );\n",
+		 "t:4: media_rules[0].protocols[0]: \"RTP/XYZ\" is not a media protocol this proxy binds");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; protocols = [ ]; } );\n",
+		 "t:4: media_rules[0].protocols: must name at least one m= protocol");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; protocols = [ \"RTP/AVP\", \"rtp/avp\" ]; } );\n",
+		 "t:4: media_rules[0].protocols[1]: \"rtp/avp\" is listed twice");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; ports = \"20000-10000\"; } );\n",
+		 "t:4: media_rules[0].ports: \"20000-10000\" is not a port range");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; ports = \"0-100\"; } );\n",
+		 "t:4: media_rules[0].ports: \"0-100\" is not a port range");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; ports = \"1-65536\"; } );\n",
+		 "t:4: media_rules[0].ports: \"1-65536\" is not a port range");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; ports = \"10-x\"; } );\n",
+		 "t:4: media_rules[0].ports: \"10-x\" is not a port range");
+	load_err(BASE NAT_EDGE "media_rules = ( { from = \"inside\"; to = \"outside\"; nat = \"edge\"; ports = 10; } );\n",
+		 "t:4: media_rules[0].ports:");
+	load_err(BASE "media: { latch = 3601; };\n", "t:3: media.latch:");
 }
 
 static void test_rules_errors(void **state)
@@ -1117,6 +1184,7 @@ int main(void)
 		cmocka_unit_test(test_nats_errors),
 		cmocka_unit_test(test_rules_ok),
 		cmocka_unit_test(test_rules_errors),
+		cmocka_unit_test(test_rules_media_policy),
 		cmocka_unit_test(test_routes_errors),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_collected),

@@ -36,6 +36,8 @@
 : "${SIP_TRACE:=$NT_ROOT/tests/tools/siptrace.py}"
 : "${SIP_RTP_COUNT:=50}"          # RTP packets each probe sends (20 ms apart)
 : "${SIP_RTP_MIN:=25}"            # packets a probe must receive to pass
+: "${SIP_SDP_PORT_IDLE:=40008}"   # SDP port of a phone with no RTP probe (nobody listens; in the
+                                  # media rules' default port range 1024-65535, unlike the old 9)
 : "${SIP_CALL_MS:=3000}"          # the UAC's pause between ACK and BYE (-d)
 : "${SIP_PROXY_READY_TIMEOUT:=10}"
 : "${SIP_PROXY_DEBUG:=1}"         # run sipproxy with -d (debug log to its log file)
@@ -130,7 +132,7 @@ listen = (
 domains = [ "edge.test" ];
 nats = ( { name = "edge"; socket = "$(it_ctl_socket "$natd")"; timeout_ms = 500; } );
 media_rules = ( { from = "inside"; to = "outside"; nat = "edge"; } );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA:-}
 EOF
 }
@@ -164,7 +166,7 @@ routes = (
   { domain = "b.example.net"; next_hop = "10.20.0.2:5060"; },
   { prefix = "192.0.2.0/24"; next_hop = "10.20.0.2"; }
 );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA_INGRESS:-}
 EOF
 }
@@ -194,7 +196,7 @@ media_rules = (
   { from = "transit"; to = "access"; nat = "natB"; },
   { from = "access"; to = "transit"; nat = "natB"; }
 );
-media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
+media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
 ${SIP_CONF_EXTRA_EGRESS:-}
 EOF
 }
@@ -300,7 +302,7 @@ sip_sipp() {
 	local args=(-sf "$xml" -i "$ip" -p "$port" -mi "$ip" -mp "$(( ${rtp:-20000} + 1000 ))"
 		-t "$transport" -m 1 -nostdin -s "$service" -d "$dur"
 		-timeout "${tmo}s" -timeout_error
-		-key rtp_port "${rtp:-9}" -key rtp_cmd "$rtp_cmd" -key ruri "${ruri:-${proxy:-$ip}}"
+		-key rtp_port "${rtp:-$SIP_SDP_PORT_IDLE}" -key rtp_cmd "$rtp_cmd" -key ruri "${ruri:-${proxy:-$ip}}"
 		"${keys[@]}"
 		-trace_msg -message_file "$IT_OUT/$name.msg.log"
 		-trace_err -error_file "$IT_OUT/$name.err.log"

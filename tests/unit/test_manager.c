@@ -41,6 +41,7 @@ struct env {
 	struct mgr_client admin, user, other;
 	uint8_t pkt[2048];
 	unsigned events[8];
+	uint32_t skew; /* seconds added to the packet path's clock */
 };
 
 static uint32_t now_sec(void)
@@ -135,7 +136,7 @@ static enum xlate_verdict udp(struct env *e, const char *src, uint16_t sport, ui
 			      uint16_t dport)
 {
 	size_t n = pb_udp(e->pkt, pb_addr(src), sport, dst, dport, 20);
-	e->nd.x.now = now_sec();
+	e->nd.x.now = now_sec() + e->skew;
 	return xlate_packet(&e->nd.x, e->pkt, n, sizeof(e->pkt));
 }
 
@@ -272,6 +273,58 @@ static void test_claim7_remote_filter(void **state)
 	assert_int_equal(pb_dst(e->pkt), pb_addr("10.1.0.10"));
 	assert_int_equal(udp(e, "203.0.113.20", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_DROP);
 	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 1);
+}
+
+/* LATCH: the first source seen within the window is latched (address, any
+ * port, RTP and RTCP alike), then only it; a repeated BIND learns again. */
+static void test_latch_learns_first_source(void **state)
+{
+	struct env *e = *state;
+	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind_r a;
+	uint32_t m;
+
+	r.rtp_pair = true;
+	r.spec.nfilters = 1;
+	match(&r.spec.filters[0], "203.0.113.10", 32);
+	r.spec.latch = 5;
+	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
+	m = ip_of(&a.alloc.ip);
+	/* the far end's NAT: not the signalled address, latched */
+	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_FORWARD);
+	assert_int_equal(pb_dst(e->pkt), pb_addr("10.1.0.10"));
+	assert_int_equal(udp(e, "203.0.113.50", 9001, m, a.alloc.port + 1), XL_FORWARD);
+	assert_int_equal(pb_dport(e->pkt), 5001);
+	/* then only it: a third host, and even the signalled address, refused */
+	assert_int_equal(udp(e, "203.0.113.20", 9000, m, a.alloc.port), XL_DROP);
+	assert_int_equal(udp(e, "203.0.113.10", 7000, m, a.alloc.port), XL_DROP);
+	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 2);
+	assert_int_equal(udp(e, "203.0.113.50", 9002, m, a.alloc.port), XL_FORWARD);
+	/* the BIND repeated (a new filter): a new window, learnt again */
+	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
+	assert_int_equal(udp(e, "203.0.113.60", 9000, m, a.alloc.port), XL_FORWARD);
+	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_DROP);
+}
+
+/* LATCH whose window passed with nothing seen: the filter alone. */
+static void test_latch_window_passes(void **state)
+{
+	struct env *e = *state;
+	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind_r a;
+	uint32_t m;
+
+	r.spec.nfilters = 1;
+	match(&r.spec.filters[0], "203.0.113.10", 32);
+	r.spec.latch = 5;
+	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
+	m = ip_of(&a.alloc.ip);
+	e->skew = 6;
+	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_DROP);
+	assert_int_equal(udp(e, "203.0.113.10", 7000, m, a.alloc.port), XL_FORWARD);
+	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_DROP);
+	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 2);
+	e->skew = 0;
 }
 
 static void test_claim8_alternative_targets(void **state)
@@ -532,6 +585,8 @@ int main(void)
 		T(test_address_range),
 		T(test_rtp_pair),
 		T(test_claim7_remote_filter),
+		T(test_latch_learns_first_source),
+		T(test_latch_window_passes),
 		T(test_claim8_alternative_targets),
 		T(test_single_peer),
 		T(test_transit_forces_pool),

@@ -113,6 +113,7 @@ struct nc_spec {
 	unsigned ntargets;
 	struct nc_target targets[NC_TARGET_MAX];
 	bool drop_default;
+	uint32_t latch;                   /* s, FILTER's learning window; 0 = none */
 	char label[NC_TEXT_MAX + 1];      /* "" = none */
 };
 

@@ -147,6 +147,14 @@
  *    preferences;
  *  - FILTER (TERM): translate inbound only when the remote source matches
  *    one of the entries (claim 7);
+ *  - LATCH (with FILTER): a learning window of that many seconds for a
+ *    far end behind its own NAT, whose media comes from another address
+ *    than it signalled: the first remote source address seen within the
+ *    window after the binding is made (or its BIND repeated) is latched,
+ *    and from then on only that address (any port) is admitted; if the
+ *    window passes with nothing seen, FILTER alone applies. LATCH is
+ *    critical, so a natd that predates it refuses the BIND (UNSUPPORTED)
+ *    rather than admit more than asked; CAPS lists it when supported;
  *  - TARGET (TERM): a remote source matching target.match goes to
  *    target.ep instead of E; the first matching TARGET wins; others go to
  *    E, or are dropped when DROP_DEFAULT is present (claim 8). FILTER
@@ -160,7 +168,8 @@
  *  - LABEL: free text shown by LIST (a call id, an AOR...).
  * A BIND must be consistent: PROTO UDP or TCP; RTP_PAIR with an odd
  * WANT_PORT, WANT_ADDR with WANT_RANGE, FILTER/TARGET/DROP_DEFAULT
- * without TERM, DROP_DEFAULT without TARGET, PEER without ORIG are errors.
+ * without TERM, DROP_DEFAULT without TARGET, PEER without ORIG, LATCH
+ * without FILTER are errors.
  *
  * 8. Messages and their TLVs
  *    R required, O optional, * repeatable (maximum), r/o: result TLVs of
@@ -177,7 +186,7 @@
  *   BIND      LABEL O, DIRECTION R, PROTO R, IN_REALM R, EXT_REALM R,
  *             ENDPOINT R, WANT_ADDR O, WANT_RANGE O, WANT_PORT O,
  *             RTP_PAIR O, PREFER_FAILURE O, LIFETIME O, TRANSIT O, PEER O,
- *             FILTER O*16, TARGET O*16, DROP_DEFAULT O
+ *             FILTER O*16, TARGET O*16, DROP_DEFAULT O, LATCH O
  *   BIND_R    BINDING_ID r, ALLOC r, LIFETIME r (granted)
  *   REFRESH   EPOCH R, BINDING_ID R, LIFETIME O
  *   REFRESH_R LIFETIME r (granted)
@@ -189,7 +198,7 @@
  *             DIRECTION R, PROTO R, IN_REALM R, EXT_REALM R, ENDPOINT R,
  *             ALLOC R, LIFETIME O (seconds left, >= 1; absent: no
  *             expiry), TRANSIT O, PEER O, FILTER O*16, TARGET O*16,
- *             DROP_DEFAULT O
+ *             DROP_DEFAULT O, LATCH O
  *   LIST_R    COUNT r
  *   STATS     (empty)
  *   STATS_R   STAT o*256
@@ -221,6 +230,7 @@
 #define NC_NONCE_LEN 32
 #define NC_MAC_LEN 32
 #define NC_LIFETIME_MAX 604800 /* seconds (7 days): upper bound of LIFETIME */
+#define NC_LATCH_MAX 3600      /* seconds: upper bound of LATCH */
 
 /* Message types. */
 #define NC_MSG_HELLO 0x0001
@@ -289,6 +299,7 @@
 #define NC_T_QUOTA 0x802A          /* u32, >= 1: bindings one client may hold */
 #define NC_T_EVENT_TYPE 0x802B     /* u8: NC_EV_* */
 #define NC_T_EVENT_MASK 0x802C     /* u32: non-zero set of (1 << (NC_EV_* - 1)) */
+#define NC_T_LATCH 0x802D          /* u32 seconds, 1..NC_LATCH_MAX: FILTER's learning window */
 
 /* Address families (IANA address family numbers). */
 #define NC_AF_IP4 1

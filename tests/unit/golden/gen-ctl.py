@@ -40,7 +40,7 @@ T = dict(NAME=0x0001, REASON=0x0002, LABEL=0x0003, OWNER=0x0004, COUNTERS=0x0005
          EXT_REALM=0x8015, ENDPOINT=0x8016, ALLOC=0x8017, WANT_ADDR=0x8018, WANT_RANGE=0x8019,
          WANT_PORT=0x801A, RTP_PAIR=0x801B, PREFER_FAILURE=0x801C, LIFETIME=0x801D,
          TRANSIT=0x801E, PEER=0x801F, FILTER=0x8020, TARGET=0x8021, DROP_DEFAULT=0x8022,
-         MINE=0x8023, COUNT=0x8024, STAT=0x8025, EVENT_MASK=0x802C)
+         MINE=0x8023, COUNT=0x8024, STAT=0x8025, EVENT_MASK=0x802C, LATCH=0x802D)
 M = dict(HELLO=1, AUTH=2, CAPS=3, BIND=4, REFRESH=5, RELEASE=6, LIST=7, STATS=8, WATCH=9)
 EPOCH_MARK = b"\xee\xee\xee\xee\xee\xee\xee\xee"  # replaced by the word "epoch"
 
@@ -71,6 +71,7 @@ def bind(reqid, e, port, dir=1, proto=17, inr="inside", ext="outside", **kw):
     if "transit" in kw: t.append(("TRANSIT", text(kw["transit"])))
     for f in kw.get("filters", []): t.append(("FILTER", match(*f)))
     if kw.get("drop_default"): t.append(("DROP_DEFAULT", b""))
+    if "latch" in kw: t.append(("LATCH", u32(kw["latch"])))
     t += kw.get("extra", [])
     return msg("BIND", reqid, t)
 
@@ -178,14 +179,14 @@ HDR = """# {title}
 def hdr(title, extra=""):
     return [("text", HDR.format(title=title) + extra)]
 
-session = hdr("A normal session as root: HELLO, CAPS, three BINDs (a terminating one\n# with a claim 7 filter, an RTP/RTCP pair, one forced into the transit pool)\n# and one refused, LIST, WATCH with its events, REFRESH (and a stale\n# epoch), RELEASE (and an unknown id), STATS, LIST of one binding.") + [
+session = hdr("A normal session as root: HELLO, CAPS, three BINDs (a terminating one\n# with a claim 7 filter and a 10 s latch window, an RTP/RTCP pair, one forced into the transit pool)\n# and one refused, LIST, WATCH with its events, REFRESH (and a stale\n# epoch), RELEASE (and an unknown id), STATS, LIST of one binding.") + [
     ("connect", "", "root (uid 0): an administrator"),
     ("send", msg("HELLO", 1, [("NAME", text("golden-test/1"))])),
     ("recv", None, "natd's name, its epoch; no AUTH_NONCE on the Unix socket"),
     ("send", msg("CAPS", 2)),
     ("recv", None, "what natd handles, its realms and transit networks"),
     ("send", bind(3, "10.1.0.10", 6000, dir=1, lifetime=120, label="call-1",
-                  filters=[("203.0.113.0", 24)])),
+                  filters=[("203.0.113.0", 24)], latch=10)),
     ("recv", None, "granted: binding 1, M = 198.51.100.1:6000 (port preserved)"),
     ("send", bind(4, "10.1.0.10", 6002, dir=3, rtp=True)),
     ("recv", None, "granted: binding 2, M even; the RTCP partner (binding 3) is M+1; default lifetime 300"),
@@ -222,6 +223,9 @@ crit = msg("BIND", 4, [("DIRECTION", u8(1)), ("PROTO", u8(17)), ("IN_REALM", tex
 incons = msg("BIND", 5, [("DIRECTION", u8(1)), ("PROTO", u8(17)), ("IN_REALM", text("inside")),
                          ("EXT_REALM", text("outside")), ("ENDPOINT", ep("10.1.0.10", 5000)),
                          ("DROP_DEFAULT", b"")])
+unlatched = msg("BIND", 8, [("DIRECTION", u8(1)), ("PROTO", u8(17)), ("IN_REALM", text("inside")),
+                             ("EXT_REALM", text("outside")), ("ENDPOINT", ep("10.1.0.10", 5000)),
+                             ("LATCH", u32(10))])
 missing = msg("BIND", 6, [("DIRECTION", u8(1)), ("PROTO", u8(17)), ("IN_REALM", text("inside")),
                           ("EXT_REALM", text("outside"))])
 overrun = msg("BIND", 7, [("DIRECTION", u8(1))])
@@ -254,6 +258,8 @@ hostile = hdr("Hostile and malformed input, one connection per kind of trouble. 
     ("send", crit, "an unknown critical TLV 0xbeef"),
     ("recv", None, "UNSUPPORTED"),
     ("send", incons, "DROP_DEFAULT without TARGET"),
+    ("recv", None, "BAD_REQUEST"),
+    ("send", unlatched, "LATCH without FILTER"),
     ("recv", None, "BAD_REQUEST"),
     ("send", missing, "no ENDPOINT"),
     ("recv", None, "BAD_REQUEST"),
