@@ -140,31 +140,48 @@ static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t
 	return e;
 }
 
-/* Where an inbound packet from remote r goes under a managed binding's
- * rules: NULL to drop it (claim 7 filters, single peer, claim 8 targets
- * with drop_default), a target's endpoint, or dflt. */
-static const struct endpoint *rules_target(struct bind_rules *ru, struct endpoint r,
-					   const struct endpoint *dflt, uint32_t now)
+/* Whether remote r passes a managed binding's filters (single peer, claim 7
+ * filters, or the source latched in the learning window), learning
+ * nothing. */
+static bool rules_admit(const struct bind_rules *ru, struct endpoint r)
 {
-	bool ok = ru->nfilters == 0;
-
 	if (ru->has_peer && !rule_matches(&ru->peer, r))
-		return NULL;
-	if (ru->latched) {
-		ok = r.addr == ru->latch_addr; /* only the latched source from now on */
-	} else if (ru->latch && now <= ru->latch_until) {
-		ru->latched = true; /* learning window: the first source seen */
-		ru->latch_addr = r.addr;
-		ok = true;
-	}
-	for (unsigned i = 0; !ok && !ru->latched && i < ru->nfilters; i++)
-		ok = rule_matches(&ru->filters[i], r);
-	if (!ok)
-		return NULL;
+		return false;
+	if (ru->latched)
+		return r.addr == ru->latch_addr; /* only the latched source from now on */
+	if (ru->nfilters == 0)
+		return true;
+	for (unsigned i = 0; i < ru->nfilters; i++)
+		if (rule_matches(&ru->filters[i], r))
+			return true;
+	return false;
+}
+
+/* Where an admitted remote r goes (claim 8 targets), dflt, or NULL with
+ * drop_default. */
+static const struct endpoint *rules_dest(const struct bind_rules *ru, struct endpoint r,
+					 const struct endpoint *dflt)
+{
 	for (unsigned i = 0; i < ru->ntargets; i++)
 		if (rule_matches(&ru->targets[i].from, r))
 			return &ru->targets[i].to;
 	return ru->drop_default ? NULL : dflt;
+}
+
+/* Where an inbound packet from remote r goes under a managed binding's
+ * rules: NULL to drop it, a target's endpoint, or dflt. Inside the latch
+ * window the first source seen (that the peer rule admits) is learnt. */
+static const struct endpoint *rules_target(struct bind_rules *ru, struct endpoint r,
+					   const struct endpoint *dflt, uint32_t now)
+{
+	if (!ru->latched && ru->latch && now <= ru->latch_until &&
+	    (!ru->has_peer || rule_matches(&ru->peer, r))) {
+		ru->latched = true; /* learning window: the first source seen */
+		ru->latch_addr = r.addr;
+	}
+	if (!rules_admit(ru, r))
+		return NULL;
+	return rules_dest(ru, r, dflt);
 }
 
 void xlate_release_binding(struct xlate_ctx *x, struct binding *b)
@@ -301,7 +318,7 @@ static bool icmp_error_admitted(const struct xlate_ctx *x, const struct binding 
 
 	if (!bind_permitted(x->bt, bi, qd, x->now))
 		return false;
-	if (bi->rules && !rules_target(bi->rules, qd, &bi->in))
+	if (bi->rules && (!rules_admit(bi->rules, qd) || !rules_dest(bi->rules, qd, &bi->in)))
 		return false;
 	if (!bind_filters(x->bt, bi))
 		return true;
