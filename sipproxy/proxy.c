@@ -5,11 +5,16 @@
  * parser chose, a refused response is dropped. Then:
  *
  * Requests (§16.3-§16.6). ACK matching a non-2xx server transaction ends
- * it; any other ACK (for a 2xx, end to end) is forwarded without state.
+ * it (so does one answering our stateless 403); any other ACK (for a 2xx,
+ * end to end) is forwarded without state.
  * CANCEL is answered 200 and cancels the branches of its INVITE (§16.10).
  * A retransmission is absorbed by its server transaction. Otherwise:
- * Max-Forwards (483), loop detection (482), a new server transaction (100
- * Trying at once for INVITE), then the target set:
+ * Max-Forwards (483), loop detection (482), a new server transaction; an
+ * out-of-dialog request then passes the relay policy (policy.h: an
+ * authenticated user, a call to a registered user of ours, a trusted peer,
+ * or a route whose allow_from admits the source) or gets 403 statelessly
+ * and leaves nothing behind; then 100 Trying at once for INVITE, and the
+ * target set:
  *   - a Route header left after removing ours: that next hop (loose
  *     routing, in-dialog requests);
  *   - a static route for the Request-URI host;
@@ -51,11 +56,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "log.h"
 #include "media.h"
 #include "persist.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "registrar.h"
 #include "sip_msg.h"
@@ -72,6 +79,9 @@ struct proxy {
 	struct event *tick;
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct persist *ps;        /* state.file; NULL without one */
+	struct ratelimit *refuse_log; /* relay refusals logged once per source per
+					 POLICY_LOG_EVERY_S */
+	char refuse_tag[24];       /* To tag of our stateless 403s (their ACK is absorbed) */
 	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
 };
@@ -88,6 +98,9 @@ struct park {
 	int out_realm;
 	bool holds_final;          /* a final response: counted in st->npending */
 };
+
+/* A relay refusal is logged at most once per source in this many seconds. */
+#define POLICY_LOG_EVERY_S 10
 
 static int64_t now_s(void)
 {
@@ -146,7 +159,7 @@ static void reply_stateless(struct proxy *p, const osip_message_t *req, const st
 		return;
 	if (retry_after)
 		osip_message_set_header(r, "Retry-After", retry_after);
-	txn_resp_dest(from, r, &d);
+	txn_resp_dest(p->conf, from, r, &d);
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
@@ -660,6 +673,88 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 	fork_branch(p, st, loop_key, &d, NULL);
 }
 
+/* ---- the relay policy (policy.h) ---- */
+
+/* A Route header that does not name us: the sender chose the next hop. */
+static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req)
+{
+	for (int i = 0; i < osip_list_size(&req->routes); i++) {
+		const osip_route_t *r = osip_list_get(&req->routes, i);
+		if (!r || !is_mine(r->url, (void *)c))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the out-of-dialog request of st may use the proxy. If not, it is
+ * answered 403 statelessly (with refuse_tag, so its ACK is absorbed), the
+ * refusal is counted and logged (once per source per POLICY_LOG_EVERY_S),
+ * and st is destroyed: nothing of the request stays. st->auth_user was set
+ * by the authentication step, which runs before. */
+static bool relay_allowed(struct proxy *p, struct txn_srv *st)
+{
+	const struct sp_conf *c = p->conf;
+	const osip_message_t *req = st->req;
+	const osip_uri_t *u = req->req_uri;
+	struct policy_req pr = {
+		.src_be = st->from.peer.sin_addr.s_addr,
+		.src_realm = st->in_realm,
+		.auth_user = st->auth_user,
+		.is_register = MSG_IS_REGISTER(req),
+		.is_options = MSG_IS_OPTIONS(req),
+		.foreign_route = has_foreign_route(c, req),
+	};
+	enum policy_verdict v;
+	struct tp_addr from;
+	char ip[INET_ADDRSTRLEN];
+
+	if (u && u->host) {
+		pr.route = sp_conf_route(c, u->host);
+		pr.to_local = sp_conf_is_local_domain(c, u->host) && !pr.route;
+	}
+	if (pr.to_local) {
+		struct reg_contact ct[1];
+		char aor[REG_AOR_MAX];
+
+		pr.to_local_proxy = !u->username || !*u->username;
+		pr.target_registered = !pr.to_local_proxy &&
+				       aor_of(c, u, aor, sizeof(aor)) == 0 &&
+				       registrar_lookup(p->reg, aor, now_s(), ct, 1) > 0;
+	}
+	v = policy_decide(c, &pr);
+	if (v != POLICY_REFUSE) {
+		log_debug("relay policy: %s (call %s)", policy_verdict_name(v), CID(req));
+		return true;
+	}
+	p->st.relay_refused++;
+	if (rl_allow(p->refuse_log, pr.src_be, txn_now_ms() / POLICY_LOG_EVERY_S)) {
+		const char *fd = req->from && req->from->url && req->from->url->host
+					 ? req->from->url->host : "-";
+		log_info("relay refused: %s for %s from %s:%u (From domain %s): not authenticated, "
+			 "not for a registered user, not a trusted peer, no route admits it "
+			 "(further refusals from this source not logged for %ds)",
+			 req->sip_method, u && u->host ? u->host : "-", ip_str(&st->from.peer, ip),
+			 ntohs(st->from.peer.sin_port), fd, POLICY_LOG_EVERY_S);
+	}
+	/* RFC 3261 §16.3 leaves a proxy free to refuse statelessly: no
+	 * transaction, no 100 Trying, nothing kept */
+	from = st->from;
+	{
+		osip_message_t *r = NULL;
+		struct tp_addr d;
+
+		if (sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", p->refuse_tag,
+					   &r) == 0) {
+			txn_resp_dest(c, &from, r, &d);
+			txn_send_raw(p->tl, &d, r);
+			osip_message_free(r);
+			p->st.replied_4xx5xx++;
+		}
+	}
+	txn_srv_destroy(p->tl, st);
+	return false;
+}
+
 /* ACK for a 2xx (or an unknown one): forwarded statelessly along its Route. */
 static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
 {
@@ -759,10 +854,17 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	log_debug("%s %s from %s:%u (call %s)", req->sip_method, req->req_uri && req->req_uri->host ?
 		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), CID(req));
 	if (MSG_IS_ACK(req)) {
+		const char *tt = tag_of(req->to);
+
 		st = txn_srv_find(p->tl, key);
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
 			p->st.acks_absorbed++;
 			txn_srv_ack(p->tl, st);
+			osip_message_free(req);
+			return;
+		}
+		if (tt && !strcmp(tt, p->refuse_tag)) { /* the ACK of a relay 403 */
+			p->st.acks_absorbed++;
 			osip_message_free(req);
 			return;
 		}
@@ -808,6 +910,9 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		return;
 	}
 	st->in_realm = realm_of_peer(c, from);
+	/* the relay policy, before any routing or media step */
+	if (!tag_of(req->to) && !relay_allowed(p, st))
+		return;
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
 	if (MSG_IS_BYE(req))
@@ -825,7 +930,7 @@ static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp
 	p->st.stray_responses++;
 	if (resp->status_code < 200 || resp->status_code >= 300 || !resp->cseq ||
 	    strcmp(resp->cseq->method, "INVITE") || sip_msg_pop_via(resp) < 0 ||
-	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, &t) < 0 ||
+	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, false, &t) < 0 ||
 	    target_addr(p, &t, &d) < 0) {
 		osip_message_free(resp);
 		return;
@@ -1007,10 +1112,21 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	p->base = base;
 	p->conf = conf;
 	hooks.arg = p;
+	{
+		uint8_t rnd[6];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			log_err("getrandom: cannot make the 403 tag");
+			free(p);
+			return -1;
+		}
+		snprintf(p->refuse_tag, sizeof(p->refuse_tag), "r403%02x%02x%02x%02x%02x%02x", rnd[0],
+			 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	}
 	if (tp_open(base, conf, on_message, p, &p->tp) < 0)
 		goto fail;
 	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
-	    !(p->rl = rl_new(conf->rate_limit, 0)) ||
+	    !(p->rl = rl_new(conf->rate_limit, 0)) || !(p->refuse_log = rl_new(1, 1)) ||
 	    !(p->media = media_new(base, conf)) ||
 	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
 		log_err("out of memory");
@@ -1048,6 +1164,7 @@ void proxy_free(struct proxy *p)
 	media_free(p->media);
 	registrar_free(p->reg);
 	rl_free(p->rl);
+	rl_free(p->refuse_log);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1175,7 +1292,7 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
 		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
 		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu "
-		 "absorbed_2xx=%llu",
+		 "absorbed_2xx=%llu relay_refused=%llu",
 		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
 		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
 		 (unsigned long long)p->st.forwarded_responses,
@@ -1183,7 +1300,7 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 (unsigned long long)p->st.cancels, (unsigned long long)p->st.loops,
 		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
 		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited,
-		 (unsigned long long)p->st.absorbed_2xx);
+		 (unsigned long long)p->st.absorbed_2xx, (unsigned long long)p->st.relay_refused);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "

@@ -16,6 +16,7 @@ struct proxy_stats {
 	uint64_t forwarded_responses, stray_responses, registers, cancels, acks_absorbed;
 	uint64_t loops, too_many_hops, no_route, media_rejects, rate_limited;
 	uint64_t absorbed_2xx; /* retransmitted 2xx whose first copy was refused */
+	uint64_t relay_refused; /* out-of-dialog requests refused 403 by the relay policy */
 };
 
 /* Open the transports, connect to the natds, start the timers, and with

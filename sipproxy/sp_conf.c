@@ -49,6 +49,7 @@
 _Static_assert(sizeof(enum spc_ice) == sizeof(int), "enum spc_ice is an int");
 _Static_assert(sizeof(enum spc_natd_failure) == sizeof(int), "enum spc_natd_failure is an int");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned), "uint32_t is an unsigned");
+_Static_assert(SPC_MAX_REALMS <= 32, "a route's allow_realms is a 32-bit mask");
 
 enum ktype {
 	K_STR,        /* string of min..size-1 bytes */
@@ -67,6 +68,7 @@ enum ktype {
 	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
 	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
 	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
+	K_ALLOWFROM,  /* [ realm names or prefixes ]: a struct allow_raw at off */
 };
 
 #define F_REQ 1u /* a list element must have this key */
@@ -117,6 +119,8 @@ static const struct item items[] = {
 	 .dflt_s = ""},
 	{.path = "domains", .type = K_DOMAINS, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
 	 .off2 = OFF(ndomains)},
+	{.path = "trusted_peers", .type = K_PREFIXES, .off = OFF(trusted_peers),
+	 .size = SPC_MAX_TRUSTED, .off2 = OFF(ntrusted_peers)},
 	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
 	 .choices = ice_choices},
 	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 0},
@@ -167,9 +171,18 @@ struct rule_raw {
 	char from[SPC_NAME_MAX], to[SPC_NAME_MAX], nat[SPC_NAME_MAX];
 };
 
+/* allow_from as written: prefixes, and realm names to resolve. */
+struct allow_raw {
+	struct spc_prefix prefixes[SPC_MAX_ALLOW];
+	unsigned nprefixes;
+	char names[SPC_MAX_ALLOW][SPC_NAME_MAX];
+	unsigned nnames;
+};
+
 struct route_raw {
 	struct spc_route r;
 	int transport; /* 0 udp, 1 tcp */
+	struct allow_raw allow;
 };
 
 #define RLOFF(f) offsetof(struct spc_realm, f)
@@ -230,6 +243,7 @@ static const struct item route_keys[] = {
 	{.path = "next_hop", .type = K_HOSTPORT, .flags = F_REQ, .off = TOFF(r.next_hop)},
 	{.path = "transport", .type = K_ENUM, .off = TOFF(transport), .dflt = 0,
 	 .choices = transport_choices},
+	{.path = "allow_from", .type = K_ALLOWFROM, .off = TOFF(allow), .size = SPC_MAX_ALLOW},
 };
 
 enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, NLISTS };
@@ -386,6 +400,11 @@ static bool prefix_match(const struct spc_prefix *p, uint32_t addr)
 	return ((addr ^ p->addr) & pmask(p->len)) == 0;
 }
 
+bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be)
+{
+	return prefix_match(p, ntohl(addr_be));
+}
+
 /* "a.b.c.d[:port]", port 1..65535 (default 5060), address not 0.0.0.0. */
 static bool parse_hostport(const char *s, struct sockaddr_in *sa)
 {
@@ -538,7 +557,7 @@ static void set_default(const struct item *it, char *base)
 		memcpy(dst, &b, sizeof(b));
 		memcpy(base + it->off2, &b, sizeof(b));
 		break;
-	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: break; /* zeroed: none */
+	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_ALLOWFROM: break; /* zeroed: none */
 	}
 }
 
@@ -644,6 +663,47 @@ static void load_domains(struct ctx *c, const config_setting_t *s, const struct 
 				goto next;
 			}
 		memcpy(d[(*n)++], low, sizeof(low));
+	next:;
+	}
+}
+
+/* allow_from: each entry a prefix "a.b.c.d/len" (or an address) or a
+ * realm name, resolved in check_routes(). */
+static void load_allow_from(struct ctx *c, const config_setting_t *s, const struct item *it,
+			    char *base)
+{
+	struct allow_raw *a = (struct allow_raw *)(void *)(base + it->off);
+	char buf[32];
+
+	if (!array_of_strings(c, s, "\"inside\", \"10.1.0.0/24\", ..."))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		struct spc_prefix p;
+		int rc;
+
+		if (!v)
+			continue;
+		if (a->nprefixes + a->nnames >= it->size) {
+			cerr(c, e, NULL, "more than %zu entries", it->size);
+			return;
+		}
+		if ((rc = parse_prefix(v, &p)) == 0) {
+			for (unsigned k = 0; k < a->nprefixes; k++)
+				if (a->prefixes[k].addr == p.addr && a->prefixes[k].len == p.len) {
+					cerr(c, e, NULL, "\"%s\" is listed twice", v);
+					goto next;
+				}
+			a->prefixes[a->nprefixes++] = p;
+		} else if (rc == -2) {
+			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			     fmt_prefix(&p, buf, sizeof(buf)));
+		} else if (*v && strlen(v) < SPC_NAME_MAX && strspn(v, NAME_CHARS) == strlen(v)) {
+			memcpy(a->names[a->nnames++], v, strlen(v) + 1);
+		} else {
+			cerr(c, e, NULL, "\"%s\" is neither a realm name nor a prefix a.b.c.d/len", v);
+		}
 	next:;
 	}
 }
@@ -777,6 +837,9 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 		return;
 	case K_DOMAINS:
 		load_domains(c, s, it, base);
+		return;
+	case K_ALLOWFROM:
+		load_allow_from(c, s, it, base);
 		return;
 	}
 }
@@ -1139,6 +1202,26 @@ static void check_routes(struct ctx *c, struct sp_conf *out)
 				     fmt_prefix(&r->prefix, a, sizeof(a)), line_of(c->g[L_ROUTES][j]));
 		}
 		out->routes[i] = *r;
+		/* allow_from: realm names to indexes (relay policy rule 4) */
+		{
+			const struct allow_raw *al = &c->routes[i].allow;
+			struct spc_route *o = &out->routes[i];
+
+			memcpy(o->allow_prefixes, al->prefixes, sizeof(al->prefixes));
+			o->nallow_prefixes = al->nprefixes;
+			o->allow_realms = 0;
+			for (unsigned k = 0; k < al->nnames; k++) {
+				int ri = sp_conf_realm_index(out, al->names[k]);
+				if (ri < 0)
+					cerr(c, at(g, "allow_from"), NULL, "no realm named \"%s\"",
+					     al->names[k]);
+				else if (o->allow_realms & (1u << ri))
+					cerr(c, at(g, "allow_from"), NULL, "\"%s\" is listed twice",
+					     al->names[k]);
+				else
+					o->allow_realms |= 1u << ri;
+			}
+		}
 	}
 	out->nroutes = c->n[L_ROUTES];
 }

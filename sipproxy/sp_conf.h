@@ -20,7 +20,8 @@
  * `natd_ext` (M's) and optionally a transit pool. A realm pair with no rule
  * passes SDP unchanged (its addresses are reachable as they are).
  * Static routes send requests whose Request-URI host matches a domain (or
- * an IPv4 prefix) to a next hop, ahead of the location service.
+ * an IPv4 prefix) to a next hop, ahead of the location service; a route's
+ * allow_from and the trusted_peers list feed the relay policy (policy.h).
  */
 #ifndef SIPPROXY_SP_CONF_H
 #define SIPPROXY_SP_CONF_H
@@ -41,6 +42,8 @@
 #define SPC_MAX_RULES 16
 #define SPC_MAX_ROUTES 32
 #define SPC_MAX_DOMAINS 8
+#define SPC_MAX_TRUSTED 16   /* trusted_peers prefixes */
+#define SPC_MAX_ALLOW 16     /* a route's allow_from entries */
 
 /* An IPv4 prefix, address in host byte order, masked. */
 struct spc_prefix {
@@ -87,6 +90,13 @@ struct spc_route {
 	struct spc_prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
 	struct sockaddr_in next_hop;   /* IPv4 address and port (default 5060) */
 	bool tcp;                      /* next_hop transport: "udp" (default) or "tcp" */
+	/* allow_from: sources that may use this route without authenticating
+	 * (relay policy rule 4): realms by index (bit i = realms[i]) and
+	 * prefixes. Empty (the default): only authenticated users and
+	 * trusted peers may. */
+	uint32_t allow_realms;
+	struct spc_prefix allow_prefixes[SPC_MAX_ALLOW];
+	unsigned nallow_prefixes;
 };
 
 enum spc_natd_failure {
@@ -118,6 +128,11 @@ struct sp_conf {
 	unsigned nrules;
 	struct spc_route routes[SPC_MAX_ROUTES];
 	unsigned nroutes;
+	/* trusted_peers: sources whose requests are relayed without
+	 * authentication and whose Via maddr is honoured (policy.h); default
+	 * none */
+	struct spc_prefix trusted_peers[SPC_MAX_TRUSTED];
+	unsigned ntrusted_peers;
 
 	/* media.* */
 	enum spc_ice ice;              /* "strip" (default), "keep", "rewrite" */
@@ -156,6 +171,9 @@ int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, F
 /* Realm of an IPv4 address (network byte order): longest prefix match over
  * every realm; -1 if none matches. */
 int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be);
+
+/* true if addr (network byte order) lies in prefix p. */
+bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be);
 
 /* Index of the realm called name, or -1. */
 int sp_conf_realm_index(const struct sp_conf *c, const char *name);
