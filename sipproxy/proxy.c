@@ -53,6 +53,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "media.h"
 #include "persist.h"
@@ -72,6 +73,7 @@ struct proxy {
 	struct event *tick;
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct persist *ps;        /* state.file; NULL without one */
+	struct auth *auth;         /* digest authentication (auth.*) */
 	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
 };
@@ -150,6 +152,29 @@ static void reply_stateless(struct proxy *p, const osip_message_t *req, const st
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
+}
+
+/* The answer of auth_request() that stops req: a 401/407 challenge or a
+ * 403, statelessly (a challenged request leaves no state behind). */
+static void reply_auth(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+		       const struct auth_verdict *v)
+{
+	char tag[AUTH_TAG_LEN + 1];
+	osip_message_t *r = NULL;
+	struct tp_addr d;
+
+	if (auth_tag(p->auth, req, tag) < 0 ||
+	    sip_msg_build_response(req, v->status, v->reason, tag, &r) < 0)
+		return;
+	if ((v->status == 401 || v->status == 407) &&
+	    auth_challenge(p->auth, r, &from->peer, v->stale, txn_now_ms()) < 0) {
+		osip_message_free(r);
+		return;
+	}
+	txn_resp_dest(from, r, &d);
+	txn_send_raw(p->tl, &d, r);
+	osip_message_free(r);
+	p->st.replied_4xx5xx++;
 }
 
 /* A sip_target (numeric) as a transport destination. */
@@ -742,6 +767,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 {
 	const struct sp_conf *c = p->conf;
 	char key[TXN_KEY_MAX], ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
+	struct auth_verdict av;
 	struct txn_srv *st;
 	int rc;
 
@@ -763,6 +789,11 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
 			p->st.acks_absorbed++;
 			txn_srv_ack(p->tl, st);
+			osip_message_free(req);
+			return;
+		}
+		if (auth_ack_is_ours(p->auth, req)) { /* for a stateless 401/407/403 */
+			p->st.acks_absorbed++;
 			osip_message_free(req);
 			return;
 		}
@@ -802,11 +833,19 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			osip_message_free(req);
 			return;
 		}
+	/* digest authentication (auth.c): REGISTER and requests from our users */
+	auth_request(p->auth, req, &from->peer, txn_now_ms(), &av);
+	if (av.status) {
+		reply_auth(p, req, from, &av);
+		osip_message_free(req);
+		return;
+	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
 		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
 		osip_message_free(req);
 		return;
 	}
+	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
 	st->in_realm = realm_of_peer(c, from);
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
@@ -1016,6 +1055,8 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 		log_err("out of memory");
 		goto fail;
 	}
+	if (!(p->auth = auth_new(conf)))
+		goto fail; /* logged */
 	if (conf->state_file[0]) {
 		int rc;
 
@@ -1048,6 +1089,7 @@ void proxy_free(struct proxy *p)
 	media_free(p->media);
 	registrar_free(p->reg);
 	rl_free(p->rl);
+	auth_free(p->auth);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1127,6 +1169,10 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 	if (what) {
 		log_err("reload refused: '%s' changed, which needs a restart; the running configuration stays",
 			what);
+		return -1;
+	}
+	if (auth_reload(p->auth, fresh) < 0) {
+		log_err("reload refused: auth.users_file; the running configuration stays");
 		return -1;
 	}
 	/* every module reads the one struct: rewrite it in place */
@@ -1209,6 +1255,18 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line), "registrar aors=%u contacts=%u", registrar_count_aors(p->reg),
 		 registrar_count_contacts(p->reg));
 	fn(arg, line);
+	{
+		struct auth_stats as;
+		auth_get_stats(p->auth, &as);
+		snprintf(line, sizeof(line),
+			 "auth users=%u challenges=%llu ok=%llu failures=%llu stale=%llu lockouts=%llu "
+			 "locked_refusals=%llu mismatches=%llu",
+			 as.users, (unsigned long long)as.challenges, (unsigned long long)as.ok,
+			 (unsigned long long)as.failures, (unsigned long long)as.stale,
+			 (unsigned long long)as.lockouts, (unsigned long long)as.locked_refusals,
+			 (unsigned long long)as.mismatches);
+		fn(arg, line);
+	}
 	registrar_each(p->reg, now_s(), status_contact, &sc);
 	media_dump(p->media, fn, arg);
 }
