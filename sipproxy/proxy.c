@@ -56,9 +56,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "media.h"
 #include "persist.h"
@@ -81,7 +81,7 @@ struct proxy {
 	struct persist *ps;        /* state.file; NULL without one */
 	struct ratelimit *refuse_log; /* relay refusals logged once per source per
 					 POLICY_LOG_EVERY_S */
-	char refuse_tag[24];       /* To tag of our stateless 403s (their ACK is absorbed) */
+	struct auth *auth;         /* digest authentication (auth.*) */
 	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
 };
@@ -163,6 +163,29 @@ static void reply_stateless(struct proxy *p, const osip_message_t *req, const st
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
+}
+
+/* The answer of auth_request() that stops req: a 401/407 challenge or a
+ * 403, statelessly (a challenged request leaves no state behind). */
+static void reply_auth(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+		       const struct auth_verdict *v)
+{
+	char tag[AUTH_TAG_LEN + 1];
+	osip_message_t *r = NULL;
+	struct tp_addr d;
+
+	if (auth_tag(p->auth, req, tag) < 0 ||
+	    sip_msg_build_response(req, v->status, v->reason, tag, &r) < 0)
+		return;
+	if ((v->status == 401 || v->status == 407) &&
+	    auth_challenge(p->auth, r, &from->peer, v->stale, txn_now_ms()) < 0) {
+		osip_message_free(r);
+		return;
+	}
+	txn_resp_dest(p->conf, from, r, &d);
+	txn_send_raw(p->tl, &d, r);
+	osip_message_free(r);
+	p->st.replied_4xx5xx++;
 }
 
 /* A sip_target (numeric) as a transport destination. */
@@ -687,7 +710,8 @@ static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req
 }
 
 /* Whether the out-of-dialog request of st may use the proxy. If not, it is
- * answered 403 statelessly (with refuse_tag, so its ACK is absorbed), the
+ * answered 403 statelessly (with auth.c's keyed To tag, so its ACK is
+ * absorbed like that of a challenge), the
  * refusal is counted and logged (once per source per POLICY_LOG_EVERY_S),
  * and st is destroyed: nothing of the request stays. st->auth_user was set
  * by the authentication step, which runs before. */
@@ -743,8 +767,10 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 		osip_message_t *r = NULL;
 		struct tp_addr d;
 
-		if (sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", p->refuse_tag,
-					   &r) == 0) {
+		char tag[AUTH_TAG_LEN + 1];
+
+		if (auth_tag(p->auth, req, tag) == 0 &&
+		    sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", tag, &r) == 0) {
 			txn_resp_dest(c, &from, r, &d);
 			txn_send_raw(p->tl, &d, r);
 			osip_message_free(r);
@@ -837,6 +863,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 {
 	const struct sp_conf *c = p->conf;
 	char key[TXN_KEY_MAX], ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
+	struct auth_verdict av;
 	struct txn_srv *st;
 	int rc;
 
@@ -854,8 +881,6 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	log_debug("%s %s from %s:%u (call %s)", req->sip_method, req->req_uri && req->req_uri->host ?
 		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), CID(req));
 	if (MSG_IS_ACK(req)) {
-		const char *tt = tag_of(req->to);
-
 		st = txn_srv_find(p->tl, key);
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
 			p->st.acks_absorbed++;
@@ -863,7 +888,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			osip_message_free(req);
 			return;
 		}
-		if (tt && !strcmp(tt, p->refuse_tag)) { /* the ACK of a relay 403 */
+		if (auth_ack_is_ours(p->auth, req)) { /* for a stateless 401/407/403 */
 			p->st.acks_absorbed++;
 			osip_message_free(req);
 			return;
@@ -904,11 +929,19 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			osip_message_free(req);
 			return;
 		}
+	/* digest authentication (auth.c): REGISTER and requests from our users */
+	auth_request(p->auth, req, &from->peer, txn_now_ms(), &av);
+	if (av.status) {
+		reply_auth(p, req, from, &av);
+		osip_message_free(req);
+		return;
+	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
 		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
 		osip_message_free(req);
 		return;
 	}
+	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
 	st->in_realm = realm_of_peer(c, from);
 	/* the relay policy, before any routing or media step */
 	if (!tag_of(req->to) && !relay_allowed(p, st))
@@ -1112,17 +1145,6 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	p->base = base;
 	p->conf = conf;
 	hooks.arg = p;
-	{
-		uint8_t rnd[6];
-
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-			log_err("getrandom: cannot make the 403 tag");
-			free(p);
-			return -1;
-		}
-		snprintf(p->refuse_tag, sizeof(p->refuse_tag), "r403%02x%02x%02x%02x%02x%02x", rnd[0],
-			 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-	}
 	if (tp_open(base, conf, on_message, p, &p->tp) < 0)
 		goto fail;
 	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
@@ -1132,6 +1154,8 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 		log_err("out of memory");
 		goto fail;
 	}
+	if (!(p->auth = auth_new(conf)))
+		goto fail; /* logged */
 	if (conf->state_file[0]) {
 		int rc;
 
@@ -1165,6 +1189,7 @@ void proxy_free(struct proxy *p)
 	registrar_free(p->reg);
 	rl_free(p->rl);
 	rl_free(p->refuse_log);
+	auth_free(p->auth);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1244,6 +1269,10 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 	if (what) {
 		log_err("reload refused: '%s' changed, which needs a restart; the running configuration stays",
 			what);
+		return -1;
+	}
+	if (auth_reload(p->auth, fresh) < 0) {
+		log_err("reload refused: auth.users_file; the running configuration stays");
 		return -1;
 	}
 	/* every module reads the one struct: rewrite it in place */
@@ -1326,6 +1355,18 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line), "registrar aors=%u contacts=%u", registrar_count_aors(p->reg),
 		 registrar_count_contacts(p->reg));
 	fn(arg, line);
+	{
+		struct auth_stats as;
+		auth_get_stats(p->auth, &as);
+		snprintf(line, sizeof(line),
+			 "auth users=%u challenges=%llu ok=%llu failures=%llu stale=%llu lockouts=%llu "
+			 "locked_refusals=%llu mismatches=%llu",
+			 as.users, (unsigned long long)as.challenges, (unsigned long long)as.ok,
+			 (unsigned long long)as.failures, (unsigned long long)as.stale,
+			 (unsigned long long)as.lockouts, (unsigned long long)as.locked_refusals,
+			 (unsigned long long)as.mismatches);
+		fn(arg, line);
+	}
 	registrar_each(p->reg, now_s(), status_contact, &sc);
 	media_dump(p->media, fn, arg);
 }

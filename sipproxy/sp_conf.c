@@ -69,6 +69,8 @@ enum ktype {
 	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
 	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
 	K_ALLOWFROM,  /* [ realm names or prefixes ]: a struct allow_raw at off */
+	K_ENUMLIST,   /* [ choices ], each once, at least one: int[size] in order, count at off2;
+			 default: every choice in the table's order */
 };
 
 #define F_REQ 1u /* a list element must have this key */
@@ -102,6 +104,9 @@ static const struct choice failure_choices[] = {
 	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
 };
 static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
+static const struct choice alg_choices[] = {
+	{"SHA-256", SPC_ALG_SHA256}, {"MD5", SPC_ALG_MD5}, {NULL, 0},
+};
 
 #define OFF(f) offsetof(struct sp_conf, f)
 
@@ -156,9 +161,21 @@ static const struct item items[] = {
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
 	{.path = "sip.rate_limit", .type = K_UINT, .min = 0, .max = 1000000, .off = OFF(rate_limit),
 	 .dflt = 0},
+	{.path = "auth.realm", .type = K_STR, .off = OFF(auth_realm), .size = SPC_HOST_MAX,
+	 .dflt_s = ""},
+	{.path = "auth.users_file", .type = K_STR, .off = OFF(auth_users_file), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "auth.algorithms", .type = K_ENUMLIST, .off = OFF(auth_algs), .size = SPC_MAX_ALGS,
+	 .off2 = OFF(auth_nalgs), .choices = alg_choices},
+	{.path = "auth.nonce_lifetime", .type = K_UINT, .min = 10, .max = 3600,
+	 .off = OFF(auth_nonce_lifetime), .dflt = 300},
+	{.path = "auth.max_failures", .type = K_UINT, .min = 1, .max = 10000,
+	 .off = OFF(auth_max_failures), .dflt = 10},
+	{.path = "auth.lockout", .type = K_UINT, .min = 1, .max = 86400, .off = OFF(auth_lockout),
+	 .dflt = 300},
 };
 
-static const char *const groups[] = {"log", "media", "registrar", "sip", "state"};
+static const char *const groups[] = {"auth", "log", "media", "registrar", "sip", "state"};
 
 /* Raw list elements: the public struct and the names still to resolve. */
 struct listen_raw {
@@ -558,6 +575,13 @@ static void set_default(const struct item *it, char *base)
 		memcpy(base + it->off2, &b, sizeof(b));
 		break;
 	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_ALLOWFROM: break; /* zeroed: none */
+	case K_ENUMLIST: {
+		unsigned n = 0;
+		for (; it->choices[n].name && n < it->size; n++)
+			((int *)(void *)dst)[n] = it->choices[n].value;
+		memcpy(base + it->off2, &n, sizeof(n));
+		break;
+	}
 	}
 }
 
@@ -632,6 +656,45 @@ static void load_transports(struct ctx *c, const config_setting_t *s, const stru
 	}
 	memcpy(base + it->off, &seen[0], sizeof(bool));
 	memcpy(base + it->off2, &seen[1], sizeof(bool));
+}
+
+static void load_enumlist(struct ctx *c, const config_setting_t *s, const struct item *it,
+			  char *base)
+{
+	int *v = (int *)(void *)(base + it->off);
+	unsigned n = 0;
+	char names[128];
+
+	choices_text(it->choices, names, sizeof(names));
+	if (!array_of_strings(c, s, names))
+		return;
+	if (config_setting_length(s) == 0) {
+		cerr(c, s, NULL, "must name at least one of %s", names);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *str = str_of(c, e);
+		int k;
+
+		if (!str)
+			continue;
+		for (k = 0; it->choices[k].name && strcmp(it->choices[k].name, str); k++)
+			;
+		if (!it->choices[k].name) {
+			cerr(c, e, NULL, "\"%s\" is not one of %s", str, names);
+			continue;
+		}
+		for (unsigned j = 0; j < n; j++)
+			if (v[j] == it->choices[k].value) {
+				cerr(c, e, NULL, "\"%s\" is listed twice", str);
+				k = -1;
+				break;
+			}
+		if (k >= 0 && n < it->size)
+			v[n++] = it->choices[k].value;
+	}
+	memcpy(base + it->off2, &n, sizeof(n));
 }
 
 static void load_domains(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
@@ -840,6 +903,9 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 		return;
 	case K_ALLOWFROM:
 		load_allow_from(c, s, it, base);
+		return;
+	case K_ENUMLIST:
+		load_enumlist(c, s, it, base);
 		return;
 	}
 }
@@ -1244,6 +1310,18 @@ static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf
 				   out->state_file[strlen(out->state_file) - 1] == '/'))
 		cerr(c, at_path(cfg, "state.file"), "state.file",
 		     "\"%s\" is not an absolute path to a file", out->state_file);
+	if (out->auth_users_file[0] && out->auth_users_file[0] != '/')
+		cerr(c, at_path(cfg, "auth.users_file"), "auth.users_file",
+		     "\"%s\" is not an absolute path", out->auth_users_file);
+	/* the realm goes between double quotes in challenges and into the
+	 * users file between colons */
+	for (const char *r = out->auth_realm; *r; r++)
+		if ((unsigned char)*r < 0x20 || *r == 0x7f || strchr("\"\\:", *r)) {
+			cerr(c, at_path(cfg, "auth.realm"), "auth.realm",
+			     "\"%s\" has a character a realm cannot have (control, '\"', '\\', ':')",
+			     out->auth_realm);
+			break;
+		}
 }
 
 /* ---- loading ---- */
@@ -1278,6 +1356,14 @@ static int load_cfg(config_t *cfg, const char *text, const char *name, struct sp
 	check_rules(c, out);
 	check_routes(c, out);
 	check_order(c, cfg, out);
+	/* auth.realm "": the first domain, else the first listen address */
+	if (!out->auth_realm[0]) {
+		char a[INET_ADDRSTRLEN] = "sipproxy";
+		if (!out->ndomains && out->nlisten)
+			inet_ntop(AF_INET, &out->listen[0].addr.sin_addr, a, sizeof(a));
+		snprintf(out->auth_realm, sizeof(out->auth_realm), "%s",
+			 out->ndomains ? out->domains[0] : a);
+	}
 	nerr = c->nerr;
 	free(c);
 	return nerr ? -1 : 0;

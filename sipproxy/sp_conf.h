@@ -104,6 +104,10 @@ enum spc_natd_failure {
 	SPC_FAIL_PASS,       /* forward the SDP unchanged */
 };
 
+/* auth.algorithms; mirrors digest.h's enum digest_alg. */
+enum spc_alg { SPC_ALG_MD5 = 0, SPC_ALG_SHA256 = 1 };
+#define SPC_MAX_ALGS 2
+
 /* Mirrors sdp_rewrite.h's enum sdp_ice_policy values. */
 enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
 
@@ -159,6 +163,17 @@ struct sp_conf {
 	unsigned tcp_max_connections;  /* default 1024 (1..65536) */
 	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
+
+	/* auth.*: SIP digest authentication (auth.h) */
+	char auth_realm[SPC_HOST_MAX]; /* digest realm; "" in the file = the first domain
+					  (else the first listen address), resolved at load */
+	int auth_algs[SPC_MAX_ALGS];   /* algorithms = [ "SHA-256", "MD5" ] (default): the
+					  challenges offered, in this order of preference */
+	unsigned auth_nalgs;
+	char auth_users_file[SPC_PATH_MAX]; /* HA1 file (mode 0600, the daemon's user); "" = no users */
+	uint32_t auth_nonce_lifetime;  /* s, default 300 (10..3600) */
+	unsigned auth_max_failures;    /* per source and per user before lockout, default 10 (1..10000) */
+	uint32_t auth_lockout;         /* s, default 300 (1..86400) */
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:

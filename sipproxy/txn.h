@@ -33,7 +33,7 @@
 
 #define TXN_KEY_MAX 320
 #define TXN_MAX_BRANCHES 8
-#define TXN_AUTH_USER_MAX 256
+#define TXN_AUTH_USER_MAX 192 /* as auth.h's AUTH_USER_MAX */
 
 struct event_base;
 struct txn_layer;
@@ -69,8 +69,8 @@ struct txn_srv {
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */
-	char auth_user[TXN_AUTH_USER_MAX]; /* "user@domain" the request authenticated
-				    as (digest, auth.c); "" when not authenticated */
+	char auth_user[TXN_AUTH_USER_MAX]; /* the digest-authenticated "user@domain" (auth.c),
+					      "" when the request was not authenticated */
 	struct txn_srv *hnext;
 	struct txn_layer *tl;
 };
