@@ -18,13 +18,13 @@
 #   a3 maddr reflection: phA sends an OPTIONS to the proxy and an INVITE,
 #      each with "Via ...;maddr=10.1.0.11" (phC, the third host): phA gets
 #      its answers (200, 403) at its received/rport address, phC receives
-#      nothing; the same OPTIONS from a trusted peer (phB) does go to its
-#      maddr (the only sender whose maddr is honoured);
-#   legitimate traffic beside them: phB registers (phoneb@edge.test) and
-#      receives a call from phA with media both ways (an incoming call to a
-#      registered user); phB calls phA's numeric address with media.
-# phB is the proxy's one trusted_peers entry here: it stands in for an
-# authenticated inside phone (the test phones have no credentials).
+#      nothing; the same OPTIONS from the trusted peer (10.1.0.12, the
+#      proxy's one trusted_peers entry) does go to its maddr (the only
+#      sender whose maddr is honoured);
+#   legitimate traffic beside them: phB registers (phoneb@edge.test, digest
+#      authentication) and receives a call from phA with media both ways
+#      (an incoming call to a registered user); phB, authenticated as
+#      phoneb, calls phA's numeric address with media.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -35,14 +35,18 @@ sip_require
 PHA=203.0.113.10
 PHB=10.1.0.10
 PHC=10.1.0.11
+PEER=10.1.0.12
 POOL=198.51.100.0/28
 ATTACK=$NT_ROOT/tests/tools/sipattack.py
 CONF=$IT_OUT/proxy.conf
 
 sip_topo_up edge
 sip_watch_start natd
-SIP_CONF_EXTRA="status_socket = \"$IT_OUT/proxy.status\";
-trusted_peers = [ \"$PHB/32\" ];" sip_conf_edge "$CONF"
+# the one trusted peer: 10.1.0.12, a second address of phB's namespace
+# standing for a peer proxy (for a3's control); the phones authenticate
+ip -n "$(it_ns phB)" addr add $PEER/24 dev eth0
+SIP_TRUSTED_PEERS="\"$PEER/32\"" SIP_CONF_EXTRA="status_socket = \"$IT_OUT/proxy.status\";" \
+	sip_conf_edge "$CONF"
 sip_proxy_start proxy edge "$CONF" || exit 1
 
 # sipattack NS NAME ARGS...: run sipattack.py in NS (bounded), output NAME.out.
@@ -120,7 +124,7 @@ got=$(kv "$IT_OUT/a3-invite.out" final)
 if [[ $got == 403 ]]; then it_pass a3_invite_403_to_sender
 else it_fail a3_invite_403_to_sender "phA's INVITE with maddr=$PHC: final '$got'"; fi
 # the trusted peer's maddr is honoured: its answer goes to phC:5096
-sipattack phB a3-trusted --bind $PHB:5096 --to 10.1.0.1:5060 --method OPTIONS \
+sipattack phB a3-trusted --bind $PEER:5096 --to 10.1.0.1:5060 --method OPTIONS \
 	--ruri "sip:10.1.0.1" --via-maddr $PHC --wait 2
 
 for n in b-udp7777 b-tcp2222 a-udp5098 c-udp5097 c-udp5096; do it_wait "$n" 30; done
@@ -140,7 +144,7 @@ else
 fi
 
 # ------------------------------------------------ legitimate traffic beside it
-sip_uac l1-reg phB $PHB register.xml --service phoneb --key domain edge.test --proxy 10.1.0.1:5060
+sip_uac l1-reg phB $PHB register-auth.xml --service phoneb --auth phoneb --key domain edge.test --proxy 10.1.0.1:5060
 sip_wait l1-reg 20
 sip_assert_call l1_register l1-reg
 if sip_uas l1-phB phB $PHB uas.xml --service phoneb --rtp-port 20010; then
@@ -156,9 +160,11 @@ else
 	it_fail l1_uas_ready "SIPp UAS on phB did not start"
 fi
 if sip_uas l2-phA phA $PHA uas.xml --rtp-port 30020; then
-	sip_uac l2-phB phB $PHB uac.xml --rtp-port 20020 --proxy 10.1.0.1:5060 --ruri $PHA:5060
+	sip_uac l2-phB phB $PHB uac-auth.xml --rtp-port 20020 --proxy 10.1.0.1:5060 --ruri $PHA:5060 \
+		--auth phoneb --key domain edge.test
 	sip_wait l2-phB 40; sip_wait l2-phA 15
-	sip_assert_call l2_inside_phone_calls_out l2-phB l2-phA
+	sip_assert_call l2_authenticated_inside_phone_calls_out l2-phB l2-phA
+	sip_assert_event l2_challenged l2-phB challenged 407
 	sip_assert_media l2_phA_media_from_nat_address l2-phA INVITE
 	sip_assert_no_binding l2_no_binding_after_bye "$(sip_callid l2-phB)" natd
 else

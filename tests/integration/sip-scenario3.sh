@@ -101,7 +101,7 @@ sip_assert_no_binding s3_no_binding_after_bye "$CALLID" natdA natdB
 sip_ladder s3 phA=s3-phA phB=s3-phB
 
 # ---------------------------------------------------------------- call 2
-sip_uac s3r-reg phB 192.0.2.10 register.xml --service phoneb --key domain b.example.net \
+sip_uac s3r-reg phB 192.0.2.10 register-auth.xml --service phoneb --auth phoneb --key domain b.example.net \
 	--proxy 192.0.2.1:5060
 sip_wait s3r-reg 20
 sip_assert_call s3r_register_at_egress s3r-reg
