@@ -56,6 +56,8 @@ SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-'"203.0.113.10/32"'}
 SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-'"192.0.2.10/32"'}
 
 SIP_WATCH_PIDS=()
+SIP_UAC_OPTS=()
+SIP_UAS_OPTS=()
 
 # ------------------------------------------------------------ requirements
 
@@ -662,15 +664,20 @@ sip_proxy_excerpt() {
 # (bounded), then the RTP probes' results (bounded; only for the probes
 # the scenarios started). SIP_CALLID is the call's Call-ID (from the
 # UAC's log). SIPp's own timeout is SIP_CALL_TIMEOUT seconds (default 30).
+# SIP_UAC_XML (default uac.xml) is the caller's scenario, SIP_UAC_OPTS and
+# SIP_UAS_OPTS (arrays) more sip_sipp options for each side (e.g.
+# SIP_UAC_XML=uac-auth.xml SIP_UAC_OPTS=(--auth phoneb --key domain
+# edge.test): the caller authenticates).
 # Returns 0 when both SIPp ended with status 0, 1 when not, 2 when the UAS
 # did not start.
 sip_basic_call() {
 	local uac=$1 uac_ns=$2 uac_ip=$3 uac_rtp=$4 uas=$5 uas_ns=$6 uas_ip=$7 uas_rtp=$8 proxy=$9 ruri=${10}
 	local tmo=${SIP_CALL_TIMEOUT:-30} rc=0
 	SIP_CALLID=
-	sip_uas "$uas" "$uas_ns" "$uas_ip" uas.xml --rtp-port "$uas_rtp" --timeout "$tmo" || return 2
-	sip_uac "$uac" "$uac_ns" "$uac_ip" uac.xml --rtp-port "$uac_rtp" --timeout "$tmo" \
-		--proxy "$proxy" --ruri "$ruri"
+	sip_uas "$uas" "$uas_ns" "$uas_ip" uas.xml --rtp-port "$uas_rtp" --timeout "$tmo" \
+		"${SIP_UAS_OPTS[@]}" || return 2
+	sip_uac "$uac" "$uac_ns" "$uac_ip" "${SIP_UAC_XML:-uac.xml}" --rtp-port "$uac_rtp" --timeout "$tmo" \
+		--proxy "$proxy" --ruri "$ruri" "${SIP_UAC_OPTS[@]}"
 	sip_wait "$uac" $((tmo + 10)) || rc=1
 	sip_wait "$uas" 15 || rc=1
 	# a probe the scenario never started (no pidfile, no result) has nothing to wait for
