@@ -24,7 +24,9 @@
 #      it cannot pick its source address) does not find 1001's password
 #      and trips the lockout of its source
 # Then phA calls phoneb@edge.test: the call reaches phB (its registered
-# contact), and no registration names an attacker's address.
+# contact), and no registration names an attacker's address. Last, SIGHUP
+# reloads the users file (a user added can register), and a file that is
+# world-readable or malformed is refused with the running users kept.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -259,5 +261,32 @@ if status_view | grep '^registration ' | grep -q '203\.0\.113\.'; then
 else
 	it_pass no_attacker_registration
 fi
+
+# ------------------------------------------------ users file reload (SIGHUP)
+# hup PATTERN: SIGHUP to the proxy, wait (bounded) for a new log line matching PATTERN
+hup() {
+	local before
+	before=$(grep -c -- "$1" "$IT_OUT/proxy.log")
+	kill -HUP "$(sip_proxy_pid proxy)"
+	nt_poll 5 bash -c '(( $(grep -c -- "$1" "$2") > $3 ))' _ "$1" "$IT_OUT/proxy.log" "$before"
+}
+sipauth r-before phA 203.0.113.20 --proxy $PROXY_OUT --user carol --password carol-Pw-9
+printf 'carol-Pw-9\n' | "$SIP_PROXY" -H carol edge.test >>"$USERS"
+chk r_reloaded "hup 'configuration reloaded'"
+sipauth r-after phA 203.0.113.20 --proxy $PROXY_OUT --user carol --password carol-Pw-9
+expect r_new_user_refused_before_reload r-before final 401
+expect r_new_user_registers_after_reload r-after final 200
+# a users file that became readable by others: reload refused, users kept
+chmod 644 "$USERS"
+chk r_world_readable_file_refused "hup 'reload refused: auth.users_file'"
+chk r_refusal_names_the_mode "grep -q 'users_file .*mode 0644' '$IT_OUT/proxy.log'"
+sipauth r-kept phA 203.0.113.20 --proxy $PROXY_OUT --user carol --password carol-Pw-9
+expect r_running_users_kept r-kept final 200
+chmod 600 "$USERS"
+# and a malformed line: refused too
+echo 'dave:edge.test:plaintext-password' >>"$USERS"
+chk r_malformed_file_refused "hup 'reload refused: auth.users_file'"
+sip_assert_proxy_alive proxy_alive_after_reloads proxy
+
 it_info "auth counters: $(status_view | grep -m1 '^auth ')"
 it_done
