@@ -3,7 +3,9 @@
 # "edge" topology (proxy at 203.0.113.1 | 10.1.0.1, users file with phoneb,
 # alice and 1001; max_failures 5). The real phone phB (10.1.0.10)
 # registers phoneb with its password (SIPp register-auth.xml) and, at the
-# end, still receives a call from phA through the registrar. Attackers on
+# end, still receives a call from phA through the registrar. alice, a user
+# of ours on phC, calls it answering the 407 (SIPp uac-auth.xml); an
+# INVITE from outside forging alice's From is challenged. Attackers on
 # phA's link, each from its own address (203.0.113.20-26):
 #   a  REGISTER phoneb with the attacker's Contact: without credentials,
 #      then with a wrong password: 401 both times, no registration made
@@ -130,6 +132,24 @@ sip_assert_event phone_registered reg1 registered 200
 assert_phone_registration phone_registration_listed
 AUTHZ=$(grep -m1 '^Authorization: Digest' "$IT_OUT/reg1.msg.log" | tr -d '\r')
 chk phone_authorization_captured "[[ -n \"\$AUTHZ\" ]]"
+
+# ------------------------------------------------ a call from a user of ours (uac-auth.xml)
+# alice on phC (inside) calls phoneb: 407, then Proxy-Authorization; the
+# callee gets the INVITE without alice's credentials
+if sip_uas auth-phB phB $PHB uas.xml --service phoneb --rtp-port 20020; then
+	sip_uac auth-phC phC 10.1.0.11 uac-auth.xml --rtp-port 21020 --service phoneb \
+		--proxy $PROXY_IN --ruri edge.test --key caller alice --key domain edge.test \
+		-- -au alice -ap alice-Pw-3
+	sip_wait auth-phC 40; sip_wait auth-phB 15
+	sip_assert_call user_call_authenticated auth-phC auth-phB
+	sip_assert_event user_call_challenged_407 auth-phC challenged 407
+	chk user_call_credentials_not_forwarded "! grep -qi '^Proxy-Authorization' '$IT_OUT/auth-phB.msg.log'"
+else
+	it_fail user_call_uas_ready "SIPp UAS did not start: $(tail -n 3 "$IT_OUT/auth-phB.stdout" | tr '\n' ' ')"
+fi
+# a forged From alice@edge.test from outside, without credentials: 407
+sipauth a-forged phA 203.0.113.20 --proxy $PROXY_OUT --method INVITE --user alice --to-user phoneb
+expect forged_from_our_user_challenged a-forged final 407
 
 # ------------------------------------------------ a: REGISTER phoneb, attacker's Contact
 sipauth a-none phA 203.0.113.20 --proxy $PROXY_OUT --user phoneb
