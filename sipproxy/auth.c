@@ -24,8 +24,10 @@
  * a request must carry a higher one. An entry is only made by a request
  * whose response was right, so only a user who knows a password can fill
  * the table; when an entry must be recycled, the issue time of the one
- * dropped raises a floor below which a nonce with no entry counts as used
- * (stale), so recycling never reopens a replay.
+ * dropped (nonces are numbered in the order they are issued) raises a
+ * floor at or below which a nonce with no entry counts as used (stale), so
+ * recycling never reopens a replay: at worst an old unused nonce is
+ * refused as stale and the client is challenged again.
  *
  * Verification is done before the nonce is judged: a wrong response
  * (wrong password, unknown user, garbage) is a failure and gets a fresh
@@ -96,7 +98,7 @@ struct auth_users {
 
 struct nonce_ent {
 	uint8_t raw[NONCE_RAW];
-	uint64_t issued_ms;
+	uint64_t ctr;                /* the nonce's counter: the order of issue */
 	uint32_t nc;
 	bool used;
 };
@@ -119,7 +121,7 @@ struct auth {
 	uint64_t counter;
 	struct auth_users *users;
 	struct nonce_ent nonces[NONCE_SLOTS];
-	uint64_t nonce_floor_ms;     /* nonces issued at or before this, with no entry, are used */
+	uint64_t nonce_floor;        /* nonces of this counter or lower, with no entry, are used */
 	struct fail_ent fails[FAIL_SLOTS];
 	struct auth_stats st;
 };
@@ -522,7 +524,7 @@ static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char 
 				  uint32_t ip, uint64_t now_ms)
 {
 	uint8_t b[NONCE_RAW + NONCE_MAC], mac[NC_SHA256_LEN];
-	uint64_t issued = 0, life = (uint64_t)a->conf->auth_nonce_lifetime * 1000u, h;
+	uint64_t issued = 0, ctr = 0, life = (uint64_t)a->conf->auth_nonce_lifetime * 1000u, h;
 	uint32_t nc = (uint32_t)strtoul(nc_hex, NULL, 16);
 	struct nonce_ent *victim = NULL;
 
@@ -542,8 +544,10 @@ static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char 
 		if (d)
 			return N_BAD;
 	}
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 8; i++) {
 		issued = issued << 8 | b[i];
+		ctr = ctr << 8 | b[8 + i];
+	}
 	if (issued > now_ms + 1000 || now_ms - issued > life)
 		return N_EXPIRED;
 	if (nc == 0)
@@ -551,22 +555,21 @@ static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char 
 	memcpy(&h, b + NONCE_RAW, sizeof(h)); /* the MAC: a hash nobody can aim */
 	for (unsigned k = 0; k < PROBE; k++) {
 		struct nonce_ent *e = &a->nonces[(h + k) % NONCE_SLOTS];
-		if (e->used && !memcmp(e->raw, b, NONCE_RAW)) {
+		if (e->used && e->ctr == ctr && !memcmp(e->raw, b, NONCE_RAW)) {
 			if (nc <= e->nc)
 				return N_REPLAY;
 			e->nc = nc;
 			return N_OK;
 		}
-		if (!victim || !e->used || (victim->used && e->issued_ms < victim->issued_ms))
-			victim = e; /* free, else the oldest (an expired one first) */
+		if (!victim || !e->used || (victim->used && e->ctr < victim->ctr))
+			victim = e; /* free, else the oldest */
 	}
-	if (issued <= a->nonce_floor_ms)
+	if (ctr <= a->nonce_floor)
 		return N_REPLAY; /* its entry may have been recycled */
-	if (victim->used && now_ms - victim->issued_ms <= life &&
-	    victim->issued_ms > a->nonce_floor_ms)
-		a->nonce_floor_ms = victim->issued_ms;
+	if (victim->used && victim->ctr > a->nonce_floor)
+		a->nonce_floor = victim->ctr;
 	memcpy(victim->raw, b, NONCE_RAW);
-	victim->issued_ms = issued;
+	victim->ctr = ctr;
 	victim->nc = nc;
 	victim->used = true;
 	return N_OK;
