@@ -61,7 +61,7 @@ chk users_file_has_no_password "! grep -q -e '$PB_PW' -e alice-Pw-3 '$USERS'"
 SIP_CONF_EXTRA="status_socket = \"$IT_OUT/proxy.status\";
 auth: { users_file = \"$USERS\"; algorithms = [ \"MD5\", \"SHA-256\" ];
         max_failures = 5; lockout = 120; nonce_lifetime = 60; };"
-sip_conf_edge "$IT_OUT/proxy.conf"
+SIP_TRUSTED_PEERS="" sip_conf_edge "$IT_OUT/proxy.conf"   # no trusted peers: the relay policy as shipped
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 
 # attackers: more addresses on phA's link

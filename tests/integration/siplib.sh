@@ -153,8 +153,9 @@ sip_auth_conf() {
 # listening on 10.1.0.1 and 203.0.113.1, domain edge.test, SDP endpoints
 # inside get a natd binding when their message heads outside.
 # SIP_CONF_EXTRA is appended (e.g. more media_rules or routes). Users of
-# edge.test authenticate (sip_auth_conf); trusted_peers is
-# SIP_TRUSTED_PEERS.
+# edge.test authenticate (sip_auth_conf, unless SIP_CONF_EXTRA has its own
+# auth group); trusted_peers is SIP_TRUSTED_PEERS (unless SIP_CONF_EXTRA
+# sets it).
 sip_conf_edge() {
 	local out=$1 natd=${2:-natd}
 	cat >"$out" <<EOF
@@ -174,8 +175,8 @@ domains = [ "edge.test" ];
 nats = ( { name = "edge"; socket = "$(it_ctl_socket "$natd")"; timeout_ms = 500; } );
 media_rules = ( { from = "inside"; to = "outside"; nat = "edge"; } );
 media: { ice = "strip"; remote_filter = false; on_natd_failure = "reject"; binding_lifetime = 120; };
-$(sip_auth_conf edge.test)
-trusted_peers = [ $SIP_TRUSTED_PEERS ];
+$([[ ${SIP_CONF_EXTRA:-} == *"auth:"* ]] || sip_auth_conf edge.test)
+$([[ ${SIP_CONF_EXTRA:-} == *trusted_peers* ]] || echo "trusted_peers = [ $SIP_TRUSTED_PEERS ];")
 ${SIP_CONF_EXTRA:-}
 EOF
 }
