@@ -711,10 +711,10 @@ static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req
 
 /* Whether the out-of-dialog request of st may use the proxy. If not, it is
  * answered 403 statelessly (with auth.c's keyed To tag, so its ACK is
- * absorbed like that of a challenge), the
- * refusal is counted and logged (once per source per POLICY_LOG_EVERY_S),
- * and st is destroyed: nothing of the request stays. st->auth_user was set
- * by the authentication step, which runs before. */
+ * absorbed like that of a challenge), the refusal is counted and logged
+ * (once per source per POLICY_LOG_EVERY_S), and st is destroyed: nothing
+ * of the request stays. st->auth_user was set by the authentication step,
+ * which runs before. */
 static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 {
 	const struct sp_conf *c = p->conf;
@@ -728,9 +728,10 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 		.is_options = MSG_IS_OPTIONS(req),
 		.foreign_route = has_foreign_route(c, req),
 	};
+	char ip[INET_ADDRSTRLEN], tag[AUTH_TAG_LEN + 1];
+	osip_message_t *r = NULL;
 	enum policy_verdict v;
-	struct tp_addr from;
-	char ip[INET_ADDRSTRLEN];
+	struct tp_addr d;
 
 	if (u && u->host) {
 		pr.route = sp_conf_route(c, u->host);
@@ -762,20 +763,12 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 	}
 	/* RFC 3261 §16.3 leaves a proxy free to refuse statelessly: no
 	 * transaction, no 100 Trying, nothing kept */
-	from = st->from;
-	{
-		osip_message_t *r = NULL;
-		struct tp_addr d;
-
-		char tag[AUTH_TAG_LEN + 1];
-
-		if (auth_tag(p->auth, req, tag) == 0 &&
-		    sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", tag, &r) == 0) {
-			txn_resp_dest(c, &from, r, &d);
-			txn_send_raw(p->tl, &d, r);
-			osip_message_free(r);
-			p->st.replied_4xx5xx++;
-		}
+	if (auth_tag(p->auth, req, tag) == 0 &&
+	    sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", tag, &r) == 0) {
+		txn_resp_dest(c, &st->from, r, &d);
+		txn_send_raw(p->tl, &d, r);
+		osip_message_free(r);
+		p->st.replied_4xx5xx++;
 	}
 	txn_srv_destroy(p->tl, st);
 	return false;
