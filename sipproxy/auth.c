@@ -548,8 +548,8 @@ static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char 
 		issued = issued << 8 | b[i];
 		ctr = ctr << 8 | b[8 + i];
 	}
-	if (issued > now_ms + 1000 || now_ms - issued > life)
-		return N_EXPIRED;
+	if (issued > now_ms || now_ms - issued > life)
+		return N_EXPIRED; /* (issued later than now: not from this process's clock) */
 	if (nc == 0)
 		return N_REPLAY;
 	memcpy(&h, b + NONCE_RAW, sizeof(h)); /* the MAC: a hash nobody can aim */
@@ -683,11 +683,12 @@ static bool better_victim(const struct fail_ent *e, const struct fail_ent *v, ui
 static struct fail_ent *fail_find(struct auth *a, enum fail_kind k, uint32_t ip, const char *user,
 				  uint64_t now_ms, bool create)
 {
-	uint64_t h = key_hash(a, k, ip, user);
 	struct fail_ent *victim = NULL;
+	uint64_t h;
 
 	if (k == FK_USER && strlen(user) >= AUTH_NAME_MAX)
-		user = ""; /* cannot happen: digest names longer than that are unknown users */
+		user = ""; /* no user has a name that long: all such names share one key */
+	h = key_hash(a, k, ip, user);
 	for (unsigned i = 0; i < PROBE; i++) {
 		struct fail_ent *e = &a->fails[(h + i) % FAIL_SLOTS];
 		if (key_eq(e, k, ip, user))
