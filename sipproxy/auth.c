@@ -441,7 +441,7 @@ void auth_free(struct auth *a)
 	if (!a)
 		return;
 	auth_users_free(a->users);
-	memset(a, 0, sizeof(*a));
+	memset(a->secret, 0, sizeof(a->secret)); /* the tables hold nothing secret */
 	free(a);
 }
 

@@ -133,6 +133,13 @@ assert_phone_registration phone_registration_listed
 AUTHZ=$(grep -m1 '^Authorization: Digest' "$IT_OUT/reg1.msg.log" | tr -d '\r')
 chk phone_authorization_captured "[[ -n \"\$AUTHZ\" ]]"
 
+# over TCP too: alice registers from phC (the challenge goes back on the connection)
+sip_uac reg-tcp phC 10.1.0.11 register-auth.xml --service alice --key domain edge.test \
+	--proxy $PROXY_IN --transport t1 -- -ap alice-Pw-3
+sip_wait reg-tcp 20
+sip_assert_call tcp_register_with_password reg-tcp
+sip_assert_event tcp_registered reg-tcp registered 200
+
 # ------------------------------------------------ a call from a user of ours (uac-auth.xml)
 # alice on phC (inside) calls phoneb: 407, then Proxy-Authorization; the
 # callee gets the INVITE without alice's credentials
