@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "notify.h"
@@ -33,6 +34,7 @@ static const struct option long_opts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{"status", no_argument, NULL, 'S'},
+	{"ha1", no_argument, NULL, 'H'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
 		"       sipproxy -S [-c FILE]\n"
+		"       sipproxy -H USER REALM < password\n"
 		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
@@ -49,9 +52,49 @@ static void usage(FILE *f)
 		"  -S, --status\n"
 		"              print the running proxy's status view (calls, their\n"
 		"              bindings, registrations, counters) from status_socket\n"
+		"  -H, --ha1 USER REALM\n"
+		"              print the users-file line (auth.users_file) of USER in\n"
+		"              REALM, the password read from the first line of stdin\n"
 		"  -h, --help  this help\n"
 		"  -V, --version\n"
 		"              print the version and exit\n");
+}
+
+/* -H USER REALM: the users-file line, the password from stdin's first
+ * line (so it shows in no process list or shell history). */
+static int print_ha1(const char *user, const char *realm)
+{
+	char pw[1024], line[AUTH_NAME_MAX + SPC_HOST_MAX + 2 * DIGEST_HEX_MAX + 8];
+	size_t n;
+	int rc;
+
+	if (!fgets(pw, sizeof(pw), stdin)) {
+		fprintf(stderr, "sipproxy: -H: no password on standard input\n");
+		return 2;
+	}
+	n = strlen(pw);
+	if (n && pw[n - 1] != '\n' && !feof(stdin)) {
+		fprintf(stderr, "sipproxy: -H: password longer than %zu bytes\n", sizeof(pw) - 2);
+		return 2;
+	}
+	while (n && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		pw[--n] = '\0';
+	if (!n) {
+		fprintf(stderr, "sipproxy: -H: empty password\n");
+		return 2;
+	}
+	rc = auth_users_line(user, realm, pw, line, sizeof(line));
+	memset(pw, 0, sizeof(pw));
+	if (rc < 0) {
+		fprintf(stderr, "sipproxy: -H: %s\n",
+			rc == -EINVAL ? "USER must be 1..63 characters of a SIP user part (no ':' '@' "
+					"spaces or quotes), REALM must have no control character, '\"', "
+					"'\\' or ':'"
+				      : strerror(-rc));
+		return 2;
+	}
+	printf("%s\n", line);
+	return 0;
 }
 
 static void status_line(void *arg, const char *line)
@@ -125,11 +168,11 @@ int main(int argc, char **argv)
 	bool check = false, fg = false, debug = false;
 	struct run r = {NULL, NULL, NULL, false};
 	struct status_srv *status = NULL;
-	bool query = false;
+	bool query = false, ha1 = false;
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:fndp:hVS", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fndp:hVSH", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
@@ -137,10 +180,18 @@ int main(int argc, char **argv)
 		case 'd': debug = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'S': query = true; break;
+		case 'H': ha1 = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("sipproxy %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (ha1) {
+		if (argc - optind != 2) {
+			usage(stderr);
+			return 2;
+		}
+		return print_ha1(argv[optind], argv[optind + 1]);
 	}
 	if (optind != argc) {
 		usage(stderr);

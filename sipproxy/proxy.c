@@ -5,7 +5,7 @@
  * parser chose, a refused response is dropped. Then:
  *
  * Requests (§16.3-§16.6). ACK matching a non-2xx server transaction ends
- * it; an ACK for a 2xx (end to end) is forwarded without state when it
+ * it (so does one answering our stateless 401/407/403); an ACK for a 2xx (end to end) is forwarded without state when it
  * belongs to a dialog of the table and comes from its caller (dialog.h),
  * any other ACK is dropped before the media step. CANCEL is answered 200
  * and cancels the branches of its INVITE (§16.10), when it comes from
@@ -14,8 +14,13 @@
  * no dialog of the table, or does not come from the party whose tag is in
  * its From, gets 481 (rate limited per source) and changes nothing.
  * Otherwise:
- * Max-Forwards (483), loop detection (482), a new server transaction (100
- * Trying at once for INVITE), then the target set:
+ * Max-Forwards (483), loop detection (482), the digest check (auth.h: a
+ * REGISTER, or a request whose From is a user of ours, is challenged), a
+ * new server transaction; an out-of-dialog request then passes the relay
+ * policy (policy.h: an authenticated user, a call to a registered user of
+ * ours, a trusted peer, or a route whose allow_from admits the source) or
+ * gets 403 statelessly and leaves nothing behind; then 100 Trying at once
+ * for INVITE, and the target set:
  *   - a Route header left after removing ours: that next hop (loose
  *     routing, in-dialog requests);
  *   - a static route for the Request-URI host;
@@ -63,9 +68,11 @@
 #include <time.h>
 
 #include "dialog.h"
+#include "auth.h"
 #include "log.h"
 #include "media.h"
 #include "persist.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "registrar.h"
 #include "sip_msg.h"
@@ -84,6 +91,9 @@ struct proxy {
 	struct dlg_table *dlg;     /* the dialogs and their parties */
 	struct ratelimit *rl_dlg;  /* sip.dialog_mismatch_rate, per source address */
 	struct persist *ps;        /* state.file; NULL without one */
+	struct ratelimit *refuse_log; /* relay refusals logged once per source per
+					 POLICY_LOG_EVERY_S */
+	struct auth *auth;         /* digest authentication (auth.*) */
 	bool stopping;             /* proxy_shutdown(): SIP is no longer taken */
 	struct proxy_stats st;
 };
@@ -100,6 +110,9 @@ struct park {
 	int out_realm;
 	bool holds_final;          /* a final response: counted in st->npending */
 };
+
+/* A relay refusal is logged at most once per source in this many seconds. */
+#define POLICY_LOG_EVERY_S 10
 
 static int64_t now_s(void)
 {
@@ -158,10 +171,33 @@ static void reply_stateless(struct proxy *p, const osip_message_t *req, const st
 		return;
 	if (retry_after)
 		osip_message_set_header(r, "Retry-After", retry_after);
-	txn_resp_dest(from, r, &d);
+	txn_resp_dest(p->conf, from, r, &d);
 	txn_send_raw(p->tl, &d, r);
 	osip_message_free(r);
 	p->st.replied_4xx5xx += status >= 400;
+}
+
+/* The answer of auth_request() that stops req: a 401/407 challenge or a
+ * 403, statelessly (a challenged request leaves no state behind). */
+static void reply_auth(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+		       const struct auth_verdict *v)
+{
+	char tag[AUTH_TAG_LEN + 1];
+	osip_message_t *r = NULL;
+	struct tp_addr d;
+
+	if (auth_tag(p->auth, req, tag) < 0 ||
+	    sip_msg_build_response(req, v->status, v->reason, tag, &r) < 0)
+		return;
+	if ((v->status == 401 || v->status == 407) &&
+	    auth_challenge(p->auth, r, &from->peer, v->stale, txn_now_ms()) < 0) {
+		osip_message_free(r);
+		return;
+	}
+	txn_resp_dest(p->conf, from, r, &d);
+	txn_send_raw(p->tl, &d, r);
+	osip_message_free(r);
+	p->st.replied_4xx5xx++;
 }
 
 /* A sip_target (numeric) as a transport destination. */
@@ -697,6 +733,84 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 	fork_branch(p, st, loop_key, &d, NULL);
 }
 
+/* ---- the relay policy (policy.h) ---- */
+
+/* A Route header that does not name us: the sender chose the next hop. */
+static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req)
+{
+	for (int i = 0; i < osip_list_size(&req->routes); i++) {
+		const osip_route_t *r = osip_list_get(&req->routes, i);
+		if (!r || !is_mine(r->url, (void *)c))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the out-of-dialog request of st may use the proxy. If not, it is
+ * answered 403 statelessly (with auth.c's keyed To tag, so its ACK is
+ * absorbed like that of a challenge), the refusal is counted and logged
+ * (once per source per POLICY_LOG_EVERY_S), and st is destroyed: nothing
+ * of the request stays. st->auth_user was set by the authentication step,
+ * which runs before. */
+static bool relay_allowed(struct proxy *p, struct txn_srv *st)
+{
+	const struct sp_conf *c = p->conf;
+	const osip_message_t *req = st->req;
+	const osip_uri_t *u = req->req_uri;
+	struct policy_req pr = {
+		.src_be = st->from.peer.sin_addr.s_addr,
+		.src_realm = st->in_realm,
+		.auth_user = st->auth_user,
+		.is_register = MSG_IS_REGISTER(req),
+		.is_options = MSG_IS_OPTIONS(req),
+		.foreign_route = has_foreign_route(c, req),
+	};
+	char ip[INET_ADDRSTRLEN], tag[AUTH_TAG_LEN + 1];
+	osip_message_t *r = NULL;
+	enum policy_verdict v;
+	struct tp_addr d;
+
+	if (u && u->host) {
+		pr.route = sp_conf_route(c, u->host);
+		pr.to_local = sp_conf_is_local_domain(c, u->host) && !pr.route;
+	}
+	if (pr.to_local) {
+		struct reg_contact ct[1];
+		char aor[REG_AOR_MAX];
+
+		pr.to_local_proxy = !u->username || !*u->username;
+		pr.target_registered = !pr.to_local_proxy &&
+				       aor_of(c, u, aor, sizeof(aor)) == 0 &&
+				       registrar_lookup(p->reg, aor, now_s(), ct, 1) > 0;
+	}
+	v = policy_decide(c, &pr);
+	if (v != POLICY_REFUSE) {
+		log_debug("relay policy: %s (call %s)", policy_verdict_name(v), CID(req));
+		return true;
+	}
+	p->st.relay_refused++;
+	if (rl_allow(p->refuse_log, pr.src_be, txn_now_ms() / POLICY_LOG_EVERY_S)) {
+		const char *fd = req->from && req->from->url && req->from->url->host
+					 ? req->from->url->host : "-";
+		log_info("relay refused: %s for %s from %s:%u (From domain %s): not authenticated, "
+			 "not for a registered user, not a trusted peer, no route admits it "
+			 "(further refusals from this source not logged for %ds)",
+			 req->sip_method, u && u->host ? u->host : "-", ip_str(&st->from.peer, ip),
+			 ntohs(st->from.peer.sin_port), fd, POLICY_LOG_EVERY_S);
+	}
+	/* RFC 3261 §16.3 leaves a proxy free to refuse statelessly: no
+	 * transaction, no 100 Trying, nothing kept */
+	if (auth_tag(p->auth, req, tag) == 0 &&
+	    sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", tag, &r) == 0) {
+		txn_resp_dest(c, &st->from, r, &d);
+		txn_send_raw(p->tl, &d, r);
+		osip_message_free(r);
+		p->st.replied_4xx5xx++;
+	}
+	txn_srv_destroy(p->tl, st);
+	return false;
+}
+
 /* ACK for a 2xx (or an unknown one): forwarded statelessly along its Route. */
 static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
 {
@@ -812,6 +926,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 {
 	const struct sp_conf *c = p->conf;
 	char key[TXN_KEY_MAX], ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
+	struct auth_verdict av;
 	struct txn_srv *st;
 	int rc;
 
@@ -833,6 +948,11 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
 			p->st.acks_absorbed++;
 			txn_srv_ack(p->tl, st);
+			osip_message_free(req);
+			return;
+		}
+		if (auth_ack_is_ours(p->auth, req)) { /* for a stateless 401/407/403 */
+			p->st.acks_absorbed++;
 			osip_message_free(req);
 			return;
 		}
@@ -888,12 +1008,23 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			osip_message_free(req);
 			return;
 		}
+	/* digest authentication (auth.c): REGISTER and requests from our users */
+	auth_request(p->auth, req, &from->peer, txn_now_ms(), &av);
+	if (av.status) {
+		reply_auth(p, req, from, &av);
+		osip_message_free(req);
+		return;
+	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
 		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
 		osip_message_free(req);
 		return;
 	}
+	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
 	st->in_realm = realm_of_peer(c, from);
+	/* the relay policy, before any routing or media step */
+	if (!tag_of(req->to) && !relay_allowed(p, st))
+		return;
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
 	if (MSG_IS_BYE(req)) {
@@ -914,7 +1045,7 @@ static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp
 	p->st.stray_responses++;
 	if (resp->status_code < 200 || resp->status_code >= 300 || !resp->cseq ||
 	    strcmp(resp->cseq->method, "INVITE") || sip_msg_pop_via(resp) < 0 ||
-	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, &t) < 0 ||
+	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, false, &t) < 0 ||
 	    target_addr(p, &t, &d) < 0) {
 		osip_message_free(resp);
 		return;
@@ -1130,13 +1261,15 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	if (tp_open(base, conf, on_message, p, &p->tp) < 0)
 		goto fail;
 	if (!(p->tl = txn_layer_new(base, p->tp, conf, &hooks)) || !(p->reg = registrar_new(&lim)) ||
-	    !(p->rl = rl_new(conf->rate_limit, 0)) ||
+	    !(p->rl = rl_new(conf->rate_limit, 0)) || !(p->refuse_log = rl_new(1, 1)) ||
 	    !(p->rl_dlg = rl_new(conf->dialog_mismatch_rate, 0)) || !(p->dlg = dlg_new(conf)) ||
 	    !(p->media = media_new(base, conf)) ||
 	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
 		log_err("out of memory");
 		goto fail;
 	}
+	if (!(p->auth = auth_new(conf)))
+		goto fail; /* logged */
 	if (conf->state_file[0]) {
 		int rc;
 
@@ -1171,6 +1304,8 @@ void proxy_free(struct proxy *p)
 	dlg_free(p->dlg);
 	rl_free(p->rl);
 	rl_free(p->rl_dlg);
+	rl_free(p->refuse_log);
+	auth_free(p->auth);
 	tp_close(p->tp);
 	free(p);
 }
@@ -1252,6 +1387,10 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 			what);
 		return -1;
 	}
+	if (auth_reload(p->auth, fresh) < 0) {
+		log_err("reload refused: auth.users_file; the running configuration stays");
+		return -1;
+	}
 	/* every module reads the one struct: rewrite it in place */
 	memcpy((struct sp_conf *)c, fresh, sizeof(*c));
 	rl_set(p->rl, c->rate_limit, 0);
@@ -1299,7 +1438,7 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 "stats requests=%llu responses=%llu parse_errors=%llu forwarded_requests=%llu "
 		 "forwarded_responses=%llu stray_responses=%llu registers=%llu cancels=%llu "
 		 "loops=%llu too_many_hops=%llu no_route=%llu media_rejects=%llu rate_limited=%llu "
-		 "absorbed_2xx=%llu dialog_refused=%llu stray_acks=%llu",
+		 "absorbed_2xx=%llu dialog_refused=%llu stray_acks=%llu relay_refused=%llu",
 		 (unsigned long long)p->st.requests, (unsigned long long)p->st.responses,
 		 (unsigned long long)p->st.parse_errors, (unsigned long long)p->st.forwarded_requests,
 		 (unsigned long long)p->st.forwarded_responses,
@@ -1308,7 +1447,7 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 (unsigned long long)p->st.too_many_hops, (unsigned long long)p->st.no_route,
 		 (unsigned long long)p->st.media_rejects, (unsigned long long)p->st.rate_limited,
 		 (unsigned long long)p->st.absorbed_2xx, (unsigned long long)p->st.dialog_refused,
-		 (unsigned long long)p->st.stray_acks);
+		 (unsigned long long)p->st.stray_acks, (unsigned long long)p->st.relay_refused);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "
@@ -1337,6 +1476,18 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line), "registrar aors=%u contacts=%u", registrar_count_aors(p->reg),
 		 registrar_count_contacts(p->reg));
 	fn(arg, line);
+	{
+		struct auth_stats as;
+		auth_get_stats(p->auth, &as);
+		snprintf(line, sizeof(line),
+			 "auth users=%u challenges=%llu ok=%llu failures=%llu stale=%llu lockouts=%llu "
+			 "locked_refusals=%llu mismatches=%llu",
+			 as.users, (unsigned long long)as.challenges, (unsigned long long)as.ok,
+			 (unsigned long long)as.failures, (unsigned long long)as.stale,
+			 (unsigned long long)as.lockouts, (unsigned long long)as.locked_refusals,
+			 (unsigned long long)as.mismatches);
+		fn(arg, line);
+	}
 	{
 		struct dlg_stats ds;
 

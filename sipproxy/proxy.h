@@ -18,6 +18,7 @@ struct proxy_stats {
 	uint64_t absorbed_2xx; /* retransmitted 2xx whose first copy was refused */
 	uint64_t dialog_refused; /* in-dialog requests / CANCELs not from a party: 481 */
 	uint64_t stray_acks;   /* ACKs matching no transaction nor dialog: dropped */
+	uint64_t relay_refused; /* out-of-dialog requests refused 403 by the relay policy */
 };
 
 /* Open the transports, connect to the natds, start the timers, and with

@@ -1858,7 +1858,7 @@ static int copy_transport(struct sip_target *t, const char *tr)
 	return 0;
 }
 
-int sip_msg_via_target(const osip_message_t *msg, int pos, struct sip_target *t)
+int sip_msg_via_target(const osip_message_t *msg, int pos, bool use_maddr, struct sip_target *t)
 {
 	char b1[SIP_HOST_MAX], b2[8];
 	const char *maddr, *received, *rport_s;
@@ -1883,9 +1883,10 @@ int sip_msg_via_target(const osip_message_t *msg, int pos, struct sip_target *t)
 	}
 	t->port = sent_port;
 
-	maddr = param_value(param_get(&via->via_params, "maddr"), b1, sizeof(b1));
+	maddr = use_maddr ? param_value(param_get(&via->via_params, "maddr"), b1, sizeof(b1)) : NULL;
 	if (maddr && !t->reliable)
-		/* RFC 3261 §18.2.2: maddr, with the sent-by port */
+		/* RFC 3261 §18.2.2: maddr, with the sent-by port (a trusted
+		 * sender only: from anyone else it is a reflection) */
 		return copy_host(t, maddr);
 
 	received = param_value(param_get(&via->via_params, "received"), b1, sizeof(b1));
@@ -1912,7 +1913,7 @@ int sip_msg_response_target(const osip_message_t *resp, struct sip_target *t)
 	if (!resp || !MSG_IS_RESPONSE(resp))
 		return -EINVAL;
 	/* the top Via is ours; the response goes where the next one says */
-	return sip_msg_via_target(resp, 1, t);
+	return sip_msg_via_target(resp, 1, false, t);
 }
 
 int sip_msg_uri_target(const osip_uri_t *uri, struct sip_target *t)

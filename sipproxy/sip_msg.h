@@ -91,11 +91,13 @@ int sip_msg_decrement_max_forwards(osip_message_t *msg);
 int sip_msg_top_via_fix(osip_message_t *msg, const char *src_ip, uint16_t src_port);
 
 /* Where a response goes per the Via at position pos (RFC 3261 §18.2.2,
- * RFC 3581 §4): maddr, else received (+ rport), else sent-by. */
-int sip_msg_via_target(const osip_message_t *msg, int pos, struct sip_target *t);
+ * RFC 3581 §4): maddr when use_maddr (only for a sender the caller trusts:
+ * maddr would let anyone aim responses and their retransmissions at a
+ * third host), else received (+ rport), else sent-by. */
+int sip_msg_via_target(const osip_message_t *msg, int pos, bool use_maddr, struct sip_target *t);
 
 /* Where a response received from downstream goes: the second Via (the top
- * one is ours and is removed by sip_msg_pop_via()). */
+ * one is ours and is removed by sip_msg_pop_via()); maddr is ignored. */
 int sip_msg_response_target(const osip_message_t *resp, struct sip_target *t);
 
 /* The next hop a URI names (RFC 3261 §16.6 step 7, RFC 3263 §4): maddr or

@@ -49,6 +49,7 @@
 _Static_assert(sizeof(enum spc_ice) == sizeof(int), "enum spc_ice is an int");
 _Static_assert(sizeof(enum spc_natd_failure) == sizeof(int), "enum spc_natd_failure is an int");
 _Static_assert(sizeof(uint32_t) == sizeof(unsigned), "uint32_t is an unsigned");
+_Static_assert(SPC_MAX_REALMS <= 32, "a route's allow_realms is a 32-bit mask");
 
 enum ktype {
 	K_STR,        /* string of min..size-1 bytes */
@@ -67,6 +68,9 @@ enum ktype {
 	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
 	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
 	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
+	K_ALLOWFROM,  /* [ realm names or prefixes ]: a struct allow_raw at off */
+	K_ENUMLIST,   /* [ choices ], each once, at least one: int[size] in order, count at off2;
+			 default: every choice in the table's order */
 	K_MPROTOS,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
 	K_PORTRANGE,  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
 };
@@ -102,6 +106,9 @@ static const struct choice failure_choices[] = {
 	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
 };
 static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
+static const struct choice alg_choices[] = {
+	{"SHA-256", SPC_ALG_SHA256}, {"MD5", SPC_ALG_MD5}, {NULL, 0},
+};
 
 #define OFF(f) offsetof(struct sp_conf, f)
 
@@ -119,6 +126,8 @@ static const struct item items[] = {
 	 .dflt_s = ""},
 	{.path = "domains", .type = K_DOMAINS, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
 	 .off2 = OFF(ndomains)},
+	{.path = "trusted_peers", .type = K_PREFIXES, .off = OFF(trusted_peers),
+	 .size = SPC_MAX_TRUSTED, .off2 = OFF(ntrusted_peers)},
 	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
 	 .choices = ice_choices},
 	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 1},
@@ -159,9 +168,21 @@ static const struct item items[] = {
 	 .dflt = 0},
 	{.path = "sip.dialog_mismatch_rate", .type = K_UINT, .min = 0, .max = 1000000,
 	 .off = OFF(dialog_mismatch_rate), .dflt = 20},
+	{.path = "auth.realm", .type = K_STR, .off = OFF(auth_realm), .size = SPC_HOST_MAX,
+	 .dflt_s = ""},
+	{.path = "auth.users_file", .type = K_STR, .off = OFF(auth_users_file), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "auth.algorithms", .type = K_ENUMLIST, .off = OFF(auth_algs), .size = SPC_MAX_ALGS,
+	 .off2 = OFF(auth_nalgs), .choices = alg_choices},
+	{.path = "auth.nonce_lifetime", .type = K_UINT, .min = 10, .max = 3600,
+	 .off = OFF(auth_nonce_lifetime), .dflt = 300},
+	{.path = "auth.max_failures", .type = K_UINT, .min = 1, .max = 10000,
+	 .off = OFF(auth_max_failures), .dflt = 10},
+	{.path = "auth.lockout", .type = K_UINT, .min = 1, .max = 86400, .off = OFF(auth_lockout),
+	 .dflt = 300},
 };
 
-static const char *const groups[] = {"log", "media", "registrar", "sip", "state"};
+static const char *const groups[] = {"auth", "log", "media", "registrar", "sip", "state"};
 
 /* Raw list elements: the public struct and the names still to resolve. */
 struct listen_raw {
@@ -174,9 +195,18 @@ struct rule_raw {
 	char from[SPC_NAME_MAX], to[SPC_NAME_MAX], nat[SPC_NAME_MAX];
 };
 
+/* allow_from as written: prefixes, and realm names to resolve. */
+struct allow_raw {
+	struct spc_prefix prefixes[SPC_MAX_ALLOW];
+	unsigned nprefixes;
+	char names[SPC_MAX_ALLOW][SPC_NAME_MAX];
+	unsigned nnames;
+};
+
 struct route_raw {
 	struct spc_route r;
 	int transport; /* 0 udp, 1 tcp */
+	struct allow_raw allow;
 };
 
 #define RLOFF(f) offsetof(struct spc_realm, f)
@@ -258,6 +288,7 @@ static const struct item route_keys[] = {
 	{.path = "next_hop", .type = K_HOSTPORT, .flags = F_REQ, .off = TOFF(r.next_hop)},
 	{.path = "transport", .type = K_ENUM, .off = TOFF(transport), .dflt = 0,
 	 .choices = transport_choices},
+	{.path = "allow_from", .type = K_ALLOWFROM, .off = TOFF(allow), .size = SPC_MAX_ALLOW},
 };
 
 enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, NLISTS };
@@ -414,6 +445,11 @@ static bool prefix_match(const struct spc_prefix *p, uint32_t addr)
 	return ((addr ^ p->addr) & pmask(p->len)) == 0;
 }
 
+bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be)
+{
+	return prefix_match(p, ntohl(addr_be));
+}
+
 /* "a.b.c.d[:port]", port 1..65535 (default 5060), address not 0.0.0.0. */
 static bool parse_hostport(const char *s, struct sockaddr_in *sa)
 {
@@ -566,7 +602,15 @@ static void set_default(const struct item *it, char *base)
 		memcpy(dst, &b, sizeof(b));
 		memcpy(base + it->off2, &b, sizeof(b));
 		break;
-	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_MPROTOS: break; /* zeroed: none */
+	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_MPROTOS: case K_ALLOWFROM:
+		break; /* zeroed: none */
+	case K_ENUMLIST: {
+		unsigned n = 0;
+		for (; it->choices[n].name && n < it->size; n++)
+			((int *)(void *)dst)[n] = it->choices[n].value;
+		memcpy(base + it->off2, &n, sizeof(n));
+		break;
+	}
 	case K_PORTRANGE:
 		memcpy(dst, &u16, sizeof(u16));
 		u16 = (uint16_t)it->max;
@@ -722,6 +766,45 @@ static void load_portrange(struct ctx *c, const config_setting_t *s, const struc
 	memcpy(base + it->off2, &b, sizeof(b));
 }
 
+static void load_enumlist(struct ctx *c, const config_setting_t *s, const struct item *it,
+			  char *base)
+{
+	int *v = (int *)(void *)(base + it->off);
+	unsigned n = 0;
+	char names[128];
+
+	choices_text(it->choices, names, sizeof(names));
+	if (!array_of_strings(c, s, names))
+		return;
+	if (config_setting_length(s) == 0) {
+		cerr(c, s, NULL, "must name at least one of %s", names);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *str = str_of(c, e);
+		int k;
+
+		if (!str)
+			continue;
+		for (k = 0; it->choices[k].name && strcmp(it->choices[k].name, str); k++)
+			;
+		if (!it->choices[k].name) {
+			cerr(c, e, NULL, "\"%s\" is not one of %s", str, names);
+			continue;
+		}
+		for (unsigned j = 0; j < n; j++)
+			if (v[j] == it->choices[k].value) {
+				cerr(c, e, NULL, "\"%s\" is listed twice", str);
+				k = -1;
+				break;
+			}
+		if (k >= 0 && n < it->size)
+			v[n++] = it->choices[k].value;
+	}
+	memcpy(base + it->off2, &n, sizeof(n));
+}
+
 static void load_domains(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
 {
 	char (*d)[SPC_HOST_MAX] = (char (*)[SPC_HOST_MAX])(void *)(base + it->off);
@@ -751,6 +834,47 @@ static void load_domains(struct ctx *c, const config_setting_t *s, const struct 
 				goto next;
 			}
 		memcpy(d[(*n)++], low, sizeof(low));
+	next:;
+	}
+}
+
+/* allow_from: each entry a prefix "a.b.c.d/len" (or an address) or a
+ * realm name, resolved in check_routes(). */
+static void load_allow_from(struct ctx *c, const config_setting_t *s, const struct item *it,
+			    char *base)
+{
+	struct allow_raw *a = (struct allow_raw *)(void *)(base + it->off);
+	char buf[32];
+
+	if (!array_of_strings(c, s, "\"inside\", \"10.1.0.0/24\", ..."))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = str_of(c, e);
+		struct spc_prefix p;
+		int rc;
+
+		if (!v)
+			continue;
+		if (a->nprefixes + a->nnames >= it->size) {
+			cerr(c, e, NULL, "more than %zu entries", it->size);
+			return;
+		}
+		if ((rc = parse_prefix(v, &p)) == 0) {
+			for (unsigned k = 0; k < a->nprefixes; k++)
+				if (a->prefixes[k].addr == p.addr && a->prefixes[k].len == p.len) {
+					cerr(c, e, NULL, "\"%s\" is listed twice", v);
+					goto next;
+				}
+			a->prefixes[a->nprefixes++] = p;
+		} else if (rc == -2) {
+			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			     fmt_prefix(&p, buf, sizeof(buf)));
+		} else if (*v && strlen(v) < SPC_NAME_MAX && strspn(v, NAME_CHARS) == strlen(v)) {
+			memcpy(a->names[a->nnames++], v, strlen(v) + 1);
+		} else {
+			cerr(c, e, NULL, "\"%s\" is neither a realm name nor a prefix a.b.c.d/len", v);
+		}
 	next:;
 	}
 }
@@ -890,6 +1014,12 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 		return;
 	case K_PORTRANGE:
 		load_portrange(c, s, it, base);
+		return;
+	case K_ALLOWFROM:
+		load_allow_from(c, s, it, base);
+		return;
+	case K_ENUMLIST:
+		load_enumlist(c, s, it, base);
 		return;
 	}
 }
@@ -1259,6 +1389,26 @@ static void check_routes(struct ctx *c, struct sp_conf *out)
 				     fmt_prefix(&r->prefix, a, sizeof(a)), line_of(c->g[L_ROUTES][j]));
 		}
 		out->routes[i] = *r;
+		/* allow_from: realm names to indexes (relay policy rule 4) */
+		{
+			const struct allow_raw *al = &c->routes[i].allow;
+			struct spc_route *o = &out->routes[i];
+
+			memcpy(o->allow_prefixes, al->prefixes, sizeof(al->prefixes));
+			o->nallow_prefixes = al->nprefixes;
+			o->allow_realms = 0;
+			for (unsigned k = 0; k < al->nnames; k++) {
+				int ri = sp_conf_realm_index(out, al->names[k]);
+				if (ri < 0)
+					cerr(c, at(g, "allow_from"), NULL, "no realm named \"%s\"",
+					     al->names[k]);
+				else if (o->allow_realms & (1u << ri))
+					cerr(c, at(g, "allow_from"), NULL, "\"%s\" is listed twice",
+					     al->names[k]);
+				else
+					o->allow_realms |= 1u << ri;
+			}
+		}
 	}
 	out->nroutes = c->n[L_ROUTES];
 }
@@ -1281,6 +1431,18 @@ static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf
 				   out->state_file[strlen(out->state_file) - 1] == '/'))
 		cerr(c, at_path(cfg, "state.file"), "state.file",
 		     "\"%s\" is not an absolute path to a file", out->state_file);
+	if (out->auth_users_file[0] && out->auth_users_file[0] != '/')
+		cerr(c, at_path(cfg, "auth.users_file"), "auth.users_file",
+		     "\"%s\" is not an absolute path", out->auth_users_file);
+	/* the realm goes between double quotes in challenges and into the
+	 * users file between colons */
+	for (const char *r = out->auth_realm; *r; r++)
+		if ((unsigned char)*r < 0x20 || *r == 0x7f || strchr("\"\\:", *r)) {
+			cerr(c, at_path(cfg, "auth.realm"), "auth.realm",
+			     "\"%s\" has a character a realm cannot have (control, '\"', '\\', ':')",
+			     out->auth_realm);
+			break;
+		}
 }
 
 /* ---- loading ---- */
@@ -1315,6 +1477,14 @@ static int load_cfg(config_t *cfg, const char *text, const char *name, struct sp
 	check_rules(c, out);
 	check_routes(c, out);
 	check_order(c, cfg, out);
+	/* auth.realm "": the first domain, else the first listen address */
+	if (!out->auth_realm[0]) {
+		char a[INET_ADDRSTRLEN] = "sipproxy";
+		if (!out->ndomains && out->nlisten)
+			inet_ntop(AF_INET, &out->listen[0].addr.sin_addr, a, sizeof(a));
+		snprintf(out->auth_realm, sizeof(out->auth_realm), "%s",
+			 out->ndomains ? out->domains[0] : a);
+	}
 	nerr = c->nerr;
 	free(c);
 	return nerr ? -1 : 0;

@@ -20,7 +20,8 @@
  * `natd_ext` (M's) and optionally a transit pool. A realm pair with no rule
  * passes SDP unchanged (its addresses are reachable as they are).
  * Static routes send requests whose Request-URI host matches a domain (or
- * an IPv4 prefix) to a next hop, ahead of the location service.
+ * an IPv4 prefix) to a next hop, ahead of the location service; a route's
+ * allow_from and the trusted_peers list feed the relay policy (policy.h).
  */
 #ifndef SIPPROXY_SP_CONF_H
 #define SIPPROXY_SP_CONF_H
@@ -41,6 +42,8 @@
 #define SPC_MAX_RULES 16
 #define SPC_MAX_ROUTES 32
 #define SPC_MAX_DOMAINS 8
+#define SPC_MAX_TRUSTED 16   /* trusted_peers prefixes */
+#define SPC_MAX_ALLOW 16     /* a route's allow_from entries */
 
 /* An IPv4 prefix, address in host byte order, masked. */
 struct spc_prefix {
@@ -116,12 +119,23 @@ struct spc_route {
 	struct spc_prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
 	struct sockaddr_in next_hop;   /* IPv4 address and port (default 5060) */
 	bool tcp;                      /* next_hop transport: "udp" (default) or "tcp" */
+	/* allow_from: sources that may use this route without authenticating
+	 * (relay policy rule 4): realms by index (bit i = realms[i]) and
+	 * prefixes. Empty (the default): only authenticated users and
+	 * trusted peers may. */
+	uint32_t allow_realms;
+	struct spc_prefix allow_prefixes[SPC_MAX_ALLOW];
+	unsigned nallow_prefixes;
 };
 
 enum spc_natd_failure {
 	SPC_FAIL_REJECT = 0, /* the request gets 503 (a response: 500 upstream) */
 	SPC_FAIL_PASS,       /* forward the SDP unchanged */
 };
+
+/* auth.algorithms; mirrors digest.h's enum digest_alg. */
+enum spc_alg { SPC_ALG_MD5 = 0, SPC_ALG_SHA256 = 1 };
+#define SPC_MAX_ALGS 2
 
 /* Mirrors sdp_rewrite.h's enum sdp_ice_policy values. */
 enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
@@ -147,6 +161,11 @@ struct sp_conf {
 	unsigned nrules;
 	struct spc_route routes[SPC_MAX_ROUTES];
 	unsigned nroutes;
+	/* trusted_peers: sources whose requests are relayed without
+	 * authentication and whose Via maddr is honoured (policy.h); default
+	 * none */
+	struct spc_prefix trusted_peers[SPC_MAX_TRUSTED];
+	unsigned ntrusted_peers;
 
 	/* media.* */
 	enum spc_ice ice;              /* "strip" (default), "keep", "rewrite" */
@@ -179,6 +198,17 @@ struct sp_conf {
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
 	uint32_t dialog_mismatch_rate; /* 481s/s per source for requests claiming an unknown
 					  dialog, beyond it dropped; 0 = off; default 20 */
+
+	/* auth.*: SIP digest authentication (auth.h) */
+	char auth_realm[SPC_HOST_MAX]; /* digest realm; "" in the file = the first domain
+					  (else the first listen address), resolved at load */
+	int auth_algs[SPC_MAX_ALGS];   /* algorithms = [ "SHA-256", "MD5" ] (default): the
+					  challenges offered, in this order of preference */
+	unsigned auth_nalgs;
+	char auth_users_file[SPC_PATH_MAX]; /* HA1 file (mode 0600, the daemon's user); "" = no users */
+	uint32_t auth_nonce_lifetime;  /* s, default 300 (10..3600) */
+	unsigned auth_max_failures;    /* per source and per user before lockout, default 10 (1..10000) */
+	uint32_t auth_lockout;         /* s, default 300 (1..86400) */
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:
@@ -191,6 +221,9 @@ int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, F
 /* Realm of an IPv4 address (network byte order): longest prefix match over
  * every realm; -1 if none matches. */
 int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be);
+
+/* true if addr (network byte order) lies in prefix p. */
+bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be);
 
 /* Index of the realm called name, or -1. */
 int sp_conf_realm_index(const struct sp_conf *c, const char *name);

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "policy.h"
 #include "siphash.h"
 
 #define BUCKETS 4096u
@@ -110,15 +111,18 @@ int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t 
 
 /* Where a response to st's request goes: RFC 3261 §18.2.2 / RFC 3581 over
  * UDP; the same connection over TCP. */
-void txn_resp_dest(const struct tp_addr *from, const osip_message_t *resp, struct tp_addr *d)
+void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
+		   const osip_message_t *resp, struct tp_addr *d)
 {
+	bool maddr_ok = policy_trusted_peer(c, from->peer.sin_addr.s_addr);
 	struct sip_target t;
 	struct in_addr a;
 
 	*d = *from;
 	if (from->tcp)
 		return;
-	if (sip_msg_via_target(resp, 0, &t) == 0 && t.numeric && !t.reliable &&
+	/* RFC 3581 §4: received/rport; maddr only from a trusted peer */
+	if (sip_msg_via_target(resp, 0, maddr_ok, &t) == 0 && t.numeric && !t.reliable &&
 	    inet_pton(AF_INET, t.host, &a) == 1) {
 		d->peer.sin_addr = a;
 		d->peer.sin_port = htons(t.port);
@@ -181,7 +185,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 		if (st->g_elapsed < h) {
 			struct tp_addr d;
 
-			txn_resp_dest(&st->from, st->req, &d);
+			txn_resp_dest(tl->conf, &st->from, st->req, &d);
 			tp_send(tl->tp, &d, st->resp, st->resp_len);
 			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
 			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
@@ -229,7 +233,7 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *re
 	struct tp_addr d;
 	int status = resp->status_code, rc;
 
-	txn_resp_dest(&st->from, resp, &d);
+	txn_resp_dest(tl->conf, &st->from, resp, &d);
 	sip_msg_bytes_free(st->resp);
 	st->resp = NULL;
 	rc = send_msg(tl, &d, resp, &st->resp, &st->resp_len);
@@ -278,7 +282,7 @@ void txn_srv_retransmission(struct txn_layer *tl, struct txn_srv *st)
 		return;
 	d = st->from; /* the retransmission came from where the request did */
 	if (!st->from.tcp)
-		txn_resp_dest(&st->from, st->req, &d);
+		txn_resp_dest(tl->conf, &st->from, st->req, &d);
 	tp_send(tl->tp, &d, st->resp, st->resp_len);
 }
 

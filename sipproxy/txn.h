@@ -33,6 +33,7 @@
 
 #define TXN_KEY_MAX 320
 #define TXN_MAX_BRANCHES 8
+#define TXN_AUTH_USER_MAX 192 /* as auth.h's AUTH_USER_MAX */
 
 struct event_base;
 struct txn_layer;
@@ -68,7 +69,8 @@ struct txn_srv {
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */
-	char auth_user[256];     /* the authenticated "user@domain"; "" when not authenticated */
+	char auth_user[TXN_AUTH_USER_MAX]; /* the digest-authenticated "user@domain" (auth.c),
+					      "" when the request was not authenticated */
 	struct txn_srv *hnext;
 	struct txn_layer *tl;
 };
@@ -182,8 +184,10 @@ void txn_cli_cancel(struct txn_layer *tl, struct txn_cli *ct);
 
 /* Where a response to a request received from from goes: RFC 3261
  * §18.2.2 and RFC 3581 (the top Via's received/rport) over UDP, the same
- * connection over TCP. */
-void txn_resp_dest(const struct tp_addr *from, const osip_message_t *resp, struct tp_addr *d);
+ * connection over TCP. The top Via's maddr counts only when from is one of
+ * c's trusted_peers (from anyone else it would be a reflection). */
+void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
+		   const osip_message_t *resp, struct tp_addr *d);
 
 /* Send bytes statelessly (ACK for 2xx, CANCEL responses ...). */
 int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg);

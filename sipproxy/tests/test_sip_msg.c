@@ -858,7 +858,7 @@ static void test_response_target(void **state)
 	/* after popping our Via, the same answer from position 0 */
 	assert_int_equal(sip_msg_pop_via(m), 0);
 	assert_int_equal(sip_msg_via_count(m), 1);
-	assert_int_equal(sip_msg_via_target(m, 0, &t), 0);
+	assert_int_equal(sip_msg_via_target(m, 0, false, &t), 0);
 	assert_string_equal(t.host, "198.51.100.20");
 	assert_int_equal(t.port, 40000);
 	/* only one Via left: nothing beyond us */
@@ -891,9 +891,14 @@ static void test_response_target(void **state)
 	assert_false(t.numeric);
 	assert_true(t.explicit_port);
 	osip_message_free(m);
-	/* maddr wins over received */
+	/* maddr is ignored (a reflection from anyone untrusted): received */
 	m = parse_str(RESP("SIP/2.0/UDP pc.example.com;branch=z9hG4bKa;maddr=239.1.1.1;received=192.0.2.9"));
 	assert_int_equal(sip_msg_response_target(m, &t), 0);
+	assert_string_equal(t.host, "192.0.2.9");
+	assert_int_equal(sip_msg_via_target(m, 1, false, &t), 0);
+	assert_string_equal(t.host, "192.0.2.9");
+	/* ... unless the caller trusts the sender: maddr wins over received */
+	assert_int_equal(sip_msg_via_target(m, 1, true, &t), 0);
 	assert_string_equal(t.host, "239.1.1.1");
 	osip_message_free(m);
 	/* TLS default port; reliable transports ignore rport */
@@ -1519,7 +1524,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(sip_msg_max_forwards(NULL), -EINVAL);
 	assert_int_equal(sip_msg_decrement_max_forwards(NULL), -EINVAL);
 	assert_int_equal(sip_msg_top_via_fix(NULL, "192.0.2.1", 1), -EINVAL);
-	assert_int_equal(sip_msg_via_target(NULL, 0, &t), -EINVAL);
+	assert_int_equal(sip_msg_via_target(NULL, 0, false, &t), -EINVAL);
 	assert_int_equal(sip_msg_uri_target(NULL, &t), -EINVAL);
 	assert_int_equal(sip_msg_loop_key(NULL, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(sip_msg_add_via(NULL, "UDP", "h", 1, NULL), -EINVAL);
@@ -2091,7 +2096,7 @@ static void exercise(osip_message_t *m)
 
 	sip_msg_txn_key(m, true, key, sizeof(key));
 	sip_msg_dialog_id(m, key, sizeof(key));
-	sip_msg_via_target(m, 0, &t);
+	sip_msg_via_target(m, 0, false, &t);
 	if (sip_msg_get_sdp_body(m, &sdp, &len) == 0)
 		assert_int_equal(sip_msg_set_sdp_body(m, NEW_SDP, strlen(NEW_SDP)), 0);
 	if (MSG_IS_REQUEST(m)) {

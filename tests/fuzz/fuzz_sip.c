@@ -446,7 +446,7 @@ static void do_response(osip_message_t *resp)
 	const char *sdp;
 	size_t sdp_len;
 
-	(void)sip_msg_via_target(resp, 0, &t);
+	(void)sip_msg_via_target(resp, 0, true, &t);
 	(void)sip_msg_response_target(resp, &t);
 	(void)sip_msg_txn_key(resp, false, key, sizeof(key));
 	(void)sip_msg_dialog_id(resp, key, sizeof(key));

@@ -469,8 +469,8 @@ if uas_or_fail e2-phB phB $PHB uas.xml --port 5062 --rtp-port 20020; then
 fi
 
 # ------------------------------------------------ e3: forking
-sip_uac e3-reg-phB phB $PHB register.xml --port 5063 --service forkme --key domain edge.test --proxy 10.1.0.1:5060
-sip_uac e3-reg-phC phC $PHC register.xml --port 5063 --service forkme --key domain edge.test --proxy 10.1.0.1:5060
+sip_uac e3-reg-phB phB $PHB register-auth.xml --port 5063 --service forkme --auth forkme --key domain edge.test --proxy 10.1.0.1:5060
+sip_uac e3-reg-phC phC $PHC register-auth.xml --port 5063 --service forkme --auth forkme --key domain edge.test --proxy 10.1.0.1:5060
 sip_wait e3-reg-phB 15; sip_wait e3-reg-phC 15
 sip_assert_call e3_two_contacts_registered e3-reg-phB e3-reg-phC
 if uas_or_fail e3-phB phB $PHB uas-fork-answer.xml --port 5063 --service forkme --rtp-port 20030 &&

@@ -40,7 +40,7 @@ uas_or_fail() {
 }
 
 # ------------------------------------------------ f1: registration, then a call
-sip_uac f1-reg phB $PHB register.xml --service phoneb --key domain edge.test --proxy 10.1.0.1:5060
+sip_uac f1-reg phB $PHB register-auth.xml --service phoneb --auth phoneb --key domain edge.test --proxy 10.1.0.1:5060
 sip_wait f1-reg 20
 sip_assert_call f1_register f1-reg
 sip_assert_event f1_registered f1-reg registered 200

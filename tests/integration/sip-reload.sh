@@ -2,9 +2,11 @@
 # sip-reload: sipproxy's SIGHUP reload, in a private network namespace with
 # only loopback (no natd needed: no media rule).
 #
-#   reload_route_added   OPTIONS to a domain with no route: 404; after a
-#                        reload that adds a static route to a responder, the
-#                        responder answers through the proxy (200)
+#   reload_route_added   OPTIONS to a domain with no route: 403 (the relay
+#                        policy: the client is no user of ours, and no route
+#                        admits it); after a reload that adds a static route
+#                        to a responder whose allow_from admits the loopback
+#                        realm, the responder answers through the proxy (200)
 #   reload_invalid_kept  a file with an error: the reload is refused, the
 #                        error is logged with its line, the route still works
 #   reload_listen_kept   a file that moves the listen address: refused
@@ -47,7 +49,7 @@ write_conf() { # write_conf LISTEN_PORT ROUTE(0/1) BROKEN(0/1) [RATE]
 	status_socket = "$IT_OUT/status.sock";
 	EOF
 	if [[ $2 == 1 ]]; then
-		echo 'routes = ( { domain = "far.test"; next_hop = "127.0.0.1:5081"; } );' >>"$CONF"
+		echo 'routes = ( { domain = "far.test"; next_hop = "127.0.0.1:5081"; allow_from = [ "lo" ]; } );' >>"$CONF"
 	fi
 	if [[ $3 == 1 ]]; then
 		echo 'sip: { t1_ms = "fast"; };' >>"$CONF"
@@ -66,7 +68,7 @@ s.bind(("127.0.0.1", 0)); s.settimeout(2.0)
 me = s.getsockname()[1]
 b = "z9hG4bK%08x" % random.getrandbits(32)
 msg = ("OPTIONS sip:u@%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\n"
-       "Max-Forwards: 70\r\nFrom: <sip:t@reload.test>;tag=1\r\nTo: <sip:u@%s>\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:t@client.test>;tag=1\r\nTo: <sip:u@%s>\r\n"
        "Call-ID: %s@rl\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dom, me, b, dom, b)
 s.sendto(msg.encode(), ("127.0.0.1", port))
 try:
@@ -87,7 +89,7 @@ s.bind((src, 0)); me = s.getsockname()[1]
 for i in range(n):
     b = "z9hG4bK%08x" % random.getrandbits(32)
     m = ("OPTIONS sip:u@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\nMax-Forwards: 70\r\n"
-         "From: <sip:f@reload.test>;tag=%d\r\nTo: <sip:u@%s>\r\nCall-ID: %s@fl\r\n"
+         "From: <sip:f@client.test>;tag=%d\r\nTo: <sip:u@%s>\r\nCall-ID: %s@fl\r\n"
          "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (dom, src, me, b, i, dom, b)
     s.sendto(m.encode(), ("127.0.0.1", port))
 ok = busy = retry = 0
@@ -145,10 +147,10 @@ r0=$(ask far.test 5070)
 write_conf 5070 1 0
 hup 'configuration reloaded'
 r1=$(ask far.test 5070)
-if [[ $r0 == *" 404 "* && $r1 == "SIP/2.0 200 OK" ]]; then
+if [[ $r0 == *" 403 "* && $r1 == "SIP/2.0 200 OK" ]]; then
 	it_pass reload_route_added
 else
-	it_fail reload_route_added "before the reload: '$r0' (want 404), after: '$r1' (want 200 from the responder)"
+	it_fail reload_route_added "before the reload: '$r0' (want 403), after: '$r1' (want 200 from the responder)"
 fi
 
 write_conf 5070 1 1

@@ -70,7 +70,7 @@ uas_or_fail() {
 start_or_fail proxy "$CONF"
 
 # ------------------------------------------------ a: registration, kill -9, call
-sip_uac a-reg phB $PHB register.xml --service phoneb --key domain edge.test --proxy 10.1.0.1:5060
+sip_uac a-reg phB $PHB register-auth.xml --service phoneb --auth phoneb --key domain edge.test --proxy 10.1.0.1:5060
 sip_wait a-reg 20
 sip_assert_call a_register a-reg
 # the journal is written at the end of the loop pass that answered: the

@@ -4,9 +4,12 @@
 #
 #   phA 203.0.113.10 (SIPp UAC) -- [edge: natd + sipproxy 203.0.113.1 | 10.1.0.1] -- phB 10.1.0.10 (SIPp UAS)
 #
-# phA calls sip:service@10.1.0.10 through the proxy (outbound proxy
-# 203.0.113.1). The INVITE's SDP (phA's public address) reaches phB as it
-# is; the proxy asks natd for an outside address for phB's SDP endpoint and
+# phB registers phoneb@edge.test (digest authentication, from inside), then
+# phA calls sip:phoneb@edge.test through the proxy (outbound proxy
+# 203.0.113.1): an incoming call to a registered user, which the relay
+# policy serves without authenticating phA (no trusted peer here; a call to
+# phB's numeric address would get 403). The INVITE's SDP (phA's public
+# address) reaches phB as it is; the proxy asks natd for an outside address for phB's SDP endpoint and
 # rewrites the 200 OK, so phA sees a pool address (198.51.100.0/28). Media
 # (an RTP probe on each side, started by the scenarios once the remote SDP is
 # known) flows both ways at once; phA receives it from the pool address its
@@ -20,17 +23,22 @@ sip_require
 
 sip_topo_up edge
 sip_watch_start natd
-sip_conf_edge "$IT_OUT/proxy.conf"
+SIP_TRUSTED_PEERS="" sip_conf_edge "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 
 POOL=198.51.100.0/28
 
-if ! sip_uas s1-phB phB 10.1.0.10 uas.xml --rtp-port 20000; then
+sip_uac s1-reg phB 10.1.0.10 register-auth.xml --service phoneb --auth phoneb --key domain edge.test \
+	--proxy 10.1.0.1:5060
+sip_wait s1-reg 20
+sip_assert_call s1_phB_registered s1-reg
+sip_assert_event s1_register_challenged s1-reg challenged 401
+if ! sip_uas s1-phB phB 10.1.0.10 uas.xml --service phoneb --rtp-port 20000; then
 	it_fail s1_uas_ready "SIPp UAS on phB did not start: $(tail -n 3 "$IT_OUT/s1-phB.stdout" | tr '\n' ' ')"
 	exit 1
 fi
-sip_uac s1-phA phA 203.0.113.10 uac.xml --rtp-port 30000 \
-	--proxy 203.0.113.1:5060 --ruri 10.1.0.10:5060
+sip_uac s1-phA phA 203.0.113.10 uac.xml --rtp-port 30000 --service phoneb \
+	--proxy 203.0.113.1:5060 --ruri edge.test
 sip_wait s1-phA 40
 sip_wait s1-phB 15
 CALLID=$(sip_callid s1-phA)

@@ -6,6 +6,9 @@
 #   phA 203.0.113.10 -- [natA: natdA + ingress 203.0.113.1 | 10.20.0.1] -- transit LAN 10.20.0.0/24
 #        -- [natB: natdB + egress 10.20.0.2 | 192.0.2.1] -- phB 192.0.2.10
 #
+# Security (issue 11): phA authenticates at the ingress (phonea@a.example.net,
+# 407 answered) for both calls, the two proxies trust each other as peers
+# (trusted_peers), phB's REGISTER answers the egress's 401.
 # Call 1: phA calls sip:service@192.0.2.10 through the ingress proxy, whose
 # static route (192.0.2.0/24) sends it to the egress proxy, which sends it to
 # the Request-URI host. The INVITE's SDP is rewritten twice (phA's address
@@ -29,8 +32,11 @@ command -v tcpdump >/dev/null || it_skip_all "tcpdump not installed"
 sip_topo_up transit
 sip_watch_start natdA
 sip_watch_start natdB
-sip_conf_transit_ingress "$IT_OUT/ingress.conf"
-sip_conf_transit_egress "$IT_OUT/egress.conf"
+# the two proxies trust each other as peers (and nobody else): phA
+# authenticates at the ingress as phonea@a.example.net, phB registers at
+# the egress as phoneb@b.example.net
+SIP_TRUSTED_INGRESS="" sip_conf_transit_ingress "$IT_OUT/ingress.conf"
+SIP_TRUSTED_EGRESS="" sip_conf_transit_egress "$IT_OUT/egress.conf"
 sip_proxy_start ingress natA "$IT_OUT/ingress.conf" || exit 1
 sip_proxy_start egress natB "$IT_OUT/egress.conf" || exit 1
 
@@ -46,7 +52,7 @@ if ! sip_uas s3-phB phB 192.0.2.10 uas.xml --rtp-port 20000; then
 	it_fail s3_uas_ready "SIPp UAS on phB did not start: $(tail -n 3 "$IT_OUT/s3-phB.stdout" | tr '\n' ' ')"
 	exit 1
 fi
-sip_uac s3-phA phA 203.0.113.10 uac.xml --rtp-port 30000 \
+sip_uac s3-phA phA 203.0.113.10 uac-auth.xml --rtp-port 30000 --auth phonea --key domain a.example.net \
 	--proxy 203.0.113.1:5060 --ruri 192.0.2.10:5060
 sip_wait s3-phA 40
 sip_wait s3-phB 15
@@ -101,13 +107,13 @@ sip_assert_no_binding s3_no_binding_after_bye "$CALLID" natdA natdB
 sip_ladder s3 phA=s3-phA phB=s3-phB
 
 # ---------------------------------------------------------------- call 2
-sip_uac s3r-reg phB 192.0.2.10 register.xml --service phoneb --key domain b.example.net \
+sip_uac s3r-reg phB 192.0.2.10 register-auth.xml --service phoneb --auth phoneb --key domain b.example.net \
 	--proxy 192.0.2.1:5060
 sip_wait s3r-reg 20
 sip_assert_call s3r_register_at_egress s3r-reg
 if sip_uas s3r-phB phB 192.0.2.10 uas.xml --rtp-port 20004; then
-	sip_uac s3r-phA phA 203.0.113.10 uac.xml --rtp-port 30004 --service phoneb \
-		--proxy 203.0.113.1:5060 --ruri b.example.net
+	sip_uac s3r-phA phA 203.0.113.10 uac-auth.xml --rtp-port 30004 --service phoneb \
+		--auth phonea --key domain a.example.net --proxy 203.0.113.1:5060 --ruri b.example.net
 	sip_wait s3r-phA 40
 	sip_wait s3r-phB 15
 	CALLID2=$(sip_callid s3r-phA)

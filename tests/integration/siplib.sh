@@ -41,8 +41,25 @@
 : "${SIP_CALL_MS:=3000}"          # the UAC's pause between ACK and BYE (-d)
 : "${SIP_PROXY_READY_TIMEOUT:=10}"
 : "${SIP_PROXY_DEBUG:=1}"         # run sipproxy with -d (debug log to its log file)
+# Secure by default (issue 11): every generated proxy config authenticates
+# (auth.users_file, the users below with SIP_PASSWORD) and applies the
+# relay policy. SIP_TRUSTED_PEERS (prefixes, quoted, comma-separated) is
+# the edge proxy's trusted_peers: by default the test phones phA, phB and
+# phC, which stand in for authenticated users in the flow and edge-case
+# tests (their SIPp scenarios, uac-cancel.xml and the like, do not answer
+# challenges); the scenario and attack tests set it to "" or to one phone
+# and use registrations and calls that authenticate.
+: "${SIP_PASSWORD:=natedge-test-pw}"
+: "${SIP_USERS:=phoneb phonea phonec forkme caller service alice bob}"
+SIP_TRUSTED_PEERS=${SIP_TRUSTED_PEERS-'"203.0.113.10/32", "10.1.0.10/32", "10.1.0.11/32"'}
+# the same for the transit proxies (besides each other): phA at the
+# ingress, phB at the egress
+SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-'"203.0.113.10/32"'}
+SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-'"192.0.2.10/32"'}
 
 SIP_WATCH_PIDS=()
+SIP_UAC_OPTS=()
+SIP_UAS_OPTS=()
 
 # ------------------------------------------------------------ requirements
 
@@ -109,11 +126,38 @@ sip_in_cidr() {
 
 # ------------------------------------------------------------ sipproxy
 
+# sip_users_file OUT REALM [USER...]: a users file (HA1 lines made by
+# sipproxy -H, password SIP_PASSWORD) for USERs (default SIP_USERS) in
+# REALM, mode 0600 (sipproxy refuses any other). Prints OUT.
+sip_users_file() {
+	local out=$1 realm=$2 u
+	shift 2
+	# shellcheck disable=SC2086 # a list of names
+	(($#)) || set -- $SIP_USERS
+	: >"$out"
+	chmod 600 "$out"
+	for u in "$@"; do
+		printf '%s\n' "$SIP_PASSWORD" | "$SIP_PROXY" -H "$u" "$realm" >>"$out" || return 1
+	done
+	echo "$out"
+}
+
+# sip_auth_conf REALM: the auth group of a generated config (users file
+# $IT_OUT/users-REALM; MD5 offered first: SIPp 3.6 computes MD5 only).
+sip_auth_conf() {
+	local f
+	f=$(sip_users_file "$IT_OUT/users-$1" "$1") || return 1
+	echo "auth: { users_file = \"$f\"; algorithms = [ \"MD5\", \"SHA-256\" ]; };"
+}
+
 # sip_conf_edge OUT [NATD]: sipproxy's config for the edge topology
 # (scenarios 1-2): realms inside 10.1.0.0/24 and outside (everything else),
 # listening on 10.1.0.1 and 203.0.113.1, domain edge.test, SDP endpoints
 # inside get a natd binding when their message heads outside.
-# SIP_CONF_EXTRA is appended (e.g. more media_rules or routes).
+# SIP_CONF_EXTRA is appended (e.g. more media_rules or routes). Users of
+# edge.test authenticate (sip_auth_conf, unless SIP_CONF_EXTRA has its own
+# auth group); trusted_peers is SIP_TRUSTED_PEERS (unless SIP_CONF_EXTRA
+# sets it).
 sip_conf_edge() {
 	local out=$1 natd=${2:-natd}
 	cat >"$out" <<EOF
@@ -133,6 +177,8 @@ domains = [ "edge.test" ];
 nats = ( { name = "edge"; socket = "$(it_ctl_socket "$natd")"; timeout_ms = 500; } );
 media_rules = ( { from = "inside"; to = "outside"; nat = "edge"; } );
 media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
+$([[ ${SIP_CONF_EXTRA:-} == *"auth:"* ]] || sip_auth_conf edge.test)
+$([[ ${SIP_CONF_EXTRA:-} == *trusted_peers* ]] || echo "trusted_peers = [ $SIP_TRUSTED_PEERS ];")
 ${SIP_CONF_EXTRA:-}
 EOF
 }
@@ -167,6 +213,8 @@ routes = (
   { prefix = "192.0.2.0/24"; next_hop = "10.20.0.2"; }
 );
 media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
+$(sip_auth_conf a.example.net)
+trusted_peers = [ "10.20.0.2/32"${SIP_TRUSTED_INGRESS:+, $SIP_TRUSTED_INGRESS} ];
 ${SIP_CONF_EXTRA_INGRESS:-}
 EOF
 }
@@ -197,6 +245,8 @@ media_rules = (
   { from = "access"; to = "transit"; nat = "natB"; }
 );
 media: { ice = "strip"; remote_filter = true; on_natd_failure = "reject"; binding_lifetime = 120; };
+$(sip_auth_conf b.example.net)
+trusted_peers = [ "10.20.0.1/32"${SIP_TRUSTED_EGRESS:+, $SIP_TRUSTED_EGRESS} ];
 ${SIP_CONF_EXTRA_EGRESS:-}
 EOF
 }
@@ -269,6 +319,8 @@ sip_assert_proxy_alive() {
 #   --transport u1|t1      (default u1)
 #   --duration MS          the pause between ACK and BYE (default SIP_CALL_MS)
 #   --key NAME VALUE       another scenario key (register.xml: --key domain D)
+#   --auth USER            answer digest challenges as USER (-au USER -ap
+#                          SIP_PASSWORD; key caller USER for uac-auth.xml)
 #   --timeout S            SIPp's global timeout (default 30)
 sip_sipp() {
 	local name=$1 ns=$2 ip=$3 xml=$4
@@ -289,6 +341,7 @@ sip_sipp() {
 		--duration) dur=$2; shift 2 ;;
 		--timeout) tmo=$2; shift 2 ;;
 		--key) keys+=(-key "$2" "$3"); shift 3 ;;
+		--auth) keys+=(-au "$2" -ap "$SIP_PASSWORD" -key caller "$2"); shift 2 ;;
 		--) shift; extra=("$@"); break ;;
 		*) it_log "sip_sipp: unknown option $1"; return 2 ;;
 		esac
@@ -614,15 +667,20 @@ sip_proxy_excerpt() {
 # (bounded), then the RTP probes' results (bounded; only for the probes
 # the scenarios started). SIP_CALLID is the call's Call-ID (from the
 # UAC's log). SIPp's own timeout is SIP_CALL_TIMEOUT seconds (default 30).
+# SIP_UAC_XML (default uac.xml) is the caller's scenario, SIP_UAC_OPTS and
+# SIP_UAS_OPTS (arrays) more sip_sipp options for each side (e.g.
+# SIP_UAC_XML=uac-auth.xml SIP_UAC_OPTS=(--auth phoneb --key domain
+# edge.test): the caller authenticates).
 # Returns 0 when both SIPp ended with status 0, 1 when not, 2 when the UAS
 # did not start.
 sip_basic_call() {
 	local uac=$1 uac_ns=$2 uac_ip=$3 uac_rtp=$4 uas=$5 uas_ns=$6 uas_ip=$7 uas_rtp=$8 proxy=$9 ruri=${10}
 	local tmo=${SIP_CALL_TIMEOUT:-30} rc=0
 	SIP_CALLID=
-	sip_uas "$uas" "$uas_ns" "$uas_ip" uas.xml --rtp-port "$uas_rtp" --timeout "$tmo" || return 2
-	sip_uac "$uac" "$uac_ns" "$uac_ip" uac.xml --rtp-port "$uac_rtp" --timeout "$tmo" \
-		--proxy "$proxy" --ruri "$ruri"
+	sip_uas "$uas" "$uas_ns" "$uas_ip" uas.xml --rtp-port "$uas_rtp" --timeout "$tmo" \
+		"${SIP_UAS_OPTS[@]}" || return 2
+	sip_uac "$uac" "$uac_ns" "$uac_ip" "${SIP_UAC_XML:-uac.xml}" --rtp-port "$uac_rtp" --timeout "$tmo" \
+		--proxy "$proxy" --ruri "$ruri" "${SIP_UAC_OPTS[@]}"
 	sip_wait "$uac" $((tmo + 10)) || rc=1
 	sip_wait "$uas" 15 || rc=1
 	# a probe the scenario never started (no pidfile, no result) has nothing to wait for
