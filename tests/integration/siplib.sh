@@ -54,10 +54,10 @@
 : "${SIP_USERS:=phoneb phonea phonec forkme caller service alice bob}"
 : "${SIP_AUTH_DOMAIN:=edge.test}"  # the From domain of sip_sipp --auth without --key domain
 SIP_TRUSTED_PEERS=${SIP_TRUSTED_PEERS-}
-# the same for the transit proxies (besides each other): phA at the
-# ingress, phB at the egress
-SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-'"203.0.113.10/32"'}
-SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-'"192.0.2.10/32"'}
+# the same for the transit proxies, besides each other (the real peer
+# proxies of scenario 3, always trusted): empty by default
+SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-}
+SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-}
 
 SIP_WATCH_PIDS=()
 SIP_UAC_OPTS=()
