@@ -50,6 +50,15 @@ PHB=10.1.0.10
 PHC=10.1.0.11
 POOL_HOSTS=$(seq 1 14 | sed 's/^/198.51.100./')
 SIPCALL=$NT_ROOT/tests/tools/sipcall.py
+# Deliberately trusted here (siplib's default trusts no phone): the three
+# legitimate phones phA, phB and phC are the proxy's trusted_peers, because
+# this script tests the media policy, not who may relay: its hand-made
+# caller (tests/tools/sipcall.py) does not answer digest challenges, and
+# the media checks (realm of the SDP, TCP media, port ranges, remote filter,
+# latching, bindings per call) apply to a trusted peer's SDP as to any
+# other. The attacker ATK (203.0.113.12) and phA's far address FAR are not
+# trusted.
+SIP_TRUSTED_PEERS='"203.0.113.10/32", "10.1.0.10/32", "10.1.0.11/32"'
 
 sip_topo_up edge
 sip_watch_start natd
