@@ -183,7 +183,11 @@ conf_variant() {
 
 # ------------------------------------------------------------ the proxies
 
-sip_conf_edge "$IT_OUT/proxy.conf"
+# The first proxy also lists the attacker as a trusted peer: (c) checks the
+# media step itself, behind the relay policy (attack-relay.sh shows the same
+# INVITE refused 403 by the policy when the sender is not trusted): even a
+# request the policy admits cannot bind an address of another realm.
+SIP_TRUSTED_PEERS="$SIP_TRUSTED_PEERS, \"$ATK/32\"" sip_conf_edge "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 conf_variant "$IT_OUT/proxy-latch.conf" 5076 -e 's|remote_filter = true;|remote_filter = true; latch = 5;|'
 sip_proxy_start proxy-latch edge "$IT_OUT/proxy-latch.conf" || exit 1
