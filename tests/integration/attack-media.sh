@@ -56,8 +56,8 @@ SIPCALL=$NT_ROOT/tests/tools/sipcall.py
 # caller (tests/tools/sipcall.py) does not answer digest challenges, and
 # the media checks (realm of the SDP, TCP media, port ranges, remote filter,
 # latching, bindings per call) apply to a trusted peer's SDP as to any
-# other. The attacker ATK (203.0.113.12) and phA's far address FAR are not
-# trusted.
+# other. phA's far address FAR is not trusted, nor is the attacker ATK
+# (203.0.113.12) except by the first proxy, for (c) (see below).
 SIP_TRUSTED_PEERS='"203.0.113.10/32", "10.1.0.10/32", "10.1.0.11/32"'
 
 sip_topo_up edge
