@@ -6,7 +6,11 @@
 # attackers are 203.0.113.11 (a second address on phA's link: another
 # host by address, outside) and phC 10.1.0.11 (inside).
 #
-#   d1 a call phA -> phB with RTP both ways (SIPp, 400 packets each way
+# No phone is a trusted peer (nor is the inside attacker phC): phB
+# registers phoneb@edge.test (port 5060) and service@edge.test (port 5062)
+# with its password, and phA's calls go to those AoRs.
+#
+#   d1 a call phA -> phB (sip:phoneb@edge.test) with RTP both ways (SIPp, 400 packets each way
 #      over 8 s) is up; its dialog (Call-ID, both tags, phB's Contact,
 #      the INVITE's branch) is read from phA's message log
 #   d2 the outside attacker sends BYE (as the caller, and as the callee),
@@ -25,7 +29,7 @@
 #      nearly every packet, no long gap), the real BYE from phA ends it:
 #      both SIPp report success, natd's bindings for the call are released,
 #      the proxy holds no dialog
-#   d6 CANCEL: phA's INVITE to phB (uas-ring-cancel.xml) rings; the outside
+#   d6 CANCEL: phA's INVITE to phB (sip:service@edge.test, uas-ring-cancel.xml) rings; the outside
 #      and the inside attacker send its CANCEL (same branch, Via sent-by,
 #      Call-ID, From tag, CSeq: the INVITE's transaction): 481 each and phB gets no CANCEL; then phA's own CANCEL
 #      gets 200 and the INVITE 487, and phB's SIPp got that CANCEL
@@ -97,11 +101,14 @@ PY
 
 # ------------------------------------------------------------ d1: a call
 
-if ! sip_uas d-phB phB $PHB uas.xml --rtp-port 20000; then
+sip_uac d-reg phB $PHB register-auth.xml --service phoneb --auth phoneb --key domain edge.test --proxy $PROXY_IN
+sip_wait d-reg 20
+sip_assert_call d1_phB_registered d-reg
+if ! sip_uas d-phB phB $PHB uas.xml --service phoneb --rtp-port 20000; then
 	it_fail d1_uas_ready "SIPp UAS on phB did not start: $(tail -n 3 "$IT_OUT/d-phB.stdout" | tr '\n' ' ')"
 	exit 1
 fi
-sip_uac d-phA phA $PHA uac.xml --rtp-port 30000 --proxy $PROXY_OUT --ruri $PHB:5060
+sip_uac d-phA phA $PHA uac.xml --rtp-port 30000 --proxy $PROXY_OUT --service phoneb --ruri edge.test
 
 dialog_known() {
 	craft phA d1-dialog dialog "$IT_OUT/d-phA.msg.log" >/dev/null
@@ -134,7 +141,7 @@ expect_481 d2_outside_reinvite_moving_media phA d2-o-reinv "${O[@]}" --method IN
 expect_481 d2_outside_update phA d2-o-update "${O[@]}" --method UPDATE --ruri "$CONTACT" --ftag "$FTAG" --ttag "$TTAG" --sdp $EVIL_OUT:7779
 expect_481 d2_outside_info phA d2-o-info "${O[@]}" --method INFO --ruri "$CONTACT" --ftag "$FTAG" --ttag "$TTAG"
 r=$(craft phA d2-o-cancel send --bind $EVIL_OUT:5099 --to $PROXY_OUT --callid "$CID" --method CANCEL \
-	--ruri "sip:service@$PHB:5060" --ftag "$FTAG" --branch "$BRANCH" --cseq 1 --via $PHA:5060 --wait 3)
+	--ruri "sip:phoneb@edge.test" --ftag "$FTAG" --branch "$BRANCH" --cseq 1 --via $PHA:5060 --wait 3)
 if grep -q 'final=481' <<<"$r"; then it_pass d2_outside_cancel_of_the_call; else it_fail d2_outside_cancel_of_the_call "want 481: $(tr '\n' ' ' <<<"$r")"; fi
 expect_481 d2_inside_bye phC d2-i-bye "${I[@]}" --method BYE --ruri "sip:caller@$PHA:5060" --ftag "$TTAG" --ttag "$FTAG"
 expect_481 d2_inside_reinvite_moving_media phC d2-i-reinv "${I[@]}" --method INVITE --ruri "sip:caller@$PHA:5060" --ftag "$TTAG" --ttag "$FTAG" --sdp $EVIL_IN:7777
@@ -213,10 +220,13 @@ fi
 
 # ------------------------------------------------------------ d6: CANCEL
 
+sip_uac r-reg phB $PHB register-auth.xml --port 5062 --service service --auth service --key domain edge.test --proxy $PROXY_IN
+sip_wait r-reg 20
+sip_assert_call d6_phB_registered r-reg
 if sip_uas r-phB phB $PHB uas-ring-cancel.xml --port 5062 --timeout 20; then
 	rm -f "$IT_OUT/d6.go" "$IT_OUT/d6.state"
 	timeout 25 ip netns exec "${IT_PREFIX}phA" "$NT_PY" "$CRAFT" ring --bind $PHA:5098 --to $PROXY_OUT \
-		--ruri "sip:service@$PHB:5062" --go "$IT_OUT/d6.go" --state "$IT_OUT/d6.state" --wait 15 \
+		--ruri "sip:service@edge.test" --go "$IT_OUT/d6.go" --state "$IT_OUT/d6.state" --wait 15 \
 		</dev/null >"$IT_OUT/d6-ring.out" 2>&1 &
 	ring_pid=$!
 	IT_PIDS+=("$ring_pid")
@@ -225,7 +235,7 @@ if sip_uas r-phB phB $PHB uas-ring-cancel.xml --port 5062 --timeout 20; then
 		for who in phA:$EVIL_OUT:$PROXY_OUT:outside phC:$EVIL_IN:$PROXY_IN:inside; do
 			IFS=: read -r ns ip px pp side <<<"$who"
 			r=$(craft "$ns" "d6-$side-cancel" send --bind "$ip:5096" --to "$px:$pp" --callid "$rcid" --method CANCEL \
-				--ruri "sip:service@$PHB:5062" --ftag "$rftag" --branch "$rbr" --cseq 1 --via $PHA:5098 --wait 3)
+				--ruri "sip:service@edge.test" --ftag "$rftag" --branch "$rbr" --cseq 1 --via $PHA:5098 --wait 3)
 			if grep -q 'final=481' <<<"$r"; then
 				it_pass "d6_${side}_cancel_refused"
 			else

@@ -50,6 +50,12 @@ PHB=10.1.0.10
 PHC=10.1.0.11
 POOL_HOSTS=$(seq 1 14 | sed 's/^/198.51.100./')
 SIPCALL=$NT_ROOT/tests/tools/sipcall.py
+# No phone is a trusted peer: phB (phoneb) and phC (phonec) answer the
+# proxies' 407 when they call out (sipcall.py --auth), and phA calls the
+# AoRs phB registered (alice, bob) with its password. Only (c) trusts a
+# sender, the attacker itself, on purpose (see below).
+PH_AUTH="phoneb:$SIP_PASSWORD@edge.test"
+PC_AUTH="phonec:$SIP_PASSWORD@edge.test"
 
 sip_topo_up edge
 sip_watch_start natd
@@ -178,7 +184,7 @@ conf_variant() {
 # media step itself, behind the relay policy (attack-relay.sh shows the same
 # INVITE refused 403 by the policy when the sender is not trusted): even a
 # request the policy admits cannot bind an address of another realm.
-SIP_TRUSTED_PEERS="$SIP_TRUSTED_PEERS, \"$ATK/32\"" sip_conf_edge "$IT_OUT/proxy.conf"
+SIP_TRUSTED_PEERS="\"$ATK/32\"" sip_conf_edge "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 conf_variant "$IT_OUT/proxy-latch.conf" 5076 -e 's|remote_filter = true;|remote_filter = true; latch = 5;|'
 sip_proxy_start proxy-latch edge "$IT_OUT/proxy-latch.conf" || exit 1
@@ -191,10 +197,13 @@ sip_proxy_start proxy-cap edge "$IT_OUT/proxy-cap.conf" || exit 1
 # ------------------------------------------------ a + c: RTP Bleed, attack INVITE
 listener lst-c phB $PHB 7777 2222 90
 uas_ok=0
-sip_uas a-phB phB $PHB uas.xml --port 5062 --rtp-port 20100 --duration 6000 && uas_ok=1
+sip_uac a-reg phB $PHB register-auth.xml --port 5062 --service alice --auth alice --key domain edge.test --proxy 10.1.0.1:5060
+sip_wait a-reg 20
+sip_assert_call a_phB_registered a-reg
+sip_uas a-phB phB $PHB uas.xml --port 5062 --service alice --rtp-port 20100 --duration 6000 && uas_ok=1
 ((uas_ok)) || it_fail a_uas_ready "SIPp UAS did not start: $(tail -n 3 "$IT_OUT/a-phB.stdout" | tr '\n' ' ')"
 sip_uac a-phA phA $PHA uac.xml --port 5062 --rtp-port 30100 --proxy 203.0.113.1:5060 \
-	--ruri "$PHB:5062" --duration 4000
+	--service alice --ruri edge.test --duration 4000
 m=''
 sip_capture_start a-phB-cap phB eth0 src host $ATK || it_log "no capture in phB"
 if ((uas_ok)) && nt_poll 10 grep -q 'sdp_rx msg=200/INVITE' "$IT_OUT/a-phA.events"; then
@@ -268,7 +277,7 @@ fi
 listener lst-a2 phB $PHB 20500 20501 40
 uas_bg phA a2-phA $PHA:5075 30500 --ring 5 --rtp-after-ack 30 || it_fail a2_uas_ready "sipcall uas did not start"
 a2_uas=$SC_PID
-sc_bg phB a2-phB uac --bind $PHB:5075 --proxy 10.1.0.1:5060 --ruri "sip:a2@$PHA:5075" --sdp-ip $PHB \
+sc_bg phB a2-phB uac --bind $PHB:5075 --auth "$PH_AUTH" --proxy 10.1.0.1:5060 --ruri "sip:a2@$PHA:5075" --sdp-ip $PHB \
 	--media "audio 20500 RTP/AVP 0" --hold 1.5
 a2_uac=$SC_PID
 a2_m=''
@@ -312,7 +321,7 @@ fi
 # d1: the default rule declines the TCP stream
 uas_bg phA d1-phA $PHA:5064 30200 --tcp-connect || it_fail d1_uas_ready "sipcall uas did not start"
 d1_uas=$SC_PID
-sc phB d1-phB uac --bind $PHB:5064 --proxy 10.1.0.1:5060 --ruri "sip:callee@$PHA:5064" --sdp-ip $PHB \
+sc phB d1-phB uac --bind $PHB:5064 --auth "$PH_AUTH" --proxy 10.1.0.1:5060 --ruri "sip:callee@$PHA:5064" --sdp-ip $PHB \
 	--media "audio 20200 RTP/AVP 0" --media "message 2222 TCP/MSRP *" --hold 1 &
 d1_uac=$!
 IT_PIDS+=("$d1_uac")
@@ -333,7 +342,7 @@ fi
 # d2: a rule with tcp_media = true binds it, and phA reaches phB's listener
 uas_bg phA d2-phA $PHA:5065 30210 --tcp-connect || it_fail d2_uas_ready "sipcall uas did not start"
 d2_uas=$SC_PID
-sc phB d2-phB uac --bind $PHB:5065 --proxy 10.1.0.1:5077 --ruri "sip:callee@$PHA:5065" --sdp-ip $PHB \
+sc phB d2-phB uac --bind $PHB:5065 --auth "$PH_AUTH" --proxy 10.1.0.1:5077 --ruri "sip:callee@$PHA:5065" --sdp-ip $PHB \
 	--media "audio 20210 RTP/AVP 0" --media "message 2222 TCP/MSRP *" --hold 4
 sc_wait "$d2_uas" 45
 offer=$(grep -m1 '^invite ' "$IT_OUT/d2-phA.out" 2>/dev/null)
@@ -347,9 +356,12 @@ else
 fi
 
 # ------------------------------------------------ b: latch
-if sip_uas b-phB phB $PHB uas.xml --port 5066 --rtp-port 20400 --duration 6000; then
+sip_uac b-reg phB $PHB register-auth.xml --port 5066 --service bob --auth bob --key domain edge.test --proxy 10.1.0.1:5076
+sip_wait b-reg 20
+sip_assert_call b_phB_registered b-reg
+if sip_uas b-phB phB $PHB uas.xml --port 5066 --service bob --rtp-port 20400 --duration 6000; then
 	f0=$(filtered_now b0)
-	sc phA b-phA uac --bind $PHA:5066 --proxy 203.0.113.1:5076 --ruri "sip:b@$PHB:5066" --sdp-ip $PHA \
+	sc phA b-phA uac --bind $PHA:5066 --proxy 203.0.113.1:5076 --ruri "sip:bob@edge.test" --sdp-ip $PHA \
 		--media "audio 30400 RTP/AVP 0" --rtp "$FAR:30400:40" --rtp "$ATK:30400:20" --hold 1
 	f1=$(filtered_now b1)
 	sip_wait b-phB 20
@@ -371,20 +383,20 @@ fi
 # ------------------------------------------------ e: bindings per user
 uas_bg phA e1-phA $PHA:5070 30300 || it_fail e1_uas_ready "sipcall uas did not start"
 e1_uas=$SC_PID
-sc_bg phB e1-phB uac --bind $PHB:5070 --proxy 10.1.0.1:5078 --ruri "sip:e1@$PHA:5070" --sdp-ip $PHB \
+sc_bg phB e1-phB uac --bind $PHB:5070 --auth "$PH_AUTH" --proxy 10.1.0.1:5078 --ruri "sip:e1@$PHA:5070" --sdp-ip $PHB \
 	--media "audio 20300 RTP/AVP 0" --media "video 20302 RTP/AVP 96" --hold 6
 e1_uac=$SC_PID
 nt_poll 10 grep -q '^rx status=200' "$IT_OUT/e1-phB.out"
 nt_poll 10 natd_has_endpoint "$PHB:20302" udp
 # phB again while its first call holds 2 bindings: refused, nothing bound
-sc phB e2-phB uac --bind $PHB:5071 --proxy 10.1.0.1:5078 --ruri "sip:e2@$PHA:5071" --sdp-ip $PHB \
+sc phB e2-phB uac --bind $PHB:5071 --auth "$PH_AUTH" --proxy 10.1.0.1:5078 --ruri "sip:e2@$PHA:5071" --sdp-ip $PHB \
 	--media "audio 20310 RTP/AVP 0" --wait 4
 e2_bound=no
 natd_has_endpoint "$PHB:20310" && e2_bound=yes
 # phC beside it: another user, served
 uas_bg phA e3-phA $PHA:5072 30320 || it_fail e3_uas_ready "sipcall uas did not start"
 e3_uas=$SC_PID
-sc phC e3-phC uac --bind $PHC:5072 --proxy 10.1.0.1:5078 --ruri "sip:e3@$PHA:5072" --sdp-ip $PHC \
+sc phC e3-phC uac --bind $PHC:5072 --auth "$PC_AUTH" --proxy 10.1.0.1:5078 --ruri "sip:e3@$PHA:5072" --sdp-ip $PHC \
 	--media "audio 20320 RTP/AVP 0"
 sc_wait "$e1_uac" 30; sc_wait "$e1_uas" 45; sc_wait "$e3_uas" 45
 if [[ $(kv "$IT_OUT/e1-phB.out" final) == 200 && $(kv "$IT_OUT/e2-phB.out" final) == 403 &&
@@ -402,7 +414,7 @@ fi
 # phB's first call over (BYE): its bindings are gone, phB may call again
 uas_bg phA e4-phA $PHA:5073 30330 || it_fail e4_uas_ready "sipcall uas did not start"
 e4_uas=$SC_PID
-sc phB e4-phB uac --bind $PHB:5073 --proxy 10.1.0.1:5078 --ruri "sip:e4@$PHA:5073" --sdp-ip $PHB \
+sc phB e4-phB uac --bind $PHB:5073 --auth "$PH_AUTH" --proxy 10.1.0.1:5078 --ruri "sip:e4@$PHA:5073" --sdp-ip $PHB \
 	--media "audio 20330 RTP/AVP 0"
 sc_wait "$e4_uas" 45
 if [[ $(kv "$IT_OUT/e1-phB.out" bye) == 200 && $(kv "$IT_OUT/e4-phB.out" final) == 200 ]]; then
@@ -413,7 +425,7 @@ fi
 # ------------------------------------------------ f: a 2xx nobody ACKs
 uas_bg phA f-phA $PHA:5074 30340 || it_fail f_uas_ready "sipcall uas did not start"
 f_uas=$SC_PID
-sc phB f-phB uac --bind $PHB:5074 --proxy 10.1.0.1:5078 --ruri "sip:f@$PHA:5074" --sdp-ip $PHB \
+sc phB f-phB uac --bind $PHB:5074 --auth "$PH_AUTH" --proxy 10.1.0.1:5078 --ruri "sip:f@$PHA:5074" --sdp-ip $PHB \
 	--media "audio 20340 RTP/AVP 0" --no-ack
 f_cid=$(kv "$IT_OUT/f-phB.out" callid)
 f_t0=$(date +%s)
@@ -433,5 +445,11 @@ done
 
 for p in proxy proxy-latch proxy-tcp proxy-cap; do
 	sip_assert_proxy_alive "${p//-/_}_alive_at_end" "$p"
+done
+# every call from an inside phone went through the digest challenge (no
+# phone is a trusted peer)
+for n in a2-phB d1-phB d2-phB e1-phB e2-phB e3-phC e4-phB f-phB; do
+	it_check "${n//-/_}_invite_authenticated" "no challenged=407 in $n.out: $(head -n 3 "$IT_OUT/$n.out" 2>/dev/null | tr '\n' ' ')" \
+		grep -q '^challenged=407' "$IT_OUT/$n.out"
 done
 it_done

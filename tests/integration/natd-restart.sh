@@ -80,6 +80,8 @@ gap_ok() {
 # ---------------------------------------------------------------- 1. kill -9 mid-call
 EPOCH0=$(epoch)
 it_info "natd epoch $EPOCH0"
+# no phone is a trusted peer: phB calls out as phoneb@edge.test and answers
+# the proxy's 407
 sip_conf_edge "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 
@@ -88,7 +90,7 @@ if ! sip_uas r1-phA phA 203.0.113.10 uas.xml --rtp-port 30000 --duration 9000; t
 	it_fail r1_uas_ready "SIPp UAS on phA did not start"
 	exit 1
 fi
-sip_uac r1-phB phB 10.1.0.10 uac.xml --rtp-port 20000 --duration 9000 \
+sip_uac r1-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 9000 \
 	--proxy 10.1.0.1:5060 --ruri 203.0.113.10:5060
 if nt_poll 15 media_flowing; then
 	LIST_BEFORE=$(timeout 5 "$NT_NATCTL" -s "$SOCK" --json list | grep '"label":"call:')
@@ -158,7 +160,7 @@ gap_ok r2_flow_gap_under_1s r2-phA "$([[ -n ${NT_NATD_WRAPPER:-} ]] && echo 200 
 EPOCH0=$(epoch)
 sip_uas r3-phA phA 203.0.113.10 uas.xml --rtp-port 30000 --duration 6000 || it_fail r3_uas_ready "SIPp UAS did not start"
 export SIP_RTP_COUNT=250
-sip_uac r3-phB phB 10.1.0.10 uac.xml --rtp-port 20000 --duration 6000 \
+sip_uac r3-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 6000 \
 	--proxy 10.1.0.1:5060 --ruri 203.0.113.10:5060
 if nt_poll 15 media_flowing; then
 	pid=$IT_NATD_PID

@@ -37,6 +37,10 @@
 #   e8 a 200 OK that cannot be rewritten (proxy-blackhole): phA gets 500,
 #      phB's retransmissions of the 200 are absorbed (absorbed_2xx) and the
 #      proxy is left holding no call
+# No phone is a trusted peer (issue 11): phB's calls out (From
+# phoneb@edge.test, SIPp or sipsend.py --auth) answer the proxy's 407, and
+# phA's calls in go to an AoR phB registered (with its password) at that
+# proxy on the port its UAS listens on (alice, bob, phonec, service).
 # Logs: $IT_OUT (see tests/sipp/README.md for the SIPp files; e*-NAME.out
 # are the hand-made datagrams' results, PROXY.log each proxy's log).
 : "${SIP_CALL_MS:=1500}"
@@ -68,11 +72,15 @@ cat >"$SIPSEND" <<'PY'
                [--sdp-ip IP] [--sdp-port N] [--size N]
 KIND: invite (well-formed INVITE with SDP), clen-large, clen-bad, no-callid,
 maxfwd0, scheme, garbage, oversize (--size bytes).
+--auth USER:PASSWORD@DOMAIN: the INVITE is from sip:USER@DOMAIN and answers
+a 407 (MD5, qop=auth, RFC 2617/3261 22): the 407 is ACKed and the INVITE
+sent again (CSeq 2, new branch, Proxy-Authorization); "auth resent" is
+printed and the times (ms=) count from the second INVITE.
 Prints: "sent=N kind=K callid=C", one "rx status=NNN ms=T from=.. reason=.."
 per response, then "final=NNN|none first=NNN|none elapsed_ms=T responses=N".
 Waits for a final response (a non-2xx one to an INVITE is ACKed) or --wait s.
 """
-import argparse, random, socket, time
+import argparse, hashlib, random, re, socket, time
 
 def hostport(s):
     h, _, p = s.rpartition(":")
@@ -91,7 +99,7 @@ def build(a):
                a.sdp_ip, a.sdp_ip, a.sdp_port)
     hdr = ["INVITE %s SIP/2.0" % a.ruri,
            "Via: SIP/2.0/UDP %s:%d;branch=%s;rport" % (lip, lport, branch),
-           "From: <sip:edgetest@%s>;tag=%s" % (lip, tag),
+           "From: <sip:%s>;tag=%s" % (a.from_aor or "edgetest@" + lip, tag),
            "To: <%s>" % (a.ruri if a.ruri.startswith("sip:") else "sip:nobody@example.invalid"),
            "Call-ID: %s" % cid,
            "CSeq: 1 INVITE",
@@ -127,11 +135,47 @@ def ack_for(s, a, req, resp):
     if start[0] != "INVITE" or not to or not cid:
         return
     hdr = ["ACK %s SIP/2.0" % start[1], hget(rq, "Via"), hget(rq, "From"), to, cid,
-           "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0"]
+           "CSeq: %s ACK" % (hget(rq, "CSeq") or "CSeq: 1").split()[1], "Max-Forwards: 70", "Content-Length: 0"]
     try:
         s.sendto(("\r\n".join(hdr) + "\r\n\r\n").encode(), a.to)
     except OSError:
         pass
+
+def md5(s):
+    return hashlib.md5(s.encode()).hexdigest()
+
+def authorized(req, resp, user, pw):
+    """REQ sent again with CSeq 2, a new branch and a Proxy-Authorization
+    answering the MD5 challenge of RESP (None if there is none)."""
+    rs = resp.decode(errors="replace").split("\r\n")
+    ch = [l.split(":", 1)[1] for l in rs if l.lower().startswith("proxy-authenticate:")]
+    ch = [c for c in ch if re.search(r"algorithm=\"?MD5\"?(,|$|\s)", c, re.I) or "algorithm" not in c.lower()]
+    if not ch:
+        return None
+    p = dict((k.lower(), v1 or v2) for k, v1, v2 in re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', ch[0]))
+    head, _, body = req.decode().partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    uri = lines[0].split(" ")[1]
+    cnonce, nc = "%08x" % random.getrandbits(32), "00000001"
+    ha1, ha2 = md5("%s:%s:%s" % (user, p["realm"], pw)), md5("INVITE:" + uri)
+    if "auth" in p.get("qop", "").split(","):
+        rsp = md5("%s:%s:%s:%s:auth:%s" % (ha1, p["nonce"], nc, cnonce, ha2))
+        extra = ', qop=auth, nc=%s, cnonce="%s"' % (nc, cnonce)
+    else:
+        rsp, extra = md5("%s:%s:%s" % (ha1, p["nonce"], ha2)), ""
+    auth = ('Proxy-Authorization: Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+            'response="%s", algorithm=MD5%s%s') % (user, p["realm"], p["nonce"], uri, rsp,
+            extra, ', opaque="%s"' % p["opaque"] if "opaque" in p else "")
+    out = []
+    for l in lines:
+        if l.startswith("Via:"):
+            l = re.sub(r"branch=[^;]*", "branch=z9hG4bK-edge-%08x" % random.getrandbits(32), l)
+        elif l.startswith("CSeq:"):
+            l = "CSeq: 2 INVITE"
+        out.append(l)
+        if l.startswith("CSeq:"):
+            out.append(auth)
+    return ("\r\n".join(out) + "\r\n\r\n" + body).encode()
 
 def main():
     ap = argparse.ArgumentParser()
@@ -143,7 +187,9 @@ def main():
     ap.add_argument("--sdp-ip", default="10.1.0.10")
     ap.add_argument("--sdp-port", type=int, default=24000)
     ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--auth", default="")
     a = ap.parse_args()
+    a.from_aor = a.auth.split(":", 1)[0] + "@" + a.auth.rsplit("@", 1)[1] if a.auth else ""
     data, cid = build(a)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -175,6 +221,16 @@ def main():
             print("rx status=%d ms=%d from=%s:%d reason=%s" % (
                 st, ms, peer[0], peer[1], (parts[2] if len(parts) > 2 else "").replace(" ", "_")))
             first = first or st
+            if st == 407 and a.auth and b"CSeq: 1 " in buf:
+                ack_for(s, a, data, buf)
+                again = authorized(data, buf, a.auth.split(":", 1)[0],
+                                   a.auth.split(":", 1)[1].rsplit("@", 1)[0])
+                if again:
+                    data, t0 = again, time.monotonic()
+                    deadline = t0 + a.wait
+                    s.sendto(data, a.to)
+                    print("auth resent", flush=True)
+                    continue
             if st >= 200:
                 final = st
                 if st >= 300:
@@ -402,7 +458,8 @@ declare -A E1_WHAT=([nonatd]="the nat socket does not exist" [silent]="natd acce
 for v in nonatd silent blackhole; do
 	port=${E1_PORT[$v]}
 	sipsend phB "e1-$v-invite" --bind $PHB:5090 --to 10.1.0.1:$port --kind invite \
-		--ruri "sip:nobody@$PHA:5099" --sdp-ip $PHB --sdp-port 24000 --wait 5
+		--ruri "sip:nobody@$PHA:5099" --sdp-ip $PHB --sdp-port 24000 --wait 5 \
+		--auth "phoneb:$SIP_PASSWORD@edge.test"
 	got=$(kv "$IT_OUT/e1-$v-invite.out" final)
 	ms=$(grep -m1 "^rx status=$got " "$IT_OUT/e1-$v-invite.out" | grep -o 'ms=[0-9]*' | cut -d= -f2)
 	reason=$(grep -m1 "^rx status=$got " "$IT_OUT/e1-$v-invite.out" | sed 's/.*reason=//')
@@ -413,12 +470,16 @@ for v in nonatd silent blackhole; do
 		it_fail "e1_${v}_reject_503" "INVITE with SDP $PHB:24000 via proxy-$v (${E1_WHAT[$v]}, timeout_ms=$NAT_TIMEOUT_MS, on_natd_failure=reject): expected 503 within ${limit} ms, got final=$got after ${ms:-?} ms reason '$reason'; proxy log: $(proxy_excerpt_for "proxy-$v" edge-invite)"
 	fi
 	sip_assert_proxy_alive "e1_${v}_proxy_alive" "proxy-$v"
+	# phB is no trusted peer: its INVITE was challenged and answered the 407
+	it_check "e1_${v}_invite_authenticated" "no 'auth resent' in e1-$v-invite.out: $(grep '^rx' "$IT_OUT/e1-$v-invite.out" | tr '\n' ' ')" \
+		grep -q '^auth resent' "$IT_OUT/e1-$v-invite.out"
 done
 
 if uas_or_fail e1-pass-phA phA $PHA uas.xml; then
-	sip_uac e1-pass-phB phB $PHB uac.xml --proxy 10.1.0.1:5072 --ruri $PHA:5060 --duration 200
+	sip_uac e1-pass-phB phB $PHB uac.xml --auth phoneb --proxy 10.1.0.1:5072 --ruri $PHA:5060 --duration 200
 	sip_wait e1-pass-phB 20; sip_wait e1-pass-phA 10
 	sip_assert_call e1_pass_call_completed e1-pass-phB e1-pass-phA
+	sip_assert_event e1_pass_invite_challenged e1-pass-phB challenged 407
 	sent=$(sdp_body e1-pass-phB '->' INVITE) got=$(sdp_body e1-pass-phA '<-' INVITE)
 	if [[ -n $sent && $sent == "$got" ]]; then
 		it_pass e1_pass_sdp_unchanged
@@ -460,8 +521,11 @@ for k in clen-large clen-bad no-callid maxfwd0 scheme garbage oversize udpmax; d
 	fi
 done
 sip_assert_proxy_alive e2_proxy_alive_after_malformed proxy
-if uas_or_fail e2-phB phB $PHB uas.xml --port 5062 --rtp-port 20020; then
-	sip_uac e2-phA phA $PHA uac.xml --port 5062 --rtp-port 30020 --proxy 203.0.113.1:5060 --ruri $PHB:5062
+sip_uac e2-reg phB $PHB register-auth.xml --port 5062 --service alice --auth alice --key domain edge.test --proxy 10.1.0.1:5060
+sip_wait e2-reg 15
+sip_assert_call e2_phB_registered e2-reg
+if uas_or_fail e2-phB phB $PHB uas.xml --port 5062 --service alice --rtp-port 20020; then
+	sip_uac e2-phA phA $PHA uac.xml --port 5062 --rtp-port 30020 --service alice --proxy 203.0.113.1:5060 --ruri edge.test
 	sip_wait e2-phA 30; sip_wait e2-phB 10
 	sip_assert_call e2_call_after_malformed e2-phA e2-phB
 	sip_assert_media e2_phA_media_after_malformed e2-phA 200/INVITE
@@ -521,7 +585,7 @@ fi
 # ------------------------------------------------ e4: re-INVITE to a new port
 if uas_or_fail e4-phA phA $PHA uas-reinvite-port.xml --port 5064 --rtp-port 30040 \
 	--key rtp_port2 30042 --key rtp_cmd2 "$(probe_cmd $PHA:30042 e4-phA-2)"; then
-	sip_uac e4-phB phB $PHB uac-reinvite-port.xml --port 5064 --rtp-port 20040 --proxy 10.1.0.1:5060 --ruri $PHA:5064 \
+	sip_uac e4-phB phB $PHB uac-reinvite-port.xml --port 5064 --rtp-port 20040 --auth phoneb --proxy 10.1.0.1:5060 --ruri $PHA:5064 \
 		--duration 2000 --key rtp_port2 20042 --key rtp_cmd2 "$(probe_cmd $PHB:20042 e4-phB-2)"
 	m1='' m2='' old_gone=''
 	if nt_poll 10 grep -q 'sdp_rx msg=200/INVITE' "$IT_OUT/e4-phB.events"; then
@@ -538,6 +602,7 @@ if uas_or_fail e4-phA phA $PHA uas-reinvite-port.xml --port 5064 --rtp-port 3004
 	sip_wait e4-phB 30; sip_wait e4-phA 10
 	cid=$(sip_callid e4-phB)
 	sip_assert_call e4_reinvite_flow e4-phB e4-phA
+	sip_assert_event e4_invite_challenged e4-phB challenged 407
 	c1=$(sip_sdp e4-phA INVITE c):$(sip_sdp e4-phA INVITE m)
 	c2=$(sip_sdp e4-phA reINVITE-port c):$(sip_sdp e4-phA reINVITE-port m)
 	if [[ -n $m1 && $m1 == "$c1" ]]; then
@@ -569,11 +634,12 @@ fi
 # e5a: phB calls phA and sends the UPDATE (its offer must be rewritten);
 # e5b: phA calls phB and sends the UPDATE (phB's answer must be rewritten).
 if uas_or_fail e5a-phA phA $PHA uas-update.xml --port 5065 --rtp-port 30050 --key rtp_port2 30052; then
-	sip_uac e5a-phB phB $PHB uac-update.xml --port 5065 --rtp-port 20050 --key rtp_port2 20052 \
+	sip_uac e5a-phB phB $PHB uac-update.xml --port 5065 --rtp-port 20050 --key rtp_port2 20052 --auth phoneb \
 		--proxy 10.1.0.1:5060 --ruri $PHA:5065 --duration 500
 	sip_wait e5a-phB 30; sip_wait e5a-phA 10
 	cid=$(sip_callid e5a-phB)
 	sip_assert_call e5a_update_flow e5a-phB e5a-phA
+	sip_assert_event e5a_invite_challenged e5a-phB challenged 407
 	got=$(sip_sdp e5a-phA UPDATE c):$(sip_sdp e5a-phA UPDATE m)
 	mb=$(watch_binding "$cid" "$PHB:20052" created)
 	if in_pool "$got" && [[ $got == "$mb" ]]; then
@@ -586,9 +652,12 @@ if uas_or_fail e5a-phA phA $PHA uas-update.xml --port 5065 --rtp-port 30050 --ke
 	sip_assert_no_binding e5a_no_binding_after_bye "$cid" natd
 	sip_ladder e5a phB=e5a-phB phA=e5a-phA >/dev/null
 fi
-if uas_or_fail e5b-phB phB $PHB uas-update.xml --port 5066 --rtp-port 20055 --key rtp_port2 20057; then
-	sip_uac e5b-phA phA $PHA uac-update.xml --port 5066 --rtp-port 30055 --key rtp_port2 30057 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5066 --duration 500
+sip_uac e5b-reg phB $PHB register-auth.xml --port 5066 --service bob --auth bob --key domain edge.test --proxy 10.1.0.1:5060
+sip_wait e5b-reg 15
+sip_assert_call e5b_phB_registered e5b-reg
+if uas_or_fail e5b-phB phB $PHB uas-update.xml --port 5066 --service bob --rtp-port 20055 --key rtp_port2 20057; then
+	sip_uac e5b-phA phA $PHA uac-update.xml --port 5066 --service bob --rtp-port 30055 --key rtp_port2 30057 \
+		--proxy 203.0.113.1:5060 --ruri edge.test --duration 500
 	sip_wait e5b-phA 30; sip_wait e5b-phB 10
 	cid=$(sip_callid e5b-phA)
 	sip_assert_call e5b_update_flow e5b-phA e5b-phB
@@ -614,13 +683,18 @@ e6_case() {
 	local tag=$1 dir=$2 sport=$3 brtp=$4 artp=$5 uac nb na m='' filt='' cid f0 f1 seen bad got
 	if [[ $dir == in ]]; then
 		nb=$tag-phB na=$tag-phA uac=$na
-		uas_or_fail "$nb" phB $PHB uas.xml --port "$sport" --rtp-port "$brtp" || return 1
+		# phB registers phonec at proxy-filter on the UAS's port; phA calls that AoR
+		sip_uac "$tag-reg" phB $PHB register-auth.xml --port "$sport" --service phonec --auth phonec \
+			--key domain edge.test --proxy 10.1.0.1:5074
+		sip_wait "$tag-reg" 15
+		sip_assert_call "${tag}_phB_registered" "$tag-reg"
+		uas_or_fail "$nb" phB $PHB uas.xml --port "$sport" --service phonec --rtp-port "$brtp" || return 1
 		sip_uac "$na" phA $PHA uac.xml --port "$sport" --rtp-port "$artp" --proxy 203.0.113.1:5074 \
-			--ruri "$PHB:$sport" --duration 2500
+			--service phonec --ruri edge.test --duration 2500
 	else
 		nb=$tag-phB na=$tag-phA uac=$nb
 		uas_or_fail "$na" phA $PHA uas.xml --port "$sport" --rtp-port "$artp" || return 1
-		sip_uac "$nb" phB $PHB uac.xml --port "$sport" --rtp-port "$brtp" --proxy 10.1.0.1:5074 \
+		sip_uac "$nb" phB $PHB uac.xml --port "$sport" --rtp-port "$brtp" --auth phoneb --proxy 10.1.0.1:5074 \
 			--ruri "$PHA:$sport" --duration 2500
 	fi
 	: >"$IT_OUT/$tag-bindings.txt"
@@ -652,6 +726,7 @@ PY
 	sip_wait "$uac" 30; sip_wait "$nb" 10; sip_wait "$na" 10
 	cid=$(sip_callid "$uac")
 	sip_assert_call "${tag}_call_completed" "$na" "$nb"
+	[[ $dir == out ]] && sip_assert_event "${tag}_invite_challenged" "$nb" challenged 407
 	bad=$(tr ',' '\n' <<<"$filt" | grep -v "^$PHA\(/32\)\?\(:[0-9]*\)\?$")
 	if [[ -n $filt && -z $bad ]]; then
 		it_pass "${tag}_filter_names_only_phA"
@@ -696,9 +771,10 @@ e6_case e6b out 5069 20065 30065
 
 # ------------------------------------------------ e7: ICE stripped
 if uas_or_fail e7-phA phA $PHA uas.xml --port 5068; then
-	sip_uac e7-phB phB $PHB uac-ice.xml --port 5068 --proxy 10.1.0.1:5060 --ruri $PHA:5068 --duration 200
+	sip_uac e7-phB phB $PHB uac-ice.xml --port 5068 --auth phoneb --proxy 10.1.0.1:5060 --ruri $PHA:5068 --duration 200
 	sip_wait e7-phB 30; sip_wait e7-phA 10
 	sip_assert_call e7_ice_call_completed e7-phB e7-phA
+	sip_assert_event e7_invite_challenged e7-phB challenged 407
 	sent=$(sdp_body e7-phB '->' INVITE) got=$(sdp_body e7-phA '<-' INVITE)
 	ice_sent=$(grep -cE '^a=(candidate|ice-)' <<<"$sent")
 	ice_left=$(grep -E '^a=(candidate|ice-|remote-candidates|end-of-candidates)' <<<"$got")
@@ -719,9 +795,12 @@ fi
 # its 200, and each copy is absorbed (not sent through the media step
 # again, which would bring the call back once natd answers, with nobody to
 # end it): the absorbed_2xx counter rises and the proxy holds no call.
+sip_uac e8-reg phB $PHB register-auth.xml --port 5086 --service service --auth service --key domain edge.test --proxy 10.1.0.1:5075
+sip_wait e8-reg 15
+sip_assert_call e8_phB_registered e8-reg
 if uas_or_fail e8-phB phB $PHB uas.xml --port 5086 --rtp-port 26000 --timeout 12; then
 	sipsend phA e8-invite --bind $PHA:5091 --to 203.0.113.1:5075 --kind invite \
-		--ruri "sip:service@$PHB:5086" --sdp-ip $PHA --sdp-port 34000 --wait 5
+		--ruri "sip:service@edge.test" --sdp-ip $PHA --sdp-port 34000 --wait 5
 	got=$(kv "$IT_OUT/e8-invite.out" final)
 	if [[ $got == 500 || $got == 503 ]]; then it_pass "e8_2xx_unrewritable_answered_$got"
 	else it_fail e8_2xx_unrewritable_answered_500 "phA got final '$got' (expected 500: the 200 OK could not be rewritten)"; fi

@@ -11,7 +11,12 @@
 #      flows from the NAT address before the 200
 #   f5 re-INVITE to hold (a=sendonly) and back (a=sendrecv): every SDP phA
 #      sees is rewritten, phB sees the direction attributes
-#   f6 one call over TCP (SIPp -t t1 on both sides; ;transport=tcp)
+#   f6 one call over TCP (SIPp -t t1 on both sides; phB registers
+#      bob@edge.test over TCP, its Contact has ;transport=tcp)
+# No phone is a trusted peer (issue 11): phB registers with its password,
+# phB's calls out (From phoneb@edge.test) answer the proxy's 407, and phA's
+# calls in go to phB's registered AoR (phoneb@edge.test, registered in f1
+# for 300 s, or bob@edge.test over TCP), never to a numeric inside address.
 # Each: the SIPp scenarios end successfully, the SDP the outside phone sees
 # names only pool addresses, media (where there is a call) comes from the
 # addresses the SDP named, and no binding labelled call:<Call-ID> remains.
@@ -59,12 +64,13 @@ fi
 
 # ------------------------------------------------ f2: CANCEL before the answer
 if uas_or_fail f2-phA phA $PHA uas-ring-cancel.xml --rtp-port 30020; then
-	sip_uac f2-phB phB $PHB uac-cancel.xml --rtp-port 20020 \
+	sip_uac f2-phB phB $PHB uac-cancel.xml --rtp-port 20020 --auth phoneb \
 		--proxy 10.1.0.1:5060 --ruri $PHA:5060
 	sip_wait f2-phB 40; sip_wait f2-phA 20
 	cid=$(sip_callid f2-phB)
 	sip_assert_call f2_cancel_flow f2-phB f2-phA
 	sip_assert_event f2_caller_got_487 f2-phB final 487
+	sip_assert_event f2_invite_challenged f2-phB challenged 407
 	sip_assert_sdp f2_phA_invite_names_pool_address f2-phA INVITE "$POOL"
 	sip_assert_bindings f2_binding_made_and_released natd "$cid" 1
 	sip_assert_no_binding f2_no_binding_after_cancel "$cid" natd
@@ -73,12 +79,13 @@ fi
 
 # ------------------------------------------------ f3: 486 Busy Here
 if uas_or_fail f3-phA phA $PHA uas-busy.xml --rtp-port 30030; then
-	sip_uac f3-phB phB $PHB uac-busy.xml --rtp-port 20030 \
+	sip_uac f3-phB phB $PHB uac-busy.xml --rtp-port 20030 --auth phoneb \
 		--proxy 10.1.0.1:5060 --ruri $PHA:5060
 	sip_wait f3-phB 40; sip_wait f3-phA 15
 	cid=$(sip_callid f3-phB)
 	sip_assert_call f3_busy_flow f3-phB f3-phA
 	sip_assert_event f3_caller_got_486 f3-phB final 486
+	sip_assert_event f3_invite_challenged f3-phB challenged 407
 	sip_assert_sdp f3_phA_invite_names_pool_address f3-phA INVITE "$POOL"
 	sip_assert_bindings f3_binding_made_and_released natd "$cid" 1
 	sip_assert_no_binding f3_no_binding_after_486 "$cid" natd
@@ -86,9 +93,9 @@ if uas_or_fail f3-phA phA $PHA uas-busy.xml --rtp-port 30030; then
 fi
 
 # ------------------------------------------------ f4: 183 early media
-if uas_or_fail f4-phB phB $PHB uas-183.xml --rtp-port 20040; then
-	sip_uac f4-phA phA $PHA uac-183.xml --rtp-port 30040 --duration 500 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5060
+if uas_or_fail f4-phB phB $PHB uas-183.xml --service phoneb --rtp-port 20040; then
+	sip_uac f4-phA phA $PHA uac-183.xml --rtp-port 30040 --duration 500 --service phoneb \
+		--proxy 203.0.113.1:5060 --ruri edge.test
 	sip_wait f4-phA 40; sip_wait f4-phB 15
 	cid=$(sip_callid f4-phA)
 	sip_assert_call f4_early_media_flow f4-phA f4-phB
@@ -102,9 +109,9 @@ if uas_or_fail f4-phB phB $PHB uas-183.xml --rtp-port 20040; then
 fi
 
 # ------------------------------------------------ f5: re-INVITE, hold and resume
-if uas_or_fail f5-phB phB $PHB uas-reinvite.xml --rtp-port 20050; then
-	sip_uac f5-phA phA $PHA uac-reinvite-hold.xml --rtp-port 30050 --duration 1500 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5060
+if uas_or_fail f5-phB phB $PHB uas-reinvite.xml --service phoneb --rtp-port 20050; then
+	sip_uac f5-phA phA $PHA uac-reinvite-hold.xml --rtp-port 30050 --duration 1500 --service phoneb \
+		--proxy 203.0.113.1:5060 --ruri edge.test
 	sip_wait f5-phA 40; sip_wait f5-phB 15
 	cid=$(sip_callid f5-phA)
 	sip_assert_call f5_hold_resume_flow f5-phA f5-phB
@@ -124,9 +131,13 @@ if uas_or_fail f5-phB phB $PHB uas-reinvite.xml --rtp-port 20050; then
 fi
 
 # ------------------------------------------------ f6: a call over TCP
-if uas_or_fail f6-phB phB $PHB uas.xml --rtp-port 20060 --transport t1; then
-	sip_uac f6-phA phA $PHA uac.xml --rtp-port 30060 --transport t1 \
-		--proxy 203.0.113.1:5060 --ruri "$PHB:5060;transport=tcp"
+sip_uac f6-reg phB $PHB register-auth.xml --transport t1 --service bob --auth bob --key domain edge.test \
+	--proxy 10.1.0.1:5060
+sip_wait f6-reg 20
+sip_assert_call f6_register_over_tcp f6-reg
+if uas_or_fail f6-phB phB $PHB uas.xml --service bob --rtp-port 20060 --transport t1; then
+	sip_uac f6-phA phA $PHA uac.xml --rtp-port 30060 --transport t1 --service bob \
+		--proxy 203.0.113.1:5060 --ruri edge.test
 	sip_wait f6-phA 40; sip_wait f6-phB 15
 	cid=$(sip_callid f6-phA)
 	sip_assert_call f6_tcp_call_completed f6-phA f6-phB

@@ -9,8 +9,9 @@
 #      proxy is killed with SIGKILL and started again on the same state
 #      file; phA calls sip:phoneb@edge.test and reaches phB with no new
 #      REGISTER; no binding left after the BYE
-#   b  a call survives two restarts: phA calls phB (RTP both ways for 20 s);
-#      SIGTERM: the proxy saves the call and leaves its binding in natd; the
+#   b  a call survives two restarts: phA calls phB (phoneb@edge.test, the
+#      registration of a, as in e and d: no phone is a trusted peer); RTP
+#      both ways for 20 s; SIGTERM: the proxy saves the call and leaves its binding in natd; the
 #      next proxy restores it and refreshes it; kill -9: the next one
 #      restores it again, and it is refreshed on (natd still holds the same
 #      binding more than one lease after the restart, with a lease of at
@@ -22,7 +23,7 @@
 #   d  natd restarts while the proxy is down (SIGTERM): the restarted proxy
 #      finds the saved binding's epoch gone and asks natd for it again; the
 #      BYE releases the new one
-#   c  without state.file, SIGTERM releases the live call's binding (the
+#   c  without state.file (phB registers again), SIGTERM releases the live call's binding (the
 #      behaviour before state files); a proxy started again knows nothing
 #      of the dialog, so the BYE gets 481 (in-dialog requests must match a
 #      dialog the proxy knows: sipproxy/dialog.h) and does not reach phB
@@ -114,9 +115,9 @@ fi
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uac.xml" >"$IT_OUT/uac-long.xml"
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uas.xml" >"$IT_OUT/uas-long.xml"
 SIP_RTP_COUNT=1000
-if uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --rtp-port 20020 --timeout 70; then
+if uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --service phoneb --rtp-port 20020 --timeout 70; then
 	sip_uac b-phA phA $PHA "$IT_OUT/uac-long.xml" --rtp-port 30020 --timeout 70 \
-		--duration 20000 --proxy 203.0.113.1:5060 --ruri $PHB:5060
+		--duration 20000 --proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid b-phA
 	cid=$(sip_callid b-phA)
 	it_info "b: Call-ID $cid"
@@ -208,9 +209,9 @@ SIP_RTP_MIN=25
 # ------------------------------------------------ e: a re-INVITE after kill -9
 # phB answers the re-INVITE with its same SDP: the restarted proxy renews
 # the same binding in place and keeps phB's o= address
-if uas_or_fail e-phB phB $PHB uas-reinvite.xml --rtp-port 20050 --timeout 40; then
+if uas_or_fail e-phB phB $PHB uas-reinvite.xml --service phoneb --rtp-port 20050 --timeout 40; then
 	sip_uac e-phA phA $PHA uac-reinvite-hold.xml --rtp-port 30050 --duration 5000 --timeout 40 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5060
+		--proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid e-phA
 	cid=$(sip_callid e-phA)
 	nt_poll 5 sip_has_binding natd "$cid"
@@ -238,9 +239,9 @@ if uas_or_fail e-phB phB $PHB uas-reinvite.xml --rtp-port 20050 --timeout 40; th
 fi
 
 # ------------------------------------------------ d: natd restarts while the proxy is down
-if uas_or_fail d-phB phB $PHB uas.xml --rtp-port 20040 --timeout 40; then
+if uas_or_fail d-phB phB $PHB uas.xml --service phoneb --rtp-port 20040 --timeout 40; then
 	sip_uac d-phA phA $PHA uac.xml --rtp-port 30040 --duration 8000 --timeout 40 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5060
+		--proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid d-phA
 	cid=$(sip_callid d-phA)
 	nt_poll 5 sip_has_binding natd "$cid"
@@ -284,9 +285,14 @@ sip_proxy_signal proxy6 TERM
 NOSTATE=$IT_OUT/proxy-nostate.conf
 sip_conf_edge "$NOSTATE"
 start_or_fail proxy7 "$NOSTATE"
-if uas_or_fail c-phB phB $PHB uas.xml --rtp-port 20030 --timeout 15; then
+# nothing restored: phB registers again (no phone is a trusted peer, so phA
+# can only call phB's AoR)
+sip_uac c-reg phB $PHB register-auth.xml --service phoneb --auth phoneb --key domain edge.test --proxy 10.1.0.1:5060
+sip_wait c-reg 20
+sip_assert_call c_register c-reg
+if uas_or_fail c-phB phB $PHB uas.xml --service phoneb --rtp-port 20030 --timeout 15; then
 	sip_uac c-phA phA $PHA uac.xml --rtp-port 30030 --duration 6000 \
-		--proxy 203.0.113.1:5060 --ruri $PHB:5060
+		--proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid c-phA
 	cid=$(sip_callid c-phA)
 	if nt_poll 5 sip_has_binding natd "$cid"; then

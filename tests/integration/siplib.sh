@@ -43,19 +43,21 @@
 : "${SIP_PROXY_DEBUG:=1}"         # run sipproxy with -d (debug log to its log file)
 # Secure by default (issue 11): every generated proxy config authenticates
 # (auth.users_file, the users below with SIP_PASSWORD) and applies the
-# relay policy. SIP_TRUSTED_PEERS (prefixes, quoted, comma-separated) is
-# the edge proxy's trusted_peers: by default the test phones phA, phB and
-# phC, which stand in for authenticated users in the flow and edge-case
-# tests (their SIPp scenarios, uac-cancel.xml and the like, do not answer
-# challenges); the scenario and attack tests set it to "" or to one phone
-# and use registrations and calls that authenticate.
+# relay policy. No test phone is trusted: phones register with their
+# password (register-auth.xml), a caller whose From is one of our domains
+# answers the proxy's 407 (every uac*.xml can: sip_sipp --auth USER), and a
+# call from outside goes to a registered user's AoR. SIP_TRUSTED_PEERS
+# (prefixes, quoted, comma-separated) is the edge proxy's trusted_peers,
+# empty by default: a test that deliberately needs a trusted peer sets it
+# and says why.
 : "${SIP_PASSWORD:=natedge-test-pw}"
 : "${SIP_USERS:=phoneb phonea phonec forkme caller service alice bob}"
-SIP_TRUSTED_PEERS=${SIP_TRUSTED_PEERS-'"203.0.113.10/32", "10.1.0.10/32", "10.1.0.11/32"'}
-# the same for the transit proxies (besides each other): phA at the
-# ingress, phB at the egress
-SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-'"203.0.113.10/32"'}
-SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-'"192.0.2.10/32"'}
+: "${SIP_AUTH_DOMAIN:=edge.test}"  # the From domain of sip_sipp --auth without --key domain
+SIP_TRUSTED_PEERS=${SIP_TRUSTED_PEERS-}
+# the same for the transit proxies, besides each other (the real peer
+# proxies of scenario 3, always trusted): empty by default
+SIP_TRUSTED_INGRESS=${SIP_TRUSTED_INGRESS-}
+SIP_TRUSTED_EGRESS=${SIP_TRUSTED_EGRESS-}
 
 SIP_WATCH_PIDS=()
 SIP_UAC_OPTS=()
@@ -320,13 +322,16 @@ sip_assert_proxy_alive() {
 #   --duration MS          the pause between ACK and BYE (default SIP_CALL_MS)
 #   --key NAME VALUE       another scenario key (register.xml: --key domain D)
 #   --auth USER            answer digest challenges as USER (-au USER -ap
-#                          SIP_PASSWORD; key caller USER for uac-auth.xml)
+#                          SIP_PASSWORD; key caller USER, the From user of
+#                          the uac*.xml; key domain SIP_AUTH_DOMAIN unless
+#                          --key domain says otherwise). Without --auth the
+#                          From is the anonymous caller@IP:PORT.
 #   --timeout S            SIPp's global timeout (default 30)
 sip_sipp() {
 	local name=$1 ns=$2 ip=$3 xml=$4
 	shift 4
 	local role='' port=5060 rtp='' ruri='' service=service proxy='' transport=u1 dur=$SIP_CALL_MS tmo=30
-	local keys=() extra=()
+	local keys=() extra=() caller=caller domain=''
 	case ${xml##*/} in uas*) role=uas ;; *) role=uac ;; esac
 	while (($#)); do
 		case $1 in
@@ -340,8 +345,14 @@ sip_sipp() {
 		--transport) transport=$2; shift 2 ;;
 		--duration) dur=$2; shift 2 ;;
 		--timeout) tmo=$2; shift 2 ;;
-		--key) keys+=(-key "$2" "$3"); shift 3 ;;
-		--auth) keys+=(-au "$2" -ap "$SIP_PASSWORD" -key caller "$2"); shift 2 ;;
+		--key)
+			case $2 in
+			domain) domain=$3 ;;
+			caller) caller=$3 ;;
+			*) keys+=(-key "$2" "$3") ;;
+			esac
+			shift 3 ;;
+		--auth) keys+=(-au "$2" -ap "$SIP_PASSWORD"); caller=$2; domain=${domain:-$SIP_AUTH_DOMAIN}; shift 2 ;;
 		--) shift; extra=("$@"); break ;;
 		*) it_log "sip_sipp: unknown option $1"; return 2 ;;
 		esac
@@ -356,7 +367,7 @@ sip_sipp() {
 		-t "$transport" -m 1 -nostdin -s "$service" -d "$dur"
 		-timeout "${tmo}s" -timeout_error
 		-key rtp_port "${rtp:-$SIP_SDP_PORT_IDLE}" -key rtp_cmd "$rtp_cmd" -key ruri "${ruri:-${proxy:-$ip}}"
-		"${keys[@]}"
+		-key caller "$caller" -key domain "${domain:-$ip:$port}" "${keys[@]}"
 		-trace_msg -message_file "$IT_OUT/$name.msg.log"
 		-trace_err -error_file "$IT_OUT/$name.err.log"
 		-trace_logs -log_file "$IT_OUT/$name.events"

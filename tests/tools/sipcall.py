@@ -7,9 +7,11 @@ SDP line and send RTP from any source address, which is what an attacker
     sipcall.py uac --bind IP:PORT --proxy IP:PORT --ruri URI --sdp-ip IP
                    --media "MEDIA PORT PROTO FMT..." [--media ...]
                    [--rtp SRC_IP:SRC_PORT:COUNT]... [--hold S] [--no-bye] [--no-ack]
-                   [--wait S] [--out FILE]
+                   [--wait S] [--out FILE] [--auth USER:PASSWORD@DOMAIN]
         INVITE through the proxy with that SDP (c= --sdp-ip), ACK the
-        final; on a 2xx: send each --rtp burst (COUNT RTP packets, 10 ms
+        final (with --auth, From is USER@DOMAIN and a 407 is ACKed and
+        answered once: the INVITE again with CSeq 2 and a Proxy-Authorization,
+        MD5, qop=auth, RFC 2617 / RFC 3261 22.3); on a 2xx: send each --rtp burst (COUNT RTP packets, 10 ms
         apart, from SRC) to the answer's first m= port, stay --hold
         seconds, then BYE (unless --no-bye; --no-ack: neither ACK nor BYE
         the 2xx, as a caller that vanished).
@@ -31,7 +33,9 @@ Prints key=value lines (to --out FILE as they come, else stdout):
 Every wait is bounded; nothing here loops without a deadline.
 """
 import argparse
+import hashlib
 import random
+import re
 import socket
 import struct
 import sys
@@ -130,8 +134,37 @@ def transact(s, data, dest, want_final, deadline, out, method):
     return None
 
 
+def md5(s):
+    return hashlib.md5(s.encode()).hexdigest()
+
+
+def digest(lines, method, uri, user, pw):
+    """The Proxy-Authorization answering the MD5 challenge among lines'
+    Proxy-Authenticate headers, or None."""
+    for ch in hget(lines, "Proxy-Authenticate", True):
+        p = dict((k.lower(), v1 or v2) for k, v1, v2 in re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', ch))
+        if p.get("algorithm", "MD5").upper() != "MD5" or "nonce" not in p:
+            continue
+        ha1, ha2 = md5("%s:%s:%s" % (user, p.get("realm", ""), pw)), md5("%s:%s" % (method, uri))
+        cnonce, nc, extra = "%08x" % random.getrandbits(32), "00000001", ""
+        if "auth" in p.get("qop", "").split(","):
+            resp = md5("%s:%s:%s:%s:auth:%s" % (ha1, p["nonce"], nc, cnonce, ha2))
+            extra = ', qop=auth, nc=%s, cnonce="%s"' % (nc, cnonce)
+        else:
+            resp = md5("%s:%s:%s" % (ha1, p["nonce"], ha2))
+        if "opaque" in p:
+            extra += ', opaque="%s"' % p["opaque"]
+        return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+                'algorithm=MD5%s') % (user, p.get("realm", ""), p["nonce"], uri, resp, extra)
+    return None
+
+
 def uac(a):
     out = Out(a.out)
+    user = pw = None
+    if a.auth:
+        user, rest = a.auth.split(":", 1)
+        pw, domain = rest.rsplit("@", 1)
     lip, lport = a.bind
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -141,32 +174,45 @@ def uac(a):
     sdp = "v=0\r\no=atk 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n" % (a.sdp_ip, a.sdp_ip)
     for m in a.media:
         sdp += "m=%s\r\n" % m
-    def req(method, ruri, cseq, to, routes=(), body=""):
+    from_aor = "%s@%s" % (user, domain) if user else "caller@%s" % lip
+    def req(method, ruri, cseq, to, routes=(), body="", extra=()):
         br = "z9hG4bK-sc-%08x" % random.getrandbits(32)
         h = ["%s %s SIP/2.0" % (method, ruri),
              "Via: SIP/2.0/UDP %s:%d;branch=%s;rport" % (lip, lport, br),
-             "From: <sip:caller@%s>;tag=%s" % (lip, tag), "To: %s" % to, "Call-ID: %s" % cid,
+             "From: <sip:%s>;tag=%s" % (from_aor, tag), "To: %s" % to, "Call-ID: %s" % cid,
              "CSeq: %d %s" % (cseq, method), "Contact: <sip:caller@%s:%d>" % (lip, lport),
-             "Max-Forwards: 70"] + ["Route: %s" % r for r in routes]
+             "Max-Forwards: 70"] + ["Route: %s" % r for r in routes] + list(extra)
         if body:
             h.append("Content-Type: application/sdp")
         h.append("Content-Length: %d" % len(body))
         return ("\r\n".join(h) + "\r\n\r\n" + body).encode()
     out("callid=%s" % cid)
-    inv = req("INVITE", a.ruri, 1, "<%s>" % a.ruri, body=sdp)
+    icseq = 1
+    inv = req("INVITE", a.ruri, icseq, "<%s>" % a.ruri, body=sdp)
     r = transact(s, inv, a.proxy, True, time.monotonic() + a.wait, out, "INVITE")
+    def ack_non2xx(inv, to):
+        # hop-by-hop ACK of a non-2xx (RFC 3261 17.1.1.3): the INVITE's Via
+        ih = inv.decode().split("\r\n")
+        ack = ["ACK %s SIP/2.0" % a.ruri, hget(ih[1:], "Via") and "Via: " + hget(ih[1:], "Via"),
+               "From: " + hget(ih[1:], "From"), "To: " + to, "Call-ID: " + cid, "CSeq: %d ACK" % icseq,
+               "Max-Forwards: 70", "Content-Length: 0"]
+        s.sendto(("\r\n".join(ack) + "\r\n\r\n").encode(), a.proxy)
+    if r and r[0] == 407 and user:
+        auth = digest(r[1], "INVITE", a.ruri, user, pw)
+        if auth:
+            ack_non2xx(inv, hget(r[1], "To"))
+            out("challenged=407")
+            icseq = 2
+            inv = req("INVITE", a.ruri, icseq, "<%s>" % a.ruri, body=sdp,
+                      extra=("Proxy-Authorization: " + auth,))
+            r = transact(s, inv, a.proxy, True, time.monotonic() + a.wait, out, "INVITE")
     final, ans_c, ans_m, sent, bye = "none", "", [], 0, "none"
     if r:
         st, lines, body, raw = r
         final = st
         to = hget(lines, "To")
         if st >= 300:
-            # hop-by-hop ACK of a non-2xx (RFC 3261 17.1.1.3): the INVITE's Via
-            ih = inv.decode().split("\r\n")
-            ack = ["ACK %s SIP/2.0" % a.ruri, hget(ih[1:], "Via") and "Via: " + hget(ih[1:], "Via"),
-                   "From: " + hget(ih[1:], "From"), "To: " + to, "Call-ID: " + cid, "CSeq: 1 ACK",
-                   "Max-Forwards: 70", "Content-Length: 0"]
-            s.sendto(("\r\n".join(ack) + "\r\n\r\n").encode(), a.proxy)
+            ack_non2xx(inv, to)
         else:
             ans_c, ans_m = sdp_of(body)
             routes = list(reversed(hget(lines, "Record-Route", True)))
@@ -174,7 +220,7 @@ def uac(a):
             routes = [x.strip() for r_ in routes for x in reversed(r_.split(","))] if routes else []
             target = uri_of(hget(lines, "Contact")) or a.ruri
             if not a.no_ack:
-                s.sendto(req("ACK", target, 1, to, routes), a.proxy)
+                s.sendto(req("ACK", target, icseq, to, routes), a.proxy)
             if ans_c and ans_m and a.rtp:
                 time.sleep(0.5)  # the callee's media starts with the ACK
                 dst = (ans_c, int(ans_m[0].split(":")[1]))
@@ -191,7 +237,7 @@ def uac(a):
                     out("rtp_burst from=%s:%s to=%s:%d count=%s" % (sip_, sport, dst[0], dst[1], count))
             time.sleep(min(a.hold, 60))
             if not a.no_bye and not a.no_ack:
-                rb = transact(s, req("BYE", target, 2, to, routes), a.proxy, True,
+                rb = transact(s, req("BYE", target, icseq + 1, to, routes), a.proxy, True,
                               time.monotonic() + 8, out, "BYE")
                 bye = rb[0] if rb else "none"
     out("final=%s answer_c=%s answer_m=%s rtp_sent=%d bye=%s" % (final, ans_c or "", ",".join(ans_m),
@@ -311,6 +357,7 @@ def main():
     u.add_argument("--no-ack", action="store_true")
     u.add_argument("--wait", type=float, default=8)
     u.add_argument("--out")
+    u.add_argument("--auth", default="")
     v = sub.add_parser("uas")
     v.add_argument("--bind", type=hostport, required=True)
     v.add_argument("--sdp-ip", required=True)
