@@ -658,38 +658,66 @@ static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct
 	}
 }
 
-static void load_transports(struct ctx *c, const config_setting_t *s, const struct item *it,
-			    char *base)
+/* A list of names, each from a fixed set and each at most once: the
+ * checks shared by transports, media protocols and auth.algorithms.
+ * index_of(name, arg) gives a name's index (0..31) or -1; an unknown name
+ * is reported as "\"name\" <unknown>". The indexes are written in list
+ * order to order[] (at most max, NULL: not kept) and returned as a bit
+ * set; *n counts them. */
+static uint32_t name_list(struct ctx *c, const config_setting_t *s, const char *example,
+			  const char *empty, const char *unknown,
+			  int (*index_of)(const char *name, const void *arg), const void *arg,
+			  int *order, unsigned max, unsigned *n)
 {
-	bool seen[2] = {false, false};
+	uint32_t seen = 0;
 
-	if (!array_of_strings(c, s, "\"udp\", \"tcp\""))
-		return;
+	*n = 0;
+	if (!array_of_strings(c, s, example))
+		return 0;
 	if (config_setting_length(s) == 0) {
-		cerr(c, s, NULL, "must name at least one of \"udp\", \"tcp\"");
-		return;
+		cerr(c, s, NULL, "%s", empty);
+		return 0;
 	}
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = str_of(c, e);
-		int t;
+		int k;
 
 		if (!v)
 			continue;
-		if (!strcmp(v, "udp"))
-			t = 0;
-		else if (!strcmp(v, "tcp"))
-			t = 1;
-		else {
-			cerr(c, e, NULL, "\"%s\" is not one of udp, tcp", v);
+		if ((k = index_of(v, arg)) < 0 || k > 31) {
+			cerr(c, e, NULL, "\"%s\" %s", v, unknown);
 			continue;
 		}
-		if (seen[t])
+		if (seen & (1u << k)) {
 			cerr(c, e, NULL, "\"%s\" is listed twice", v);
-		seen[t] = true;
+			continue;
+		}
+		seen |= 1u << k;
+		if (order && *n < max)
+			order[*n] = k;
+		(*n)++;
 	}
-	memcpy(base + it->off, &seen[0], sizeof(bool));
-	memcpy(base + it->off2, &seen[1], sizeof(bool));
+	return seen;
+}
+
+static int transport_index(const char *name, const void *arg)
+{
+	(void)arg;
+	return !strcmp(name, "udp") ? 0 : !strcmp(name, "tcp") ? 1 : -1;
+}
+
+static void load_transports(struct ctx *c, const config_setting_t *s, const struct item *it,
+			    char *base)
+{
+	unsigned n;
+	uint32_t seen = name_list(c, s, "\"udp\", \"tcp\"",
+				  "must name at least one of \"udp\", \"tcp\"", "is not one of udp, tcp",
+				  transport_index, NULL, NULL, 0, &n);
+	bool udp = seen & 1u, tcp = seen & 2u;
+
+	memcpy(base + it->off, &udp, sizeof(bool));
+	memcpy(base + it->off2, &tcp, sizeof(bool));
 }
 
 int sp_conf_media_proto(const char *name)
@@ -708,33 +736,22 @@ bool sp_conf_rule_admits(const struct spc_rule *r, const char *proto, uint16_t p
 	       (unsigned)port + (rtp_pair ? 1u : 0u) <= r->port_hi;
 }
 
+static int mproto_index(const char *name, const void *arg)
+{
+	(void)arg;
+	return sp_conf_media_proto(name);
+}
+
 static void load_mprotos(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
 {
-	uint32_t bits = 0;
+	unsigned n;
+	uint32_t bits = name_list(c, s, "\"RTP/AVP\", \"RTP/SAVP\", ...",
+				  "must name at least one m= protocol",
+				  "is not a media protocol this proxy binds (RTP/AVP, RTP/SAVP, RTP/AVPF, "
+				  "RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl, TCP/MSRP, "
+				  "TCP/TLS/MSRP, TCP/BFCP, TCP/TLS/BFCP, TCP/RTP/AVP, TCP/TLS/RTP/AVP)",
+				  mproto_index, NULL, NULL, 0, &n);
 
-	if (!array_of_strings(c, s, "\"RTP/AVP\", \"RTP/SAVP\", ..."))
-		return;
-	if (config_setting_length(s) == 0) {
-		cerr(c, s, NULL, "must name at least one m= protocol");
-		return;
-	}
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = str_of(c, e);
-		int p;
-
-		if (!v)
-			continue;
-		if ((p = sp_conf_media_proto(v)) < 0) {
-			cerr(c, e, NULL, "\"%s\" is not a media protocol this proxy binds (RTP/AVP, "
-			     "RTP/SAVP, RTP/AVPF, RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl, "
-			     "TCP/MSRP, TCP/TLS/MSRP, TCP/BFCP, TCP/TLS/BFCP, TCP/RTP/AVP, TCP/TLS/RTP/AVP)", v);
-			continue;
-		}
-		if (bits & (1u << p))
-			cerr(c, e, NULL, "\"%s\" is listed twice", v);
-		bits |= 1u << p;
-	}
 	memcpy(base + it->off, &bits, sizeof(bits));
 }
 
@@ -766,42 +783,31 @@ static void load_portrange(struct ctx *c, const config_setting_t *s, const struc
 	memcpy(base + it->off2, &b, sizeof(b));
 }
 
+static int choice_index(const char *name, const void *arg)
+{
+	const struct choice *ch = arg;
+
+	for (int k = 0; ch[k].name; k++)
+		if (!strcmp(ch[k].name, name))
+			return k;
+	return -1;
+}
+
 static void load_enumlist(struct ctx *c, const config_setting_t *s, const struct item *it,
 			  char *base)
 {
 	int *v = (int *)(void *)(base + it->off);
-	unsigned n = 0;
-	char names[128];
+	unsigned n;
+	char names[128], empty[160], unknown[160];
 
 	choices_text(it->choices, names, sizeof(names));
-	if (!array_of_strings(c, s, names))
-		return;
-	if (config_setting_length(s) == 0) {
-		cerr(c, s, NULL, "must name at least one of %s", names);
-		return;
-	}
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *str = str_of(c, e);
-		int k;
-
-		if (!str)
-			continue;
-		for (k = 0; it->choices[k].name && strcmp(it->choices[k].name, str); k++)
-			;
-		if (!it->choices[k].name) {
-			cerr(c, e, NULL, "\"%s\" is not one of %s", str, names);
-			continue;
-		}
-		for (unsigned j = 0; j < n; j++)
-			if (v[j] == it->choices[k].value) {
-				cerr(c, e, NULL, "\"%s\" is listed twice", str);
-				k = -1;
-				break;
-			}
-		if (k >= 0 && n < it->size)
-			v[n++] = it->choices[k].value;
-	}
+	snprintf(empty, sizeof(empty), "must name at least one of %s", names);
+	snprintf(unknown, sizeof(unknown), "is not one of %s", names);
+	name_list(c, s, names, empty, unknown, choice_index, it->choices, v, it->size, &n);
+	if (n > it->size)
+		n = it->size;
+	for (unsigned i = 0; i < n; i++)
+		v[i] = it->choices[v[i]].value;
 	memcpy(base + it->off2, &n, sizeof(n));
 }
 
