@@ -169,7 +169,7 @@ int bind_permit(struct bind_table *t, struct binding *b, struct endpoint r, uint
 bool bind_permitted(struct bind_table *t, const struct binding *b, struct endpoint r,
 		    uint32_t now);
 /* Whether b admits only some remotes: its permissions are consulted
- * (dependent filtering) or its rules filter (claim 7 filters, a single
+ * (dependent filtering) or its rules filter (remote filters, a single
  * peer, drop_default). */
 bool bind_filters(const struct bind_table *t, const struct binding *b);
 

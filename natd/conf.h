@@ -24,7 +24,7 @@
 #define CONF_MAX_FORWARDS 1024
 #define CONF_MAX_IFACES 8
 
-/* A named transit pool inside a realm (claims 13-14): addresses routed
+/* A named transit pool inside a realm (docs/glossary.md): addresses routed
  * through one transit network, handed out when a request names it. */
 struct conf_transit {
 	char name[REALM_NAME_MAX];

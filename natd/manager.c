@@ -2,7 +2,7 @@
  *
  * A granted request is a "grant": its primary binding (id = the grant's
  * id), an optional RTCP partner (E:p+1 <-> M:p+1, for rtp_pair), one alias
- * per claim 8 target, the rules they share, the request as asked (for
+ * per alternative target, the rules they share, the request as asked (for
  * LIST), and the account of the owner. Grants are found by id through a
  * hash; each binding of a grant points back to it (binding.mgr), so the
  * datapath's expiry can hand any of them to mgr_binding_gone(). Accounts
@@ -543,7 +543,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	ra = r2;
 	if (ra == r1)
 		return fail(st, NC_ST_BAD_REQUEST, "endpoint and allocation are in the same realm");
-	/* claims 13-14: a transit network's pool inside R2 forces the path */
+	/* transit pool (docs/glossary.md): the pool inside R2 forces the path */
 	if (sp->transit[0] && !(pl = realm_transit_pool(&rs->realms[ra], sp->transit)))
 		return fail(st, NC_ST_UNKNOWN_REALM, "realm \"%s\" has no transit network \"%s\"",
 			    sp->ext_realm, sp->transit);

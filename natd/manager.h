@@ -1,4 +1,4 @@
-/* manager: natd's address manager (the patent's section II, claims 1-44).
+/* manager: natd's address manager (docs/design.md, docs/glossary.md).
  *
  * Applications ask, through the control channel or PCP/NAT-PMP, for a
  * binding: an address M in realm R2 that reaches an endpoint E in realm R1
@@ -6,8 +6,8 @@
  * or both. The manager checks the request against the client's policy,
  * allocates M from the right pool under the request's constraints, and
  * installs a BIND_MANAGED binding in the same table the datapath uses, with
- * a lease that its owner refreshes. Conditions (claim 7 remote filters,
- * claim 8 alternative targets by remote source, a single allowed peer) are
+ * a lease that its owner refreshes. Conditions (remote filters,
+ * alternative targets by remote source, a single allowed peer) are
  * kept in a rule record hung off the binding and evaluated by xlate.c on
  * the inbound path. Alternative targets also get "alias" bindings (in-side
  * key only) so their own packets leave from the same M.

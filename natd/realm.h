@@ -36,7 +36,7 @@ struct realm {
 	struct {
 		char name[REALM_NAME_MAX];
 		struct pool *pool;
-	} transit[REALM_TRANSIT_MAX]; /* named transit pools (claims 13-14) */
+	} transit[REALM_TRANSIT_MAX]; /* named transit pools (docs/glossary.md) */
 	unsigned ntransit;
 };
 

@@ -1,17 +1,19 @@
 /* rules: conditions a managed binding puts on its traffic, evaluated by
  * xlate.c on the packet path (the manager owns and fills them).
  *
- *  - filters (claim 7): inbound is translated only when the remote source
- *    matches one of them; otherwise dropped and counted as filtered;
+ *  - filters (remote filter, docs/glossary.md): inbound is translated only
+ *    when the remote source matches one of them; otherwise dropped and
+ *    counted as filtered;
  *  - latch (with filters): for latch seconds after the binding was made
  *    or its BIND repeated, the first remote source address seen is
  *    latched (a far end behind its own NAT); from then on only that
  *    address is admitted, any port (RTP and RTCP share the rules). After
  *    the window with nothing latched, the filters alone apply. The packet
  *    path writes the latch, so the rules are not const there;
- *  - targets (claim 8): a remote source matching targets[i].from is sent to
- *    targets[i].to instead of the binding's own endpoint; a remote matching
- *    none goes to the default endpoint, or is dropped with drop_default;
+ *  - targets (alternative targets, docs/glossary.md): a remote source
+ *    matching targets[i].from is sent to targets[i].to instead of the
+ *    binding's own endpoint; a remote matching none goes to the default
+ *    endpoint, or is dropped with drop_default;
  *  - peer: the binding serves one remote only, both ways.
  * Addresses and masks are in network order, ports in host order.
  */

@@ -140,7 +140,7 @@ static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t
 	return e;
 }
 
-/* Whether remote r passes a managed binding's filters (single peer, claim 7
+/* Whether remote r passes a managed binding's filters (single peer, remote
  * filters, or the source latched in the learning window), learning
  * nothing. */
 static bool rules_admit(const struct bind_rules *ru, struct endpoint r)
@@ -157,7 +157,7 @@ static bool rules_admit(const struct bind_rules *ru, struct endpoint r)
 	return false;
 }
 
-/* Where an admitted remote r goes (claim 8 targets), dflt, or NULL with
+/* Where an admitted remote r goes (alternative targets), dflt, or NULL with
  * drop_default. */
 static const struct endpoint *rules_dest(const struct bind_rules *ru, struct endpoint r,
 					 const struct endpoint *dflt)
@@ -294,7 +294,7 @@ static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p
  * filter admits. Without checks, anyone who knows M can forge a port
  * unreachable or a fragmentation-needed about any flow and cut or slow
  * it. So, for a binding whose filter admits only some remotes (address-
- * or address-and-port-dependent filtering, claim 7 filters, a single
+ * or address-and-port-dependent filtering, remote filters, a single
  * peer, drop_default targets):
  *  - the quoted destination must be a remote the filter admits (the error
  *    is about a flow the inside host really has: what a stateful NAT's

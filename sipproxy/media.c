@@ -17,7 +17,7 @@
  *  - A call is found by Call-ID in a hash table (bounded by sip.max_calls).
  *    It holds its bindings (nat, id, epoch, E, M, the party's tag, the
  *    rule), one o= address per party (so o= stays stable, RFC 3264 §8),
- *    and per realm the claim 7 filter last advertised from there. Jobs hold
+ *    and per realm the remote filter last advertised from there. Jobs hold
  *    a reference, so a call ended while a job is in flight is freed only
  *    when the job is done (and the late bindings are released at once).
  *  - One timer per call: refresh every lease at half the lifetime, end the
@@ -945,7 +945,7 @@ int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_r
 		return 488;
 	}
 
-	/* remember what this party advertised in its realm (claim 7); the
+	/* remember what this party advertised in its realm (remote filter); the
 	 * bindings that admit it are asked for again when that changes (the
 	 * first time, or a re-offer from another address) */
 	c = NULL;

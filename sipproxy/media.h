@@ -1,5 +1,5 @@
 /* media: the SDP side of sipproxy. Calls, their natd bindings, and the
- * asynchronous rewrite of every offer and answer (patent section IV).
+ * asynchronous rewrite of every offer and answer (docs/design.md).
  *
  * media_process() looks at one SIP message about to be forwarded from the
  * realm it came from to the realm it goes to. If it carries SDP whose
@@ -24,8 +24,8 @@
  *
  * With media.remote_filter, a binding whose M lives in realm R only lets
  * in packets from the addresses the other party's SDP advertised in R
- * (claim 7); a binding made before that SDP was known is asked for again
- * with the filter once it arrives.
+ * (a remote filter, docs/glossary.md); a binding made before that SDP
+ * was known is asked for again with the filter once it arrives.
  *
  * Restarts (state.file, see persist.h). Everything a call needs to go on
  * is a struct media_call_state: hooks hear of every change and of the
@@ -68,7 +68,7 @@ struct media_binding {
 	uint16_t port;
 	uint8_t proto;             /* NC_PROTO_UDP or NC_PROTO_TCP */
 	bool rtp_pair;
-	bool filtered;             /* asked with a claim 7 filter */
+	bool filtered;             /* asked with a remote filter */
 	struct nc_ep alloc;        /* M */
 	char tag[MEDIA_TAG_MAX];   /* the party whose SDP asked for it */
 	unsigned gen;              /* run time only: the job that last used it */
@@ -88,7 +88,7 @@ struct media_call_state {
 	struct media_binding b[MEDIA_MAX_BINDINGS];
 	struct media_party party[MEDIA_MAX_PARTIES];
 	bool has_filt[SPC_MAX_REALMS];               /* per realm index */
-	struct sdp_remote_filter filt[SPC_MAX_REALMS]; /* claim 7, advertised there */
+	struct sdp_remote_filter filt[SPC_MAX_REALMS]; /* remote filter, advertised there */
 };
 
 /* What media_process() did. */
@@ -167,7 +167,7 @@ typedef void (*media_line_fn)(void *arg, const char *line);
 void media_dump(const struct media *m, media_line_fn fn, void *arg);
 
 /* Hooks for the state file: changed gets a call's whole state after every
- * change (a binding granted, renewed or released, a party's o=, a claim 7
+ * change (a binding granted, renewed or released, a party's o=, a remote
  * filter), ended its Call-ID when it is over. NULL members: not called. */
 struct media_hooks {
 	void (*changed)(void *arg, const struct media_call_state *s);

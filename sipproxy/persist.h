@@ -26,11 +26,11 @@
  *   B call-id nat id epoch from to e-ip e-port proto pair filtered m-ip m-port tag
  *                         one binding: natd nat's id in its epoch, for the
  *                         media rule from -> to, E, UDP/TCP (6/17), an RTP
- *                         pair, asked with a claim 7 filter, M, the party
+ *                         pair, asked with a remote filter, M, the party
  *   P call-id tag origin  a party and the o= address of its first
  *                         rewritten SDP ("-": none yet)
  *   F call-id realm n ip/plen/lo-hi...
- *                         the claim 7 filter advertised from realm
+ *                         the remote filter advertised from realm
  *   X call-id             the call is over
  *   D call-id caller-tag callee-tag started udp|tcp ip port udp|tcp ip port
  *                         a confirmed dialog (dialog.h): its parties' tags

@@ -956,7 +956,7 @@ int sdp_plan_bind_req(const struct sdp_plan *plan, unsigned i, const char *in_re
 	req->rtp_pair = e->rtp_pair;
 	req->lifetime = lifetime;
 	if (filter && filter->n) {
-		/* claim 7: only the advertised remote may send to M */
+		/* remote filter: only the advertised remote may send to M */
 		req->spec.nfilters = filter->n;
 		memcpy(req->spec.filters, filter->m, filter->n * sizeof(filter->m[0]));
 	}

@@ -184,13 +184,13 @@ const struct sdp_endpoint *sdp_plan_endpoint(const struct sdp_plan *plan, unsign
  * E = its address and port in in_realm, M wanted in ext_realm (the realm
  * the message is heading to), rtp_pair as planned, the given lifetime
  * (0: natd's default) and, when filter is not NULL and not empty, its
- * entries as FILTERs (claim 7). Label, transit and WANT_* are left empty
+ * entries as FILTERs (remote filter). Label, transit and WANT_* are left empty
  * for the caller. */
 int sdp_plan_bind_req(const struct sdp_plan *plan, unsigned i, const char *in_realm,
 		      const char *ext_realm, uint32_t lifetime,
 		      const struct sdp_remote_filter *filter, struct nc_bind *req);
 
-/* Build in *out a claim 7 filter from the plan of the other party's SDP,
+/* Build in *out a remote filter from the plan of the other party's SDP,
  * as it was received from the realm the binding's M lives in: one /32
  * entry, any port, per distinct address that stream (or, with stream < 0,
  * any stream) advertises for media (its connection address, and a=rtcp's

@@ -79,7 +79,7 @@ struct spc_rule {
 	int nat;                       /* index into nats[] */
 	char natd_in[SPC_NAME_MAX];    /* natd's realm of E; default the realm from's name */
 	char natd_ext[SPC_NAME_MAX];   /* natd's realm of M; default the realm to's name */
-	char transit[SPC_NAME_MAX];    /* natd transit pool for M (claims 13-14); "" none */
+	char transit[SPC_NAME_MAX];    /* natd transit pool for M (docs/glossary.md); "" none */
 	uint32_t protocols;            /* SPC_MP_* bits of the m= protocols bound; default the
 					  UDP ones (SPC_MP_UDP_DEFAULT), plus the TCP ones with
 					  tcp_media */
@@ -169,7 +169,7 @@ struct sp_conf {
 
 	/* media.* */
 	enum spc_ice ice;              /* "strip" (default), "keep", "rewrite" */
-	bool remote_filter;            /* claim 7 filter from the other side's SDP; default true */
+	bool remote_filter;            /* remote filter from the other side's SDP; default true */
 	uint32_t latch;                /* s, media.latch: natd admits the first source seen this
 					  long after a filtered binding is made; 0 = off (default) */
 	unsigned max_bindings_per_user; /* live bindings of one user's (or source address's)

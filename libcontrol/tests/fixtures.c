@@ -1,5 +1,5 @@
 /* fixtures: sample messages. Addresses are RFC 5737 / RFC 3849
- * documentation blocks and private ranges, as in DESIGN.md. */
+ * documentation blocks and private ranges, as in docs/design.md. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

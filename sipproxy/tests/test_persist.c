@@ -179,7 +179,7 @@ static void do_register(struct env *e, const char *user, const char *call_id, un
 }
 
 /* A call with two parties, an RTP pair bound each way, a separate RTCP
- * endpoint, a claim 7 filter, and o= known for one party. */
+ * endpoint, a remote filter, and o= known for one party. */
 static void make_call(struct media_call_state *s, const char *cid, uint32_t id0)
 {
 	memset(s, 0, sizeof(*s));

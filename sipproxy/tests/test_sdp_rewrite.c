@@ -1362,7 +1362,7 @@ static void test_bind_req(void **state)
 	assert_false(req.prefer_failure);
 	assert_string_equal(req.spec.label, "");
 
-	/* claim 7: the offer's binding filtered on the answerer's address */
+	/* remote filter: the offer's binding filtered on the answerer's address */
 	assert_int_equal(sdp_plan_remote_filter(answer, 0, &f), 1);
 	assert_int_equal(f.m[0].ip.af, NC_AF_IP4);
 	assert_memory_equal(f.m[0].ip.a, ((uint8_t[]){203, 0, 113, 10}), 4);

@@ -10,7 +10,7 @@
  *   bit 2     bump_version
  *   bit 3     disable_unbound
  *   bit 4     a fixed origin address (else the default choice)
- *   bit 5     a claim 7 filter built from the body itself (as if it were
+ *   bit 5     a remote filter built from the body itself (as if it were
  *             the other party's SDP) in the BIND requests
  *   bit 6     that filter from the last stream only (else from all)
  * sdp_plan() plans it; every endpoint's BIND request is filled with

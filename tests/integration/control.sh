@@ -5,14 +5,14 @@
 #   phA 203.0.113.10 (+ .20) -- [edge: natd, pool 198.51.100.0/28] -- phB 10.1.0.10
 #                                                                 \-- phC 10.1.0.11
 #
-# The patent's four interchanges (section III):
+# The patent's four interchanges (docs/glossary.md#section-iii):
 #   1 server allocation and discovery: a TERM binding for phB's UDP server;
 #     phA reaches it through M and gets the replies from M;
 #   2 client (originating) allocation: an ORIG binding; phA sees exactly M;
 #   3 a requester on behalf of a server on another host, and
 #   4 a requester negotiating for a client on another host: as 1 and 2, but
 #     asked by a listed non-root user (nobody) from phC's namespace;
-# then claim 7 (remote filter), claim 8 (alternative target by source),
+# then a remote filter, alternative targets by source (docs/glossary.md),
 # an RTP/RTCP pair, a binding forced into a named transit pool, lease
 # expiry seen by "natctl watch", refresh and release, the client policy
 # (an unlisted user is refused; a listed user's prefixes and quota, and it
@@ -253,7 +253,7 @@ check_interchange4() {
 		it_fail ic4_release "the requester could not release binding $id"
 }
 
-# ---------------------------------------------------------------- claims 7 and 8
+# ------------------------------------ remote filter, alternative targets
 
 check_claim7() {
 	ctl_bind c7-bind -- --dir term --in-realm inside --ext-realm outside \

@@ -27,7 +27,7 @@
 #      re-INVITE SDP names the new M, media flows on the new ports
 #   e5 a new offer in UPDATE: phB's UPDATE SDP (phB calls phA) and phB's
 #      200-to-UPDATE SDP (phA calls phB) are rewritten to new bindings
-#   e6 claim 7 with media.remote_filter = true (proxy on port 5074), phA
+#   e6 remote filter with media.remote_filter = true (proxy on port 5074), phA
 #      calling phB (e6a) and phB calling phA (e6b): phB's binding carries a
 #      filter naming only phA's SDP address; 20 packets to M from phA's
 #      second address 203.0.113.11 are dropped (natd counts
@@ -674,7 +674,7 @@ if uas_or_fail e5b-phB phB $PHB uas-update.xml --port 5066 --service bob --rtp-p
 	sip_ladder e5b phA=e5b-phA phB=e5b-phB >/dev/null
 fi
 
-# ------------------------------------------------ e6: claim 7 remote filter
+# ------------------------------------------------ e6: remote filter
 # e6_case TAG DIR SIPPORT PHB_RTP PHA_RTP: one call through proxy-filter.
 # DIR "in": phA calls phB (phA's offer is known before phB's binding is
 # made); "out": phB calls phA (phB's binding is made first, the filter can

@@ -1,5 +1,5 @@
 #!/bin/bash
-# sip-scenario1: telephony scenario 1 of DESIGN.md, "target phone inside the
+# sip-scenario1: telephony scenario 1 of docs/design.md, "target phone inside the
 # NAT", on the "edge" topology with sipproxy in the edge namespace.
 #
 #   phA 203.0.113.10 (SIPp UAC) -- [edge: natd + sipproxy 203.0.113.1 | 10.1.0.1] -- phB 10.1.0.10 (SIPp UAS)

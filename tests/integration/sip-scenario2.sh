@@ -1,5 +1,5 @@
 #!/bin/bash
-# sip-scenario2: telephony scenario 2 of DESIGN.md, "caller inside the NAT",
+# sip-scenario2: telephony scenario 2 of docs/design.md, "caller inside the NAT",
 # on the "edge" topology with sipproxy in the edge namespace.
 #
 #   phB 10.1.0.10 (SIPp UAC) -- [edge: natd + sipproxy 10.1.0.1 | 203.0.113.1] -- phA 203.0.113.10 (SIPp UAS)

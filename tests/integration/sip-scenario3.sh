@@ -1,5 +1,5 @@
 #!/bin/bash
-# sip-scenario3: telephony scenario 3 of DESIGN.md, "transit network with two
+# sip-scenario3: telephony scenario 3 of docs/design.md, "transit network with two
 # NATs", on the "transit" topology: an ingress sipproxy in natA's namespace
 # (natdA), an egress sipproxy in natB's (natdB).
 #

@@ -1,6 +1,6 @@
 /* Unit tests of the address manager: each request option, conflicts,
  * exhaustion, quotas, policy refusals, leases and expiry, and (through
- * xlate with real packets) that claim 7 filters, claim 8 targets and the
+ * xlate with real packets) that remote filters, alternative targets and the
  * single-peer rule are enforced on the datapath. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -381,7 +381,7 @@ static void test_transit_forces_pool(void **state)
 	struct nc_bind r = req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
-	/* claims 13-14: M comes from the transit network's pool inside R2 */
+	/* transit pool: M comes from the transit network's pool inside R2 */
 	strcpy(r.spec.transit, "carrier");
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
 	assert_int_equal(ntohl(ip_of(&a.alloc.ip)) & ~3u, ntohl(pb_addr("192.0.2.128")));

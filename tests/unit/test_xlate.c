@@ -1440,7 +1440,7 @@ static void test_icmp_error_filtered_adf(void **state)
 
 static void test_icmp_error_filtered_rules(void **state)
 {
-	/* A managed binding with a claim 7 filter (what the SIP proxy makes
+	/* A managed binding with a remote filter (what the SIP proxy makes
 	 * for a call) under endpoint-independent filtering: only the remote
 	 * the filter admits may report errors about it. An unfiltered
 	 * dynamic binding beside it takes errors from anyone, as before. */

@@ -130,7 +130,7 @@
  * sides prove knowledge of K. The exchange authenticates the peer only:
  * it neither encrypts nor protects later messages (see README).
  *
- * 7. Bindings (see DESIGN.md, "The binding model")
+ * 7. Bindings (see docs/design.md, "The binding model"; docs/glossary.md)
  *
  * A binding pairs endpoint E (ENDPOINT) in realm R1 (IN_REALM) with an
  * allocated endpoint M (ALLOC) in realm R2 (EXT_REALM), for one protocol.
@@ -146,7 +146,7 @@
  *    M that does not meet every WANT_* / RTP_PAIR; without it they are
  *    preferences;
  *  - FILTER (TERM): translate inbound only when the remote source matches
- *    one of the entries (claim 7);
+ *    one of the entries (remote filter);
  *  - LATCH (with FILTER): a learning window of that many seconds for a
  *    far end behind its own NAT, whose media comes from another address
  *    than it signalled: the first remote source address seen within the
@@ -157,12 +157,12 @@
  *    rather than admit more than asked; CAPS lists it when supported;
  *  - TARGET (TERM): a remote source matching target.match goes to
  *    target.ep instead of E; the first matching TARGET wins; others go to
- *    E, or are dropped when DROP_DEFAULT is present (claim 8). FILTER
- *    applies before TARGET;
+ *    E, or are dropped when DROP_DEFAULT is present (alternative
+ *    targets). FILTER applies before TARGET;
  *  - PEER (ORIG): the originating translation applies only to packets
  *    whose destination matches PEER;
  *  - TRANSIT: M comes from the pool of the named transit network, forcing
- *    the media through it (claims 13, 14);
+ *    the media through it (transit pool);
  *  - LIFETIME: requested lease in seconds (the reply gives the granted
  *    one); the owner refreshes it with REFRESH before it runs out;
  *  - LABEL: free text shown by LIST (a call id, an AOR...).

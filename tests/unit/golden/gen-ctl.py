@@ -179,7 +179,7 @@ HDR = """# {title}
 def hdr(title, extra=""):
     return [("text", HDR.format(title=title) + extra)]
 
-session = hdr("A normal session as root: HELLO, CAPS, three BINDs (a terminating one\n# with a claim 7 filter and a 10 s latch window, an RTP/RTCP pair, one forced into the transit pool)\n# and one refused, LIST, WATCH with its events, REFRESH (and a stale\n# epoch), RELEASE (and an unknown id), STATS, LIST of one binding.") + [
+session = hdr("A normal session as root: HELLO, CAPS, three BINDs (a terminating one\n# with a remote filter and a 10 s latch window, an RTP/RTCP pair, one forced into the transit pool)\n# and one refused, LIST, WATCH with its events, REFRESH (and a stale\n# epoch), RELEASE (and an unknown id), STATS, LIST of one binding.") + [
     ("connect", "", "root (uid 0): an administrator"),
     ("send", msg("HELLO", 1, [("NAME", text("golden-test/1"))])),
     ("recv", None, "natd's name, its epoch; no AUTH_NONCE on the Unix socket"),
