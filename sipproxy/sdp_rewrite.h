@@ -125,7 +125,7 @@ struct sdp_endpoint {
 	unsigned stream;   /* first stream that uses it */
 };
 
-/* Claim 7 filter built from the other party's SDP. */
+/* Remote filter built from the other party's SDP. */
 struct sdp_remote_filter {
 	unsigned n;
 	struct nc_match m[NC_FILTER_MAX];

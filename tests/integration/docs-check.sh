@@ -17,6 +17,11 @@
 #     -V and --version print "PROGRAM VERSION" and exit 0; --help works.
 #  3. The pages render without warnings (groff -ww, mandoc -Tlint when
 #     installed) and have NAME, DESCRIPTION and SEE ALSO.
+#  4. docs/. docs/glossary.md has an anchor (id="claim-N") for every claim
+#     of the patent (../shared/seeds/, outside the repository: SKIP, loudly,
+#     when it is absent) and for every claim number cited in the tree; no
+#     file cites ../shared or DESIGN.md any more; the docs' links to
+#     anchors and the tree paths they name in backquotes exist.
 . "$(dirname "$0")/lib.sh"
 
 : "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl}"
@@ -395,5 +400,80 @@ for p in "${PAGES[@]}"; do
 		it_skip "${name}_mandoc_lint" "mandoc not installed"
 	fi
 done
+
+# ------------------------------------------------------------ 4. docs/
+
+DOCS=$NT_ROOT/docs
+GLOSSARY=$DOCS/glossary.md
+SEEDS=${NT_SEEDS:-$NT_ROOT/../shared/seeds}
+
+check_docs() {
+	local anchors claims cited outside links broken paths missing f p
+	if [[ ! -f $GLOSSARY ]]; then
+		it_fail docs_glossary_exists "no docs/glossary.md"
+		return
+	fi
+	anchors=$(grep -o 'id="claim-[0-9]*"' "$GLOSSARY" | grep -o '[0-9]*' | sort -un)
+
+	# the claims of the patent: the numbered paragraphs after its
+	# "Claims" heading (the copy of the seeds that has them)
+	claims=""
+	if [[ -d $SEEDS ]]; then
+		for f in "$SEEDS"/*.txt; do
+			claims+=$(awk '/^Claims[[:space:]]*$/ { on = 1; next } on && /ABSTRACT/ { exit }
+				on' "$f" | sed -n 's/^\([0-9][0-9]*\)\. .*/\1/p')$'\n'
+		done
+		claims=$(sed '/^$/d' <<<"$claims" | sort -un)
+	fi
+	if [[ -z $claims ]]; then
+		echo "WARNING: the patent's text ($SEEDS) is not here: the glossary is not checked against it" >&2
+		it_skip docs_glossary_names_every_claim "no claims found in $SEEDS (outside the repository)"
+	else
+		it_info "$(wc -l <<<"$claims") claims in the patent, $(wc -l <<<"$anchors") anchors in docs/glossary.md"
+		subset docs_glossary_names_every_claim "the patent's claims" "$claims" "docs/glossary.md anchors" "$anchors"
+	fi
+
+	# claim numbers cited anywhere in the tree ("claim 7", "claims 13-14",
+	# "claims 13 and 14"); "claims N bytes" is a length field, not a claim
+	cited=$(cd "$NT_ROOT" && grep -rhoIE --exclude-dir=.git --exclude-dir=out --exclude-dir=docs \
+		'[Cc]laims? [0-9]+(( ?[-,] ?| and | ?\\\(en)[0-9]+)?( bytes)?' \
+		natd sipproxy libcontrol tests conf man systemd README.md 2>/dev/null |
+		grep -v ' bytes$' | grep -oE '[0-9]+' | sort -un)
+	subset docs_glossary_has_every_cited_claim "claim numbers cited in the tree" "$cited" "docs/glossary.md anchors" "$anchors"
+
+	# nothing points outside the repository for its design
+	outside=$(cd "$NT_ROOT" && grep -rlIE --exclude-dir=.git --exclude-dir=out \
+		'DESIGN\.md|\.\./shared/' natd sipproxy libcontrol tests conf man systemd docs README.md 2>/dev/null |
+		grep -v '^tests/integration/docs-check\.sh$')
+	if [[ -z $outside ]]; then it_pass docs_no_citation_outside_the_tree; else it_fail docs_no_citation_outside_the_tree "cite DESIGN.md or ../shared: $(oneline "$outside")"; fi
+
+	# links between the docs ([text](file.md#anchor), [text](#anchor))
+	broken=""
+	for f in "$DOCS"/*.md; do
+		while read -r p; do
+			local file=${p%%#*} anchor=""
+			[[ $p == *#* ]] && anchor=${p#*#}
+			[[ -z $file ]] && file=$(basename "$f")
+			case $file in http*://*) continue ;; esac
+			if [[ ! -e $DOCS/$file ]]; then
+				broken+="$(basename "$f"): $p"$'\n'
+			elif [[ -n $anchor ]] && ! grep -q "id=\"$anchor\"" "$DOCS/$file" &&
+				! grep -qiE "^#+ $(sed 's/-/[ -]/g' <<<"$anchor")\$" "$DOCS/$file"; then
+				broken+="$(basename "$f"): $p"$'\n'
+			fi
+		done < <(grep -oE '\]\([^)]+\)' "$f" | sed 's/^](//; s/)$//')
+	done
+	if [[ -z $broken ]]; then it_pass docs_links_resolve; else it_fail docs_links_resolve "$(oneline "$broken")"; fi
+
+	# tree paths named in backquotes exist (globs and brace lists skipped)
+	paths=$(grep -ohE '`(natd|sipproxy|libcontrol|common|tests|conf|man|systemd|docs)/[^` ]*`' "$DOCS"/*.md |
+		tr -d '`' | sed 's/#.*//' | grep -v '[*{]' | sort -u)
+	missing=""
+	for p in $paths; do
+		[[ -e $NT_ROOT/$p ]] || missing+="$p"$'\n'
+	done
+	if [[ -z $missing ]]; then it_pass docs_paths_exist; else it_fail docs_paths_exist "docs/ names: $(oneline "$missing")"; fi
+}
+check_docs
 
 it_done
