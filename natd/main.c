@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: natd [-fndhV] [-c FILE] [-p PIDFILE] [-s SOCKET]\n"
-		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/natd.conf)\n"
+		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/natd.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = SYSCONFDIR_NATD "/natd.conf", *pidfile = NULL, *sock = NULL;
+	const char *conf_path = NATEDGE_SYSCONFDIR "/natd.conf", *pidfile = NULL, *sock = NULL;
 	bool check = false, fg = false, debug = false;
 	struct natd_conf conf;
 	struct natd *n = NULL;

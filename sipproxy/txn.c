@@ -48,14 +48,6 @@ static unsigned bucket_of(const struct txn_layer *tl, const char *s)
 	return (unsigned)(siphash_str(&tl->key, s) % BUCKETS);
 }
 
-uint64_t txn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void arm(struct event *ev, unsigned ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};

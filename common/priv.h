@@ -2,11 +2,11 @@
  *
  * setgroups + setresgid + setresuid to the configured user, then verify
  * that neither the real, effective nor saved ids can go back to 0, then
- * PR_SET_NO_NEW_PRIVS. Any failure is fatal: natd never runs on by accident
- * with more privilege than asked.
+ * PR_SET_NO_NEW_PRIVS. Any failure is fatal: the daemon (natd or sipproxy)
+ * never runs on by accident with more privilege than asked.
  */
-#ifndef NATD_PRIV_H
-#define NATD_PRIV_H
+#ifndef COMMON_PRIV_H
+#define COMMON_PRIV_H
 
 #include <stdbool.h>
 
