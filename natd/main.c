@@ -100,11 +100,7 @@ int main(int argc, char **argv)
 			"remove it and natd makes it)", conf.state_file, conf.user, conf.user);
 		goto out;
 	}
-	if (pidfd >= 0) {
-		dprintf(pidfd, "%ld\n", (long)getpid());
-		close(pidfd);
-		pidfd = -1;
-	}
+	priv_pidfile_ready(&pidfd);
 	log_notice("running as %s", conf.user);
 	notify_sendf("READY=1\nSTATUS=running as %s", conf.user); /* systemd Type=notify */
 	rc = natd_run(n) < 0 ? 1 : 0;

@@ -233,11 +233,7 @@ int main(int argc, char **argv)
 	/* state.file: written from now on by the user it runs as */
 	if (proxy_state_open(r.proxy) < 0)
 		goto out;
-	if (pidfd >= 0) {
-		dprintf(pidfd, "%ld\n", (long)getpid());
-		close(pidfd);
-		pidfd = -1;
-	}
+	priv_pidfile_ready(&pidfd);
 	log_notice("ready: %u listen address%s, %u natd%s, running as %s", conf->nlisten,
 		   conf->nlisten == 1 ? "" : "es", conf->nnats, conf->nnats == 1 ? "" : "s",
 		   getuid() == 0 ? "root" : conf->user);

@@ -34,7 +34,7 @@
  * dropped and counted (tcp_connect_failed, send_errors).
  *
  * Connections are found by id and by peer through two small chained hash
- * tables (by peer: SipHash under a random key, natd/siphash.h). Ids come
+ * tables (by peer: SipHash under a random key, common/siphash.h). Ids come
  * from a 64-bit counter and are never reused.
  *
  * Re-entrancy: the receive callback may call tp_send() on any connection,

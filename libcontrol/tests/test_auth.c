@@ -1,4 +1,4 @@
-/* Unit tests for sha256.c and auth.c: SHA-256 against FIPS 180-4 example
+/* Unit tests for common/sha256.c and auth.c: SHA-256 against FIPS 180-4 example
  * vectors (including the million-'a' message and inputs around the 55/56/64
  * byte padding edges, fed in pieces), HMAC-SHA256 against RFC 4231 test
  * cases 1-7, and the challenge-response MACs of natctl/proto.h section 6. */
