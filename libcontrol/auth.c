@@ -24,7 +24,7 @@ int nc_auth_mac(const void *secret, size_t slen, char role, const uint8_t ns[NC_
 	in[LABEL_LEN] = (uint8_t)role;
 	memcpy(in + LABEL_LEN + 1, ns, NC_NONCE_LEN);
 	memcpy(in + LABEL_LEN + 1 + NC_NONCE_LEN, nc, NC_NONCE_LEN);
-	nc_hmac_sha256(secret, slen, in, sizeof(in), mac);
+	sha256_hmac(secret, slen, in, sizeof(in), mac);
 	return 0;
 }
 

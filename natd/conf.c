@@ -21,6 +21,7 @@
 
 #include "confmsg.h"
 #include "log.h"
+#include "name.h"
 
 enum ctype {
 	T_INT, T_U32, T_BOOL, T_STR, T_LOGLEVEL, T_FILTER, T_IFLIST, T_PFXLIST,
@@ -38,14 +39,9 @@ struct item {
 };
 
 #define OFF(f) offsetof(struct natd_conf, f)
-/* Realm names travel over the control channel: keep them to this set. */
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-
 bool conf_tcp_name_ok(const char *name)
 {
-	size_t n = strlen(name);
-
-	return n >= 1 && n <= CONF_TCP_NAME_MAX && strspn(name, NAME_CHARS) == n;
+	return name_ok(name, CONF_TCP_NAME_MAX);
 }
 
 static const struct item items[] = {
@@ -557,7 +553,7 @@ static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 		if (!(s = config_setting_get_member(g, "name")))
 			cerr(c, g, NULL, "name: missing");
 		else if ((v = str_of(c, s))) {
-			if (!*v || strlen(v) >= REALM_NAME_MAX || strspn(v, NAME_CHARS) != strlen(v))
+			if (!name_ok(v, REALM_NAME_MAX - 1))
 				cerr(c, s, NULL, "must be 1..%d characters of A-Z a-z 0-9 . _ -",
 				     REALM_NAME_MAX - 1);
 			else
@@ -587,7 +583,7 @@ static void load_realms(struct ctx *c, const config_t *cfg, struct natd_conf *ou
 				if (!(nm = config_setting_is_group(t) ? config_setting_get_member(t, "name") : NULL))
 					cerr(c, t, NULL, "name: missing");
 				else if ((v = str_of(c, nm))) {
-					if (!*v || strlen(v) >= REALM_NAME_MAX || strspn(v, NAME_CHARS) != strlen(v))
+					if (!name_ok(v, REALM_NAME_MAX - 1))
 						cerr(c, nm, NULL, "must be 1..%d characters of A-Z a-z 0-9 . _ -",
 						     REALM_NAME_MAX - 1);
 					else

@@ -15,12 +15,12 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -286,13 +286,9 @@ static void ctl_stats(const struct ctl_server *s, struct nc_stats_r *r)
  * loop from the others or from the packets. */
 static bool rate_ok(struct conn *c)
 {
-	struct timespec ts;
-
 	if (!c->srv->max_rate)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return tb_take(&c->rate, c->srv->max_rate, 0,
-		       (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	return tb_take(&c->rate, c->srv->max_rate, 0, clock_mono_ms());
 }
 
 static void handle(struct conn *c)
@@ -536,11 +532,8 @@ static void on_event_bev(struct bufferevent *bev, short what, void *arg)
 static void refuse_conn(struct ctl_server *s, evutil_socket_t fd, uint64_t *counter, int n,
 			const char *what, const char *setting)
 {
-	struct timespec ts;
-
 	(*counter)++;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	if (tb_take(&s->refuse_log, 1, 1, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u))
+	if (tb_take(&s->refuse_log, 1, 1, clock_mono_ms()))
 		log_notice("control: %d %s already (%s); connection refused", n, what, setting);
 	close(fd);
 }

@@ -12,21 +12,20 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "binding.h"
+#include "clock.h"
 #include "ctl_server.h"
 #include "manager.h"
 #include "frag.h"
 #include "log.h"
-#include "notify.h"
 #include "pcp_server.h"
 #include "pool.h"
 #include "realm.h"
 #include "realmconf.h"
+#include "reload.h"
 #include "route.h"
 #include "statefile.h"
 #include "stats.h"
@@ -55,19 +54,12 @@ struct natd {
 	struct pcp_server *pcp;
 	struct statefile *sf;
 	struct event_base *base;
-	struct event *ev_tun, *ev_tick, *ev_sig[4];
+	struct event *ev_tun, *ev_tick;
+	struct reload_signals *sig; /* SIGHUP reloads, SIGUSR1 logs the counters */
 	uint32_t last_stats;
 	uint8_t *bufmem;
 	struct tun_buf bufs[BATCH];
 };
-
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 static void send_pkt(struct natd *n, const uint8_t *data, size_t len)
 {
@@ -90,7 +82,7 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	n->x.now = now_sec();
+	n->x.now = clock_mono_s();
 	for (int round = 0; round < ROUNDS; round++) {
 		int k = tun_recv(n->tun, n->bufs, BATCH);
 		if (k < 0) {
@@ -157,7 +149,7 @@ static void log_stats(struct natd *n)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct natd *n = arg;
-	uint32_t now = now_sec();
+	uint32_t now = clock_mono_s();
 	unsigned dropped;
 	(void)fd;
 	(void)what;
@@ -168,26 +160,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (n->c->stats_interval && now - n->last_stats >= (uint32_t)n->c->stats_interval) {
 		n->last_stats = now;
 		log_stats(n);
-	}
-}
-
-static void reload(struct natd *n);
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct natd *n = arg;
-	(void)what;
-
-	switch (sig) {
-	case SIGUSR1:
-		log_stats(n);
-		break;
-	case SIGHUP:
-		reload(n);
-		break;
-	default:
-		log_notice("signal %d: stopping", (int)sig);
-		event_base_loopbreak(n->base);
 	}
 }
 
@@ -205,7 +177,7 @@ static int add_forward(struct natd *n, const struct natd_conf *c, const struct c
 		log_err("%s:%d: forward %s: port already taken", c->path, f->line, ep_str(f->ext, a));
 		return -1;
 	}
-	if (!bind_insert(n->bt, BIND_STATIC, f->proto, ir, f->in, er, f->ext, now_sec(), &err)) {
+	if (!bind_insert(n->bt, BIND_STATIC, f->proto, ir, f->in, er, f->ext, clock_mono_s(), &err)) {
 		log_err("%s:%d: forward %s: %s", c->path, f->line, ep_str(f->ext, a),
 			err == -EEXIST ? "conflicts with another forward" : "table full");
 		if (pl && pool_has_addr(pl, f->ext.addr))
@@ -545,46 +517,40 @@ static int reload_apply(struct natd *n, struct natd_conf *c)
 	return 0;
 }
 
-static void reload(struct natd *n)
+static int reload_load(void *arg, const char *path, void *fresh, FILE *errs)
 {
-	struct natd_conf *fresh;
-	char *errs = NULL;
-	size_t elen = 0;
-	FILE *ef;
+	(void)arg;
+	return conf_load(path, fresh, errs);
+}
+
+static void reload_take(void *arg, void *fresh)
+{
+	reload_apply(arg, fresh);
+	conf_free(fresh);
+}
+
+static void on_hup(void *arg)
+{
+	struct natd *n = arg;
 
 	if (!n->reload_path[0]) {
 		log_notice("SIGHUP: no configuration file to reload; keeping the running configuration");
 		return;
 	}
-	notify_send("RELOADING=1");
 	log_notice("SIGHUP: reloading %s", n->reload_path);
-	fresh = calloc(1, sizeof(*fresh));
-	ef = open_memstream(&errs, &elen);
-	if (!fresh || !ef) {
-		log_err("reload: out of memory; keeping the running configuration");
-	} else if (conf_load(n->reload_path, fresh, ef) < 0) {
-		fclose(ef);
-		ef = NULL;
-		for (char *save = NULL, *line = strtok_r(errs, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save))
-			log_err("reload: %s", line);
-		log_err("reload: %s has errors; keeping the running configuration", n->reload_path);
-	} else {
-		reload_apply(n, fresh);
-		conf_free(fresh);
-	}
-	if (ef)
-		fclose(ef);
-	free(errs);
-	free(fresh);
-	notify_send("READY=1");
+	reload_run(n->reload_path, sizeof(struct natd_conf), reload_load, reload_take, n);
+}
+
+static void on_usr1(void *arg)
+{
+	log_stats(arg);
 }
 
 int natd_setup(struct natd_conf *c, struct natd **out)
 {
 	struct natd *n = calloc(1, sizeof(*n));
 	const char *what;
-	int err, sigs[4] = {SIGUSR1, SIGHUP, SIGTERM, SIGINT};
+	int err;
 	uint32_t pcp_age = 0;
 
 	if (!n) {
@@ -594,7 +560,7 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	n->c = c;
 	if (realm_set_build(&n->rs, c) < 0)
 		goto fail;
-	if (!(n->bt = bind_table_new(&c->bind, now_sec()))) {
+	if (!(n->bt = bind_table_new(&c->bind, clock_mono_s()))) {
 		log_err("cannot allocate a binding table of %u entries", c->bind.capacity);
 		goto fail;
 	}
@@ -605,7 +571,7 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	if (add_forwards(n) < 0)
 		goto fail;
 	n->x = (struct xlate_ctx){
-		.realms = &n->rs, .bt = n->bt, .ft = n->ft, .st = &n->st, .now = now_sec(),
+		.realms = &n->rs, .bt = n->bt, .ft = n->ft, .st = &n->st, .now = clock_mono_s(),
 		.hairpinning = c->hairpinning,
 		.pool_flags = (c->port_parity ? POOL_F_PARITY : 0u) |
 			      (c->port_preservation ? POOL_F_PRESERVE : 0u),
@@ -662,13 +628,8 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		goto fail;
 	if (pcp_server_start(n->base, &c->pcp, n->mgr, &n->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
-	for (int i = 0; i < 4; i++) {
-		n->ev_sig[i] = evsignal_new(n->base, sigs[i], on_signal, n);
-		if (!n->ev_sig[i] || event_add(n->ev_sig[i], NULL) < 0) {
-			log_err("cannot register signal %d", sigs[i]);
-			goto fail;
-		}
-	}
+	if (!(n->sig = reload_signals_new(n->base, on_hup, on_usr1, n)))
+		goto fail;
 	log_notice("natd ready on %s: %u realms, %u forwards, capacity %u bindings (%zu bytes)",
 		   n->ifname, n->rs.n, c->nforwards, bind_capacity(n->bt), bind_memory(n->bt));
 	*out = n;
@@ -694,9 +655,7 @@ void natd_free(struct natd *n)
 	ctl_server_free(n->ctl);
 	pcp_server_free(n->pcp);
 	mgr_free(n->mgr);
-	for (int i = 0; i < 4; i++)
-		if (n->ev_sig[i])
-			event_free(n->ev_sig[i]);
+	reload_signals_free(n->sig);
 	if (n->ev_tun)
 		event_free(n->ev_tun);
 	if (n->ev_tick)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: natd [-fndhV] [-c FILE] [-p PIDFILE] [-s SOCKET]\n"
-		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/natd.conf)\n"
+		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/natd.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = SYSCONFDIR_NATD "/natd.conf", *pidfile = NULL, *sock = NULL;
+	const char *conf_path = NATEDGE_SYSCONFDIR "/natd.conf", *pidfile = NULL, *sock = NULL;
 	bool check = false, fg = false, debug = false;
 	struct natd_conf conf;
 	struct natd *n = NULL;
@@ -100,11 +100,7 @@ int main(int argc, char **argv)
 			"remove it and natd makes it)", conf.state_file, conf.user, conf.user);
 		goto out;
 	}
-	if (pidfd >= 0) {
-		dprintf(pidfd, "%ld\n", (long)getpid());
-		close(pidfd);
-		pidfd = -1;
-	}
+	priv_pidfile_ready(&pidfd);
 	log_notice("running as %s", conf.user);
 	notify_sendf("READY=1\nSTATUS=running as %s", conf.user); /* systemd Type=notify */
 	rc = natd_run(n) < 0 ? 1 : 0;

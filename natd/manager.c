@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pool.h"
 #include "rules.h"
@@ -68,13 +68,6 @@ struct mgr {
 	void *persist_arg;
 };
 
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
-
 struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x)
 {
 	struct mgr *m = calloc(1, sizeof(*m));
@@ -85,7 +78,7 @@ struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x)
 	m->x = x;
 	while (m->epoch == 0)
 		if (getrandom(&m->epoch, sizeof(m->epoch), 0) != sizeof(m->epoch))
-			m->epoch = ((uint64_t)now_sec() << 32) | (uint32_t)(uintptr_t)m;
+			m->epoch = ((uint64_t)clock_mono_s() << 32) | (uint32_t)(uintptr_t)m;
 	if (getrandom(&m->acct_seed, sizeof(m->acct_seed), 0) != sizeof(m->acct_seed))
 		m->acct_seed = m->epoch * 0x9e3779b97f4a7c15ull;
 	return m;
@@ -128,32 +121,13 @@ void mgr_set_event_cb(struct mgr *m, mgr_event_fn fn, void *arg)
 
 /* ---- conversions between the wire's structs and natd's ---- */
 
-static uint32_t ip4_of(const struct nc_ip *ip)
-{
-	uint32_t a;
-	memcpy(&a, ip->a, 4);
-	return a;
-}
-
-static void ip_set(struct nc_ip *ip, uint32_t a)
-{
-	memset(ip, 0, sizeof(*ip));
-	ip->af = NC_AF_IP4;
-	memcpy(ip->a, &a, 4);
-}
-
-static uint32_t mask_of(uint8_t plen)
-{
-	return plen ? htonl(~0u << (32 - (plen > 32 ? 32 : plen))) : 0;
-}
-
 static struct rule_match match_of(const struct nc_match *nm)
 {
 	struct rule_match r = {0, 0, nm->port_lo, nm->port_hi};
 
 	if (nm->ip.af == NC_AF_IP4) {
-		r.mask = mask_of(nm->plen);
-		r.addr = ip4_of(&nm->ip) & r.mask;
+		r.mask = prefix_mask(nm->plen);
+		r.addr = nc_ip_get4(&nm->ip) & r.mask;
 	}
 	if (r.port_lo == 0 && r.port_hi == 0)
 		r.port_hi = 65535;
@@ -162,13 +136,13 @@ static struct rule_match match_of(const struct nc_match *nm)
 
 static struct endpoint ep_of(const struct nc_ep *e)
 {
-	struct endpoint r = {ip4_of(&e->ip), htons(e->port)};
+	struct endpoint r = {nc_ip_get4(&e->ip), htons(e->port)};
 	return r;
 }
 
 static void ep_set(struct nc_ep *e, struct endpoint r)
 {
-	ip_set(&e->ip, r.addr);
+	nc_ip_set4(&e->ip, r.addr);
 	e->port = ntohs(r.port);
 }
 
@@ -487,12 +461,12 @@ static uint16_t allocate(struct mgr *m, struct pool *pl, int pp, const struct nc
 	int err;
 
 	if (req->want == NC_WANT_PREFIX) {
-		uint32_t mask = mask_of(req->want_plen);
-		lo = ip4_of(&req->want_addr) & mask;
+		uint32_t mask = prefix_mask(req->want_plen);
+		lo = nc_ip_get4(&req->want_addr) & mask;
 		hi = lo | ~mask;
 	} else if (req->want == NC_WANT_RANGE) {
-		lo = ip4_of(&req->want_addr);
-		hi = ip4_of(&req->want_hi);
+		lo = nc_ip_get4(&req->want_addr);
+		hi = nc_ip_get4(&req->want_hi);
 	}
 	if (req->want_port) {
 		wport = htons(req->want_port);
@@ -525,7 +499,7 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 	struct binding *ex, *b = NULL;
 	struct grant *g = NULL;
 	struct account *acct;
-	uint32_t now = now_sec(), lifetime = clamp_lifetime(m, req->lifetime), nneed;
+	uint32_t now = clock_mono_s(), lifetime = clamp_lifetime(m, req->lifetime), nneed;
 	struct pool *pl = NULL;
 	int pp, err;
 	uint16_t code;
@@ -725,7 +699,7 @@ uint16_t mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc_refres
 	if (!(g = owned_grant(m, c, req->epoch, req->id, &rep->st)))
 		return rep->st.code;
 	g->lifetime = clamp_lifetime(m, req->lifetime);
-	grant_set_deadline(m, g, now_sec() + g->lifetime);
+	grant_set_deadline(m, g, clock_mono_s() + g->lifetime);
 	persist(m, g, false);
 	rep->lifetime = g->lifetime;
 	emit(m, NC_EV_REFRESHED, g->prim);
@@ -752,7 +726,7 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 	struct mgr_client c = {.pol = &restorer};
 	struct nc_bind req = r->req;
 	struct nc_bind_r rep;
-	uint32_t now = now_sec();
+	uint32_t now = clock_mono_s();
 	struct grant *g;
 
 	memset(st, 0, sizeof(*st));
@@ -763,8 +737,8 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 		return fail(st, NC_ST_CONFLICT, "binding id %u is already in use", r->id);
 	snprintf(c.owner, sizeof(c.owner), "%s", r->owner);
 	req.want = NC_WANT_RANGE;
-	ip_set(&req.want_addr, r->ext.addr);
-	ip_set(&req.want_hi, r->ext.addr);
+	nc_ip_set4(&req.want_addr, r->ext.addr);
+	nc_ip_set4(&req.want_hi, r->ext.addr);
 	req.want_port = ntohs(r->ext.port);
 	req.prefer_failure = true;
 	if (mgr_bind(m, &c, &req, &rep) != NC_ST_OK) {
@@ -791,7 +765,7 @@ void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it)
 {
 	struct realm_set *rs = m->x->realms;
 	const struct grant *g = b->mgr;
-	uint32_t d = bind_deadline(m->x->bt, b), now = now_sec();
+	uint32_t d = bind_deadline(m->x->bt, b), now = clock_mono_s();
 
 	memset(it, 0, sizeof(*it));
 	if (g)

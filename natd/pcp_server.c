@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "manager.h"
 #include "pcp.h"
@@ -85,14 +85,6 @@ struct find {
 	uint32_t ids[64];     /* every match, up to 64 */
 	unsigned nids;
 };
-
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 uint32_t pcp_server_epoch(const struct pcp_server *s, uint32_t now)
 {
@@ -156,24 +148,9 @@ static bool client_realms(struct ctx *x)
 
 /* --- the manager's view --- */
 
-static void ip4(struct nc_ip *ip, uint32_t addr)
-{
-	memset(ip, 0, sizeof(*ip));
-	ip->af = NC_AF_IP4;
-	memcpy(ip->a, &addr, 4);
-}
-
 static bool ip_is(const struct nc_ip *ip, uint32_t addr)
 {
-	return ip->af == NC_AF_IP4 && !memcmp(ip->a, &addr, 4);
-}
-
-static uint32_t ip_v4(const struct nc_ip *ip)
-{
-	uint32_t a;
-
-	memcpy(&a, ip->a, 4);
-	return ip->af == NC_AF_IP4 ? a : 0;
+	return ip->af == NC_AF_IP4 && nc_ip_get4(ip) == addr;
 }
 
 static void find_emit(void *arg, const struct nc_item *it)
@@ -279,7 +256,7 @@ static uint16_t do_bind(struct ctx *x, const struct nc_bind *b, struct endpoint 
 		return st;
 	if (rep.alloc.ip.af != NC_AF_IP4)
 		return NC_ST_INTERNAL;
-	m->addr = ip_v4(&rep.alloc.ip);
+	m->addr = nc_ip_get4(&rep.alloc.ip);
 	m->port = rep.alloc.port; /* host order here */
 	*granted = rep.lifetime;
 	x->s->st.mapped++;
@@ -297,7 +274,7 @@ static void bind_request(struct ctx *x, struct nc_bind *b, uint8_t proto, uint32
 	b->spec.proto = proto;
 	snprintf(b->spec.in_realm, sizeof(b->spec.in_realm), "%s", rs->realms[x->in_realm].name);
 	snprintf(b->spec.ext_realm, sizeof(b->spec.ext_realm), "%s", rs->realms[x->ext_realm].name);
-	ip4(&b->spec.ep.ip, addr);
+	nc_ip_set4(&b->spec.ep.ip, addr);
 	b->spec.ep.port = port;
 	b->lifetime = lifetime;
 }
@@ -308,7 +285,7 @@ static void want(struct nc_bind *b, uint32_t addr, uint16_t port, bool prefer_fa
 	if (addr) {
 		b->want = NC_WANT_PREFIX;
 		b->want_plen = 32;
-		ip4(&b->want_addr, addr);
+		nc_ip_set4(&b->want_addr, addr);
 	}
 	b->want_port = port;
 	b->prefer_failure = prefer_failure;
@@ -353,13 +330,12 @@ static uint8_t pcp_of_status(uint16_t st, bool prefer_failure, bool filters)
 /* RFC 6887 section 13.3 FILTER to the manager's remote selector. */
 static void filter_match(const struct pcp_filter *f, struct nc_match *mt)
 {
-	uint32_t a = 0, mask;
+	uint32_t a = 0;
 	unsigned plen = f->plen - 96u;
 
 	pcp_addr_is_v4(f->addr, &a);
-	mask = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
 	memset(mt, 0, sizeof(*mt));
-	ip4(&mt->ip, a & mask); /* the wire format wants host bits clear */
+	nc_ip_set4(&mt->ip, a & prefix_mask(plen)); /* the wire format wants host bits clear */
 	mt->plen = (uint8_t)plen;
 	mt->port_lo = f->port;
 	mt->port_hi = f->port ? f->port : 65535; /* port 0: every port */
@@ -459,7 +435,7 @@ static uint8_t pcp_delete(struct ctx *x, const struct pcp_request *r, uint32_t e
 		return PCP_NOT_AUTHORIZED; /* section 11.3: another nonce's mapping */
 	if ((st = release_id(x, f.item.id)) != NC_ST_OK)
 		return pcp_of_status(st, false, false);
-	resp_set_ext(p, (struct endpoint){ip_v4(&f.item.alloc.ip), f.item.alloc.port});
+	resp_set_ext(p, (struct endpoint){nc_ip_get4(&f.item.alloc.ip), f.item.alloc.port});
 	return PCP_SUCCESS;
 }
 
@@ -486,7 +462,7 @@ static uint8_t pcp_existing(struct ctx *x, const struct pcp_request *r, const st
 			    uint32_t sugg_addr, uint32_t peer_addr, uint32_t lifetime,
 			    struct pcp_response *p)
 {
-	struct endpoint cur = {ip_v4(&it->alloc.ip), it->alloc.port}, m;
+	struct endpoint cur = {nc_ip_get4(&it->alloc.ip), it->alloc.port}, m;
 	struct nc_match filters[NC_FILTER_MAX];
 	unsigned nfilters;
 	uint32_t granted = 0;
@@ -598,7 +574,7 @@ static uint8_t pcp_map_peer(struct ctx *x, const struct pcp_request *r, struct p
 	nonce_label(b.spec.label, sizeof(b.spec.label), r->nonce);
 	if (peer) {
 		b.spec.has_peer = true;
-		ip4(&b.spec.peer.ip, peer_addr);
+		nc_ip_set4(&b.spec.peer.ip, peer_addr);
 		b.spec.peer.plen = 32;
 		b.spec.peer.port_lo = b.spec.peer.port_hi = r->peer_port;
 	} else {
@@ -831,7 +807,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		 * buffer is over 1100 bytes, which is all the codec needs to
 		 * know (the error reply echoes only 1100). */
 		len = (size_t)n > sizeof(s->rxbuf) ? sizeof(s->rxbuf) : (size_t)n;
-		out = pcp_server_handle(s, s->rxbuf, len, from.sin_addr.s_addr, now_sec(), s->txbuf,
+		out = pcp_server_handle(s, s->rxbuf, len, from.sin_addr.s_addr, clock_mono_s(), s->txbuf,
 					sizeof(s->txbuf));
 		if (!out)
 			continue;
@@ -907,7 +883,7 @@ int pcp_server_start(struct event_base *base, const struct pcp_conf *c, struct m
 		     const struct realm_set *rs, uint32_t age, struct pcp_server **out)
 {
 	struct pcp_server *s;
-	uint32_t now = now_sec();
+	uint32_t now = clock_mono_s();
 
 	*out = NULL;
 	if (!c->enable)

@@ -1,4 +1,4 @@
-/* realm: prefix parsing and longest-prefix classification.
+/* realm: longest-prefix classification (the prefixes: common/prefix.h).
  *
  * The classifier is a short array (a few dozen prefixes at most) scanned in
  * full; it is kept sorted by prefix length, longest first, so the first
@@ -12,36 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-int prefix_parse(const char *s, struct prefix *out)
-{
-	char a[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long len = 32;
-	struct in_addr in;
-
-	if (alen == 0 || alen >= sizeof(a))
-		return -EINVAL;
-	memcpy(a, s, alen);
-	a[alen] = '\0';
-	if (inet_pton(AF_INET, a, &in) != 1)
-		return -EINVAL;
-	if (slash) {
-		char *end;
-		if (!slash[1] || slash[1] == '-' || slash[1] == '+')
-			return -EINVAL;
-		len = strtoul(slash + 1, &end, 10);
-		if (*end || len > 32)
-			return -EINVAL;
-	}
-	out->len = (uint8_t)len;
-	out->mask = len ? htonl(~0u << (32 - len)) : 0;
-	if (in.s_addr & ~out->mask)
-		return -EINVAL; /* host bits set: almost always a typo */
-	out->addr = in.s_addr;
-	return 0;
-}
 
 uint8_t realm_classify_pool(const struct realm_set *rs, uint32_t addr, bool *is_pool)
 {

@@ -15,17 +15,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "prefix.h"
+
 #define REALM_MAX 16
 #define REALM_NAME_MAX 32
 #define REALM_PREFIX_MAX 64 /* classifier entries over all realms */
 #define REALM_NONE 0xff
-
-/* addr and mask in network byte order. */
-struct prefix {
-	uint32_t addr;
-	uint32_t mask;
-	uint8_t len;
-};
 
 #define REALM_TRANSIT_MAX 4
 
@@ -55,14 +50,6 @@ struct realm_set {
 	} cls[REALM_PREFIX_MAX];
 	unsigned ncls;
 };
-
-/* Parse "a.b.c.d/len" or "a.b.c.d" (as /32). 0 or -EINVAL. */
-int prefix_parse(const char *s, struct prefix *out);
-
-static inline bool prefix_match(const struct prefix *p, uint32_t addr)
-{
-	return (addr & p->mask) == p->addr;
-}
 
 /* Realm id of the longest prefix containing addr (network order), or
  * REALM_NONE. With is_pool non-NULL, also says whether that prefix is one

@@ -19,6 +19,7 @@
 #include <natctl/msg.h>
 
 #include "binding.h"
+#include "clock.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -35,14 +36,6 @@ struct statefile {
 	struct mgr *m;
 	int64_t pcp_start; /* Unix time the PCP epoch began */
 };
-
-static uint32_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 /* ---- writing ---- */
 
@@ -101,7 +94,7 @@ static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
 	uint8_t req[REQ_MAX];
 	char reqhex[2 * REQ_MAX + 1], ownhex[2 * sizeof(r->owner) + 1], m[INET_ADDRSTRLEN];
 	const char *owner;
-	int64_t wall = (int64_t)time(NULL) + (int32_t)(r->deadline - mono_now());
+	int64_t wall = (int64_t)time(NULL) + (int32_t)(r->deadline - clock_mono_s());
 	int n = nc_encode(req, sizeof(req), NC_MSG_BIND, 1, &r->req);
 
 	if (n < 0) {
@@ -405,7 +398,7 @@ static bool restore_dynamic(struct loader *l, struct bind_table *bt, const struc
 	    !(pl = realm_pool_of(&l->rs->realms[r2], r->ext.addr)) ||
 	    pool_reserve(pl, (enum pool_proto)pp, r->ext) < 0)
 		return false;
-	if (!(b = bind_insert(bt, BIND_DYNAMIC, r->proto, r1, r->in, r2, r->ext, mono_now(), &err))) {
+	if (!(b = bind_insert(bt, BIND_DYNAMIC, r->proto, r1, r->in, r2, r->ext, clock_mono_s(), &err))) {
 		pool_release(pl, (enum pool_proto)pp, r->ext);
 		return false;
 	}
@@ -421,7 +414,7 @@ void statefile_restore(const char *path, struct realm_set *rs, struct bind_table
 	struct journal_load_stats ls;
 	int err;
 	int64_t wall = (int64_t)time(NULL);
-	uint32_t mono = mono_now();
+	uint32_t mono = clock_mono_s();
 
 	memset(res, 0, sizeof(*res));
 	memset(l.realm_map, REALM_NONE, sizeof(l.realm_map));

@@ -70,7 +70,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../libcontrol/sha256.h"
+#include "sha256.h"
 #include "log.h"
 
 _Static_assert((int)SPC_ALG_MD5 == (int)DIGEST_MD5 && (int)SPC_ALG_SHA256 == (int)DIGEST_SHA256,
@@ -478,7 +478,7 @@ static const char *tag_of(const osip_from_t *f)
 static const char hexd[] = "0123456789abcdef";
 
 static void nonce_mac(const struct auth *a, const uint8_t raw[NONCE_RAW], uint32_t ip,
-		      uint8_t mac[NC_SHA256_LEN])
+		      uint8_t mac[SHA256_LEN])
 {
 	uint8_t msg[NONCE_RAW + 4 + SPC_HOST_MAX];
 	size_t rl = strlen(a->conf->auth_realm);
@@ -486,12 +486,12 @@ static void nonce_mac(const struct auth *a, const uint8_t raw[NONCE_RAW], uint32
 	memcpy(msg, raw, NONCE_RAW);
 	memcpy(msg + NONCE_RAW, &ip, 4);
 	memcpy(msg + NONCE_RAW + 4, a->conf->auth_realm, rl);
-	nc_hmac_sha256(a->secret, sizeof(a->secret), msg, NONCE_RAW + 4 + rl, mac);
+	sha256_hmac(a->secret, sizeof(a->secret), msg, NONCE_RAW + 4 + rl, mac);
 }
 
 static void nonce_make(struct auth *a, uint32_t ip, uint64_t now_ms, char out[NONCE_HEX + 1])
 {
-	uint8_t b[NONCE_RAW + NC_SHA256_LEN];
+	uint8_t b[NONCE_RAW + SHA256_LEN];
 	uint64_t ctr = ++a->counter;
 
 	for (int i = 0; i < 8; i++) {
@@ -523,7 +523,7 @@ enum nonce_state { N_OK, N_BAD, N_EXPIRED, N_REPLAY };
 static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char *nc_hex,
 				  uint32_t ip, uint64_t now_ms)
 {
-	uint8_t b[NONCE_RAW + NONCE_MAC], mac[NC_SHA256_LEN];
+	uint8_t b[NONCE_RAW + NONCE_MAC], mac[SHA256_LEN];
 	uint64_t issued = 0, ctr = 0, life = (uint64_t)a->conf->auth_nonce_lifetime * 1000u, h;
 	uint32_t nc = (uint32_t)strtoul(nc_hex, NULL, 16);
 	struct nonce_ent *victim = NULL;
@@ -599,8 +599,8 @@ int auth_tag(const struct auth *a, const osip_message_t *req, char *tag)
 {
 	static const char label[] = "natedge-auth-tag";
 	const char *ft = tag_of(req->from);
-	uint8_t mac[NC_SHA256_LEN];
-	struct nc_sha256 h;
+	uint8_t mac[SHA256_LEN];
+	struct sha256_ctx h;
 	char in[512];
 	int n;
 
@@ -611,13 +611,13 @@ int auth_tag(const struct auth *a, const osip_message_t *req, char *tag)
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= sizeof(in)) { /* long Call-IDs: hashed first */
-		uint8_t d[NC_SHA256_LEN];
-		nc_sha256_init(&h);
-		nc_sha256_update(&h, in, strlen(in));
-		nc_sha256_final(&h, d);
-		nc_hmac_sha256(a->secret, sizeof(a->secret), d, sizeof(d), mac);
+		uint8_t d[SHA256_LEN];
+		sha256_init(&h);
+		sha256_update(&h, in, strlen(in));
+		sha256_final(&h, d);
+		sha256_hmac(a->secret, sizeof(a->secret), d, sizeof(d), mac);
 	} else {
-		nc_hmac_sha256(a->secret, sizeof(a->secret), in, (size_t)n, mac);
+		sha256_hmac(a->secret, sizeof(a->secret), in, (size_t)n, mac);
 	}
 	for (int i = 0; i < AUTH_TAG_LEN / 2; i++) {
 		tag[2 * i] = hexd[mac[i] >> 4];
@@ -859,8 +859,8 @@ void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in 
 	ha1 = auth_users_ha1(a->users, cr.username, cr.alg);
 	known = ha1 != NULL;
 	if (!known) {
-		uint8_t m[NC_SHA256_LEN];
-		nc_hmac_sha256(a->secret, sizeof(a->secret), cr.username, strlen(cr.username), m);
+		uint8_t m[SHA256_LEN];
+		sha256_hmac(a->secret, sizeof(a->secret), cr.username, strlen(cr.username), m);
 		for (size_t i = 0; i < digest_hex_len(cr.alg) / 2; i++) {
 			dummy[2 * i] = hexd[m[i] >> 4];
 			dummy[2 * i + 1] = hexd[m[i] & 15];

@@ -49,7 +49,7 @@ int auth_reload(struct auth *a, const struct sp_conf *fresh);
  * domains, must carry valid credentials for our realm; the user must
  * match the To (REGISTER) or From AoR. When they do, our realm's
  * credentials are removed from req (they are not forwarded). now_ms is
- * monotonic (txn_now_ms()). */
+ * monotonic (clock_mono_ms()). */
 void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in *src,
 		  uint64_t now_ms, struct auth_verdict *v);
 

@@ -9,7 +9,7 @@
  * field once each (a second copy is an error: which one would a later hop
  * believe?); then the cross-checks: the required parameters are there,
  * the response has the algorithm's length, qop=auth brings cnonce and an
- * 8-digit nc. The hashes use md5.c and libcontrol's private sha256.c.
+ * 8-digit nc. The hashes use common/'s md5.c and sha256.c.
  */
 #include "digest.h"
 
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../libcontrol/sha256.h"
+#include "sha256.h"
 #include "md5.h"
 
 /* ---- parsing ---- */
@@ -233,20 +233,20 @@ int digest_parse(const char *s, size_t len, struct digest_cred *cr)
 
 size_t digest_hex_len(enum digest_alg alg)
 {
-	return alg == DIGEST_SHA256 ? 2 * NC_SHA256_LEN : 2 * MD5_LEN;
+	return alg == DIGEST_SHA256 ? 2 * SHA256_LEN : 2 * MD5_LEN;
 }
 
 struct hctx {
 	enum digest_alg alg;
 	struct md5_ctx m;
-	struct nc_sha256 s;
+	struct sha256_ctx s;
 };
 
 static void h_init(struct hctx *h, enum digest_alg alg)
 {
 	h->alg = alg;
 	if (alg == DIGEST_SHA256)
-		nc_sha256_init(&h->s);
+		sha256_init(&h->s);
 	else
 		md5_init(&h->m);
 }
@@ -256,7 +256,7 @@ static void h_add(struct hctx *h, const char *str)
 	size_t n = strlen(str);
 
 	if (h->alg == DIGEST_SHA256)
-		nc_sha256_update(&h->s, str, n);
+		sha256_update(&h->s, str, n);
 	else
 		md5_update(&h->m, str, n);
 }
@@ -264,12 +264,12 @@ static void h_add(struct hctx *h, const char *str)
 static void h_hex(struct hctx *h, char out[DIGEST_HEX_MAX])
 {
 	static const char hx[] = "0123456789abcdef";
-	uint8_t d[NC_SHA256_LEN];
+	uint8_t d[SHA256_LEN];
 	size_t n;
 
 	if (h->alg == DIGEST_SHA256) {
-		nc_sha256_final(&h->s, d);
-		n = NC_SHA256_LEN;
+		sha256_final(&h->s, d);
+		n = SHA256_LEN;
 	} else {
 		md5_final(&h->m, d);
 		n = MD5_LEN;

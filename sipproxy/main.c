@@ -22,13 +22,10 @@
 #include "notify.h"
 #include "priv.h"
 #include "proxy.h"
+#include "reload.h"
 #include "sip_msg.h"
 #include "sp_conf.h"
 #include "status.h"
-
-#ifndef SYSCONFDIR_NATD
-#define SYSCONFDIR_NATD "/etc/natedge"
-#endif
 
 static const struct option long_opts[] = {
 	{"help", no_argument, NULL, 'h'},
@@ -44,7 +41,7 @@ static void usage(FILE *f)
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
 		"       sipproxy -S [-c FILE]\n"
 		"       sipproxy -H USER REALM < password\n"
-		"  -c FILE     configuration file (default " SYSCONFDIR_NATD "/sipproxy.conf)\n"
+		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground, log to stderr\n"
 		"  -d          debug logging\n"
@@ -110,61 +107,43 @@ struct run {
 	bool debug;
 };
 
-/* SIGHUP: load the file again; apply it only if it loads cleanly and only
- * changes what can change under live calls (proxy_reload). Problems go to
- * the log, one line each. */
-static void reload(struct run *r)
+static int reload_load(void *arg, const char *path, void *fresh, FILE *errs)
 {
-	struct sp_conf *fresh = calloc(1, sizeof(*fresh));
-	char *errs = NULL;
-	size_t elen = 0;
-	FILE *ef = open_memstream(&errs, &elen);
-	int rc;
-
-	notify_send("RELOADING=1");
-	if (!fresh || !ef) {
-		log_err("reload: out of memory; keeping the running configuration");
-	} else {
-		rc = sp_conf_load(r->conf_path, fresh, ef);
-		fclose(ef);
-		ef = NULL;
-		if (rc < 0) {
-			for (char *line = strtok(errs, "\n"); line; line = strtok(NULL, "\n"))
-				log_err("reload: %s", line);
-			log_err("reload: %s has errors; keeping the running configuration", r->conf_path);
-		} else if (proxy_reload(r->proxy, fresh) == 0 && !r->debug) {
-			log_level = fresh->log_level;
-		}
-	}
-	if (ef)
-		fclose(ef);
-	free(errs);
-	free(fresh);
-	notify_send("READY=1");
+	(void)arg;
+	return sp_conf_load(path, fresh, errs);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* A clean file: proxy_reload takes what may change under live calls. */
+static void reload_take(void *arg, void *fresh)
+{
+	struct run *r = arg;
+	struct sp_conf *c = fresh;
+
+	if (proxy_reload(r->proxy, c) == 0 && !r->debug)
+		log_level = c->log_level;
+}
+
+/* SIGHUP: load the file again (reload_run: problems go to the log, one
+ * line each). */
+static void on_hup(void *arg)
 {
 	struct run *r = arg;
 
-	(void)what;
-	if (sig == SIGUSR1) {
-		proxy_status(r->proxy, status_line, NULL);
-		return;
-	}
-	if (sig == SIGHUP) {
-		reload(r);
-		return;
-	}
-	log_notice("signal %d: stopping", (int)sig);
-	event_base_loopbreak(r->base);
+	reload_run(r->conf_path, sizeof(struct sp_conf), reload_load, reload_take, r);
+}
+
+/* SIGUSR1: the status view to the log. */
+static void on_usr1(void *arg)
+{
+	struct run *r = arg;
+
+	proxy_status(r->proxy, status_line, NULL);
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = SYSCONFDIR_NATD "/sipproxy.conf", *pidfile = NULL;
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-	struct event *sev[4] = {NULL};
+	const char *conf_path = NATEDGE_SYSCONFDIR "/sipproxy.conf", *pidfile = NULL;
+	struct reload_signals *sigs = NULL;
 	bool check = false, fg = false, debug = false;
 	struct run r = {NULL, NULL, NULL, false};
 	struct status_srv *status = NULL;
@@ -244,11 +223,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (conf->status_socket[0] && !(status = status_open(r.base, conf->status_socket, r.proxy)))
 		goto out;
-	for (unsigned i = 0; i < 4; i++)
-		if (!(sev[i] = evsignal_new(r.base, sigs[i], on_signal, &r)) || evsignal_add(sev[i], NULL) < 0) {
-			log_err("cannot handle signal %d", sigs[i]);
-			goto out;
-		}
+	if (!(sigs = reload_signals_new(r.base, on_hup, on_usr1, &r)))
+		goto out;
 	if (*pidfile && (pidfd = priv_pidfile_open(pidfile)) < 0)
 		goto out;
 	/* "root" keeps root (tests); any other user is dropped to */
@@ -257,11 +233,7 @@ int main(int argc, char **argv)
 	/* state.file: written from now on by the user it runs as */
 	if (proxy_state_open(r.proxy) < 0)
 		goto out;
-	if (pidfd >= 0) {
-		dprintf(pidfd, "%ld\n", (long)getpid());
-		close(pidfd);
-		pidfd = -1;
-	}
+	priv_pidfile_ready(&pidfd);
 	log_notice("ready: %u listen address%s, %u natd%s, running as %s", conf->nlisten,
 		   conf->nlisten == 1 ? "" : "es", conf->nnats, conf->nnats == 1 ? "" : "s",
 		   getuid() == 0 ? "root" : conf->user);
@@ -275,9 +247,7 @@ int main(int argc, char **argv)
 out:
 	if (pidfd >= 0)
 		close(pidfd);
-	for (unsigned i = 0; i < 4; i++)
-		if (sev[i])
-			event_free(sev[i]);
+	reload_signals_free(sigs);
 	status_close(status);
 	proxy_free(r.proxy);
 	if (r.base)

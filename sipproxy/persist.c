@@ -32,9 +32,9 @@
 
 #include "journal.h"
 #include "log.h"
+#include "name.h"
 
 #define MAX_FIELDS (4 + NC_FILTER_MAX + 1) /* an F line with every filter, and one too many */
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 struct persist {
 	const struct sp_conf *conf;
@@ -269,9 +269,7 @@ static int nat_index(const struct sp_conf *c, const char *name)
 
 static bool is_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	return n > 0 && n < SPC_NAME_MAX && strspn(s, NAME_CHARS) == n;
+	return name_ok(s, SPC_NAME_MAX - 1);
 }
 
 /* ---- reading: records ---- */

@@ -1,7 +1,7 @@
 /* persist: sipproxy's state file (state.file), so that a restart, even
  * after kill -9, keeps the registrations and the calls' natd bindings.
  *
- * The file is a journal (natd/journal.h): a snapshot of every live
+ * The file is a journal (common/journal.h): a snapshot of every live
  * record, then the changes appended as they happen, written once per
  * event-loop pass. This module owns the record format and the glue: it
  * hooks into the registrar (an AoR changed), into media (a call

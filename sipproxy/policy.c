@@ -39,7 +39,7 @@
 bool policy_trusted_peer(const struct sp_conf *c, uint32_t addr_be)
 {
 	for (unsigned i = 0; i < c->ntrusted_peers; i++)
-		if (sp_conf_prefix_has(&c->trusted_peers[i], addr_be))
+		if (prefix_match(&c->trusted_peers[i], addr_be))
 			return true;
 	return false;
 }
@@ -51,7 +51,7 @@ bool policy_route_admits(const struct spc_route *route, uint32_t addr_be, int re
 	if (realm >= 0 && realm < 32 && (route->allow_realms & (1u << realm)))
 		return true;
 	for (unsigned i = 0; i < route->nallow_prefixes; i++)
-		if (sp_conf_prefix_has(&route->allow_prefixes[i], addr_be))
+		if (prefix_match(&route->allow_prefixes[i], addr_be))
 			return true;
 	return false;
 }

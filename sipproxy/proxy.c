@@ -69,6 +69,7 @@
 
 #include "dialog.h"
 #include "auth.h"
+#include "clock.h"
 #include "log.h"
 #include "media.h"
 #include "persist.h"
@@ -116,7 +117,7 @@ struct park {
 
 static int64_t now_s(void)
 {
-	return (int64_t)(txn_now_ms() / 1000u);
+	return (int64_t)(clock_mono_ms() / 1000u);
 }
 
 static const char *ip_str(const struct sockaddr_in *a, char *buf)
@@ -190,7 +191,7 @@ static void reply_auth(struct proxy *p, const osip_message_t *req, const struct 
 	    sip_msg_build_response(req, v->status, v->reason, tag, &r) < 0)
 		return;
 	if ((v->status == 401 || v->status == 407) &&
-	    auth_challenge(p->auth, r, &from->peer, v->stale, txn_now_ms()) < 0) {
+	    auth_challenge(p->auth, r, &from->peer, v->stale, clock_mono_ms()) < 0) {
 		osip_message_free(r);
 		return;
 	}
@@ -789,7 +790,7 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 		return true;
 	}
 	p->st.relay_refused++;
-	if (rl_allow(p->refuse_log, pr.src_be, txn_now_ms() / POLICY_LOG_EVERY_S)) {
+	if (rl_allow(p->refuse_log, pr.src_be, clock_mono_ms() / POLICY_LOG_EVERY_S)) {
 		const char *fd = req->from && req->from->url && req->from->url->host
 					 ? req->from->url->host : "-";
 		log_info("relay refused: %s for %s from %s:%u (From domain %s): not authenticated, "
@@ -911,7 +912,7 @@ static bool dialog_admits(struct proxy *p, const osip_message_t *req, const stru
 	if (v == DLG_OK)
 		return true;
 	p->st.dialog_refused++;
-	if (!rl_allow(p->rl_dlg, from->peer.sin_addr.s_addr, txn_now_ms())) {
+	if (!rl_allow(p->rl_dlg, from->peer.sin_addr.s_addr, clock_mono_ms())) {
 		p->st.rate_limited++;
 		return false;
 	}
@@ -988,7 +989,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	 * a known dialog from its party always pass, so calls in progress
 	 * can end (the others were refused above, under their own limit) */
 	if (c->rate_limit && !tag_of(req->to) &&
-	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, txn_now_ms())) {
+	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, clock_mono_ms())) {
 		p->st.rate_limited++;
 		reply_stateless(p, req, from, 503, "Service Unavailable (request rate)", "1");
 		osip_message_free(req);
@@ -1009,7 +1010,7 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 			return;
 		}
 	/* digest authentication (auth.c): REGISTER and requests from our users */
-	auth_request(p->auth, req, &from->peer, txn_now_ms(), &av);
+	auth_request(p->auth, req, &from->peer, clock_mono_ms(), &av);
 	if (av.status) {
 		reply_auth(p, req, from, &av);
 		osip_message_free(req);

@@ -38,10 +38,9 @@
 #include <syslog.h>
 
 #include "confmsg.h"
+#include "name.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-/* Names travel over natd's control channel: keep them to this set. */
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SIP_PORT 5060
 
@@ -53,7 +52,7 @@ _Static_assert(SPC_MAX_REALMS <= 32, "a route's allow_realms is a 32-bit mask");
 
 enum ktype {
 	K_STR,        /* string of min..size-1 bytes */
-	K_NAME,       /* min..size-1 bytes of NAME_CHARS */
+	K_NAME,       /* min..size-1 bytes of the name grammar (name.h) */
 	K_HOST,       /* host name or IPv4 literal ("" too when min is 0) */
 	K_NUMHOST,    /* numeric IPv4 or IPv6 address, kept as text */
 	K_RDOMAIN,    /* host name or "*." and a host name; lower-cased */
@@ -64,7 +63,7 @@ enum ktype {
 	K_ENUM,       /* one of choices[], stored as an int */
 	K_IPV4,       /* "a.b.c.d", not 0.0.0.0, into the struct sockaddr_in at off */
 	K_HOSTPORT,   /* "a.b.c.d[:port]", not 0.0.0.0, into a struct sockaddr_in */
-	K_PREFIX,     /* "a.b.c.d/len" into a struct spc_prefix */
+	K_PREFIX,     /* "a.b.c.d/len" into a struct prefix */
 	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
 	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
 	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
@@ -197,7 +196,7 @@ struct rule_raw {
 
 /* allow_from as written: prefixes, and realm names to resolve. */
 struct allow_raw {
-	struct spc_prefix prefixes[SPC_MAX_ALLOW];
+	struct prefix prefixes[SPC_MAX_ALLOW];
 	unsigned nprefixes;
 	char names[SPC_MAX_ALLOW][SPC_NAME_MAX];
 	unsigned nnames;
@@ -391,65 +390,6 @@ static int line_of(const config_setting_t *s)
 
 /* ---- parsing of single values ---- */
 
-static uint32_t pmask(unsigned len)
-{
-	return len ? ~0u << (32 - len) : 0;
-}
-
-static const char *fmt_prefix(const struct spc_prefix *p, char *buf, size_t n)
-{
-	struct in_addr a = {htonl(p->addr)};
-	char s[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &a, s, sizeof(s));
-	snprintf(buf, n, "%s/%u", s, p->len);
-	return buf;
-}
-
-/* "a.b.c.d/len" (or "a.b.c.d", a /32). 0; -1 not a prefix; -2 host bits
- * set (p then holds the masked prefix, for the message). */
-static int parse_prefix(const char *s, struct spc_prefix *p)
-{
-	char a[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long len = 32;
-	struct in_addr in;
-
-	if (alen == 0 || alen >= sizeof(a))
-		return -1;
-	memcpy(a, s, alen);
-	a[alen] = '\0';
-	if (inet_pton(AF_INET, a, &in) != 1)
-		return -1;
-	if (slash) {
-		const char *d = slash + 1;
-		size_t nd = strspn(d, "0123456789");
-		if (nd == 0 || nd > 2 || d[nd])
-			return -1;
-		len = strtoul(d, NULL, 10);
-		if (len > 32)
-			return -1;
-	}
-	p->len = (uint8_t)len;
-	p->addr = ntohl(in.s_addr);
-	if (p->addr & ~pmask(p->len)) {
-		p->addr &= pmask(p->len);
-		return -2;
-	}
-	return 0;
-}
-
-static bool prefix_match(const struct spc_prefix *p, uint32_t addr)
-{
-	return ((addr ^ p->addr) & pmask(p->len)) == 0;
-}
-
-bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be)
-{
-	return prefix_match(p, ntohl(addr_be));
-}
-
 /* "a.b.c.d[:port]", port 1..65535 (default 5060), address not 0.0.0.0. */
 static bool parse_hostport(const char *s, struct sockaddr_in *sa)
 {
@@ -621,7 +561,7 @@ static void set_default(const struct item *it, char *base)
 
 static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
 {
-	struct spc_prefix *pfx = (struct spc_prefix *)(void *)(base + it->off);
+	struct prefix *pfx = (struct prefix *)(void *)(base + it->off);
 	unsigned *n = (unsigned *)(void *)(base + it->off2);
 	char buf[32];
 
@@ -630,7 +570,7 @@ static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = str_of(c, e);
-		struct spc_prefix p;
+		struct prefix p;
 		int rc;
 
 		if (!v)
@@ -639,13 +579,13 @@ static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct
 			cerr(c, e, NULL, "more than %zu prefixes", it->size);
 			return;
 		}
-		if ((rc = parse_prefix(v, &p)) == -1) {
+		if ((rc = prefix_parse(v, &p)) == -EINVAL) {
 			cerr(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
 			continue;
 		}
-		if (rc == -2) {
+		if (rc == -EDOM) {
 			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     fmt_prefix(&p, buf, sizeof(buf)));
+			     prefix_fmt(&p, buf, sizeof(buf)));
 			continue;
 		}
 		for (unsigned k = 0; k < *n; k++)
@@ -857,7 +797,7 @@ static void load_allow_from(struct ctx *c, const config_setting_t *s, const stru
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = str_of(c, e);
-		struct spc_prefix p;
+		struct prefix p;
 		int rc;
 
 		if (!v)
@@ -866,17 +806,17 @@ static void load_allow_from(struct ctx *c, const config_setting_t *s, const stru
 			cerr(c, e, NULL, "more than %zu entries", it->size);
 			return;
 		}
-		if ((rc = parse_prefix(v, &p)) == 0) {
+		if ((rc = prefix_parse(v, &p)) == 0) {
 			for (unsigned k = 0; k < a->nprefixes; k++)
 				if (a->prefixes[k].addr == p.addr && a->prefixes[k].len == p.len) {
 					cerr(c, e, NULL, "\"%s\" is listed twice", v);
 					goto next;
 				}
 			a->prefixes[a->nprefixes++] = p;
-		} else if (rc == -2) {
+		} else if (rc == -EDOM) {
 			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     fmt_prefix(&p, buf, sizeof(buf)));
-		} else if (*v && strlen(v) < SPC_NAME_MAX && strspn(v, NAME_CHARS) == strlen(v)) {
+			     prefix_fmt(&p, buf, sizeof(buf)));
+		} else if (name_ok(v, SPC_NAME_MAX - 1)) {
 			memcpy(a->names[a->nnames++], v, strlen(v) + 1);
 		} else {
 			cerr(c, e, NULL, "\"%s\" is neither a realm name nor a prefix a.b.c.d/len", v);
@@ -909,7 +849,7 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 			cerr(c, s, NULL, "longer than %zu characters", it->size - 1);
 			return;
 		}
-		if (it->type == K_NAME && strspn(v, NAME_CHARS) != len) {
+		if (it->type == K_NAME && !name_chars_ok(v)) {
 			cerr(c, s, NULL, "\"%s\" is not a name (1..%zu characters of A-Z a-z 0-9 . _ -)", v,
 			     it->size - 1);
 			return;
@@ -991,17 +931,17 @@ static void load_value(struct ctx *c, const config_setting_t *s, const struct it
 			cerr(c, s, NULL, "\"%s\" is not an IPv4 address (not 0.0.0.0) with an optional :port", v);
 		return;
 	case K_PREFIX: {
-		struct spc_prefix p;
+		struct prefix p;
 		char buf[32];
 		int rc;
 
 		if (!(v = str_of(c, s)))
 			return;
-		if ((rc = parse_prefix(v, &p)) == -1)
+		if ((rc = prefix_parse(v, &p)) == -EINVAL)
 			cerr(c, s, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
-		else if (rc == -2)
+		else if (rc == -EDOM)
 			cerr(c, s, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     fmt_prefix(&p, buf, sizeof(buf)));
+			     prefix_fmt(&p, buf, sizeof(buf)));
 		else
 			memcpy(dst, &p, sizeof(p));
 		return;
@@ -1270,7 +1210,7 @@ static void check_realms(struct ctx *c, const config_t *cfg, struct sp_conf *out
 					    r->prefixes[p].len == o->prefixes[q].len)
 						cerr(c, at(g, "prefixes"), NULL,
 						     "%s is also a prefix of realm \"%s\": an address could not be told apart",
-						     fmt_prefix(&r->prefixes[p], a, sizeof(a)), o->name);
+						     prefix_fmt(&r->prefixes[p], a, sizeof(a)), o->name);
 		}
 		out->realms[i] = *r;
 	}
@@ -1392,7 +1332,7 @@ static void check_routes(struct ctx *c, struct sp_conf *out)
 			else if (r->kind == SPC_ROUTE_PREFIX && config_setting_get_member(g, "prefix") &&
 				 r->prefix.addr == o->prefix.addr && r->prefix.len == o->prefix.len)
 				cerr(c, at(g, "prefix"), NULL, "%s already has a route at line %d",
-				     fmt_prefix(&r->prefix, a, sizeof(a)), line_of(c->g[L_ROUTES][j]));
+				     prefix_fmt(&r->prefix, a, sizeof(a)), line_of(c->g[L_ROUTES][j]));
 		}
 		out->routes[i] = *r;
 		/* allow_from: realm names to indexes (relay policy rule 4) */
@@ -1580,13 +1520,12 @@ int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, F
 
 int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be)
 {
-	uint32_t a = ntohl(addr_be);
 	int best = -1, best_len = -1;
 
 	for (unsigned i = 0; i < c->nrealms; i++)
 		for (unsigned k = 0; k < c->realms[i].nprefixes; k++) {
-			const struct spc_prefix *p = &c->realms[i].prefixes[k];
-			if (prefix_match(p, a) && (int)p->len > best_len)
+			const struct prefix *p = &c->realms[i].prefixes[k];
+			if (prefix_match(p, addr_be) && (int)p->len > best_len)
 				best = (int)i, best_len = p->len;
 		}
 	return best;
@@ -1660,7 +1599,7 @@ const struct spc_route *sp_conf_route(const struct sp_conf *c, const char *host)
 	if (inet_pton(AF_INET, h, &in) != 1)
 		return NULL;
 	for (unsigned i = 0; i < c->nroutes; i++) /* longest prefix */
-		if (c->routes[i].kind == SPC_ROUTE_PREFIX && prefix_match(&c->routes[i].prefix, ntohl(in.s_addr)) &&
+		if (c->routes[i].kind == SPC_ROUTE_PREFIX && prefix_match(&c->routes[i].prefix, in.s_addr) &&
 		    (int)c->routes[i].prefix.len > best_plen)
 			best = &c->routes[i], best_plen = c->routes[i].prefix.len;
 	return best;

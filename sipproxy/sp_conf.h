@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "prefix.h"
+
 #define SPC_NAME_MAX 32      /* realm, nat names; NUL included */
 #define SPC_HOST_MAX 128     /* domain names, advertised hosts; NUL included */
 #define SPC_PATH_MAX 256
@@ -45,12 +47,6 @@
 #define SPC_MAX_TRUSTED 16   /* trusted_peers prefixes */
 #define SPC_MAX_ALLOW 16     /* a route's allow_from entries */
 
-/* An IPv4 prefix, address in host byte order, masked. */
-struct spc_prefix {
-	uint32_t addr;
-	uint8_t len; /* 0..32 */
-};
-
 struct spc_listen {
 	struct sockaddr_in addr; /* a specific IPv4 address (not 0.0.0.0) and port (default 5060) */
 	bool udp, tcp;           /* transports = [ "udp", "tcp" ] (default both) */
@@ -60,7 +56,7 @@ struct spc_listen {
 
 struct spc_realm {
 	char name[SPC_NAME_MAX];
-	struct spc_prefix prefixes[SPC_MAX_PREFIXES];
+	struct prefix prefixes[SPC_MAX_PREFIXES];
 	unsigned nprefixes;
 };
 
@@ -116,7 +112,7 @@ enum spc_route_kind { SPC_ROUTE_DOMAIN, SPC_ROUTE_PREFIX };
 struct spc_route {
 	enum spc_route_kind kind;
 	char domain[SPC_HOST_MAX];     /* DOMAIN: exact host, or "*.example.net" suffix; lower case */
-	struct spc_prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
+	struct prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
 	struct sockaddr_in next_hop;   /* IPv4 address and port (default 5060) */
 	bool tcp;                      /* next_hop transport: "udp" (default) or "tcp" */
 	/* allow_from: sources that may use this route without authenticating
@@ -124,7 +120,7 @@ struct spc_route {
 	 * prefixes. Empty (the default): only authenticated users and
 	 * trusted peers may. */
 	uint32_t allow_realms;
-	struct spc_prefix allow_prefixes[SPC_MAX_ALLOW];
+	struct prefix allow_prefixes[SPC_MAX_ALLOW];
 	unsigned nallow_prefixes;
 };
 
@@ -164,7 +160,7 @@ struct sp_conf {
 	/* trusted_peers: sources whose requests are relayed without
 	 * authentication and whose Via maddr is honoured (policy.h); default
 	 * none */
-	struct spc_prefix trusted_peers[SPC_MAX_TRUSTED];
+	struct prefix trusted_peers[SPC_MAX_TRUSTED];
 	unsigned ntrusted_peers;
 
 	/* media.* */
@@ -221,9 +217,6 @@ int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, F
 /* Realm of an IPv4 address (network byte order): longest prefix match over
  * every realm; -1 if none matches. */
 int sp_conf_realm_of(const struct sp_conf *c, uint32_t addr_be);
-
-/* true if addr (network byte order) lies in prefix p. */
-bool sp_conf_prefix_has(const struct spc_prefix *p, uint32_t addr_be);
 
 /* Index of the realm called name, or -1. */
 int sp_conf_realm_index(const struct sp_conf *c, const char *name);

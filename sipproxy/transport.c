@@ -34,7 +34,7 @@
  * dropped and counted (tcp_connect_failed, send_errors).
  *
  * Connections are found by id and by peer through two small chained hash
- * tables (by peer: SipHash under a random key, natd/siphash.h). Ids come
+ * tables (by peer: SipHash under a random key, common/siphash.h). Ids come
  * from a 64-bit counter and are never reused.
  *
  * Re-entrancy: the receive callback may call tp_send() on any connection,
@@ -64,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "siphash.h"
 
@@ -124,14 +125,6 @@ struct transport {
 	bool closing;
 	char *udp_buf;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct timeval ms_tv(uint64_t ms)
 {
@@ -307,7 +300,7 @@ static int conn_flush(struct conn *c)
 			return -err;
 		}
 		evbuffer_drain(c->out, (size_t)w);
-		c->last = now_ms();
+		c->last = clock_mono_ms();
 	}
 	wev_set(c, evbuffer_get_length(c->out) > 0);
 	return 0;
@@ -329,7 +322,7 @@ static struct conn *conn_new(struct transport *tp, int fd, int li, const struct 
 	c->listen = li;
 	c->peer = *peer;
 	c->connecting = connecting;
-	c->last = now_ms();
+	c->last = clock_mono_ms();
 	c->rev = event_new(tp->base, fd, EV_READ | EV_PERSIST, tcp_read_cb, c);
 	c->wev = event_new(tp->base, fd, EV_WRITE | EV_PERSIST, tcp_write_cb, c);
 	c->out = evbuffer_new();
@@ -366,7 +359,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct transport *tp = c->tp;
-	uint64_t idle = now_ms() - c->last;
+	uint64_t idle = clock_mono_ms() - c->last;
 	struct timeval tv;
 
 	(void)fd;
@@ -405,7 +398,7 @@ static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->connecting = false;
-		c->last = now_ms();
+		c->last = clock_mono_ms();
 		tp->st.tcp_connected++;
 		tp->st.tcp_tx += c->pending;
 		c->pending = 0;
@@ -645,7 +638,7 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->last = now_ms();
+	c->last = clock_mono_ms();
 	c->busy = true;
 	tcp_frame(c);
 	c->busy = false;

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "log.h"
 #include "policy.h"
@@ -46,14 +45,6 @@ struct txn_layer {
 static unsigned bucket_of(const struct txn_layer *tl, const char *s)
 {
 	return (unsigned)(siphash_str(&tl->key, s) % BUCKETS);
-}
-
-uint64_t txn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void arm(struct event *ev, unsigned ms)

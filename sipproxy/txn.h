@@ -194,7 +194,4 @@ int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t 
 
 void txn_get_stats(const struct txn_layer *tl, struct txn_stats *st);
 
-/* Current time in ms (monotonic), as the layer sees it. */
-uint64_t txn_now_ms(void);
-
 #endif

@@ -1,4 +1,4 @@
-/* Unit tests for sha256.c and auth.c: SHA-256 against FIPS 180-4 example
+/* Unit tests for common/sha256.c and auth.c: SHA-256 against FIPS 180-4 example
  * vectors (including the million-'a' message and inputs around the 55/56/64
  * byte padding edges, fed in pieces), HMAC-SHA256 against RFC 4231 test
  * cases 1-7, and the challenge-response MACs of natctl/proto.h section 6. */
@@ -32,19 +32,19 @@ static void unhex(const char *h, uint8_t *out, size_t n)
 static void check_sha(const void *msg, size_t len, const char *hex)
 {
 	uint8_t want[32], got[32];
-	struct nc_sha256 c;
+	struct sha256_ctx c;
 	size_t i;
 
 	unhex(hex, want, 32);
-	nc_sha256_init(&c);
-	nc_sha256_update(&c, msg, len);
-	nc_sha256_final(&c, got);
+	sha256_init(&c);
+	sha256_update(&c, msg, len);
+	sha256_final(&c, got);
 	assert_memory_equal(got, want, 32);
 	/* The same fed one byte at a time. */
-	nc_sha256_init(&c);
+	sha256_init(&c);
 	for (i = 0; i < len; i++)
-		nc_sha256_update(&c, (const uint8_t *)msg + i, 1);
-	nc_sha256_final(&c, got);
+		sha256_update(&c, (const uint8_t *)msg + i, 1);
+	sha256_final(&c, got);
 	assert_memory_equal(got, want, 32);
 }
 
@@ -67,16 +67,16 @@ static void test_sha256_million(void **state)
 {
 	static uint8_t a[1000];
 	uint8_t want[32], got[32];
-	struct nc_sha256 c;
+	struct sha256_ctx c;
 	unsigned i;
 
 	(void)state;
 	memset(a, 'a', sizeof(a));
 	unhex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", want, 32);
-	nc_sha256_init(&c);
+	sha256_init(&c);
 	for (i = 0; i < 1000; i++)
-		nc_sha256_update(&c, a, sizeof(a));
-	nc_sha256_final(&c, got);
+		sha256_update(&c, a, sizeof(a));
+	sha256_final(&c, got);
 	assert_memory_equal(got, want, 32);
 }
 
@@ -108,7 +108,7 @@ static void check_hmac(const uint8_t *key, size_t klen, const uint8_t *msg, size
 	uint8_t want[32], got[32];
 
 	unhex(hex, want, outlen);
-	nc_hmac_sha256(key, klen, msg, mlen, got);
+	sha256_hmac(key, klen, msg, mlen, got);
 	assert_memory_equal(got, want, outlen);
 }
 
@@ -167,7 +167,7 @@ static void test_auth_mac(void **state)
 	in[15] = 'C';
 	memcpy(in + 16, ns, 32);
 	memcpy(in + 48, nc, 32);
-	nc_hmac_sha256(secret, strlen(secret), in, sizeof(in), ref);
+	sha256_hmac(secret, strlen(secret), in, sizeof(in), ref);
 	assert_memory_equal(cm, ref, NC_MAC_LEN);
 
 	assert_true(nc_auth_check(secret, strlen(secret), NC_AUTH_CLIENT, ns, nc, cm));

@@ -153,7 +153,7 @@ static void test_defaults(void **state)
 	assert_int_equal(conf.listen[0].addr.sin_addr.s_addr, ip("10.1.0.1"));
 	assert_string_equal(conf.realms[0].name, "inside");
 	assert_int_equal(conf.realms[0].nprefixes, 1);
-	assert_int_equal(conf.realms[0].prefixes[0].addr, 0x0a010000);
+	assert_int_equal(ntohl(conf.realms[0].prefixes[0].addr), 0x0a010000);
 	assert_int_equal(conf.realms[0].prefixes[0].len, 24);
 	assert_int_equal(conf.realms[1].prefixes[0].len, 0);
 }
@@ -203,7 +203,7 @@ static void test_full(void **state)
 	assert_true(conf.log_syslog);
 	assert_int_equal(conf.nrealms, 3);
 	assert_int_equal(conf.realms[0].nprefixes, 2);
-	assert_int_equal(conf.realms[0].prefixes[1].addr, 0x0a020000);
+	assert_int_equal(ntohl(conf.realms[0].prefixes[1].addr), 0x0a020000);
 	assert_int_equal(conf.realms[0].prefixes[1].len, 16);
 	assert_string_equal(conf.realms[2].name, "dmz");
 
@@ -257,7 +257,7 @@ static void test_full(void **state)
 	assert_int_equal(ntohs(conf.routes[1].next_hop.sin_port), 5060);
 	assert_int_equal(conf.routes[1].next_hop.sin_family, AF_INET);
 	assert_int_equal(conf.routes[2].kind, SPC_ROUTE_PREFIX);
-	assert_int_equal(conf.routes[2].prefix.addr, 0xc0000200);
+	assert_int_equal(ntohl(conf.routes[2].prefix.addr), 0xc0000200);
 	assert_int_equal(conf.routes[2].prefix.len, 24);
 	assert_true(conf.routes[2].tcp);
 
@@ -640,7 +640,7 @@ static void test_realm_prefixes(void **state)
 	load_ok("realms = ( { name = \"inside\"; prefixes = [ \"10.1.0.0/24\", \"10.9.9.9\" ]; },\n"
 		"{ name = \"outside\"; prefixes = [ \"0.0.0.0/0\" ]; } );\n" LISTEN);
 	assert_int_equal(conf.realms[0].prefixes[1].len, 32);
-	assert_int_equal(conf.realms[0].prefixes[1].addr, 0x0a090909);
+	assert_int_equal(ntohl(conf.realms[0].prefixes[1].addr), 0x0a090909);
 	/* at most SPC_MAX_PREFIXES */
 	l = (size_t)snprintf(text, sizeof(text), "realms = ( { name = \"inside\"; prefixes = [ ");
 	for (int i = 0; i <= SPC_MAX_PREFIXES; i++)

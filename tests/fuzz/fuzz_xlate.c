@@ -51,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sanitizer/asan_interface.h>
@@ -59,6 +58,7 @@
 #include <natctl/msg.h>
 
 #include "binding.h"
+#include "clock.h"
 #include "conf.h"
 #include "frag.h"
 #include "fuzz_common.h"
@@ -110,14 +110,6 @@ struct env {
 	struct endpoint last_in, last_ext;
 	uint8_t last_proto;
 };
-
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -213,10 +205,10 @@ static void env_init(struct env *e, uint8_t settings)
 	bc.capacity = 48;
 	bc.perm_capacity = 32;
 	bc.filtering = filt[settings & 3];
-	FUZZ_CHECK(e->bt = bind_table_new(&bc, now_sec()), "bind_table_new");
+	FUZZ_CHECK(e->bt = bind_table_new(&bc, clock_mono_s()), "bind_table_new");
 	FUZZ_CHECK(e->ft = frag_table_new(&fc), "frag_table_new");
 	e->x = (struct xlate_ctx){
-		.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st, .now = now_sec(),
+		.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st, .now = clock_mono_s(),
 		.hairpinning = !(settings & 4),
 		.pool_flags = (settings & 8 ? 0 : POOL_F_PARITY) | (settings & 16 ? 0 : POOL_F_PRESERVE),
 		.emit = on_emit, .emit_arg = e, .on_new = on_new, .on_new_arg = e,

@@ -9,18 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pool.h"
 #include "realmconf.h"
-
-uint32_t natdenv_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 void natdenv_init(struct natdenv *n, const char *conf_text)
 {
@@ -38,10 +31,10 @@ void natdenv_init(struct natdenv *n, const char *conf_text)
 	assert_int_equal(realm_set_build(&n->rs, &n->conf), 0);
 	n->conf.bind.capacity = 256;
 	n->conf.bind.perm_capacity = 256;
-	assert_non_null(n->bt = bind_table_new(&n->conf.bind, natdenv_now()));
+	assert_non_null(n->bt = bind_table_new(&n->conf.bind, clock_mono_s()));
 	assert_non_null(n->ft = frag_table_new(&fc));
 	n->x = (struct xlate_ctx){.realms = &n->rs, .bt = n->bt, .ft = n->ft, .st = &n->st,
-				  .now = natdenv_now(), .hairpinning = true,
+				  .now = clock_mono_s(), .hairpinning = true,
 				  .pool_flags = POOL_F_PARITY | POOL_F_PRESERVE};
 	mc = (struct mgr_conf){n->conf.ctl_default_lifetime, n->conf.ctl_max_lifetime};
 	assert_non_null(n->m = mgr_new(&mc, &n->x));

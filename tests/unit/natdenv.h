@@ -27,7 +27,5 @@ struct natdenv {
  * manager's lifetimes are the config's control.*_lifetime. */
 void natdenv_init(struct natdenv *n, const char *conf_text);
 void natdenv_fini(struct natdenv *n);
-/* The clock natd's manager and wheel use (monotonic seconds). */
-uint32_t natdenv_now(void);
 
 #endif

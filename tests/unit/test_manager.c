@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "manager.h"
 #include "pool.h"
@@ -43,13 +43,6 @@ struct env {
 	unsigned events[8];
 	uint32_t skew; /* seconds added to the packet path's clock */
 };
-
-static uint32_t now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
 
 static void on_event(void *arg, uint8_t event, const struct nc_item *it)
 {
@@ -136,7 +129,7 @@ static enum xlate_verdict udp(struct env *e, const char *src, uint16_t sport, ui
 			      uint16_t dport)
 {
 	size_t n = pb_udp(e->pkt, pb_addr(src), sport, dst, dport, 20);
-	e->nd.x.now = now_sec() + e->skew;
+	e->nd.x.now = clock_mono_s() + e->skew;
 	return xlate_packet(&e->nd.x, e->pkt, n, sizeof(e->pkt));
 }
 
@@ -486,7 +479,7 @@ static void test_lease_expires(void **state)
 	struct nc_bind_r a;
 	struct nc_refresh rf = {0};
 	struct nc_refresh_r rr;
-	uint32_t t0 = now_sec();
+	uint32_t t0 = clock_mono_s();
 
 	r.lifetime = 5;
 	r.rtp_pair = true;
@@ -540,7 +533,7 @@ static void test_dynamic_binding_replaced_and_static_conflicts(void **state)
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
 	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 0);
 	assert_int_equal(bind_count_kind(e->nd.bt, BIND_MANAGED), 1);
-	assert_non_null(bind_insert(e->nd.bt, BIND_STATIC, IPPROTO_UDP, 0, in, 1, ext, now_sec(), &err));
+	assert_non_null(bind_insert(e->nd.bt, BIND_STATIC, IPPROTO_UDP, 0, in, 1, ext, clock_mono_s(), &err));
 	r = req("10.1.0.20", 5060);
 	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_CONFLICT);
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "natdenv.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "manager.h"
@@ -1634,7 +1635,7 @@ static enum xlate_verdict inbound(struct env *e, const char *remote, uint16_t rp
 	size_t n = pb_udp(pkt, A(remote), rport, maddr, mport, 20);
 	enum xlate_verdict v;
 
-	e->nd.x.now = natdenv_now();
+	e->nd.x.now = clock_mono_s();
 	v = xlate_packet(&e->nd.x, pkt, n, sizeof(pkt));
 	if (v == XL_FORWARD && to) {
 		memcpy(&to->addr, pkt + 16, 4);

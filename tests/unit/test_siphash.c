@@ -1,4 +1,4 @@
-/* test_siphash: SipHash-2-4 (natd/siphash.c, shared with sipproxy)
+/* test_siphash: SipHash-2-4 (common/siphash.c, shared with sipproxy)
  * against the reference implementation's 64 test vectors (veorq/SipHash
  * vectors.h: key 00 01 .. 0f, message 00 01 .. len-1 for len 0..63, the
  * tag read little-endian), and keys: two random keys spread the same

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "binding.h"
+#include "clock.h"
 #include "manager.h"
 #include "natdenv.h"
 #include "pktbuild.h"
@@ -108,7 +109,7 @@ static struct binding *dyn(struct env *e, struct natdenv *n, const char *src, ui
 	size_t len = pb_udp(e->pkt, pb_addr(src), sport, pb_addr("203.0.113.10"), 7000, 20);
 	struct endpoint in = {pb_addr(src), htons(sport)};
 
-	n->x.now = natdenv_now();
+	n->x.now = clock_mono_s();
 	assert_int_equal(xlate_packet(&n->x, e->pkt, len, sizeof(e->pkt)), XL_FORWARD);
 	return bind_lookup_in(n->bt, IPPROTO_UDP, 0, in, 1);
 }

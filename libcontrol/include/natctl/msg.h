@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <natctl/proto.h>
 
@@ -80,6 +81,23 @@ struct nc_ip {
 	uint8_t af;
 	uint8_t a[16];
 };
+
+/* ip = the IPv4 address addr (network byte order). */
+static inline void nc_ip_set4(struct nc_ip *ip, uint32_t addr)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->af = NC_AF_IP4;
+	memcpy(ip->a, &addr, 4);
+}
+
+/* The IPv4 address of ip (network byte order); 0 unless ip is IPv4. */
+static inline uint32_t nc_ip_get4(const struct nc_ip *ip)
+{
+	uint32_t addr;
+
+	memcpy(&addr, ip->a, 4);
+	return ip->af == NC_AF_IP4 ? addr : 0;
+}
 
 struct nc_ep {
 	struct nc_ip ip;

@@ -10,8 +10,8 @@
  * The variable is left in the environment: the daemons send several states
  * over their life. Sending never blocks and never raises SIGPIPE.
  */
-#ifndef NATD_NOTIFY_H
-#define NATD_NOTIFY_H
+#ifndef COMMON_NOTIFY_H
+#define COMMON_NOTIFY_H
 
 /* 1 when the datagram was sent, 0 when $NOTIFY_SOCKET is unset or empty
  * (not under systemd: nothing to do), -errno on failure (a malformed

@@ -25,8 +25,8 @@
  * journal then tries a fresh snapshot at a later flush, at most once a
  * second, until one succeeds, which makes the file whole again.
  */
-#ifndef NATD_JOURNAL_H
-#define NATD_JOURNAL_H
+#ifndef COMMON_JOURNAL_H
+#define COMMON_JOURNAL_H
 
 #include <stdarg.h>
 #include <stdbool.h>

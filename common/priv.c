@@ -151,3 +151,12 @@ int priv_pidfile_open(const char *path)
 		log_err("pidfile %s: %s", path, strerror(errno));
 	return fd;
 }
+
+void priv_pidfile_ready(int *fd)
+{
+	if (*fd < 0)
+		return;
+	dprintf(*fd, "%ld\n", (long)getpid());
+	close(*fd);
+	*fd = -1;
+}

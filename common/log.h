@@ -3,8 +3,8 @@
  * The packet path only logs at debug level, and only when debug is on; the
  * level check is an inline compare so a disabled message costs nothing.
  */
-#ifndef NATD_LOG_H
-#define NATD_LOG_H
+#ifndef COMMON_LOG_H
+#define COMMON_LOG_H
 
 #include <stdbool.h>
 #include <syslog.h>

@@ -9,8 +9,8 @@
  * out; it can only cost the flooder its own tokens). Time is passed in
  * (milliseconds) so tests control it.
  */
-#ifndef NATD_RATELIMIT_H
-#define NATD_RATELIMIT_H
+#ifndef COMMON_RATELIMIT_H
+#define COMMON_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stdint.h>

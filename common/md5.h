@@ -1,8 +1,8 @@
-/* md5: MD5 (RFC 1321), only for SIP digest authentication (RFC 2617,
+/* md5: MD5 (RFC 1321), only for sipproxy's SIP digest authentication (RFC 2617,
  * RFC 7616's "MD5" algorithm kept for interoperability with phones that
  * know nothing else). Not for anything that needs collision resistance. */
-#ifndef SIPPROXY_MD5_H
-#define SIPPROXY_MD5_H
+#ifndef COMMON_MD5_H
+#define COMMON_MD5_H
 
 #include <stddef.h>
 #include <stdint.h>

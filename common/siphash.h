@@ -1,6 +1,6 @@
 /* siphash: SipHash-2-4 (Aumasson and Bernstein, 2012), the keyed hash of
  * every table that hashes what a remote peer chooses. One copy for both
- * daemons: sipproxy links it from here, as it does ratelimit.c.
+ * daemons, in common/.
  *
  * A table takes its own random key at creation (siphash_key_random(), from
  * getrandom()), so a sender cannot pick inputs that land in one bucket:
@@ -8,8 +8,8 @@
  * PRF), unlike an unkeyed or merely seeded FNV/multiply mix whose
  * collisions do not depend on the seed.
  */
-#ifndef NATD_SIPHASH_H
-#define NATD_SIPHASH_H
+#ifndef COMMON_SIPHASH_H
+#define COMMON_SIPHASH_H
 
 #include <stddef.h>
 #include <stdint.h>

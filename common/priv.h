@@ -2,11 +2,11 @@
  *
  * setgroups + setresgid + setresuid to the configured user, then verify
  * that neither the real, effective nor saved ids can go back to 0, then
- * PR_SET_NO_NEW_PRIVS. Any failure is fatal: natd never runs on by accident
- * with more privilege than asked.
+ * PR_SET_NO_NEW_PRIVS. Any failure is fatal: the daemon (natd or sipproxy)
+ * never runs on by accident with more privilege than asked.
  */
-#ifndef NATD_PRIV_H
-#define NATD_PRIV_H
+#ifndef COMMON_PRIV_H
+#define COMMON_PRIV_H
 
 #include <stdbool.h>
 
@@ -17,6 +17,9 @@ int priv_drop(const char *user);
  * directory if needed; the daemon writes its pid only once it is ready,
  * so a non-empty pidfile means "ready". The fd, or -1 (logged). */
 int priv_pidfile_open(const char *path);
+/* Ready: write the pid into the pidfile *fd (if open, >= 0), close it and
+ * set *fd to -1. */
+void priv_pidfile_ready(int *fd);
 
 /* The directory of a state file, for user (the daemon writes there after
  * dropping root): made if missing and given to user; an existing one is

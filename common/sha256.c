@@ -44,7 +44,7 @@ static void block(uint32_t h[8], const uint8_t *p)
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void nc_sha256_init(struct nc_sha256 *c)
+void sha256_init(struct sha256_ctx *c)
 {
 	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -54,7 +54,7 @@ void nc_sha256_init(struct nc_sha256 *c)
 	c->n = 0;
 }
 
-void nc_sha256_update(struct nc_sha256 *c, const void *data, size_t n)
+void sha256_update(struct sha256_ctx *c, const void *data, size_t n)
 {
 	const uint8_t *p = data;
 
@@ -71,7 +71,7 @@ void nc_sha256_update(struct nc_sha256 *c, const void *data, size_t n)
 	}
 }
 
-void nc_sha256_final(struct nc_sha256 *c, uint8_t out[NC_SHA256_LEN])
+void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN])
 {
 	uint64_t bits = c->bytes * 8;
 	unsigned i;
@@ -95,32 +95,32 @@ void nc_sha256_final(struct nc_sha256 *c, uint8_t out[NC_SHA256_LEN])
 	explicit_bzero(c, sizeof(*c));
 }
 
-void nc_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
-		    uint8_t out[NC_SHA256_LEN])
+void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
+		    uint8_t out[SHA256_LEN])
 {
-	uint8_t k[64] = {0}, pad[64], inner[NC_SHA256_LEN];
-	struct nc_sha256 c;
+	uint8_t k[64] = {0}, pad[64], inner[SHA256_LEN];
+	struct sha256_ctx c;
 	unsigned i;
 
 	if (klen > sizeof(k)) { /* RFC 2104 section 2: hash long keys first */
-		nc_sha256_init(&c);
-		nc_sha256_update(&c, key, klen);
-		nc_sha256_final(&c, k);
+		sha256_init(&c);
+		sha256_update(&c, key, klen);
+		sha256_final(&c, k);
 	} else if (klen) {
 		memcpy(k, key, klen);
 	}
 	for (i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x36;
-	nc_sha256_init(&c);
-	nc_sha256_update(&c, pad, 64);
-	nc_sha256_update(&c, msg, mlen);
-	nc_sha256_final(&c, inner);
+	sha256_init(&c);
+	sha256_update(&c, pad, 64);
+	sha256_update(&c, msg, mlen);
+	sha256_final(&c, inner);
 	for (i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x5c;
-	nc_sha256_init(&c);
-	nc_sha256_update(&c, pad, 64);
-	nc_sha256_update(&c, inner, sizeof(inner));
-	nc_sha256_final(&c, out);
+	sha256_init(&c);
+	sha256_update(&c, pad, 64);
+	sha256_update(&c, inner, sizeof(inner));
+	sha256_final(&c, out);
 	explicit_bzero(k, sizeof(k));
 	explicit_bzero(pad, sizeof(pad));
 	explicit_bzero(inner, sizeof(inner));

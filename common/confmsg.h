@@ -5,8 +5,8 @@
  * the dotted path of a libconfig setting ("realms.[1].name"); the loaders
  * collect every problem before giving up.
  */
-#ifndef NATD_CONFMSG_H
-#define NATD_CONFMSG_H
+#ifndef COMMON_CONFMSG_H
+#define COMMON_CONFMSG_H
 
 #include <libconfig.h>
 #include <stdarg.h>
