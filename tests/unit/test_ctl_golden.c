@@ -163,7 +163,7 @@ static int setup(void **state)
 	snprintf(text, sizeof(text), CONF_FMT, e->sock);
 	natdenv_init(&e->nd, text);
 	assert_non_null(e->base = event_base_new());
-	assert_int_equal(ctl_server_start(e->base, &e->nd.conf, e->nd.m, &e->srv), 0);
+	assert_int_equal(ctl_server_start(e->base, &e->nd.conf, e->nd.core->mgr, &e->srv), 0);
 	*state = e;
 	return 0;
 }
@@ -448,7 +448,7 @@ static void play(struct env *e, const char *file)
 	char where[128];
 	static char a[NC_MSG_MAX * 2 + 16], b[NC_MSG_MAX * 3 + 16];
 
-	script_load(scp, file, mgr_epoch(e->nd.m));
+	script_load(scp, file, mgr_epoch(e->nd.core->mgr));
 	assert_non_null(cp->in = malloc(NC_MSG_MAX * 4 + 4096));
 	for (size_t i = 0; i < scp->n; i++) {
 		const struct step *s = &scp->steps[i];
