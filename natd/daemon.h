@@ -6,7 +6,7 @@
  * of packets, translates each in place and writes it back; a one-second
  * timer advances the binding wheel and the fragment timeouts; SIGUSR1 logs
  * the counters; SIGHUP reloads the configuration file (what can change
- * without dropping bindings; the rest is refused: reload.h, natd(8));
+ * without dropping bindings; the rest is refused: reconf.h, natd(8));
  * SIGTERM/SIGINT stop the loop.
  */
 #ifndef NATD_DAEMON_H
