@@ -394,97 +394,78 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	return XL_FORWARD;
 }
 
-enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, size_t cap)
-{
-	struct pkt p;
-	enum drop_reason r = pkt_parse_ip4(&p, buf, n, cap);
-	uint8_t *ip, *l4, ra, rd, rb, t, icmp_type = 0, tcp_flags = 0;
-	size_t sf, df;
-	bool is_pool, may_create = true, inbound_ok = true;
+/* A query packet (UDP, TCP, ICMP echo) between the phases of its
+ * translation. */
+struct query {
+	struct pkt *p;
+	uint8_t *ip, *l4;
+	uint8_t ra, rd, rb;     /* source's realm, destination's, binding's (or rd) */
+	size_t sf, df;          /* offsets of the source and destination "ports" */
+	bool may_create;        /* may make an outbound binding */
+	bool inbound_ok;        /* may match an inbound binding */
+	uint8_t tcp_flags;
 	struct endpoint src, dst, new_src, new_dst;
-	struct binding *bi = NULL, *bo = NULL;
-	struct l4csum c;
-	int err;
+	struct binding *bi, *bo; /* inbound and outbound bindings, or NULL */
+};
 
-	if (r != DROP_NONE)
-		return drop(x, r);
-	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
-		return drop(x, DROP_PROTO);
-	ip = p.buf;
-	ra = realm_classify(x->realms, rd32(ip + IP_SRC));
-	if (ra == REALM_NONE)
-		return drop(x, DROP_NO_REALM);
-	if (p.frag_off)
-		return xlate_nonfirst_frag(x, &p, ra);
-	l4 = ip + p.l4_off;
+/* Phases 1 to 3: the inbound and outbound bindings of q and the filters
+ * that apply to them. DROP_NONE, or why the packet goes no further. */
+static enum drop_reason query_lookup(struct xlate_ctx *x, struct query *q)
+{
+	bool is_pool;
+	enum drop_reason r;
+	uint8_t t;
 
-	if (p.proto == IPPROTO_ICMP) {
-		icmp_type = l4[0];
-		switch (icmp_type) {
-		case ICMP_UNREACH_T:
-		case ICMP_TIMXCEED_T:
-		case ICMP_PARAMPROB_T:
-			return xlate_icmp_error(x, &p, ra);
-		case ICMP_ECHO_T:
-			inbound_ok = false; /* requests create, replies return */
-			break;
-		case ICMP_ECHOREPLY_T:
-			may_create = false;
-			break;
-		default:
-			return drop(x, DROP_ICMP_TYPE);
-		}
-	} else if (p.proto == IPPROTO_TCP) {
-		tcp_flags = l4[13];
-		/* RFC 5382 REQ-2: a mapping starts with an outbound SYN */
-		may_create = (tcp_flags & (TCP_SYN_F | TCP_ACK_F)) == TCP_SYN_F;
-	}
-
-	port_fields(p.proto, &sf, &df);
-	src = ep_at(ip, IP_SRC, l4, sf);
-	dst = ep_at(ip, IP_DST, l4, df);
-	rd = realm_classify_pool(x->realms, dst.addr, &is_pool);
-	if (rd == REALM_NONE)
-		return drop(x, DROP_NO_REALM);
+	q->rd = realm_classify_pool(x->realms, q->dst.addr, &is_pool);
+	if (q->rd == REALM_NONE)
+		return DROP_NO_REALM;
 
 	/* 1. inbound: is the destination a binding's external endpoint? */
-	new_dst = dst;
-	rb = rd;
-	if (inbound_ok && (bi = bind_lookup_ext(x->bt, p.proto, rd, dst))) {
-		const struct endpoint *to = bi->rules ? rules_target(bi->rules, src, &bi->in, x->now) : &bi->in;
+	q->new_dst = q->dst;
+	q->rb = q->rd;
+	if (q->inbound_ok && (q->bi = bind_lookup_ext(x->bt, q->p->proto, q->rd, q->dst))) {
+		const struct endpoint *to =
+			q->bi->rules ? rules_target(q->bi->rules, q->src, &q->bi->in, x->now) : &q->bi->in;
 		if (!to)
-			return drop(x, DROP_FILTERED);
-		new_dst = *to;
-		rb = bi->in_realm;
+			return DROP_FILTERED;
+		q->new_dst = *to;
+		q->rb = q->bi->in_realm;
 	} else if (is_pool) {
-		return drop(x, DROP_NO_BINDING);
+		return DROP_NO_BINDING;
 	}
 
 	/* 2. outbound: does the source need a binding into the target realm? */
-	t = rb != ra ? rb : rd;
-	new_src = src;
-	if (realm_translates(x->realms, ra, t)) {
-		if (bi && rb == ra && !x->hairpinning)
-			return drop(x, DROP_NO_BINDING);
-		bo = outbound_binding(x, p.proto, ra, src, t, may_create, &r);
-		if (!bo)
-			return drop(x, r);
-		if (bo->rules && bo->rules->has_peer && !rule_matches(&bo->rules->peer, dst))
-			return drop(x, DROP_FILTERED); /* serves one peer only */
-		new_src = bo->ext;
-	} else if (!bi) {
-		return drop(x, ra == rd ? DROP_SAME_REALM : DROP_NO_BINDING);
+	t = q->rb != q->ra ? q->rb : q->rd;
+	q->new_src = q->src;
+	if (realm_translates(x->realms, q->ra, t)) {
+		if (q->bi && q->rb == q->ra && !x->hairpinning)
+			return DROP_NO_BINDING;
+		q->bo = outbound_binding(x, q->p->proto, q->ra, q->src, t, q->may_create, &r);
+		if (!q->bo)
+			return r;
+		if (q->bo->rules && q->bo->rules->has_peer && !rule_matches(&q->bo->rules->peer, q->dst))
+			return DROP_FILTERED; /* serves one peer only */
+		q->new_src = q->bo->ext;
+	} else if (!q->bi) {
+		return q->ra == q->rd ? DROP_SAME_REALM : DROP_NO_BINDING;
 	}
 
 	/* 3. filtering of the inbound side, against the remote as the binding's
 	 * realm sees it (RFC 4787 section 5). */
-	if (bi && !bind_permitted(x->bt, bi, new_src, x->now))
-		return drop(x, DROP_FILTERED);
+	if (q->bi && !bind_permitted(x->bt, q->bi, q->new_src, x->now))
+		return DROP_FILTERED;
+	return DROP_NONE;
+}
 
-	/* 4. state: counters, refresh, TCP tracking, permissions */
+/* Phase 4: state. Counters, refresh, TCP tracking, permissions. */
+static void query_account(struct xlate_ctx *x, const struct query *q)
+{
+	struct binding *bo = q->bo, *bi = q->bi;
+	int err;
+
 	if (bo) {
 		bind_touch(bo, x->now);
-		if ((err = bind_permit(x->bt, bo, dst, x->now)) < 0) {
+		if ((err = bind_permit(x->bt, bo, q->dst, x->now)) < 0) {
 			/* the packet goes; the remote's replies will be filtered */
 			if (err == -EDQUOT)
 				x->st->perms_host_quota++;
@@ -492,41 +473,98 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 				x->st->perms_full++;
 		}
 		bo->pkts_out++;
-		bo->bytes_out += p.len;
-		if (p.proto == IPPROTO_TCP)
-			bind_tcp_track(x->bt, bo, tcp_flags, true, x->now);
+		bo->bytes_out += q->p->len;
+		if (q->p->proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bo, q->tcp_flags, true, x->now);
 		x->st->translated_out++;
 	}
 	if (bi) {
 		bind_touch(bi, x->now);
 		bi->pkts_in++;
-		bi->bytes_in += p.len;
-		if (p.proto == IPPROTO_TCP)
-			bind_tcp_track(x->bt, bi, tcp_flags, false, x->now);
+		bi->bytes_in += q->p->len;
+		if (q->p->proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bi, q->tcp_flags, false, x->now);
 		x->st->translated_in++;
-		if (rb == ra)
+		if (q->rb == q->ra)
 			x->st->hairpinned++;
 	}
+}
 
-	/* 5. rewrite, fixing checksums incrementally (RFC 1624) */
-	c = l4csum_of(p.proto);
-	set_addr(ip, IP_SRC, new_src.addr, l4, p.l4_len, &c);
-	set_addr(ip, IP_DST, new_dst.addr, l4, p.l4_len, &c);
-	if (p.proto == IPPROTO_ICMP)
-		set_port(l4, p.l4_len, ICMP_ID, bi ? new_dst.port : new_src.port, &c);
+/* Phase 5: the rewrite, fixing checksums incrementally (RFC 1624); a
+ * first fragment leaves its translation for the rest of its datagram. */
+static void query_rewrite(struct xlate_ctx *x, const struct query *q)
+{
+	const struct pkt *p = q->p;
+	struct l4csum c = l4csum_of(p->proto);
+	int err;
+
+	set_addr(q->ip, IP_SRC, q->new_src.addr, q->l4, p->l4_len, &c);
+	set_addr(q->ip, IP_DST, q->new_dst.addr, q->l4, p->l4_len, &c);
+	if (p->proto == IPPROTO_ICMP)
+		set_port(q->l4, p->l4_len, ICMP_ID, q->bi ? q->new_dst.port : q->new_src.port, &c);
 	else {
-		set_port(l4, p.l4_len, sf, new_src.port, &c);
-		set_port(l4, p.l4_len, df, new_dst.port, &c);
+		set_port(q->l4, p->l4_len, q->sf, q->new_src.port, &c);
+		set_port(q->l4, p->l4_len, q->df, q->new_dst.port, &c);
 	}
 
-	if (p.is_frag) { /* a first fragment: remember it for the rest */
-		struct frag_key k = {src.addr, dst.addr, rd16(ip + 4), p.proto, ra};
-		struct frag_xlat fx = {new_src.addr, new_dst.addr};
+	if (p->is_frag) { /* a first fragment: remember it for the rest */
+		struct frag_key k = {q->src.addr, q->dst.addr, rd16(q->ip + 4), p->proto, q->ra};
+		struct frag_xlat fx = {q->new_src.addr, q->new_dst.addr};
 		if ((err = frag_record(x->ft, &k, &fx, x->now)) == 0)
 			release_held(x, &k, &fx);
 		else if (err == -EDQUOT)
 			x->st->frag_records_source_quota++;
 		x->st->frags_translated++;
 	}
+}
+
+/* Parse, classify the source, hand ICMP errors and later fragments to
+ * their own paths; a query goes through the phases above. */
+enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, size_t cap)
+{
+	struct pkt p;
+	enum drop_reason r = pkt_parse_ip4(&p, buf, n, cap);
+	struct query q = {.p = &p, .may_create = true, .inbound_ok = true};
+
+	if (r != DROP_NONE)
+		return drop(x, r);
+	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
+		return drop(x, DROP_PROTO);
+	q.ip = p.buf;
+	q.ra = realm_classify(x->realms, rd32(q.ip + IP_SRC));
+	if (q.ra == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+	if (p.frag_off)
+		return xlate_nonfirst_frag(x, &p, q.ra);
+	q.l4 = q.ip + p.l4_off;
+
+	if (p.proto == IPPROTO_ICMP) {
+		switch (q.l4[0]) {
+		case ICMP_UNREACH_T:
+		case ICMP_TIMXCEED_T:
+		case ICMP_PARAMPROB_T:
+			return xlate_icmp_error(x, &p, q.ra);
+		case ICMP_ECHO_T:
+			q.inbound_ok = false; /* requests create, replies return */
+			break;
+		case ICMP_ECHOREPLY_T:
+			q.may_create = false;
+			break;
+		default:
+			return drop(x, DROP_ICMP_TYPE);
+		}
+	} else if (p.proto == IPPROTO_TCP) {
+		q.tcp_flags = q.l4[13];
+		/* RFC 5382 REQ-2: a mapping starts with an outbound SYN */
+		q.may_create = (q.tcp_flags & (TCP_SYN_F | TCP_ACK_F)) == TCP_SYN_F;
+	}
+
+	port_fields(p.proto, &q.sf, &q.df);
+	q.src = ep_at(q.ip, IP_SRC, q.l4, q.sf);
+	q.dst = ep_at(q.ip, IP_DST, q.l4, q.df);
+	if ((r = query_lookup(x, &q)) != DROP_NONE)
+		return drop(x, r);
+	query_account(x, &q);
+	query_rewrite(x, &q);
 	return XL_FORWARD;
 }
