@@ -37,26 +37,29 @@
 #define ICMP_CHECK 2
 #define ICMP_ID 4
 
-static uint16_t rd16(const uint8_t *p)
+/* Fields loaded and stored as they are on the wire (network order):
+ * addresses, ports and checksums are compared, hashed and rewritten
+ * without conversion. (pkt.c's rd16_host() reads a length as a number.) */
+static uint16_t ld16_net(const uint8_t *p)
 {
 	uint16_t v;
 	memcpy(&v, p, 2);
 	return v;
 }
 
-static uint32_t rd32(const uint8_t *p)
+static uint32_t ld32_net(const uint8_t *p)
 {
 	uint32_t v;
 	memcpy(&v, p, 4);
 	return v;
 }
 
-static void wr16(uint8_t *p, uint16_t v)
+static void st16_net(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
 }
 
-static void wr32(uint8_t *p, uint32_t v)
+static void st32_net(uint8_t *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
 }
@@ -100,27 +103,27 @@ static uint16_t upd32(const struct l4csum *c, uint16_t check, uint32_t o, uint32
 static void set_addr(uint8_t *ip, size_t field, uint32_t addr, uint8_t *l4, size_t l4avail,
 		     const struct l4csum *c)
 {
-	uint32_t old = rd32(ip + field);
+	uint32_t old = ld32_net(ip + field);
 
 	if (old == addr)
 		return;
-	wr32(ip + field, addr);
-	wr16(ip + IP_CHECK, csum_update32(rd16(ip + IP_CHECK), old, addr));
+	st32_net(ip + field, addr);
+	st16_net(ip + IP_CHECK, csum_update32(ld16_net(ip + IP_CHECK), old, addr));
 	if (l4 && c->off && c->pseudo && l4avail >= c->off + 2)
-		wr16(l4 + c->off, upd32(c, rd16(l4 + c->off), old, addr));
+		st16_net(l4 + c->off, upd32(c, ld16_net(l4 + c->off), old, addr));
 }
 
 /* Rewrite a 16-bit L4 field (a port or ICMP id) and the L4 checksum. */
 static void set_port(uint8_t *l4, size_t l4avail, size_t field, uint16_t port,
 		     const struct l4csum *c)
 {
-	uint16_t old = rd16(l4 + field);
+	uint16_t old = ld16_net(l4 + field);
 
 	if (old == port)
 		return;
-	wr16(l4 + field, port);
+	st16_net(l4 + field, port);
 	if (c->off && l4avail >= c->off + 2)
-		wr16(l4 + c->off, upd16(c, rd16(l4 + c->off), old, port));
+		st16_net(l4 + c->off, upd16(c, ld16_net(l4 + c->off), old, port));
 }
 
 /* Field offsets of the source and destination "ports" of a flow. */
@@ -136,7 +139,7 @@ static void port_fields(uint8_t proto, size_t *sf, size_t *df)
 
 static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t *l4, size_t pf)
 {
-	struct endpoint e = {rd32(ip + addr_field), rd16(l4 + pf)};
+	struct endpoint e = {ld32_net(ip + addr_field), ld16_net(l4 + pf)};
 	return e;
 }
 
@@ -266,7 +269,7 @@ static void release_held(struct xlate_ctx *x, const struct frag_key *k, const st
 
 static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p, uint8_t ra)
 {
-	struct frag_key k = {rd32(p->buf + IP_SRC), rd32(p->buf + IP_DST), rd16(p->buf + 4),
+	struct frag_key k = {ld32_net(p->buf + IP_SRC), ld32_net(p->buf + IP_DST), ld16_net(p->buf + 4),
 			     p->proto, ra};
 	const struct frag_xlat *fx = frag_lookup(x->ft, &k, x->now);
 	struct l4csum none = {0, false, false};
@@ -362,14 +365,14 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	if (rs == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	bi = bind_lookup_ext(x->bt, q.proto, rs, qs);
-	rb = bi ? bi->in_realm : realm_classify(x->realms, rd32(ip + IP_DST));
+	rb = bi ? bi->in_realm : realm_classify(x->realms, ld32_net(ip + IP_DST));
 	if (rb == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	t = rb != ra ? rb : rs;
 	bo = realm_translates(x->realms, ra, t) ? bind_lookup_in(x->bt, q.proto, ra, qd, t) : NULL;
 	if (!bi && !bo)
 		return drop(x, DROP_NO_BINDING);
-	if (bi && !icmp_error_admitted(x, bi, rd32(ip + IP_SRC), qd, icmp[0], icmp[1]))
+	if (bi && !icmp_error_admitted(x, bi, ld32_net(ip + IP_SRC), qd, icmp[0], icmp[1]))
 		return drop(x, DROP_ICMP_FILTERED);
 
 	qc = l4csum_of(q.proto);
@@ -388,8 +391,8 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	}
 	/* The quoted bytes changed in several places: recompute the ICMP sum
 	 * (verified above, so a corrupt error is never laundered). */
-	wr16(icmp + ICMP_CHECK, 0);
-	wr16(icmp + ICMP_CHECK, csum_fold(csum_partial(icmp, p->l4_len, 0)));
+	st16_net(icmp + ICMP_CHECK, 0);
+	st16_net(icmp + ICMP_CHECK, csum_fold(csum_partial(icmp, p->l4_len, 0)));
 	x->st->icmp_errors_translated++;
 	return XL_FORWARD;
 }
@@ -508,7 +511,7 @@ static void query_rewrite(struct xlate_ctx *x, const struct query *q)
 	}
 
 	if (p->is_frag) { /* a first fragment: remember it for the rest */
-		struct frag_key k = {q->src.addr, q->dst.addr, rd16(q->ip + 4), p->proto, q->ra};
+		struct frag_key k = {q->src.addr, q->dst.addr, ld16_net(q->ip + 4), p->proto, q->ra};
 		struct frag_xlat fx = {q->new_src.addr, q->new_dst.addr};
 		if ((err = frag_record(x->ft, &k, &fx, x->now)) == 0)
 			release_held(x, &k, &fx);
@@ -531,7 +534,7 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
 		return drop(x, DROP_PROTO);
 	q.ip = p.buf;
-	q.ra = realm_classify(x->realms, rd32(q.ip + IP_SRC));
+	q.ra = realm_classify(x->realms, ld32_net(q.ip + IP_SRC));
 	if (q.ra == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	if (p.frag_off)
