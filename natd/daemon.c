@@ -13,7 +13,6 @@
  */
 #include "daemon.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <netinet/in.h>
