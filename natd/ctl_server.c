@@ -291,21 +291,22 @@ static bool rate_ok(struct conn *c)
 	return tb_take(&c->rate, c->srv->max_rate, 0, clock_mono_ms());
 }
 
-static void handle(struct conn *c)
+/* Phase 1 of a request: refused before it is read when it is a reply
+ * type, comes before the handshake, or is over the connection's rate.
+ * false: the refusal is sent. */
+static bool handle_admit(struct conn *c)
 {
-	struct nc_msg *q = c->in, *r = c->out;
-	struct mgr *m = c->srv->m;
+	struct nc_msg *q = c->in;
 	uint32_t id = q->reqid;
 
-	memset(r, 0, sizeof(*r));
 	if (!nc_msg_is_request(q->type)) { /* proto.h section 5: a reply type from a client */
 		send_status(c, NC_MSG_ERROR, id, NC_ST_BAD_REQUEST, "not a request");
-		return;
+		return false;
 	}
 	if (!c->hello && q->type != NC_MSG_HELLO && !(q->type == NC_MSG_AUTH && c->await_auth)) {
 		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED,
 			     c->tcp ? "say HELLO and AUTH first" : "say HELLO first");
-		return;
+		return false;
 	}
 	if (c->hello && !rate_ok(c)) {
 		if (!c->rate_logged)
@@ -313,94 +314,127 @@ static void handle(struct conn *c)
 				   c->client.owner);
 		c->rate_logged = true;
 		send_refusal(c, q->type, id, NC_ST_TRY_AGAIN, "request rate limit (control.max_request_rate)");
+		return false;
+	}
+	return true;
+}
+
+/* HELLO: the local socket's client is known by its credentials; a TCP
+ * client gets a nonce to answer with AUTH. */
+static void handle_hello(struct conn *c)
+{
+	struct nc_msg *q = c->in, *r = c->out;
+	struct mgr *m = c->srv->m;
+	uint32_t id = q->reqid;
+
+	if (c->hello || c->await_auth) {
+		/* One HELLO per connection: a second one must not start
+		 * another handshake (a TCP client that has authenticated
+		 * would take another client's name without its secret).
+		 * The connection keeps its identity and state. */
+		c->srv->n.hello_refused++;
+		if (!c->hello_logged)
+			log_notice("control: %s said HELLO again; refused", c->client.owner);
+		c->hello_logged = true;
+		send_refusal(c, q->type, id, NC_ST_BAD_REQUEST,
+			     "HELLO was said already on this connection");
 		return;
 	}
-	switch (q->type) {
-	case NC_MSG_HELLO:
-		if (c->hello || c->await_auth) {
-			/* One HELLO per connection: a second one must not start
-			 * another handshake (a TCP client that has authenticated
-			 * would take another client's name without its secret).
-			 * The connection keeps its identity and state. */
-			c->srv->n.hello_refused++;
-			if (!c->hello_logged)
-				log_notice("control: %s said HELLO again; refused", c->client.owner);
-			c->hello_logged = true;
-			send_refusal(c, q->type, id, NC_ST_BAD_REQUEST,
-				     "HELLO was said already on this connection");
-			break;
-		}
-		r->u.hello_r.st.epoch = mgr_epoch(m);
-		snprintf(r->u.hello_r.name, sizeof(r->u.hello_r.name), "natd %s", PACKAGE_VERSION);
-		if (c->tcp && !conf_tcp_name_ok(q->u.hello.name)) {
-			/* the owner key is "tcp:<name>": a name that would not fit
-			 * whole (or could not be a configured one) is refused, never
-			 * cut to a prefix that may be another client's name. The
-			 * grammar is public, so this tells nothing about the names
-			 * configured. */
-			c->srv->n.name_refused++;
-			r->u.hello_r.st.code = NC_ST_BAD_REQUEST;
+	r->u.hello_r.st.epoch = mgr_epoch(m);
+	snprintf(r->u.hello_r.name, sizeof(r->u.hello_r.name), "natd %s", PACKAGE_VERSION);
+	if (c->tcp && !conf_tcp_name_ok(q->u.hello.name)) {
+		/* the owner key is "tcp:<name>": a name that would not fit
+		 * whole (or could not be a configured one) is refused, never
+		 * cut to a prefix that may be another client's name. The
+		 * grammar is public, so this tells nothing about the names
+		 * configured. */
+		c->srv->n.name_refused++;
+		r->u.hello_r.st.code = NC_ST_BAD_REQUEST;
+		snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
+			 "a TCP client name is 1 to %d of [A-Za-z0-9._-]", CONF_TCP_NAME_MAX);
+		c->closing = true;
+	} else if (c->tcp) {
+		/* a nonce whatever the name, so names cannot be probed */
+		c->tcp_client = -1;
+		for (unsigned i = 0; i < c->srv->ntcp; i++)
+			if (!strcmp(c->srv->tcp_clients[i].pol.name, q->u.hello.name))
+				c->tcp_client = (int)i;
+		if (nc_auth_nonce(c->ns) < 0) {
+			r->u.hello_r.st.code = NC_ST_TRY_AGAIN;
 			snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
-				 "a TCP client name is 1 to %d of [A-Za-z0-9._-]", CONF_TCP_NAME_MAX);
-			c->closing = true;
-		} else if (c->tcp) {
-			/* a nonce whatever the name, so names cannot be probed */
-			c->tcp_client = -1;
-			for (unsigned i = 0; i < c->srv->ntcp; i++)
-				if (!strcmp(c->srv->tcp_clients[i].pol.name, q->u.hello.name))
-					c->tcp_client = (int)i;
-			if (nc_auth_nonce(c->ns) < 0) {
-				r->u.hello_r.st.code = NC_ST_TRY_AGAIN;
-				snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
-					 "no randomness");
-				c->closing = true;
-			} else {
-				r->u.hello_r.has_nonce = true;
-				memcpy(r->u.hello_r.nonce, c->ns, NC_NONCE_LEN);
-				c->await_auth = true;
-				snprintf(c->client.owner, sizeof(c->client.owner), "tcp:%.*s",
-					 CONF_TCP_NAME_MAX, q->u.hello.name); /* fits: checked above */
-			}
-		} else if (!c->pol) {
-			r->u.hello_r.st.code = NC_ST_NOT_AUTHORIZED;
-			snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
-				 "%s is not a control client (control.clients)", c->client.owner);
+				 "no randomness");
 			c->closing = true;
 		} else {
-			handshake_done(c);
+			r->u.hello_r.has_nonce = true;
+			memcpy(r->u.hello_r.nonce, c->ns, NC_NONCE_LEN);
+			c->await_auth = true;
+			snprintf(c->client.owner, sizeof(c->client.owner), "tcp:%.*s",
+				 CONF_TCP_NAME_MAX, q->u.hello.name); /* fits: checked above */
 		}
-		send_msg(c, NC_MSG_HELLO_R, id, &r->u.hello_r);
-		break;
-	case NC_MSG_AUTH: {
-		const struct tcp_client *tc = c->tcp_client >= 0 ? &c->srv->tcp_clients[c->tcp_client] : NULL;
-		if (!c->tcp) {
-			send_refusal(c, q->type, id, NC_ST_UNSUPPORTED,
-				     "the local socket authenticates by credentials");
-			break;
-		}
-		r->u.auth_r.st.epoch = mgr_epoch(m);
-		c->await_auth = false;
-		if (c->hello || !tc ||
-		    !nc_auth_check(tc->secret, tc->slen, NC_AUTH_CLIENT, c->ns, q->u.auth.nonce,
-				   q->u.auth.mac) ||
-		    nc_auth_mac(tc->secret, tc->slen, NC_AUTH_SERVER, c->ns, q->u.auth.nonce,
-				r->u.auth_r.mac) < 0) {
-			/* one try per connection */
-			memset(r->u.auth_r.mac, 0, sizeof(r->u.auth_r.mac));
-			r->u.auth_r.st.code = NC_ST_NOT_AUTHORIZED;
-			snprintf(r->u.auth_r.st.reason, sizeof(r->u.auth_r.st.reason),
-				 "authentication failed");
-			log_notice("control: %s failed to authenticate", c->client.owner);
-			c->closing = true;
-			send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED, "authentication failed");
-			break;
-		}
-		c->pol = (struct mgr_policy *)&tc->pol;
-		c->client.pol = c->pol;
+	} else if (!c->pol) {
+		r->u.hello_r.st.code = NC_ST_NOT_AUTHORIZED;
+		snprintf(r->u.hello_r.st.reason, sizeof(r->u.hello_r.st.reason),
+			 "%s is not a control client (control.clients)", c->client.owner);
+		c->closing = true;
+	} else {
 		handshake_done(c);
-		send_msg(c, NC_MSG_AUTH_R, id, &r->u.auth_r);
-		break;
 	}
+	send_msg(c, NC_MSG_HELLO_R, id, &r->u.hello_r);
+}
+
+/* AUTH (TCP only): the client's MAC over the nonces, one try. */
+static void handle_auth(struct conn *c)
+{
+	struct nc_msg *q = c->in, *r = c->out;
+	struct mgr *m = c->srv->m;
+	uint32_t id = q->reqid;
+	const struct tcp_client *tc = c->tcp_client >= 0 ? &c->srv->tcp_clients[c->tcp_client] : NULL;
+
+	if (!c->tcp) {
+		send_refusal(c, q->type, id, NC_ST_UNSUPPORTED,
+			     "the local socket authenticates by credentials");
+		return;
+	}
+	r->u.auth_r.st.epoch = mgr_epoch(m);
+	c->await_auth = false;
+	if (c->hello || !tc ||
+	    !nc_auth_check(tc->secret, tc->slen, NC_AUTH_CLIENT, c->ns, q->u.auth.nonce,
+			   q->u.auth.mac) ||
+	    nc_auth_mac(tc->secret, tc->slen, NC_AUTH_SERVER, c->ns, q->u.auth.nonce,
+			r->u.auth_r.mac) < 0) {
+		/* one try per connection */
+		memset(r->u.auth_r.mac, 0, sizeof(r->u.auth_r.mac));
+		r->u.auth_r.st.code = NC_ST_NOT_AUTHORIZED;
+		snprintf(r->u.auth_r.st.reason, sizeof(r->u.auth_r.st.reason),
+			 "authentication failed");
+		log_notice("control: %s failed to authenticate", c->client.owner);
+		c->closing = true;
+		send_refusal(c, q->type, id, NC_ST_NOT_AUTHORIZED, "authentication failed");
+		return;
+	}
+	c->pol = (struct mgr_policy *)&tc->pol;
+	c->client.pol = c->pol;
+	handshake_done(c);
+	send_msg(c, NC_MSG_AUTH_R, id, &r->u.auth_r);
+}
+
+/* One decoded request: admitted (handle_admit), then answered by type. */
+static void handle(struct conn *c)
+{
+	struct nc_msg *q = c->in, *r = c->out;
+	struct mgr *m = c->srv->m;
+	uint32_t id = q->reqid;
+
+	memset(r, 0, sizeof(*r));
+	if (!handle_admit(c))
+		return;
+	switch (q->type) {
+	case NC_MSG_HELLO:
+		handle_hello(c);
+		break;
+	case NC_MSG_AUTH:
+		handle_auth(c);
+		break;
 	case NC_MSG_CAPS:
 		mgr_caps(m, &r->u.caps_r);
 		r->u.caps_r.quota = c->pol->quota;

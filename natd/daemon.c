@@ -1,5 +1,10 @@
 /* daemon: natd's parts on one libevent loop (see daemon.h).
  *
+ * The translation state is a core (core.c, built from the configuration
+ * without I/O); this file adds the I/O around it: the TUN, the event loop,
+ * the one-second timer, the signals, and the servers and the state file
+ * that live on the loop. A SIGHUP's diff and apply is reconf.c's.
+ *
  * Hot path: on_tun() drains up to BATCH packets per read round, a bounded
  * number of rounds per wake-up so the timer and signals still get their
  * turn under flood. Each packet is translated in place in its receive
@@ -8,7 +13,6 @@
  */
 #include "daemon.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -17,14 +21,14 @@
 
 #include "binding.h"
 #include "clock.h"
+#include "core.h"
 #include "ctl_server.h"
 #include "manager.h"
 #include "frag.h"
 #include "log.h"
 #include "pcp_server.h"
-#include "pool.h"
 #include "realm.h"
-#include "realmconf.h"
+#include "reconf.h"
 #include "reload.h"
 #include "route.h"
 #include "statefile.h"
@@ -43,13 +47,7 @@ struct natd {
 	char ctl_socket_override[108];
 	struct tun *tun;
 	char ifname[IFNAMSIZ];
-	struct realm_set rs;
-	struct bind_table *bt;
-	struct frag_table *ft;
-	struct natd_stats st;
-	struct xlate_ctx x;
-	struct ratelimit *host_rl; /* table.new_flows_per_host buckets */
-	struct mgr *mgr;
+	struct core *core; /* realms, tables, translation context, manager */
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
 	struct statefile *sf;
@@ -64,11 +62,11 @@ struct natd {
 static void send_pkt(struct natd *n, const uint8_t *data, size_t len)
 {
 	if (tun_send(n->tun, data, len) < 0) {
-		stats_drop(&n->st, DROP_TX_ERROR);
+		stats_drop(&n->core->st, DROP_TX_ERROR);
 		return;
 	}
-	n->st.tx_packets++;
-	n->st.tx_bytes += len;
+	n->core->st.tx_packets++;
+	n->core->st.tx_bytes += len;
 }
 
 static void emit_cb(void *arg, uint8_t *buf, size_t len)
@@ -82,7 +80,7 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	n->x.now = clock_mono_s();
+	n->core->x.now = clock_mono_s();
 	for (int round = 0; round < ROUNDS; round++) {
 		int k = tun_recv(n->tun, n->bufs, BATCH);
 		if (k < 0) {
@@ -91,20 +89,14 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 		}
 		for (int i = 0; i < k; i++) {
 			struct tun_buf *b = &n->bufs[i];
-			n->st.rx_packets++;
-			n->st.rx_bytes += b->len;
-			if (xlate_packet(&n->x, b->data, b->len, b->cap) == XL_FORWARD)
+			n->core->st.rx_packets++;
+			n->core->st.rx_bytes += b->len;
+			if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
 				send_pkt(n, b->data, b->len);
 		}
 		if (k < BATCH)
 			break;
 	}
-}
-
-/* A new dynamic binding: announced to `natctl watch` if anyone watches. */
-static void on_new_binding(void *arg, const struct binding *b)
-{
-	mgr_announce(arg, NC_EV_CREATED, b);
 }
 
 static void on_expire(struct binding *b, void *arg)
@@ -117,11 +109,11 @@ static void on_expire(struct binding *b, void *arg)
 			  ep_str(b->in, e), ep_str(b->ext, m));
 	}
 	if (b->kind == BIND_MANAGED)
-		mgr_binding_gone(n->mgr, b, NC_EV_EXPIRED);
+		mgr_binding_gone(n->core->mgr, b, NC_EV_EXPIRED);
 	else
-		mgr_announce(n->mgr, NC_EV_EXPIRED, b); /* natctl watch: dynamic ones too */
-	xlate_release_binding(&n->x, b);
-	n->st.bindings_expired++;
+		mgr_announce(n->core->mgr, NC_EV_EXPIRED, b); /* natctl watch: dynamic ones too */
+	xlate_release_binding(&n->core->x, b);
+	n->core->st.bindings_expired++;
 }
 
 static void log_stats(struct natd *n)
@@ -132,12 +124,12 @@ static void log_stats(struct natd *n)
 
 	if (!f)
 		return;
-	stats_print(&n->st, f);
+	stats_print(&n->core->st, f);
 	fprintf(f, " bindings=%u bindings_dynamic=%u bindings_static=%u bindings_managed=%u"
 		   " capacity=%u frags_held=%u",
-		bind_count(n->bt), bind_count_kind(n->bt, BIND_DYNAMIC),
-		bind_count_kind(n->bt, BIND_STATIC), bind_count_kind(n->bt, BIND_MANAGED),
-		bind_capacity(n->bt), frag_held(n->ft));
+		bind_count(n->core->bt), bind_count_kind(n->core->bt, BIND_DYNAMIC),
+		bind_count_kind(n->core->bt, BIND_STATIC), bind_count_kind(n->core->bt, BIND_MANAGED),
+		bind_capacity(n->core->bt), frag_held(n->core->ft));
 	if (n->pcp)
 		pcp_server_print_stats(n->pcp, f);
 	if (fclose(f) == 0) {
@@ -154,58 +146,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	bind_expire(n->bt, now, on_expire, n);
-	dropped = frag_expire(n->ft, now);
-	n->st.dropped[DROP_FRAG_TIMEOUT] += dropped;
+	bind_expire(n->core->bt, now, on_expire, n);
+	dropped = frag_expire(n->core->ft, now);
+	n->core->st.dropped[DROP_FRAG_TIMEOUT] += dropped;
 	if (n->c->stats_interval && now - n->last_stats >= (uint32_t)n->c->stats_interval) {
 		n->last_stats = now;
 		log_stats(n);
 	}
 }
-
-/* Install one static forward: reserve its port in the pool, insert the
- * binding. 0 or -1 (logged). */
-static int add_forward(struct natd *n, const struct natd_conf *c, const struct conf_forward *f)
-{
-	uint8_t er = realm_find(&n->rs, f->ext_realm), ir = realm_find(&n->rs, f->in_realm);
-	struct pool *pl = n->rs.realms[er].pool;
-	int pp = pool_proto_of(f->proto), err;
-	char a[EP_STRLEN];
-
-	if (pl && pool_has_addr(pl, f->ext.addr) &&
-	    (err = pool_reserve(pl, (enum pool_proto)pp, f->ext)) < 0 && err != -ENOENT) {
-		log_err("%s:%d: forward %s: port already taken", c->path, f->line, ep_str(f->ext, a));
-		return -1;
-	}
-	if (!bind_insert(n->bt, BIND_STATIC, f->proto, ir, f->in, er, f->ext, clock_mono_s(), &err)) {
-		log_err("%s:%d: forward %s: %s", c->path, f->line, ep_str(f->ext, a),
-			err == -EEXIST ? "conflicts with another forward" : "table full");
-		if (pl && pool_has_addr(pl, f->ext.addr))
-			pool_release(pl, (enum pool_proto)pp, f->ext);
-		return -1;
-	}
-	return 0;
-}
-
-static int add_forwards(struct natd *n)
-{
-	for (unsigned i = 0; i < n->c->nforwards; i++)
-		if (add_forward(n, n->c, &n->c->forwards[i]) < 0)
-			return -1;
-	return 0;
-}
-
-/* ---- SIGHUP: configuration reload ----
- *
- * The file is loaded into a fresh struct; if it loads, it is compared with
- * the running one: a change to anything that was built or bound at start
- * (the TUN, the tables' sizes, the realms and pools, the sockets, the
- * routes) is refused whole. Otherwise the new values go to the modules that
- * copied them (binding table, address manager, control server, PCP server,
- * xlate context), the static forwards are diffed against the table, and the
- * fresh struct replaces the running one in place (nothing points into it
- * but natd itself and main). Live bindings are never touched, except the
- * static ones of forwards that left the file. */
 
 void natd_set_reload(struct natd *n, const char *path, bool keep_log_level, const char *ctl_socket)
 {
@@ -218,305 +166,8 @@ void natd_set_reload(struct natd *n, const char *path, bool keep_log_level, cons
 		 ctl_socket ? ctl_socket : "");
 }
 
-static bool pfx_eq(const struct prefix *a, unsigned na, const struct prefix *b, unsigned nb)
-{
-	if (na != nb)
-		return false;
-	for (unsigned i = 0; i < na; i++)
-		if (a[i].addr != b[i].addr || a[i].len != b[i].len)
-			return false;
-	return true;
-}
-
-/* n strings of stride bytes each, the same in order. */
-static bool strs_eq(const char *a, unsigned na, const char *b, unsigned nb, size_t stride)
-{
-	if (na != nb)
-		return false;
-	for (unsigned i = 0; i < na; i++)
-		if (strncmp(a + i * stride, b + i * stride, stride))
-			return false;
-	return true;
-}
-
-static bool pool_eq(const struct prefix *pa, unsigned na, uint16_t la, uint16_t ha,
-		    const struct prefix *pb, unsigned nb, uint16_t lb, uint16_t hb)
-{
-	return pfx_eq(pa, na, pb, nb) && la == lb && ha == hb;
-}
-
-/* The realm setting that differs between a and b (realm i), or NULL. */
-static const char *realm_change(const struct conf_realm *a, const struct conf_realm *b,
-				unsigned i, char *buf, size_t len)
-{
-	const char *what = NULL;
-
-	if (strcmp(a->name, b->name))
-		what = "name";
-	else if (!pfx_eq(a->prefixes, a->nprefixes, b->prefixes, b->nprefixes))
-		what = "prefixes";
-	else if (!strs_eq(&a->nat_to[0][0], a->nnat_to, &b->nat_to[0][0], b->nnat_to, REALM_NAME_MAX))
-		what = "nat_to";
-	else if (!pool_eq(a->pool, a->npool, a->port_lo, a->port_hi, b->pool, b->npool, b->port_lo,
-			  b->port_hi))
-		what = "pool";
-	else if (a->ntransits != b->ntransits)
-		what = "transit_pools";
-	else
-		for (unsigned k = 0; k < a->ntransits && !what; k++) {
-			const struct conf_transit *ta = &a->transits[k], *tb = &b->transits[k];
-			if (strcmp(ta->name, tb->name) ||
-			    !pool_eq(ta->pool, ta->npool, ta->port_lo, ta->port_hi, tb->pool, tb->npool,
-				     tb->port_lo, tb->port_hi))
-				what = "transit_pools";
-		}
-	if (!what)
-		return NULL;
-	snprintf(buf, len, "realms.[%u].%s", i, what);
-	return buf;
-}
-
-/* The first setting that differs between the running o and the fresh c and
- * cannot change without a restart; NULL when there is none. */
-static const char *restart_change(const struct natd_conf *o, const struct natd_conf *c,
-				  char *buf, size_t len)
-{
-#define SAME_STR(f, name) \
-	if (strcmp(o->f, c->f)) \
-		return name
-#define SAME(f, name) \
-	if (o->f != c->f) \
-		return name
-	SAME_STR(tun_name, "tun.name");
-	SAME(tun_mtu, "tun.mtu");
-	SAME(tun_txqueuelen, "tun.txqueuelen");
-	SAME_STR(user, "user");
-	SAME_STR(pidfile, "pidfile");
-	SAME_STR(state_file, "state.file");
-	SAME(log_syslog, "log.syslog");
-	SAME(bind.capacity, "table.capacity");
-	if (o->bind.perm_capacity != c->bind.perm_capacity)
-		/* with dependent filtering the default permissions follow it */
-		return o->bind.filtering != c->bind.filtering ? "table.filtering" : "table.permissions";
-	SAME(frag.datagrams, "fragments.datagrams");
-	SAME(frag.slots, "fragments.buffered");
-	SAME(frag.timeout, "fragments.timeout");
-	SAME(nrealms, "realms");
-	for (unsigned i = 0; i < c->nrealms; i++) {
-		const char *w = realm_change(&o->realms[i], &c->realms[i], i, buf, len);
-		if (w)
-			return w;
-	}
-	SAME_STR(ctl_socket, "control.socket");
-	SAME_STR(ctl_mode, "control.socket_mode");
-	SAME_STR(ctl_group, "control.socket_group");
-	SAME_STR(ctl_tcp_listen, "control.tcp_listen");
-	SAME(pcp.enable, "pcp.enable");
-	if (o->pcp.nlisten != c->pcp.nlisten ||
-	    memcmp(o->pcp.listen, c->pcp.listen, c->pcp.nlisten * sizeof(c->pcp.listen[0])))
-		return "pcp.listen";
-	SAME(pcp.port, "pcp.port");
-	SAME(routes_install, "routes.install");
-	SAME(routes_table, "routes.table");
-	if (!strs_eq(&o->routes_iifs[0][0], o->nroutes_iifs, &c->routes_iifs[0][0], c->nroutes_iifs,
-		     IFNAMSIZ))
-		return "routes.inside_interfaces";
-	if (!strs_eq(&o->routes_dev_prefixes[0][0], o->nroutes_dev_prefixes,
-		     &c->routes_dev_prefixes[0][0], c->nroutes_dev_prefixes,
-		     sizeof(o->routes_dev_prefixes[0])))
-		return "routes.prefixes";
-	return NULL;
-#undef SAME
-#undef SAME_STR
-}
-
-static bool fwd_eq(const struct conf_forward *a, const struct conf_forward *b)
-{
-	return a->proto == b->proto && ep_eq(a->ext, b->ext) && ep_eq(a->in, b->in) &&
-	       !strcmp(a->ext_realm, b->ext_realm) && !strcmp(a->in_realm, b->in_realm);
-}
-
-static bool fwd_listed(const struct conf_forward *f, const struct natd_conf *c)
-{
-	for (unsigned i = 0; i < c->nforwards; i++)
-		if (fwd_eq(f, &c->forwards[i]))
-			return true;
-	return false;
-}
-
-/* A forward of o that is not in c (about to be removed) owns b. */
-static bool owned_by_removed(const struct natd *n, const struct natd_conf *o,
-			     const struct natd_conf *c, const struct binding *b)
-{
-	if (!b || b->kind != BIND_STATIC)
-		return false;
-	for (unsigned i = 0; i < o->nforwards; i++) {
-		const struct conf_forward *f = &o->forwards[i];
-		if (f->proto == b->proto && ep_eq(f->ext, b->ext) &&
-		    realm_find(&n->rs, f->ext_realm) == b->ext_realm && !fwd_listed(f, c))
-			return true;
-	}
-	return false;
-}
-
-/* Can the forwards of c that o lacks be installed once those of o that c
- * lacks are gone? 0, or -1 with the reason in why. */
-static int forwards_check(struct natd *n, const struct natd_conf *c, char *why, size_t len,
-			  unsigned *nadd, unsigned *ndel)
-{
-	const struct natd_conf *o = n->c;
-	char a[EP_STRLEN];
-
-	*nadd = *ndel = 0;
-	for (unsigned i = 0; i < o->nforwards; i++)
-		if (!fwd_listed(&o->forwards[i], c))
-			(*ndel)++;
-	for (unsigned i = 0; i < c->nforwards; i++) {
-		const struct conf_forward *f = &c->forwards[i];
-		uint8_t er = realm_find(&n->rs, f->ext_realm), ir = realm_find(&n->rs, f->in_realm);
-		struct pool *pl = n->rs.realms[er].pool;
-		int pp = pool_proto_of(f->proto);
-		struct binding *be, *b;
-
-		if (fwd_listed(f, o))
-			continue;
-		(*nadd)++;
-		be = bind_lookup_ext(n->bt, f->proto, er, f->ext);
-		if (be && !owned_by_removed(n, o, c, be)) {
-			snprintf(why, len, "%s:%d: forward %s: the external endpoint is bound (binding %u)",
-				 c->path, f->line, ep_str(f->ext, a), be->id);
-			return -1;
-		}
-		b = bind_lookup_in(n->bt, f->proto, ir, f->in, er);
-		if (b && !owned_by_removed(n, o, c, b)) {
-			snprintf(why, len, "%s:%d: forward %s: the internal endpoint already has a binding "
-				 "into realm %s (binding %u)", c->path, f->line, ep_str(f->ext, a),
-				 f->ext_realm, b->id);
-			return -1;
-		}
-		/* a port held without a binding of its own (an RTCP partner's
-		 * reservation...), unless a removed forward frees it */
-		if (pl && pool_has_addr(pl, f->ext.addr) &&
-		    pool_in_use(pl, (enum pool_proto)pp, f->ext) && !owned_by_removed(n, o, c, be)) {
-			snprintf(why, len, "%s:%d: forward %s: port already taken", c->path, f->line,
-				 ep_str(f->ext, a));
-			return -1;
-		}
-		for (unsigned j = 0; j < i; j++) {
-			const struct conf_forward *g = &c->forwards[j];
-			if (g->proto == f->proto && ep_eq(g->in, f->in) &&
-			    !strcmp(g->in_realm, f->in_realm) && !strcmp(g->ext_realm, f->ext_realm)) {
-				snprintf(why, len, "%s:%d: forward %s: conflicts with another forward "
-					 "(line %d)", c->path, f->line, ep_str(f->ext, a), g->line);
-				return -1;
-			}
-		}
-	}
-	if (bind_count(n->bt) - *ndel + *nadd > bind_capacity(n->bt)) {
-		snprintf(why, len, "the binding table has no room for %u more forwards", *nadd);
-		return -1;
-	}
-	return 0;
-}
-
-/* Remove the forwards of the running config that c lacks, add c's new ones
- * (checked by forwards_check). */
-static void forwards_apply(struct natd *n, const struct natd_conf *c)
-{
-	const struct natd_conf *o = n->c;
-
-	for (unsigned i = 0; i < o->nforwards; i++) {
-		const struct conf_forward *f = &o->forwards[i];
-		uint8_t er = realm_find(&n->rs, f->ext_realm);
-		struct pool *pl = n->rs.realms[er].pool;
-		struct binding *b;
-		char a[EP_STRLEN];
-
-		if (fwd_listed(f, c))
-			continue;
-		b = bind_lookup_ext(n->bt, f->proto, er, f->ext);
-		if (!b || b->kind != BIND_STATIC)
-			continue;
-		if (pl && pool_has_addr(pl, f->ext.addr))
-			pool_release(pl, (enum pool_proto)pool_proto_of(f->proto), f->ext);
-		bind_remove(n->bt, b);
-		log_info("forward %s removed", ep_str(f->ext, a));
-	}
-	for (unsigned i = 0; i < c->nforwards; i++) {
-		const struct conf_forward *f = &c->forwards[i];
-		char a[EP_STRLEN], e[EP_STRLEN];
-
-		if (fwd_listed(f, o))
-			continue;
-		if (add_forward(n, c, f) == 0)
-			log_info("forward %s -> %s added", ep_str(f->ext, a), ep_str(f->in, e));
-	}
-}
-
-/* table.max_bindings_per_host and table.new_flows_per_host into the
- * translation context, with the other per-host and per-source shares
- * (table.permissions_per_host, fragments.*_per_source) and
- * table.icmp_errors_from_path (at start and on reload). A host already over a
- * lowered quota keeps its bindings; it makes no new ones until under. */
-static void set_host_limits(struct natd *n, const struct natd_conf *c)
-{
-	n->x.host_quota = c->max_bindings_per_host;
-	/* the fair shares of the permission pool and the fragment table */
-	bind_set_perm_per_host(n->bt, c->bind.perm_per_host);
-	frag_set_shares(n->ft, c->frag.datagrams_per_source, c->frag.slots_per_source);
-	n->x.icmp_errors_from_path = c->icmp_errors_from_path;
-	rl_set(n->host_rl, c->new_flows_per_host, c->new_flows_per_host);
-	n->x.host_rl = c->new_flows_per_host ? n->host_rl : NULL;
-}
-
-/* Everything that can change live is applied; c (fresh, checked) then
- * becomes the running config. 0, or -1 (logged) with nothing changed. */
-static int reload_apply(struct natd *n, struct natd_conf *c)
-{
-	char why[512], buf[64];
-	const char *what;
-	unsigned nadd, ndel, cut = 0;
-	struct conf_forward *oldf;
-
-	if (n->ctl_socket_override[0])
-		snprintf(c->ctl_socket, sizeof(c->ctl_socket), "%s", n->ctl_socket_override);
-	if ((what = restart_change(n->c, c, buf, sizeof(buf)))) {
-		log_err("reload refused: '%s' changed, which needs a restart; the running configuration stays",
-			what);
-		return -1;
-	}
-	if (forwards_check(n, c, why, sizeof(why), &nadd, &ndel) < 0) {
-		log_err("reload refused: %s; the running configuration stays", why);
-		return -1;
-	}
-	if (n->ctl && ctl_server_reload(n->ctl, c, &cut) < 0) {
-		log_err("reload refused: the control clients cannot be set up; the running configuration stays");
-		return -1;
-	}
-	/* nothing below fails */
-	forwards_apply(n, c);
-	if (!n->keep_log_level)
-		log_level = c->log_level;
-	bind_set_policy(n->bt, c->bind.timeout, c->bind.filtering);
-	n->x.hairpinning = c->hairpinning;
-	n->x.pool_flags = (c->port_parity ? POOL_F_PARITY : 0u) |
-			  (c->port_preservation ? POOL_F_PRESERVE : 0u);
-	set_host_limits(n, c);
-	mgr_set_conf(n->mgr, &(struct mgr_conf){c->ctl_default_lifetime, c->ctl_max_lifetime});
-	if (n->pcp)
-		pcp_server_set_conf(n->pcp, &c->pcp);
-	oldf = n->c->forwards;
-	*n->c = *c;
-	c->forwards = NULL;
-	c->nforwards = 0;
-	free(oldf);
-	log_notice("configuration reloaded: %u forwards (%u added, %u removed), %u control clients, "
-		   "%u TCP clients%s; %u bindings kept",
-		   n->c->nforwards, nadd, ndel, n->c->nclients, n->c->ntcp_clients,
-		   cut ? " (clients no longer listed disconnected)" : "", bind_count(n->bt));
-	return 0;
-}
-
+/* SIGHUP: the shared reload shell loads the file into a fresh struct;
+ * reconf_apply() decides what of it takes effect. */
 static int reload_load(void *arg, const char *path, void *fresh, FILE *errs)
 {
 	(void)arg;
@@ -525,7 +176,11 @@ static int reload_load(void *arg, const char *path, void *fresh, FILE *errs)
 
 static void reload_take(void *arg, void *fresh)
 {
-	reload_apply(arg, fresh);
+	struct natd *n = arg;
+	struct reconf_target t = {n->c, n->core, n->ctl, n->pcp, n->keep_log_level,
+				  n->ctl_socket_override};
+
+	reconf_apply(&t, fresh, clock_mono_s());
 	conf_free(fresh);
 }
 
@@ -558,39 +213,10 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		return -1;
 	}
 	n->c = c;
-	if (realm_set_build(&n->rs, c) < 0)
+	if (core_open(c, clock_mono_s(), &n->core) < 0)
 		goto fail;
-	if (!(n->bt = bind_table_new(&c->bind, clock_mono_s()))) {
-		log_err("cannot allocate a binding table of %u entries", c->bind.capacity);
-		goto fail;
-	}
-	if (!(n->ft = frag_table_new(&c->frag))) {
-		log_err("cannot allocate the fragment table");
-		goto fail;
-	}
-	if (add_forwards(n) < 0)
-		goto fail;
-	n->x = (struct xlate_ctx){
-		.realms = &n->rs, .bt = n->bt, .ft = n->ft, .st = &n->st, .now = clock_mono_s(),
-		.hairpinning = c->hairpinning,
-		.pool_flags = (c->port_parity ? POOL_F_PARITY : 0u) |
-			      (c->port_preservation ? POOL_F_PRESERVE : 0u),
-		.emit = emit_cb, .emit_arg = n,
-	};
-	if (!(n->host_rl = rl_new(c->new_flows_per_host, c->new_flows_per_host))) {
-		log_err("out of memory for the per-host rate limits");
-		goto fail;
-	}
-	set_host_limits(n, c);
-	{
-		struct mgr_conf mc = {c->ctl_default_lifetime, c->ctl_max_lifetime};
-		if (!(n->mgr = mgr_new(&mc, &n->x))) {
-			log_err("out of memory for the address manager");
-			goto fail;
-		}
-		n->x.on_new = on_new_binding;
-		n->x.on_new_arg = n->mgr;
-	}
+	n->core->x.emit = emit_cb;
+	n->core->x.emit_arg = n;
 	if (!(n->bufmem = malloc((size_t)BATCH * BUF_CAP))) {
 		log_err("out of memory for packet buffers");
 		goto fail;
@@ -619,19 +245,21 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	if (c->state_file[0]) {
 		/* before any client can ask: the restored bindings come first */
 		struct statefile_result res;
-		statefile_restore(c->state_file, &n->rs, n->bt, n->mgr, &res);
+		statefile_restore(c->state_file, &n->core->rs, n->core->bt, n->core->mgr, &res);
 		pcp_age = res.pcp_age;
-		if (!(n->sf = statefile_open(c->state_file, n->base, &n->rs, n->bt, n->mgr, pcp_age)))
+		if (!(n->sf = statefile_open(c->state_file, n->base, &n->core->rs, n->core->bt,
+					     n->core->mgr, pcp_age)))
 			goto fail;
 	}
-	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->mgr, &n->ctl) < 0)
+	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->core->mgr, &n->ctl) < 0)
 		goto fail;
-	if (pcp_server_start(n->base, &c->pcp, n->mgr, &n->rs, pcp_age, &n->pcp) < 0)
+	if (pcp_server_start(n->base, &c->pcp, n->core->mgr, &n->core->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
 	if (!(n->sig = reload_signals_new(n->base, on_hup, on_usr1, n)))
 		goto fail;
 	log_notice("natd ready on %s: %u realms, %u forwards, capacity %u bindings (%zu bytes)",
-		   n->ifname, n->rs.n, c->nforwards, bind_capacity(n->bt), bind_memory(n->bt));
+		   n->ifname, n->core->rs.n, c->nforwards, bind_capacity(n->core->bt),
+		   bind_memory(n->core->bt));
 	*out = n;
 	return 0;
 fail:
@@ -654,7 +282,6 @@ void natd_free(struct natd *n)
 	statefile_close(n->sf); /* first: tearing down below is not a change to save */
 	ctl_server_free(n->ctl);
 	pcp_server_free(n->pcp);
-	mgr_free(n->mgr);
 	reload_signals_free(n->sig);
 	if (n->ev_tun)
 		event_free(n->ev_tun);
@@ -663,10 +290,7 @@ void natd_free(struct natd *n)
 	if (n->base)
 		event_base_free(n->base);
 	tun_close(n->tun);
-	bind_table_free(n->bt);
-	frag_table_free(n->ft);
-	realm_set_free(&n->rs);
-	rl_free(n->host_rl);
+	core_close(n->core);
 	free(n->bufmem);
 	free(n);
 }

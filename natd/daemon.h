@@ -1,11 +1,12 @@
 /* daemon: wires natd's parts onto one libevent loop.
  *
- * Owns the TUN, the binding table, the fragment table, the realms and
- * their pools, and the counters. The TUN read callback drains up to a batch
+ * Owns the TUN, the core (realms and pools, the binding and fragment
+ * tables, the counters, the address manager: core.h), the control and
+ * PCP servers and the state file. The TUN read callback drains up to a batch
  * of packets, translates each in place and writes it back; a one-second
  * timer advances the binding wheel and the fragment timeouts; SIGUSR1 logs
  * the counters; SIGHUP reloads the configuration file (what can change
- * without dropping bindings; the rest is refused, see natd(8));
+ * without dropping bindings; the rest is refused: reconf.h, natd(8));
  * SIGTERM/SIGINT stop the loop.
  */
 #ifndef NATD_DAEMON_H
@@ -17,7 +18,7 @@
 
 struct natd;
 
-/* Privileged set-up: TUN, realms, pools, tables, routes. 0 or -1 (logged).
+/* Privileged set-up: the core (realms, pools, tables), TUN, routes, servers. 0 or -1 (logged).
  * c must outlive n; a reload (SIGHUP) updates it in place. */
 int natd_setup(struct natd_conf *c, struct natd **out);
 /* Make SIGHUP reload path (see natd(8)). keep_log_level: the log level

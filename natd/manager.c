@@ -486,26 +486,25 @@ static uint16_t allocate(struct mgr *m, struct pool *pl, int pp, const struct nc
 		    req->rtp_pair ? "even/odd " : "");
 }
 
-uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req,
-		  struct nc_bind_r *rep)
+/* Where a BIND asks for its binding: the endpoint's realm r1, the realm
+ * of the allocation ra, the pool there, and the endpoint E. */
+struct bind_where {
+	uint8_t r1, ra;
+	struct pool *pl;
+	struct endpoint e;
+};
+
+/* Phase 1 of a BIND: the request's form, its realms and pool, and the
+ * client's policy, before anything is looked up or changed. */
+static uint16_t bind_check(struct mgr *m, const struct mgr_policy *pol, const struct nc_bind *req,
+			   struct bind_where *w, struct nc_status *st)
 {
 	const struct nc_spec *sp = &req->spec;
 	struct realm_set *rs = m->x->realms;
-	struct bind_table *bt = m->x->bt;
-	const struct mgr_policy *pol = c->pol;
-	struct nc_status *st = &rep->st;
 	uint8_t r1, r2, ra, proto = sp->proto;
-	struct endpoint e, mm, e2, m2;
-	struct binding *ex, *b = NULL;
-	struct grant *g = NULL;
-	struct account *acct;
-	uint32_t now = clock_mono_s(), lifetime = clamp_lifetime(m, req->lifetime), nneed;
 	struct pool *pl = NULL;
-	int pp, err;
-	uint16_t code;
+	struct endpoint e;
 
-	memset(rep, 0, sizeof(*rep));
-	st->epoch = m->epoch;
 	if (proto != IPPROTO_UDP && proto != IPPROTO_TCP && proto != IPPROTO_ICMP)
 		return fail(st, NC_ST_UNSUPPORTED, "protocol %u is not translated", proto);
 	if (sp->ep.ip.af != NC_AF_IP4 || req->want_addr.af == NC_AF_IP6)
@@ -540,35 +539,45 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 			return fail(st, NC_ST_NOT_AUTHORIZED, "target %u is not an endpoint it may name",
 				    i + 1);
 	}
-	acct = account_find(m, c->owner); /* made only when a grant is */
-	pp = pool_proto_of(proto);
+	*w = (struct bind_where){r1, ra, pl, e};
+	return NC_ST_OK;
+}
 
-	/* The same request again from its owner: refresh it, rules updated. */
-	ex = bind_lookup_in(bt, proto, r1, e, ra);
-	if (ex && ex->kind == BIND_MANAGED && ex->mgr && ((struct grant *)ex->mgr)->prim == ex) {
-		g = ex->mgr;
-		if (strcmp(g->acct->owner, c->owner) && !pol->admin)
-			return fail(st, NC_ST_CONFLICT, "the endpoint is bound by another client");
-		if (sp->ntargets != g->spec.ntargets || req->rtp_pair != (g->rtcp != NULL))
-			return fail(st, NC_ST_CONFLICT, "already bound with other targets or pairing");
-		goto update;
-	}
+/* Phase 2 of a new BIND: the client's quota, room on the in-keys, M from
+ * the pool, then the grant and its bindings (primary, RTCP partner,
+ * target aliases). On failure nothing is left behind. */
+static uint16_t bind_create(struct mgr *m, const struct mgr_client *c, const struct nc_bind *req,
+			    const struct bind_where *w, uint32_t now, struct grant **out,
+			    struct nc_status *st)
+{
+	const struct nc_spec *sp = &req->spec;
+	const struct mgr_policy *pol = c->pol;
+	struct bind_table *bt = m->x->bt;
+	struct account *acct = account_find(m, c->owner); /* made only when a grant is */
+	struct pool *pl = w->pl;
+	uint8_t r1 = w->r1, ra = w->ra, proto = sp->proto;
+	struct endpoint e = w->e, mm, e2, m2;
+	struct binding *b;
+	struct grant *g;
+	int pp = pool_proto_of(proto), err;
+	uint32_t nneed;
+	uint16_t status;
 
 	nneed = 1 + (req->rtp_pair ? 1u : 0u) + sp->ntargets;
 	if (pol->quota && (acct ? acct->held : 0) + nneed > pol->quota)
 		return fail(st, NC_ST_QUOTA_EXCEEDED, "holds %u bindings of %u allowed",
 			    acct ? acct->held : 0, pol->quota);
-	if ((code = clear_in_key(m, proto, r1, e, ra, st)) != NC_ST_OK)
-		return code;
+	if ((status = clear_in_key(m, proto, r1, e, ra, st)) != NC_ST_OK)
+		return status;
 	e2 = e;
 	e2.port = htons((uint16_t)(ntohs(e.port) + 1));
-	if (req->rtp_pair && (code = clear_in_key(m, proto, r1, e2, ra, st)) != NC_ST_OK)
-		return code;
+	if (req->rtp_pair && (status = clear_in_key(m, proto, r1, e2, ra, st)) != NC_ST_OK)
+		return status;
 	for (unsigned i = 0; i < sp->ntargets; i++)
-		if ((code = clear_in_key(m, proto, r1, ep_of(&sp->targets[i].to), ra, st)) != NC_ST_OK)
-			return code;
-	if ((code = allocate(m, pl, pp, req, e, &mm, st)) != NC_ST_OK)
-		return code;
+		if ((status = clear_in_key(m, proto, r1, ep_of(&sp->targets[i].to), ra, st)) != NC_ST_OK)
+			return status;
+	if ((status = allocate(m, pl, pp, req, e, &mm, st)) != NC_ST_OK)
+		return status;
 
 	if (!(g = calloc(1, sizeof(*g))) || !(acct = account_get(m, c->owner))) {
 		free(g);
@@ -620,12 +629,19 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 		acct->held++;
 		m->x->st->bindings_created++;
 	}
-	code = NC_EV_CREATED;
-	goto fill;
-update:
-	code = NC_EV_REFRESHED;
-fill:
-	/* rules, request and lease, for a new grant and for a repeated one */
+	*out = g;
+	return NC_ST_OK;
+}
+
+/* Phase 3, for a new grant and for a repeated one: its rules, request and
+ * lease, set on all its bindings and persisted. */
+static void bind_settle(struct mgr *m, struct grant *g, const struct nc_spec *sp, uint32_t lifetime,
+			uint32_t now)
+{
+	struct binding *all[2 + RULES_MAX];
+	unsigned n;
+	bool ruled = sp->nfilters || sp->ntargets || sp->drop_default || sp->has_peer;
+
 	g->spec = *sp;
 	g->lifetime = lifetime;
 	memset(&g->rules, 0, sizeof(g->rules));
@@ -645,29 +661,60 @@ fill:
 	 * repeated one alike (a new filter: learn again) */
 	g->rules.latch = sp->nfilters ? sp->latch : 0;
 	g->rules.latch_until = now + g->rules.latch;
-	{
-		struct binding *all[2 + RULES_MAX];
-		unsigned n = grant_bindings(g, all);
-		bool ruled = sp->nfilters || sp->ntargets || sp->drop_default || sp->has_peer;
-		for (unsigned i = 0; i < n; i++) {
-			all[i]->rules = ruled ? &g->rules : NULL;
-			all[i]->flags = (uint8_t)((all[i]->flags & ~BF_ORIG_ONLY) |
-						  (sp->dir == NC_DIR_ORIG ? BF_ORIG_ONLY : 0));
-		}
+	n = grant_bindings(g, all);
+	for (unsigned i = 0; i < n; i++) {
+		all[i]->rules = ruled ? &g->rules : NULL;
+		all[i]->flags = (uint8_t)((all[i]->flags & ~BF_ORIG_ONLY) |
+					  (sp->dir == NC_DIR_ORIG ? BF_ORIG_ONLY : 0));
 	}
 	grant_set_deadline(m, g, now + lifetime);
 	persist(m, g, false);
+}
+
+uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req,
+		  struct nc_bind_r *rep)
+{
+	const struct nc_spec *sp = &req->spec;
+	struct nc_status *st = &rep->st;
+	struct bind_where w = {.pl = NULL}; /* set by bind_check() when it says OK */
+	struct binding *ex;
+	struct grant *g = NULL;
+	uint32_t now = clock_mono_s(), lifetime = clamp_lifetime(m, req->lifetime);
+	uint16_t status;
+	uint8_t event;
+
+	memset(rep, 0, sizeof(*rep));
+	st->epoch = m->epoch;
+	if ((status = bind_check(m, c->pol, req, &w, st)) != NC_ST_OK)
+		return status;
+
+	/* The same request again from its owner: refresh it, rules updated. */
+	ex = bind_lookup_in(m->x->bt, sp->proto, w.r1, w.e, w.ra);
+	if (ex && ex->kind == BIND_MANAGED && ex->mgr && ((struct grant *)ex->mgr)->prim == ex) {
+		g = ex->mgr;
+		if (strcmp(g->acct->owner, c->owner) && !c->pol->admin)
+			return fail(st, NC_ST_CONFLICT, "the endpoint is bound by another client");
+		if (sp->ntargets != g->spec.ntargets || req->rtp_pair != (g->rtcp != NULL))
+			return fail(st, NC_ST_CONFLICT, "already bound with other targets or pairing");
+		event = NC_EV_REFRESHED;
+	} else {
+		if ((status = bind_create(m, c, req, &w, now, &g, st)) != NC_ST_OK)
+			return status;
+		event = NC_EV_CREATED;
+	}
+	bind_settle(m, g, sp, lifetime, now);
 	st->code = NC_ST_OK;
 	rep->id = g->id;
 	ep_set(&rep->alloc, g->prim->ext);
 	rep->lifetime = lifetime;
-	emit(m, (uint8_t)code, g->prim);
+	emit(m, event, g->prim);
 	if (log_level >= LOG_INFO) {
 		char a[EP_STRLEN], b2[EP_STRLEN];
 		log_info("binding %u %s for %s: %s/%s -> %s/%s, %u s%s%s%s", g->id,
-			 code == NC_EV_CREATED ? "granted" : "renewed", c->owner, sp->in_realm,
-			 ep_str(g->prim->in, a), rs->realms[ra].name, ep_str(g->prim->ext, b2),
-			 lifetime, g->rtcp ? ", RTCP pair" : "", sp->label[0] ? ", " : "", sp->label);
+			 event == NC_EV_CREATED ? "granted" : "renewed", c->owner, sp->in_realm,
+			 ep_str(g->prim->in, a), m->x->realms->realms[w.ra].name,
+			 ep_str(g->prim->ext, b2), lifetime, g->rtcp ? ", RTCP pair" : "",
+			 sp->label[0] ? ", " : "", sp->label);
 	}
 	return NC_ST_OK;
 }

@@ -13,7 +13,9 @@
 #define IP_MF_BIT 0x2000
 #define IP_OFF_MASK 0x1fff
 
-static uint16_t rd16(const uint8_t *p)
+/* A 16-bit header field as a number (host order): a length, an offset.
+ * (xlate.c's ld16_net() keeps a field's bytes as they are.) */
+static uint16_t rd16_host(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
@@ -29,7 +31,7 @@ static enum drop_reason parse_l4(struct pkt *p, bool quoted)
 		if (!(l4 = pkt_ptr(p, p->l4_off, 8)))
 			return DROP_L4_SHORT;
 		if (!quoted && !p->is_frag) {
-			uint16_t ulen = rd16(l4 + 4);
+			uint16_t ulen = rd16_host(l4 + 4);
 			if (ulen < 8 || ulen > p->l4_len)
 				return DROP_UDP_LEN;
 		}
@@ -65,7 +67,7 @@ static enum drop_reason parse_ip(struct pkt *p, uint8_t *buf, size_t n, bool quo
 	ihl = (size_t)(buf[0] & 0x0f) * 4;
 	if (ihl < 20 || ihl > n)
 		return DROP_IHL;
-	totlen = rd16(buf + 2);
+	totlen = rd16_host(buf + 2);
 	if (totlen < ihl)
 		return DROP_TOTLEN;
 	if (totlen > n) {
@@ -78,7 +80,7 @@ static enum drop_reason parse_ip(struct pkt *p, uint8_t *buf, size_t n, bool quo
 	p->l4_off = ihl;
 	p->l4_len = totlen - ihl;
 	p->proto = buf[9];
-	off = rd16(buf + 6);
+	off = rd16_host(buf + 6);
 	p->frag_off = (uint16_t)((off & IP_OFF_MASK) * 8);
 	p->more_frags = (off & IP_MF_BIT) != 0;
 	p->is_frag = p->more_frags || p->frag_off;

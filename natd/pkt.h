@@ -1,11 +1,16 @@
 /* pkt: a bounds-checked view over one IPv4 packet.
  *
- * Every byte of a packet is reached through pkt_ptr(), which returns NULL
- * rather than a pointer past the valid length. pkt_parse_ip4() validates
- * in a fixed order (version, IHL >= 5, header fits the bytes read, total
- * length between header and bytes read, clamp to total length, fragments,
- * then the L4 header) and fills in the layer offsets; nothing else in natd
- * reads a header field before it has passed.
+ * pkt_parse_ip4() validates in a fixed order (version, IHL >= 5, header
+ * fits the bytes read, total length between header and bytes read, clamp
+ * to total length, fragments, then the L4 header) and fills in the layer
+ * offsets, reaching every byte through pkt_ptr(), which returns NULL rather
+ * than a pointer past the valid length. Nothing else in natd reads a
+ * header field before it has passed. After it, the translator (xlate.c)
+ * reads and rewrites fields at fixed offsets inside what the parse proved
+ * present (the IPv4 header; 8 bytes of UDP and ICMP; TCP up to its data
+ * offset; in an ICMP error, the quote as pkt_parse_quoted() bounded it),
+ * and writes a checksum beyond those only after checking it against
+ * l4_len.
  */
 #ifndef NATD_PKT_H
 #define NATD_PKT_H

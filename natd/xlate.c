@@ -37,26 +37,29 @@
 #define ICMP_CHECK 2
 #define ICMP_ID 4
 
-static uint16_t rd16(const uint8_t *p)
+/* Fields loaded and stored as they are on the wire (network order):
+ * addresses, ports and checksums are compared, hashed and rewritten
+ * without conversion. (pkt.c's rd16_host() reads a length as a number.) */
+static uint16_t ld16_net(const uint8_t *p)
 {
 	uint16_t v;
 	memcpy(&v, p, 2);
 	return v;
 }
 
-static uint32_t rd32(const uint8_t *p)
+static uint32_t ld32_net(const uint8_t *p)
 {
 	uint32_t v;
 	memcpy(&v, p, 4);
 	return v;
 }
 
-static void wr16(uint8_t *p, uint16_t v)
+static void st16_net(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
 }
 
-static void wr32(uint8_t *p, uint32_t v)
+static void st32_net(uint8_t *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
 }
@@ -100,27 +103,27 @@ static uint16_t upd32(const struct l4csum *c, uint16_t check, uint32_t o, uint32
 static void set_addr(uint8_t *ip, size_t field, uint32_t addr, uint8_t *l4, size_t l4avail,
 		     const struct l4csum *c)
 {
-	uint32_t old = rd32(ip + field);
+	uint32_t old = ld32_net(ip + field);
 
 	if (old == addr)
 		return;
-	wr32(ip + field, addr);
-	wr16(ip + IP_CHECK, csum_update32(rd16(ip + IP_CHECK), old, addr));
+	st32_net(ip + field, addr);
+	st16_net(ip + IP_CHECK, csum_update32(ld16_net(ip + IP_CHECK), old, addr));
 	if (l4 && c->off && c->pseudo && l4avail >= c->off + 2)
-		wr16(l4 + c->off, upd32(c, rd16(l4 + c->off), old, addr));
+		st16_net(l4 + c->off, upd32(c, ld16_net(l4 + c->off), old, addr));
 }
 
 /* Rewrite a 16-bit L4 field (a port or ICMP id) and the L4 checksum. */
 static void set_port(uint8_t *l4, size_t l4avail, size_t field, uint16_t port,
 		     const struct l4csum *c)
 {
-	uint16_t old = rd16(l4 + field);
+	uint16_t old = ld16_net(l4 + field);
 
 	if (old == port)
 		return;
-	wr16(l4 + field, port);
+	st16_net(l4 + field, port);
 	if (c->off && l4avail >= c->off + 2)
-		wr16(l4 + c->off, upd16(c, rd16(l4 + c->off), old, port));
+		st16_net(l4 + c->off, upd16(c, ld16_net(l4 + c->off), old, port));
 }
 
 /* Field offsets of the source and destination "ports" of a flow. */
@@ -136,7 +139,7 @@ static void port_fields(uint8_t proto, size_t *sf, size_t *df)
 
 static struct endpoint ep_at(const uint8_t *ip, size_t addr_field, const uint8_t *l4, size_t pf)
 {
-	struct endpoint e = {rd32(ip + addr_field), rd16(l4 + pf)};
+	struct endpoint e = {ld32_net(ip + addr_field), ld16_net(l4 + pf)};
 	return e;
 }
 
@@ -266,7 +269,7 @@ static void release_held(struct xlate_ctx *x, const struct frag_key *k, const st
 
 static enum xlate_verdict xlate_nonfirst_frag(struct xlate_ctx *x, struct pkt *p, uint8_t ra)
 {
-	struct frag_key k = {rd32(p->buf + IP_SRC), rd32(p->buf + IP_DST), rd16(p->buf + 4),
+	struct frag_key k = {ld32_net(p->buf + IP_SRC), ld32_net(p->buf + IP_DST), ld16_net(p->buf + 4),
 			     p->proto, ra};
 	const struct frag_xlat *fx = frag_lookup(x->ft, &k, x->now);
 	struct l4csum none = {0, false, false};
@@ -362,14 +365,14 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	if (rs == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	bi = bind_lookup_ext(x->bt, q.proto, rs, qs);
-	rb = bi ? bi->in_realm : realm_classify(x->realms, rd32(ip + IP_DST));
+	rb = bi ? bi->in_realm : realm_classify(x->realms, ld32_net(ip + IP_DST));
 	if (rb == REALM_NONE)
 		return drop(x, DROP_NO_REALM);
 	t = rb != ra ? rb : rs;
 	bo = realm_translates(x->realms, ra, t) ? bind_lookup_in(x->bt, q.proto, ra, qd, t) : NULL;
 	if (!bi && !bo)
 		return drop(x, DROP_NO_BINDING);
-	if (bi && !icmp_error_admitted(x, bi, rd32(ip + IP_SRC), qd, icmp[0], icmp[1]))
+	if (bi && !icmp_error_admitted(x, bi, ld32_net(ip + IP_SRC), qd, icmp[0], icmp[1]))
 		return drop(x, DROP_ICMP_FILTERED);
 
 	qc = l4csum_of(q.proto);
@@ -388,103 +391,84 @@ static enum xlate_verdict xlate_icmp_error(struct xlate_ctx *x, struct pkt *p, u
 	}
 	/* The quoted bytes changed in several places: recompute the ICMP sum
 	 * (verified above, so a corrupt error is never laundered). */
-	wr16(icmp + ICMP_CHECK, 0);
-	wr16(icmp + ICMP_CHECK, csum_fold(csum_partial(icmp, p->l4_len, 0)));
+	st16_net(icmp + ICMP_CHECK, 0);
+	st16_net(icmp + ICMP_CHECK, csum_fold(csum_partial(icmp, p->l4_len, 0)));
 	x->st->icmp_errors_translated++;
 	return XL_FORWARD;
 }
 
-enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, size_t cap)
-{
-	struct pkt p;
-	enum drop_reason r = pkt_parse_ip4(&p, buf, n, cap);
-	uint8_t *ip, *l4, ra, rd, rb, t, icmp_type = 0, tcp_flags = 0;
-	size_t sf, df;
-	bool is_pool, may_create = true, inbound_ok = true;
+/* A query packet (UDP, TCP, ICMP echo) between the phases of its
+ * translation. */
+struct query {
+	struct pkt *p;
+	uint8_t *ip, *l4;
+	uint8_t ra, rd, rb;     /* source's realm, destination's, binding's (or rd) */
+	size_t sf, df;          /* offsets of the source and destination "ports" */
+	bool may_create;        /* may make an outbound binding */
+	bool inbound_ok;        /* may match an inbound binding */
+	uint8_t tcp_flags;
 	struct endpoint src, dst, new_src, new_dst;
-	struct binding *bi = NULL, *bo = NULL;
-	struct l4csum c;
-	int err;
+	struct binding *bi, *bo; /* inbound and outbound bindings, or NULL */
+};
 
-	if (r != DROP_NONE)
-		return drop(x, r);
-	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
-		return drop(x, DROP_PROTO);
-	ip = p.buf;
-	ra = realm_classify(x->realms, rd32(ip + IP_SRC));
-	if (ra == REALM_NONE)
-		return drop(x, DROP_NO_REALM);
-	if (p.frag_off)
-		return xlate_nonfirst_frag(x, &p, ra);
-	l4 = ip + p.l4_off;
+/* Phases 1 to 3: the inbound and outbound bindings of q and the filters
+ * that apply to them. DROP_NONE, or why the packet goes no further. */
+static enum drop_reason query_lookup(struct xlate_ctx *x, struct query *q)
+{
+	bool is_pool;
+	enum drop_reason r;
+	uint8_t t;
 
-	if (p.proto == IPPROTO_ICMP) {
-		icmp_type = l4[0];
-		switch (icmp_type) {
-		case ICMP_UNREACH_T:
-		case ICMP_TIMXCEED_T:
-		case ICMP_PARAMPROB_T:
-			return xlate_icmp_error(x, &p, ra);
-		case ICMP_ECHO_T:
-			inbound_ok = false; /* requests create, replies return */
-			break;
-		case ICMP_ECHOREPLY_T:
-			may_create = false;
-			break;
-		default:
-			return drop(x, DROP_ICMP_TYPE);
-		}
-	} else if (p.proto == IPPROTO_TCP) {
-		tcp_flags = l4[13];
-		/* RFC 5382 REQ-2: a mapping starts with an outbound SYN */
-		may_create = (tcp_flags & (TCP_SYN_F | TCP_ACK_F)) == TCP_SYN_F;
-	}
-
-	port_fields(p.proto, &sf, &df);
-	src = ep_at(ip, IP_SRC, l4, sf);
-	dst = ep_at(ip, IP_DST, l4, df);
-	rd = realm_classify_pool(x->realms, dst.addr, &is_pool);
-	if (rd == REALM_NONE)
-		return drop(x, DROP_NO_REALM);
+	q->rd = realm_classify_pool(x->realms, q->dst.addr, &is_pool);
+	if (q->rd == REALM_NONE)
+		return DROP_NO_REALM;
 
 	/* 1. inbound: is the destination a binding's external endpoint? */
-	new_dst = dst;
-	rb = rd;
-	if (inbound_ok && (bi = bind_lookup_ext(x->bt, p.proto, rd, dst))) {
-		const struct endpoint *to = bi->rules ? rules_target(bi->rules, src, &bi->in, x->now) : &bi->in;
+	q->new_dst = q->dst;
+	q->rb = q->rd;
+	if (q->inbound_ok && (q->bi = bind_lookup_ext(x->bt, q->p->proto, q->rd, q->dst))) {
+		const struct endpoint *to =
+			q->bi->rules ? rules_target(q->bi->rules, q->src, &q->bi->in, x->now) : &q->bi->in;
 		if (!to)
-			return drop(x, DROP_FILTERED);
-		new_dst = *to;
-		rb = bi->in_realm;
+			return DROP_FILTERED;
+		q->new_dst = *to;
+		q->rb = q->bi->in_realm;
 	} else if (is_pool) {
-		return drop(x, DROP_NO_BINDING);
+		return DROP_NO_BINDING;
 	}
 
 	/* 2. outbound: does the source need a binding into the target realm? */
-	t = rb != ra ? rb : rd;
-	new_src = src;
-	if (realm_translates(x->realms, ra, t)) {
-		if (bi && rb == ra && !x->hairpinning)
-			return drop(x, DROP_NO_BINDING);
-		bo = outbound_binding(x, p.proto, ra, src, t, may_create, &r);
-		if (!bo)
-			return drop(x, r);
-		if (bo->rules && bo->rules->has_peer && !rule_matches(&bo->rules->peer, dst))
-			return drop(x, DROP_FILTERED); /* serves one peer only */
-		new_src = bo->ext;
-	} else if (!bi) {
-		return drop(x, ra == rd ? DROP_SAME_REALM : DROP_NO_BINDING);
+	t = q->rb != q->ra ? q->rb : q->rd;
+	q->new_src = q->src;
+	if (realm_translates(x->realms, q->ra, t)) {
+		if (q->bi && q->rb == q->ra && !x->hairpinning)
+			return DROP_NO_BINDING;
+		q->bo = outbound_binding(x, q->p->proto, q->ra, q->src, t, q->may_create, &r);
+		if (!q->bo)
+			return r;
+		if (q->bo->rules && q->bo->rules->has_peer && !rule_matches(&q->bo->rules->peer, q->dst))
+			return DROP_FILTERED; /* serves one peer only */
+		q->new_src = q->bo->ext;
+	} else if (!q->bi) {
+		return q->ra == q->rd ? DROP_SAME_REALM : DROP_NO_BINDING;
 	}
 
 	/* 3. filtering of the inbound side, against the remote as the binding's
 	 * realm sees it (RFC 4787 section 5). */
-	if (bi && !bind_permitted(x->bt, bi, new_src, x->now))
-		return drop(x, DROP_FILTERED);
+	if (q->bi && !bind_permitted(x->bt, q->bi, q->new_src, x->now))
+		return DROP_FILTERED;
+	return DROP_NONE;
+}
 
-	/* 4. state: counters, refresh, TCP tracking, permissions */
+/* Phase 4: state. Counters, refresh, TCP tracking, permissions. */
+static void query_account(struct xlate_ctx *x, const struct query *q)
+{
+	struct binding *bo = q->bo, *bi = q->bi;
+	int err;
+
 	if (bo) {
 		bind_touch(bo, x->now);
-		if ((err = bind_permit(x->bt, bo, dst, x->now)) < 0) {
+		if ((err = bind_permit(x->bt, bo, q->dst, x->now)) < 0) {
 			/* the packet goes; the remote's replies will be filtered */
 			if (err == -EDQUOT)
 				x->st->perms_host_quota++;
@@ -492,41 +476,98 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 				x->st->perms_full++;
 		}
 		bo->pkts_out++;
-		bo->bytes_out += p.len;
-		if (p.proto == IPPROTO_TCP)
-			bind_tcp_track(x->bt, bo, tcp_flags, true, x->now);
+		bo->bytes_out += q->p->len;
+		if (q->p->proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bo, q->tcp_flags, true, x->now);
 		x->st->translated_out++;
 	}
 	if (bi) {
 		bind_touch(bi, x->now);
 		bi->pkts_in++;
-		bi->bytes_in += p.len;
-		if (p.proto == IPPROTO_TCP)
-			bind_tcp_track(x->bt, bi, tcp_flags, false, x->now);
+		bi->bytes_in += q->p->len;
+		if (q->p->proto == IPPROTO_TCP)
+			bind_tcp_track(x->bt, bi, q->tcp_flags, false, x->now);
 		x->st->translated_in++;
-		if (rb == ra)
+		if (q->rb == q->ra)
 			x->st->hairpinned++;
 	}
+}
 
-	/* 5. rewrite, fixing checksums incrementally (RFC 1624) */
-	c = l4csum_of(p.proto);
-	set_addr(ip, IP_SRC, new_src.addr, l4, p.l4_len, &c);
-	set_addr(ip, IP_DST, new_dst.addr, l4, p.l4_len, &c);
-	if (p.proto == IPPROTO_ICMP)
-		set_port(l4, p.l4_len, ICMP_ID, bi ? new_dst.port : new_src.port, &c);
+/* Phase 5: the rewrite, fixing checksums incrementally (RFC 1624); a
+ * first fragment leaves its translation for the rest of its datagram. */
+static void query_rewrite(struct xlate_ctx *x, const struct query *q)
+{
+	const struct pkt *p = q->p;
+	struct l4csum c = l4csum_of(p->proto);
+	int err;
+
+	set_addr(q->ip, IP_SRC, q->new_src.addr, q->l4, p->l4_len, &c);
+	set_addr(q->ip, IP_DST, q->new_dst.addr, q->l4, p->l4_len, &c);
+	if (p->proto == IPPROTO_ICMP)
+		set_port(q->l4, p->l4_len, ICMP_ID, q->bi ? q->new_dst.port : q->new_src.port, &c);
 	else {
-		set_port(l4, p.l4_len, sf, new_src.port, &c);
-		set_port(l4, p.l4_len, df, new_dst.port, &c);
+		set_port(q->l4, p->l4_len, q->sf, q->new_src.port, &c);
+		set_port(q->l4, p->l4_len, q->df, q->new_dst.port, &c);
 	}
 
-	if (p.is_frag) { /* a first fragment: remember it for the rest */
-		struct frag_key k = {src.addr, dst.addr, rd16(ip + 4), p.proto, ra};
-		struct frag_xlat fx = {new_src.addr, new_dst.addr};
+	if (p->is_frag) { /* a first fragment: remember it for the rest */
+		struct frag_key k = {q->src.addr, q->dst.addr, ld16_net(q->ip + 4), p->proto, q->ra};
+		struct frag_xlat fx = {q->new_src.addr, q->new_dst.addr};
 		if ((err = frag_record(x->ft, &k, &fx, x->now)) == 0)
 			release_held(x, &k, &fx);
 		else if (err == -EDQUOT)
 			x->st->frag_records_source_quota++;
 		x->st->frags_translated++;
 	}
+}
+
+/* Parse, classify the source, hand ICMP errors and later fragments to
+ * their own paths; a query goes through the phases above. */
+enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, size_t cap)
+{
+	struct pkt p;
+	enum drop_reason r = pkt_parse_ip4(&p, buf, n, cap);
+	struct query q = {.p = &p, .may_create = true, .inbound_ok = true};
+
+	if (r != DROP_NONE)
+		return drop(x, r);
+	if (p.proto != IPPROTO_UDP && p.proto != IPPROTO_TCP && p.proto != IPPROTO_ICMP)
+		return drop(x, DROP_PROTO);
+	q.ip = p.buf;
+	q.ra = realm_classify(x->realms, ld32_net(q.ip + IP_SRC));
+	if (q.ra == REALM_NONE)
+		return drop(x, DROP_NO_REALM);
+	if (p.frag_off)
+		return xlate_nonfirst_frag(x, &p, q.ra);
+	q.l4 = q.ip + p.l4_off;
+
+	if (p.proto == IPPROTO_ICMP) {
+		switch (q.l4[0]) {
+		case ICMP_UNREACH_T:
+		case ICMP_TIMXCEED_T:
+		case ICMP_PARAMPROB_T:
+			return xlate_icmp_error(x, &p, q.ra);
+		case ICMP_ECHO_T:
+			q.inbound_ok = false; /* requests create, replies return */
+			break;
+		case ICMP_ECHOREPLY_T:
+			q.may_create = false;
+			break;
+		default:
+			return drop(x, DROP_ICMP_TYPE);
+		}
+	} else if (p.proto == IPPROTO_TCP) {
+		q.tcp_flags = q.l4[13];
+		/* RFC 5382 REQ-2: a mapping starts with an outbound SYN */
+		q.may_create = (q.tcp_flags & (TCP_SYN_F | TCP_ACK_F)) == TCP_SYN_F;
+	}
+
+	port_fields(p.proto, &q.sf, &q.df);
+	q.src = ep_at(q.ip, IP_SRC, q.l4, q.sf);
+	q.dst = ep_at(q.ip, IP_DST, q.l4, q.df);
+	if ((r = query_lookup(x, &q)) != DROP_NONE)
+		return drop(x, r);
+	query_account(x, &q);
+	query_rewrite(x, &q);
 	return XL_FORWARD;
 }

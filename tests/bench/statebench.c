@@ -28,13 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binding.h"
 #include "conf.h"
-#include "frag.h"
-#include "manager.h"
-#include "realmconf.h"
+#include "core.h"
 #include "statefile.h"
-#include "xlate.h"
 
 #define BATCH 32
 
@@ -44,16 +40,16 @@ static const char *const CONF_TEXT =
 	"  { name = \"outside\"; prefixes = [ \"0.0.0.0/0\" ];\n"
 	"    pool = { addresses = [ \"198.51.100.0/24\" ]; ports = \"1024-65535\"; }; }\n"
 	");\n"
-	"log: { level = \"warning\"; };\n";
+	"log: { level = \"warning\"; };\n"
+	/* the translation alone: no per-host limits (50000 flows a host), no
+	 * hairpinning, any free port */
+	"table: { hairpinning = false; port_parity = false; port_preservation = false;\n"
+	"         max_bindings_per_host = 0; new_flows_per_host = 0; };\n"
+	"control: { default_lifetime = 120; max_lifetime = 3600; };\n";
 
 struct env {
 	struct natd_conf conf;
-	struct realm_set rs;
-	struct bind_table *bt;
-	struct frag_table *ft;
-	struct natd_stats st;
-	struct xlate_ctx x;
-	struct mgr *m;
+	struct core *core; /* natd's, from core_open() */
 };
 
 static double now_s(void)
@@ -76,8 +72,6 @@ static int env_init(struct env *e, uint32_t capacity)
 {
 	char path[] = "/tmp/statebench_XXXXXX";
 	int fd = mkstemp(path);
-	struct frag_conf fc = {.datagrams = 16, .slots = 2, .slot_bytes = 1500, .timeout = 2};
-	struct mgr_conf mc;
 
 	memset(e, 0, sizeof(*e));
 	if (fd < 0 || write(fd, CONF_TEXT, strlen(CONF_TEXT)) != (ssize_t)strlen(CONF_TEXT)) {
@@ -91,21 +85,13 @@ static int env_init(struct env *e, uint32_t capacity)
 	}
 	unlink(path);
 	e->conf.bind.capacity = capacity;
-	if (realm_set_build(&e->rs, &e->conf) < 0 || !(e->bt = bind_table_new(&e->conf.bind, mono())) ||
-	    !(e->ft = frag_table_new(&fc)))
-		return -1;
-	e->x = (struct xlate_ctx){.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st,
-				  .now = mono(), .pool_flags = 0};
-	mc = (struct mgr_conf){120, 3600};
-	return (e->m = mgr_new(&mc, &e->x)) ? 0 : -1;
+	e->conf.frag = (struct frag_conf){.datagrams = 16, .slots = 2, .slot_bytes = 1500, .timeout = 2};
+	return core_open(&e->conf, mono(), &e->core);
 }
 
 static void env_fini(struct env *e)
 {
-	mgr_free(e->m);
-	bind_table_free(e->bt);
-	frag_table_free(e->ft);
-	realm_set_free(&e->rs);
+	core_close(e->core);
 	conf_free(&e->conf);
 }
 
@@ -154,8 +140,8 @@ static double make_flows(struct env *e, struct event_base *base, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t src = htonl(0x0a010000u + 1 + i / 50000);
 		size_t len = udp_pkt(pkt, src, (uint16_t)(10000 + i % 50000));
-		e->x.now = mono();
-		if (xlate_packet(&e->x, pkt, len, sizeof(pkt)) != XL_FORWARD)
+		e->core->x.now = mono();
+		if (xlate_packet(&e->core->x, pkt, len, sizeof(pkt)) != XL_FORWARD)
 			return -1;
 		if (i % BATCH == BATCH - 1)
 			event_base_loop(base, EVLOOP_NONBLOCK);
@@ -227,7 +213,7 @@ int main(int argc, char **argv)
 		/* state */
 		unlink(path);
 		if (env_init(&a, n + 1024) < 0 ||
-		    !(sf = statefile_open(path, base, &a.rs, a.bt, a.m, 0)))
+		    !(sf = statefile_open(path, base, &a.core->rs, a.core->bt, a.core->mgr, 0)))
 			return 1;
 		if ((t_state[r] = make_flows(&a, base, n)) < 0) {
 			fprintf(stderr, "statebench: a flow was not translated\n");
@@ -242,7 +228,7 @@ int main(int argc, char **argv)
 		if (env_init(&b, n + 1024) < 0)
 			return 1;
 		t0 = now_s();
-		statefile_restore(path, &b.rs, b.bt, b.m, &res);
+		statefile_restore(path, &b.core->rs, b.core->bt, b.core->mgr, &res);
 		t_restore[r] = now_s() - t0;
 		restored = res.dynamic;
 		env_fini(&b);

@@ -1,11 +1,12 @@
 /* fuzz_xlate: IPv4 validation (pkt.c) and translation (xlate.c, frag.c,
  * binding.c, pool.c, manager.c rules) on sequences of packets.
  *
- * natd's tables are built the way the daemon builds them: the config text
- * below is loaded once with conf_load(); for every input a fresh realm set
- * (realm_set_build), binding table, fragment table and address manager
- * are made, the static forwards installed, and torn down at the end, so
- * an input never depends on the ones before it.
+ * natd's tables are built by the daemon's own constructor: the config
+ * text below is loaded once with conf_load(); for every input the
+ * settings byte is written over it and core_open() makes a fresh core
+ * (realm set, binding table, fragment table, address manager, the static
+ * forwards installed), torn down at the end, so an input never depends on
+ * the ones before it.
  *
  * Input format (all of it optional; a short input is still a valid one):
  *   byte 0       settings: bits 0-1 filtering (0 EIF, 1 ADF, 2 APDF, 3 EIF),
@@ -60,6 +61,7 @@
 #include "binding.h"
 #include "clock.h"
 #include "conf.h"
+#include "core.h"
 #include "frag.h"
 #include "fuzz_common.h"
 #include "log.h"
@@ -68,7 +70,6 @@
 #include "pktbuild.h"
 #include "pool.h"
 #include "realm.h"
-#include "realmconf.h"
 #include "stats.h"
 #include "xlate.h"
 
@@ -98,12 +99,7 @@ static struct natd_conf conf;
 static struct nc_msg ctl_msg; /* large: off the stack */
 
 struct env {
-	struct realm_set rs;
-	struct bind_table *bt;
-	struct frag_table *ft;
-	struct natd_stats st;
-	struct xlate_ctx x;
-	struct mgr *m;
+	struct core *core;
 	struct mgr_policy admin_pol, user_pol;
 	struct mgr_client admin, user;
 	/* the binding the address edits refer to */
@@ -148,9 +144,9 @@ static void on_expire(struct binding *b, void *arg)
 	struct env *e = arg;
 
 	if (b->kind == BIND_MANAGED)
-		mgr_binding_gone(e->m, b, NC_EV_EXPIRED);
+		mgr_binding_gone(e->core->mgr, b, NC_EV_EXPIRED);
 	else
-		xlate_release_binding(&e->x, b);
+		xlate_release_binding(&e->core->x, b);
 }
 
 static void on_emit(void *arg, uint8_t *buf, size_t len)
@@ -168,68 +164,44 @@ static void on_emit(void *arg, uint8_t *buf, size_t len)
 	free(copy);
 }
 
-/* The daemon's add_forward(), minus the logging. */
-static void add_forwards(struct env *e)
-{
-	for (unsigned i = 0; i < conf.nforwards; i++) {
-		const struct conf_forward *f = &conf.forwards[i];
-		uint8_t er = realm_find(&e->rs, f->ext_realm), ir = realm_find(&e->rs, f->in_realm);
-		struct pool *pl = e->rs.realms[er].pool;
-		int pp = pool_proto_of(f->proto), err;
-
-		if (pl && pool_has_addr(pl, f->ext.addr)) {
-			err = pool_reserve(pl, (enum pool_proto)pp, f->ext);
-			FUZZ_CHECK(err == 0 || err == -ENOENT, "forward %u: %d", i, err);
-		}
-		FUZZ_CHECK(bind_insert(e->bt, BIND_STATIC, f->proto, ir, f->in, er, f->ext, e->x.now,
-				       &err),
-			   "forward %u: %d", i, err);
-		if (i == 0) {
-			e->last_in = f->in;
-			e->last_ext = f->ext;
-			e->last_proto = f->proto;
-		}
-	}
-}
-
 static void env_init(struct env *e, uint8_t settings)
 {
-	struct bind_conf bc = conf.bind;
-	struct frag_conf fc = {.datagrams = 8, .slots = 3, .slot_bytes = 600, .timeout = 2,
-			      .datagrams_per_source = 4, .slots_per_source = 2};
-	struct mgr_conf mc = {conf.ctl_default_lifetime, conf.ctl_max_lifetime};
 	static const enum bind_filtering filt[4] = {FILTER_EIF, FILTER_ADF, FILTER_APDF, FILTER_EIF};
 
 	memset(e, 0, sizeof(*e));
-	FUZZ_CHECK(realm_set_build(&e->rs, &conf) == 0, "realm_set_build");
-	bc.capacity = 48;
-	bc.perm_capacity = 32;
-	bc.filtering = filt[settings & 3];
-	FUZZ_CHECK(e->bt = bind_table_new(&bc, clock_mono_s()), "bind_table_new");
-	FUZZ_CHECK(e->ft = frag_table_new(&fc), "frag_table_new");
-	e->x = (struct xlate_ctx){
-		.realms = &e->rs, .bt = e->bt, .ft = e->ft, .st = &e->st, .now = clock_mono_s(),
-		.hairpinning = !(settings & 4),
-		.pool_flags = (settings & 8 ? 0 : POOL_F_PARITY) | (settings & 16 ? 0 : POOL_F_PRESERVE),
-		.emit = on_emit, .emit_arg = e, .on_new = on_new, .on_new_arg = e,
-		.host_quota = settings & 32 ? 3 : 0,
-	};
-	FUZZ_CHECK(e->m = mgr_new(&mc, &e->x), "mgr_new");
+	/* this input's settings over the loaded configuration */
+	conf.bind.capacity = 48;
+	conf.bind.perm_capacity = 32;
+	conf.bind.filtering = filt[settings & 3];
+	conf.frag = (struct frag_conf){.datagrams = 8, .slots = 3, .slot_bytes = 600, .timeout = 2,
+				       .datagrams_per_source = 4, .slots_per_source = 2};
+	conf.hairpinning = !(settings & 4);
+	conf.port_parity = !(settings & 8);
+	conf.port_preservation = !(settings & 16);
+	conf.max_bindings_per_host = settings & 32 ? 3 : 0;
+	conf.new_flows_per_host = 0;
+	conf.icmp_errors_from_path = false;
+	FUZZ_CHECK(core_open(&conf, clock_mono_s(), &e->core) == 0, "core_open");
+	e->core->x.emit = on_emit;
+	e->core->x.emit_arg = e;
+	e->core->x.on_new = on_new;
+	e->core->x.on_new_arg = e;
 	e->admin_pol = (struct mgr_policy){.name = "root", .admin = true, .realms = ~0u};
 	e->user_pol = (struct mgr_policy){.name = "proxy", .realms = 1u << 1, .quota = 3};
 	prefix_parse("10.1.0.0/25", &e->user_pol.prefixes[0]);
 	e->user_pol.nprefixes = 1;
 	e->admin = (struct mgr_client){.owner = "uid:0", .pol = &e->admin_pol};
 	e->user = (struct mgr_client){.owner = "uid:1000", .pol = &e->user_pol};
-	add_forwards(e);
+	if (conf.nforwards) {
+		e->last_in = conf.forwards[0].in;
+		e->last_ext = conf.forwards[0].ext;
+		e->last_proto = conf.forwards[0].proto;
+	}
 }
 
 static void env_fini(struct env *e)
 {
-	mgr_free(e->m);
-	bind_table_free(e->bt);
-	frag_table_free(e->ft);
-	realm_set_free(&e->rs);
+	core_close(e->core);
 }
 
 static void step_clock(struct env *e, unsigned code)
@@ -238,9 +210,9 @@ static void step_clock(struct env *e, unsigned code)
 
 	if (!steps[code])
 		return;
-	e->x.now += steps[code];
-	bind_expire(e->bt, e->x.now, on_expire, e);
-	e->st.dropped[DROP_FRAG_TIMEOUT] += frag_expire(e->ft, e->x.now);
+	e->core->x.now += steps[code];
+	bind_expire(e->core->bt, e->core->x.now, on_expire, e);
+	e->core->st.dropped[DROP_FRAG_TIMEOUT] += frag_expire(e->core->ft, e->core->x.now);
 }
 
 /* ---- control records ---- */
@@ -257,7 +229,7 @@ static void ctl_record(struct env *e, uint8_t op, const uint8_t *d, size_t n)
 		uint32_t a;
 
 		memset(&r, 0, sizeof(r));
-		if (mgr_bind(e->m, c, &ctl_msg.u.bind, &r) == NC_ST_OK &&
+		if (mgr_bind(e->core->mgr, c, &ctl_msg.u.bind, &r) == NC_ST_OK &&
 		    r.alloc.ip.af == NC_AF_IP4) {
 			memcpy(&a, r.alloc.ip.a, 4);
 			e->last_ext = (struct endpoint){a, htons(r.alloc.port)};
@@ -269,12 +241,12 @@ static void ctl_record(struct env *e, uint8_t op, const uint8_t *d, size_t n)
 	}
 	case NC_MSG_REFRESH: {
 		struct nc_refresh_r r;
-		mgr_refresh(e->m, c, &ctl_msg.u.refresh, &r);
+		mgr_refresh(e->core->mgr, c, &ctl_msg.u.refresh, &r);
 		break;
 	}
 	case NC_MSG_RELEASE: {
 		struct nc_status r;
-		mgr_release(e->m, c, &ctl_msg.u.release, &r);
+		mgr_release(e->core->mgr, c, &ctl_msg.u.release, &r);
 		break;
 	}
 	default:
@@ -433,7 +405,7 @@ static void packet_record(struct env *e, uint8_t op, const uint8_t *d, size_t n)
 	edit_packet(e, op, buf, n);
 	csum_before(buf, n, &cs);
 	ASAN_POISON_MEMORY_REGION(buf + n, 1);
-	v = xlate_packet(&e->x, buf, n, n + 1);
+	v = xlate_packet(&e->core->x, buf, n, n + 1);
 	ASAN_UNPOISON_MEMORY_REGION(buf + n, 1);
 	if (v == XL_FORWARD) {
 		FUZZ_CHECK(cs.parsed, "forwarded a packet that does not parse");

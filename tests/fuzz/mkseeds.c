@@ -1,5 +1,5 @@
 /* mkseeds: writes the hand-made seed inputs of fuzz_xlate and fuzz_pcp
- * (packets built with tests/unit/pktbuild.c, PCP/NAT-PMP messages with
+ * (packets built with natd/tests/pktbuild.c, PCP/NAT-PMP messages with
  * natd's own encoders, BIND requests with libcontrol's encoder).
  *
  *   make -C tests/out/fuzz/build mkseeds   (after tests/fuzz/run --build-only)

@@ -47,8 +47,8 @@ struct env {
 static void limits(struct env *e, uint32_t quota, uint32_t rate)
 {
 	rl_set(e->rl, rate, rate);
-	e->nd.x.host_quota = quota;
-	e->nd.x.host_rl = rate ? e->rl : NULL;
+	e->nd.core->x.host_quota = quota;
+	e->nd.core->x.host_rl = rate ? e->rl : NULL;
 }
 
 static int setup(void **state)
@@ -59,7 +59,7 @@ static int setup(void **state)
 	natdenv_init(&e->nd, CONF_TEXT);
 	assert_non_null(e->rl = rl_new(0, 0));
 	limits(e, e->nd.conf.max_bindings_per_host, e->nd.conf.new_flows_per_host);
-	e->now = e->nd.x.now;
+	e->now = e->nd.core->x.now;
 	*state = e;
 	return 0;
 }
@@ -79,18 +79,18 @@ static enum xlate_verdict udp(struct env *e, const char *src, uint16_t sport, ui
 {
 	size_t n = pb_udp(e->pkt, pb_addr(src), sport, pb_addr("203.0.113.10"), dport, 20);
 
-	e->nd.x.now = e->now;
-	return xlate_packet(&e->nd.x, e->pkt, n, sizeof(e->pkt));
+	e->nd.core->x.now = e->now;
+	return xlate_packet(&e->nd.core->x, e->pkt, n, sizeof(e->pkt));
 }
 
 static uint32_t held(struct env *e, const char *src)
 {
-	return bind_host_count(e->nd.bt, R_INSIDE, pb_addr(src));
+	return bind_host_count(e->nd.core->bt, R_INSIDE, pb_addr(src));
 }
 
 static uint64_t dropped(struct env *e, enum drop_reason r)
 {
-	return e->nd.st.dropped[r];
+	return e->nd.core->st.dropped[r];
 }
 
 static void release(struct binding *b, void *arg)
@@ -127,10 +127,10 @@ static void test_quota_reached_drops_and_counts(void **state)
 	assert_int_equal(udp(e, "10.1.0.10", 5003, 7000), XL_DROP);
 	assert_int_equal(dropped(e, DROP_HOST_QUOTA), 1);
 	assert_int_equal(dropped(e, DROP_HOST_RATE), 0);
-	assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, R_INSIDE,
+	assert_null(bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, R_INSIDE,
 				   (struct endpoint){pb_addr("10.1.0.10"), htons(5003)}, 1));
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 3);
-	assert_int_equal(e->nd.st.bindings_created, 3);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 3);
+	assert_int_equal(e->nd.core->st.bindings_created, 3);
 	/* the host's existing flows still pass, to any remote */
 	assert_int_equal(udp(e, "10.1.0.10", 5001, 7000), XL_FORWARD);
 	assert_int_equal(udp(e, "10.1.0.10", 5002, 9999), XL_FORWARD);
@@ -160,7 +160,7 @@ static void test_expiry_frees_quota(void **state)
 	e->now += TO_UDP / 2;
 	assert_int_equal(udp(e, "10.1.0.10", 5000, 7000), XL_FORWARD);
 	e->now += TO_UDP / 2 + 1;
-	assert_int_equal(bind_expire(e->nd.bt, e->now, release, &e->nd.x), 2);
+	assert_int_equal(bind_expire(e->nd.core->bt, e->now, release, &e->nd.core->x), 2);
 	assert_int_equal(held(e, "10.1.0.10"), 1);
 	assert_int_equal(udp(e, "10.1.0.10", 5003, 7000), XL_FORWARD);
 	assert_int_equal(udp(e, "10.1.0.10", 5004, 7000), XL_FORWARD);
@@ -168,9 +168,9 @@ static void test_expiry_frees_quota(void **state)
 	assert_int_equal(held(e, "10.1.0.10"), 3);
 	/* all of them gone: nothing held, the slot is reused cleanly */
 	e->now += 10 * TO_UDP;
-	assert_int_equal(bind_expire(e->nd.bt, e->now, release, &e->nd.x), 3);
+	assert_int_equal(bind_expire(e->nd.core->bt, e->now, release, &e->nd.core->x), 3);
 	assert_int_equal(held(e, "10.1.0.10"), 0);
-	assert_int_equal(bind_count(e->nd.bt), 0);
+	assert_int_equal(bind_count(e->nd.core->bt), 0);
 	for (uint16_t p = 0; p < 3; p++)
 		assert_int_equal(udp(e, "10.1.0.10", 6000 + p, 7000), XL_FORWARD);
 	assert_int_equal(held(e, "10.1.0.10"), 3);
@@ -193,22 +193,22 @@ static void test_removal_adoption_and_replacement_free_quota(void **state)
 	for (uint16_t p = 0; p < 3; p++)
 		assert_int_equal(udp(e, "10.1.0.10", 5000 + p, 7000), XL_FORWARD);
 	/* removed */
-	b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, R_INSIDE,
+	b = bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, R_INSIDE,
 			   (struct endpoint){in.addr, htons(5001)}, 1);
 	assert_non_null(b);
-	xlate_release_binding(&e->nd.x, b);
-	bind_remove(e->nd.bt, b);
+	xlate_release_binding(&e->nd.core->x, b);
+	bind_remove(e->nd.core->bt, b);
 	assert_int_equal(held(e, "10.1.0.10"), 2);
-	bind_remove(e->nd.bt, b); /* twice: no effect */
+	bind_remove(e->nd.core->bt, b); /* twice: no effect */
 	assert_int_equal(held(e, "10.1.0.10"), 2);
 	/* adopted (no longer dynamic), and back */
-	b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, R_INSIDE,
+	b = bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, R_INSIDE,
 			   (struct endpoint){in.addr, htons(5002)}, 1);
-	bind_set_kind(e->nd.bt, b, BIND_MANAGED);
+	bind_set_kind(e->nd.core->bt, b, BIND_MANAGED);
 	assert_int_equal(held(e, "10.1.0.10"), 1);
-	bind_set_kind(e->nd.bt, b, BIND_DYNAMIC);
+	bind_set_kind(e->nd.core->bt, b, BIND_DYNAMIC);
 	assert_int_equal(held(e, "10.1.0.10"), 2);
-	bind_set_kind(e->nd.bt, b, BIND_MANAGED);
+	bind_set_kind(e->nd.core->bt, b, BIND_MANAGED);
 	/* replaced by a control-channel binding on the same internal endpoint */
 	memset(&r, 0, sizeof(r));
 	r.spec.dir = NC_DIR_BOTH;
@@ -219,9 +219,9 @@ static void test_removal_adoption_and_replacement_free_quota(void **state)
 	a = in.addr;
 	memcpy(r.spec.ep.ip.a, &a, 4);
 	r.spec.ep.port = 5000;
-	assert_int_equal(mgr_bind(e->nd.m, &admin, &r, &rep), NC_ST_OK);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &admin, &r, &rep), NC_ST_OK);
 	assert_int_equal(held(e, "10.1.0.10"), 0);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 0);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 0);
 	/* managed bindings do not count against the quota */
 	for (uint16_t p = 0; p < 3; p++)
 		assert_int_equal(udp(e, "10.1.0.10", 5100 + p, 7000), XL_FORWARD);
@@ -282,11 +282,11 @@ static void test_quota_checked_before_rate(void **state)
 	assert_int_equal(dropped(e, DROP_HOST_RATE), 0);
 	/* its three bindings go: two tokens are left of five, not zero */
 	for (uint16_t p = 0; p < 3; p++) {
-		struct binding *b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, R_INSIDE,
+		struct binding *b = bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, R_INSIDE,
 						   (struct endpoint){pb_addr("10.1.0.10"), htons(5000 + p)}, 1);
 		assert_non_null(b);
-		xlate_release_binding(&e->nd.x, b);
-		bind_remove(e->nd.bt, b);
+		xlate_release_binding(&e->nd.core->x, b);
+		bind_remove(e->nd.core->bt, b);
 	}
 	assert_int_equal(held(e, "10.1.0.10"), 0);
 	assert_int_equal(udp(e, "10.1.0.10", 6000, 7000), XL_FORWARD);
@@ -314,7 +314,7 @@ static void test_flood_does_not_starve_others(void **state)
 			assert_int_equal(udp(e, host, 5000 + p, 7000), XL_FORWARD);
 		assert_int_equal(held(e, host), 3);
 	}
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 183);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 183);
 	assert_int_equal(dropped(e, DROP_TABLE_FULL), 0);
 	assert_int_equal(dropped(e, DROP_POOL_EXHAUSTED), 0);
 }
@@ -335,23 +335,23 @@ static void test_counts_exact_under_churn(void **state)
 		struct binding *b;
 
 		seed = seed * 1103515245u + 12345u;
-		if ((seed >> 16) % 3 && bind_count(e->nd.bt) < 200) {
+		if ((seed >> 16) % 3 && bind_count(e->nd.core->bt) < 200) {
 			int h = (int)((seed >> 8) % 64);
 			snprintf(host, sizeof(host), "10.1.0.%d", h + 1);
 			udp(e, host, (uint16_t)(1024 + (seed >> 4) % 20000), 7000);
 		} else {
-			while ((b = bind_next(e->nd.bt, &cur)))
+			while ((b = bind_next(e->nd.core->bt, &cur)))
 				all[n++] = b;
 			if (n) {
 				b = all[(seed >> 8) % n];
-				xlate_release_binding(&e->nd.x, b);
-				bind_remove(e->nd.bt, b);
+				xlate_release_binding(&e->nd.core->x, b);
+				bind_remove(e->nd.core->bt, b);
 			}
 		}
 		if (round % 97 == 0) {
 			memset(cnt, 0, sizeof(cnt));
 			cur = 0;
-			while ((b = bind_next(e->nd.bt, &cur)))
+			while ((b = bind_next(e->nd.core->bt, &cur)))
 				cnt[(ntohl(b->in.addr) & 0xff) - 1]++;
 			for (int h = 0; h < 64; h++) {
 				snprintf(host, sizeof(host), "10.1.0.%d", h + 1);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """gen-ctl.py: write the control-channel transcripts of this folder
-(ctl-*.hex, played by tests/unit/test_ctl_golden).
+(ctl-*.hex, played by natd/tests/test_ctl_golden).
 
 The client's side of each transcript is defined below (FILES). natd's side
 is recorded from the real server: the script writes the files with empty
@@ -11,9 +11,9 @@ in LIST_ITEM/EVENT) and writes the files again. @recv blocks given here
 as explicit patterns (what the protocol requires where natd does not do
 it yet) are kept as they are.
 
-    make -C libcontrol tests/golden_dump && make -C tests unit/test_ctl_golden
-    tests/unit/golden/gen-ctl.py            # from the top of the tree
-    git diff tests/unit/golden/              # review what changed
+    make -C libcontrol tests/golden_dump && make -C natd tests/test_ctl_golden
+    natd/tests/golden/gen-ctl.py            # from the top of the tree
+    git diff natd/tests/golden/              # review what changed
 
 Standard library only.
 """
@@ -28,7 +28,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 DUMP = os.path.join(TOP, "libcontrol", "tests", "golden_dump")
-TEST = os.path.join(TOP, "tests", "unit", "test_ctl_golden")
+TEST = os.path.join(TOP, "natd", "tests", "test_ctl_golden")
 OUTDIR = HERE
 
 # ---------------------------------------------------------------- encoding
@@ -163,7 +163,7 @@ def render(steps, recvs, lines_out=None):
 
 HDR = """# {title}
 #
-# A transcript for tests/unit/test_ctl_golden.c, played against natd's real
+# A transcript for natd/tests/test_ctl_golden.c, played against natd's real
 # control server and address manager (realms inside 10.1.0.0/24 and outside,
 # outside's pool 198.51.100.1/32 ports 1024-65535 and its transit pool
 # "carrier" 198.51.100.129/32 ports 40000-40999; control.clients lists

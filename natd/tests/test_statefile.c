@@ -109,9 +109,9 @@ static struct binding *dyn(struct env *e, struct natdenv *n, const char *src, ui
 	size_t len = pb_udp(e->pkt, pb_addr(src), sport, pb_addr("203.0.113.10"), 7000, 20);
 	struct endpoint in = {pb_addr(src), htons(sport)};
 
-	n->x.now = clock_mono_s();
-	assert_int_equal(xlate_packet(&n->x, e->pkt, len, sizeof(e->pkt)), XL_FORWARD);
-	return bind_lookup_in(n->bt, IPPROTO_UDP, 0, in, 1);
+	n->core->x.now = clock_mono_s();
+	assert_int_equal(xlate_packet(&n->core->x, e->pkt, len, sizeof(e->pkt)), XL_FORWARD);
+	return bind_lookup_in(n->core->bt, IPPROTO_UDP, 0, in, 1);
 }
 
 /* Let the event loop run the journal's end-of-pass flush. */
@@ -196,7 +196,7 @@ static bool list_one(struct natdenv *n, uint32_t id, struct nc_item *out)
 	struct nc_list q = {.id = id};
 	struct found f = {.id = id};
 
-	mgr_list(n->m, &root, &q, find_item, &f);
+	mgr_list(n->core->mgr, &root, &q, find_item, &f);
 	*out = f.it;
 	return f.seen;
 }
@@ -219,11 +219,11 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	/* before journalling: a grant and a dynamic binding */
 	r1.rtp_pair = true;
 	snprintf(r1.spec.label, sizeof(r1.spec.label), "call:abc@host");
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r1, &g1), NC_ST_OK);
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r1, &g1), NC_ST_OK);
 	assert_non_null(d1 = dyn(e, &e->a, "10.1.0.20", 3000));
 	d1id = d1->id;
 	d1ext = d1->ext;
-	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.rs, e->a.bt, e->a.m, 0));
+	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, 0));
 
 	/* after: appended records */
 	r2.spec.nfilters = 1;
@@ -234,32 +234,32 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	r2.spec.targets[0].from.plen = 24;
 	set_ip(&r2.spec.targets[0].to.ip, "10.1.0.12");
 	r2.spec.targets[0].to.port = 5002;
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r2, &g2), NC_ST_OK);
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r2, &g2), NC_ST_OK);
 	struct nc_bind r3 = req("10.1.0.13", 6000);
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r3, &g3), NC_ST_OK);
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r3, &g3), NC_ST_OK);
 	assert_non_null(d2 = dyn(e, &e->a, "10.1.0.21", 3001));
 	d2id = d2->id;
 	assert_non_null(d3 = dyn(e, &e->a, "10.1.0.22", 3002));
 	d3id = d3->id;
 	d3ext = d3->ext;
-	struct nc_release rel = {.epoch = mgr_epoch(e->a.m), .id = g3.id};
+	struct nc_release rel = {.epoch = mgr_epoch(e->a.core->mgr), .id = g3.id};
 	struct nc_status rs;
-	assert_int_equal(mgr_release(e->a.m, &e->proxy, &rel, &rs), NC_ST_OK);
-	bind_remove(e->a.bt, d2); /* gone (as by expiry); its port stays taken: a test shortcut */
+	assert_int_equal(mgr_release(e->a.core->mgr, &e->proxy, &rel, &rs), NC_ST_OK);
+	bind_remove(e->a.core->bt, d2); /* gone (as by expiry); its port stays taken: a test shortcut */
 	off_t before = file_size(e->path);
 	pass(e);
 	assert_true(file_size(e->path) > before); /* appended at the end of the pass */
 	copy_file(e->path, e->copy); /* what a killed natd leaves */
 
 	natdenv_init(&b, CONF_TEXT);
-	statefile_restore(e->copy, &b.rs, b.bt, b.m, &res);
+	statefile_restore(e->copy, &b.core->rs, b.core->bt, b.core->mgr, &res);
 	assert_true(res.found);
 	assert_true(res.whole);
 	assert_int_equal(res.grants, 2);
 	assert_int_equal(res.dynamic, 2);
 	assert_int_equal(res.lost, 0);
 	assert_int_equal(res.bad, 0);
-	assert_true(mgr_epoch(b.m) == mgr_epoch(e->a.m));
+	assert_true(mgr_epoch(b.core->mgr) == mgr_epoch(e->a.core->mgr));
 
 	/* grant 1: same id, M, owner, label, and its RTCP partner */
 	assert_true(list_one(&b, g1.id, &it));
@@ -268,7 +268,7 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	assert_memory_equal(it.alloc.ip.a, g1.alloc.ip.a, 4);
 	assert_int_equal(it.alloc.port, g1.alloc.port);
 	assert_true(it.lifetime > 100 && it.lifetime <= 120);
-	assert_int_equal(bind_count_kind(b.bt, BIND_MANAGED), 2 + 2); /* g1 + rtcp, g2 + alias */
+	assert_int_equal(bind_count_kind(b.core->bt, BIND_MANAGED), 2 + 2); /* g1 + rtcp, g2 + alias */
 	/* grant 2: its conditions */
 	assert_true(list_one(&b, g2.id, &it));
 	assert_int_equal(it.spec.nfilters, 1);
@@ -283,13 +283,13 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	assert_true(list_one(&b, d3id, &it));
 	assert_int_equal(it.alloc.port, ntohs(d3ext.port));
 	/* the restored grant's owner can refresh it with the old epoch */
-	struct nc_refresh rf = {.epoch = mgr_epoch(e->a.m), .id = g1.id, .lifetime = 60};
+	struct nc_refresh rf = {.epoch = mgr_epoch(e->a.core->mgr), .id = g1.id, .lifetime = 60};
 	struct nc_refresh_r rfr;
-	assert_int_equal(mgr_refresh(b.m, &e->proxy, &rf, &rfr), NC_ST_OK);
+	assert_int_equal(mgr_refresh(b.core->mgr, &e->proxy, &rf, &rfr), NC_ST_OK);
 	/* new ids do not collide with restored ones */
 	struct nc_bind r4 = req("10.1.0.14", 7000);
 	struct nc_bind_r g4;
-	assert_int_equal(mgr_bind(b.m, &e->proxy, &r4, &g4), NC_ST_OK);
+	assert_int_equal(mgr_bind(b.core->mgr, &e->proxy, &r4, &g4), NC_ST_OK);
 	assert_true(g4.id > d3id && g4.id > g2.id);
 	natdenv_fini(&b);
 	statefile_close(sf);
@@ -306,18 +306,18 @@ static void test_close_snapshot_restores(void **state)
 	struct natdenv b;
 	struct nc_item it;
 
-	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.rs, e->a.bt, e->a.m, 0));
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r, &g), NC_ST_OK);
+	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, 0));
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r, &g), NC_ST_OK);
 	assert_non_null(dyn(e, &e->a, "10.1.0.20", 3000));
 	statefile_close(sf);
 
 	natdenv_init(&b, CONF_TEXT);
-	statefile_restore(e->path, &b.rs, b.bt, b.m, &res);
+	statefile_restore(e->path, &b.core->rs, b.core->bt, b.core->mgr, &res);
 	assert_true(res.whole);
 	assert_int_equal(res.grants, 1);
 	assert_int_equal(res.dynamic, 1);
 	assert_true(list_one(&b, g.id, &it));
-	assert_true(mgr_epoch(b.m) == mgr_epoch(e->a.m));
+	assert_true(mgr_epoch(b.core->mgr) == mgr_epoch(e->a.core->mgr));
 	natdenv_fini(&b);
 }
 
@@ -327,10 +327,10 @@ static void test_no_file(void **state)
 	struct env *e = *state;
 	struct statefile_result res;
 
-	statefile_restore(e->path, &e->a.rs, e->a.bt, e->a.m, &res);
+	statefile_restore(e->path, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, &res);
 	assert_false(res.found);
 	assert_false(res.whole);
-	assert_int_equal(bind_count(e->a.bt), 0);
+	assert_int_equal(bind_count(e->a.core->bt), 0);
 }
 
 /* Corrupt, torn and hostile lines are counted, the rest restored, and
@@ -345,8 +345,8 @@ static void test_corrupt_lines_new_epoch(void **state)
 	struct natdenv b;
 	struct nc_item it;
 
-	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.rs, e->a.bt, e->a.m, 0));
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r, &g), NC_ST_OK);
+	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, 0));
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r, &g), NC_ST_OK);
 	statefile_close(sf);
 	append(e->path, "G 77 1 198.51.100.0 20000 zz 00ff\n"             /* bad hex, bad BIND */
 			"D 78 17 0 10.1.0.99 1 1 198.51.100.9 70000 0\n"      /* port out of range */
@@ -358,14 +358,14 @@ static void test_corrupt_lines_new_epoch(void **state)
 			"G 82 -5\n"                                            /* too few fields */
 			"D 83 17 0 10.1.0.98 1");                              /* torn last line */
 	natdenv_init(&b, CONF_TEXT);
-	statefile_restore(e->path, &b.rs, b.bt, b.m, &res);
+	statefile_restore(e->path, &b.core->rs, b.core->bt, b.core->mgr, &res);
 	assert_true(res.found);
 	assert_false(res.whole);
 	assert_int_equal(res.grants, 1);
 	assert_int_equal(res.lost, 1); /* record 80: its realm is not known */
 	assert_int_equal(res.bad, 7 + 1);
 	assert_true(list_one(&b, g.id, &it));
-	assert_true(mgr_epoch(b.m) != mgr_epoch(e->a.m));
+	assert_true(mgr_epoch(b.core->mgr) != mgr_epoch(e->a.core->mgr));
 	natdenv_fini(&b);
 }
 
@@ -376,12 +376,12 @@ static void test_unknown_version(void **state)
 	struct statefile_result res;
 
 	append(e->path, "natd-state 99 epoch=0000000000000001\nD 5 17 0 10.1.0.10 1 1 198.51.100.0 20000 0\n");
-	statefile_restore(e->path, &e->a.rs, e->a.bt, e->a.m, &res);
+	statefile_restore(e->path, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, &res);
 	assert_true(res.found);
 	assert_false(res.whole);
 	assert_int_equal(res.dynamic, 0);
-	assert_int_equal(bind_count(e->a.bt), 0);
-	assert_true(mgr_epoch(e->a.m) != 1);
+	assert_int_equal(bind_count(e->a.core->bt), 0);
+	assert_true(mgr_epoch(e->a.core->mgr) != 1);
 }
 
 /* Another config (realms reordered, another pool): realm indexes map by
@@ -395,15 +395,15 @@ static void test_config_changed(void **state)
 	struct statefile_result res;
 	struct natdenv b;
 
-	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.rs, e->a.bt, e->a.m, 0));
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r, &g), NC_ST_OK);
+	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, 0));
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r, &g), NC_ST_OK);
 	assert_non_null(dyn(e, &e->a, "10.1.0.20", 3000));
 	statefile_close(sf);
 	natdenv_init(&b, OTHER_CONF);
-	statefile_restore(e->path, &b.rs, b.bt, b.m, &res);
+	statefile_restore(e->path, &b.core->rs, b.core->bt, b.core->mgr, &res);
 	assert_false(res.whole);
 	assert_int_equal(res.lost, 2);
-	assert_int_equal(bind_count(b.bt), 0);
+	assert_int_equal(bind_count(b.core->bt), 0);
 	natdenv_fini(&b);
 }
 
@@ -417,17 +417,17 @@ static void test_expired_grant_is_not_a_loss(void **state)
 	struct statefile *sf;
 	struct natdenv b;
 
-	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.rs, e->a.bt, e->a.m, 0));
-	assert_int_equal(mgr_bind(e->a.m, &e->proxy, &r, &g), NC_ST_OK);
+	assert_non_null(sf = statefile_open(e->path, e->base, &e->a.core->rs, e->a.core->bt, e->a.core->mgr, 0));
+	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r, &g), NC_ST_OK);
 	statefile_close(sf);
 	set_lease_end(e->path, g.id, "1000000000"); /* 2001 */
 	natdenv_init(&b, CONF_TEXT);
-	statefile_restore(e->path, &b.rs, b.bt, b.m, &res);
+	statefile_restore(e->path, &b.core->rs, b.core->bt, b.core->mgr, &res);
 	assert_true(res.whole);
 	assert_int_equal(res.expired, 1);
 	assert_int_equal(res.grants, 0);
-	assert_int_equal(bind_count(b.bt), 0);
-	assert_true(mgr_epoch(b.m) == mgr_epoch(e->a.m));
+	assert_int_equal(bind_count(b.core->bt), 0);
+	assert_true(mgr_epoch(b.core->mgr) == mgr_epoch(e->a.core->mgr));
 	natdenv_fini(&b);
 }
 

@@ -978,7 +978,7 @@ static int setup(void **state)
 	assert_non_null(e);
 	natdenv_init(&e->nd, CONF_TEXT);
 	e->pc = default_pcp_conf();
-	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.core->mgr, &e->nd.core->rs, T0);
 	assert_non_null(e->s);
 	fake_reset();
 	*state = e;
@@ -1393,7 +1393,7 @@ static void test_srv_third_party(void **state)
 	/* allowed: E is the third party, the policy names exactly it */
 	pcp_server_free(e->s);
 	e->pc.third_party = true;
-	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.core->mgr, &e->nd.core->rs, T0);
 	p = pcp_map(e, &r);
 	assert_int_equal(p.result, PCP_SUCCESS);
 	assert_true(p.has_third_party);
@@ -1414,7 +1414,7 @@ static void test_srv_third_party(void **state)
 	pcp_server_free(e->s);
 	assert_int_equal(prefix_parse("10.1.0.128/25", &e->pc.third_party_clients[0]), 0);
 	e->pc.nthird_party_clients = 1;
-	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.core->mgr, &e->nd.core->rs, T0);
 	v4(r.third_party, "10.1.0.21");
 	assert_int_equal(pcp_map(e, &r).result, PCP_NOT_AUTHORIZED);
 	v4(r.client_ip, "10.1.0.200");
@@ -1576,7 +1576,7 @@ static void test_srv_rate_limit(void **state)
 
 	pcp_server_free(e->s);
 	e->pc.max_rate = 3;
-	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.core->mgr, &e->nd.core->rs, T0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 12);
 	assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 0);
@@ -1635,8 +1635,8 @@ static enum xlate_verdict inbound(struct env *e, const char *remote, uint16_t rp
 	size_t n = pb_udp(pkt, A(remote), rport, maddr, mport, 20);
 	enum xlate_verdict v;
 
-	e->nd.x.now = clock_mono_s();
-	v = xlate_packet(&e->nd.x, pkt, n, sizeof(pkt));
+	e->nd.core->x.now = clock_mono_s();
+	v = xlate_packet(&e->nd.core->x, pkt, n, sizeof(pkt));
 	if (v == XL_FORWARD && to) {
 		memcpy(&to->addr, pkt + 16, 4);
 		memcpy(&to->port, pkt + 20 + 2, 2);
@@ -1656,7 +1656,7 @@ static void test_real_natpmp(void **state)
 	assert_int_equal(pmp_map(e, "10.1.0.10", 1, 5000, 20010, 600, &port, &life), 0);
 	assert_int_equal(port, 20010);
 	assert_int_equal(life, 600);
-	b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+	b = bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 			   (struct endpoint){A("10.1.0.10"), htons(5000)}, 1);
 	assert_non_null(b);
 	assert_int_equal(b->kind, BIND_MANAGED);
@@ -1666,7 +1666,7 @@ static void test_real_natpmp(void **state)
 	{
 		uint16_t p2;
 		assert_int_equal(pmp_map(e, "10.1.0.77", 1, 5000, 0, 600, &p2, NULL), 0);
-		b = bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+		b = bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 				   (struct endpoint){A("10.1.0.77"), htons(5000)}, 1);
 		assert_non_null(b);
 		assert_int_equal(b->ext.addr, A("198.51.100.1"));
@@ -1682,7 +1682,7 @@ static void test_real_natpmp(void **state)
 	assert_int_equal(life, 700);
 	/* Delete: the packet no longer gets in. */
 	assert_int_equal(pmp_map(e, "10.1.0.10", 1, 5000, 0, 0, &port, &life), 0);
-	assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+	assert_null(bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 				   (struct endpoint){A("10.1.0.10"), htons(5000)}, 1));
 	assert_int_equal(inbound(e, "203.0.113.10", 7000, A("198.51.100.1"), 20010, NULL), XL_DROP);
 }
@@ -1707,10 +1707,10 @@ static void test_real_pcp_filter(void **state)
 	assert_int_equal(to.addr, A("10.1.0.10"));
 	assert_int_equal(ntohs(to.port), 5004);
 	/* others do not: another port, another address */
-	filtered = e->nd.st.dropped[DROP_FILTERED];
+	filtered = e->nd.core->st.dropped[DROP_FILTERED];
 	assert_int_equal(inbound(e, "203.0.113.10", 7001, maddr, p.ext_port, NULL), XL_DROP);
 	assert_int_equal(inbound(e, "203.0.113.11", 7000, maddr, p.ext_port, NULL), XL_DROP);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], filtered + 2);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], filtered + 2);
 	/* a refresh with the same nonce keeps M and the filter */
 	{
 		struct pcp_response q = pcp_map(e, &r);
@@ -1792,7 +1792,7 @@ static void test_srv_client_rate(void **state)
 	pcp_server_free(e->s);
 	e->pc.max_rate = 5;
 	e->pc.max_client_rate = 2;
-	e->s = pcp_server_new(&e->pc, e->nd.m, &e->nd.rs, T0);
+	e->s = pcp_server_new(&e->pc, e->nd.core->mgr, &e->nd.core->rs, T0);
 	assert_non_null(e->s);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(send_from(e, "10.1.0.10", "\0\0", 2, 10), 12);
@@ -1846,7 +1846,7 @@ static void test_real_subscriber_bounds(void **state)
 	}
 	r = map_req(IPPROTO_UDP, 4100, 0, 600);
 	assert_int_equal(pcp_map(e, &r).result, PCP_USER_EX_QUOTA);
-	assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+	assert_null(bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 				   (struct endpoint){A("10.1.0.10"), htons(4100)}, 1));
 	o = map_req(IPPROTO_UDP, 4000, 0, 600);
 	v4(o.client_ip, "10.1.0.11");
@@ -1855,10 +1855,10 @@ static void test_real_subscriber_bounds(void **state)
 	r = map_req(0, 0, 0, 0);
 	assert_int_equal(pcp_map(e, &r).result, PCP_SUCCESS);
 	for (i = 0; i < 8; i++)
-		assert_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+		assert_null(bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 					   (struct endpoint){A("10.1.0.10"), htons((uint16_t)(4000 + i))},
 					   1));
-	assert_non_null(bind_lookup_in(e->nd.bt, IPPROTO_UDP, 0,
+	assert_non_null(bind_lookup_in(e->nd.core->bt, IPPROTO_UDP, 0,
 				       (struct endpoint){A("10.1.0.11"), htons(4000)}, 1));
 	/* and may map again: its account was emptied, not lost */
 	r = map_req(IPPROTO_UDP, 4100, 0, 600);

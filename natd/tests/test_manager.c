@@ -57,7 +57,7 @@ static int setup(void **state)
 
 	assert_non_null(e);
 	natdenv_init(&e->nd, CONF_TEXT);
-	mgr_set_event_cb(e->nd.m, on_event, e);
+	mgr_set_event_cb(e->nd.core->mgr, on_event, e);
 	e->admin_pol = (struct mgr_policy){.name = "root", .admin = true, .realms = ~0u};
 	e->user_pol = (struct mgr_policy){.name = "proxy", .realms = 1u << 1, .quota = 3};
 	assert_int_equal(prefix_parse("10.1.0.0/25", &e->user_pol.prefixes[0]), 0);
@@ -118,7 +118,7 @@ static void match(struct nc_match *m, const char *addr, uint8_t plen)
 static uint16_t bind_ok(struct env *e, struct mgr_client *c, const struct nc_bind *r,
 			struct nc_bind_r *rep)
 {
-	uint16_t st = mgr_bind(e->nd.m, c, r, rep);
+	uint16_t st = mgr_bind(e->nd.core->mgr, c, r, rep);
 	if (st != NC_ST_OK)
 		print_message("bind refused: %s: %s\n", nc_status_str(st), rep->st.reason);
 	return st;
@@ -129,8 +129,8 @@ static enum xlate_verdict udp(struct env *e, const char *src, uint16_t sport, ui
 			      uint16_t dport)
 {
 	size_t n = pb_udp(e->pkt, pb_addr(src), sport, dst, dport, 20);
-	e->nd.x.now = clock_mono_s() + e->skew;
-	return xlate_packet(&e->nd.x, e->pkt, n, sizeof(e->pkt));
+	e->nd.core->x.now = clock_mono_s() + e->skew;
+	return xlate_packet(&e->nd.core->x, e->pkt, n, sizeof(e->pkt));
 }
 
 static void test_terminating_binding_carries_packets(void **state)
@@ -142,7 +142,7 @@ static void test_terminating_binding_carries_packets(void **state)
 	assert_int_equal(bind_ok(e, &e->user, &r, &rep), NC_ST_OK);
 	assert_int_not_equal(rep.id, 0);
 	assert_int_equal(rep.lifetime, 120);
-	assert_int_equal(rep.st.epoch, mgr_epoch(e->nd.m));
+	assert_int_equal(rep.st.epoch, mgr_epoch(e->nd.core->mgr));
 	assert_true(ntohl(ip_of(&rep.alloc.ip)) >> 1 == ntohl(pb_addr("198.51.100.0")) >> 1);
 	assert_true(rep.alloc.port >= 20000 && rep.alloc.port <= 20099);
 	assert_int_equal(rep.alloc.port % 2, 0); /* parity kept: 5000 is even */
@@ -156,8 +156,8 @@ static void test_terminating_binding_carries_packets(void **state)
 	assert_int_equal(udp(e, "10.1.0.10", 5000, pb_addr("203.0.113.10"), 7000), XL_FORWARD);
 	assert_int_equal(pb_src(e->pkt), ip_of(&rep.alloc.ip));
 	assert_int_equal(pb_sport(e->pkt), rep.alloc.port);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_MANAGED), 1);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 0);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_MANAGED), 1);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 0);
 }
 
 static void test_repeat_request_renews_same_binding(void **state)
@@ -174,7 +174,7 @@ static void test_repeat_request_renews_same_binding(void **state)
 	assert_int_equal(b.lifetime, 60);
 	assert_int_equal(e->events[NC_EV_REFRESHED], 1);
 	/* another client may not take it over */
-	assert_int_equal(mgr_bind(e->nd.m, &e->other, &r, &b), NC_ST_CONFLICT);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->other, &r, &b), NC_ST_CONFLICT);
 }
 
 static void test_exact_port_prefer_failure_and_substitution(void **state)
@@ -197,7 +197,7 @@ static void test_exact_port_prefer_failure_and_substitution(void **state)
 	r2.want_plen = 32;
 	r2.want_port = 20010;
 	r2.prefer_failure = true;
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r2, &b), NC_ST_CONFLICT);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r2, &b), NC_ST_CONFLICT);
 	assert_int_equal(b.st.code, NC_ST_CONFLICT);
 	assert_true(strlen(b.st.reason) > 0);
 	/* without prefer_failure natd substitutes another port */
@@ -222,7 +222,7 @@ static void test_address_range(void **state)
 	set_ip(&r.want_addr, "198.51.100.100");
 	set_ip(&r.want_hi, "198.51.100.200");
 	r.spec.ep.port = 6002;
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_CONFLICT);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_CONFLICT);
 }
 
 static void test_rtp_pair(void **state)
@@ -236,13 +236,13 @@ static void test_rtp_pair(void **state)
 	r.rtp_pair = true;
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
 	assert_int_equal(a.alloc.port % 2, 0); /* RTP on the even port */
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_MANAGED), 2);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_MANAGED), 2);
 	/* RTCP: M:p+1 reaches E:4002 */
 	assert_int_equal(udp(e, "203.0.113.10", 7001, ip_of(&a.alloc.ip), a.alloc.port + 1), XL_FORWARD);
 	assert_int_equal(pb_dport(e->pkt), 4002);
 	rel.id = a.id;
-	assert_int_equal(mgr_release(e->nd.m, &e->admin, &rel, &st), NC_ST_OK);
-	assert_int_equal(bind_count(e->nd.bt), 0);
+	assert_int_equal(mgr_release(e->nd.core->mgr, &e->admin, &rel, &st), NC_ST_OK);
+	assert_int_equal(bind_count(e->nd.core->bt), 0);
 	assert_int_equal(e->events[NC_EV_RELEASED], 1);
 	/* both ports went back to the pool */
 	r.prefer_failure = true;
@@ -265,7 +265,7 @@ static void test_claim7_remote_filter(void **state)
 	assert_int_equal(udp(e, "203.0.113.10", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_FORWARD);
 	assert_int_equal(pb_dst(e->pkt), pb_addr("10.1.0.10"));
 	assert_int_equal(udp(e, "203.0.113.20", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_DROP);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 1);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], 1);
 }
 
 /* LATCH: the first source seen within the window is latched (address, any
@@ -291,7 +291,7 @@ static void test_latch_learns_first_source(void **state)
 	/* then only it: a third host, and even the signalled address, refused */
 	assert_int_equal(udp(e, "203.0.113.20", 9000, m, a.alloc.port), XL_DROP);
 	assert_int_equal(udp(e, "203.0.113.10", 7000, m, a.alloc.port), XL_DROP);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 2);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], 2);
 	assert_int_equal(udp(e, "203.0.113.50", 9002, m, a.alloc.port), XL_FORWARD);
 	/* the BIND repeated (a new filter): a new window, learnt again */
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
@@ -316,7 +316,7 @@ static void test_latch_window_passes(void **state)
 	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_DROP);
 	assert_int_equal(udp(e, "203.0.113.10", 7000, m, a.alloc.port), XL_FORWARD);
 	assert_int_equal(udp(e, "203.0.113.50", 9000, m, a.alloc.port), XL_DROP);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 2);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], 2);
 	e->skew = 0;
 }
 
@@ -346,7 +346,7 @@ static void test_claim8_alternative_targets(void **state)
 	r.spec.drop_default = true;
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
 	assert_int_equal(udp(e, "203.0.113.10", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_DROP);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 1);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], 1);
 	assert_int_equal(udp(e, "203.0.113.20", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_FORWARD);
 }
 
@@ -365,7 +365,7 @@ static void test_single_peer(void **state)
 	assert_int_equal(udp(e, "10.1.0.10", 5000, pb_addr("203.0.113.20"), 7000), XL_DROP);
 	assert_int_equal(udp(e, "203.0.113.20", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_DROP);
 	assert_int_equal(udp(e, "203.0.113.10", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_FORWARD);
-	assert_int_equal(e->nd.st.dropped[DROP_FILTERED], 2);
+	assert_int_equal(e->nd.core->st.dropped[DROP_FILTERED], 2);
 }
 
 static void test_transit_forces_pool(void **state)
@@ -386,7 +386,7 @@ static void test_transit_forces_pool(void **state)
 	assert_int_equal(pb_src(e->pkt), ip_of(&a.alloc.ip));
 	strcpy(r.spec.transit, "nowhere");
 	r.spec.ep.port = 5002;
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
 }
 
 static void test_bad_requests(void **state)
@@ -396,19 +396,19 @@ static void test_bad_requests(void **state)
 	struct nc_bind_r a;
 
 	strcpy(r.spec.ext_realm, "moon");
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
 	r = req("203.0.113.5", 5000); /* not an inside address */
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
 	r = req("10.1.0.10", 5000);
 	strcpy(r.spec.ext_realm, "inside");
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
 	r = req("10.1.0.10", 5000);
 	r.spec.ep.ip.af = NC_AF_IP6;
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
 	r = req("10.1.0.10", 5000);
 	r.spec.proto = 47;
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
-	assert_int_equal(bind_count(e->nd.bt), 0);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
+	assert_int_equal(bind_count(e->nd.core->bt), 0);
 }
 
 static void test_policy_and_quota(void **state)
@@ -417,18 +417,18 @@ static void test_policy_and_quota(void **state)
 	struct nc_bind r = req("10.1.0.200", 5000); /* outside the client's 10.1.0.0/25 */
 	struct nc_bind_r a;
 
-	assert_int_equal(mgr_bind(e->nd.m, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
 	r = req("10.1.0.10", 5000);
 	strcpy(r.spec.ext_realm, "dmz"); /* a realm it may not draw from */
-	assert_int_equal(mgr_bind(e->nd.m, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
 	for (uint16_t p = 0; p < 3; p++) {
 		r = req("10.1.0.10", (uint16_t)(5000 + 2 * p));
 		assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
 	}
 	r = req("10.1.0.10", 5100);
-	assert_int_equal(mgr_bind(e->nd.m, &e->user, &r, &a), NC_ST_QUOTA_EXCEEDED);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_QUOTA_EXCEEDED);
 	/* an empty request is refused, not granted */
-	assert_int_equal(mgr_bind(e->nd.m, &e->other, &(struct nc_bind){0}, &a) != NC_ST_OK, true);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->other, &(struct nc_bind){0}, &a) != NC_ST_OK, true);
 	/* a pair counts two: another client with the same quota of 3 gets one
 	 * pair (2), and a second pair (4 > 3) is refused */
 	r = req("10.1.0.20", 7000);
@@ -436,7 +436,7 @@ static void test_policy_and_quota(void **state)
 	assert_int_equal(bind_ok(e, &e->other, &r, &a), NC_ST_OK);
 	r = req("10.1.0.20", 7010);
 	r.rtp_pair = true;
-	assert_int_equal(mgr_bind(e->nd.m, &e->other, &r, &a), NC_ST_QUOTA_EXCEEDED);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->other, &r, &a), NC_ST_QUOTA_EXCEEDED);
 }
 
 static void test_refresh_release_ownership(void **state)
@@ -451,25 +451,25 @@ static void test_refresh_release_ownership(void **state)
 
 	assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
 	rf.id = rl.id = a.id;
-	assert_int_equal(mgr_refresh(e->nd.m, &e->other, &rf, &rr), NC_ST_NOT_FOUND);
-	assert_int_equal(mgr_release(e->nd.m, &e->other, &rl, &st), NC_ST_NOT_FOUND);
-	rf.epoch = mgr_epoch(e->nd.m) + 1;
-	assert_int_equal(mgr_refresh(e->nd.m, &e->user, &rf, &rr), NC_ST_STALE_EPOCH);
-	rf.epoch = mgr_epoch(e->nd.m);
+	assert_int_equal(mgr_refresh(e->nd.core->mgr, &e->other, &rf, &rr), NC_ST_NOT_FOUND);
+	assert_int_equal(mgr_release(e->nd.core->mgr, &e->other, &rl, &st), NC_ST_NOT_FOUND);
+	rf.epoch = mgr_epoch(e->nd.core->mgr) + 1;
+	assert_int_equal(mgr_refresh(e->nd.core->mgr, &e->user, &rf, &rr), NC_ST_STALE_EPOCH);
+	rf.epoch = mgr_epoch(e->nd.core->mgr);
 	rf.lifetime = 99999; /* clamped to max_lifetime */
-	assert_int_equal(mgr_refresh(e->nd.m, &e->user, &rf, &rr), NC_ST_OK);
+	assert_int_equal(mgr_refresh(e->nd.core->mgr, &e->user, &rf, &rr), NC_ST_OK);
 	assert_int_equal(rr.lifetime, 3600);
-	assert_int_equal(mgr_release(e->nd.m, &e->admin, &rl, &st), NC_ST_OK); /* admin may */
-	assert_int_equal(mgr_release(e->nd.m, &e->user, &rl, &st), NC_ST_NOT_FOUND);
-	assert_int_equal(bind_count(e->nd.bt), 0);
+	assert_int_equal(mgr_release(e->nd.core->mgr, &e->admin, &rl, &st), NC_ST_OK); /* admin may */
+	assert_int_equal(mgr_release(e->nd.core->mgr, &e->user, &rl, &st), NC_ST_NOT_FOUND);
+	assert_int_equal(bind_count(e->nd.core->bt), 0);
 }
 
 static void gone(struct binding *b, void *arg)
 {
 	struct env *e = arg;
 	if (b->kind == BIND_MANAGED)
-		mgr_binding_gone(e->nd.m, b, NC_EV_EXPIRED);
-	xlate_release_binding(&e->nd.x, b);
+		mgr_binding_gone(e->nd.core->mgr, b, NC_EV_EXPIRED);
+	xlate_release_binding(&e->nd.core->x, b);
 }
 
 static void test_lease_expires(void **state)
@@ -484,14 +484,14 @@ static void test_lease_expires(void **state)
 	r.lifetime = 5;
 	r.rtp_pair = true;
 	assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
-	assert_int_equal(bind_expire(e->nd.bt, t0 + 4, gone, e), 0);
-	assert_int_equal(bind_count(e->nd.bt), 2);
+	assert_int_equal(bind_expire(e->nd.core->bt, t0 + 4, gone, e), 0);
+	assert_int_equal(bind_count(e->nd.core->bt), 2);
 	/* the primary expires and takes its RTCP partner with it */
-	assert_int_equal(bind_expire(e->nd.bt, t0 + 6, gone, e), 1);
-	assert_int_equal(bind_count(e->nd.bt), 0);
+	assert_int_equal(bind_expire(e->nd.core->bt, t0 + 6, gone, e), 1);
+	assert_int_equal(bind_count(e->nd.core->bt), 0);
 	assert_int_equal(e->events[NC_EV_EXPIRED], 1);
 	rf.id = a.id;
-	assert_int_equal(mgr_refresh(e->nd.m, &e->user, &rf, &rr), NC_ST_NOT_FOUND);
+	assert_int_equal(mgr_refresh(e->nd.core->mgr, &e->user, &rf, &rr), NC_ST_NOT_FOUND);
 	/* the owner's quota was given back: three more fit */
 	for (uint16_t p = 0; p < 3; p++) {
 		r = req("10.1.0.10", (uint16_t)(6000 + 2 * p));
@@ -512,7 +512,7 @@ static void test_pool_exhaustion(void **state)
 		snprintf(addr, sizeof(addr), "10.1.0.%u", 1 + i);
 		r = req(addr, 5000);
 		strcpy(r.spec.transit, "carrier");
-		if (mgr_bind(e->nd.m, &e->admin, &r, &a) == NC_ST_OK)
+		if (mgr_bind(e->nd.core->mgr, &e->admin, &r, &a) == NC_ST_OK)
 			ok++;
 		else
 			assert_int_equal(a.st.code, NC_ST_EXHAUSTED);
@@ -529,13 +529,13 @@ static void test_dynamic_binding_replaced_and_static_conflicts(void **state)
 	int err;
 
 	assert_int_equal(udp(e, "10.1.0.10", 5000, pb_addr("203.0.113.10"), 7000), XL_FORWARD);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 1);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 1);
 	assert_int_equal(bind_ok(e, &e->admin, &r, &a), NC_ST_OK);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_DYNAMIC), 0);
-	assert_int_equal(bind_count_kind(e->nd.bt, BIND_MANAGED), 1);
-	assert_non_null(bind_insert(e->nd.bt, BIND_STATIC, IPPROTO_UDP, 0, in, 1, ext, clock_mono_s(), &err));
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 0);
+	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_MANAGED), 1);
+	assert_non_null(bind_insert(e->nd.core->bt, BIND_STATIC, IPPROTO_UDP, 0, in, 1, ext, clock_mono_s(), &err));
 	r = req("10.1.0.20", 5060);
-	assert_int_equal(mgr_bind(e->nd.m, &e->admin, &r, &a), NC_ST_CONFLICT);
+	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_CONFLICT);
 }
 
 struct list_acc {
@@ -561,11 +561,11 @@ static void test_list_visibility_and_counters(void **state)
 	assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
 	assert_int_equal(udp(e, "203.0.113.10", 7000, ip_of(&a.alloc.ip), a.alloc.port), XL_FORWARD);
 	assert_int_equal(udp(e, "10.1.0.30", 5000, pb_addr("203.0.113.10"), 7000), XL_FORWARD);
-	assert_int_equal(mgr_list(e->nd.m, &e->admin, &q, on_item, &all), 2);
+	assert_int_equal(mgr_list(e->nd.core->mgr, &e->admin, &q, on_item, &all), 2);
 	assert_int_equal(all.managed, 1);
 	assert_int_equal(all.with_counters, 1);
-	assert_int_equal(mgr_list(e->nd.m, &e->other, &q, on_item, &mine), 0);
-	assert_int_equal(mgr_list(e->nd.m, &e->user, &q, on_item, &mine), 1);
+	assert_int_equal(mgr_list(e->nd.core->mgr, &e->other, &q, on_item, &mine), 0);
+	assert_int_equal(mgr_list(e->nd.core->mgr, &e->user, &q, on_item, &mine), 1);
 }
 
 int main(void)

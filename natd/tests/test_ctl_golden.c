@@ -3,7 +3,7 @@
  *
  * Each test starts the server on a private event_base with a socket in a
  * temporary directory and a realm set built from CONF_TEXT, connects a
- * client socket, and plays one transcript file from tests/unit/golden/:
+ * client socket, and plays one transcript file from natd/tests/golden/:
  * the client's bytes are written as they are, and every message natd
  * sends back must match the next expected message. The event loop is
  * driven with event_base_loop(EVLOOP_NONBLOCK) in bounded loops, so
@@ -29,7 +29,7 @@
  * After the last directive nothing more may arrive.
  *
  * With CTL_GOLDEN_DUMP=1 every @recv prints "recv <file>:<line> <hex of
- * what arrived>" and nothing fails. tests/unit/golden/gen-ctl.py uses that
+ * what arrived>" and nothing fails. natd/tests/golden/gen-ctl.py uses that
  * to (re)write the files: it holds the client's side of each transcript,
  * records natd's side, annotates it with libcontrol's golden_dump and puts
  * the masks in (the epoch, natd's version in HELLO_R, the seconds left in
@@ -63,7 +63,7 @@
 #include "xlate.h"
 
 #ifndef GOLDEN_DIR
-#error "GOLDEN_DIR must name tests/unit/golden"
+#error "GOLDEN_DIR must name natd/tests/golden"
 #endif
 
 /* One pool address and a one-address transit pool, so that every
@@ -163,7 +163,7 @@ static int setup(void **state)
 	snprintf(text, sizeof(text), CONF_FMT, e->sock);
 	natdenv_init(&e->nd, text);
 	assert_non_null(e->base = event_base_new());
-	assert_int_equal(ctl_server_start(e->base, &e->nd.conf, e->nd.m, &e->srv), 0);
+	assert_int_equal(ctl_server_start(e->base, &e->nd.conf, e->nd.core->mgr, &e->srv), 0);
 	*state = e;
 	return 0;
 }
@@ -448,7 +448,7 @@ static void play(struct env *e, const char *file)
 	char where[128];
 	static char a[NC_MSG_MAX * 2 + 16], b[NC_MSG_MAX * 3 + 16];
 
-	script_load(scp, file, mgr_epoch(e->nd.m));
+	script_load(scp, file, mgr_epoch(e->nd.core->mgr));
 	assert_non_null(cp->in = malloc(NC_MSG_MAX * 4 + 4096));
 	for (size_t i = 0; i < scp->n; i++) {
 		const struct step *s = &scp->steps[i];

@@ -1,0 +1,36 @@
+/* natdenv: see natdenv.h. */
+#include "natdenv.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+void natdenv_init(struct natdenv *n, const char *conf_text)
+{
+	char path[] = "/tmp/natdenv_XXXXXX";
+	int fd = mkstemp(path);
+
+	memset(n, 0, sizeof(*n));
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, conf_text, strlen(conf_text)), (ssize_t)strlen(conf_text));
+	close(fd);
+	assert_int_equal(conf_load(path, &n->conf, stderr), 0);
+	unlink(path);
+	n->conf.bind.capacity = 256;
+	n->conf.bind.perm_capacity = 256;
+	assert_int_equal(core_open(&n->conf, clock_mono_s(), &n->core), 0);
+}
+
+void natdenv_fini(struct natdenv *n)
+{
+	core_close(n->core);
+	conf_free(&n->conf);
+}
