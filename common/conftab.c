@@ -338,61 +338,35 @@ uint32_t conftab_name_list(struct conftab *ct, const config_setting_t *s, const 
 
 /* ---- the engine's types ---- */
 
+/* An integer item's value into its field: a uint16_t, an unsigned, or an
+ * int (conftab_int, conftab_enum). */
+static void int_store(const struct conftab_item *it, char *base, long long v)
+{
+	char *dst = base + it->off;
+	uint16_t h = (uint16_t)v;
+	unsigned u = (unsigned)v;
+	int i = (int)v;
+
+	if (it->type == &conftab_u16)
+		memcpy(dst, &h, sizeof(h));
+	else if (it->type == &conftab_uint)
+		memcpy(dst, &u, sizeof(u));
+	else
+		memcpy(dst, &i, sizeof(i));
+}
+
 static void int_init(const struct conftab_item *it, char *base)
 {
-	int v = (int)it->dflt;
-
-	memcpy(base + it->off, &v, sizeof(v));
+	int_store(it, base, it->dflt);
 }
 
 static void int_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
 		     char *base)
 {
 	long long n;
-	int v;
 
-	if (conftab_int_of(ct, s, it->min, it->max, &n)) {
-		v = (int)n;
-		memcpy(base + it->off, &v, sizeof(v));
-	}
-}
-
-static void uint_init(const struct conftab_item *it, char *base)
-{
-	unsigned v = (unsigned)it->dflt;
-
-	memcpy(base + it->off, &v, sizeof(v));
-}
-
-static void uint_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
-		      char *base)
-{
-	long long n;
-	unsigned v;
-
-	if (conftab_int_of(ct, s, it->min, it->max, &n)) {
-		v = (unsigned)n;
-		memcpy(base + it->off, &v, sizeof(v));
-	}
-}
-
-static void u16_init(const struct conftab_item *it, char *base)
-{
-	uint16_t v = (uint16_t)it->dflt;
-
-	memcpy(base + it->off, &v, sizeof(v));
-}
-
-static void u16_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
-		     char *base)
-{
-	long long n;
-	uint16_t v;
-
-	if (conftab_int_of(ct, s, it->min, it->max, &n)) {
-		v = (uint16_t)n;
-		memcpy(base + it->off, &v, sizeof(v));
-	}
+	if (conftab_int_of(ct, s, it->min, it->max, &n))
+		int_store(it, base, n);
 }
 
 static void bool_init(const struct conftab_item *it, char *base)
@@ -484,8 +458,8 @@ static void enumlist_load(struct conftab *ct, const config_setting_t *s, const s
 }
 
 const struct conftab_type conftab_int = {int_init, int_load};
-const struct conftab_type conftab_uint = {uint_init, uint_load};
-const struct conftab_type conftab_u16 = {u16_init, u16_load};
+const struct conftab_type conftab_uint = {int_init, int_load};
+const struct conftab_type conftab_u16 = {int_init, int_load};
 const struct conftab_type conftab_bool = {bool_init, bool_load};
 const struct conftab_type conftab_str = {conftab_str_init, str_load};
 const struct conftab_type conftab_enum = {int_init, enum_load};
