@@ -119,7 +119,7 @@ int conftab_read_string(struct conftab *ct, config_t *cfg, const char *text);
  * s NULL: line 0) and count it. */
 void conftab_err(struct conftab *ct, const config_setting_t *s, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* The path of member key of group g, present or not ("nats.[0].port"). */
+/* The path of member key of group g, present or not ("nats[0].port"). */
 const char *conftab_key_path(const config_setting_t *g, const char *key, char *buf, size_t n);
 
 /* s's string, or NULL once "must be a string" is reported. */

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>

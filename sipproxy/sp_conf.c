@@ -31,7 +31,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +38,6 @@
 #include <sys/un.h>
 #include <syslog.h>
 
-#include "confmsg.h"
 #include "conftab.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,7 +46,7 @@
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SIP_PORT 5060
 
-/* Enums and uint32_t fields are stored through unsigned / int copies. */
+/* Enums are stored through int copies (conftab_enum). */
 _Static_assert(sizeof(enum spc_ice) == sizeof(int), "enum spc_ice is an int");
 _Static_assert(sizeof(enum spc_natd_failure) == sizeof(int), "enum spc_natd_failure is an int");
 _Static_assert(SPC_MAX_REALMS <= 32, "a route's allow_realms is a 32-bit mask");
