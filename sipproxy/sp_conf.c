@@ -1,16 +1,18 @@
 /* sp_conf: table-driven, strict loading of sipproxy.conf (see sp_conf.h).
  *
  * Theory of operation. Every setting is described once, in a table of
- * struct item (path or key, type, range, default, where the value goes):
- * items[] for the top-level settings and those of the groups log, media,
- * registrar, sip and state; one key table per list (realms, listen, nats,
- * media_rules, routes) for the members of one element. A list element is
+ * the shared engine's struct conftab_item (path or key, type, range,
+ * default, where the value goes; see conftab.h): items[] for the top-level
+ * settings and those of the groups log, media, registrar, sip and state;
+ * one key table per list (realms, listen, nats, media_rules, routes) for
+ * the members of one element. The types below add sipproxy's own (names,
+ * hosts, addresses, prefixes, media protocols...). A list element is
  * loaded into a "raw" element held in struct ctx: the public struct plus
  * the names that still have to be resolved to indexes (a listen's realm, a
  * rule's realms and nat). Loading makes four passes over libconfig's tree,
- * none of which stops at the first problem, after a scan of the text for
- * the integer literals libconfig 1.5 silently cuts to 32 bits (so that
- * 10000000000 is refused, not read as 1410065408):
+ * none of which stops at the first problem, after the engine's scan of the
+ * text for the integer literals libconfig 1.5 silently cuts to 32 bits (so
+ * that 10000000000 is refused, not read as 1410065408):
  *   1. unknown settings: every setting that no table knows;
  *   2. values: each item's default, then its setting if present, with its
  *      type and range checked (lists element by element, required keys);
@@ -29,7 +31,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,147 +38,119 @@
 #include <sys/un.h>
 #include <syslog.h>
 
-#include "confmsg.h"
+#include "conftab.h"
 #include "name.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define SIP_PORT 5060
 
-/* Enums and uint32_t fields are stored through unsigned / int copies. */
+/* Enums are stored through int copies (conftab_enum). */
 _Static_assert(sizeof(enum spc_ice) == sizeof(int), "enum spc_ice is an int");
 _Static_assert(sizeof(enum spc_natd_failure) == sizeof(int), "enum spc_natd_failure is an int");
-_Static_assert(sizeof(uint32_t) == sizeof(unsigned), "uint32_t is an unsigned");
 _Static_assert(SPC_MAX_REALMS <= 32, "a route's allow_realms is a 32-bit mask");
 
-enum ktype {
-	K_STR,        /* string of min..size-1 bytes */
-	K_NAME,       /* min..size-1 bytes of the name grammar (name.h) */
-	K_HOST,       /* host name or IPv4 literal ("" too when min is 0) */
-	K_NUMHOST,    /* numeric IPv4 or IPv6 address, kept as text */
-	K_RDOMAIN,    /* host name or "*." and a host name; lower-cased */
-	K_UINT,       /* unsigned (or uint32_t) in min..max */
-	K_U16,        /* uint16_t in min..max */
-	K_PORT,       /* port of the struct sockaddr_in at off, min..max */
-	K_BOOL,
-	K_ENUM,       /* one of choices[], stored as an int */
-	K_IPV4,       /* "a.b.c.d", not 0.0.0.0, into the struct sockaddr_in at off */
-	K_HOSTPORT,   /* "a.b.c.d[:port]", not 0.0.0.0, into a struct sockaddr_in */
-	K_PREFIX,     /* "a.b.c.d/len" into a struct prefix */
-	K_PREFIXES,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
-	K_TRANSPORTS, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
-	K_DOMAINS,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
-	K_ALLOWFROM,  /* [ realm names or prefixes ]: a struct allow_raw at off */
-	K_ENUMLIST,   /* [ choices ], each once, at least one: int[size] in order, count at off2;
-			 default: every choice in the table's order */
-	K_MPROTOS,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
-	K_PORTRANGE,  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
-};
+/* sipproxy's own types, defined with their loaders below. */
+static const struct conftab_type
+	t_name,       /* min..size-1 bytes of the name grammar (name.h) */
+	t_host,       /* host name or IPv4 literal ("" too when min is 0) */
+	t_numhost,    /* numeric IPv4 or IPv6 address, kept as text */
+	t_rdomain,    /* host name or "*." and a host name; lower-cased */
+	t_port,       /* port of the struct sockaddr_in at off, min..max */
+	t_ipv4,       /* "a.b.c.d", not 0.0.0.0, into the struct sockaddr_in at off */
+	t_hostport,   /* "a.b.c.d[:port]", not 0.0.0.0, into a struct sockaddr_in */
+	t_prefix,     /* "a.b.c.d/len" into a struct prefix */
+	t_prefixes,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
+	t_transports, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
+	t_domains,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
+	t_allowfrom,  /* [ realm names or prefixes ]: a struct allow_raw at off */
+	t_mprotos,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
+	t_portrange;  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
 
-#define F_REQ 1u /* a list element must have this key */
-
-struct choice {
-	const char *name;
-	int value;
-};
-
-struct item {
-	const char *path;   /* dotted path (items[]) or key (list key tables) */
-	enum ktype type;
-	unsigned flags;
-	long long min, max; /* range; for strings the shortest length */
-	size_t off;         /* where the value goes */
-	size_t size;        /* string buffer size, or array capacity */
-	size_t off2;        /* K_PREFIXES, K_DOMAINS: count; K_TRANSPORTS: tcp */
-	long long dflt;
-	const char *dflt_s;
-	const struct choice *choices; /* K_ENUM, NULL-terminated */
-};
-
-static const struct choice log_levels[] = {
+static const struct conftab_choice log_levels[] = {
 	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
 	{"info", LOG_INFO}, {"debug", LOG_DEBUG}, {NULL, 0},
 };
-static const struct choice ice_choices[] = {
+static const struct conftab_choice ice_choices[] = {
 	{"strip", SPC_ICE_STRIP}, {"keep", SPC_ICE_KEEP}, {"rewrite", SPC_ICE_REWRITE}, {NULL, 0},
 };
-static const struct choice failure_choices[] = {
+static const struct conftab_choice failure_choices[] = {
 	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
 };
-static const struct choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
-static const struct choice alg_choices[] = {
+static const struct conftab_choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
+static const struct conftab_choice alg_choices[] = {
 	{"SHA-256", SPC_ALG_SHA256}, {"MD5", SPC_ALG_MD5}, {NULL, 0},
 };
 
 #define OFF(f) offsetof(struct sp_conf, f)
 
-static const struct item items[] = {
-	{.path = "user", .type = K_STR, .off = OFF(user), .size = sizeof(((struct sp_conf *)0)->user),
+static const struct conftab_item items[] = {
+	{.path = "user", .type = &conftab_str, .off = OFF(user), .size = sizeof(((struct sp_conf *)0)->user),
 	 .dflt_s = "sipproxy"},
-	{.path = "pidfile", .type = K_STR, .off = OFF(pidfile), .size = SPC_PATH_MAX,
+	{.path = "pidfile", .type = &conftab_str, .off = OFF(pidfile), .size = SPC_PATH_MAX,
 	 .dflt_s = "/run/sipproxy/sipproxy.pid"},
-	{.path = "status_socket", .type = K_STR, .off = OFF(status_socket), .size = SUN_PATH_SIZE,
+	{.path = "status_socket", .type = &conftab_str, .off = OFF(status_socket), .size = SUN_PATH_SIZE,
 	 .dflt_s = ""},
-	{.path = "log.level", .type = K_ENUM, .off = OFF(log_level), .dflt = LOG_INFO,
+	{.path = "log.level", .type = &conftab_enum, .off = OFF(log_level), .dflt = LOG_INFO,
 	 .choices = log_levels},
-	{.path = "log.syslog", .type = K_BOOL, .off = OFF(log_syslog), .dflt = 0},
-	{.path = "state.file", .type = K_STR, .off = OFF(state_file), .size = SPC_PATH_MAX,
+	{.path = "log.syslog", .type = &conftab_bool, .off = OFF(log_syslog), .dflt = 0},
+	{.path = "state.file", .type = &conftab_str, .off = OFF(state_file), .size = SPC_PATH_MAX,
 	 .dflt_s = ""},
-	{.path = "domains", .type = K_DOMAINS, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
+	{.path = "domains", .type = &t_domains, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
 	 .off2 = OFF(ndomains)},
-	{.path = "trusted_peers", .type = K_PREFIXES, .off = OFF(trusted_peers),
+	{.path = "trusted_peers", .type = &t_prefixes, .off = OFF(trusted_peers),
 	 .size = SPC_MAX_TRUSTED, .off2 = OFF(ntrusted_peers)},
-	{.path = "media.ice", .type = K_ENUM, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
+	{.path = "media.ice", .type = &conftab_enum, .off = OFF(ice), .dflt = SPC_ICE_STRIP,
 	 .choices = ice_choices},
-	{.path = "media.remote_filter", .type = K_BOOL, .off = OFF(remote_filter), .dflt = 1},
-	{.path = "media.latch", .type = K_UINT, .min = 0, .max = 3600, .off = OFF(latch), .dflt = 0},
-	{.path = "media.max_bindings_per_user", .type = K_UINT, .min = 0, .max = 1000000,
+	{.path = "media.remote_filter", .type = &conftab_bool, .off = OFF(remote_filter), .dflt = 1},
+	{.path = "media.latch", .type = &conftab_uint, .min = 0, .max = 3600, .off = OFF(latch), .dflt = 0},
+	{.path = "media.max_bindings_per_user", .type = &conftab_uint, .min = 0, .max = 1000000,
 	 .off = OFF(max_bindings_per_user), .dflt = 64},
-	{.path = "media.on_natd_failure", .type = K_ENUM, .off = OFF(on_natd_failure),
+	{.path = "media.on_natd_failure", .type = &conftab_enum, .off = OFF(on_natd_failure),
 	 .dflt = SPC_FAIL_REJECT, .choices = failure_choices},
-	{.path = "media.binding_lifetime", .type = K_UINT, .min = 10, .max = 86400,
+	{.path = "media.binding_lifetime", .type = &conftab_uint, .min = 10, .max = 86400,
 	 .off = OFF(binding_lifetime), .dflt = 120},
-	{.path = "media.max_call_duration", .type = K_UINT, .min = 60, .max = 604800,
+	{.path = "media.max_call_duration", .type = &conftab_uint, .min = 60, .max = 604800,
 	 .off = OFF(max_call_duration), .dflt = 14400},
-	{.path = "registrar.min_expires", .type = K_UINT, .min = 1, .max = 86400,
+	{.path = "registrar.min_expires", .type = &conftab_uint, .min = 1, .max = 86400,
 	 .off = OFF(reg_min_expires), .dflt = 60},
-	{.path = "registrar.max_expires", .type = K_UINT, .min = 1, .max = 604800,
+	{.path = "registrar.max_expires", .type = &conftab_uint, .min = 1, .max = 604800,
 	 .off = OFF(reg_max_expires), .dflt = 3600},
-	{.path = "registrar.default_expires", .type = K_UINT, .min = 1, .max = 604800,
+	{.path = "registrar.default_expires", .type = &conftab_uint, .min = 1, .max = 604800,
 	 .off = OFF(reg_default_expires), .dflt = 3600},
-	{.path = "registrar.max_contacts", .type = K_UINT, .min = 1, .max = 64,
+	{.path = "registrar.max_contacts", .type = &conftab_uint, .min = 1, .max = 64,
 	 .off = OFF(reg_max_contacts), .dflt = 8},
-	{.path = "registrar.max_aors", .type = K_UINT, .min = 1, .max = 1000000,
+	{.path = "registrar.max_aors", .type = &conftab_uint, .min = 1, .max = 1000000,
 	 .off = OFF(reg_max_aors), .dflt = 10000},
-	{.path = "sip.max_message", .type = K_UINT, .min = 1024, .max = 65535,
+	{.path = "sip.max_message", .type = &conftab_uint, .min = 1024, .max = 65535,
 	 .off = OFF(max_message), .dflt = 65535},
-	{.path = "sip.max_transactions", .type = K_UINT, .min = 16, .max = 1000000,
+	{.path = "sip.max_transactions", .type = &conftab_uint, .min = 16, .max = 1000000,
 	 .off = OFF(max_transactions), .dflt = 200000},
-	{.path = "sip.max_calls", .type = K_UINT, .min = 16, .max = 1000000, .off = OFF(max_calls),
+	{.path = "sip.max_calls", .type = &conftab_uint, .min = 16, .max = 1000000, .off = OFF(max_calls),
 	 .dflt = 10000},
-	{.path = "sip.t1_ms", .type = K_UINT, .min = 50, .max = 10000, .off = OFF(t1_ms), .dflt = 500},
-	{.path = "sip.t2_ms", .type = K_UINT, .min = 100, .max = 60000, .off = OFF(t2_ms), .dflt = 4000},
-	{.path = "sip.t4_ms", .type = K_UINT, .min = 100, .max = 60000, .off = OFF(t4_ms), .dflt = 5000},
-	{.path = "sip.timer_c", .type = K_UINT, .min = 30, .max = 3600, .off = OFF(timer_c), .dflt = 180},
-	{.path = "sip.tcp_max_connections", .type = K_UINT, .min = 1, .max = 65536,
+	{.path = "sip.t1_ms", .type = &conftab_uint, .min = 50, .max = 10000, .off = OFF(t1_ms), .dflt = 500},
+	{.path = "sip.t2_ms", .type = &conftab_uint, .min = 100, .max = 60000, .off = OFF(t2_ms), .dflt = 4000},
+	{.path = "sip.t4_ms", .type = &conftab_uint, .min = 100, .max = 60000, .off = OFF(t4_ms), .dflt = 5000},
+	{.path = "sip.timer_c", .type = &conftab_uint, .min = 30, .max = 3600, .off = OFF(timer_c), .dflt = 180},
+	{.path = "sip.tcp_max_connections", .type = &conftab_uint, .min = 1, .max = 65536,
 	 .off = OFF(tcp_max_connections), .dflt = 1024},
-	{.path = "sip.tcp_idle_timeout", .type = K_UINT, .min = 5, .max = 86400,
+	{.path = "sip.tcp_idle_timeout", .type = &conftab_uint, .min = 5, .max = 86400,
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
-	{.path = "sip.rate_limit", .type = K_UINT, .min = 0, .max = 1000000, .off = OFF(rate_limit),
+	{.path = "sip.rate_limit", .type = &conftab_uint, .min = 0, .max = 1000000, .off = OFF(rate_limit),
 	 .dflt = 0},
-	{.path = "sip.dialog_mismatch_rate", .type = K_UINT, .min = 0, .max = 1000000,
+	{.path = "sip.dialog_mismatch_rate", .type = &conftab_uint, .min = 0, .max = 1000000,
 	 .off = OFF(dialog_mismatch_rate), .dflt = 20},
-	{.path = "auth.realm", .type = K_STR, .off = OFF(auth_realm), .size = SPC_HOST_MAX,
+	{.path = "auth.realm", .type = &conftab_str, .off = OFF(auth_realm), .size = SPC_HOST_MAX,
 	 .dflt_s = ""},
-	{.path = "auth.users_file", .type = K_STR, .off = OFF(auth_users_file), .size = SPC_PATH_MAX,
+	{.path = "auth.users_file", .type = &conftab_str, .off = OFF(auth_users_file), .size = SPC_PATH_MAX,
 	 .dflt_s = ""},
-	{.path = "auth.algorithms", .type = K_ENUMLIST, .off = OFF(auth_algs), .size = SPC_MAX_ALGS,
+	{.path = "auth.algorithms", .type = &conftab_enumlist, .off = OFF(auth_algs), .size = SPC_MAX_ALGS,
 	 .off2 = OFF(auth_nalgs), .choices = alg_choices},
-	{.path = "auth.nonce_lifetime", .type = K_UINT, .min = 10, .max = 3600,
+	{.path = "auth.nonce_lifetime", .type = &conftab_uint, .min = 10, .max = 3600,
 	 .off = OFF(auth_nonce_lifetime), .dflt = 300},
-	{.path = "auth.max_failures", .type = K_UINT, .min = 1, .max = 10000,
+	{.path = "auth.max_failures", .type = &conftab_uint, .min = 1, .max = 10000,
 	 .off = OFF(auth_max_failures), .dflt = 10},
-	{.path = "auth.lockout", .type = K_UINT, .min = 1, .max = 86400, .off = OFF(auth_lockout),
+	{.path = "auth.lockout", .type = &conftab_uint, .min = 1, .max = 86400, .off = OFF(auth_lockout),
 	 .dflt = 300},
 };
 
@@ -209,56 +182,56 @@ struct route_raw {
 };
 
 #define RLOFF(f) offsetof(struct spc_realm, f)
-static const struct item realm_keys[] = {
-	{.path = "name", .type = K_NAME, .flags = F_REQ, .min = 1, .off = RLOFF(name),
+static const struct conftab_item realm_keys[] = {
+	{.path = "name", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = RLOFF(name),
 	 .size = SPC_NAME_MAX},
-	{.path = "prefixes", .type = K_PREFIXES, .off = RLOFF(prefixes), .size = SPC_MAX_PREFIXES,
+	{.path = "prefixes", .type = &t_prefixes, .off = RLOFF(prefixes), .size = SPC_MAX_PREFIXES,
 	 .off2 = RLOFF(nprefixes)},
 };
 
 #define LOFF(f) offsetof(struct listen_raw, f)
-static const struct item listen_keys[] = {
-	{.path = "address", .type = K_IPV4, .flags = F_REQ, .off = LOFF(l.addr)},
-	{.path = "port", .type = K_PORT, .min = 1, .max = 65535, .off = LOFF(l.addr), .dflt = SIP_PORT},
-	{.path = "realm", .type = K_NAME, .flags = F_REQ, .min = 1, .off = LOFF(realm),
+static const struct conftab_item listen_keys[] = {
+	{.path = "address", .type = &t_ipv4, .flags = CONFTAB_REQ, .off = LOFF(l.addr)},
+	{.path = "port", .type = &t_port, .min = 1, .max = 65535, .off = LOFF(l.addr), .dflt = SIP_PORT},
+	{.path = "realm", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = LOFF(realm),
 	 .size = SPC_NAME_MAX},
-	{.path = "transports", .type = K_TRANSPORTS, .off = LOFF(l.udp), .off2 = LOFF(l.tcp), .dflt = 1},
-	{.path = "advertise", .type = K_HOST, .min = 0, .off = LOFF(l.advertise), .size = SPC_HOST_MAX,
+	{.path = "transports", .type = &t_transports, .off = LOFF(l.udp), .off2 = LOFF(l.tcp), .dflt = 1},
+	{.path = "advertise", .type = &t_host, .min = 0, .off = LOFF(l.advertise), .size = SPC_HOST_MAX,
 	 .dflt_s = ""},
 };
 
 #define NOFF(f) offsetof(struct spc_nat, f)
-static const struct item nat_keys[] = {
-	{.path = "name", .type = K_NAME, .flags = F_REQ, .min = 1, .off = NOFF(name),
+static const struct conftab_item nat_keys[] = {
+	{.path = "name", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = NOFF(name),
 	 .size = SPC_NAME_MAX},
-	{.path = "socket", .type = K_STR, .min = 1, .off = NOFF(socket), .size = SUN_PATH_SIZE,
+	{.path = "socket", .type = &conftab_str, .min = 1, .off = NOFF(socket), .size = SUN_PATH_SIZE,
 	 .dflt_s = ""},
-	{.path = "host", .type = K_NUMHOST, .min = 1, .off = NOFF(host),
+	{.path = "host", .type = &t_numhost, .min = 1, .off = NOFF(host),
 	 .size = sizeof(((struct spc_nat *)0)->host), .dflt_s = ""},
-	{.path = "port", .type = K_U16, .min = 1, .max = 65535, .off = NOFF(port), .dflt = 0},
-	{.path = "secret_file", .type = K_STR, .min = 1, .off = NOFF(secret_file), .size = SPC_PATH_MAX,
+	{.path = "port", .type = &conftab_u16, .min = 1, .max = 65535, .off = NOFF(port), .dflt = 0},
+	{.path = "secret_file", .type = &conftab_str, .min = 1, .off = NOFF(secret_file), .size = SPC_PATH_MAX,
 	 .dflt_s = ""},
-	{.path = "client_name", .type = K_NAME, .min = 1, .off = NOFF(client_name),
+	{.path = "client_name", .type = &t_name, .min = 1, .off = NOFF(client_name),
 	 .size = SPC_NAME_MAX, .dflt_s = "sipproxy"},
-	{.path = "timeout_ms", .type = K_UINT, .min = 1, .max = 60000, .off = NOFF(timeout_ms),
+	{.path = "timeout_ms", .type = &conftab_uint, .min = 1, .max = 60000, .off = NOFF(timeout_ms),
 	 .dflt = 500},
 };
 
 #define ROFF(f) offsetof(struct rule_raw, f)
-static const struct item rule_keys[] = {
-	{.path = "from", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(from),
+static const struct conftab_item rule_keys[] = {
+	{.path = "from", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = ROFF(from),
 	 .size = SPC_NAME_MAX},
-	{.path = "to", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(to), .size = SPC_NAME_MAX},
-	{.path = "nat", .type = K_NAME, .flags = F_REQ, .min = 1, .off = ROFF(nat), .size = SPC_NAME_MAX},
-	{.path = "natd_in", .type = K_NAME, .min = 1, .off = ROFF(r.natd_in), .size = SPC_NAME_MAX,
+	{.path = "to", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = ROFF(to), .size = SPC_NAME_MAX},
+	{.path = "nat", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = ROFF(nat), .size = SPC_NAME_MAX},
+	{.path = "natd_in", .type = &t_name, .min = 1, .off = ROFF(r.natd_in), .size = SPC_NAME_MAX,
 	 .dflt_s = ""},
-	{.path = "natd_ext", .type = K_NAME, .min = 1, .off = ROFF(r.natd_ext), .size = SPC_NAME_MAX,
+	{.path = "natd_ext", .type = &t_name, .min = 1, .off = ROFF(r.natd_ext), .size = SPC_NAME_MAX,
 	 .dflt_s = ""},
-	{.path = "transit", .type = K_NAME, .min = 0, .off = ROFF(r.transit), .size = SPC_NAME_MAX,
+	{.path = "transit", .type = &t_name, .min = 0, .off = ROFF(r.transit), .size = SPC_NAME_MAX,
 	 .dflt_s = ""},
-	{.path = "protocols", .type = K_MPROTOS, .off = ROFF(r.protocols)},
-	{.path = "tcp_media", .type = K_BOOL, .off = ROFF(r.tcp_media), .dflt = 0},
-	{.path = "ports", .type = K_PORTRANGE, .min = 1, .max = 65535, .off = ROFF(r.port_lo),
+	{.path = "protocols", .type = &t_mprotos, .off = ROFF(r.protocols)},
+	{.path = "tcp_media", .type = &conftab_bool, .off = ROFF(r.tcp_media), .dflt = 0},
+	{.path = "ports", .type = &t_portrange, .min = 1, .max = 65535, .off = ROFF(r.port_lo),
 	 .off2 = ROFF(r.port_hi), .dflt = 1024},
 };
 
@@ -280,32 +253,21 @@ static const char *const mproto_names[SPC_MP_COUNT] = {
 };
 
 #define TOFF(f) offsetof(struct route_raw, f)
-static const struct item route_keys[] = {
-	{.path = "domain", .type = K_RDOMAIN, .min = 1, .off = TOFF(r.domain), .size = SPC_HOST_MAX,
+static const struct conftab_item route_keys[] = {
+	{.path = "domain", .type = &t_rdomain, .min = 1, .off = TOFF(r.domain), .size = SPC_HOST_MAX,
 	 .dflt_s = ""},
-	{.path = "prefix", .type = K_PREFIX, .off = TOFF(r.prefix)},
-	{.path = "next_hop", .type = K_HOSTPORT, .flags = F_REQ, .off = TOFF(r.next_hop)},
-	{.path = "transport", .type = K_ENUM, .off = TOFF(transport), .dflt = 0,
+	{.path = "prefix", .type = &t_prefix, .off = TOFF(r.prefix)},
+	{.path = "next_hop", .type = &t_hostport, .flags = CONFTAB_REQ, .off = TOFF(r.next_hop)},
+	{.path = "transport", .type = &conftab_enum, .off = TOFF(transport), .dflt = 0,
 	 .choices = transport_choices},
-	{.path = "allow_from", .type = K_ALLOWFROM, .off = TOFF(allow), .size = SPC_MAX_ALLOW},
+	{.path = "allow_from", .type = &t_allowfrom, .off = TOFF(allow), .size = SPC_MAX_ALLOW},
 };
 
 enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, NLISTS };
 #define MAX_ELEMS SPC_MAX_ROUTES /* the longest list */
-#define MAX_WIDE 64
-
-/* An integer literal of the text that does not fit in 32 bits and has no
- * L suffix: libconfig 1.5 keeps only its low 32 bits (trunc). */
-struct wide_int {
-	int line;
-	int trunc;
-	char text[24];
-};
 
 struct ctx {
-	const char *name; /* file name for messages */
-	FILE *errs;
-	int nerr;
+	struct conftab ct; /* the file, its problems */
 	struct spc_realm realms[SPC_MAX_REALMS];
 	struct listen_raw listen[SPC_MAX_LISTEN];
 	struct spc_nat nats[SPC_MAX_NATS];
@@ -313,61 +275,28 @@ struct ctx {
 	struct route_raw routes[SPC_MAX_ROUTES];
 	unsigned n[NLISTS];                             /* elements loaded */
 	const config_setting_t *g[NLISTS][MAX_ELEMS];   /* their groups, for messages */
-	struct wide_int wide[MAX_WIDE];                 /* see scan_wide_ints() */
-	unsigned nwide;
 };
 
-static void check_nat(struct ctx *c, const config_setting_t *g, void *elem);
-static void check_route(struct ctx *c, const config_setting_t *g, void *elem);
+static void check_nat(struct conftab *ct, const config_setting_t *g, void *elem);
+static void check_route(struct conftab *ct, const config_setting_t *g, void *elem);
 
-struct list {
-	const char *path;
-	const struct item *keys;
-	size_t nkeys;
-	size_t off;    /* the raw elements in struct ctx */
-	size_t stride;
-	unsigned max;
-	const char *shape; /* one element, for messages */
-	void (*check)(struct ctx *c, const config_setting_t *g, void *elem);
-};
-
-static const struct list lists[NLISTS] = {
-	[L_REALMS] = {"realms", realm_keys, NELEM(realm_keys), offsetof(struct ctx, realms),
-		      sizeof(struct spc_realm), SPC_MAX_REALMS, "{ name = ...; prefixes = [...]; }", NULL},
-	[L_LISTEN] = {"listen", listen_keys, NELEM(listen_keys), offsetof(struct ctx, listen),
-		      sizeof(struct listen_raw), SPC_MAX_LISTEN, "{ address = ...; realm = ...; }", NULL},
-	[L_NATS] = {"nats", nat_keys, NELEM(nat_keys), offsetof(struct ctx, nats),
-		    sizeof(struct spc_nat), SPC_MAX_NATS, "{ name = ...; socket = ...; }", check_nat},
-	[L_RULES] = {"media_rules", rule_keys, NELEM(rule_keys), offsetof(struct ctx, rules),
-		     sizeof(struct rule_raw), SPC_MAX_RULES, "{ from = ...; to = ...; nat = ...; }", NULL},
-	[L_ROUTES] = {"routes", route_keys, NELEM(route_keys), offsetof(struct ctx, routes),
-		      sizeof(struct route_raw), SPC_MAX_ROUTES, "{ domain = ...; next_hop = ...; }",
-		      check_route},
+static const struct conftab_list lists[NLISTS] = {
+	[L_REALMS] = {"realms", realm_keys, NELEM(realm_keys), sizeof(struct spc_realm), SPC_MAX_REALMS,
+		      "{ name = ...; prefixes = [...]; }", NULL},
+	[L_LISTEN] = {"listen", listen_keys, NELEM(listen_keys), sizeof(struct listen_raw), SPC_MAX_LISTEN,
+		      "{ address = ...; realm = ...; }", NULL},
+	[L_NATS] = {"nats", nat_keys, NELEM(nat_keys), sizeof(struct spc_nat), SPC_MAX_NATS,
+		    "{ name = ...; socket = ...; }", check_nat},
+	[L_RULES] = {"media_rules", rule_keys, NELEM(rule_keys), sizeof(struct rule_raw), SPC_MAX_RULES,
+		     "{ from = ...; to = ...; nat = ...; }", NULL},
+	[L_ROUTES] = {"routes", route_keys, NELEM(route_keys), sizeof(struct route_raw), SPC_MAX_ROUTES,
+		      "{ domain = ...; next_hop = ...; }", check_route},
 };
 
 /* ---- messages ---- */
 
-__attribute__((format(printf, 4, 5))) static void cerr(struct ctx *c, const config_setting_t *s,
-						      const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	confmsg_vreport(c->errs, c->name, s, name, fmt, ap);
-	va_end(ap);
-	c->nerr++;
-}
-
-/* The path of member key of group g, present or not. */
-static const char *kpath(const config_setting_t *g, const char *key, char *buf, size_t n)
-{
-	size_t l;
-
-	confmsg_path(g, buf, n);
-	l = strlen(buf);
-	snprintf(buf + l, n - l, "%s%s", l ? "." : "", key);
-	return buf;
-}
+/* Problems go through the engine, which counts them in c->ct. */
+#define cerr(c, ...) conftab_err(&(c)->ct, __VA_ARGS__)
 
 /* Member key of g if present, else g itself: where to point a message. */
 static const config_setting_t *at(const config_setting_t *g, const char *key)
@@ -453,192 +382,151 @@ static void lower_copy(char *dst, const char *src, size_t size)
 	dst[i] = '\0';
 }
 
-static const char *str_of(struct ctx *c, const config_setting_t *s)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		cerr(c, s, NULL, "must be a string");
-		return NULL;
-	}
-	return config_setting_get_string(s);
-}
+/* ---- sipproxy's types ---- */
 
-/* The literal of the text that libconfig read as int s, if it was cut. */
-static const struct wide_int *wide_of(const struct ctx *c, const config_setting_t *s, int v)
-{
-	const char *file = config_setting_source_file(s);
-
-	if (file && strcmp(file, c->name))
-		return NULL; /* an @include'd file: not scanned */
-	for (unsigned i = 0; i < c->nwide; i++)
-		if (c->wide[i].line == (int)config_setting_source_line(s) && c->wide[i].trunc == v)
-			return &c->wide[i];
-	return NULL;
-}
-
-static bool int_of(struct ctx *c, const config_setting_t *s, long long min, long long max,
-		   long long *out)
-{
-	const struct wide_int *w;
-	long long v;
-
-	if (config_setting_type(s) == CONFIG_TYPE_INT) {
-		v = config_setting_get_int(s);
-		if ((w = wide_of(c, s, (int)v))) {
-			cerr(c, s, NULL, "%s is out of range %lld..%lld", w->text, min, max);
-			return false;
-		}
-	} else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-		v = config_setting_get_int64(s);
-	else {
-		cerr(c, s, NULL, "must be an integer");
-		return false;
-	}
-	if (v < min || v > max) {
-		cerr(c, s, NULL, "%lld is out of range %lld..%lld", v, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-/* The elements of array s, each a string (others reported). */
-static bool array_of_strings(struct ctx *c, const config_setting_t *s, const char *example)
-{
-	if (!config_setting_is_array(s)) {
-		cerr(c, s, NULL, "must be an array of strings [ %s ]", example);
-		return false;
-	}
-	return true;
-}
-
-static void choices_text(const struct choice *ch, char *buf, size_t n)
-{
-	size_t l = 0;
-
-	buf[0] = '\0';
-	for (; ch->name && l < n; ch++)
-		l += (size_t)snprintf(buf + l, n - l, "%s%s", l ? ", " : "", ch->name);
-}
-
-static void set_default(const struct item *it, char *base)
+/* t_name, t_host, t_numhost, t_rdomain: a string item, then its grammar. */
+static void text_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+		      char *base)
 {
 	char *dst = base + it->off;
-	unsigned u = (unsigned)it->dflt;
-	int i = (int)it->dflt;
-	uint16_t u16 = (uint16_t)it->dflt;
-	bool b = it->dflt != 0;
+	const char *v = conftab_str_get(c, s, it);
+	unsigned char bin[sizeof(struct in6_addr)];
+	size_t len;
 
-	switch (it->type) {
-	case K_STR: case K_NAME: case K_HOST: case K_NUMHOST: case K_RDOMAIN:
-		snprintf(dst, it->size, "%s", it->dflt_s ? it->dflt_s : "");
-		break;
-	case K_UINT: memcpy(dst, &u, sizeof(u)); break;
-	case K_U16: memcpy(dst, &u16, sizeof(u16)); break;
-	case K_PORT: ((struct sockaddr_in *)(void *)dst)->sin_port = htons(u16); break;
-	case K_BOOL: memcpy(dst, &b, sizeof(b)); break;
-	case K_ENUM: memcpy(dst, &i, sizeof(i)); break;
-	case K_IPV4: case K_HOSTPORT: ((struct sockaddr_in *)(void *)dst)->sin_family = AF_INET; break;
-	case K_TRANSPORTS:
-		memcpy(dst, &b, sizeof(b));
-		memcpy(base + it->off2, &b, sizeof(b));
-		break;
-	case K_PREFIX: case K_PREFIXES: case K_DOMAINS: case K_MPROTOS: case K_ALLOWFROM:
-		break; /* zeroed: none */
-	case K_ENUMLIST: {
-		unsigned n = 0;
-		for (; it->choices[n].name && n < it->size; n++)
-			((int *)(void *)dst)[n] = it->choices[n].value;
-		memcpy(base + it->off2, &n, sizeof(n));
-		break;
-	}
-	case K_PORTRANGE:
-		memcpy(dst, &u16, sizeof(u16));
-		u16 = (uint16_t)it->max;
-		memcpy(base + it->off2, &u16, sizeof(u16));
-		break;
-	}
-}
-
-static void load_prefixes(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
-{
-	struct prefix *pfx = (struct prefix *)(void *)(base + it->off);
-	unsigned *n = (unsigned *)(void *)(base + it->off2);
-	char buf[32];
-
-	if (!array_of_strings(c, s, "\"a.b.c.d/len\", ..."))
+	if (!v)
 		return;
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = str_of(c, e);
-		struct prefix p;
-		int rc;
-
-		if (!v)
-			continue;
-		if (*n >= it->size) {
-			cerr(c, e, NULL, "more than %zu prefixes", it->size);
+	len = strlen(v);
+	if (it->type == &t_name && !name_chars_ok(v)) {
+		conftab_err(c, s, NULL, "\"%s\" is not a name (1..%zu characters of A-Z a-z 0-9 . _ -)", v,
+			    it->size - 1);
+		return;
+	}
+	if (it->type == &t_host && len && !valid_host(v)) {
+		conftab_err(c, s, NULL, "\"%s\" is not a host name or IPv4 address", v);
+		return;
+	}
+	if (it->type == &t_numhost && inet_pton(AF_INET, v, bin) != 1 &&
+	    inet_pton(AF_INET6, v, bin) != 1) {
+		conftab_err(c, s, NULL, "\"%s\" is not a numeric IPv4 or IPv6 address", v);
+		return;
+	}
+	if (it->type == &t_rdomain) {
+		if (!valid_host(!strncmp(v, "*.", 2) ? v + 2 : v)) {
+			conftab_err(c, s, NULL, "\"%s\" is not a domain name, or \"*.\" and one", v);
 			return;
 		}
-		if ((rc = prefix_parse(v, &p)) == -EINVAL) {
-			cerr(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
-			continue;
-		}
-		if (rc == -EDOM) {
-			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     prefix_fmt(&p, buf, sizeof(buf)));
-			continue;
-		}
-		for (unsigned k = 0; k < *n; k++)
-			if (pfx[k].addr == p.addr && pfx[k].len == p.len) {
-				cerr(c, e, NULL, "\"%s\" is listed twice", v);
-				goto next;
-			}
-		pfx[(*n)++] = p;
-	next:;
+		lower_copy(dst, v, it->size);
+		return;
 	}
+	memcpy(dst, v, len + 1);
 }
 
-/* A list of names, each from a fixed set and each at most once: the
- * checks shared by transports, media protocols and auth.algorithms.
- * index_of(name, arg) gives a name's index (0..31) or -1; an unknown name
- * is reported as "\"name\" <unknown>". The indexes are written in list
- * order to order[] (at most max, NULL: not kept) and returned as a bit
- * set; *n counts them. */
-static uint32_t name_list(struct ctx *c, const config_setting_t *s, const char *example,
-			  const char *empty, const char *unknown,
-			  int (*index_of)(const char *name, const void *arg), const void *arg,
-			  int *order, unsigned max, unsigned *n)
+static void port_init(const struct conftab_item *it, char *base)
 {
-	uint32_t seen = 0;
+	((struct sockaddr_in *)(void *)(base + it->off))->sin_port = htons((uint16_t)it->dflt);
+}
 
-	*n = 0;
-	if (!array_of_strings(c, s, example))
-		return 0;
-	if (config_setting_length(s) == 0) {
-		cerr(c, s, NULL, "%s", empty);
-		return 0;
-	}
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = str_of(c, e);
-		int k;
+static void port_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+		      char *base)
+{
+	long long n;
 
-		if (!v)
-			continue;
-		if ((k = index_of(v, arg)) < 0 || k > 31) {
-			cerr(c, e, NULL, "\"%s\" %s", v, unknown);
-			continue;
-		}
-		if (seen & (1u << k)) {
-			cerr(c, e, NULL, "\"%s\" is listed twice", v);
-			continue;
-		}
-		seen |= 1u << k;
-		if (order && *n < max)
-			order[*n] = k;
-		(*n)++;
+	if (conftab_int_of(c, s, it->min, it->max, &n))
+		((struct sockaddr_in *)(void *)(base + it->off))->sin_port = htons((uint16_t)n);
+}
+
+static void inet_init(const struct conftab_item *it, char *base)
+{
+	((struct sockaddr_in *)(void *)(base + it->off))->sin_family = AF_INET;
+}
+
+static void ipv4_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+		      char *base)
+{
+	const char *v = conftab_str_of(c, s);
+	struct in_addr in;
+
+	if (!v)
+		return;
+	if (inet_pton(AF_INET, v, &in) != 1)
+		conftab_err(c, s, NULL, "\"%s\" is not an IPv4 address", v);
+	else if (in.s_addr == htonl(INADDR_ANY))
+		conftab_err(c, s, NULL, "0.0.0.0 is not allowed: name the address itself");
+	else
+		((struct sockaddr_in *)(void *)(base + it->off))->sin_addr = in;
+}
+
+static void hostport_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			  char *base)
+{
+	const char *v = conftab_str_of(c, s);
+
+	if (v && !parse_hostport(v, (struct sockaddr_in *)(void *)(base + it->off)))
+		conftab_err(c, s, NULL, "\"%s\" is not an IPv4 address (not 0.0.0.0) with an optional :port", v);
+}
+
+static void prefix_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			char *base)
+{
+	const char *v = conftab_str_of(c, s);
+	struct prefix p;
+	char buf[32];
+	int rc;
+
+	if (!v)
+		return;
+	if ((rc = prefix_parse(v, &p)) == -EINVAL)
+		conftab_err(c, s, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
+	else if (rc == -EDOM)
+		conftab_err(c, s, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			    prefix_fmt(&p, buf, sizeof(buf)));
+	else
+		memcpy(base + it->off, &p, sizeof(p));
+}
+
+/* The item of an array loader and where it goes. */
+struct array_arg {
+	const struct conftab_item *it;
+	char *base;
+};
+
+static bool prefixes_one(struct conftab *c, const config_setting_t *e, const char *v, void *arg)
+{
+	const struct array_arg *a = arg;
+	struct prefix *pfx = (struct prefix *)(void *)(a->base + a->it->off);
+	unsigned *n = (unsigned *)(void *)(a->base + a->it->off2);
+	struct prefix p;
+	char buf[32];
+	int rc;
+
+	if (*n >= a->it->size) {
+		conftab_err(c, e, NULL, "more than %zu prefixes", a->it->size);
+		return false;
 	}
-	return seen;
+	if ((rc = prefix_parse(v, &p)) == -EINVAL) {
+		conftab_err(c, e, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
+		return true;
+	}
+	if (rc == -EDOM) {
+		conftab_err(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			    prefix_fmt(&p, buf, sizeof(buf)));
+		return true;
+	}
+	for (unsigned k = 0; k < *n; k++)
+		if (pfx[k].addr == p.addr && pfx[k].len == p.len) {
+			conftab_err(c, e, NULL, "\"%s\" is listed twice", v);
+			return true;
+		}
+	pfx[(*n)++] = p;
+	return true;
+}
+
+static void prefixes_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			  char *base)
+{
+	struct array_arg a = {it, base};
+
+	conftab_each_str(c, s, "\"a.b.c.d/len\", ...", prefixes_one, &a);
 }
 
 static int transport_index(const char *name, const void *arg)
@@ -647,13 +535,21 @@ static int transport_index(const char *name, const void *arg)
 	return !strcmp(name, "udp") ? 0 : !strcmp(name, "tcp") ? 1 : -1;
 }
 
-static void load_transports(struct ctx *c, const config_setting_t *s, const struct item *it,
+static void transports_init(const struct conftab_item *it, char *base)
+{
+	bool b = it->dflt != 0;
+
+	memcpy(base + it->off, &b, sizeof(b));
+	memcpy(base + it->off2, &b, sizeof(b));
+}
+
+static void transports_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
 			    char *base)
 {
 	unsigned n;
-	uint32_t seen = name_list(c, s, "\"udp\", \"tcp\"",
-				  "must name at least one of \"udp\", \"tcp\"", "is not one of udp, tcp",
-				  transport_index, NULL, NULL, 0, &n);
+	uint32_t seen = conftab_name_list(c, s, "\"udp\", \"tcp\"",
+					  "must name at least one of \"udp\", \"tcp\"", "is not one of udp, tcp",
+					  transport_index, NULL, NULL, 0, &n);
 	bool udp = seen & 1u, tcp = seen & 2u;
 
 	memcpy(base + it->off, &udp, sizeof(bool));
@@ -682,24 +578,33 @@ static int mproto_index(const char *name, const void *arg)
 	return sp_conf_media_proto(name);
 }
 
-static void load_mprotos(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
+static void mprotos_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			 char *base)
 {
 	unsigned n;
-	uint32_t bits = name_list(c, s, "\"RTP/AVP\", \"RTP/SAVP\", ...",
-				  "must name at least one m= protocol",
-				  "is not a media protocol this proxy binds (RTP/AVP, RTP/SAVP, RTP/AVPF, "
-				  "RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl, TCP/MSRP, "
-				  "TCP/TLS/MSRP, TCP/BFCP, TCP/TLS/BFCP, TCP/RTP/AVP, TCP/TLS/RTP/AVP)",
-				  mproto_index, NULL, NULL, 0, &n);
+	uint32_t bits = conftab_name_list(c, s, "\"RTP/AVP\", \"RTP/SAVP\", ...",
+					  "must name at least one m= protocol",
+					  "is not a media protocol this proxy binds (RTP/AVP, RTP/SAVP, RTP/AVPF, "
+					  "RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF, udptl, TCP/MSRP, "
+					  "TCP/TLS/MSRP, TCP/BFCP, TCP/TLS/BFCP, TCP/RTP/AVP, TCP/TLS/RTP/AVP)",
+					  mproto_index, NULL, NULL, 0, &n);
 
 	memcpy(base + it->off, &bits, sizeof(bits));
 }
 
+static void portrange_init(const struct conftab_item *it, char *base)
+{
+	uint16_t lo = (uint16_t)it->dflt, hi = (uint16_t)it->max;
+
+	memcpy(base + it->off, &lo, sizeof(lo));
+	memcpy(base + it->off2, &hi, sizeof(hi));
+}
+
 /* "lo-hi" or a single port, within it->min..it->max, lo <= hi. */
-static void load_portrange(struct ctx *c, const config_setting_t *s, const struct item *it,
+static void portrange_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
 			   char *base)
 {
-	const char *v = str_of(c, s);
+	const char *v = conftab_str_of(c, s);
 	unsigned long lo, hi;
 	char *end;
 	uint16_t a, b;
@@ -713,8 +618,8 @@ static void load_portrange(struct ctx *c, const config_setting_t *s, const struc
 		hi = strtoul(end + 1, &end, 10);
 	if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9') ||
 	    lo < (unsigned long)it->min || hi > (unsigned long)it->max || lo > hi) {
-		cerr(c, s, NULL, "\"%s\" is not a port range \"lo-hi\" within %lld-%lld (lo <= hi)", v,
-		     it->min, it->max);
+		conftab_err(c, s, NULL, "\"%s\" is not a port range \"lo-hi\" within %lld-%lld (lo <= hi)", v,
+			    it->min, it->max);
 		return;
 	}
 	a = (uint16_t)lo;
@@ -723,430 +628,98 @@ static void load_portrange(struct ctx *c, const config_setting_t *s, const struc
 	memcpy(base + it->off2, &b, sizeof(b));
 }
 
-static int choice_index(const char *name, const void *arg)
+static bool domains_one(struct conftab *c, const config_setting_t *e, const char *v, void *arg)
 {
-	const struct choice *ch = arg;
+	const struct array_arg *a = arg;
+	char (*d)[SPC_HOST_MAX] = (char (*)[SPC_HOST_MAX])(void *)(a->base + a->it->off);
+	unsigned *n = (unsigned *)(void *)(a->base + a->it->off2);
+	char low[SPC_HOST_MAX];
 
-	for (int k = 0; ch[k].name; k++)
-		if (!strcmp(ch[k].name, name))
-			return k;
-	return -1;
-}
-
-static void load_enumlist(struct ctx *c, const config_setting_t *s, const struct item *it,
-			  char *base)
-{
-	int *v = (int *)(void *)(base + it->off);
-	unsigned n;
-	char names[128], empty[160], unknown[160];
-
-	choices_text(it->choices, names, sizeof(names));
-	snprintf(empty, sizeof(empty), "must name at least one of %s", names);
-	snprintf(unknown, sizeof(unknown), "is not one of %s", names);
-	name_list(c, s, names, empty, unknown, choice_index, it->choices, v, it->size, &n);
-	if (n > it->size)
-		n = it->size;
-	for (unsigned i = 0; i < n; i++)
-		v[i] = it->choices[v[i]].value;
-	memcpy(base + it->off2, &n, sizeof(n));
-}
-
-static void load_domains(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
-{
-	char (*d)[SPC_HOST_MAX] = (char (*)[SPC_HOST_MAX])(void *)(base + it->off);
-	unsigned *n = (unsigned *)(void *)(base + it->off2);
-
-	if (!array_of_strings(c, s, "\"example.net\", ..."))
-		return;
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = str_of(c, e);
-		char low[SPC_HOST_MAX];
-
-		if (!v)
-			continue;
-		if (*n >= it->size) {
-			cerr(c, e, NULL, "more than %zu domains", it->size);
-			return;
-		}
-		if (!valid_host(v)) {
-			cerr(c, e, NULL, "\"%s\" is not a domain name", v);
-			continue;
-		}
-		lower_copy(low, v, sizeof(low));
-		for (unsigned k = 0; k < *n; k++)
-			if (!strcmp(d[k], low)) {
-				cerr(c, e, NULL, "\"%s\" is listed twice", v);
-				goto next;
-			}
-		memcpy(d[(*n)++], low, sizeof(low));
-	next:;
+	if (*n >= a->it->size) {
+		conftab_err(c, e, NULL, "more than %zu domains", a->it->size);
+		return false;
 	}
+	if (!valid_host(v)) {
+		conftab_err(c, e, NULL, "\"%s\" is not a domain name", v);
+		return true;
+	}
+	lower_copy(low, v, sizeof(low));
+	for (unsigned k = 0; k < *n; k++)
+		if (!strcmp(d[k], low)) {
+			conftab_err(c, e, NULL, "\"%s\" is listed twice", v);
+			return true;
+		}
+	memcpy(d[(*n)++], low, sizeof(low));
+	return true;
+}
+
+static void domains_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			 char *base)
+{
+	struct array_arg a = {it, base};
+
+	conftab_each_str(c, s, "\"example.net\", ...", domains_one, &a);
 }
 
 /* allow_from: each entry a prefix "a.b.c.d/len" (or an address) or a
  * realm name, resolved in check_routes(). */
-static void load_allow_from(struct ctx *c, const config_setting_t *s, const struct item *it,
+static bool allow_from_one(struct conftab *c, const config_setting_t *e, const char *v, void *arg)
+{
+	const struct array_arg *aa = arg;
+	struct allow_raw *a = (struct allow_raw *)(void *)(aa->base + aa->it->off);
+	struct prefix p;
+	char buf[32];
+	int rc;
+
+	if (a->nprefixes + a->nnames >= aa->it->size) {
+		conftab_err(c, e, NULL, "more than %zu entries", aa->it->size);
+		return false;
+	}
+	if ((rc = prefix_parse(v, &p)) == 0) {
+		for (unsigned k = 0; k < a->nprefixes; k++)
+			if (a->prefixes[k].addr == p.addr && a->prefixes[k].len == p.len) {
+				conftab_err(c, e, NULL, "\"%s\" is listed twice", v);
+				return true;
+			}
+		a->prefixes[a->nprefixes++] = p;
+	} else if (rc == -EDOM) {
+		conftab_err(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
+			    prefix_fmt(&p, buf, sizeof(buf)));
+	} else if (name_ok(v, SPC_NAME_MAX - 1)) {
+		memcpy(a->names[a->nnames++], v, strlen(v) + 1);
+	} else {
+		conftab_err(c, e, NULL, "\"%s\" is neither a realm name nor a prefix a.b.c.d/len", v);
+	}
+	return true;
+}
+
+static void allow_from_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
 			    char *base)
 {
-	struct allow_raw *a = (struct allow_raw *)(void *)(base + it->off);
-	char buf[32];
+	struct array_arg a = {it, base};
 
-	if (!array_of_strings(c, s, "\"inside\", \"10.1.0.0/24\", ..."))
-		return;
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *v = str_of(c, e);
-		struct prefix p;
-		int rc;
-
-		if (!v)
-			continue;
-		if (a->nprefixes + a->nnames >= it->size) {
-			cerr(c, e, NULL, "more than %zu entries", it->size);
-			return;
-		}
-		if ((rc = prefix_parse(v, &p)) == 0) {
-			for (unsigned k = 0; k < a->nprefixes; k++)
-				if (a->prefixes[k].addr == p.addr && a->prefixes[k].len == p.len) {
-					cerr(c, e, NULL, "\"%s\" is listed twice", v);
-					goto next;
-				}
-			a->prefixes[a->nprefixes++] = p;
-		} else if (rc == -EDOM) {
-			cerr(c, e, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     prefix_fmt(&p, buf, sizeof(buf)));
-		} else if (name_ok(v, SPC_NAME_MAX - 1)) {
-			memcpy(a->names[a->nnames++], v, strlen(v) + 1);
-		} else {
-			cerr(c, e, NULL, "\"%s\" is neither a realm name nor a prefix a.b.c.d/len", v);
-		}
-	next:;
-	}
+	conftab_each_str(c, s, "\"inside\", \"10.1.0.0/24\", ...", allow_from_one, &a);
 }
 
-/* Setting s, present, for item it: check it and store it under base. */
-static void load_value(struct ctx *c, const config_setting_t *s, const struct item *it, char *base)
-{
-	char *dst = base + it->off;
-	struct sockaddr_in *sa = (struct sockaddr_in *)(void *)dst;
-	const char *v;
-	long long n;
+static const struct conftab_type t_name = {conftab_str_init, text_load};
+static const struct conftab_type t_host = {conftab_str_init, text_load};
+static const struct conftab_type t_numhost = {conftab_str_init, text_load};
+static const struct conftab_type t_rdomain = {conftab_str_init, text_load};
+static const struct conftab_type t_port = {port_init, port_load};
+static const struct conftab_type t_ipv4 = {inet_init, ipv4_load};
+static const struct conftab_type t_hostport = {inet_init, hostport_load};
+static const struct conftab_type t_prefix = {NULL, prefix_load};
+static const struct conftab_type t_prefixes = {NULL, prefixes_load};
+static const struct conftab_type t_transports = {transports_init, transports_load};
+static const struct conftab_type t_domains = {NULL, domains_load};
+static const struct conftab_type t_allowfrom = {NULL, allow_from_load};
+static const struct conftab_type t_mprotos = {NULL, mprotos_load};
+static const struct conftab_type t_portrange = {portrange_init, portrange_load};
 
-	switch (it->type) {
-	case K_STR: case K_NAME: case K_HOST: case K_NUMHOST: case K_RDOMAIN: {
-		size_t len;
-		unsigned char bin[sizeof(struct in6_addr)];
-
-		if (!(v = str_of(c, s)))
-			return;
-		len = strlen(v);
-		if (len < (size_t)it->min) {
-			cerr(c, s, NULL, "must not be empty");
-			return;
-		}
-		if (len >= it->size) {
-			cerr(c, s, NULL, "longer than %zu characters", it->size - 1);
-			return;
-		}
-		if (it->type == K_NAME && !name_chars_ok(v)) {
-			cerr(c, s, NULL, "\"%s\" is not a name (1..%zu characters of A-Z a-z 0-9 . _ -)", v,
-			     it->size - 1);
-			return;
-		}
-		if (it->type == K_HOST && len && !valid_host(v)) {
-			cerr(c, s, NULL, "\"%s\" is not a host name or IPv4 address", v);
-			return;
-		}
-		if (it->type == K_NUMHOST && inet_pton(AF_INET, v, bin) != 1 &&
-		    inet_pton(AF_INET6, v, bin) != 1) {
-			cerr(c, s, NULL, "\"%s\" is not a numeric IPv4 or IPv6 address", v);
-			return;
-		}
-		if (it->type == K_RDOMAIN) {
-			if (!valid_host(!strncmp(v, "*.", 2) ? v + 2 : v)) {
-				cerr(c, s, NULL, "\"%s\" is not a domain name, or \"*.\" and one", v);
-				return;
-			}
-			lower_copy(dst, v, it->size);
-			return;
-		}
-		memcpy(dst, v, len + 1);
-		return;
-	}
-	case K_UINT:
-		if (int_of(c, s, it->min, it->max, &n)) {
-			unsigned u = (unsigned)n;
-			memcpy(dst, &u, sizeof(u));
-		}
-		return;
-	case K_U16:
-		if (int_of(c, s, it->min, it->max, &n)) {
-			uint16_t u = (uint16_t)n;
-			memcpy(dst, &u, sizeof(u));
-		}
-		return;
-	case K_PORT:
-		if (int_of(c, s, it->min, it->max, &n))
-			sa->sin_port = htons((uint16_t)n);
-		return;
-	case K_BOOL:
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			cerr(c, s, NULL, "must be true or false");
-		else {
-			bool b = config_setting_get_bool(s);
-			memcpy(dst, &b, sizeof(b));
-		}
-		return;
-	case K_ENUM: {
-		const struct choice *ch;
-		char names[128];
-
-		if (!(v = str_of(c, s)))
-			return;
-		for (ch = it->choices; ch->name; ch++)
-			if (!strcmp(v, ch->name)) {
-				memcpy(dst, &ch->value, sizeof(int));
-				return;
-			}
-		choices_text(it->choices, names, sizeof(names));
-		cerr(c, s, NULL, "\"%s\" is not one of %s", v, names);
-		return;
-	}
-	case K_IPV4: {
-		struct in_addr in;
-
-		if (!(v = str_of(c, s)))
-			return;
-		if (inet_pton(AF_INET, v, &in) != 1)
-			cerr(c, s, NULL, "\"%s\" is not an IPv4 address", v);
-		else if (in.s_addr == htonl(INADDR_ANY))
-			cerr(c, s, NULL, "0.0.0.0 is not allowed: name the address itself");
-		else
-			sa->sin_addr = in;
-		return;
-	}
-	case K_HOSTPORT:
-		if ((v = str_of(c, s)) && !parse_hostport(v, sa))
-			cerr(c, s, NULL, "\"%s\" is not an IPv4 address (not 0.0.0.0) with an optional :port", v);
-		return;
-	case K_PREFIX: {
-		struct prefix p;
-		char buf[32];
-		int rc;
-
-		if (!(v = str_of(c, s)))
-			return;
-		if ((rc = prefix_parse(v, &p)) == -EINVAL)
-			cerr(c, s, NULL, "\"%s\" is not a prefix a.b.c.d/len", v);
-		else if (rc == -EDOM)
-			cerr(c, s, NULL, "\"%s\" has host bits set (the prefix is %s)", v,
-			     prefix_fmt(&p, buf, sizeof(buf)));
-		else
-			memcpy(dst, &p, sizeof(p));
-		return;
-	}
-	case K_PREFIXES:
-		load_prefixes(c, s, it, base);
-		return;
-	case K_TRANSPORTS:
-		load_transports(c, s, it, base);
-		return;
-	case K_DOMAINS:
-		load_domains(c, s, it, base);
-		return;
-	case K_MPROTOS:
-		load_mprotos(c, s, it, base);
-		return;
-	case K_PORTRANGE:
-		load_portrange(c, s, it, base);
-		return;
-	case K_ALLOWFROM:
-		load_allow_from(c, s, it, base);
-		return;
-	case K_ENUMLIST:
-		load_enumlist(c, s, it, base);
-		return;
-	}
-}
-
-/* ---- pass 0: integers libconfig cut ---- */
-
-/* libconfig 1.5 reads an integer literal without an L suffix as an int,
- * silently keeping the low 32 bits of a longer one (10000000000 becomes
- * 1410065408, which some range might accept). So the text is scanned for
- * such literals, outside strings and comments, and int_of() recognises a
- * setting read from one by its line and cut value. */
-static void scan_wide_ints(struct ctx *c, const char *t)
-{
-	int line = 1;
-	const char *p = t;
-
-	while (*p) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '\n') {
-			line++, p++;
-		} else if (ch == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				line += *p == '\n';
-			}
-			if (*p)
-				p++;
-		} else if (ch == '#' || (ch == '/' && p[1] == '/')) {
-			while (*p && *p != '\n')
-				p++;
-		} else if (ch == '/' && p[1] == '*') {
-			for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
-				line += *p == '\n';
-			if (*p)
-				p += 2;
-		} else if (isalpha(ch) || ch == '*') { /* a name: [A-Za-z*][-A-Za-z0-9_*]* */
-			while (isalnum((unsigned char)*p) || (*p && strchr("-_*", *p)))
-				p++;
-		} else if (isdigit(ch)) {
-			bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
-			const char *s = !hex && p > t && (p[-1] == '-' || p[-1] == '+') ? p - 1 : p;
-			size_t n;
-			char tok[24];
-
-			while (isalnum((unsigned char)*p) || *p == '.' ||
-			       (!hex && (*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E')))
-				p++;
-			n = (size_t)(p - s);
-			if (n >= sizeof(tok) || c->nwide >= MAX_WIDE)
-				continue; /* not an int libconfig accepts, or too many */
-			memcpy(tok, s, n);
-			tok[n] = '\0';
-			if (hex) {
-				if (strspn(tok + 2, "0123456789abcdefABCDEF") != n - 2 ||
-				    strtoull(tok + 2, NULL, 16) <= 0xffffffffull)
-					continue;
-				c->wide[c->nwide].trunc = (int)strtoul(tok, NULL, 16);
-			} else {
-				size_t sign = tok[0] == '-' || tok[0] == '+';
-				long long v;
-
-				if (strspn(tok + sign, "0123456789") != n - sign)
-					continue; /* a float, an int64 (L), or a syntax error */
-				errno = 0;
-				v = strtoll(tok, NULL, 10);
-				if (v >= INT_MIN && v <= INT_MAX && errno != ERANGE)
-					continue;
-				c->wide[c->nwide].trunc = (int)strtol(tok, NULL, 10);
-			}
-			c->wide[c->nwide].line = line;
-			memcpy(c->wide[c->nwide++].text, tok, n + 1);
-		} else {
-			p++;
-		}
-	}
-}
-
-/* ---- pass 1: unknown settings ---- */
-
-static bool in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, list[i]))
-			return true;
-	return false;
-}
-
-static bool known_path(const char *path)
-{
-	for (size_t i = 0; i < NELEM(items); i++)
-		if (!strcmp(items[i].path, path))
-			return true;
-	for (size_t i = 0; i < NLISTS; i++)
-		if (!strcmp(lists[i].path, path))
-			return true;
-	return false;
-}
-
-static void check_unknown(struct ctx *c, const config_setting_t *root)
-{
-	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		const char *name = config_setting_name(s);
-
-		if (in_list(name, groups, NELEM(groups))) {
-			if (!config_setting_is_group(s)) {
-				cerr(c, s, NULL, "must be a group { ... }");
-				continue;
-			}
-			for (int j = 0; j < config_setting_length(s); j++) {
-				const config_setting_t *m = config_setting_get_elem(s, (unsigned)j);
-				char p[128];
-
-				snprintf(p, sizeof(p), "%s.%s", name, config_setting_name(m));
-				if (!known_path(p))
-					cerr(c, m, p, "unknown setting");
-			}
-		} else if (!known_path(name)) {
-			cerr(c, s, NULL, "unknown setting");
-		}
-	}
-}
-
-/* ---- pass 2 and 3: values, element checks ---- */
-
-static void load_list(struct ctx *c, const config_t *cfg, unsigned li)
-{
-	const struct list *L = &lists[li];
-	const config_setting_t *list = config_lookup(cfg, L->path);
-
-	if (!list)
-		return;
-	/* "( )" and "[ ]" both read as an empty list */
-	if (!config_setting_is_list(list) &&
-	    !(config_setting_is_array(list) && config_setting_length(list) == 0)) {
-		cerr(c, list, NULL, "must be a list ( %s, ... )", L->shape);
-		return;
-	}
-	for (int i = 0; i < config_setting_length(list); i++) {
-		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-		char *e;
-
-		if (!config_setting_is_group(g)) {
-			cerr(c, g, NULL, "must be a group %s", L->shape);
-			continue;
-		}
-		if (c->n[li] >= L->max) {
-			cerr(c, g, NULL, "more than %u entries", L->max);
-			return;
-		}
-		e = (char *)c + L->off + c->n[li] * L->stride;
-		c->g[li][c->n[li]++] = g;
-		for (int j = 0; j < config_setting_length(g); j++) {
-			const config_setting_t *m = config_setting_get_elem(g, (unsigned)j);
-			bool known = false;
-
-			for (size_t k = 0; k < L->nkeys; k++)
-				known |= !strcmp(L->keys[k].path, config_setting_name(m));
-			if (!known)
-				cerr(c, m, NULL, "unknown setting");
-		}
-		for (size_t k = 0; k < L->nkeys; k++) {
-			const struct item *it = &L->keys[k];
-			const config_setting_t *m = config_setting_get_member(g, it->path);
-			char p[160];
-
-			set_default(it, e);
-			if (m)
-				load_value(c, m, it, e);
-			else if (it->flags & F_REQ)
-				cerr(c, g, kpath(g, it->path, p, sizeof(p)), "missing");
-		}
-		if (L->check)
-			L->check(c, g, e);
-	}
-}
+/* ---- pass 3: element checks ---- */
 
 /* A nat: exactly one of socket and host; port and secret_file go with host. */
-static void check_nat(struct ctx *c, const config_setting_t *g, void *elem)
+static void check_nat(struct conftab *c, const config_setting_t *g, void *elem)
 {
 	bool sock = config_setting_get_member(g, "socket") != NULL;
 	bool host = config_setting_get_member(g, "host") != NULL;
@@ -1154,25 +727,25 @@ static void check_nat(struct ctx *c, const config_setting_t *g, void *elem)
 
 	(void)elem;
 	if (sock && host)
-		cerr(c, g, kpath(g, "host", p, sizeof(p)), "socket and host are exclusive: one natd, one channel");
+		conftab_err(c, g, conftab_key_path(g, "host", p, sizeof(p)), "socket and host are exclusive: one natd, one channel");
 	else if (!sock && !host)
-		cerr(c, g, kpath(g, "socket", p, sizeof(p)), "missing: a nat needs socket (Unix) or host (TCP)");
+		conftab_err(c, g, conftab_key_path(g, "socket", p, sizeof(p)), "missing: a nat needs socket (Unix) or host (TCP)");
 	if (!host) {
 		if (config_setting_get_member(g, "port"))
-			cerr(c, at(g, "port"), NULL, "only with host (TCP)");
+			conftab_err(c, at(g, "port"), NULL, "only with host (TCP)");
 		if (config_setting_get_member(g, "secret_file"))
-			cerr(c, at(g, "secret_file"), NULL, "only with host (TCP)");
+			conftab_err(c, at(g, "secret_file"), NULL, "only with host (TCP)");
 	} else {
 		if (!config_setting_get_member(g, "port"))
-			cerr(c, g, kpath(g, "port", p, sizeof(p)), "missing: natd's TCP control port");
+			conftab_err(c, g, conftab_key_path(g, "port", p, sizeof(p)), "missing: natd's TCP control port");
 		if (!config_setting_get_member(g, "secret_file"))
-			cerr(c, g, kpath(g, "secret_file", p, sizeof(p)),
-			     "missing: a TCP client proves a shared secret");
+			conftab_err(c, g, conftab_key_path(g, "secret_file", p, sizeof(p)),
+				    "missing: a TCP client proves a shared secret");
 	}
 }
 
 /* A route: exactly one of domain and prefix; its transport. */
-static void check_route(struct ctx *c, const config_setting_t *g, void *elem)
+static void check_route(struct conftab *c, const config_setting_t *g, void *elem)
 {
 	struct route_raw *r = elem;
 	bool dom = config_setting_get_member(g, "domain") != NULL;
@@ -1180,9 +753,9 @@ static void check_route(struct ctx *c, const config_setting_t *g, void *elem)
 	char p[160];
 
 	if (dom && pfx)
-		cerr(c, g, kpath(g, "prefix", p, sizeof(p)), "domain and prefix are exclusive");
+		conftab_err(c, g, conftab_key_path(g, "prefix", p, sizeof(p)), "domain and prefix are exclusive");
 	else if (!dom && !pfx)
-		cerr(c, g, kpath(g, "domain", p, sizeof(p)), "missing: a route needs domain or prefix");
+		conftab_err(c, g, conftab_key_path(g, "domain", p, sizeof(p)), "missing: a route needs domain or prefix");
 	r->r.kind = pfx && !dom ? SPC_ROUTE_PREFIX : SPC_ROUTE_DOMAIN;
 	r->r.tcp = r->transport == 1;
 }
@@ -1393,30 +966,16 @@ static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf
 
 /* ---- loading ---- */
 
-static int load_cfg(config_t *cfg, const char *text, const char *name, struct sp_conf *out,
-		    FILE *errs)
+/* Passes 1 to 4 over cfg, read by c->ct, into out. */
+static int load_cfg(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
-	int nerr;
+	void *elems[NLISTS] = {c->realms, c->listen, c->nats, c->rules, c->routes};
 
-	if (!c) {
-		fprintf(errs, "%s:0: (file): out of memory\n", name);
-		return -1;
-	}
-	c->name = name;
-	c->errs = errs;
-	if (text)
-		scan_wide_ints(c, text);
-	check_unknown(c, config_root_setting(cfg));
-	for (size_t i = 0; i < NELEM(items); i++) {
-		const config_setting_t *s = config_lookup(cfg, items[i].path);
-
-		set_default(&items[i], (char *)out);
-		if (s)
-			load_value(c, s, &items[i], (char *)out);
-	}
+	conftab_check_unknown(&c->ct, config_root_setting(cfg), items, NELEM(items), groups,
+			      NELEM(groups), lists, NLISTS);
+	conftab_load_items(&c->ct, cfg, items, NELEM(items), out);
 	for (unsigned i = 0; i < NLISTS; i++)
-		load_list(c, cfg, i);
+		c->n[i] = conftab_load_list(&c->ct, cfg, &lists[i], elems[i], c->g[i]);
 	check_realms(c, cfg, out);
 	check_listen(c, cfg, out);
 	check_nats(c, out);
@@ -1431,89 +990,42 @@ static int load_cfg(config_t *cfg, const char *text, const char *name, struct sp
 		snprintf(out->auth_realm, sizeof(out->auth_realm), "%s",
 			 out->ndomains ? out->domains[0] : a);
 	}
-	nerr = c->nerr;
+	return c->ct.nerr ? -1 : 0;
+}
+
+/* Read the file name (text NULL) or the configuration in text, called
+ * name in messages, and load it into out. */
+static int load(const char *name, const char *text, struct sp_conf *out, FILE *errs)
+{
+	struct ctx *c;
+	config_t cfg;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!errs)
+		errs = stderr;
+	if (!(c = calloc(1, sizeof(*c)))) {
+		fprintf(errs, "%s:0: (file): out of memory\n", name);
+		return -1;
+	}
+	conftab_init(&c->ct, name, errs);
+	config_init(&cfg);
+	rc = text ? conftab_read_string(&c->ct, &cfg, text) : conftab_read_file(&c->ct, &cfg);
+	if (rc == 0)
+		rc = load_cfg(c, &cfg, out);
+	config_destroy(&cfg);
 	free(c);
-	return nerr ? -1 : 0;
-}
-
-static int read_error(config_t *cfg, const char *name, FILE *errs)
-{
-	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
-		fprintf(errs, "%s:0: (file): cannot read: %s\n", name, strerror(errno));
-	else
-		fprintf(errs, "%s:%d: (syntax): %s\n", config_error_file(cfg) ? config_error_file(cfg) : name,
-			config_error_line(cfg), config_error_text(cfg));
-	return -1;
-}
-
-/* The whole of a (small) file as a string, for scan_wide_ints(); NULL if
- * it cannot be read (config_read_file() then says why). */
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			char *nb = cap < (16u << 20) ? realloc(buf, cap + 65536) : NULL;
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
+	return rc;
 }
 
 int sp_conf_load(const char *path, struct sp_conf *c, FILE *errs)
 {
-	config_t cfg;
-	char *text;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (!errs)
-		errs = stderr;
-	config_init(&cfg);
-	errno = 0;
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-		rc = read_error(&cfg, path, errs);
-	} else {
-		text = read_text(path);
-		rc = load_cfg(&cfg, text, path, c, errs);
-		free(text);
-	}
-	config_destroy(&cfg);
-	return rc;
+	return load(path, NULL, c, errs);
 }
 
 int sp_conf_load_string(const char *text, const char *name, struct sp_conf *c, FILE *errs)
 {
-	config_t cfg;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (!errs)
-		errs = stderr;
-	if (!name)
-		name = "(string)";
-	config_init(&cfg);
-	if (config_read_string(&cfg, text) != CONFIG_TRUE)
-		rc = read_error(&cfg, name, errs);
-	else
-		rc = load_cfg(&cfg, text, name, c, errs);
-	config_destroy(&cfg);
-	return rc;
+	return load(name ? name : "(string)", text ? text : "", c, errs);
 }
 
 /* ---- look-ups ---- */

@@ -530,6 +530,29 @@ static void test_out_of_range(void **state)
 	done(&l);
 }
 
+/* libconfig 1.5 keeps the low 32 bits of a long literal without an L
+ * suffix: 4294967297 would read as 1, a valid table.capacity. natd refuses
+ * it as written, as sipproxy does; strings and comments are not numbers. */
+static void test_wide_ints(void **state)
+{
+	struct loaded l = { 0 };
+
+	(void)state;
+	load_text(&l, BASE
+		  "table: { capacity = 4294967297; };\n"            /* 6 */
+		  "tun: { mtu = 0x100000600; };\n"                  /* 7 */
+		  "control: { clients = ( { user = \"u\"; quota = -4294967295; } ); };\n"); /* 8 */
+	expect_fail(&l, 3);
+	expect_err(&l, 6, "table.capacity: 4294967297 is out of range 1..16777216");
+	expect_err(&l, 7, "tun.mtu: 0x100000600 is out of range 576..65535");
+	expect_err(&l, 8, "control.clients[0].quota: -4294967295 is out of range 0..16777216");
+	done(&l);
+	load_text(&l, BASE "user = \"u4294967297\"; # 4294967297\ntable: { capacity = 1024; };\n");
+	expect_ok(&l);
+	assert_int_equal(l.c.bind.capacity, 1024);
+	done(&l);
+}
+
 static void test_bad_enums_and_strings(void **state)
 {
 	struct loaded l = { 0 };
@@ -821,6 +844,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_settings, test_teardown),
 		cmocka_unit_test_teardown(test_wrong_types, test_teardown),
 		cmocka_unit_test_teardown(test_out_of_range, test_teardown),
+		cmocka_unit_test_teardown(test_wide_ints, test_teardown),
 		cmocka_unit_test_teardown(test_bad_enums_and_strings, test_teardown),
 		cmocka_unit_test_teardown(test_bad_prefixes_and_ports, test_teardown),
 		cmocka_unit_test_teardown(test_unknown_realm_references, test_teardown),

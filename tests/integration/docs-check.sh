@@ -2,7 +2,7 @@
 # docs-check: the manuals and the code agree. No root, no namespaces.
 #
 #  1. Settings. What natd accepts (natd/conf.c: the items[] table, the list
-#     names check_unknown() lets through, and the key tables of the lists)
+#     names in its lists[] table, and the key tables of the lists)
 #     and what sipproxy accepts (sipproxy/sp_conf.c: items[], lists[] and
 #     their key tables) are compared both ways with the settings documented
 #     in man/natd.conf.5 and man/sipproxy.conf.5 (every ".TP" + ".B name"
@@ -75,12 +75,12 @@ c_strings() { grep -o '"[^"]*"' | tr -d '"'; }
 
 # ------------------------------------------------------------ accepted settings
 
-# natd: items[] paths, the lists check_unknown() skips, the key tables.
+# natd: items[] paths (ITEM rows), lists[] paths (loaded by hand), the key
+# tables.
 natd_accepted() {
 	local line name parent
-	c_block "$NATD_C" '^static const struct item items\[\] = \{' | grep -o '^[[:space:]]*{"[^"]*"' | c_strings
-	awk '/^static void check_unknown\(/ { on = 1 } on { print } on && /^}/ { exit }' "$NATD_C" |
-		grep -o 'strcmp(name, "[^"]*")' | c_strings
+	c_block "$NATD_C" '^static const struct conftab_item items\[\] = \{' | grep -o '^[[:space:]]*ITEM("[^"]*"' | c_strings
+	grep '^static const struct conftab_list lists\[\] = ' "$NATD_C" | grep -o '\.path = "[^"]*"' | c_strings
 	# key tables: static const char *const X_keys[] = {"a", "b", ...};
 	awk '/^static const char \*const [a-z_]*_keys\[\] = \{/ { on = 1; buf = "" }
 	     on { buf = buf " " $0 }
@@ -103,12 +103,12 @@ natd_accepted() {
 # sipproxy: items[] paths, lists[] paths and, under each, its key table.
 sp_accepted() {
 	local path table
-	c_block "$SP_C" '^static const struct item items\[\] = \{' | grep -o '\.path = "[^"]*"' | c_strings
-	c_block "$SP_C" '^static const struct list lists\[' |
+	c_block "$SP_C" '^static const struct conftab_item items\[\] = \{' | grep -o '\.path = "[^"]*"' | c_strings
+	c_block "$SP_C" '^static const struct conftab_list lists\[' |
 		sed -n 's/.*\[L_[A-Z]*\] = {"\([^"]*\)", *\([a-z_]*_keys\),.*/\1 \2/p' |
 		while read -r path table; do
 			echo "$path"
-			c_block "$SP_C" "^static const struct item $table\\[\\] = \\{" |
+			c_block "$SP_C" "^static const struct conftab_item $table\\[\\] = \\{" |
 				grep -o '\.path = "[^"]*"' | c_strings | sed "s/^/$path./"
 		done
 }
