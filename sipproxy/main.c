@@ -22,7 +22,7 @@
 #include "notify.h"
 #include "priv.h"
 #include "proxy.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 #include "status.h"
 

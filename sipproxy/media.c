@@ -62,7 +62,7 @@
 
 #include "log.h"
 #include "sdp_rewrite.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "siphash.h"
 
 #define CALL_BUCKETS 4096u

@@ -75,7 +75,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "registrar.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "transport.h"
 #include "txn.h"
 

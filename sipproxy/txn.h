@@ -28,7 +28,7 @@
 
 #include <osipparser2/osip_parser.h>
 
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "transport.h"
 
 #define TXN_KEY_MAX 320
