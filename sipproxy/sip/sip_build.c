@@ -1,9 +1,10 @@
-/* sip_build: responses built by the proxy itself and the keys it files
+/* sip_build: responses, ACKs and CANCELs built by the proxy itself and the keys it files
  * messages under.
  *
  * Theory of operation. sip_msg_build_response() is RFC 3261 §8.2.6: the
  * Vias, From, To, Call-ID and CSeq of the request copied, a To tag added
- * above 100, Timestamp copied into a 100. The keys are plain strings: the
+ * above 100, Timestamp copied into a 100; the ACK of a non-2xx (§17.1.1.3)
+ * and the CANCEL (§9.1) a client transaction sends. The keys are plain strings: the
  * transaction key of §17.1.3 / §17.2.3 (branch, sent-by, method), the
  * whole Call-ID, and the dialog id of §12 with the two tags in a fixed
  * order so that both directions of a dialog give the same key.
@@ -86,6 +87,68 @@ fail:
 	return rc;
 }
 
+
+/* RFC 3261 §17.1.1.3: the ACK of a non-2xx final response, built from the
+ * request as sent (Request-URI, Call-ID, From, CSeq number, top Via only,
+ * Route) and the response's To. */
+osip_message_t *sip_msg_build_ack(const osip_message_t *req, const osip_message_t *resp)
+{
+	osip_message_t *ack = NULL;
+	osip_to_t *to = NULL;
+
+	if (osip_message_clone(req, &ack) != 0)
+		return NULL;
+	while (osip_list_size(&ack->vias) > 1) {
+		osip_via_t *v = osip_list_get(&ack->vias, 1);
+		osip_list_remove(&ack->vias, 1);
+		osip_via_free(v);
+	}
+	osip_list_special_free(&ack->record_routes, (void (*)(void *))osip_record_route_free);
+	osip_list_special_free(&ack->contacts, (void (*)(void *))osip_contact_free);
+	osip_list_special_free(&ack->bodies, (void (*)(void *))osip_body_free);
+	osip_list_special_free(&ack->allows, (void (*)(void *))osip_allow_free);
+	osip_list_special_free(&ack->headers, (void (*)(void *))osip_header_free);
+	if (ack->content_type) {
+		osip_content_type_free(ack->content_type);
+		ack->content_type = NULL;
+	}
+	if (ack->content_length) {
+		osip_content_length_free(ack->content_length);
+		ack->content_length = NULL;
+	}
+	osip_free(ack->sip_method);
+	ack->sip_method = osip_strdup("ACK");
+	osip_free(ack->cseq->method);
+	ack->cseq->method = osip_strdup("ACK");
+	if (resp->to && osip_to_clone(resp->to, &to) == 0) {
+		osip_to_free(ack->to);
+		ack->to = to;
+	}
+	if (!ack->sip_method || !ack->cseq->method) {
+		osip_message_free(ack);
+		return NULL;
+	}
+	osip_message_force_update(ack);
+	return ack;
+}
+
+/* RFC 3261 §9.1: CANCEL from the request as sent. */
+osip_message_t *sip_msg_build_cancel(const osip_message_t *req)
+{
+	osip_message_t *c = sip_msg_build_ack(req, req);
+
+	if (!c)
+		return NULL;
+	osip_free(c->sip_method);
+	c->sip_method = osip_strdup("CANCEL");
+	osip_free(c->cseq->method);
+	c->cseq->method = osip_strdup("CANCEL");
+	if (!c->sip_method || !c->cseq->method) {
+		osip_message_free(c);
+		return NULL;
+	}
+	return c;
+}
 
 /* ---- keys ---- */
 
