@@ -88,6 +88,8 @@ fail:
 }
 
 
+/* ---- ACK and CANCEL (client transactions) ---- */
+
 /* RFC 3261 §17.1.1.3: the ACK of a non-2xx final response, built from the
  * request as sent (Request-URI, Call-ID, From, CSeq number, top Via only,
  * Route) and the response's To. */
