@@ -464,15 +464,6 @@ void auth_get_stats(const struct auth *a, struct auth_stats *st)
 	st->users = a->users ? a->users->n : 0;
 }
 
-static const char *tag_of(const osip_from_t *f)
-{
-	osip_generic_param_t *t = NULL;
-
-	if (f)
-		osip_from_param_get_byname((osip_from_t *)f, "tag", &t);
-	return t && t->gvalue ? t->gvalue : NULL;
-}
-
 /* ---- nonces ---- */
 
 static const char hexd[] = "0123456789abcdef";
@@ -575,10 +566,10 @@ static enum nonce_state nonce_use(struct auth *a, const char *nonce, const char 
 	return N_OK;
 }
 
-int auth_challenge(struct auth *a, osip_message_t *resp, const struct sockaddr_in *src,
+int auth_challenge(struct auth *a, sip_msg_t *resp, const struct sockaddr_in *src,
 		   bool stale, uint64_t now_ms)
 {
-	const char *hname = resp->status_code == 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
+	const char *hname = sip_msg_status(resp) == 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
 	char nonce[NONCE_HEX + 1], v[SPC_HOST_MAX + NONCE_HEX + 96];
 
 	nonce_make(a, src->sin_addr.s_addr, now_ms, nonce);
@@ -588,26 +579,27 @@ int auth_challenge(struct auth *a, osip_message_t *resp, const struct sockaddr_i
 			 a->conf->auth_realm, nonce,
 			 a->conf->auth_algs[i] == SPC_ALG_SHA256 ? "SHA-256" : "MD5",
 			 stale ? ", stale=true" : "");
-		if (osip_message_set_header(resp, hname, v) != 0)
+		if (sip_msg_add_header(resp, hname, v) != 0)
 			return -ENOMEM;
 	}
 	a->st.challenges++;
 	return 0;
 }
 
-int auth_tag(const struct auth *a, const osip_message_t *req, char *tag)
+int auth_tag(const struct auth *a, const sip_msg_t *req, char *tag)
 {
 	static const char label[] = "natedge-auth-tag";
-	const char *ft = tag_of(req->from);
+	const char *ft = sip_msg_from_tag(req), *num = sip_msg_call_id_number(req);
+	const char *host = sip_msg_call_id_host(req), *cseq = sip_msg_cseq_number(req);
 	uint8_t mac[SHA256_LEN];
 	struct sha256_ctx h;
 	char in[512];
 	int n;
 
-	if (!req->call_id || !req->call_id->number || !req->cseq || !req->cseq->number)
+	if (!num || !cseq)
 		return -EINVAL;
-	n = snprintf(in, sizeof(in), "%s\n%s@%s\n%s\n%s", label, req->call_id->number,
-		     req->call_id->host ? req->call_id->host : "", ft ? ft : "", req->cseq->number);
+	n = snprintf(in, sizeof(in), "%s\n%s@%s\n%s\n%s", label, num, host ? host : "", ft ? ft : "",
+		     cseq);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= sizeof(in)) { /* long Call-IDs: hashed first */
@@ -627,12 +619,12 @@ int auth_tag(const struct auth *a, const osip_message_t *req, char *tag)
 	return 0;
 }
 
-bool auth_ack_is_ours(const struct auth *a, const osip_message_t *ack)
+bool auth_ack_is_ours(const struct auth *a, const sip_msg_t *ack)
 {
 	char want[AUTH_TAG_LEN + 1];
-	const char *tt = tag_of(ack->to);
+	const char *tt = sip_msg_to_tag(ack);
 
-	if (!MSG_IS_ACK(ack) || !tt || strlen(tt) != AUTH_TAG_LEN || auth_tag(a, ack, want) < 0)
+	if (!sip_msg_method_is(ack, "ACK") || !tt || strlen(tt) != AUTH_TAG_LEN || auth_tag(a, ack, want) < 0)
 		return false;
 	return digest_equal(tt, want, AUTH_TAG_LEN);
 }
@@ -758,20 +750,21 @@ static int aor_name(const struct sp_conf *c, const char *user, const char *host,
 	return 0;
 }
 
-/* Find our realm's credentials in list; their index in *idx. */
-static bool find_cred(const struct auth *a, osip_list_t *list, struct digest_cred *cr, int *idx)
+/* Find our realm's credentials in req's Proxy-Authorization (proxy) or
+ * Authorization headers; their index in *idx. */
+static bool find_cred(const struct auth *a, const sip_msg_t *req, bool proxy,
+		      struct digest_cred *cr, int *idx)
 {
-	int n = osip_list_size(list);
+	int n = sip_msg_cred_count(req, proxy);
 
 	for (int i = 0; i < n; i++) {
-		osip_authorization_t *h = osip_list_get(list, i);
 		char *s = NULL;
 		int rc;
 
-		if (!h || osip_authorization_to_str(h, &s) != 0 || !s)
+		if (sip_msg_cred_text(req, proxy, i, &s) < 0)
 			continue;
 		rc = digest_parse(s, strlen(s), cr);
-		osip_free(s);
+		sip_str_free(s);
 		if (rc == 0 && !strcmp(cr->realm, a->conf->auth_realm)) {
 			*idx = i;
 			return true;
@@ -780,24 +773,21 @@ static bool find_cred(const struct auth *a, osip_list_t *list, struct digest_cre
 	return false;
 }
 
-/* Remove every credential for our realm from list (RFC 3261 section
+/* Remove every credential for our realm from req (RFC 3261 section
  * 22.3: a proxy consumes the Proxy-Authorization meant for it). */
-static void strip_creds(const struct auth *a, osip_list_t *list)
+static void strip_creds(const struct auth *a, sip_msg_t *req, bool proxy)
 {
-	for (int i = osip_list_size(list) - 1; i >= 0; i--) {
-		osip_authorization_t *h = osip_list_get(list, i);
+	for (int i = sip_msg_cred_count(req, proxy) - 1; i >= 0; i--) {
 		struct digest_cred cr;
 		char *s = NULL;
 		bool ours;
 
-		if (!h || osip_authorization_to_str(h, &s) != 0 || !s)
+		if (sip_msg_cred_text(req, proxy, i, &s) < 0)
 			continue;
 		ours = digest_parse(s, strlen(s), &cr) == 0 && !strcmp(cr.realm, a->conf->auth_realm);
-		osip_free(s);
-		if (ours) {
-			osip_list_remove(list, i);
-			osip_authorization_free(h);
-		}
+		sip_str_free(s);
+		if (ours)
+			sip_msg_cred_remove(req, proxy, i);
 	}
 }
 
@@ -807,15 +797,16 @@ static void refuse(struct auth_verdict *v, int status, const char *reason)
 	v->reason = reason;
 }
 
-void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in *src,
+void auth_request(struct auth *a, sip_msg_t *req, const struct sockaddr_in *src,
 		  uint64_t now_ms, struct auth_verdict *v)
 {
 	const struct sp_conf *c = a->conf;
 	uint32_t ip = src->sin_addr.s_addr;
-	bool reg = MSG_IS_REGISTER(req);
+	bool reg = sip_msg_method_is(req, "REGISTER");
 	int chal = reg ? 401 : 407, idx = -1;
-	osip_list_t *list = reg ? &req->authorizations : &req->proxy_authorizations;
-	const osip_uri_t *aor;
+	bool proxy = !reg; /* Authorization for a REGISTER, else Proxy-Authorization */
+	const sip_uri_t *aor;
+	const char *aor_host, *aor_user;
 	struct fail_ent *fs, *fu;
 	struct digest_cred cr;
 	char expect[DIGEST_HEX_MAX], dummy[DIGEST_HEX_MAX], ipb[INET_ADDRSTRLEN], what[128];
@@ -823,10 +814,13 @@ void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in 
 	bool known;
 
 	memset(v, 0, sizeof(*v));
-	if (!MSG_IS_REQUEST(req) || MSG_IS_ACK(req) || MSG_IS_CANCEL(req) || tag_of(req->to))
+	if (!sip_msg_is_request(req) || sip_msg_method_is(req, "ACK") ||
+	    sip_msg_method_is(req, "CANCEL") || sip_msg_to_tag(req))
 		return; /* in-dialog requests are the dialog layer's */
-	aor = reg ? (req->to ? req->to->url : NULL) : (req->from ? req->from->url : NULL);
-	if (!reg && (!aor || !aor->host || !sp_conf_is_local_domain(c, aor->host)))
+	aor = reg ? sip_msg_to_uri(req) : sip_msg_from_uri(req);
+	aor_host = sip_uri_host(aor);
+	aor_user = sip_uri_user(aor);
+	if (!reg && (!aor_host || !sp_conf_is_local_domain(c, aor_host)))
 		return; /* not from a user of ours: the relay policy decides */
 	inet_ntop(AF_INET, &src->sin_addr, ipb, sizeof(ipb));
 	fs = fail_find(a, FK_SOURCE, ip, NULL, now_ms, false);
@@ -835,7 +829,7 @@ void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in 
 		refuse(v, 403, "Forbidden (too many failed attempts)");
 		return;
 	}
-	if (!find_cred(a, list, &cr, &idx)) {
+	if (!find_cred(a, req, proxy, &cr, &idx)) {
 		refuse(v, chal, NULL);
 		return;
 	}
@@ -868,10 +862,10 @@ void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in 
 		dummy[digest_hex_len(cr.alg)] = '\0';
 		ha1 = dummy;
 	}
-	digest_response(cr.alg, ha1, req->sip_method, cr.uri, cr.nonce, cr.nc, cr.cnonce, expect);
+	digest_response(cr.alg, ha1, sip_msg_method(req), cr.uri, cr.nonce, cr.nc, cr.cnonce, expect);
 	if (!digest_equal(expect, cr.response, digest_hex_len(cr.alg)) || !known) {
 		a->st.failures++;
-		log_debug("auth: %s from %s: wrong credentials for \"%s\"", req->sip_method, ipb,
+		log_debug("auth: %s from %s: wrong credentials for \"%s\"", sip_msg_method(req), ipb,
 			  cr.username);
 		snprintf(what, sizeof(what), "source %s", ipb);
 		fail_count(a, fail_find(a, FK_SOURCE, ip, NULL, now_ms, true), now_ms, what);
@@ -900,20 +894,20 @@ void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in 
 		fu->good[0] = ip;
 	}
 	/* RFC 3261 section 22: the user must be the AoR's */
-	if (!aor || !aor->username || !aor->host || strcasecmp(aor->username, cr.username) ||
-	    !sp_conf_is_local_domain(c, aor->host)) {
+	if (!aor_user || !aor_host || strcasecmp(aor_user, cr.username) ||
+	    !sp_conf_is_local_domain(c, aor_host)) {
 		a->st.mismatches++;
-		log_info("auth: %s from %s: \"%s\" may not act for the %s AoR", req->sip_method, ipb,
+		log_info("auth: %s from %s: \"%s\" may not act for the %s AoR", sip_msg_method(req), ipb,
 			 cr.username, reg ? "To" : "From");
 		refuse(v, 403, reg ? "Forbidden (authenticated user is not the To address-of-record)"
 				   : "Forbidden (authenticated user is not the From address-of-record)");
 		return;
 	}
-	if (aor_name(c, cr.username, aor->host, v->user, sizeof(v->user)) < 0) {
+	if (aor_name(c, cr.username, aor_host, v->user, sizeof(v->user)) < 0) {
 		v->user[0] = '\0';
 		refuse(v, 403, "Forbidden (user name too long)");
 		return;
 	}
 	(void)idx;
-	strip_creds(a, list);
+	strip_creds(a, req, proxy);
 }

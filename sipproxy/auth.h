@@ -10,9 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <osipparser2/osip_parser.h>
-
 #include "digest.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 
 #define AUTH_USER_MAX 192   /* "user@domain" and its NUL */
@@ -50,13 +49,13 @@ int auth_reload(struct auth *a, const struct sp_conf *fresh);
  * match the To (REGISTER) or From AoR. When they do, our realm's
  * credentials are removed from req (they are not forwarded). now_ms is
  * monotonic (clock_mono_ms()). */
-void auth_request(struct auth *a, osip_message_t *req, const struct sockaddr_in *src,
+void auth_request(struct auth *a, sip_msg_t *req, const struct sockaddr_in *src,
 		  uint64_t now_ms, struct auth_verdict *v);
 
 /* Add the challenge headers to resp, a 401 (WWW-Authenticate) or 407
  * (Proxy-Authenticate): SHA-256 first, then MD5, one fresh nonce, bound to
  * src's address. 0 or -ENOMEM. */
-int auth_challenge(struct auth *a, osip_message_t *resp, const struct sockaddr_in *src,
+int auth_challenge(struct auth *a, sip_msg_t *resp, const struct sockaddr_in *src,
 		   bool stale, uint64_t now_ms);
 
 /* The To tag of the stateless 401/407/403 answering req: derived from its
@@ -64,10 +63,10 @@ int auth_challenge(struct auth *a, osip_message_t *resp, const struct sockaddr_i
  * for it is recognised without any state. tag: AUTH_TAG_LEN + 1 bytes.
  * 0, or -EINVAL (a header missing). */
 #define AUTH_TAG_LEN 20
-int auth_tag(const struct auth *a, const osip_message_t *req, char *tag);
+int auth_tag(const struct auth *a, const sip_msg_t *req, char *tag);
 
 /* Whether ack acknowledges one of those answers (it is then absorbed). */
-bool auth_ack_is_ours(const struct auth *a, const osip_message_t *ack);
+bool auth_ack_is_ours(const struct auth *a, const sip_msg_t *ack);
 
 void auth_get_stats(const struct auth *a, struct auth_stats *st);
 

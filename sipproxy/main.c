@@ -23,7 +23,7 @@
 #include "priv.h"
 #include "proxy.h"
 #include "reload.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 #include "status.h"
 

@@ -62,7 +62,7 @@
 
 #include "log.h"
 #include "sdp_rewrite.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "siphash.h"
 
 #define CALL_BUCKETS 4096u
@@ -114,7 +114,7 @@ struct slot {
 struct job {
 	struct media *m;
 	struct call *call;
-	osip_message_t *msg;
+	sip_msg_t *msg;
 	struct sdp_plan *plan;
 	int rule;
 	int ext_realm;
@@ -794,7 +794,7 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 	call_saved(m, c);
 	free(out);
 	{
-		osip_message_t *msg = j->msg;
+		sip_msg_t *msg = j->msg;
 		media_done_fn fn = j->fn;
 		void *a = j->arg;
 
@@ -826,14 +826,11 @@ static void bind_done(void *arg, int err, const struct nc_bind_r *rep)
 
 /* The tag of the party whose SDP this is: From's for a request, To's for a
  * response. */
-static const char *party_tag(const osip_message_t *msg)
+static const char *party_tag(const sip_msg_t *msg)
 {
-	osip_generic_param_t *t = NULL;
-	osip_from_t *f = MSG_IS_REQUEST(msg) ? msg->from : msg->to;
+	const char *t = sip_msg_is_request(msg) ? sip_msg_from_tag(msg) : sip_msg_to_tag(msg);
 
-	if (f)
-		osip_from_param_get_byname(f, "tag", &t);
-	return t && t->gvalue ? t->gvalue : "";
+	return t ? t : "";
 }
 
 static int realm_of_ip4(const struct sp_conf *conf, const uint8_t a[4])
@@ -879,7 +876,7 @@ static unsigned fresh_endpoints(const struct call *c, const struct sdp_plan *pla
 	return fresh;
 }
 
-int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_realm,
+int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 		  const char *owner, media_done_fn fn, void *arg, const char **reason)
 {
 	const struct sp_conf *conf = m->conf;
@@ -1132,7 +1129,7 @@ void media_free(struct media *m)
 			nc_async_close(m->nat[i].ac), m->nat[i].ac = NULL, m->nat[i].up = false;
 	while (m->jobs) {
 		struct job *j = m->jobs;
-		osip_message_t *msg = j->msg;
+		sip_msg_t *msg = j->msg;
 		media_done_fn fn = j->fn;
 		void *a = j->arg;
 		j->msg = NULL;

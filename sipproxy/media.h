@@ -43,10 +43,10 @@
 #include <stdint.h>
 
 #include <natctl/msg.h>
-#include <osipparser2/osip_parser.h>
 #include <time.h>
 
 #include "sdp_rewrite.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 
 #define MEDIA_CALLID_MAX 256
@@ -102,7 +102,7 @@ enum media_result {
  * and this is the SIP status to answer (503: natd did not answer; 488: the
  * SDP is unusable; 500: internal). msg is the caller's again in both cases
  * (it may be NULL if the proxy shut down: media_free). */
-typedef void (*media_done_fn)(void *arg, int status, const char *reason, osip_message_t *msg);
+typedef void (*media_done_fn)(void *arg, int status, const char *reason, sip_msg_t *msg);
 
 struct media *media_new(struct event_base *base, const struct sp_conf *conf);
 
@@ -132,7 +132,7 @@ unsigned media_pending(const struct media *m);
  * MEDIA_PENDING, or a SIP status >= 400 (with *reason) for a message that
  * cannot be rewritten at all (bad or refused SDP: 488; the cap: 403; too
  * many calls: 503). */
-int media_process(struct media *m, osip_message_t *msg, int src_realm, int dst_realm,
+int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 		  const char *owner, media_done_fn fn, void *arg, const char **reason);
 
 /* The dialog of call_id between these tags is confirmed: release the

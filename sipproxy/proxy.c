@@ -76,7 +76,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "registrar.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "transport.h"
 #include "txn.h"
 
@@ -128,15 +128,6 @@ static const char *ip_str(const struct sockaddr_in *a, char *buf)
 /* The whole Call-ID; CID(m) uses a buffer of the calling block. */
 #define CID(m) sip_msg_call_id((m), (char[SIP_CALLID_MAX]){0}, SIP_CALLID_MAX)
 
-static const char *tag_of(const osip_from_t *f)
-{
-	osip_generic_param_t *t = NULL;
-
-	if (f)
-		osip_from_param_get_byname((osip_from_t *)f, "tag", &t);
-	return t && t->gvalue ? t->gvalue : NULL;
-}
-
 static const char *listen_host(const struct sp_conf *c, int li, char *buf)
 {
 	if (c->listen[li].advertise[0])
@@ -162,29 +153,29 @@ static int realm_of_peer(const struct sp_conf *c, const struct tp_addr *a)
 /* Answer req statelessly (parse errors, 481 to a CANCEL, 503 when full or
  * over the request rate) to where a response goes (txn_resp_dest).
  * retry_after: a Retry-After value (RFC 3261 §20.33), or NULL. */
-static void reply_stateless(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+static void reply_stateless(struct proxy *p, const sip_msg_t *req, const struct tp_addr *from,
 			    int status, const char *reason, const char *retry_after)
 {
-	osip_message_t *r = NULL;
+	sip_msg_t *r = NULL;
 	struct tp_addr d;
 
 	if (sip_msg_build_response(req, status, reason, NULL, &r) < 0)
 		return;
 	if (retry_after)
-		osip_message_set_header(r, "Retry-After", retry_after);
+		sip_msg_add_header(r, "Retry-After", retry_after);
 	txn_resp_dest(p->conf, from, r, &d);
 	txn_send_raw(p->tl, &d, r);
-	osip_message_free(r);
+	sip_msg_free(r);
 	p->st.replied_4xx5xx += status >= 400;
 }
 
 /* The answer of auth_request() that stops req: a 401/407 challenge or a
  * 403, statelessly (a challenged request leaves no state behind). */
-static void reply_auth(struct proxy *p, const osip_message_t *req, const struct tp_addr *from,
+static void reply_auth(struct proxy *p, const sip_msg_t *req, const struct tp_addr *from,
 		       const struct auth_verdict *v)
 {
 	char tag[AUTH_TAG_LEN + 1];
-	osip_message_t *r = NULL;
+	sip_msg_t *r = NULL;
 	struct tp_addr d;
 
 	if (auth_tag(p->auth, req, tag) < 0 ||
@@ -192,12 +183,12 @@ static void reply_auth(struct proxy *p, const osip_message_t *req, const struct 
 		return;
 	if ((v->status == 401 || v->status == 407) &&
 	    auth_challenge(p->auth, r, &from->peer, v->stale, clock_mono_ms()) < 0) {
-		osip_message_free(r);
+		sip_msg_free(r);
 		return;
 	}
 	txn_resp_dest(p->conf, from, r, &d);
 	txn_send_raw(p->tl, &d, r);
-	osip_message_free(r);
+	sip_msg_free(r);
 	p->st.replied_4xx5xx++;
 }
 
@@ -235,34 +226,34 @@ static int out_listen(const struct sp_conf *c, const struct tp_addr *d, int fall
 
 /* ---- is this URI us? ---- */
 
-static bool is_mine(const osip_uri_t *u, void *arg)
+static bool is_mine(const sip_uri_t *u, void *arg)
 {
 	const struct sp_conf *c = arg;
+	const char *host = sip_uri_host(u), *uport = sip_uri_port(u);
 	char buf[INET_ADDRSTRLEN];
 	unsigned port;
 
-	if (!u || !u->host)
+	if (!host)
 		return false;
-	port = u->port && *u->port ? (unsigned)atoi(u->port) : 5060;
+	port = uport && *uport ? (unsigned)atoi(uport) : 5060;
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		const char *h = listen_host(c, (int)i, buf);
 		if (port == listen_port(c, (int)i) &&
-		    (!strcasecmp(u->host, h) ||
-		     !strcmp(u->host, inet_ntop(AF_INET, &c->listen[i].addr.sin_addr, buf, sizeof(buf)))))
+		    (!strcasecmp(host, h) ||
+		     !strcmp(host, inet_ntop(AF_INET, &c->listen[i].addr.sin_addr, buf, sizeof(buf)))))
 			return true;
 	}
 	return false;
 }
 
 /* "user@domain" of a URI, a host of ours written as the first domain. */
-static int aor_of(const struct sp_conf *c, const osip_uri_t *u, char *buf, size_t len)
+static int aor_of(const struct sp_conf *c, const sip_uri_t *u, char *buf, size_t len)
 {
-	const char *dom;
+	const char *dom = sip_uri_host(u), *user = sip_uri_user(u);
 	int n;
 
-	if (!u || !u->host || !u->username || !*u->username)
+	if (!dom || !user || !*user)
 		return -EINVAL;
-	dom = u->host;
 	if (sp_conf_is_local_domain(c, dom)) {
 		bool named = false;
 		for (unsigned i = 0; i < c->ndomains; i++)
@@ -271,7 +262,7 @@ static int aor_of(const struct sp_conf *c, const osip_uri_t *u, char *buf, size_
 		if (!named)
 			dom = c->ndomains ? c->domains[0] : "local";
 	}
-	n = snprintf(buf, len, "%s@%s", u->username, dom);
+	n = snprintf(buf, len, "%s@%s", user, dom);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	for (char *s = strchr(buf, '@'); *s; s++)
@@ -282,11 +273,11 @@ static int aor_of(const struct sp_conf *c, const osip_uri_t *u, char *buf, size_
 
 /* ---- responses upstream ---- */
 
-static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp);
+static void respond(struct proxy *p, struct txn_srv *st, sip_msg_t *resp);
 
 static bool initial_invite(const struct txn_srv *st)
 {
-	return st->invite && !tag_of(st->req->to);
+	return st->invite && !sip_msg_to_tag(st->req);
 }
 
 /* A final response went upstream: what it means for the call's media. */
@@ -298,8 +289,8 @@ static void after_final(struct proxy *p, struct txn_srv *st, int status)
 		char why[64];
 		snprintf(why, sizeof(why), "INVITE answered %d", status);
 		media_call_end(p->media, cid, why);
-		if (tag_of(st->req->from))
-			dlg_end_early(p->dlg, cid, tag_of(st->req->from));
+		if (sip_msg_from_tag(st->req))
+			dlg_end_early(p->dlg, cid, sip_msg_from_tag(st->req));
 	}
 }
 
@@ -314,7 +305,7 @@ static int class_rank(int status)
 /* Send the best final response once every branch is done. */
 static void maybe_finish(struct proxy *p, struct txn_srv *st)
 {
-	osip_message_t *r;
+	sip_msg_t *r;
 	int status;
 
 	if (st->final_sent || st->nfinal < st->nbranches || st->npending > 0)
@@ -322,15 +313,12 @@ static void maybe_finish(struct proxy *p, struct txn_srv *st)
 	if (st->best) {
 		r = st->best;
 		st->best = NULL;
-		if (r->status_code == 503 && !st->best_local) { /* §16.7 step 6 */
-			osip_message_set_status_code(r, 500);
-			osip_free(r->reason_phrase);
-			r->reason_phrase = osip_strdup("Server Internal Error (503 downstream)");
-		}
+		if (sip_msg_status(r) == 503 && !st->best_local) /* §16.7 step 6 */
+			sip_msg_set_status(r, 500, "Server Internal Error (503 downstream)");
 	} else if (sip_msg_build_response(st->req, st->cancelled ? 487 : 408, NULL, NULL, &r) < 0) {
 		return;
 	}
-	status = r->status_code;
+	status = sip_msg_status(r);
 	respond(p, st, r);
 	after_final(p, st, status);
 }
@@ -338,22 +326,22 @@ static void maybe_finish(struct proxy *p, struct txn_srv *st)
 /* Keep resp if it is the best final so far (a clone: resp stays the
  * caller's). local: we made it (a timeout, a media failure), so a 503 in it
  * is ours to send, not a downstream 503 to hide (§16.7 step 6). */
-static void consider_final(struct txn_srv *st, osip_message_t *resp, bool local)
+static void consider_final(struct txn_srv *st, sip_msg_t *resp, bool local)
 {
-	if (!st->best || class_rank(resp->status_code) < class_rank(st->best->status_code)) {
-		osip_message_t *c = NULL;
-		if (osip_message_clone(resp, &c) == 0) {
+	if (!st->best || class_rank(sip_msg_status(resp)) < class_rank(sip_msg_status(st->best))) {
+		sip_msg_t *c = NULL;
+		if (sip_msg_clone(resp, &c) == 0) {
 			if (st->best)
-				osip_message_free(st->best);
+				sip_msg_free(st->best);
 			st->best = c;
 			st->best_local = local;
 		}
 	}
 }
 
-static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp)
+static void respond(struct proxy *p, struct txn_srv *st, sip_msg_t *resp)
 {
-	int status = resp->status_code;
+	int status = sip_msg_status(resp);
 
 	p->st.forwarded_responses++;
 	if (status >= 300)
@@ -363,7 +351,7 @@ static void respond(struct proxy *p, struct txn_srv *st, osip_message_t *resp)
 
 /* ---- the media step ---- */
 
-static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg,
+static void send_branch(struct proxy *p, struct txn_srv *st, sip_msg_t *msg,
 			const struct tp_addr *dest, const char *branch, int out_realm);
 
 /* The branch of st whose branch id is branch, or NULL. */
@@ -375,7 +363,7 @@ static struct txn_cli *branch_of(struct txn_srv *st, const char *branch)
 	return NULL;
 }
 
-static void park_done(void *arg, int status, const char *reason, osip_message_t *msg)
+static void park_done(void *arg, int status, const char *reason, sip_msg_t *msg)
 {
 	struct park *pk = arg;
 	struct proxy *p = pk->p;
@@ -388,22 +376,22 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 	switch (pk->kind) {
 	case PARK_BRANCH:
 		if (!st) {
-			osip_message_free(msg);
+			sip_msg_free(msg);
 			break;
 		}
 		st->npending--;
 		if (status) {
 			p->st.media_rejects++;
 			/* the branch fails with that status */
-			osip_message_t *r = NULL;
+			sip_msg_t *r = NULL;
 			if (sip_msg_build_response(st->req, status, reason, NULL, &r) == 0) {
 				consider_final(st, r, true);
-				osip_message_free(r);
+				sip_msg_free(r);
 			}
-			osip_message_free(msg);
+			sip_msg_free(msg);
 			maybe_finish(p, st);
 		} else if (st->cancelled || st->final_sent) {
-			osip_message_free(msg);
+			sip_msg_free(msg);
 			maybe_finish(p, st);
 		} else {
 			send_branch(p, st, msg, &pk->dest, pk->branch, pk->out_realm);
@@ -413,41 +401,41 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 		/* a final response was parked: the best-response choice waited
 		 * for it (a 2xx on its way must win over a later 487) */
 		struct txn_cli *ct = branch_of(st, pk->branch);
-		bool is2xx = msg->status_code >= 200 && msg->status_code < 300;
+		int sc = sip_msg_status(msg);
+		bool is2xx = sc >= 200 && sc < 300;
 		if (pk->holds_final && st && st->npending)
 			st->npending--;
 		if (is2xx && ct && ct->refused_2xx) {
 			/* a retransmission of a 2xx the caller already got an
 			 * error for: the call must not come back to life */
 			media_call_end(p->media, CID(msg), "2xx refused earlier");
-			osip_message_free(msg);
+			sip_msg_free(msg);
 		} else if (status) {
 			if (is2xx && ct)
 				ct->refused_2xx = true;
 			/* the answer cannot be rewritten: the caller learns it */
 			p->st.media_rejects++;
 			log_warn("call %s: %d %s could not be rewritten: answering %d upstream",
-				 CID(msg), msg->status_code, msg->reason_phrase ? msg->reason_phrase : "",
+				 CID(msg), sc, sip_msg_reason(msg) ? sip_msg_reason(msg) : "",
 				 status == 503 ? 500 : status);
-			if (st && !st->final_sent && msg->status_code >= 200) {
-				osip_message_t *r = NULL;
+			if (st && !st->final_sent && sc >= 200) {
+				sip_msg_t *r = NULL;
 				if (sip_msg_build_response(st->req, status == 503 ? 500 : status, reason,
 							   NULL, &r) == 0) {
 					respond(p, st, r);
 					after_final(p, st, 500);
 				}
 			}
-			osip_message_free(msg);
+			sip_msg_free(msg);
 		} else if (st) {
-			int sc = msg->status_code;
 			if ((sc >= 200 && sc < 300) || !st->final_sent)
 				respond(p, st, msg);
 			else
-				osip_message_free(msg);
+				sip_msg_free(msg);
 		} else {
 			/* the transaction is gone (a late 2xx): statelessly */
 			txn_send_raw(p->tl, &pk->dest, msg);
-			osip_message_free(msg);
+			sip_msg_free(msg);
 		}
 		if (pk->holds_final && st)
 			maybe_finish(p, st);
@@ -456,7 +444,7 @@ static void park_done(void *arg, int status, const char *reason, osip_message_t 
 	case PARK_STATELESS:
 		if (status == 0)
 			txn_send_raw(p->tl, &pk->dest, msg);
-		osip_message_free(msg);
+		sip_msg_free(msg);
 		break;
 	}
 	free(pk);
@@ -474,20 +462,20 @@ static const char *media_owner(const struct txn_srv *st, const struct tp_addr *f
 /* A 488 of the media step names its reason in a Warning (RFC 3261
  * §20.43; 305 "Incompatible media format"), as agent our address on the
  * side it goes to. */
-static void media_warning(const struct sp_conf *c, osip_message_t *r, int li, const char *reason)
+static void media_warning(const struct sp_conf *c, sip_msg_t *r, int li, const char *reason)
 {
 	char host[INET_ADDRSTRLEN], w[300];
 
-	if (r->status_code != 488 || !reason)
+	if (sip_msg_status(r) != 488 || !reason)
 		return;
 	snprintf(w, sizeof(w), "305 %s \"%s\"", listen_host(c, li, host), reason);
-	osip_message_set_header(r, "Warning", w);
+	sip_msg_add_header(r, "Warning", w);
 }
 
 /* Run msg through the media step, then deliver it as pk says. Returns 0 if
  * the message was sent, parked, or dealt with; the status otherwise
  * (msg still the caller's). */
-static int media_then(struct proxy *p, osip_message_t *msg, int src_realm, int dst_realm,
+static int media_then(struct proxy *p, sip_msg_t *msg, int src_realm, int dst_realm,
 		      const char *owner, struct park *pk_tmpl, const char **reason)
 {
 	struct park *pk;
@@ -506,23 +494,23 @@ static int media_then(struct proxy *p, osip_message_t *msg, int src_realm, int d
 
 /* ---- branches ---- */
 
-static void send_branch(struct proxy *p, struct txn_srv *st, osip_message_t *msg,
+static void send_branch(struct proxy *p, struct txn_srv *st, sip_msg_t *msg,
 			const struct tp_addr *dest, const char *branch, int out_realm)
 {
 	struct txn_cli *ct;
 
 	if (st->nbranches == TXN_MAX_BRANCHES) {
-		osip_message_free(msg);
+		sip_msg_free(msg);
 		return;
 	}
 	p->st.forwarded_requests++;
 	ct = txn_cli_send(p->tl, dest, msg, branch, st, out_realm);
 	if (!ct) {
-		osip_message_t *r = NULL;
+		sip_msg_t *r = NULL;
 		if (sip_msg_build_response(st->req, 503, "Service Unavailable (cannot send)", NULL,
 					   &r) == 0) {
 			consider_final(st, r, true);
-			osip_message_free(r);
+			sip_msg_free(r);
 		}
 		maybe_finish(p, st);
 		return;
@@ -538,7 +526,7 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 {
 	const struct sp_conf *c = p->conf;
 	struct tp_addr dest = *dest_in;
-	osip_message_t *m = NULL;
+	sip_msg_t *m = NULL;
 	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], rr[300];
 	const char *reason = NULL;
 	int out_realm, li, rc;
@@ -546,21 +534,14 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 
 	li = out_listen(c, &dest, st->from.listen, &out_realm);
 	dest.listen = li;
-	if (osip_message_clone(st->req, &m) != 0)
+	if (sip_msg_clone(st->req, &m) != 0)
 		goto fail500;
-	if (uri) {
-		osip_uri_t *u = NULL;
-		if (osip_uri_init(&u) != 0 || osip_uri_parse(u, uri) != 0) {
-			osip_uri_free(u);
-			goto fail500;
-		}
-		osip_uri_free(m->req_uri);
-		m->req_uri = u;
-	}
+	if (uri && sip_msg_set_req_uri(m, uri) < 0)
+		goto fail500;
 	sip_msg_decrement_max_forwards(m);
 	/* Record-Route: dialog-forming requests (To without a tag) */
-	if (!tag_of(m->to) && (MSG_IS_INVITE(m) || MSG_IS_SUBSCRIBE(m) || MSG_IS_REFER(m) ||
-			       MSG_IS_NOTIFY(m))) {
+	if (!sip_msg_to_tag(m) && (sip_msg_method_is(m, "INVITE") || sip_msg_method_is(m, "SUBSCRIBE") ||
+				   sip_msg_method_is(m, "REFER") || sip_msg_method_is(m, "NOTIFY"))) {
 		int in_li = st->from.listen;
 		snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, in_li, host),
 			 listen_port(c, in_li), st->from.tcp ? ";transport=tcp" : "");
@@ -594,25 +575,25 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	}
 	/* the SDP cannot be rewritten */
 	p->st.media_rejects++;
-	osip_message_free(m);
+	sip_msg_free(m);
 	{
-		osip_message_t *r = NULL;
+		sip_msg_t *r = NULL;
 		if (sip_msg_build_response(st->req, rc, reason, NULL, &r) == 0) {
 			media_warning(c, r, st->from.listen, reason);
 			consider_final(st, r, true);
-			osip_message_free(r);
+			sip_msg_free(r);
 		}
 	}
 	maybe_finish(p, st);
 	return;
 fail500:
 	if (m)
-		osip_message_free(m);
+		sip_msg_free(m);
 	{
-		osip_message_t *r = NULL;
+		sip_msg_t *r = NULL;
 		if (sip_msg_build_response(st->req, 500, NULL, NULL, &r) == 0) {
 			consider_final(st, r, true);
-			osip_message_free(r);
+			sip_msg_free(r);
 		}
 	}
 	maybe_finish(p, st);
@@ -623,12 +604,12 @@ fail500:
 static void do_register(struct proxy *p, struct txn_srv *st)
 {
 	char aor[REG_AOR_MAX];
-	osip_message_t *r = NULL;
+	sip_msg_t *r = NULL;
 	const char *reason = NULL;
 	int status;
 
 	p->st.registers++;
-	if (!st->req->to || aor_of(p->conf, st->req->to->url, aor, sizeof(aor)) < 0) {
+	if (aor_of(p->conf, sip_msg_to_uri(st->req), aor, sizeof(aor)) < 0) {
 		txn_srv_reply(p->tl, st, 400, "Bad Request (To is not an address-of-record)");
 		return;
 	}
@@ -637,11 +618,8 @@ static void do_register(struct proxy *p, struct txn_srv *st)
 		return;
 	}
 	status = registrar_register(p->reg, aor, st->req, &st->from, now_s(), r, &reason);
-	if (status != 200) {
-		osip_message_set_status_code(r, status);
-		osip_free(r->reason_phrase);
-		r->reason_phrase = osip_strdup(reason ? reason : osip_message_get_reason(status));
-	}
+	if (status != 200)
+		sip_msg_set_status(r, status, reason);
 	log_info("REGISTER %s from %s:%u: %d", aor, inet_ntoa(st->from.peer.sin_addr),
 		 ntohs(st->from.peer.sin_port), status);
 	respond(p, st, r);
@@ -650,8 +628,9 @@ static void do_register(struct proxy *p, struct txn_srv *st)
 static void route_request(struct proxy *p, struct txn_srv *st)
 {
 	const struct sp_conf *c = p->conf;
-	osip_message_t *req = st->req;
-	const osip_uri_t *next = NULL;
+	sip_msg_t *req = st->req;
+	const sip_uri_t *next = NULL, *ruri;
+	const char *host;
 	char loop_key[SIP_LOOP_KEY_LEN + 1];
 	struct sip_target t;
 	struct tp_addr d;
@@ -666,7 +645,7 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 		return;
 	}
 	/* loose routing: a Route left is the next hop */
-	if (osip_list_size(&req->routes) > 0) {
+	if (sip_msg_route_count(req) > 0) {
 		if (sip_msg_uri_target(next, &t) < 0 || (rc = target_addr(p, &t, &d)) < 0) {
 			p->st.no_route++;
 			txn_srv_reply(p->tl, st, 502, "Bad Gateway (unusable Route)");
@@ -675,22 +654,23 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 		fork_branch(p, st, loop_key, &d, NULL);
 		return;
 	}
-	if (!req->req_uri || !req->req_uri->host) {
+	ruri = sip_msg_req_uri(req);
+	if (!(host = sip_uri_host(ruri))) {
 		txn_srv_reply(p->tl, st, 416, NULL);
 		return;
 	}
 	/* ours: registrar, OPTIONS, location service */
-	if (sp_conf_is_local_domain(c, req->req_uri->host) && !sp_conf_route(c, req->req_uri->host)) {
+	if (sp_conf_is_local_domain(c, host) && !sp_conf_route(c, host)) {
 		struct reg_contact ct[TXN_MAX_BRANCHES];
 		char aor[REG_AOR_MAX];
 		unsigned n;
 
-		if (MSG_IS_REGISTER(req)) {
+		if (sip_msg_method_is(req, "REGISTER")) {
 			do_register(p, st);
 			return;
 		}
-		if (!req->req_uri->username || !*req->req_uri->username) {
-			if (MSG_IS_OPTIONS(req)) {
+		if (!sip_uri_user(ruri) || !*sip_uri_user(ruri)) {
+			if (sip_msg_method_is(req, "OPTIONS")) {
 				txn_srv_reply(p->tl, st, 200, NULL);
 			} else {
 				p->st.no_route++;
@@ -698,7 +678,7 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 			}
 			return;
 		}
-		if (aor_of(c, req->req_uri, aor, sizeof(aor)) < 0 ||
+		if (aor_of(c, ruri, aor, sizeof(aor)) < 0 ||
 		    (n = registrar_lookup(p->reg, aor, now_s(), ct, TXN_MAX_BRANCHES)) == 0) {
 			p->st.no_route++;
 			txn_srv_reply(p->tl, st, 404, "Not Found (not registered)");
@@ -715,7 +695,7 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 	}
 	/* a static route, else the Request-URI itself */
 	{
-		const struct spc_route *r = sp_conf_route(c, req->req_uri->host);
+		const struct spc_route *r = sp_conf_route(c, host);
 		if (r) {
 			memset(&d, 0, sizeof(d));
 			d.peer = r->next_hop;
@@ -724,7 +704,7 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 			return;
 		}
 	}
-	if (sip_msg_uri_target(req->req_uri, &t) < 0 || (rc = target_addr(p, &t, &d)) < 0) {
+	if (sip_msg_uri_target(ruri, &t) < 0 || (rc = target_addr(p, &t, &d)) < 0) {
 		p->st.no_route++;
 		txn_srv_reply(p->tl, st, t.numeric ? 502 : 404,
 			      t.numeric ? "Bad Gateway (unsupported transport)"
@@ -737,13 +717,11 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 /* ---- the relay policy (policy.h) ---- */
 
 /* A Route header that does not name us: the sender chose the next hop. */
-static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req)
+static bool has_foreign_route(const struct sp_conf *c, const sip_msg_t *req)
 {
-	for (int i = 0; i < osip_list_size(&req->routes); i++) {
-		const osip_route_t *r = osip_list_get(&req->routes, i);
-		if (!r || !is_mine(r->url, (void *)c))
+	for (int i = 0; i < sip_msg_route_count(req); i++)
+		if (!is_mine(sip_msg_route_uri(req, i), (void *)c))
 			return true;
-	}
 	return false;
 }
 
@@ -756,30 +734,31 @@ static bool has_foreign_route(const struct sp_conf *c, const osip_message_t *req
 static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 {
 	const struct sp_conf *c = p->conf;
-	const osip_message_t *req = st->req;
-	const osip_uri_t *u = req->req_uri;
+	const sip_msg_t *req = st->req;
+	const sip_uri_t *u = sip_msg_req_uri(req);
+	const char *host = sip_uri_host(u), *user = sip_uri_user(u);
 	struct policy_req pr = {
 		.src_be = st->from.peer.sin_addr.s_addr,
 		.src_realm = st->in_realm,
 		.auth_user = st->auth_user,
-		.is_register = MSG_IS_REGISTER(req),
-		.is_options = MSG_IS_OPTIONS(req),
+		.is_register = sip_msg_method_is(req, "REGISTER"),
+		.is_options = sip_msg_method_is(req, "OPTIONS"),
 		.foreign_route = has_foreign_route(c, req),
 	};
 	char ip[INET_ADDRSTRLEN], tag[AUTH_TAG_LEN + 1];
-	osip_message_t *r = NULL;
+	sip_msg_t *r = NULL;
 	enum policy_verdict v;
 	struct tp_addr d;
 
-	if (u && u->host) {
-		pr.route = sp_conf_route(c, u->host);
-		pr.to_local = sp_conf_is_local_domain(c, u->host) && !pr.route;
+	if (host) {
+		pr.route = sp_conf_route(c, host);
+		pr.to_local = sp_conf_is_local_domain(c, host) && !pr.route;
 	}
 	if (pr.to_local) {
 		struct reg_contact ct[1];
 		char aor[REG_AOR_MAX];
 
-		pr.to_local_proxy = !u->username || !*u->username;
+		pr.to_local_proxy = !user || !*user;
 		pr.target_registered = !pr.to_local_proxy &&
 				       aor_of(c, u, aor, sizeof(aor)) == 0 &&
 				       registrar_lookup(p->reg, aor, now_s(), ct, 1) > 0;
@@ -791,12 +770,12 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 	}
 	p->st.relay_refused++;
 	if (rl_allow(p->refuse_log, pr.src_be, clock_mono_ms() / POLICY_LOG_EVERY_S)) {
-		const char *fd = req->from && req->from->url && req->from->url->host
-					 ? req->from->url->host : "-";
+		const char *fd = sip_uri_host(sip_msg_from_uri(req)) ? sip_uri_host(sip_msg_from_uri(req))
+								    : "-";
 		log_info("relay refused: %s for %s from %s:%u (From domain %s): not authenticated, "
 			 "not for a registered user, not a trusted peer, no route admits it "
 			 "(further refusals from this source not logged for %ds)",
-			 req->sip_method, u && u->host ? u->host : "-", ip_str(&st->from.peer, ip),
+			 sip_msg_method(req), host ? host : "-", ip_str(&st->from.peer, ip),
 			 ntohs(st->from.peer.sin_port), fd, POLICY_LOG_EVERY_S);
 	}
 	/* RFC 3261 §16.3 leaves a proxy free to refuse statelessly: no
@@ -805,7 +784,7 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 	    sip_msg_build_response(req, 403, "Forbidden (relay not allowed)", tag, &r) == 0) {
 		txn_resp_dest(c, &st->from, r, &d);
 		txn_send_raw(p->tl, &d, r);
-		osip_message_free(r);
+		sip_msg_free(r);
 		p->st.replied_4xx5xx++;
 	}
 	txn_srv_destroy(p->tl, st);
@@ -813,10 +792,11 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 }
 
 /* ACK for a 2xx (or an unknown one): forwarded statelessly along its Route. */
-static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
+static void forward_ack(struct proxy *p, sip_msg_t *req, const struct tp_addr *from)
 {
 	const struct sp_conf *c = p->conf;
-	const osip_uri_t *next = NULL;
+	const sip_uri_t *next = NULL;
+	const char *rhost;
 	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], loop_key[SIP_LOOP_KEY_LEN + 1];
 	const char *reason = NULL;
 	struct sip_target t;
@@ -827,9 +807,9 @@ static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_ad
 	if (sip_msg_loop_key(req, loop_key, sizeof(loop_key)) < 0 ||
 	    sip_msg_route_preprocess(req, is_mine, (void *)c, &next) < 0 || !next)
 		goto drop;
-	if (osip_list_size(&req->routes) == 0 && req->req_uri && req->req_uri->host &&
-	    sp_conf_route(c, req->req_uri->host)) {
-		const struct spc_route *r = sp_conf_route(c, req->req_uri->host);
+	rhost = sip_uri_host(sip_msg_req_uri(req));
+	if (sip_msg_route_count(req) == 0 && rhost && sp_conf_route(c, rhost)) {
+		const struct spc_route *r = sp_conf_route(c, rhost);
 		memset(&d, 0, sizeof(d));
 		d.peer = r->next_hop;
 		d.tcp = r->tcp;
@@ -857,10 +837,10 @@ static void forward_ack(struct proxy *p, osip_message_t *req, const struct tp_ad
 		txn_send_raw(p->tl, &d, req);
 	p->st.forwarded_requests++;
 drop:
-	osip_message_free(req);
+	sip_msg_free(req);
 }
 
-static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_addr *from,
+static void handle_cancel(struct proxy *p, sip_msg_t *req, const struct tp_addr *from,
 			  const char *key)
 {
 	char ikey[TXN_KEY_MAX];
@@ -869,7 +849,7 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 	p->st.cancels++;
 	if ((st = txn_srv_find(p->tl, key))) { /* a retransmitted CANCEL */
 		txn_srv_retransmission(p->tl, st);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	/* RFC 3261 §9.2: a CANCEL matches its INVITE's transaction, and
@@ -880,12 +860,12 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
 		if (inv)
 			p->st.dialog_refused++;
 		reply_stateless(p, req, from, 481, NULL, NULL);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
 		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	txn_srv_reply(p->tl, st, 200, NULL);
@@ -903,10 +883,10 @@ static void handle_cancel(struct proxy *p, osip_message_t *req, const struct tp_
  * Otherwise 481 (RFC 3261 §12.2.2) and nothing changes: no transaction,
  * no forwarding, no media step; those refusals are rate limited per source
  * (sip.dialog_mismatch_rate: beyond it they are dropped unanswered). */
-static bool dialog_admits(struct proxy *p, const osip_message_t *req, const struct tp_addr *from)
+static bool dialog_admits(struct proxy *p, const sip_msg_t *req, const struct tp_addr *from)
 {
-	enum dlg_verdict v = dlg_check(p->dlg, CID(req), tag_of(req->from), tag_of(req->to), from,
-				       NULL);
+	enum dlg_verdict v = dlg_check(p->dlg, CID(req), sip_msg_from_tag(req), sip_msg_to_tag(req),
+				       from, NULL);
 	char ip[INET_ADDRSTRLEN];
 
 	if (v == DLG_OK)
@@ -916,14 +896,14 @@ static bool dialog_admits(struct proxy *p, const osip_message_t *req, const stru
 		p->st.rate_limited++;
 		return false;
 	}
-	log_info("%s from %s:%u: %s (call %s): 481", req->sip_method, ip_str(&from->peer, ip),
+	log_info("%s from %s:%u: %s (call %s): 481", sip_msg_method(req), ip_str(&from->peer, ip),
 		 ntohs(from->peer.sin_port),
 		 v == DLG_NONE ? "no such dialog" : "not from a party of the dialog", CID(req));
 	reply_stateless(p, req, from, 481, "Call/Transaction Does Not Exist", NULL);
 	return false;
 }
 
-static void handle_request(struct proxy *p, osip_message_t *req, const struct tp_addr *from)
+static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr *from)
 {
 	const struct sp_conf *c = p->conf;
 	char key[TXN_KEY_MAX], ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN];
@@ -935,102 +915,103 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 	ip_str(&from->peer, ip);
 	sip_msg_top_via_fix(req, ip, ntohs(from->peer.sin_port));
 	if ((rc = sip_msg_txn_key(req, false, key, sizeof(key))) < 0) {
-		if (!MSG_IS_ACK(req))
+		if (!sip_msg_method_is(req, "ACK"))
 			reply_stateless(p, req, from, 400,
 					rc == -ENOTSUP ? "Bad Request (Via branch without z9hG4bK)"
 						       : "Bad Request (Via)", NULL);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
-	log_debug("%s %s from %s:%u (call %s)", req->sip_method, req->req_uri && req->req_uri->host ?
-		  req->req_uri->host : "-", ip, ntohs(from->peer.sin_port), CID(req));
-	if (MSG_IS_ACK(req)) {
+	log_debug("%s %s from %s:%u (call %s)", sip_msg_method(req),
+		  sip_uri_host(sip_msg_req_uri(req)) ? sip_uri_host(sip_msg_req_uri(req)) : "-", ip,
+		  ntohs(from->peer.sin_port), CID(req));
+	if (sip_msg_method_is(req, "ACK")) {
 		st = txn_srv_find(p->tl, key);
 		if (st && st->state >= TS_COMPLETED && st->state != TS_ACCEPTED) {
 			p->st.acks_absorbed++;
 			txn_srv_ack(p->tl, st);
-			osip_message_free(req);
+			sip_msg_free(req);
 			return;
 		}
 		if (auth_ack_is_ours(p->auth, req)) { /* for a stateless 401/407/403 */
 			p->st.acks_absorbed++;
-			osip_message_free(req);
+			sip_msg_free(req);
 			return;
 		}
 		/* an ACK for a 2xx belongs to a dialog and comes from its
 		 * caller; any other (stray) ACK is dropped, and never goes
 		 * through the media step */
-		if (!tag_of(req->to) || dlg_check(p->dlg, CID(req), tag_of(req->from), tag_of(req->to),
-						  from, NULL) != DLG_OK) {
+		if (!sip_msg_to_tag(req) || dlg_check(p->dlg, CID(req), sip_msg_from_tag(req),
+						      sip_msg_to_tag(req), from, NULL) != DLG_OK) {
 			p->st.stray_acks++;
 			log_debug("ACK from %s:%u matches no dialog of its sender: dropped (call %s)", ip,
 				  ntohs(from->peer.sin_port), CID(req));
-			osip_message_free(req);
+			sip_msg_free(req);
 			return;
 		}
 		forward_ack(p, req, from);
 		return;
 	}
-	if (MSG_IS_CANCEL(req)) {
+	if (sip_msg_method_is(req, "CANCEL")) {
 		handle_cancel(p, req, from, key);
 		return;
 	}
 	if ((st = txn_srv_find(p->tl, key))) {
 		txn_srv_retransmission(p->tl, st);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
-	if (tag_of(req->to) && !dialog_admits(p, req, from)) {
-		osip_message_free(req);
+	if (sip_msg_to_tag(req) && !dialog_admits(p, req, from)) {
+		sip_msg_free(req);
 		return;
 	}
 	/* sip.rate_limit: new out-of-dialog requests per source (floods of
 	 * INVITE, REGISTER, OPTIONS...); in-dialog ones (BYE, re-INVITE) of
 	 * a known dialog from its party always pass, so calls in progress
 	 * can end (the others were refused above, under their own limit) */
-	if (c->rate_limit && !tag_of(req->to) &&
+	if (c->rate_limit && !sip_msg_to_tag(req) &&
 	    !rl_allow(p->rl, from->peer.sin_addr.s_addr, clock_mono_ms())) {
 		p->st.rate_limited++;
 		reply_stateless(p, req, from, 503, "Service Unavailable (request rate)", "1");
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	rc = sip_msg_max_forwards(req);
 	if (rc == 0) {
 		p->st.too_many_hops++;
 		reply_stateless(p, req, from, 483, NULL, NULL);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	for (unsigned i = 0; i < c->nlisten; i++)
 		if (sip_msg_is_looped(req, listen_host(c, (int)i, host), listen_port(c, (int)i))) {
 			p->st.loops++;
 			reply_stateless(p, req, from, 482, NULL, NULL);
-			osip_message_free(req);
+			sip_msg_free(req);
 			return;
 		}
 	/* digest authentication (auth.c): REGISTER and requests from our users */
 	auth_request(p->auth, req, &from->peer, clock_mono_ms(), &av);
 	if (av.status) {
 		reply_auth(p, req, from, &av);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	if (!(st = txn_srv_new(p->tl, key, req, from))) {
 		reply_stateless(p, req, from, 503, "Service Unavailable (too many transactions)", NULL);
-		osip_message_free(req);
+		sip_msg_free(req);
 		return;
 	}
 	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
 	st->in_realm = realm_of_peer(c, from);
 	/* the relay policy, before any routing or media step */
-	if (!tag_of(req->to) && !relay_allowed(p, st))
+	if (!sip_msg_to_tag(req) && !relay_allowed(p, st))
 		return;
 	if (st->invite)
 		txn_srv_reply(p->tl, st, 100, NULL);
-	if (MSG_IS_BYE(req)) {
+	if (sip_msg_method_is(req, "BYE")) {
 		/* the dialog ends at once (its party asked: dialog_admits) */
-		dlg_end(p->dlg, CID(req), tag_of(req->from), tag_of(req->to));
+		dlg_end(p->dlg, CID(req), sip_msg_from_tag(req), sip_msg_to_tag(req));
 		media_call_end(p->media, CID(req), "BYE");
 	}
 	route_request(p, st);
@@ -1038,17 +1019,17 @@ static void handle_request(struct proxy *p, osip_message_t *req, const struct tp
 
 /* ---- responses ---- */
 
-static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp_addr *from)
+static void forward_stray(struct proxy *p, sip_msg_t *resp, const struct tp_addr *from)
 {
 	struct sip_target t;
 	struct tp_addr d;
 
 	p->st.stray_responses++;
-	if (resp->status_code < 200 || resp->status_code >= 300 || !resp->cseq ||
-	    strcmp(resp->cseq->method, "INVITE") || sip_msg_pop_via(resp) < 0 ||
+	if (sip_msg_status(resp) < 200 || sip_msg_status(resp) >= 300 || !sip_msg_cseq_method(resp) ||
+	    strcmp(sip_msg_cseq_method(resp), "INVITE") || sip_msg_pop_via(resp) < 0 ||
 	    sip_msg_via_count(resp) == 0 || sip_msg_via_target(resp, 0, false, &t) < 0 ||
 	    target_addr(p, &t, &d) < 0) {
-		osip_message_free(resp);
+		sip_msg_free(resp);
 		return;
 	}
 	{
@@ -1056,26 +1037,27 @@ static void forward_stray(struct proxy *p, osip_message_t *resp, const struct tp
 		d.listen = out_listen(p->conf, &d, from->listen, &realm);
 	}
 	txn_send_raw(p->tl, &d, resp);
-	osip_message_free(resp);
+	sip_msg_free(resp);
 }
 
 /* A response to a dialog-forming request (RFC 3261 §12.1): a 2xx makes
  * the dialog, with its parties' flows (the request's source, the
  * response's); a provisional with a To tag to an initial INVITE makes an
  * early one (PRACK, UPDATE before the answer). */
-static void note_dialog(struct proxy *p, const struct txn_srv *st, const osip_message_t *resp,
+static void note_dialog(struct proxy *p, const struct txn_srv *st, const sip_msg_t *resp,
 			const struct tp_addr *from)
 {
-	const osip_message_t *req = st->req;
-	const char *ft = tag_of(resp->from), *tt = tag_of(resp->to);
-	int status = resp->status_code, rc;
+	const sip_msg_t *req = st->req;
+	const char *ft = sip_msg_from_tag(resp), *tt = sip_msg_to_tag(resp);
+	int status = sip_msg_status(resp), rc;
 
-	if (!ft || !tt || tag_of(req->to) ||
-	    !(MSG_IS_INVITE(req) || MSG_IS_SUBSCRIBE(req) || MSG_IS_REFER(req)) || status < 101 ||
-	    status >= 300)
+	if (!ft || !tt || sip_msg_to_tag(req) ||
+	    !(sip_msg_method_is(req, "INVITE") || sip_msg_method_is(req, "SUBSCRIBE") ||
+	      sip_msg_method_is(req, "REFER")) ||
+	    status < 101 || status >= 300)
 		return;
 	if (status < 200)
-		rc = MSG_IS_INVITE(req) ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
+		rc = sip_msg_method_is(req, "INVITE") ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
 					: 0;
 	else
 		rc = dlg_confirm(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL));
@@ -1084,13 +1066,13 @@ static void note_dialog(struct proxy *p, const struct txn_srv *st, const osip_me
 			 CID(resp));
 }
 
-static void handle_response(struct proxy *p, osip_message_t *resp, const struct tp_addr *from)
+static void handle_response(struct proxy *p, sip_msg_t *resp, const struct tp_addr *from)
 {
 	struct txn_cli *ct;
 	struct txn_srv *st;
 	const char *reason = NULL;
 	struct park pk;
-	int status = resp->status_code, rc;
+	int status = sip_msg_status(resp), rc;
 
 	p->st.responses++;
 	if (!(ct = txn_cli_match(p->tl, resp))) {
@@ -1098,18 +1080,18 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 		return;
 	}
 	if (!txn_cli_response(p->tl, ct, resp) || !ct->srv) {
-		osip_message_free(resp); /* absorbed, or the answer to our CANCEL */
+		sip_msg_free(resp); /* absorbed, or the answer to our CANCEL */
 		return;
 	}
 	st = ct->srv;
 	if (sip_msg_pop_via(resp) < 0 || sip_msg_via_count(resp) == 0 || status == 100) {
-		osip_message_free(resp);
+		sip_msg_free(resp);
 		return;
 	}
-	log_debug("%d %s for %s (call %s)", status, resp->reason_phrase ? resp->reason_phrase : "",
-		  resp->cseq->method, CID(resp));
+	log_debug("%d %s for %s (call %s)", status, sip_msg_reason(resp) ? sip_msg_reason(resp) : "",
+		  sip_msg_cseq_method(resp), CID(resp));
 	if (status >= 200 && status < 300 && st->invite) {
-		const char *ft = tag_of(resp->from), *tt = tag_of(resp->to);
+		const char *ft = sip_msg_from_tag(resp), *tt = sip_msg_to_tag(resp);
 		for (unsigned i = 0; i < st->nbranches; i++)
 			if (st->branch[i] != ct)
 				txn_cli_cancel(p->tl, st->branch[i]);
@@ -1127,7 +1109,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 				if (st->branch[i] != ct)
 					txn_cli_cancel(p->tl, st->branch[i]);
 		consider_final(st, resp, false);
-		osip_message_free(resp);
+		sip_msg_free(resp);
 		maybe_finish(p, st);
 		return;
 	}
@@ -1141,11 +1123,11 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 			 * its retransmissions (the callee ends the dialog with a
 			 * BYE when no ACK comes, RFC 3261 §13.3.1.4) */
 			p->st.absorbed_2xx++;
-			osip_message_free(resp);
+			sip_msg_free(resp);
 			return;
 		}
 	} else if (st->final_sent) {
-		osip_message_free(resp);
+		sip_msg_free(resp);
 		return;
 	}
 	/* 1xx and 2xx: upstream now, through the media step */
@@ -1171,7 +1153,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 	}
 	/* the answer's SDP is unusable */
 	p->st.media_rejects++;
-	osip_message_free(resp);
+	sip_msg_free(resp);
 	if (!st->final_sent) {
 		txn_srv_reply(p->tl, st, 502, "Bad Gateway (unusable SDP in the answer)");
 		after_final(p, st, 502);
@@ -1183,7 +1165,7 @@ static void handle_response(struct proxy *p, osip_message_t *resp, const struct 
 static void on_message(void *arg, const struct tp_addr *from, const char *buf, size_t len)
 {
 	struct proxy *p = arg;
-	osip_message_t *msg = NULL;
+	sip_msg_t *msg = NULL;
 	struct sip_err err;
 	char ip[INET_ADDRSTRLEN];
 
@@ -1198,10 +1180,10 @@ static void on_message(void *arg, const struct tp_addr *from, const char *buf, s
 			reply_stateless(p, msg, from, err.status, err.reason, NULL);
 		}
 		if (msg)
-			osip_message_free(msg);
+			sip_msg_free(msg);
 		return;
 	}
-	if (MSG_IS_REQUEST(msg))
+	if (sip_msg_is_request(msg))
 		handle_request(p, msg, from);
 	else
 		handle_response(p, msg, from);
@@ -1211,7 +1193,7 @@ static void on_cli_timeout(void *arg, struct txn_cli *ct, int status)
 {
 	struct proxy *p = arg;
 	struct txn_srv *st = ct->srv;
-	osip_message_t *r = NULL;
+	sip_msg_t *r = NULL;
 
 	if (!st || ct->srv_final_counted)
 		return;
@@ -1221,7 +1203,7 @@ static void on_cli_timeout(void *arg, struct txn_cli *ct, int status)
 		 inet_ntoa(ct->to.peer.sin_addr), ntohs(ct->to.peer.sin_port), status);
 	if (sip_msg_build_response(st->req, status, NULL, NULL, &r) == 0) {
 		consider_final(st, r, true);
-		osip_message_free(r);
+		sip_msg_free(r);
 	}
 	maybe_finish(p, st);
 }

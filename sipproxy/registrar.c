@@ -130,7 +130,7 @@ struct stage {
 
 /* One Contact of the request after phase 1. */
 struct req_contact {
-	char *uri;         /* osip_uri_to_str() of the URI (osip_free) */
+	char *uri;         /* sip_uri_to_str() of the URI (sip_str_free) */
 	char key[REG_KEY_MAX];
 	uint32_t expires;  /* interval, already clamped; 0: remove */
 	unsigned q;
@@ -237,33 +237,21 @@ static bool key_put(char *key, size_t *len, const char *s, bool fold)
 	return true;
 }
 
-static const char *uri_param(const osip_uri_t *u, const char *name)
-{
-	osip_uri_param_t *p;
-	int i, n = osip_list_size(&u->url_params);
-
-	for (i = 0; i < n; i++) {
-		p = osip_list_get(&u->url_params, i);
-		if (p && p->gname && !strcasecmp(p->gname, name))
-			return p->gvalue ? p->gvalue : "";
-	}
-	return NULL;
-}
-
 /* The match key of a URI (RFC 3261 §19.1.4, loosely: see the top). */
-static bool uri_key(const osip_uri_t *u, char *key)
+static bool uri_key(const sip_uri_t *u, char *key)
 {
 	static const char *const params[] = {"transport", "user", "ttl", "method", "maddr"};
 	size_t len = 0;
 	unsigned i;
 
 	key[0] = '\0';
-	if (!key_put(key, &len, u->scheme, true) || !key_put(key, &len, u->username, false) ||
-	    !key_put(key, &len, u->password, false) || !key_put(key, &len, u->host, true) ||
-	    !key_put(key, &len, u->port, false))
+	if (!key_put(key, &len, sip_uri_scheme(u), true) ||
+	    !key_put(key, &len, sip_uri_user(u), false) ||
+	    !key_put(key, &len, sip_uri_password(u), false) ||
+	    !key_put(key, &len, sip_uri_host(u), true) || !key_put(key, &len, sip_uri_port(u), false))
 		return false;
 	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-		if (!key_put(key, &len, uri_param(u, params[i]), true))
+		if (!key_put(key, &len, sip_uri_param(u, params[i]), true))
 			return false;
 	return true;
 }
@@ -302,37 +290,38 @@ static bool port_ok(const char *port)
  * sane host and port, and text that reads back as itself with the same
  * key (libosip2 turns some malformed URIs into text it then parses
  * differently, e.g. "sip:a@[::1" or stray blanks). */
-static bool uri_storable(const osip_uri_t *u, const char *text, const char *key)
+static bool uri_storable(const sip_uri_t *u, const char *text, const char *key)
 {
 	char other[REG_KEY_MAX], *again = NULL;
-	osip_uri_t *v = NULL;
+	sip_uri_t *v = NULL;
 	const char *p;
 	bool ok;
 
-	if (!scheme_is_sip(u->scheme) || !host_ok(u->host) || !port_ok(u->port))
+	if (!scheme_is_sip(sip_uri_scheme(u)) || !host_ok(sip_uri_host(u)) ||
+	    !port_ok(sip_uri_port(u)))
 		return false;
 	for (p = text; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
 			return false;
-	if (osip_uri_init(&v) != 0)
+	if (sip_uri_parse(text, &v) < 0)
 		return false;
-	ok = osip_uri_parse(v, text) == 0 && osip_uri_to_str(v, &again) == 0 && again &&
-	     !strcmp(again, text) && uri_key(v, other) && !strcmp(other, key);
-	osip_free(again);
-	osip_uri_free(v);
+	ok = sip_uri_to_str(v, &again) == 0 && !strcmp(again, text) && uri_key(v, other) &&
+	     !strcmp(other, key);
+	sip_str_free(again);
+	sip_uri_free(v);
 	return ok;
 }
 
 /* The key of a stored URI string; false if it is not a usable sip/sips URI. */
 static bool uri_string_key(const char *s, char *key)
 {
-	osip_uri_t *u = NULL;
+	sip_uri_t *u = NULL;
 	bool ok;
 
-	if (osip_uri_init(&u) != 0)
+	if (sip_uri_parse(s, &u) < 0)
 		return false;
-	ok = osip_uri_parse(u, s) == 0 && uri_key(u, key) && uri_storable(u, s, key);
-	osip_uri_free(u);
+	ok = uri_key(u, key) && uri_storable(u, s, key);
+	sip_uri_free(u);
 	return ok;
 }
 
@@ -489,48 +478,29 @@ static void req_contacts_free(struct req_contact *rc, int n)
 	int i;
 
 	for (i = 0; rc && i < n; i++)
-		osip_free(rc[i].uri);
+		sip_str_free(rc[i].uri);
 	free(rc);
 }
 
-/* Find the single contact parameter name; *dup if it appears twice. */
-static const osip_generic_param_t *contact_param(const osip_contact_t *c, const char *name,
-						 bool *dup)
-{
-	const osip_generic_param_t *p, *found = NULL;
-	int i, n = osip_list_size(&c->gen_params);
-
-	for (i = 0; i < n; i++) {
-		p = osip_list_get(&c->gen_params, i);
-		if (!p || !p->gname || strcasecmp(p->gname, name))
-			continue;
-		if (found)
-			*dup = true;
-		else
-			found = p;
-	}
-	return found;
-}
-
 /* Phase 1 for one non-"*" Contact. Returns 0 or a status with *reason. */
-static int check_contact(const struct registrar *r, const osip_contact_t *c, bool have_hdr,
+static int check_contact(const struct registrar *r, const sip_contact_t *c, bool have_hdr,
 			 uint32_t hdr_expires, struct req_contact *out, const char **reason)
 {
-	const osip_generic_param_t *pe, *pq;
-	bool dup = false;
+	const sip_uri_t *u = sip_contact_uri(c);
+	const char *pe, *pq, *host = sip_uri_host(u);
+	bool has_e, has_q, dup = false;
 	uint32_t e;
 	char *s = NULL;
 
-	if (!c->url || !c->url->scheme) {
+	if (!sip_uri_scheme(u)) {
 		*reason = R_BAD_CONTACT;
 		return 400;
 	}
-	if (!scheme_is_sip(c->url->scheme)) {
+	if (!scheme_is_sip(sip_uri_scheme(u))) {
 		*reason = R_BAD_SCHEME;
 		return 400;
 	}
-	if (!c->url->host || !*c->url->host || osip_uri_to_str(c->url, &s) != 0 || !s) {
-		osip_free(s);
+	if (!host || !*host || sip_uri_to_str(u, &s) < 0) {
 		*reason = R_BAD_CONTACT;
 		return 400;
 	}
@@ -539,22 +509,22 @@ static int check_contact(const struct registrar *r, const osip_contact_t *c, boo
 		*reason = R_LONG_URI;
 		return 400;
 	}
-	if (!uri_key(c->url, out->key)) {
+	if (!uri_key(u, out->key)) {
 		*reason = R_LONG_URI;
 		return 400;
 	}
-	if (!uri_storable(c->url, s, out->key)) {
+	if (!uri_storable(u, s, out->key)) {
 		*reason = R_BAD_CONTACT;
 		return 400;
 	}
-	pe = contact_param(c, "expires", &dup);
-	pq = contact_param(c, "q", &dup);
+	has_e = sip_contact_param(c, "expires", &pe, &dup);
+	has_q = sip_contact_param(c, "q", &pq, &dup);
 	if (dup) {
 		*reason = R_BAD_CONTACT;
 		return 400;
 	}
-	if (pe) {
-		if (!parse_delta(pe->gvalue, &e)) {
+	if (has_e) {
+		if (!parse_delta(pe, &e)) {
 			*reason = R_BAD_PARAM_EXPIRES;
 			return 400;
 		}
@@ -562,7 +532,7 @@ static int check_contact(const struct registrar *r, const osip_contact_t *c, boo
 		e = have_hdr ? hdr_expires : r->lim.default_expires;
 	}
 	out->q = 1000;
-	if (pq && !parse_q(pq->gvalue, &out->q)) {
+	if (has_q && !parse_q(pq, &out->q)) {
 		*reason = R_BAD_Q;
 		return 400;
 	}
@@ -572,28 +542,11 @@ static int check_contact(const struct registrar *r, const osip_contact_t *c, boo
 	return 0;
 }
 
-static bool is_star(const osip_contact_t *c)
-{
-	return c && !c->url && c->displayname && !strcmp(c->displayname, "*");
-}
-
 /* The §10.3 step 7 rule against one stored binding: true if the request
  * must be refused (same Call-ID, CSeq not higher). */
 static bool out_of_order(const struct stage *st, const char *call_id, uint32_t cseq)
 {
 	return !st->touched && !strcmp(st->s.c.call_id, call_id) && cseq <= st->s.c.cseq;
-}
-
-/* Take out the Contact headers of resp past the first keep. */
-static void drop_contacts(osip_message_t *resp, int keep)
-{
-	osip_contact_t *h;
-
-	while (osip_list_size(&resp->contacts) > keep) {
-		h = osip_list_get(&resp->contacts, keep);
-		osip_list_remove(&resp->contacts, keep);
-		osip_contact_free(h);
-	}
 }
 
 /* q (thousandths, below 1000) as "0.5", "0.25", "0.125"; "" for 1000. */
@@ -622,10 +575,10 @@ static void format_q(unsigned q, char out[8])
 
 /* Add one Contact header per live staged binding to resp (sorted). On
  * failure every header added here is taken out again. */
-static int add_contacts(struct registrar *r, unsigned nstage, int64_t now, osip_message_t *resp)
+static int add_contacts(struct registrar *r, unsigned nstage, int64_t now, sip_msg_t *resp)
 {
 	char buf[REG_URI_MAX + 64], q[8];
-	int before = osip_list_size(&resp->contacts);
+	int before = sip_msg_contact_count(resp);
 	unsigned i, k = sort_live(r, &r->stage[0].s, sizeof(struct stage), nstage, now);
 	const struct reg_contact *c;
 
@@ -634,8 +587,8 @@ static int add_contacts(struct registrar *r, unsigned nstage, int64_t now, osip_
 		format_q(c->q, q);
 		snprintf(buf, sizeof(buf), "<%s>;expires=%lld%s%s", c->uri,
 			 (long long)(c->expires - now), q[0] ? ";q=" : "", q);
-		if (osip_message_set_contact(resp, buf) != 0) {
-			drop_contacts(resp, before);
+		if (sip_msg_add_contact(resp, buf) != 0) {
+			sip_msg_truncate_contacts(resp, before);
 			return -ENOMEM;
 		}
 	}
@@ -643,32 +596,27 @@ static int add_contacts(struct registrar *r, unsigned nstage, int64_t now, osip_
 }
 
 /* Phase 1 for the request-wide parts: Call-ID, CSeq, Expires. */
-static int check_request(const osip_message_t *req, char *call_id, uint32_t *cseq,
+static int check_request(const sip_msg_t *req, char *call_id, uint32_t *cseq,
 			 bool *have_hdr, uint32_t *hdr_expires, const char **reason)
 {
-	osip_header_t *h = NULL;
-	char *s = NULL;
-	int pos;
+	const char *num = sip_msg_call_id_number(req), *host = sip_msg_call_id_host(req), *v;
+	int n, count;
 
-	if (!req->call_id || osip_call_id_to_str(req->call_id, &s) != 0 || !s || !*s ||
-	    strlen(s) >= REG_CALLID_MAX) {
-		osip_free(s);
+	/* the Call-ID as written: "number@host" or "number" */
+	n = num ? snprintf(call_id, REG_CALLID_MAX, "%s%s%s", num, host ? "@" : "",
+			   host ? host : "") : -1;
+	if (n <= 0 || n >= REG_CALLID_MAX) {
 		*reason = R_BAD_CALLID;
 		return 400;
 	}
-	snprintf(call_id, REG_CALLID_MAX, "%s", s);
-	osip_free(s);
-	if (!req->cseq || !parse_delta(req->cseq->number, cseq) || *cseq == UINT32_MAX) {
+	if (!parse_delta(sip_msg_cseq_number(req), cseq) || *cseq == UINT32_MAX) {
 		*reason = R_BAD_CSEQ; /* saturated: was above 2^32-1 */
 		return 400;
 	}
 	*have_hdr = false;
-	pos = osip_message_header_get_byname(req, "expires", 0, &h);
-	if (pos >= 0) {
-		osip_header_t *h2 = NULL;
-
-		if (!h || !parse_delta(h->hvalue, hdr_expires) ||
-		    osip_message_header_get_byname(req, "expires", pos + 1, &h2) >= 0) {
+	v = sip_msg_header(req, "expires", &count);
+	if (count > 0) {
+		if (!parse_delta(v, hdr_expires) || count > 1) {
 			*reason = R_BAD_EXPIRES;
 			return 400;
 		}
@@ -703,18 +651,184 @@ static void stage_remove(struct registrar *r, unsigned *n, unsigned i)
 	(*n)--;
 }
 
-int registrar_register(struct registrar *r, const char *aor, const osip_message_t *req,
-		       const struct tp_addr *src, int64_t now, osip_message_t *resp,
+/* Phase 1 for the Contacts: *star for a valid "*", else *rcp (n of them,
+ * the caller frees it with req_contacts_free() whatever this returns)
+ * filled by check_contact(). Returns 0 or a status with *reason; for 423
+ * the Min-Expires header goes into resp. */
+static int check_contacts(const struct registrar *r, const sip_msg_t *req, bool have_hdr,
+			  uint32_t hdr_expires, sip_msg_t *resp, struct req_contact **rcp,
+			  int *np, bool *star, const char **reason)
+{
+	int i, n = sip_msg_contact_count(req), status;
+	struct req_contact *rc;
+	bool brief = false;
+	char mins[16];
+
+	*rcp = NULL;
+	*np = n;
+	for (i = 0; i < n; i++)
+		if (sip_contact_is_star(sip_msg_contact(req, i)))
+			*star = true;
+	if (*star) {
+		/* RFC 3261 §10.3 step 6: "*" alone, Expires: 0, no parameter */
+		if (n != 1 || !have_hdr || hdr_expires != 0 ||
+		    sip_contact_param_count(sip_msg_contact(req, 0)) > 0) {
+			*reason = R_BAD_STAR;
+			return 400;
+		}
+		return 0;
+	}
+	if (n <= 0)
+		return 0; /* a query */
+	if (!(rc = *rcp = calloc((size_t)n, sizeof(*rc)))) {
+		*reason = R_INTERNAL;
+		return 500;
+	}
+	for (i = 0; i < n; i++) {
+		const sip_contact_t *c = sip_msg_contact(req, i);
+
+		if (!c) {
+			*reason = R_BAD_CONTACT;
+			return 400;
+		}
+		if ((status = check_contact(r, c, have_hdr, hdr_expires, &rc[i], reason)))
+			return status;
+		if (rc[i].expires > 0 && rc[i].expires < r->lim.min_expires)
+			brief = true;
+	}
+	if (!brief)
+		return 0;
+	snprintf(mins, sizeof(mins), "%u", r->lim.min_expires);
+	if (resp && sip_msg_add_header(resp, "Min-Expires", mins) != 0) {
+		*reason = R_INTERNAL;
+		return 500;
+	}
+	*reason = R_TOO_BRIEF;
+	return 423;
+}
+
+/* The staged binding with this key, its index in *j; NULL if none. */
+static struct stage *stage_find(struct registrar *r, unsigned ns, const char *key, unsigned *j)
+{
+	for (*j = 0; *j < ns; (*j)++)
+		if (!strcmp(r->stage[*j].key, key))
+			return &r->stage[*j];
+	return NULL;
+}
+
+/* Phase 2: the request's Contacts (or "*") applied to the scratch copy of
+ * a's live bindings, *ns of them afterwards. Returns 0 or a status with
+ * *reason (500 out of order, 403 too many). */
+static int stage_apply(struct registrar *r, const struct aor *a, bool star,
+		       const struct req_contact *rc, int n, const char *call_id, uint32_t cseq,
+		       const struct tp_addr *src, int64_t now, unsigned *ns,
+		       const char **reason)
+{
+	struct stage *st;
+	unsigned j;
+	int i;
+
+	*ns = stage_load(r, a, now);
+	if (star) {
+		for (j = 0; j < *ns; j++)
+			if (out_of_order(&r->stage[j], call_id, cseq)) {
+				*reason = R_ORDER;
+				return 500;
+			}
+		*ns = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		st = stage_find(r, *ns, rc[i].key, &j);
+		if (st && out_of_order(st, call_id, cseq)) {
+			*reason = R_ORDER;
+			return 500;
+		}
+		if (rc[i].expires == 0) {
+			if (st)
+				stage_remove(r, ns, j);
+			continue;
+		}
+		if (!st) {
+			if (*ns >= r->lim.max_contacts) {
+				*reason = R_TOO_MANY;
+				return 403;
+			}
+			st = &r->stage[(*ns)++];
+			memset(st, 0, sizeof(*st));
+			memcpy(st->key, rc[i].key, sizeof(st->key));
+		}
+		snprintf(st->s.c.uri, sizeof(st->s.c.uri), "%s", rc[i].uri);
+		st->s.c.src = *src;
+		st->s.c.expires = sat_add(now, rc[i].expires);
+		st->s.c.q = rc[i].q;
+		memcpy(st->s.c.call_id, call_id, REG_CALLID_MAX);
+		st->s.c.cseq = cseq;
+		st->s.seq = ++r->seq;
+		st->touched = true;
+	}
+	return 0;
+}
+
+/* Phase 3: the 200's Contacts into resp, then the ns staged bindings
+ * replace aor's (a: its node, NULL if new). n: how many Contacts the
+ * request had. Returns 200, or 500 with *reason (resp as it was). */
+static int commit(struct registrar *r, const char *aor, struct aor *a, bool star, int n,
+		  unsigned ns, int64_t now, sip_msg_t *resp, const char **reason)
+{
+	/* a query, nothing expired: the store stays as it is */
+	bool query = a && !star && n == 0 && ns == a->n, changed;
+	int before;
+
+	if (!a && ns > 0) {
+		if (r->naors >= r->lim.max_aors)
+			registrar_expire(r, now);
+		if (r->naors >= r->lim.max_aors) {
+			*reason = R_FULL;
+			return 500;
+		}
+	}
+	before = resp ? sip_msg_contact_count(resp) : 0;
+	if (resp && add_contacts(r, ns, now, resp) != 0) {
+		*reason = R_INTERNAL;
+		return 500;
+	}
+	/* a query, or nothing stored before or after: no change to tell */
+	changed = !query && (a || ns > 0);
+	if (ns == 0) {
+		if (a)
+			unlink_aor(r, a);
+	} else if (query) {
+		/* nothing to write */
+	} else if (!a && !(a = new_aor(r, aor))) {
+		goto nomem;
+	} else if (!set_slots(r, a, ns)) {
+		if (!a->n)
+			unlink_aor(r, a); /* just created */
+		goto nomem;
+	}
+	if (r->hook && changed)
+		r->hook(r->hook_arg, aor, now);
+	return 200;
+nomem:
+	if (resp)
+		sip_msg_truncate_contacts(resp, before);
+	*reason = R_INTERNAL;
+	return 500;
+}
+
+int registrar_register(struct registrar *r, const char *aor, const sip_msg_t *req,
+		       const struct tp_addr *src, int64_t now, sip_msg_t *resp,
 		       const char **reason)
 {
 	const char *dummy;
-	char call_id[REG_CALLID_MAX], mins[16];
+	char call_id[REG_CALLID_MAX];
 	uint32_t cseq = 0, hdr_expires = 0;
-	bool have_hdr = false, star = false, brief = false, changed;
+	bool have_hdr = false, star = false;
 	struct req_contact *rc = NULL;
-	struct aor *a;
-	int status, i, n, before = 0;
-	unsigned ns, j;
+	struct aor *a = NULL;
+	int status, n = 0;
+	unsigned ns = 0;
 
 	if (!reason)
 		reason = &dummy;
@@ -727,145 +841,18 @@ int registrar_register(struct registrar *r, const char *aor, const osip_message_
 		*reason = R_BAD_AOR;
 		return 400;
 	}
+	/* phase 1: the request, then every Contact */
 	if ((status = check_request(req, call_id, &cseq, &have_hdr, &hdr_expires, reason)))
 		return status;
-
-	/* phase 1: every Contact */
-	n = osip_list_size(&req->contacts);
-	if (n < 0)
-		n = 0;
-	for (i = 0; i < n; i++)
-		if (is_star(osip_list_get(&req->contacts, i)))
-			star = true;
-	if (star) {
-		const osip_contact_t *c = osip_list_get(&req->contacts, 0);
-
-		/* RFC 3261 §10.3 step 6: "*" alone, Expires: 0, no parameter */
-		if (n != 1 || !have_hdr || hdr_expires != 0 || osip_list_size(&c->gen_params) > 0) {
-			*reason = R_BAD_STAR;
-			return 400;
-		}
-	} else if (n > 0) {
-		if (!(rc = calloc((size_t)n, sizeof(*rc)))) {
-			*reason = R_INTERNAL;
-			return 500;
-		}
-		for (i = 0; i < n; i++) {
-			const osip_contact_t *c = osip_list_get(&req->contacts, i);
-
-			if (!c) {
-				*reason = R_BAD_CONTACT;
-				status = 400;
-			} else {
-				status = check_contact(r, c, have_hdr, hdr_expires, &rc[i], reason);
-			}
-			if (status)
-				goto out;
-			if (rc[i].expires > 0 && rc[i].expires < r->lim.min_expires)
-				brief = true;
-		}
-		if (brief) {
-			snprintf(mins, sizeof(mins), "%u", r->lim.min_expires);
-			if (resp && osip_message_set_header(resp, "Min-Expires", mins) != 0) {
-				*reason = R_INTERNAL;
-				status = 500;
-				goto out;
-			}
-			*reason = R_TOO_BRIEF;
-			status = 423;
-			goto out;
-		}
-	}
-
+	status = check_contacts(r, req, have_hdr, hdr_expires, resp, &rc, &n, &star, reason);
 	/* phase 2: on the scratch copy */
-	a = find_aor(r, aor);
-	ns = stage_load(r, a, now);
-	if (star) {
-		for (j = 0; j < ns; j++)
-			if (out_of_order(&r->stage[j], call_id, cseq)) {
-				*reason = R_ORDER;
-				status = 500;
-				goto out;
-			}
-		ns = 0;
+	if (status == 0) {
+		a = find_aor(r, aor);
+		status = stage_apply(r, a, star, rc, n, call_id, cseq, src, now, &ns, reason);
 	}
-	for (i = 0; !star && i < n; i++) {
-		struct stage *st = NULL;
-
-		for (j = 0; j < ns; j++)
-			if (!strcmp(r->stage[j].key, rc[i].key)) {
-				st = &r->stage[j];
-				break;
-			}
-		if (st && out_of_order(st, call_id, cseq)) {
-			*reason = R_ORDER;
-			status = 500;
-			goto out;
-		}
-		if (rc[i].expires == 0) {
-			if (st)
-				stage_remove(r, &ns, j);
-			continue;
-		}
-		if (!st) {
-			if (ns >= r->lim.max_contacts) {
-				*reason = R_TOO_MANY;
-				status = 403;
-				goto out;
-			}
-			st = &r->stage[ns++];
-			memset(st, 0, sizeof(*st));
-			memcpy(st->key, rc[i].key, sizeof(st->key));
-		}
-		snprintf(st->s.c.uri, sizeof(st->s.c.uri), "%s", rc[i].uri);
-		st->s.c.src = *src;
-		st->s.c.expires = sat_add(now, rc[i].expires);
-		st->s.c.q = rc[i].q;
-		memcpy(st->s.c.call_id, call_id, sizeof(call_id));
-		st->s.c.cseq = cseq;
-		st->s.seq = ++r->seq;
-		st->touched = true;
-	}
-
 	/* phase 3: commit */
-	if (!a && ns > 0) {
-		if (r->naors >= r->lim.max_aors)
-			registrar_expire(r, now);
-		if (r->naors >= r->lim.max_aors) {
-			*reason = R_FULL;
-			status = 500;
-			goto out;
-		}
-	}
-	before = resp ? osip_list_size(&resp->contacts) : 0;
-	if (resp && add_contacts(r, ns, now, resp) != 0)
-		goto nomem;
-	/* a query, or nothing stored before or after: no change to tell */
-	changed = !(a && !star && n == 0 && ns == a->n) && (a || ns > 0);
-	if (ns == 0) {
-		if (a)
-			unlink_aor(r, a);
-	} else if (a && !star && n == 0 && ns == a->n) {
-		/* a query, nothing expired: the store stays as it is */
-	} else if (!a && !(a = new_aor(r, aor))) {
-		goto nomem_contacts;
-	} else if (!set_slots(r, a, ns)) {
-		if (!a->n)
-			unlink_aor(r, a); /* just created */
-		goto nomem_contacts;
-	}
-	if (r->hook && changed)
-		r->hook(r->hook_arg, aor, now);
-	status = 200;
-	goto out;
-
-nomem_contacts:
-	if (resp)
-		drop_contacts(resp, before);
-nomem:
-	*reason = R_INTERNAL;
-	status = 500;
-out:
+	if (status == 0)
+		status = commit(r, aor, a, star, n, ns, now, resp, reason);
 	req_contacts_free(rc, n);
 	return status;
 }

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <osipparser2/osip_parser.h>
+#include "sip/sip_msg.h"
 
 #include "transport.h"
 
@@ -60,8 +60,8 @@ void registrar_free(struct registrar *r);
  * it as Contact headers; on 423 a Min-Expires header. Returns the status
  * (200, 400, 403, 423, 500) and sets *reason to a static phrase when not
  * 200 (NULL otherwise). */
-int registrar_register(struct registrar *r, const char *aor, const osip_message_t *req,
-		       const struct tp_addr *src, int64_t now, osip_message_t *resp,
+int registrar_register(struct registrar *r, const char *aor, const sip_msg_t *req,
+		       const struct tp_addr *src, int64_t now, sip_msg_t *resp,
 		       const char **reason);
 
 /* Live contacts of aor at now, best q first (ties: most recent first),

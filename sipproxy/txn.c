@@ -76,7 +76,7 @@ void txn_get_stats(const struct txn_layer *tl, struct txn_stats *st)
 
 /* ---- sending ---- */
 
-static int send_msg(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg,
+static int send_msg(struct txn_layer *tl, const struct tp_addr *to, sip_msg_t *msg,
 		    char **keep, size_t *keep_len)
 {
 	char *buf;
@@ -95,7 +95,7 @@ static int send_msg(struct txn_layer *tl, const struct tp_addr *to, osip_message
 	return rc;
 }
 
-int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg)
+int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, sip_msg_t *msg)
 {
 	return send_msg(tl, to, msg, NULL, NULL);
 }
@@ -103,7 +103,7 @@ int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t 
 /* Where a response to st's request goes: RFC 3261 §18.2.2 / RFC 3581 over
  * UDP; the same connection over TCP. */
 void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
-		   const osip_message_t *resp, struct tp_addr *d)
+		   const sip_msg_t *resp, struct tp_addr *d)
 {
 	bool maddr_ok = policy_trusted_peer(c, from->peer.sin_addr.s_addr);
 	struct sip_target t;
@@ -154,8 +154,8 @@ void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st)
 	if (st->timer)
 		event_free(st->timer);
 	if (st->best)
-		osip_message_free(st->best);
-	osip_message_free(st->req);
+		sip_msg_free(st->best);
+	sip_msg_free(st->req);
 	sip_msg_bytes_free(st->resp);
 	tl->st.srv_open--;
 	free(st);
@@ -187,7 +187,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 	txn_srv_destroy(tl, st);
 }
 
-struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_t *req,
+struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *req,
 			    const struct tp_addr *from)
 {
 	struct txn_srv *st;
@@ -204,7 +204,7 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_
 		return NULL;
 	}
 	strcpy(st->key, key);
-	st->invite = MSG_IS_INVITE(req);
+	st->invite = sip_msg_method_is(req, "INVITE");
 	st->state = st->invite ? TS_PROCEEDING : TS_TRYING;
 	st->from = *from;
 	st->req = req;
@@ -218,17 +218,17 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_
 	return st;
 }
 
-int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *resp)
+int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp)
 {
 	const struct sp_conf *c = tl->conf;
 	struct tp_addr d;
-	int status = resp->status_code, rc;
+	int status = sip_msg_status(resp), rc;
 
 	txn_resp_dest(tl->conf, &st->from, resp, &d);
 	sip_msg_bytes_free(st->resp);
 	st->resp = NULL;
 	rc = send_msg(tl, &d, resp, &st->resp, &st->resp_len);
-	osip_message_free(resp);
+	sip_msg_free(resp);
 	st->resp_status = status;
 	if (status < 200) {
 		if (st->state == TS_TRYING)
@@ -256,7 +256,7 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *re
 
 int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const char *reason)
 {
-	osip_message_t *r;
+	sip_msg_t *r;
 	int rc;
 
 	if ((rc = sip_msg_build_response(st->req, status, reason, NULL, &r)) < 0)
@@ -307,7 +307,7 @@ static void cli_free(struct txn_layer *tl, struct txn_cli *ct)
 	if (ct->timer_c)
 		event_free(ct->timer_c);
 	if (ct->req)
-		osip_message_free(ct->req);
+		sip_msg_free(ct->req);
 	sip_msg_bytes_free(ct->bytes);
 	tl->st.cli_open--;
 	free(ct);
@@ -390,7 +390,7 @@ static void cli_timer_c(evutil_socket_t fd, short what, void *arg)
 }
 
 struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
-			     osip_message_t *req, const char *branch, struct txn_srv *srv,
+			     sip_msg_t *req, const char *branch, struct txn_srv *srv,
 			     int out_realm)
 {
 	const struct sp_conf *c = tl->conf;
@@ -405,10 +405,10 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	if (strlen(branch) >= SIP_BRANCH_MAX || !(ct = calloc(1, sizeof(*ct))))
 		goto fail;
 	strcpy(ct->branch, branch);
-	snprintf(ct->method, sizeof(ct->method), "%s", req->sip_method ? req->sip_method : "");
+	snprintf(ct->method, sizeof(ct->method), "%s", sip_msg_method(req) ? sip_msg_method(req) : "");
 	ct->tl = tl;
 	ct->to = *to;
-	ct->invite = MSG_IS_INVITE(req);
+	ct->invite = sip_msg_method_is(req, "INVITE");
 	ct->state = TC_CALLING;
 	ct->srv = srv;
 	ct->out_realm = out_realm;
@@ -452,98 +452,31 @@ fail:
 		free(ct);
 	}
 	if (req)
-		osip_message_free(req);
+		sip_msg_free(req);
 	return NULL;
 }
 
-struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp)
+struct txn_cli *txn_cli_match(struct txn_layer *tl, const sip_msg_t *resp)
 {
-	osip_via_t *via;
-	osip_generic_param_t *br = NULL;
+	const char *method = sip_msg_cseq_method(resp), *branch;
 	struct txn_cli *ct;
 	bool invite;
 
-	if (!resp->cseq || !resp->cseq->method || osip_message_get_via(resp, 0, &via) < 0 || !via)
+	if (!method || !(branch = sip_msg_via_branch(resp, 0)))
 		return NULL;
-	osip_via_param_get_byname(via, "branch", &br);
-	if (!br || !br->gvalue)
-		return NULL;
-	invite = !strcmp(resp->cseq->method, "INVITE");
-	for (ct = tl->cli[bucket_of(tl, br->gvalue)]; ct; ct = ct->hnext)
-		if (!strcmp(ct->branch, br->gvalue) && ct->invite == invite &&
-		    !strcmp(ct->method, resp->cseq->method))
+	invite = !strcmp(method, "INVITE");
+	for (ct = tl->cli[bucket_of(tl, branch)]; ct; ct = ct->hnext)
+		if (!strcmp(ct->branch, branch) && ct->invite == invite && !strcmp(ct->method, method))
 			return ct;
 	return NULL;
 }
 
-/* RFC 3261 §17.1.1.3: the ACK of a non-2xx final response, built from the
- * request as sent (Request-URI, Call-ID, From, CSeq number, top Via only,
- * Route) and the response's To. */
-static osip_message_t *build_ack(const osip_message_t *req, const osip_message_t *resp)
-{
-	osip_message_t *ack = NULL;
-	osip_to_t *to = NULL;
-
-	if (osip_message_clone(req, &ack) != 0)
-		return NULL;
-	while (osip_list_size(&ack->vias) > 1) {
-		osip_via_t *v = osip_list_get(&ack->vias, 1);
-		osip_list_remove(&ack->vias, 1);
-		osip_via_free(v);
-	}
-	osip_list_special_free(&ack->record_routes, (void (*)(void *))osip_record_route_free);
-	osip_list_special_free(&ack->contacts, (void (*)(void *))osip_contact_free);
-	osip_list_special_free(&ack->bodies, (void (*)(void *))osip_body_free);
-	osip_list_special_free(&ack->allows, (void (*)(void *))osip_allow_free);
-	osip_list_special_free(&ack->headers, (void (*)(void *))osip_header_free);
-	if (ack->content_type) {
-		osip_content_type_free(ack->content_type);
-		ack->content_type = NULL;
-	}
-	if (ack->content_length) {
-		osip_content_length_free(ack->content_length);
-		ack->content_length = NULL;
-	}
-	osip_free(ack->sip_method);
-	ack->sip_method = osip_strdup("ACK");
-	osip_free(ack->cseq->method);
-	ack->cseq->method = osip_strdup("ACK");
-	if (resp->to && osip_to_clone(resp->to, &to) == 0) {
-		osip_to_free(ack->to);
-		ack->to = to;
-	}
-	if (!ack->sip_method || !ack->cseq->method) {
-		osip_message_free(ack);
-		return NULL;
-	}
-	osip_message_force_update(ack);
-	return ack;
-}
-
-/* RFC 3261 §9.1: CANCEL from the request as sent. */
-static osip_message_t *build_cancel(const osip_message_t *req)
-{
-	osip_message_t *c = build_ack(req, req);
-
-	if (!c)
-		return NULL;
-	osip_free(c->sip_method);
-	c->sip_method = osip_strdup("CANCEL");
-	osip_free(c->cseq->method);
-	c->cseq->method = osip_strdup("CANCEL");
-	if (!c->sip_method || !c->cseq->method) {
-		osip_message_free(c);
-		return NULL;
-	}
-	return c;
-}
-
 static void send_cancel(struct txn_layer *tl, struct txn_cli *ct)
 {
-	osip_message_t *c;
+	sip_msg_t *c;
 
 	ct->cancel_sent = true;
-	if (!ct->req || !(c = build_cancel(ct->req)))
+	if (!ct->req || !(c = sip_msg_build_cancel(ct->req)))
 		return;
 	/* its own client transaction (non-INVITE), with the INVITE's branch */
 	txn_cli_send(tl, &ct->to, c, ct->branch, NULL, ct->out_realm);
@@ -559,10 +492,10 @@ void txn_cli_cancel(struct txn_layer *tl, struct txn_cli *ct)
 		ct->cancel_pending = true;
 }
 
-bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_message_t *resp)
+bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t *resp)
 {
 	const struct sp_conf *c = tl->conf;
-	int status = resp->status_code;
+	int status = sip_msg_status(resp);
 
 	if (ct->state == TC_TERMINATED) {
 		/* a 2xx after the branch died still has to reach the caller */
@@ -588,10 +521,10 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_messa
 	if (ct->state == TC_COMPLETED) {
 		/* a retransmitted final response */
 		if (ct->invite && status >= 300 && ct->req) {
-			osip_message_t *ack = build_ack(ct->req, resp);
+			sip_msg_t *ack = sip_msg_build_ack(ct->req, resp);
 			if (ack) {
 				txn_send_raw(tl, &ct->to, ack);
-				osip_message_free(ack);
+				sip_msg_free(ack);
 			}
 			return false;
 		}
@@ -607,14 +540,14 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_messa
 	ct->bytes = NULL;
 	ct->len = 0;
 	if ((!ct->invite || status < 300) && ct->req) {
-		osip_message_free(ct->req);
+		sip_msg_free(ct->req);
 		ct->req = NULL;
 	}
 	if (ct->invite && status >= 300) {
-		osip_message_t *ack = build_ack(ct->req, resp);
+		sip_msg_t *ack = sip_msg_build_ack(ct->req, resp);
 		if (ack) {
 			txn_send_raw(tl, &ct->to, ack);
-			osip_message_free(ack);
+			sip_msg_free(ack);
 		}
 		arm(ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
 	} else if (ct->invite) {

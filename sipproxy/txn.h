@@ -26,9 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <osipparser2/osip_parser.h>
-
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "transport.h"
 
 #define TXN_KEY_MAX 320
@@ -52,7 +50,7 @@ struct txn_srv {
 	bool invite;
 	enum txn_srv_state state;
 	struct tp_addr from;     /* where the request came from */
-	osip_message_t *req;     /* the request as received (Via fixed) */
+	sip_msg_t *req;     /* the request as received (Via fixed) */
 	char *resp;              /* last response sent, serialised */
 	size_t resp_len;
 	int resp_status;
@@ -64,7 +62,7 @@ struct txn_srv {
 	unsigned nbranches;
 	unsigned nfinal;         /* branches with a final response */
 	unsigned npending;       /* branches waiting for their SDP rewrite */
-	osip_message_t *best;    /* best non-2xx final so far (a clone) */
+	sip_msg_t *best;    /* best non-2xx final so far (a clone) */
 	bool best_local;         /* ... that we made (not from downstream) */
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
@@ -88,7 +86,7 @@ struct txn_cli {
 	enum txn_cli_state state;
 	struct tp_addr to;
 	char method[24];         /* the request's, to match responses */
-	osip_message_t *req;     /* as sent; freed once final unless an ACK
+	sip_msg_t *req;     /* as sent; freed once final unless an ACK
 				    may have to be built again (INVITE non-2xx) */
 	char *bytes;             /* as sent, for retransmission; freed once final */
 	size_t len;
@@ -137,13 +135,13 @@ struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key);
 /* A new server transaction for req (taken over: freed with it), received
  * from from. NULL if the table is full (the caller answers 503) or out of
  * memory; req is then still the caller's. */
-struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, osip_message_t *req,
+struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *req,
 			    const struct tp_addr *from);
 
 /* Send resp (taken over and freed) upstream as this transaction's response:
  * to the top Via's target (RFC 3581), over the connection the request came
  * on when it is TCP. Updates the state and the timers. 0 or -errno. */
-int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, osip_message_t *resp);
+int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp);
 
 /* Build a response to the transaction's request and send it. */
 int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const char *reason);
@@ -166,17 +164,17 @@ void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st);
  * that fails at once is reported through cli_timeout (status 503) from the
  * event loop, not from inside this call. */
 struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
-			     osip_message_t *req, const char *branch, struct txn_srv *srv,
+			     sip_msg_t *req, const char *branch, struct txn_srv *srv,
 			     int out_realm);
 
 /* The client transaction a response belongs to, or NULL (a stray). */
-struct txn_cli *txn_cli_match(struct txn_layer *tl, const osip_message_t *resp);
+struct txn_cli *txn_cli_match(struct txn_layer *tl, const sip_msg_t *resp);
 
 /* Record a response received for ct. Returns true when the proxy must
  * process it, false when it is a retransmission of a final response (it
  * was absorbed: for INVITE non-2xx, our ACK is sent again). 2xx to INVITE
  * are always passed on (RFC 6026: they are forwarded each time). */
-bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const osip_message_t *resp);
+bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t *resp);
 
 /* Send a CANCEL for this INVITE branch now if it has had a provisional
  * response, else as soon as it gets one (RFC 3261 §9.1). */
@@ -187,10 +185,10 @@ void txn_cli_cancel(struct txn_layer *tl, struct txn_cli *ct);
  * connection over TCP. The top Via's maddr counts only when from is one of
  * c's trusted_peers (from anyone else it would be a reflection). */
 void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
-		   const osip_message_t *resp, struct tp_addr *d);
+		   const sip_msg_t *resp, struct tp_addr *d);
 
 /* Send bytes statelessly (ACK for 2xx, CANCEL responses ...). */
-int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, osip_message_t *msg);
+int txn_send_raw(struct txn_layer *tl, const struct tp_addr *to, sip_msg_t *msg);
 
 void txn_get_stats(const struct txn_layer *tl, struct txn_stats *st);
 

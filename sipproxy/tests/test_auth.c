@@ -24,7 +24,7 @@
 #include "auth.h"
 #include "digest.h"
 #include "md5.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 
 /* ---- hashes ---- */

@@ -40,7 +40,7 @@
 #include "../media.h"
 #include "../persist.h"
 #include "../registrar.h"
-#include "../sip_msg.h"
+#include "../sip/sip_msg.h"
 #include "../sp_conf.h"
 #include "journal.h"
 #include "log.h"

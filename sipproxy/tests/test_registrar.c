@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "../registrar.h"
-#include "../sip_msg.h"
+#include "../sip/sip_msg.h"
 
 #define AOR "alice@example.com"
 #define T0 1000000 /* the clock at the start of each test */

@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../sip_msg.h"
+#include "../sip/sip_msg.h"
 
 
 /* ---- helpers ---- */

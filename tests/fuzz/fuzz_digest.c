@@ -36,7 +36,7 @@
 #include "digest.h"
 #include "fuzz_common.h"
 #include "log.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "sp_conf.h"
 
 static char users_path[] = "/tmp/fuzz_digest_users.XXXXXX";

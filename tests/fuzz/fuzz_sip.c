@@ -46,7 +46,7 @@
 
 #include "fuzz_common.h"
 #include "registrar.h"
-#include "sip_msg.h"
+#include "sip/sip_msg.h"
 #include "transport.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
