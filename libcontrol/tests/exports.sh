@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Declarations start in column 0 with their return type; typedefs aside.
-grep -hE '^[a-z]' "$src"/include/natctl/*.h | grep -v '^typedef' |
+grep -hE '^[a-z]' "$src"/include/libcontrol/*.h | grep -v '^typedef' |
 	grep -oE '\bnc_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$tmp/headers"
 grep -oE '^[[:space:]]*nc_[a-z0-9_]+;' "$src/libcontrol.sym" | tr -d ' \t;' | sort -u >"$tmp/script"
 nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "pcp.h"
 #include "pktbuild.h"
