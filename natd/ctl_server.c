@@ -6,8 +6,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
-#include <natctl/auth.h>
-#include <natctl/client.h>
+#include <libcontrol/auth.h>
+#include <libcontrol/secret.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <grp.h>

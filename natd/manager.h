@@ -12,7 +12,7 @@
  * the inbound path. Alternative targets also get "alias" bindings (in-side
  * key only) so their own packets leave from the same M.
  *
- * Requests and replies use libcontrol's structs (natctl/msg.h), so the
+ * Requests and replies use libcontrol's structs (libcontrol/msg.h), so the
  * control server, the PCP/NAT-PMP front-end and the tests speak one
  * language. Every function returns an NC_ST_* status and fills a reason;
  * nothing here touches a socket.
@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "binding.h"
 #include "realm.h"

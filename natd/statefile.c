@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "binding.h"
 #include "clock.h"

@@ -54,7 +54,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

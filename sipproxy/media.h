@@ -42,7 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 #include <time.h>
 
 #include "sdp_rewrite.h"

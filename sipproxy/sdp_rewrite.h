@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 /* Limits enforced before libosip2 sees the body: a longer body, or one
  * with more lines or m= lines, is refused (never truncated). The line

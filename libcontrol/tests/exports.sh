@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Declarations start in column 0 with their return type; typedefs and
 # static inline helpers (compiled into the caller, never exported) aside.
-grep -hE '^[a-z]' "$src"/include/natctl/*.h | grep -v -e '^typedef' -e '^static inline' |
+grep -hE '^[a-z]' "$src"/include/libcontrol/*.h | grep -v -e '^typedef' -e '^static inline' |
 	grep -oE '\bnc_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$tmp/headers"
 grep -oE '^[[:space:]]*nc_[a-z0-9_]+;' "$src/libcontrol.sym" | tr -d ' \t;' | sort -u >"$tmp/script"
 nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <natctl/auth.h>
+#include <libcontrol/auth.h>
 
 #include "fake_server.h"
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #define FS_EPOCH 0x0123456789abcdefull
 

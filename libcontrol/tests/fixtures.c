@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <natctl/auth.h>
+#include <libcontrol/auth.h>
 
 #include "fixtures.h"
 

@@ -4,9 +4,9 @@
 #ifndef NC_TEST_FIXTURES_H
 #define NC_TEST_FIXTURES_H
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
-/* The secret and nonces of the "auth" fixtures (natctl/proto.h section 6). */
+/* The secret and nonces of the "auth" fixtures (libcontrol/proto.h section 6). */
 #define FX_SECRET "correct horse battery staple"
 
 /* Number of fixtures. */

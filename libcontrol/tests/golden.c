@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "golden.h"
 

@@ -18,7 +18,7 @@
 
 #include <event2/event.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "fake_server.h"
 

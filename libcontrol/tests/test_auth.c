@@ -1,7 +1,7 @@
 /* Unit tests for common/sha256.c and auth.c: SHA-256 against FIPS 180-4 example
  * vectors (including the million-'a' message and inputs around the 55/56/64
  * byte padding edges, fed in pieces), HMAC-SHA256 against RFC 4231 test
- * cases 1-7, and the challenge-response MACs of natctl/proto.h section 6. */
+ * cases 1-7, and the challenge-response MACs of libcontrol/proto.h section 6. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <natctl/auth.h>
-#include <natctl/msg.h>
+#include <libcontrol/auth.h>
+#include <libcontrol/msg.h>
 
 #include "sha256.h"
 

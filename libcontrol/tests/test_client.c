@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "fake_server.h"
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "fixtures.h"
 #include "golden.h"
@@ -286,7 +286,7 @@ static void test_nospace_and_prefixes(void **state)
 	free(d);
 }
 
-/* Spot checks of the wire bytes against natctl/proto.h. */
+/* Spot checks of the wire bytes against libcontrol/proto.h. */
 static void test_wire_layout(void **state)
 {
 	static const uint8_t want[] = {

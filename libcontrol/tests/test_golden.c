@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "fixtures.h"
 #include "golden.h"

@@ -546,7 +546,7 @@ static void test_session(void **state)
 /* Requests before HELLO, undecodable and inconsistent BINDs, unknown
  * types, replies sent by a client after HELLO, a truncated message,
  * unframeable garbage, a second HELLO, a connection that never says
- * HELLO: each answered as natctl/proto.h says, and the connection kept or
+ * HELLO: each answered as libcontrol/proto.h says, and the connection kept or
  * closed accordingly. */
 static void test_hostile(void **state)
 {
@@ -555,7 +555,7 @@ static void test_hostile(void **state)
 
 /* Messages that cannot be attributed to a request type (a reply or part
  * type from a client, an unknown version), before HELLO and after it:
- * ERROR with the offending request id, as natctl/proto.h section 5 says. */
+ * ERROR with the offending request id, as libcontrol/proto.h section 5 says. */
 static void test_unattributable(void **state)
 {
 	play(*state, "ctl-unattributable.hex");

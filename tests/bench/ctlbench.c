@@ -1,5 +1,5 @@
 /* ctlbench: BIND + RELEASE round trips over natd's control socket, through
- * libcontrol's public client API (natctl/client.h), as a third-party
+ * libcontrol's public client API (libcontrol/client.h), as a third-party
  * application would make them. tests/bench/control runs it; see
  * tests/bench/README.md.
  *
@@ -34,7 +34,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #define WARMUP 200
 #define MAX_COUNT 5000000u

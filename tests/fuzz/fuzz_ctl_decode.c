@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/msg.h>
-#include <natctl/proto.h>
+#include <libcontrol/msg.h>
+#include <libcontrol/proto.h>
 
 #include "fuzz_common.h"
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "fuzz_common.h"
 #include "sdp_rewrite.h"

@@ -56,7 +56,7 @@
 
 #include <sanitizer/asan_interface.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "binding.h"
 #include "clock.h"

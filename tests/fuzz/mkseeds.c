@@ -2,8 +2,8 @@
  * (packets built with natd/tests/pktbuild.c, PCP/NAT-PMP messages with
  * natd's own encoders, BIND requests with libcontrol's encoder).
  *
- *   make -C tests/out/fuzz/build mkseeds   (after tests/fuzz/run --build-only)
- *   tests/out/fuzz/build/mkseeds tests/fuzz/corpus
+ *   tests/fuzz/run --build-only            (builds it with the harnesses)
+ *   tests/out/fuzz/build/mkseeds tests/fuzz/corpus   (tests/fuzz/mkcorpus does both)
  *
  * writes <dir>/xlate/seed-*.bin and <dir>/pcp/seed-*.bin. The formats are
  * described at the top of fuzz_xlate.c and fuzz_pcp.c.
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #include "pcp.h"
 #include "pktbuild.h"

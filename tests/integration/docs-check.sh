@@ -24,7 +24,7 @@
 #     anchors and the tree paths they name in backquotes exist.
 . "$(dirname "$0")/lib.sh"
 
-: "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl}"
+: "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl/natctl}"
 : "${NT_SIPPROXY:=$NT_ROOT/sipproxy/sipproxy}"
 
 MAN=$NT_ROOT/man
@@ -314,10 +314,10 @@ check_getopt_program() {
 check_getopt_program natd "$NT_NATD" natd/main.c
 check_getopt_program sipproxy "$NT_SIPPROXY" sipproxy/main.c
 
-# natctl: its own parser (libcontrol/cli.c): opt(p, "long", 'x', takes)
+# natctl: its own parser (libcontrol/natctl/cli.c): opt(p, "long", 'x', takes)
 # calls and the bind_opts[] table.
 check_natctl() {
-	local cli=$NT_ROOT/libcontrol/cli.c long short help help_long help_short page man_long man_short
+	local cli=$NT_ROOT/libcontrol/natctl/cli.c long short help help_long help_short page man_long man_short
 	if [[ ! -x $NT_NATCTL ]]; then
 		it_fail natctl_built "no executable $NT_NATCTL; run ./quickstart build"
 		return

@@ -307,7 +307,7 @@ stat() {
 
 # ------------------------------------------------------------ control channel
 
-: "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl}"
+: "${NT_NATCTL:=$NT_ROOT/libcontrol/natctl/natctl}"
 
 # it_ctl_socket [NATD]: the control socket of a natd of the topology (the
 # first by default); tests/net/lib.sh starts natd with -s STATE/NAME.ctl.

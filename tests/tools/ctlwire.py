@@ -9,7 +9,7 @@ scenario ran (its findings say what natd did), 1 it could not run (no
 connection, an unexpected answer before the interesting part), 2 usage.
 
 Endpoints: --tcp ADDR:PORT or --unix PATH. A TCP client authenticates with
---name and --secret-file (HMAC-SHA256 challenge, natctl/proto.h section 6).
+--name and --secret-file (HMAC-SHA256 challenge, libcontrol/proto.h section 6).
 
 Subcommands
   double-hello  authenticate as --name, then say HELLO as --victim (after

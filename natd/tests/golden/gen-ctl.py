@@ -238,7 +238,7 @@ reqid0 = msg("BIND", 0, [("DIRECTION", u8(1)), ("PROTO", u8(17)), ("IN_REALM", t
 caps = msg("CAPS", 20)
 hello = msg("HELLO", 1)
 
-hostile = hdr("Hostile and malformed input, one connection per kind of trouble. A\n# request that frames but does not decode gets its own reply type with\n# BAD_REQUEST or UNSUPPORTED and the connection stays; what cannot be\n# attributed to a request type gets ERROR (0x8000) with the offending\n# request id; a stream that cannot be framed gets ERROR with request id 0\n# and is closed (natctl/proto.h, section 5).") + [
+hostile = hdr("Hostile and malformed input, one connection per kind of trouble. A\n# request that frames but does not decode gets its own reply type with\n# BAD_REQUEST or UNSUPPORTED and the connection stays; what cannot be\n# attributed to a request type gets ERROR (0x8000) with the offending\n# request id; a stream that cannot be framed gets ERROR with request id 0\n# and is closed (libcontrol/proto.h, section 5).") + [
     ("text", "# 1. Requests before HELLO are refused; HELLO then works."),
     ("connect", ""),
     ("send", msg("CAPS", 1)),
@@ -386,7 +386,7 @@ def error_pattern(reqid, note):
             "  8001 0002 00 ..                                               # STATUS: not OK (" + note + ")",
             "  8002 0008 epoch                                               # EPOCH (natd's, random per start)"]
 
-unattributable = hdr("Messages natd cannot attribute to a request type: a reply or part type\n# sent by a client, and an unknown protocol version. natctl/proto.h, section\n# 5: \"A request the server cannot attribute to a known type (unknown type,\n# unknown version, a reply type sent by a client) is answered by\n# NC_MSG_ERROR (0x8000) with the request id of the offending header and a\n# non-OK status\" -- before HELLO as after it.") + [
+unattributable = hdr("Messages natd cannot attribute to a request type: a reply or part type\n# sent by a client, and an unknown protocol version. libcontrol/proto.h, section\n# 5: \"A request the server cannot attribute to a known type (unknown type,\n# unknown version, a reply type sent by a client) is answered by\n# NC_MSG_ERROR (0x8000) with the request id of the offending header and a\n# non-OK status\" -- before HELLO as after it.") + [
     ("text", "# 1. A (well-formed) BIND_R before HELLO: ERROR, not a BIND_R."),
     ("connect", ""),
     ("send", bind_r),

@@ -1,4 +1,4 @@
-/* cli: natctl's command line, parsed into the structs of natctl/msg.h.
+/* cli: natctl's command line, parsed into the structs of libcontrol/msg.h.
  *
  * A pure function of argv: no getopt (its state is global), no output, no
  * exit; errors come back as a message. natctl.c only wires this to the
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 enum cli_cmd {
 	CLI_NONE = 0,

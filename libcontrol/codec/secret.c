@@ -1,4 +1,4 @@
-/* secret: reading a shared-secret file (natctl/client.h), in the codec
+/* secret: reading a shared-secret file (libcontrol/secret.h), in the codec
  * library so that natd, which links the codec directly, reads its copy of
  * the secret exactly as clients read theirs. */
 #include <errno.h>
@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <natctl/client.h>
+#include <libcontrol/msg.h>    /* NC_E_INVAL */
+#include <libcontrol/secret.h>
 
 int nc_secret_read(const char *path, void *buf, size_t cap, size_t *len)
 {

@@ -7,8 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <natctl/auth.h>
-#include <natctl/client.h>
+#include <libcontrol/auth.h>
+#include <libcontrol/client.h>
 
 #include "conn.h"
 

@@ -1,9 +1,9 @@
-/* natctl/client.h: libcontrol's client, blocking and libevent-async.
+/* libcontrol/client.h: libcontrol's client, blocking and libevent-async.
  *
  * Theory of operation. A client opens a stream connection to natd (Unix
- * socket, or TCP with the HELLO/AUTH challenge-response of natctl/proto.h
+ * socket, or TCP with the HELLO/AUTH challenge-response of libcontrol/proto.h
  * section 6), says HELLO, and then sends requests built from the structs
- * of natctl/msg.h. The library picks the request ids and matches every
+ * of libcontrol/msg.h. The library picks the request ids and matches every
  * reply to its request, so callers never see ids on the wire.
  *
  * Two kinds of handle, both opaque:
@@ -53,14 +53,15 @@
  * state. It is not thread-safe per handle: use one handle per thread, or
  * lock around it.
  */
-#ifndef NATCTL_CLIENT_H
-#define NATCTL_CLIENT_H
+#ifndef LIBCONTROL_CLIENT_H
+#define LIBCONTROL_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
+#include <libcontrol/secret.h> /* nc_secret_read, NC_SECRET_MAX */
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,8 +71,6 @@ extern "C" {
 #define NC_CTL_SOCKET "/run/natd/ctl.sock"
 /* Time the open functions allow for connecting, HELLO and AUTH. */
 #define NC_OPEN_TIMEOUT_MS 10000
-/* Largest secret nc_secret_read() accepts, in bytes. */
-#define NC_SECRET_MAX 4096
 
 struct event_base;
 struct nc_client;
@@ -216,15 +215,6 @@ int nc_async_release(struct nc_async *ac, const struct nc_release *req, unsigned
  * -ECANCELED. natd may still carry it out (a cancelled BIND that succeeds
  * is released, as after a timeout). 0, or -ENOENT if id is not pending. */
 int nc_async_cancel(struct nc_async *ac, int id);
-
-/* ---- Utilities ---- */
-
-/* Read a shared secret from the file at path into buf (cap bytes): the
- * file's bytes, less one trailing "\n" or "\r\n". *len gets the length.
- * 0, -errno from the file system, -EFBIG (longer than cap or
- * NC_SECRET_MAX) or -ENODATA (empty). A server should read its copy of
- * the secret the same way, so that one file serves both ends. */
-int nc_secret_read(const char *path, void *buf, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

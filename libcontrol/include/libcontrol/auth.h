@@ -1,16 +1,16 @@
-/* natctl/auth.h: the HELLO/AUTH challenge-response of natctl/proto.h
+/* libcontrol/auth.h: the HELLO/AUTH challenge-response of libcontrol/proto.h
  * section 6. Both sides hold a shared secret K; the server sends a random
  * nonce Ns, the client answers with its own Nc and a MAC, the server
  * answers with its MAC, each HMAC-SHA256(K, NC_AUTH_LABEL | role | Ns | Nc).
  * The library keeps no state: callers hold the nonces and the secret. */
-#ifndef NATCTL_AUTH_H
-#define NATCTL_AUTH_H
+#ifndef LIBCONTROL_AUTH_H
+#define LIBCONTROL_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <natctl/proto.h>
+#include <libcontrol/proto.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,7 +2,7 @@
  *
  * A bounded writer with a sticky error (so an encoder can write a whole
  * message and check once), big-endian loads, and the value layouts of
- * natctl/proto.h section 4 (strings, addresses, endpoints, matches), each
+ * libcontrol/proto.h section 4 (strings, addresses, endpoints, matches), each
  * with one validator shared by the decoder and the encoder so both refuse
  * exactly the same values.
  */
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 struct nc_wr {
 	uint8_t *p;

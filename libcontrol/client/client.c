@@ -1,4 +1,4 @@
-/* client: the blocking client (natctl/client.h).
+/* client: the blocking client (libcontrol/client.h).
  *
  * Theory of operation. The socket is non-blocking and every wait is a
  * poll() against the request's deadline, so a timeout never leaves a
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "conn.h"
 

@@ -1,7 +1,7 @@
-/* natctl/proto.h: the natedge control-channel wire format, version 1.
+/* libcontrol/proto.h: the natedge control-channel wire format, version 1.
  *
  * This header is the specification. A third party can implement a client
- * or a server from it alone; libcontrol's codec (natctl/msg.h) is one
+ * or a server from it alone; libcontrol's codec (libcontrol/msg.h) is one
  * implementation of it.
  *
  * 1. Transport
@@ -209,8 +209,8 @@
  *
  * Request ids are non-zero in every message except ERROR.
  */
-#ifndef NATCTL_PROTO_H
-#define NATCTL_PROTO_H
+#ifndef LIBCONTROL_PROTO_H
+#define LIBCONTROL_PROTO_H
 
 /* Header. */
 #define NC_MAGIC0 0x4E

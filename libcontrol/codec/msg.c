@@ -20,7 +20,7 @@
 
 #include "wire.h"
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 enum kind {
 	K_FLAG,

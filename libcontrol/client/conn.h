@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include <natctl/client.h>
-#include <natctl/msg.h>
+#include <libcontrol/client.h>
+#include <libcontrol/msg.h>
 
 /* Per-connection handshake state. */
 struct nc_hs {

@@ -1,4 +1,4 @@
-/* auth: MACs of the HELLO/AUTH challenge-response (natctl/proto.h section
+/* auth: MACs of the HELLO/AUTH challenge-response (libcontrol/proto.h section
  * 6) and nonces to feed it. The MAC input is fixed-size, so it is built in
  * one buffer: label (15 bytes, no NUL) | role (1) | Ns (32) | Nc (32). */
 #include <errno.h>
@@ -7,8 +7,8 @@
 
 #include "sha256.h"
 
-#include <natctl/auth.h>
-#include <natctl/msg.h>
+#include <libcontrol/auth.h>
+#include <libcontrol/msg.h>
 
 #define LABEL_LEN (sizeof(NC_AUTH_LABEL) - 1)
 

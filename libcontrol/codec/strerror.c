@@ -1,7 +1,7 @@
 /* strerror: names and descriptions of codec errors and reply statuses. */
 #include <string.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 static const char *const errs[] = {
 	[-NC_E_SHORT - 1001] = "input ends before the message does",

@@ -1,4 +1,4 @@
-/* natctl/msg.h: C view of the control-channel messages and their codec.
+/* libcontrol/msg.h: C view of the control-channel messages and their codec.
  *
  * Theory of operation. Each message type has one struct (the table at
  * struct nc_msg says which); a decoded message is a struct nc_msg: header
@@ -10,7 +10,7 @@
  * encode(decode(bytes)) == bytes for every accepted message that had no
  * unknown TLVs.
  *
- * The decoder is strict (see natctl/proto.h): any deviation is an error
+ * The decoder is strict (see libcontrol/proto.h): any deviation is an error
  * with its own NC_E_* code. The encoder checks the struct with the same
  * rules and refuses to produce a message the decoder would refuse.
  *
@@ -24,15 +24,15 @@
  * IPv4 and IPv6 addresses are byte arrays in network order; ports and
  * every other integer are in host order.
  */
-#ifndef NATCTL_MSG_H
-#define NATCTL_MSG_H
+#ifndef LIBCONTROL_MSG_H
+#define LIBCONTROL_MSG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <natctl/proto.h>
+#include <libcontrol/proto.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "cli.h"
 #include "fmt.h"

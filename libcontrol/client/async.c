@@ -1,4 +1,4 @@
-/* async: the asynchronous client on a libevent event_base (natctl/client.h).
+/* async: the asynchronous client on a libevent event_base (libcontrol/client.h).
  *
  * Theory of operation. The connection is a non-blocking socket with a
  * read event, a write event (armed only while output waits) and two
@@ -36,7 +36,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "conn.h"
 

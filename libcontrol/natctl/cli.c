@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <natctl/client.h>
+#include <libcontrol/client.h>
 
 #include "cli.h"
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include <natctl/msg.h>
+#include <libcontrol/msg.h>
 
 #define FMT_EP_LEN 64    /* "[v6]:port" */
 #define FMT_MATCH_LEN 80 /* "[v6/len]:lo-hi" */
