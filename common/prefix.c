@@ -28,12 +28,14 @@ int prefix_parse(const char *s, struct prefix *out)
 	if (inet_pton(AF_INET, a, &in) != 1)
 		return -EINVAL;
 	if (slash) {
-		char *end;
+		const char *d = slash + 1;
+		size_t nd = strspn(d, "0123456789");
 
-		if (!slash[1] || slash[1] == '-' || slash[1] == '+')
+		/* one or two digits and nothing else: no sign, space or 008 */
+		if (nd == 0 || nd > 2 || d[nd])
 			return -EINVAL;
-		len = strtoul(slash + 1, &end, 10);
-		if (*end || len > 32)
+		len = strtoul(d, NULL, 10);
+		if (len > 32)
 			return -EINVAL;
 	}
 	out->len = (uint8_t)len;
