@@ -105,7 +105,7 @@ fi
 # ------------------------------------------------------------ 3. a browser
 
 if ! command -v "$CHROMIUM" >/dev/null; then
-	it_skip chromium "chromium not installed (Debian package chromium; ./quickstart installs it)"
+	it_skip chromium "CHROMIUM NOT INSTALLED (Debian package chromium; ./quickstart installs it): the page was not rendered"
 	it_done
 fi
 chrome() { # ARGS...: headless chromium, a profile of its own, bounded
