@@ -31,11 +31,15 @@ CHROMIUM=${CHROMIUM:-chromium}
 # replay FILE NAME: the PASS/FAIL/INFO lines a checker wrote to FILE, counted;
 # a checker that wrote none (it crashed) fails as NAME with its last lines.
 replay() {
-	local line n=0
+	local line detail n=0
 	while IFS= read -r line; do
 		case $line in
 		'PASS: '*) it_pass "${line#PASS: }"; n=$((n + 1)) ;;
-		'FAIL: '*) line=${line#FAIL: }; it_fail "${line%% (*}" "$(sed 's/^[^(]*(\(.*\))$/\1/' <<<"$line")"; n=$((n + 1)) ;;
+		'FAIL: '*)
+			line=${line#FAIL: } detail=${line#* (}
+			it_fail "${line%% (*}" "${detail%)}"
+			n=$((n + 1))
+			;;
 		'INFO: '*) it_info "${line#INFO: }" ;;
 		esac
 	done <"$1"
