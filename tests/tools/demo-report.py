@@ -2,6 +2,9 @@
 """demo-report -- the readable part of tests/demo (python3, stdlib only).
 
     demo-report.py call --callid CALL-ID --col NAME:LINE1:LINE2 ... [sources]
+                        [--json FILE [--id ID] [--title TEXT]]
+    demo-report.py html --out FILE [--title TEXT] [--text REPORT_TXT]
+                        [--verdict ID=LABEL=TEXT]... CALL_JSON...
 
 Prints, for one SIP call, the ladder (one line per SIP message hop between
 the columns, left to right as given; the first and last columns are the
@@ -19,6 +22,16 @@ Sources (all optional but the phones' message logs):
                             --pcap-label TEXT the link
     --addr COL=IP
     --rtp COL=RTP_RESULT    tests/tools/rtpprobe.py's result for that phone
+    --json FILE             also write the call's model (the hops with their
+                            SDP bodies, natd's BIND/RELEASE, the bindings, the
+                            media per 100 ms) for `html`; --id and --title
+                            name the part of the demo it belongs to
+
+`html` writes one self-contained HTML page (inline SVG and CSS, no network)
+from the models of `call --json` (reporthtml.py): per call the ladder as a
+sequence diagram, the SDP before and after each rewrite, the bindings and a
+plot of the media packets per 100 ms each way; the verdicts and the text
+report (--text) with it.
 
 Exit status 0; 2 on usage errors.
 """
@@ -33,6 +46,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import siptrace  # noqa: E402  (split, header, sdp_summary)
+import reporthtml  # noqa: E402  (render)
 
 SEP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)\s*$")
 HEAD = re.compile(r"^(UDP|TCP|TLS|SCTP) message (sent|received)")
@@ -183,7 +197,7 @@ def proxy_lines(path, callid):
 # ------------------------------------------------------------------ model
 
 def msg_info(lines):
-    """(kind, cseq, callid, (c, m) or None) of one SIP message's lines."""
+    """(kind, cseq, callid, (c, m) or None, SDP body lines) of one SIP message's lines."""
     start, hdrs, body = siptrace.split(list(lines))
     if not start:
         return None
@@ -198,14 +212,18 @@ def msg_info(lines):
     if body and siptrace.header(hdrs, "Content-Type", "c").startswith("application/sdp"):
         c, m, _o, _d = siptrace.sdp_summary(body)
         sdp = (c, m)
-    return kind, cseq, callid, sdp
+    else:
+        body = []
+    return kind, cseq, callid, sdp, body
 
 
 class Hop:
-    def __init__(self, t, frm, to, kind, cseq, sdp, src):
-        self.t, self.frm, self.to, self.kind, self.cseq, self.sdp, self.src = t, frm, to, kind, cseq, sdp, src
+    def __init__(self, t, frm, to, info, src):
+        self.t, self.frm, self.to, self.src = t, frm, to, src
+        self.kind, self.cseq, _callid, self.sdp, self.body = info
         self.tadj = t
         self.note = ""
+        self.group = None
 
 
 def ep(sdp):
@@ -220,6 +238,7 @@ def cmd_call(argv):
     phones, proxies, nats, rtps, addrs = {}, {}, {}, {}, {}
     pcap = None
     pcap_label = "captured link"
+    json_out, part_id, part_title = None, "", ""
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -243,6 +262,12 @@ def cmd_call(argv):
             pcap = v
         elif a == "--pcap-label":
             pcap_label = v
+        elif a == "--json":
+            json_out = v
+        elif a == "--id":
+            part_id = v
+        elif a == "--title":
+            part_title = v
         else:
             fail("unknown option %s" % a)
     if not callid or len(cols) < 3:
@@ -260,11 +285,10 @@ def cmd_call(argv):
             info = msg_info(lines)
             if not info or info[2] != callid:
                 continue
-            kind, cseq, _cid, sdp = info
             if d == "sent":
-                hops.append(Hop(t, n, nb, kind, cseq, sdp, "sipp"))
+                hops.append(Hop(t, n, nb, info, "sipp"))
             else:
-                hops.append(Hop(t, nb, n, kind, cseq, sdp, "sipp"))
+                hops.append(Hop(t, nb, n, info, "sipp"))
     media_pcap = []
     if pcap:
         for ts, src, sport, dst, dport, payload in pcap_udp(pcap):
@@ -275,10 +299,9 @@ def cmd_call(argv):
                 info = msg_info([l.rstrip("\r") for l in lines])
                 if not info or info[2] != callid:
                     continue
-                kind, cseq, _cid, sdp = info
-                hops.append(Hop(ts, idx[ip2col[src]], idx[ip2col[dst]], kind, cseq, sdp, "pcap"))
+                hops.append(Hop(ts, idx[ip2col[src]], idx[ip2col[dst]], info, "pcap"))
             else:
-                media_pcap.append(("%s:%d" % (src, sport), "%s:%d" % (dst, dport)))
+                media_pcap.append(("%s:%d" % (src, sport), "%s:%d" % (dst, dport), ts))
 
     # group the hops of one message: same kind and CSeq, n-th occurrence on
     # its hop; a 100 Trying is hop-by-hop, never forwarded
@@ -289,6 +312,7 @@ def cmd_call(argv):
         seen[k] = occ + 1
         gk = (h.kind, h.cseq, occ) + ((h.frm, h.to) if h.kind.startswith("100 ") else ())
         groups.setdefault(gk, []).append(h)
+        h.group = gk
     for g in groups.values():
         right = g[0].to > g[0].frm
         g.sort(key=lambda h: h.frm if right else -h.frm)
@@ -344,6 +368,7 @@ def cmd_call(argv):
 
     # ---- rewrites along each message's path
     used = {}  # (col, id) -> message kind
+    usedby = {}  # (col, id) -> the first hop that carries the rewritten SDP
     for g in groups.values():
         prev = None
         for h in g:
@@ -365,6 +390,7 @@ def cmd_call(argv):
                     if bid is None:
                         continue
                     used[(col, bid)] = h.kind.split(" ")[0] if not h.kind[0].isdigit() else h.kind
+                    usedby.setdefault((col, bid), h)
                     who = nats[col][0] if col in nats else col
                     chain.append("%s (%s binding %s)" % (m, who, bid))
                     cur = m
@@ -506,16 +532,138 @@ def cmd_call(argv):
                 src or "-", verdict))
         if pcap and media_pcap:
             flows = {}
-            for s, d in media_pcap:
+            for s, d, _ts in media_pcap:
                 flows[(s, d)] = flows.get((s, d), 0) + 1
             head = "  on the %s (capture):" % pcap_label
             for (s, d), n in sorted(flows.items(), key=lambda x: -x[1])[:4]:
                 print("%s %d packets %s -> %s" % (head, n, s, d))
                 head = " " * len(head)
 
+    if json_out:
+        model = {
+            "id": part_id, "title": part_title, "callid": callid,
+            "cols": [{"name": c, "label": labels1[c], "sub": labels2[c], "natd": nats[c][0] if c in nats else ""}
+                     for c in cols],
+            "hops": [], "natd": [], "bindings": [], "media": [], "rtp": [],
+        }
+        hopno = {}
+        gno = {}
+        for n, h in enumerate(allh):
+            hopno[id(h)] = n
+            model["hops"].append({
+                "t": round(h.tadj - t0, 6), "from": h.frm, "to": h.to, "kind": h.kind, "cseq": h.cseq,
+                "msg": gno.setdefault(h.group, len(gno)), "sdp": h.body, "note": h.note, "seen_by": h.src})
+        for col in cols:
+            if col not in nats:
+                continue
+            for bid, b in sorted(bindings.get(col, {}).items(), key=lambda x: x[0] or 0):
+                c, e = b.get("created"), b.get("ended")
+                if not c and not e:
+                    continue
+                base = c or e
+                tm, tr = ptimes.get((col, bid), [None, None])
+                user = usedby.get((col, bid))
+                if tm is not None and user is not None:
+                    tm = min(tm, user.tadj - 1e-4)  # the proxy logs the reply; the BIND went before
+                # a release answers the BYE or CANCEL that reached the proxy
+                # (SIPp logs a message a little after it went out)
+                ends = [h.tadj for h in allh if h.to == idx[col] and h.kind in ("BYE", "CANCEL")
+                        and tr is not None and tr - 0.05 <= h.tadj <= tr + 0.05]
+                if ends:
+                    tr = max(tr, min(ends) + 1e-4)
+                model["bindings"].append({
+                    "proxy": idx[col], "natd": nats[col][0], "id": bid, "proto": base.get("proto"),
+                    "endpoint": base.get("endpoint"), "alloc": base.get("alloc"),
+                    "in_realm": base.get("in_realm"), "ext_realm": base.get("ext_realm"),
+                    "made": None if tm is None else round(tm - t0, 6),
+                    "released": None if tr is None else round(tr - t0, 6),
+                    "end": e.get("event") if e else "", "for": used.get((col, bid), ""),
+                    "hop": hopno.get(id(user)) if user is not None else None,
+                    "pkts_in": (e or {}).get("counters", {}).get("pkts_in"),
+                    "pkts_out": (e or {}).get("counters", {}).get("pkts_out")})
+        phones_idx = [n for n, c in enumerate(cols) if c in rtps]
+        for col in cols:
+            if col not in rtps:
+                continue
+            r = kv_file(rtps[col])
+            model["rtp"].append({k: r.get(k, "") for k in ("bind", "sent", "to", "received", "sources", "max_gap_ms")}
+                                 | {"col": idx[col]})
+            if "t0_unix" not in r:
+                continue
+            other = [n for n in phones_idx if n != idx[col]]
+            start = round(float(r["t0_unix"]) - t0, 6)
+            bms = int(r.get("bin_ms", "100"))
+            for where, key, frm, to in (("sent", "tx_bins", idx[col], other[0] if other else None),
+                                        ("received", "rx_bins", other[0] if other else None, idx[col])):
+                bins = [int(x) for x in r.get(key, "").split(",") if x.isdigit()]
+                model["media"].append({"where": where, "from": frm, "to": to, "start": start,
+                                       "bin_ms": bms, "bins": bins})
+        if media_pcap:
+            # the two biggest flows on the captured link, each towards the phone
+            # whose SDP (as seen on that link) named its destination
+            owner = {}
+            for h in allh:
+                if h.sdp and h.src == "pcap":
+                    first = groups[h.group][0]
+                    owner.setdefault(ep(h.sdp), first.frm)
+            flows = {}
+            for s_, d, ts in media_pcap:
+                flows.setdefault((s_, d), []).append(ts)
+            for (s_, d), tss in sorted(flows.items(), key=lambda x: -len(x[1]))[:2]:
+                to = owner.get(d)
+                frm = ([n for n in phones_idx if n != to] or [None])[0] if to is not None else None
+                start = min(tss) - t0
+                bins = [0] * (int((max(tss) - min(tss)) / 0.1) + 1)
+                for ts in tss:
+                    bins[int((ts - min(tss)) / 0.1)] += 1
+                model["media"].append({"where": "on the " + pcap_label, "flow": "%s -> %s" % (s_, d),
+                                       "from": frm, "to": to, "start": round(start, 6), "bin_ms": 100,
+                                       "bins": bins})
+        with open(json_out, "w") as f:
+            json.dump(model, f, indent=1)
+
 
 def short_kind(kind):
     return kind
+
+
+def cmd_html(argv):
+    out, title, text, verdicts, models = None, "natedge demo", None, {}, []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("--"):
+            try:
+                with open(a) as f:
+                    models.append(json.load(f))
+            except (OSError, ValueError) as e:
+                fail("%s: %s" % (a, e))
+            i += 1
+            continue
+        v = argv[i + 1] if i + 1 < len(argv) else fail("%s needs a value" % a)
+        i += 2
+        if a == "--out":
+            out = v
+        elif a == "--title":
+            title = v
+        elif a == "--text":
+            try:
+                text = open(v, errors="replace").read()
+            except OSError as e:
+                fail("%s: %s" % (v, e.strerror))
+        elif a == "--verdict":
+            k, _, rest = v.partition("=")
+            label, _, t = rest.partition("=")
+            verdicts[k] = (label, t)
+        else:
+            fail("unknown option %s" % a)
+    if not out:
+        fail("html needs --out")
+    page = reporthtml.render(title, models, verdicts, text)
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(page)
+    os.replace(tmp, out)
 
 
 def main():
@@ -523,6 +671,8 @@ def main():
         fail(__doc__)
     if sys.argv[1] == "call":
         cmd_call(sys.argv[2:])
+    elif sys.argv[1] == "html":
+        cmd_html(sys.argv[2:])
     else:
         fail(__doc__)
 

@@ -23,6 +23,11 @@ at the end in one go, else stdout):
                                           (max_gap_ms: the longest silence
                                           between two packets received)
     seq_min=.. seq_max=.. lost=..         (about the main source's stream)
+    t0_unix=1765100000.123 bin_ms=100 tx_bins=5,5,.. rx_bins=0,4,5,..
+                                          (packets sent and received per
+                                          100 ms since t0_unix, wall clock:
+                                          the media plot of demo-report.py;
+                                          at most TIMEOUT/100 ms bins)
     done=1
 
 Exit status: 0 when it sent COUNT packets and received at least one, 1 when
@@ -36,6 +41,9 @@ import socket
 import struct
 import sys
 import time
+
+BIN_MS = 100  # width of the tx_bins / rx_bins counters
+MAX_BINS = int(120.0 * 1000 / BIN_MS) + 1  # the longest --timeout, in bins
 
 
 def hostport(s):
@@ -111,6 +119,16 @@ def main():
     interval = a.interval_ms / 1000.0
 
     t0 = time.monotonic()
+    t0_unix = time.time()
+    bin_s = BIN_MS / 1000.0
+    tx_bins, rx_bins = [], []  # packets per BIN_MS since t0, bounded by the timeout
+
+    def count(bins, t):
+        n = int((t - t0) / bin_s)
+        if n < MAX_BINS:
+            bins.extend([0] * (n + 1 - len(bins)))
+            bins[n] += 1
+
     deadline = t0 + a.timeout
     next_send = t0 + a.delay
     sent = send_errors = received = rtp_ok = bad = 0
@@ -147,6 +165,7 @@ def main():
                     break
                 t = time.monotonic()
                 received += 1
+                count(rx_bins, t)
                 key = "%s:%d" % src
                 sources[key] = sources.get(key, 0) + 1
                 if first_rx is None:
@@ -168,6 +187,7 @@ def main():
             except OSError:
                 send_errors += 1
             sent += 1
+            count(tx_bins, now)
             seq = (seq + 1) & 0xFFFF
             ts = (ts + 160) & 0xFFFFFFFF
             next_send += interval
@@ -189,6 +209,9 @@ def main():
         rel = [(x - base) & 0xFFFF for x in sq]
         span = max(rel) + 1
         lines.append("seq_first=%d seq_span=%d lost=%d" % (base, span, max(0, span - len(set(rel)))))
+    nbins = min(MAX_BINS, int((t_end - t0) / bin_s) + 1)
+    pad = lambda b: ",".join(map(str, b + [0] * (nbins - len(b))))
+    lines.append("t0_unix=%.3f bin_ms=%d tx_bins=%s rx_bins=%s" % (t0_unix, BIN_MS, pad(tx_bins), pad(rx_bins)))
     lines.append("done=1")
     return finish(0 if received > 0 and sent == a.count else 1)
 
