@@ -24,6 +24,7 @@
 #                                    its PID 1's namespaces instead
 #
 #   boot_running          the container's systemd reaches running/degraded
+#   no_route_out          the container has loopback only and no route
 #   active_{natd,sipproxy}  `systemctl start` returns and the unit is active,
 #                         Type=notify with the daemon's own STATUS= text
 #   security_{natd,sipproxy}  `systemd-analyze security UNIT` in the booted
@@ -163,6 +164,15 @@ running|degraded)
 	it_done
 	;;
 esac
+
+# --private-network: loopback only, no route anywhere
+links=$(sb_ct ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
+routes=$(sb_ct ip route show table all type unicast 2>&1 | grep -v ' dev lo ' | tr '\n' ' ')
+if [[ $links == "lo " && -z $routes ]]; then
+	it_pass no_route_out
+else
+	it_fail no_route_out "the container has links '$links', routes '$routes'"
+fi
 
 # ------------------------------------------------------------ install
 
