@@ -1,11 +1,15 @@
 /* metrics: the text exposition writer and its evhttp server (see metrics.h).
  *
  * Connection cap: evhttp (libevent 2.1) has no limit of its own, so each
- * accepted connection gets its bufferevent from conn_bev(): a filter with
- * no filtering over a socket bufferevent, whose free callback tells us the
- * connection is gone. At METRICS_MAX_CONNS live connections the listener
- * is disabled (the kernel's backlog holds the rest) and enabled again when
- * one closes; a client that sends nothing is closed by the evhttp timeout.
+ * accepted connection gets its bufferevent from conn_bev(), which keeps a
+ * second reference to it. evhttp frees a connection by clearing the
+ * bufferevent's callbacks (the event one is set while it lives) and dropping its reference; a sweep each second
+ * (only while connections live) sees that and drops ours. At
+ * METRICS_MAX_CONNS live connections the listener is disabled (the
+ * kernel's backlog holds the rest) and enabled again when one goes. Idle
+ * connections are closed by evhttp's timeout; one still open
+ * METRICS_LIFETIME_S after it was accepted (a client trickling its
+ * headers) is shut down by the sweep.
  */
 #include "metrics.h"
 
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "conftab.h"
 #include "log.h"
@@ -104,9 +109,14 @@ struct metrics_srv {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evconnlistener *lst; /* owned by http once bound */
+	struct event *sweep;        /* every second while connections live */
 	metrics_fill_fn fill;
 	void *arg;
-	int nconns;
+	unsigned nconns;
+	struct {
+		struct bufferevent *bev; /* our reference; evhttp holds the other */
+		time_t deadline;
+	} conns[METRICS_MAX_CONNS];
 	char addr[METRICS_LISTEN_MAX];
 };
 
@@ -132,28 +142,64 @@ bool metrics_listen_ok(const char *s)
 	return parse_listen(s, &ss, &len);
 }
 
-static void conn_gone(void *arg)
+static time_t now_s(void)
 {
-	struct metrics_srv *s = arg;
+	struct timespec ts;
 
-	if (s->nconns-- == METRICS_MAX_CONNS && s->lst)
-		evconnlistener_enable(s->lst);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
+/* Once a second: let go of the connections evhttp has freed (it cleared
+ * their callbacks), and shut down those past their lifetime (evhttp sees
+ * the end of the stream and frees them; the next sweep lets go). */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_srv *s = arg;
+	time_t now = now_s();
+	unsigned i = 0;
+	(void)fd;
+	(void)what;
+
+	while (i < s->nconns) {
+		struct bufferevent *b = s->conns[i].bev;
+		bufferevent_event_cb ev;
+		evutil_socket_t cfd;
+
+		/* evhttp keeps an event callback on a live connection (the
+		 * read one is off while it writes) */
+		bufferevent_getcb(b, NULL, NULL, &ev, NULL);
+		if (!ev) {
+			bufferevent_decref(b);
+			s->conns[i] = s->conns[--s->nconns];
+			if (s->nconns == METRICS_MAX_CONNS - 1)
+				evconnlistener_enable(s->lst);
+			continue;
+		}
+		if (now >= s->conns[i].deadline && (cfd = bufferevent_getfd(b)) >= 0)
+			shutdown(cfd, SHUT_RDWR);
+		i++;
+	}
+	if (!s->nconns)
+		event_del(s->sweep);
+}
+
+/* evhttp asks for each accepted connection's bufferevent: count it. */
 static struct bufferevent *conn_bev(struct event_base *base, void *arg)
 {
 	struct metrics_srv *s = arg;
-	struct bufferevent *u, *f;
+	struct bufferevent *b;
 
-	if (!(u = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)))
-		return NULL; /* evhttp makes its own: this one goes uncounted */
-	if (!(f = bufferevent_filter_new(u, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, conn_gone, s))) {
-		bufferevent_free(u);
-		return NULL;
-	}
+	if (s->nconns >= METRICS_MAX_CONNS || !(b = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)))
+		return NULL; /* not reached (the listener is off at the cap); evhttp makes its own */
+	bufferevent_incref(b);
+	s->conns[s->nconns].bev = b;
+	s->conns[s->nconns].deadline = now_s() + METRICS_LIFETIME_S;
 	if (++s->nconns == METRICS_MAX_CONNS)
 		evconnlistener_disable(s->lst);
-	return f;
+	if (!event_pending(s->sweep, EV_TIMEOUT, NULL))
+		event_add(s->sweep, &(struct timeval){1, 0});
+	return b;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -224,6 +270,10 @@ int metrics_start(struct event_base *base, const char *addr, metrics_fill_fn fil
 	evhttp_set_allowed_methods(s->http, 0x1ff);
 	evhttp_set_gencb(s->http, on_request, s);
 	evhttp_set_bevcb(s->http, conn_bev, s);
+	if (!(s->sweep = event_new(base, -1, EV_PERSIST, on_sweep, s))) {
+		log_err("metrics %s: event_new failed", addr);
+		goto fail;
+	}
 	s->lst = evconnlistener_new_bind(base, NULL, NULL,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 					 64, (struct sockaddr *)&ss, len);
@@ -249,9 +299,12 @@ void metrics_stop(struct metrics_srv *s)
 {
 	if (!s)
 		return;
-	s->lst = NULL; /* freed by evhttp_free; conn_gone() must not touch it */
 	if (s->http)
-		evhttp_free(s->http); /* frees the connections: conn_gone() runs */
+		evhttp_free(s->http); /* frees the listener and the connections */
+	for (unsigned i = 0; i < s->nconns; i++)
+		bufferevent_decref(s->conns[i].bev);
+	if (s->sweep)
+		event_free(s->sweep);
 	free(s);
 }
 

@@ -13,9 +13,9 @@
  * It answers only GET (and HEAD) /metrics, 404 for any other path, 405 for
  * any other method; each reply closes its connection. A hostile client
  * cannot stall the loop: headers are capped at METRICS_MAX_HEADERS bytes,
- * a body is refused, a connection idle for METRICS_TIMEOUT_S seconds is
- * closed, and at most METRICS_MAX_CONNS requests are served at once (above
- * that: 503). The page is built by the daemon's fill callback into a
+ * a body is refused, a connection idle for METRICS_TIMEOUT_S seconds or
+ * open for METRICS_LIFETIME_S is closed, and at most METRICS_MAX_CONNS
+ * connections are open at once (the rest wait in the listen backlog). The page is built by the daemon's fill callback into a
  * memory stream, at once, from counters it already keeps.
  */
 #ifndef METRICS_H
@@ -29,6 +29,7 @@
 #define METRICS_MAX_HEADERS 8192
 #define METRICS_TIMEOUT_S 5
 #define METRICS_MAX_CONNS 16
+#define METRICS_LIFETIME_S 10 /* the longest a connection lives */
 #define METRICS_HIST_MAX 16    /* upper bounds of one histogram, +Inf apart */
 
 enum metrics_type { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };

@@ -211,6 +211,8 @@ static void test_server(void **state)
 
 	c.req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
 	ask(base, port, &c);
+	if (!strstr(c.reply, "HTTP/1.1 200"))
+		fprintf(stderr, "reply: [%s]\n", c.reply);
 	assert_non_null(strstr(c.reply, "HTTP/1.1 200"));
 	assert_non_null(strstr(c.reply, "text/plain; version=0.0.4"));
 	assert_non_null(strstr(c.reply, "\r\n\r\n# HELP hits_total pages served\n# TYPE hits_total counter\nhits_total 42\n"));
