@@ -1,7 +1,7 @@
 /* test_metrics: the exposition writer (families, labels and their
  * escaping, histograms) and the server: GET /metrics answered with the
- * page, 404 elsewhere, 405 for other methods, the listen address check and
- * its conftab type. */
+ * page, 404 elsewhere, 405 for other methods, the connection cap, the
+ * listen address check and its conftab type. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -239,12 +239,84 @@ static void test_server(void **state)
 	event_base_free(base);
 }
 
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/* Run base's loop for ms milliseconds. */
+static void run_for(struct event_base *base, int ms)
+{
+	int over = 0;
+	struct event *t = evtimer_new(base, on_timer, &over);
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(t, &tv);
+	while (!over)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(t);
+}
+
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* METRICS_MAX_CONNS idle connections fill the server: one more waits in
+ * the backlog unserved; once they close, the sweep lets them go, the
+ * listener takes it and it is answered. */
+static void test_conn_cap(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct metrics_srv *s = NULL;
+	int idle[METRICS_MAX_CONNS], calls = 0, extra;
+	uint16_t port = 0;
+	char addr[32], buf[512];
+	const char *req = "GET /metrics HTTP/1.0\r\n\r\n";
+	ssize_t n;
+
+	(void)state;
+	for (int i = 0; i < 50 && !s; i++) {
+		port = (uint16_t)(20000 + (getpid() * 11 + i * 137) % 40000);
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+		if (metrics_start(base, addr, fill, &calls, &s) < 0)
+			s = NULL;
+	}
+	assert_non_null(s);
+	for (int i = 0; i < METRICS_MAX_CONNS; i++)
+		idle[i] = connect_to(port);
+	run_for(base, 200);
+	extra = connect_to(port);
+	assert_int_equal(write(extra, req, strlen(req)), (ssize_t)strlen(req));
+	run_for(base, 300);
+	assert_int_equal(calls, 0); /* not accepted: the listener is off */
+	for (int i = 0; i < METRICS_MAX_CONNS; i++)
+		close(idle[i]);
+	run_for(base, 1500); /* evhttp sees them close; the sweep (1 s) lets go */
+	assert_int_equal(calls, 1);
+	n = read(extra, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, " 200 "));
+	close(extra);
+	metrics_stop(s);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer),     cmocka_unit_test(test_hist),
 		cmocka_unit_test(test_listen_ok),  cmocka_unit_test(test_conf_type),
-		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_server),     cmocka_unit_test(test_conn_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
