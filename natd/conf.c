@@ -23,6 +23,7 @@
 #include "confmsg.h"
 #include "conftab.h"
 #include "log.h"
+#include "metrics.h"
 #include "name.h"
 
 #define OFF(f) offsetof(struct natd_conf, f)
@@ -35,6 +36,8 @@ bool conf_tcp_name_ok(const char *name)
 static const struct conftab_type t_loglevel, t_mode, t_iflist, t_pfxlist, t_clients, t_tcpclients,
 	t_addrs, t_prefixes;
 
+_Static_assert(sizeof(((struct natd_conf *)0)->metrics_listen) == METRICS_LISTEN_MAX,
+	       "metrics.listen holds what metrics_listen_ok() takes");
 _Static_assert(sizeof(enum bind_filtering) == sizeof(int), "enum bind_filtering is an int");
 static const struct conftab_choice filterings[] = {
 	{"endpoint-independent", FILTER_EIF}, {"address-dependent", FILTER_ADF},
@@ -101,6 +104,7 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nctl_tcp_allow)),
 	ITEM("control.tcp_clients", &t_tcpclients, 0, CONF_MAX_CLIENTS, OFF(tcp_clients),
 	     0, 0, NULL, .off2 = OFF(ntcp_clients)),
+	ITEM("metrics.listen", &metrics_conf_listen, 0, 0, OFF(metrics_listen), METRICS_LISTEN_MAX, 0, ""),
 	ITEM("pcp.enable", &conftab_bool, 0, 1, OFF(pcp.enable), 0, 0, NULL),
 	ITEM("pcp.listen", &t_addrs, 0, PCP_LISTEN_MAX, OFF(pcp.listen),
 	     0, 0, NULL, .off2 = OFF(pcp.nlisten)),
@@ -122,7 +126,7 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nroutes_dev_prefixes)),
 };
 
-static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp"};
+static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics"};
 /* loaded by load_realms() and load_forwards() */
 static const struct conftab_list lists[] = {{.path = "realms"}, {.path = "forwards"}};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};

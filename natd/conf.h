@@ -117,6 +117,7 @@ struct natd_conf {
 	struct conf_client clients[CONF_MAX_CLIENTS];
 	unsigned nclients;
 	char ctl_tcp_listen[32];  /* "a.b.c.d:port"; "" = no TCP */
+	char metrics_listen[64];  /* metrics.listen "addr:port"; "" = off (METRICS_LISTEN_MAX) */
 	struct prefix ctl_tcp_allow[16];
 	unsigned nctl_tcp_allow;
 	struct conf_client tcp_clients[CONF_MAX_CLIENTS];

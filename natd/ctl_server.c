@@ -81,6 +81,8 @@ struct ctl_server {
 		uint64_t hello_refused, name_refused, output_dropped, handshake_timeouts,
 			full_unix, full_tcp, full_source;
 	} n;
+	/* replies sent, by request type (0: unattributable) and status */
+	uint64_t replies[CTL_REQ_TYPES][NC_ST_MAX + 1];
 	struct conn *conns;
 	char path[108];
 };
@@ -200,6 +202,10 @@ static void send_msg(struct conn *c, uint16_t type, uint32_t reqid, const void *
 {
 	int n = nc_encode(c->enc, NC_MSG_MAX, type, reqid, body);
 
+	/* every final answer's body starts with a struct nc_status */
+	if ((type & NC_MSG_REPLY) && (type & ~NC_MSG_REPLY) < CTL_REQ_TYPES &&
+	    ((const struct nc_status *)body)->code <= NC_ST_MAX)
+		c->srv->replies[type & ~NC_MSG_REPLY][((const struct nc_status *)body)->code]++;
 	if (n < 0) {
 		log_err("control: cannot encode %s: %s", nc_msg_name(type) ? nc_msg_name(type) : "?",
 			nc_strerror(n));
@@ -257,8 +263,13 @@ static void on_event(void *arg, uint8_t event, const struct nc_item *item)
 	}
 }
 
+uint64_t ctl_server_replies(const struct ctl_server *s, uint16_t type, uint16_t status)
+{
+	return type < CTL_REQ_TYPES && status <= NC_ST_MAX ? s->replies[type][status] : 0;
+}
+
 /* natd's own counters of the control channel, after the manager's. */
-static void ctl_stats(const struct ctl_server *s, struct nc_stats_r *r)
+void ctl_server_stats(const struct ctl_server *s, struct nc_stats_r *r)
 {
 	const struct {
 		const char *name;
@@ -461,7 +472,7 @@ static void handle(struct conn *c)
 	}
 	case NC_MSG_STATS:
 		mgr_stats(m, &r->u.stats_r);
-		ctl_stats(c->srv, &r->u.stats_r);
+		ctl_server_stats(c->srv, &r->u.stats_r);
 		send_msg(c, NC_MSG_STATS_R, id, &r->u.stats_r);
 		break;
 	case NC_MSG_WATCH:

@@ -44,6 +44,15 @@ void ctl_server_free(struct ctl_server *s);
  * is no longer listed is closed (counted in *dropped). Bindings are not
  * touched. The socket settings are not looked at (they need a restart).
  * 0, or -1 (logged) with everything as it was. */
+/* The request types counted by ctl_server_replies(): NC_MSG_HELLO..
+ * NC_MSG_WATCH, and 0 for a request natd could not attribute. */
+#define CTL_REQ_TYPES (NC_MSG_WATCH + 1)
+/* Replies sent to requests of type with status (NC_ST_*). */
+uint64_t ctl_server_replies(const struct ctl_server *s, uint16_t type, uint16_t status);
+/* Append natd's own control-channel counters (ctl_*) to r, after the
+ * manager's (what natctl stats shows). */
+void ctl_server_stats(const struct ctl_server *s, struct nc_stats_r *r);
+
 int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned *dropped);
 
 #endif

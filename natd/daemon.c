@@ -24,6 +24,8 @@
 #include "core.h"
 #include "ctl_server.h"
 #include "manager.h"
+#include "metrics.h"
+#include "natmetrics.h"
 #include "frag.h"
 #include "log.h"
 #include "pcp_server.h"
@@ -51,6 +53,7 @@ struct natd {
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
 	struct statefile *sf;
+	struct metrics_srv *metrics; /* metrics.listen; NULL: off */
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick;
 	struct reload_signals *sig; /* SIGHUP reloads, SIGUSR1 logs the counters */
@@ -196,6 +199,13 @@ static void on_hup(void *arg)
 	reload_run(n->reload_path, sizeof(struct natd_conf), reload_load, reload_take, n);
 }
 
+static void metrics_fill(void *arg, FILE *f)
+{
+	struct natd *n = arg;
+
+	natmetrics_write(f, n->core, n->ctl, n->pcp);
+}
+
 static void on_usr1(void *arg)
 {
 	log_stats(arg);
@@ -255,6 +265,9 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		goto fail;
 	if (pcp_server_start(n->base, &c->pcp, n->core->mgr, &n->core->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
+	if (c->metrics_listen[0] &&
+	    metrics_start(n->base, c->metrics_listen, metrics_fill, n, &n->metrics) < 0)
+		goto fail;
 	if (!(n->sig = reload_signals_new(n->base, on_hup, on_usr1, n)))
 		goto fail;
 	log_notice("natd ready on %s: %u realms, %u forwards, capacity %u bindings (%zu bytes)",
@@ -280,6 +293,7 @@ void natd_free(struct natd *n)
 	if (!n)
 		return;
 	statefile_close(n->sf); /* first: tearing down below is not a change to save */
+	metrics_stop(n->metrics);
 	ctl_server_free(n->ctl);
 	pcp_server_free(n->pcp);
 	reload_signals_free(n->sig);

@@ -114,6 +114,7 @@ static const char *restart_change(const struct natd_conf *o, const struct natd_c
 	SAME_STR(ctl_mode, "control.socket_mode");
 	SAME_STR(ctl_group, "control.socket_group");
 	SAME_STR(ctl_tcp_listen, "control.tcp_listen");
+	SAME_STR(metrics_listen, "metrics.listen");
 	SAME(pcp.enable, "pcp.enable");
 	if (o->pcp.nlisten != c->pcp.nlisten ||
 	    memcmp(o->pcp.listen, c->pcp.listen, c->pcp.nlisten * sizeof(c->pcp.listen[0])))

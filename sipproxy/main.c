@@ -19,12 +19,14 @@
 #include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "priv.h"
 #include "proxy.h"
 #include "reload.h"
 #include "sip/sip_msg.h"
 #include "sp_conf.h"
+#include "sp_metrics.h"
 #include "status.h"
 
 static const struct option long_opts[] = {
@@ -147,6 +149,7 @@ int main(int argc, char **argv)
 	bool check = false, fg = false, debug = false;
 	struct run r = {NULL, NULL, NULL, false};
 	struct status_srv *status = NULL;
+	struct metrics_srv *metrics = NULL;
 	bool query = false, ha1 = false;
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
@@ -223,6 +226,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (conf->status_socket[0] && !(status = status_open(r.base, conf->status_socket, r.proxy)))
 		goto out;
+	if (conf->metrics_listen[0] &&
+	    metrics_start(r.base, conf->metrics_listen, sp_metrics_write, r.proxy, &metrics) < 0)
+		goto out;
 	if (!(sigs = reload_signals_new(r.base, on_hup, on_usr1, &r)))
 		goto out;
 	if (*pidfile && (pidfd = priv_pidfile_open(pidfile)) < 0)
@@ -249,6 +255,7 @@ out:
 		close(pidfd);
 	reload_signals_free(sigs);
 	status_close(status);
+	metrics_stop(metrics);
 	proxy_free(r.proxy);
 	if (r.base)
 		event_base_free(r.base);

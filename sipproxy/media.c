@@ -61,6 +61,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "sdp_rewrite.h"
 #include "sip/sip_msg.h"
 #include "siphash.h"
@@ -109,6 +110,7 @@ struct slot {
 	int req_id;                /* nc_async request id, 0 when done */
 	int err;                   /* 0 ok, <0 transport, >0 natd status */
 	struct nc_bind_r rep;
+	double sent_ms;            /* when the BIND went out (bind_latency) */
 };
 
 struct job {
@@ -136,6 +138,7 @@ struct media {
 	struct call *calls[CALL_BUCKETS];
 	struct siphash_key key;    /* Call-IDs are the sender's choice */
 	unsigned ncalls;
+	struct metrics_hist bind_latency; /* ms from BIND to its reply */
 	struct owner *owners[OWNER_BUCKETS];
 	struct job *jobs;
 	struct media_stats st;
@@ -804,12 +807,24 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Monotonic milliseconds, finer than clock_mono_ms(): a BIND to a local
+ * natd takes well under one. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void bind_done(void *arg, int err, const struct nc_bind_r *rep)
 {
 	struct slot *s = arg;
 	struct job *j = s->job;
 
 	s->req_id = 0;
+	if (err >= 0) /* natd answered: a round trip */
+		metrics_hist_observe(&j->m->bind_latency, now_ms() - s->sent_ms);
 	if (err < 0) {
 		s->err = err;
 	} else if (rep->st.code != NC_ST_OK) {
@@ -1036,6 +1051,7 @@ int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 		j->slot[i].err = -ENOTCONN;
 		if (!nc->ac || !nc->up)
 			continue;
+		j->slot[i].sent_ms = now_ms();
 		rc = nc_async_bind(nc->ac, &req, conf->nats[rule->nat].timeout_ms, bind_done,
 				   &j->slot[i]);
 		if (rc > 0) {
@@ -1104,6 +1120,7 @@ struct media *media_new(struct event_base *base, const struct sp_conf *conf)
 		return NULL;
 	m->base = base;
 	m->conf = conf;
+	metrics_hist_init(&m->bind_latency, media_bind_bounds_ms, MEDIA_BIND_BOUNDS);
 	siphash_key_random(&m->key);
 	for (unsigned i = 0; i < conf->nnats; i++) {
 		m->nat[i].m = m;
@@ -1152,6 +1169,13 @@ void media_free(struct media *m)
 		if (m->nat[i].retry)
 			event_free(m->nat[i].retry);
 	free(m);
+}
+
+const double media_bind_bounds_ms[MEDIA_BIND_BOUNDS] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250};
+
+const struct metrics_hist *media_bind_latency(const struct media *m)
+{
+	return &m->bind_latency;
 }
 
 void media_get_stats(const struct media *m, struct media_stats *st)

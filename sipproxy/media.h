@@ -161,6 +161,13 @@ struct media_stats {
 };
 void media_get_stats(const struct media *m, struct media_stats *st);
 
+/* The round trip of each BIND natd answered (ms; timeouts and lost
+ * connections are not in it), in buckets of media_bind_bounds_ms. */
+#define MEDIA_BIND_BOUNDS 9
+extern const double media_bind_bounds_ms[MEDIA_BIND_BOUNDS];
+struct metrics_hist;
+const struct metrics_hist *media_bind_latency(const struct media *m);
+
 /* One line per call (Call-ID, age, its bindings E -> M and their ids),
  * through fn; for the status view. */
 typedef void (*media_line_fn)(void *arg, const char *line);

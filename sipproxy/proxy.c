@@ -1075,6 +1075,7 @@ static void handle_response(struct proxy *p, sip_msg_t *resp, const struct tp_ad
 	int status = sip_msg_status(resp), rc;
 
 	p->st.responses++;
+	p->st.response_class[status >= 100 && status < 700 ? status / 100 : 0]++;
 	if (!(ct = txn_cli_match(p->tl, resp))) {
 		forward_stray(p, resp, from);
 		return;
@@ -1362,6 +1363,8 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 		what = "realms";
 	else if (strcmp(fresh->state_file, c->state_file))
 		what = "state.file";
+	else if (strcmp(fresh->metrics_listen, c->metrics_listen))
+		what = "metrics.listen";
 	for (unsigned i = 0; !what && i < c->nrealms; i++)
 		if (strcmp(fresh->realms[i].name, c->realms[i].name))
 			what = "realms";
@@ -1387,6 +1390,11 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *st)
 {
 	*st = p->st;
+}
+
+void proxy_get_parts(struct proxy *p, struct proxy_parts *out)
+{
+	*out = (struct proxy_parts){p->conf, p->tp, p->tl, p->reg, p->media, p->dlg, p->auth};
 }
 
 struct status_ctx {

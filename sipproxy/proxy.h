@@ -19,6 +19,7 @@ struct proxy_stats {
 	uint64_t dialog_refused; /* in-dialog requests / CANCELs not from a party: 481 */
 	uint64_t stray_acks;   /* ACKs matching no transaction nor dialog: dropped */
 	uint64_t relay_refused; /* out-of-dialog requests refused 403 by the relay policy */
+	uint64_t response_class[7]; /* responses received, by class: [1] 1xx .. [6] 6xx, [0] other */
 };
 
 /* Open the transports, connect to the natds, start the timers, and with
@@ -55,5 +56,18 @@ typedef void (*proxy_line_fn)(void *arg, const char *line);
 void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg);
 
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *st);
+
+/* The modules under the proxy, for readers of their counters (the
+ * metrics page, sp_metrics.c); borrowed, valid while the proxy lives. */
+struct proxy_parts {
+	const struct sp_conf *conf;
+	struct transport *tp;
+	struct txn_layer *tl;
+	struct registrar *reg;
+	struct media *media;
+	struct dlg_table *dlg;
+	struct auth *auth;
+};
+void proxy_get_parts(struct proxy *p, struct proxy_parts *out);
 
 #endif

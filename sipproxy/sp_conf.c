@@ -39,6 +39,7 @@
 #include <syslog.h>
 
 #include "conftab.h"
+#include "metrics.h"
 #include "name.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -91,6 +92,8 @@ static const struct conftab_item items[] = {
 	 .dflt_s = "/run/sipproxy/sipproxy.pid"},
 	{.path = "status_socket", .type = &conftab_str, .off = OFF(status_socket), .size = SUN_PATH_SIZE,
 	 .dflt_s = ""},
+	{.path = "metrics.listen", .type = &metrics_conf_listen, .off = OFF(metrics_listen),
+	 .size = METRICS_LISTEN_MAX, .dflt_s = ""},
 	{.path = "log.level", .type = &conftab_enum, .off = OFF(log_level), .dflt = LOG_INFO,
 	 .choices = log_levels},
 	{.path = "log.syslog", .type = &conftab_bool, .off = OFF(log_syslog), .dflt = 0},
@@ -154,7 +157,9 @@ static const struct conftab_item items[] = {
 	 .dflt = 300},
 };
 
-static const char *const groups[] = {"auth", "log", "media", "registrar", "sip", "state"};
+static const char *const groups[] = {"auth", "log", "media", "metrics", "registrar", "sip", "state"};
+_Static_assert(sizeof(((struct sp_conf *)0)->metrics_listen) == METRICS_LISTEN_MAX,
+	       "metrics.listen holds what metrics_listen_ok() takes");
 
 /* Raw list elements: the public struct and the names still to resolve. */
 struct listen_raw {

@@ -140,6 +140,7 @@ struct sp_conf {
 	char user[64];                 /* drop to this user when started as root; default "sipproxy" (made by make install) */
 	char pidfile[SPC_PATH_MAX];    /* default "/run/sipproxy/sipproxy.pid" */
 	char status_socket[SPC_PATH_MAX]; /* Unix socket for "sipproxy-ctl"; "" none; default "" */
+	char metrics_listen[64];   /* metrics.listen "addr:port" (METRICS_LISTEN_MAX); "" = off */
 	int log_level;                 /* LOG_ERR..LOG_DEBUG, "info" default */
 	bool log_syslog;
 	char state_file[SPC_PATH_MAX]; /* state.file: registrations and calls kept across a
