@@ -47,6 +47,10 @@
 if [[ ${1:-} == --inside ]]; then
 	set -u
 	T=$2 D=$3
+	natd_pid='' sp_pid=''
+	# the daemons started here go with this script, whatever ends it
+	trap 'for p in $sp_pid $natd_pid; do kill -TERM "$p" 2>/dev/null; done' EXIT
+	trap 'exit 1' INT TERM
 	say() { echo "$1=$2"; }
 	mount -t tmpfs -o mode=0755 deb-upper "$T/ov" || exit 9
 	for d in etc usr var lib; do
@@ -182,15 +186,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 DEB_TMP=
-deb_cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[[ -n $DEB_TMP && -d $DEB_TMP ]] && rm -rf "$DEB_TMP"
-	it_log "done: $IT_NPASS passed, $IT_NFAIL failed, $IT_NSKIP skipped"
-	if ((IT_NFAIL > 0)); then exit 1; fi
-	exit "$rc"
-}
-trap deb_cleanup EXIT
+trap '[[ -n $DEB_TMP && -d $DEB_TMP ]] && rm -rf "$DEB_TMP"' EXIT
 trap it_on_signal INT TERM
 
 missing=
