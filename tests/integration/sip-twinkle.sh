@@ -26,8 +26,11 @@
 # argument (no --call/--cmd options in the console build: "--help" is read
 # as a profile file name), reads commands on stdin (a FIFO here), and needs
 # no sound card with every audio device set to ALSA's "null" PCM and
-# validate_audio_dev=no (the mic then gives silence, which it still sends
-# as RTP). linphonec (Debian linphone-cli) was not used: an earlier try
+# validate_audio_dev=no. That null mic delivers silence faster than real
+# time; Twinkle paces it to the RTP clock itself, but its voice activity
+# detection (speex_dsp_vad, on by default) then suppresses every packet
+# after the first: the profile turns VAD, AGC, AEC and noise reduction off,
+# and Twinkle sends 50 packets/s of silence. linphonec (Debian linphone-cli) was not used: an earlier try
 # here opened no SIP socket.
 # Logs: $IT_OUT/proxy.log, $IT_OUT/twB/ (twinkle.out, home/.twinkle/twinkle.log
 # with every SIP message, rtp.pcap), $IT_OUT/phA/ (baresip), list-natd.out.
@@ -161,7 +164,7 @@ run() {
 		tw cmd "$TW_DIR" bye
 		ok=1
 		sb wait-call "$SB_DIR" idle 5 || ok=0
-		tw wait "$TW_DIR" 'call ended' 5 1 || ok=0
+		tw wait "$TW_DIR" 'Line 1: call ended' 5 || ok=0
 		it_check out_call_hung_up "Twinkle's bye did not end the call on both phones within 5 s" test $ok = 1
 		sip_assert_no_binding out_natd_bindings_released "$callid" natd
 	else
@@ -170,11 +173,10 @@ run() {
 	fi
 
 	# ---- call in: alice calls Twinkle
-	local ended
-	ended=$("$TW_PHONE" count "$TW_DIR" 'call ended')
 	a0=$(alice_rx) b0=$(bob_rx)
 	sb dial "$SB_DIR" sip:bob@edge.test >/dev/null
-	if sb wait-call "$SB_DIR" established 15; then
+	if sb wait-call "$SB_DIR" established 15 && tw wait "$TW_DIR" 'incoming call' 1 &&
+		tw wait "$TW_DIR" 'Line 1: call established' 5; then
 		it_pass in_call_established
 		callid=$(sb cmd "$SB_DIR" callstat | grep -o 'id=[^ ]*' | head -n 1 | cut -d= -f2)
 		it_info "call in: Call-ID $callid"
@@ -182,7 +184,7 @@ run() {
 		sb hangup "$SB_DIR" >/dev/null
 		ok=1
 		sb wait-call "$SB_DIR" idle 5 || ok=0
-		tw wait "$TW_DIR" 'call ended' 5 $((ended + 1)) || ok=0
+		tw wait "$TW_DIR" 'far end ended call' 5 || ok=0
 		it_check in_call_hung_up "alice's hangup did not end the call on both phones within 5 s" test $ok = 1
 		sip_assert_no_binding in_natd_bindings_released "$callid" natd
 	else
