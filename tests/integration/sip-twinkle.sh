@@ -62,6 +62,7 @@ tw_cleanup() {
 	"$TW_PHONE" stop "$TW_DIR" >>"$IT_OUT/phones-stop.log" 2>&1
 	"$SB_PHONE" stop "$SB_DIR" >>"$IT_OUT/phones-stop.log" 2>&1
 }
+# shellcheck disable=SC2154 # tw_rc is set inside the trap
 trap 'tw_rc=$?; tw_cleanup; (exit $tw_rc); sip_cleanup' EXIT
 
 tw() { it_log "twinkle-phone $*"; "$TW_PHONE" "$@" 2>>"$IT_OUT/phones.log"; }
@@ -72,6 +73,7 @@ sb() { it_log "baresip-phone $*"; "$SB_PHONE" "$@" 2>>"$IT_OUT/phones.log"; }
 # baresip 1.0 gives up when any challenge is not MD5; Twinkle answers MD5:
 # the proxy offers MD5 only.
 TW_USERS=$(sip_users_file "$IT_OUT/users-edge.test" edge.test bob alice) || exit 1
+# shellcheck disable=SC2034 # read by sip_conf_edge
 SIP_CONF_EXTRA="auth: { users_file = \"$TW_USERS\"; algorithms = [ \"MD5\" ]; };
 status_socket = \"$IT_OUT/proxy.status\";"
 sip_conf_edge "$IT_OUT/proxy.conf"
@@ -125,6 +127,22 @@ media_checks() {
 	fi
 }
 
+# call_rest TAG WHO TW_END A0 B0: the rest of an established call: its
+# Call-ID (baresip's callstat), media_checks, WHO (twinkle or baresip)
+# hangs up, both phones idle within 5 s (Twinkle prints TW_END), natd's
+# bindings of the call released.
+call_rest() {
+	local tag=$1 who=$2 end=$3 a0=$4 b0=$5 callid ok=1
+	callid=$(sb cmd "$SB_DIR" callstat | grep -o 'id=[^ ]*' | head -n 1 | cut -d= -f2)
+	it_info "$tag: Call-ID $callid"
+	media_checks "$tag" "$callid" "$a0" "$b0"
+	if [[ $who == twinkle ]]; then tw cmd "$TW_DIR" bye; else sb hangup "$SB_DIR" >/dev/null; fi
+	sb wait-call "$SB_DIR" idle 5 || ok=0
+	tw wait "$TW_DIR" "$end" 5 || ok=0
+	it_check "${tag}_call_hung_up" "$who's hangup did not end the call on both phones within 5 s" test $ok = 1
+	sip_assert_no_binding "${tag}_natd_bindings_released" "$callid" natd
+}
+
 # ------------------------------------------------------------ the calls
 
 run() {
@@ -153,20 +171,12 @@ run() {
 	tw cmd "$TW_DIR" "auto_answer -a on"
 
 	# ---- call out: Twinkle calls alice
-	local a0 b0 callid
+	local a0 b0
 	a0=$(alice_rx) b0=$(bob_rx)
 	tw cmd "$TW_DIR" "call sip:alice@edge.test"
 	if sb wait-call "$SB_DIR" established 15 && tw wait "$TW_DIR" 'far end answered call' 5; then
 		it_pass out_call_established
-		callid=$(sb cmd "$SB_DIR" callstat | grep -o 'id=[^ ]*' | head -n 1 | cut -d= -f2)
-		it_info "call out: Call-ID $callid"
-		media_checks out "$callid" "$a0" "$b0"
-		tw cmd "$TW_DIR" bye
-		ok=1
-		sb wait-call "$SB_DIR" idle 5 || ok=0
-		tw wait "$TW_DIR" 'Line 1: call ended' 5 || ok=0
-		it_check out_call_hung_up "Twinkle's bye did not end the call on both phones within 5 s" test $ok = 1
-		sip_assert_no_binding out_natd_bindings_released "$callid" natd
+		call_rest out twinkle 'Line 1: call ended' "$a0" "$b0"
 	else
 		it_fail out_call_established "Twinkle's call to sip:alice@edge.test not established within 15 s: $(tail -n 4 "$TW_DIR/twinkle.out" | tr '\n' ' ')"
 		tw cmd "$TW_DIR" bye
@@ -178,15 +188,7 @@ run() {
 	if sb wait-call "$SB_DIR" established 15 && tw wait "$TW_DIR" 'incoming call' 1 &&
 		tw wait "$TW_DIR" 'Line 1: call established' 5; then
 		it_pass in_call_established
-		callid=$(sb cmd "$SB_DIR" callstat | grep -o 'id=[^ ]*' | head -n 1 | cut -d= -f2)
-		it_info "call in: Call-ID $callid"
-		media_checks in "$callid" "$a0" "$b0"
-		sb hangup "$SB_DIR" >/dev/null
-		ok=1
-		sb wait-call "$SB_DIR" idle 5 || ok=0
-		tw wait "$TW_DIR" 'far end ended call' 5 || ok=0
-		it_check in_call_hung_up "alice's hangup did not end the call on both phones within 5 s" test $ok = 1
-		sip_assert_no_binding in_natd_bindings_released "$callid" natd
+		call_rest in baresip 'far end ended call' "$a0" "$b0"
 	else
 		it_fail in_call_established "alice's call to sip:bob@edge.test not established within 15 s: $(tail -n 4 "$TW_DIR/twinkle.out" | tr '\n' ' ')"
 	fi
