@@ -19,8 +19,10 @@
 # by a tcpdump in each phone's namespace above TW_MIN_RTP each way, alice
 # receives Twinkle's RTP from a NAT pool address (198.51.100.0/28: the SDP
 # Twinkle sent was rewritten), Twinkle receives alice's from 203.0.113.10;
-# the hangup reaches both phones. Overall: both registered, sipproxy's auth
-# counters show the REGISTERs and INVITEs challenged and accepted.
+# the hangup reaches both phones. Overall: both registered, the SDP Twinkle
+# sent names 10.1.0.10 (its log) and every SDP alice received (a SIP capture
+# in her namespace) a pool address, sipproxy's auth counters show the
+# REGISTERs and INVITEs challenged and accepted.
 #
 # Headless Twinkle: twinkle-console 1.10 takes the profile name as its only
 # argument (no --call/--cmd options in the console build: "--help" is read
@@ -33,7 +35,8 @@
 # and Twinkle sends 50 packets/s of silence. linphonec (Debian linphone-cli) was not used: an earlier try
 # here opened no SIP socket.
 # Logs: $IT_OUT/proxy.log, $IT_OUT/twB/ (twinkle.out, home/.twinkle/twinkle.log
-# with every SIP message, rtp.pcap), $IT_OUT/phA/ (baresip), list-natd.out.
+# with every SIP message, rtp.pcap), $IT_OUT/phA/ (baresip), alice-sip.pcap
+# and .txt (SIP at alice), twinkle-sent.txt, list-natd.out.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -143,6 +146,28 @@ call_rest() {
 	sip_assert_no_binding "${tag}_natd_bindings_released" "$callid" natd
 }
 
+# sdp_c FILE: the SDP connection addresses (c=IN IP4 ...) in FILE, one a line.
+sdp_c() { grep -a -o 'c=IN IP4 [0-9.]*[0-9]' "$1" | cut -d' ' -f3; }
+
+# sdp_checks: the SDP Twinkle sent names its own address (its log), and
+# every SDP that reached alice (the capture in her namespace) names a pool
+# address instead: one per call at least.
+sdp_checks() {
+	sip_capture_stop alice-sip
+	timeout 20 tcpdump -nn -A -r "$IT_OUT/alice-sip.pcap" 'udp and dst host 203.0.113.10 and port 5060' \
+		>"$IT_OUT/alice-sip.txt" 2>/dev/null
+	local sent got bad
+	sent=$(awk '/^Send to:/ {s = 1} /^---/ {s = 0} s' "$TW_DIR/home/.twinkle/twinkle.log" >"$IT_OUT/twinkle-sent.txt"
+		sdp_c "$IT_OUT/twinkle-sent.txt" | sort -u | paste -sd' ' -)
+	got=$(sdp_c "$IT_OUT/alice-sip.txt")
+	bad=$(grep -v -E "$IT_POOL_RE" <<<"$got" | sort -u | paste -sd' ' -)
+	it_info "SDP c= sent by Twinkle: $sent; received by alice: $(sort <<<"$got" | uniq -c | tr -s ' \n' ' ')"
+	it_check twinkle_sdp_names_itself "Twinkle's SDP named '$sent', expected 10.1.0.10 (twinkle-sent.txt)" \
+		test "$sent" = 10.1.0.10
+	it_check sdp_rewritten_for_alice "alice received $(grep -c . <<<"$got") SDP bodies (want >= 2), not from the pool: '$bad' (alice-sip.txt)" \
+		test "$(grep -c . <<<"$got")" -ge 2 -a -z "$bad"
+}
+
 # ------------------------------------------------------------ the calls
 
 run() {
@@ -161,6 +186,8 @@ run() {
 		return
 	fi
 	it_pass phones_started
+	sip_capture_start alice-sip phA eth0 udp port 5060 ||
+		it_log "no SIP capture at alice: $(head -c 200 "$IT_OUT/alice-sip.tcpdump.log")"
 
 	local ok=1
 	tw wait "$TW_DIR" 'registration succeeded' 10 || ok=0
@@ -192,6 +219,8 @@ run() {
 	else
 		it_fail in_call_established "alice's call to sip:bob@edge.test not established within 15 s: $(tail -n 4 "$TW_DIR/twinkle.out" | tr '\n' ' ')"
 	fi
+
+	sdp_checks
 
 	# 2 REGISTERs and 2 INVITEs (Twinkle's, alice's) challenged and answered
 	local aok ach
