@@ -32,8 +32,11 @@
 # time; Twinkle paces it to the RTP clock itself, but its voice activity
 # detection (speex_dsp_vad, on by default) then suppresses every packet
 # after the first: the profile turns VAD, AGC, AEC and noise reduction off,
-# and Twinkle sends 50 packets/s of silence. linphonec (Debian linphone-cli) was not used: an earlier try
-# here opened no SIP socket.
+# and Twinkle sends 50 packets/s of silence. The outbound proxy is written
+# HOST:PORT (Twinkle adds the scheme; "sip:HOST" is not taken) and carries
+# every request, so no name of edge.test is ever resolved. linphonec
+# (Debian linphone-cli) was not needed: an earlier try here opened no SIP
+# socket.
 # Logs: $IT_OUT/proxy.log, $IT_OUT/twB/ (twinkle.out, home/.twinkle/twinkle.log
 # with every SIP message, rtp.pcap), $IT_OUT/phA/ (baresip), alice-sip.pcap
 # and .txt (SIP at alice), twinkle-sent.txt, list-natd.out.
