@@ -76,11 +76,12 @@ sb() { it_log "baresip-phone $*"; "$SB_PHONE" "$@" 2>>"$IT_OUT/phones.log"; }
 
 # ------------------------------------------------------------ sipproxy
 
-# baresip 1.0 gives up when any challenge is not MD5; Twinkle answers MD5:
-# the proxy offers MD5 only.
+# baresip 1.0 gives up when any challenge is not MD5: the proxy offers MD5
+# only (TW_AUTH_ALGS, a libconfig list body).
+: "${TW_AUTH_ALGS:=\"MD5\"}"
 TW_USERS=$(sip_users_file "$IT_OUT/users-edge.test" edge.test bob alice) || exit 1
 # shellcheck disable=SC2034 # read by sip_conf_edge
-SIP_CONF_EXTRA="auth: { users_file = \"$TW_USERS\"; algorithms = [ \"MD5\" ]; };
+SIP_CONF_EXTRA="auth: { users_file = \"$TW_USERS\"; algorithms = [ $TW_AUTH_ALGS ]; };
 status_socket = \"$IT_OUT/proxy.status\";"
 sip_conf_edge "$IT_OUT/proxy.conf"
 
