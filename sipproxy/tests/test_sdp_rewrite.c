@@ -323,12 +323,14 @@ static void round_trip(const char *b, size_t n, enum sdp_ice_policy ice)
 	sdp_plan_free(pl);
 }
 
-/* Bodies equal line by line, o= lines excepted, and the session c= when
- * skip_sess_c. */
-static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool skip_sess_c)
+/* Walks two bodies line by line in step (each line with its end) and
+ * calls same(line of a, line of b, arg) for each pair; both must end
+ * together. */
+typedef void line_pair_fn(const char *a, size_t la, const char *b, size_t lb, void *arg);
+static void line_pairs(const char *a, size_t na, const char *b, size_t nb, line_pair_fn *same,
+		       void *arg)
 {
 	size_t i = 0, j = 0;
-	bool session = true;
 
 	while (i < na && j < nb) {
 		const char *ea = memchr(a + i, '\n', na - i), *eb = memchr(b + j, '\n', nb - j);
@@ -338,18 +340,42 @@ static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool
 		assert_non_null(eb);
 		la = (size_t)(ea - (a + i)) + 1;
 		lb = (size_t)(eb - (b + j)) + 1;
-		if (!strncmp(a + i, "m=", 2))
-			session = false;
-		if ((strncmp(a + i, "o=", 2) || strncmp(b + j, "o=", 2)) &&
-		    !(skip_sess_c && session && !strncmp(a + i, "c=", 2)) &&
-		    (la != lb || memcmp(a + i, b + j, la)))
-			fail_msg("line differs:\n  in:  %.*s  out: %.*s", (int)la, a + i, (int)lb,
-				 b + j);
+		same(a + i, la, b + j, lb, arg);
 		i += la;
 		j += lb;
 	}
 	assert_int_equal(i, na);
 	assert_int_equal(j, nb);
+}
+
+static void line_differs(const char *a, size_t la, const char *b, size_t lb)
+{
+	fail_msg("line differs:\n  in:  %.*s  out: %.*s", (int)la, a, (int)lb, b);
+}
+
+struct but_o {
+	bool skip_sess_c, session;
+};
+
+static void same_but_o(const char *a, size_t la, const char *b, size_t lb, void *arg)
+{
+	struct but_o *st = arg;
+
+	if (!strncmp(a, "m=", 2))
+		st->session = false;
+	if ((strncmp(a, "o=", 2) || strncmp(b, "o=", 2)) &&
+	    !(st->skip_sess_c && st->session && !strncmp(a, "c=", 2)) &&
+	    (la != lb || memcmp(a, b, la)))
+		line_differs(a, la, b, lb);
+}
+
+/* Bodies equal line by line, o= lines excepted, and the session c= when
+ * skip_sess_c. */
+static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool skip_sess_c)
+{
+	struct but_o st = {.skip_sess_c = skip_sess_c, .session = true};
+
+	line_pairs(a, na, b, nb, same_but_o, &st);
 }
 
 /* Allocating every endpoint to itself with ICE kept changes nothing but
@@ -404,46 +430,30 @@ static size_t keying_lines(const char *b, size_t n, char *dst, size_t cap)
 	return k;
 }
 
-/* in and out have the same lines, except o= and c= lines, the port of m=
- * lines (the rest of m= identical) and a=rtcp's value. */
-static void only_addr_port_changed(const char *a, size_t na, const char *b, size_t nb)
+/* The same line but for o= and c= lines, the port of m= lines (the rest
+ * of m= identical) and a=rtcp's value. */
+static void same_but_addr_port(const char *a, size_t la, const char *b, size_t lb, void *arg)
 {
-	size_t i = 0, j = 0;
+	(void)arg;
+	if (!strncmp(a, "m=", 2)) {
+		/* "m=audio PORT rest": media and rest unchanged */
+		const char *pa = memchr(a, ' ', la), *pb = memchr(b, ' ', lb), *ra, *rb;
 
-	while (i < na && j < nb) {
-		const char *ea = memchr(a + i, '\n', na - i), *eb = memchr(b + j, '\n', nb - j);
-		size_t la, lb;
-
-		assert_non_null(ea);
-		assert_non_null(eb);
-		la = (size_t)(ea - (a + i)) + 1;
-		lb = (size_t)(eb - (b + j)) + 1;
-		if (!strncmp(a + i, "m=", 2)) {
-			/* "m=audio PORT rest": media and rest unchanged */
-			const char *pa = memchr(a + i, ' ', la), *pb = memchr(b + j, ' ', lb);
-			const char *ra, *rb;
-
-			assert_non_null(pa);
-			assert_non_null(pb);
-			assert_int_equal(pa - (a + i), pb - (b + j));
-			assert_memory_equal(a + i, b + j, (size_t)(pa - (a + i)));
-			ra = memchr(pa + 1, ' ', (size_t)(ea - pa));
-			rb = memchr(pb + 1, ' ', (size_t)(eb - pb));
-			assert_non_null(ra);
-			assert_non_null(rb);
-			assert_int_equal(ea - ra, eb - rb);
-			assert_memory_equal(ra, rb, (size_t)(ea - ra) + 1);
-		} else if (strncmp(a + i, "o=", 2) && strncmp(a + i, "c=", 2) &&
-			   strncmp(a + i, "a=rtcp:", 7) &&
-			   (la != lb || memcmp(a + i, b + j, la))) {
-			fail_msg("line differs:\n  in:  %.*s  out: %.*s", (int)la, a + i, (int)lb,
-				 b + j);
-		}
-		i += la;
-		j += lb;
+		assert_non_null(pa);
+		assert_non_null(pb);
+		assert_int_equal(pa - a, pb - b);
+		assert_memory_equal(a, b, (size_t)(pa - a));
+		ra = memchr(pa + 1, ' ', la - (size_t)(pa + 1 - a));
+		rb = memchr(pb + 1, ' ', lb - (size_t)(pb + 1 - b));
+		assert_non_null(ra);
+		assert_non_null(rb);
+		if (la - (size_t)(ra - a) != lb - (size_t)(rb - b) ||
+		    memcmp(ra, rb, la - (size_t)(ra - a)))
+			line_differs(a, la, b, lb);
+	} else if (strncmp(a, "o=", 2) && strncmp(a, "c=", 2) && strncmp(a, "a=rtcp:", 7) &&
+		   (la != lb || memcmp(a, b, la))) {
+		line_differs(a, la, b, lb);
 	}
-	assert_int_equal(i, na);
-	assert_int_equal(j, nb);
 }
 
 /* A keyed body rewritten: c=, o= and the ports carry the allocation (all
@@ -467,7 +477,7 @@ static size_t srtp_rewrite(const char *name, bool crlf, unsigned want_keying)
 	assert_int_equal(count(kin, "\n"), want_keying);
 	assert_int_equal(keying_lines(out, (size_t)k, kout, sizeof(kout)), nk);
 	assert_memory_equal(kin, kout, nk);
-	only_addr_port_changed(body, n, out, (size_t)k);
+	line_pairs(body, n, out, (size_t)k, same_but_addr_port, NULL);
 	/* the private addresses and ports are gone */
 	assert_null(strstr(out, "IP4 10.1.0."));
 	for (unsigned i = 0; i < sdp_plan_nstreams(pl); i++) {

@@ -42,12 +42,10 @@ it_require_natd
 sip_require
 
 sip_topo_up edge
-SS_PHONES=()
-ss_cleanup() {
-	local d
-	for d in "${SS_PHONES[@]}"; do "$SS_PHONE" stop "$d" >>"$IT_OUT/phones-stop.log" 2>&1; done
-}
-trap 'ss_rc=$?; ss_cleanup; (exit $ss_rc); sip_cleanup' EXIT
+# on any exit, every phone still up is stopped (by its recorded PID), then
+# siplib's clean-up runs
+trap 'ss_rc=$?; for d in "$IT_OUT"/*/ph[AB]; do "$SS_PHONE" stop "$d"; done >>"$IT_OUT/phones-stop.log" 2>&1
+	(exit $ss_rc); sip_cleanup' EXIT
 
 phone() { it_log "baresip-phone $*"; "$SS_PHONE" "$@" 2>>"$IT_OUT/phones.log"; }
 num() { [[ $1 =~ ^[0-9]+$ ]] && echo "$1" || echo 0; }
@@ -115,7 +113,6 @@ call_checks() {
 		sip_capture_start "$t-$ph-tx" "$ns" any udp port 5060 and src host "$addr" || true
 		sip_capture_start "$t-$ph-rx" "$ns" any udp port 5060 and dst host "$addr" || true
 	done
-	SS_PHONES+=("$B" "$A")
 	if ! phone start "$B" --ns "$(it_ns phB)" --addr 10.1.0.10 --rtp-ports 20000-20099 --tone 660 --lifetime 60 "${mods[@]}" \
 		--account "<sip:bob@edge.test>;auth_pass=$SIP_PASSWORD;outbound=\"sip:10.1.0.1:5060\";regint=60;answermode=auto;mediaenc=$enc" \
 		>/dev/null ||
