@@ -35,7 +35,8 @@ static const char *const good_fixtures[] = {
 	"softphone_offer.sdp", "softphone_answer.sdp", "baresip.sdp", "sipp_uac_pcap.sdp",
 	"session_c.sdp",       "media_c.sdp",          "two_addrs.sdp", "port0.sdp",
 	"hold_sendonly.sdp",   "hold_inactive.sdp",    "hold_zero.sdp", "rtcp_kinds.sdp",
-	"ipv6_port0.sdp",      "multicast.sdp",        "bundle.sdp",
+	"ipv6_port0.sdp",      "multicast.sdp",        "bundle.sdp",   "srtp_sdes.sdp",
+	"srtp_sdes_answer.sdp", "srtp_dtls.sdp",       "srtp_savpf_mux.sdp",
 };
 #define NGOOD (sizeof(good_fixtures) / sizeof(good_fixtures[0]))
 
@@ -322,12 +323,14 @@ static void round_trip(const char *b, size_t n, enum sdp_ice_policy ice)
 	sdp_plan_free(pl);
 }
 
-/* Bodies equal line by line, o= lines excepted, and the session c= when
- * skip_sess_c. */
-static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool skip_sess_c)
+/* Walks two bodies line by line in step (each line with its end) and
+ * calls same(line of a, line of b, arg) for each pair; both must end
+ * together. */
+typedef void line_pair_fn(const char *a, size_t la, const char *b, size_t lb, void *arg);
+static void line_pairs(const char *a, size_t na, const char *b, size_t nb, line_pair_fn *same,
+		       void *arg)
 {
 	size_t i = 0, j = 0;
-	bool session = true;
 
 	while (i < na && j < nb) {
 		const char *ea = memchr(a + i, '\n', na - i), *eb = memchr(b + j, '\n', nb - j);
@@ -337,18 +340,42 @@ static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool
 		assert_non_null(eb);
 		la = (size_t)(ea - (a + i)) + 1;
 		lb = (size_t)(eb - (b + j)) + 1;
-		if (!strncmp(a + i, "m=", 2))
-			session = false;
-		if ((strncmp(a + i, "o=", 2) || strncmp(b + j, "o=", 2)) &&
-		    !(skip_sess_c && session && !strncmp(a + i, "c=", 2)) &&
-		    (la != lb || memcmp(a + i, b + j, la)))
-			fail_msg("line differs:\n  in:  %.*s  out: %.*s", (int)la, a + i, (int)lb,
-				 b + j);
+		same(a + i, la, b + j, lb, arg);
 		i += la;
 		j += lb;
 	}
 	assert_int_equal(i, na);
 	assert_int_equal(j, nb);
+}
+
+static void line_differs(const char *a, size_t la, const char *b, size_t lb)
+{
+	fail_msg("line differs:\n  in:  %.*s  out: %.*s", (int)la, a, (int)lb, b);
+}
+
+struct but_o {
+	bool skip_sess_c, session;
+};
+
+static void same_but_o(const char *a, size_t la, const char *b, size_t lb, void *arg)
+{
+	struct but_o *st = arg;
+
+	if (!strncmp(a, "m=", 2))
+		st->session = false;
+	if ((strncmp(a, "o=", 2) || strncmp(b, "o=", 2)) &&
+	    !(st->skip_sess_c && st->session && !strncmp(a, "c=", 2)) &&
+	    (la != lb || memcmp(a, b, la)))
+		line_differs(a, la, b, lb);
+}
+
+/* Bodies equal line by line, o= lines excepted, and the session c= when
+ * skip_sess_c. */
+static void equal_but_o(const char *a, size_t na, const char *b, size_t nb, bool skip_sess_c)
+{
+	struct but_o st = {.skip_sess_c = skip_sess_c, .session = true};
+
+	line_pairs(a, na, b, nb, same_but_o, &st);
 }
 
 /* Allocating every endpoint to itself with ICE kept changes nothing but
@@ -371,6 +398,142 @@ static void identity(const char *b, size_t n)
 	k = apply(pl, alloc, &o);
 	equal_but_o(b, n, out, (size_t)k, !inherited);
 	sdp_plan_free(pl);
+}
+
+/* ---- SRTP: keying passes untouched ---- */
+
+/* Is the line an SRTP keying one: SDES (RFC 4568 a=crypto) or DTLS-SRTP
+ * (RFC 8122 a=fingerprint, RFC 4145 a=setup, RFC 8842 a=tls-id)? */
+static bool is_keying_line(const char *l)
+{
+	return !strncmp(l, "a=crypto:", 9) || !strncmp(l, "a=fingerprint:", 14) ||
+	       !strncmp(l, "a=setup:", 8) || !strncmp(l, "a=tls-id:", 9);
+}
+
+/* The keying lines of a body, each with its line end, in order, in dst. */
+static size_t keying_lines(const char *b, size_t n, char *dst, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n;) {
+		const char *e = memchr(b + i, '\n', n - i);
+		size_t len = e ? (size_t)(e - (b + i)) + 1 : n - i;
+
+		if (is_keying_line(b + i)) {
+			assert_true(k + len < cap);
+			memcpy(dst + k, b + i, len);
+			k += len;
+		}
+		i += len;
+	}
+	dst[k] = '\0';
+	return k;
+}
+
+/* The same line but for o= and c= lines, the port of m= lines (the rest
+ * of m= identical) and a=rtcp's value. */
+static void same_but_addr_port(const char *a, size_t la, const char *b, size_t lb, void *arg)
+{
+	(void)arg;
+	if (!strncmp(a, "m=", 2)) {
+		/* "m=audio PORT rest": media and rest unchanged */
+		const char *pa = memchr(a, ' ', la), *pb = memchr(b, ' ', lb), *ra, *rb;
+
+		assert_non_null(pa);
+		assert_non_null(pb);
+		assert_int_equal(pa - a, pb - b);
+		assert_memory_equal(a, b, (size_t)(pa - a));
+		ra = memchr(pa + 1, ' ', la - (size_t)(pa + 1 - a));
+		rb = memchr(pb + 1, ' ', lb - (size_t)(pb + 1 - b));
+		assert_non_null(ra);
+		assert_non_null(rb);
+		if (la - (size_t)(ra - a) != lb - (size_t)(rb - b) ||
+		    memcmp(ra, rb, la - (size_t)(ra - a)))
+			line_differs(a, la, b, lb);
+	} else if (strncmp(a, "o=", 2) && strncmp(a, "c=", 2) && strncmp(a, "a=rtcp:", 7) &&
+		   (la != lb || memcmp(a, b, la))) {
+		line_differs(a, la, b, lb);
+	}
+}
+
+/* A keyed body rewritten: c=, o= and the ports carry the allocation (all
+ * endpoints on 198.51.100.40, ports from 33000), every keying line is
+ * identical byte for byte and in place, nothing else changes. Returns the
+ * output's length (in out). */
+static size_t srtp_rewrite(const char *name, bool crlf, unsigned want_keying)
+{
+	static char kin[BUF_MAX], kout[BUF_MAX];
+	struct nc_ep alloc[SDP_EP_MAX];
+	struct sdp_plan *pl;
+	size_t n = load(name, crlf, body, sizeof(body)), nk;
+	int k;
+
+	plan_ok(body, n, &pl);
+	for (unsigned i = 0; i < sdp_plan_nendpoints(pl); i++)
+		ip(&alloc[i], 198, 51, 100, 40, (uint16_t)(33000 + 2 * i));
+	k = apply(pl, alloc, NULL);
+	check_rewritten(pl, alloc, out, (size_t)k, SDP_ICE_STRIP);
+	nk = keying_lines(body, n, kin, sizeof(kin));
+	assert_int_equal(count(kin, "\n"), want_keying);
+	assert_int_equal(keying_lines(out, (size_t)k, kout, sizeof(kout)), nk);
+	assert_memory_equal(kin, kout, nk);
+	line_pairs(body, n, out, (size_t)k, same_but_addr_port, NULL);
+	/* the private addresses and ports are gone */
+	assert_null(strstr(out, "IP4 10.1.0."));
+	for (unsigned i = 0; i < sdp_plan_nstreams(pl); i++) {
+		char port[16];
+
+		assert_int_equal(sdp_plan_stream(pl, i)->kind, SDP_STREAM_BIND);
+		snprintf(port, sizeof(port), " %u ", sdp_plan_stream(pl, i)->port);
+		assert_null(strstr(out, port));
+	}
+	sdp_plan_free(pl);
+	return (size_t)k;
+}
+
+/* SDES (RFC 4568): three a=crypto lines with lifetimes, MKI, session
+ * parameters and two keys in one line; RTP/SAVP with a=rtcp:PORT. */
+static void test_srtp_sdes(void **state)
+{
+	(void)state;
+	srtp_rewrite("srtp_sdes.sdp", true, 3);
+	assert_non_null(strstr(out, "c=IN IP4 198.51.100.40\r\n"));
+	assert_non_null(strstr(out, "o=carol 3724394400 3724394400 IN IP4 198.51.100.40\r\n"));
+	assert_non_null(strstr(out, "m=audio 33000 RTP/SAVP 0 101\r\na=rtpmap:0"));
+	assert_non_null(strstr(out, "a=rtcp:33001\r\n"));
+	srtp_rewrite("srtp_sdes.sdp", false, 3); /* LF bodies too */
+	assert_non_null(strstr(out, "m=audio 33000 RTP/SAVP 0 101\na=rtpmap:0"));
+
+	/* an answer: one line with MKI */
+	srtp_rewrite("srtp_sdes_answer.sdp", true, 1);
+	assert_non_null(strstr(out, "m=audio 33000 RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=crypto:2 AES_CM_128_HMAC_SHA1_32 "
+				    "inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj|2^31|2:4\r\n"));
+}
+
+/* DTLS-SRTP (RFC 5763/8842): session and media a=fingerprint, a=setup,
+ * a=tls-id, UDP/TLS/RTP/SAVP with a=rtcp:PORT IN IP4 ADDR. */
+static void test_srtp_dtls(void **state)
+{
+	(void)state;
+	srtp_rewrite("srtp_dtls.sdp", true, 6);
+	assert_int_equal(count(out, "c=IN IP4 198.51.100.40\r\n"), 2);
+	assert_non_null(strstr(out, "m=audio 33000 UDP/TLS/RTP/SAVP 0\r\n"));
+	assert_non_null(strstr(out, "a=rtcp:33001 IN IP4 198.51.100.40\r\n"));
+	assert_non_null(strstr(out, "m=video 33002 UDP/TLS/RTP/SAVP 96\r\n"));
+}
+
+/* RTP/SAVPF with rtcp-mux (RFC 5761) and SDES, beside UDP/TLS/RTP/SAVPF
+ * with a session-level fingerprint. */
+static void test_srtp_savpf_mux(void **state)
+{
+	(void)state;
+	srtp_rewrite("srtp_savpf_mux.sdp", true, 5);
+	assert_non_null(strstr(out, "m=audio 33000 RTP/SAVPF 111 0\r\n"));
+	assert_non_null(strstr(out, "a=rtcp:33000\r\na=rtcp-mux\r\n"));
+	assert_non_null(strstr(out, "m=video 33002 UDP/TLS/RTP/SAVPF 96\r\n"));
+	assert_null(strstr(out, "44000"));
+	assert_null(strstr(out, "44002"));
 }
 
 /* ---- Fixtures, planned ---- */
@@ -1774,6 +1937,9 @@ int main(void)
 		cmocka_unit_test(test_hold),
 		cmocka_unit_test(test_rtcp_kinds),
 		cmocka_unit_test(test_bundle),
+		cmocka_unit_test(test_srtp_sdes),
+		cmocka_unit_test(test_srtp_dtls),
+		cmocka_unit_test(test_srtp_savpf_mux),
 		cmocka_unit_test(test_multicast_untouched),
 		cmocka_unit_test(test_ipv6_port0_ok),
 		cmocka_unit_test(test_bad_fixtures),

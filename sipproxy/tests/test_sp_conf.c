@@ -834,6 +834,11 @@ static void test_rules_ok(void **state)
 	assert_string_equal(conf.rules[1].transit, "t1");
 	/* the media policy's defaults: UDP protocols only, ports 1024-65535 */
 	assert_int_equal(conf.rules[0].protocols, SPC_MP_UDP_DEFAULT);
+	/* SRTP works out of the box: SDES and DTLS-SRTP profiles are bound */
+	assert_true(sp_conf_rule_admits(&conf.rules[0], "RTP/SAVP", 4000, false));
+	assert_true(sp_conf_rule_admits(&conf.rules[0], "RTP/SAVPF", 4000, false));
+	assert_true(sp_conf_rule_admits(&conf.rules[0], "UDP/TLS/RTP/SAVP", 4000, false));
+	assert_true(sp_conf_rule_admits(&conf.rules[0], "UDP/TLS/RTP/SAVPF", 4000, false));
 	assert_false(conf.rules[0].tcp_media);
 	assert_int_equal(conf.rules[0].port_lo, 1024);
 	assert_int_equal(conf.rules[0].port_hi, 65535);
