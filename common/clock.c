@@ -1,4 +1,4 @@
-/* clock: the monotonic clock in seconds and milliseconds (see clock.h). */
+/* clock: the monotonic clock in seconds, milliseconds and microseconds (see clock.h). */
 #include "clock.h"
 
 #include <time.h>
@@ -17,4 +17,12 @@ uint64_t clock_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

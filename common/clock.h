@@ -7,7 +7,9 @@
  * notices. Everything that keeps seconds must use this one clock, so that
  * values taken in different modules (and in the tests) compare.
  * clock_mono_ms() is CLOCK_MONOTONIC in milliseconds, for token buckets
- * and SIP transaction timers, where a tick (up to 4 ms) would show.
+ * and SIP transaction timers, where a tick (up to 4 ms) would show;
+ * clock_mono_us() the same clock in microseconds, for durations shorter
+ * than a millisecond (a BIND to a local natd).
  * Neither steps with the wall clock.
  */
 #ifndef COMMON_CLOCK_H
@@ -20,5 +22,8 @@ uint32_t clock_mono_s(void);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t clock_mono_ms(void);
+
+/* Microseconds of CLOCK_MONOTONIC. */
+uint64_t clock_mono_us(void);
 
 #endif

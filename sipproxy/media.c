@@ -60,6 +60,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "sdp_rewrite.h"
@@ -110,7 +111,7 @@ struct slot {
 	int req_id;                /* nc_async request id, 0 when done */
 	int err;                   /* 0 ok, <0 transport, >0 natd status */
 	struct nc_bind_r rep;
-	double sent_ms;            /* when the BIND went out (bind_latency) */
+	uint64_t sent_us;          /* when the BIND went out (bind_latency) */
 };
 
 struct job {
@@ -807,16 +808,6 @@ static void job_finish(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Monotonic milliseconds, finer than clock_mono_ms(): a BIND to a local
- * natd takes well under one. */
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void bind_done(void *arg, int err, const struct nc_bind_r *rep)
 {
 	struct slot *s = arg;
@@ -824,7 +815,7 @@ static void bind_done(void *arg, int err, const struct nc_bind_r *rep)
 
 	s->req_id = 0;
 	if (err >= 0) /* natd answered: a round trip */
-		metrics_hist_observe(&j->m->bind_latency, now_ms() - s->sent_ms);
+		metrics_hist_observe(&j->m->bind_latency, (double)(clock_mono_us() - s->sent_us) / 1e3);
 	if (err < 0) {
 		s->err = err;
 	} else if (rep->st.code != NC_ST_OK) {
@@ -1051,7 +1042,7 @@ int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 		j->slot[i].err = -ENOTCONN;
 		if (!nc->ac || !nc->up)
 			continue;
-		j->slot[i].sent_ms = now_ms();
+		j->slot[i].sent_us = clock_mono_us();
 		rc = nc_async_bind(nc->ac, &req, conf->nats[rule->nat].timeout_ms, bind_done,
 				   &j->slot[i]);
 		if (rc > 0) {
