@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "conftab.h"
 #include "log.h"
 
@@ -115,7 +115,7 @@ struct metrics_srv {
 	unsigned nconns;
 	struct {
 		struct bufferevent *bev; /* our reference; evhttp holds the other */
-		time_t deadline;
+		uint32_t deadline; /* clock_mono_s() */
 	} conns[METRICS_MAX_CONNS];
 	char addr[METRICS_LISTEN_MAX];
 };
@@ -142,21 +142,13 @@ bool metrics_listen_ok(const char *s)
 	return parse_listen(s, &ss, &len);
 }
 
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Once a second: let go of the connections evhttp has freed (it cleared
  * their callbacks), and shut down those past their lifetime (evhttp sees
  * the end of the stream and frees them; the next sweep lets go). */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct metrics_srv *s = arg;
-	time_t now = now_s();
+	uint32_t now = clock_mono_s();
 	unsigned i = 0;
 	(void)fd;
 	(void)what;
@@ -194,7 +186,7 @@ static struct bufferevent *conn_bev(struct event_base *base, void *arg)
 		return NULL; /* not reached (the listener is off at the cap); evhttp makes its own */
 	bufferevent_incref(b);
 	s->conns[s->nconns].bev = b;
-	s->conns[s->nconns].deadline = now_s() + METRICS_LIFETIME_S;
+	s->conns[s->nconns].deadline = clock_mono_s() + METRICS_LIFETIME_S;
 	if (++s->nconns == METRICS_MAX_CONNS)
 		evconnlistener_disable(s->lst);
 	if (!event_pending(s->sweep, EV_TIMEOUT, NULL))
