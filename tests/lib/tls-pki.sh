@@ -15,7 +15,7 @@
 #   DIR/alice.{crt,key}, bob.*    two phones (client and server: a phone
 #                                 that listens for TLS presents one)
 #   DIR/wrong-ca.crt, wrong-ca.key  a second CA nobody trusts, and
-#   DIR/rogue.{crt,key}           signed by it, with the egress proxy's names
+#   DIR/rogue.{crt,key}           signed by it, with both proxies' names
 #                                 and addresses (10.20.0.3 too): the right
 #                                 names from the wrong CA
 #   DIR/NAME.pem                  key + certificate in one file for each leaf
@@ -38,7 +38,8 @@ leaf egress egress.b.example.net b.example.net 10.20.0.2 192.0.2.1
 leaf edge edge.test 203.0.113.1 10.1.0.1
 leaf alice alice.edge.test 203.0.113.10
 leaf bob bob.edge.test 10.1.0.10
-[ -s "$dir/rogue.crt" ] || mk -c wrong-ca "$dir" rogue egress.b.example.net b.example.net 10.20.0.2 10.20.0.3 192.0.2.1
+[ -s "$dir/rogue.crt" ] || mk -c wrong-ca "$dir" rogue ingress.a.example.net egress.b.example.net \
+	a.example.net b.example.net 10.20.0.1 10.20.0.2 10.20.0.3 192.0.2.1
 for n in ingress egress edge alice bob rogue; do
 	(umask 077 && cat "$dir/$n.key" "$dir/$n.crt" >"$dir/$n.pem")
 done
