@@ -31,6 +31,7 @@
 # phA calls sip:phoneb@b.example.net: completed with media, the proxies alive.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
+. "$(dirname "$0")/tlslib.sh"
 
 it_require_root_net
 it_require_natd
@@ -45,29 +46,10 @@ PKI=$IT_OUT/pki
 POOL_A=198.51.100.0/28 POOL_B=198.51.100.128/28 TRANSIT_A=10.20.1.0/28 TRANSIT_B=10.20.2.0/28
 ROGUE=10.20.0.3
 
-# tls_conf OUT ROLE: sip_conf_transit_ROLE with the transit listener TLS
-# only, the route to the other proxy over TLS, and the tls group
-tls_conf() {
-	local out=$1 role=$2 me peer peer_name peer_prefix tls
-	if [[ $role == ingress ]]; then
-		me=10.20.0.1 peer=10.20.0.2 peer_name=egress.b.example.net peer_prefix=10.20.0.2/32
-	else
-		me=10.20.0.2 peer=10.20.0.1 peer_name=ingress.a.example.net peer_prefix=10.20.0.0/24
-	fi
-	tls="status_socket = \"$IT_OUT/$role.status\";
-tls: { cert = \"$PKI/$role.crt\"; key = \"$PKI/$role.key\"; ca = \"$PKI/ca.crt\";
-  peers = ( { prefix = \"$peer_prefix\"; name = \"$peer_name\"; mutual = true; } ); };"
-	if [[ $role == ingress ]]; then
-		SIP_TRUSTED_INGRESS="" SIP_CONF_EXTRA_INGRESS=$tls sip_conf_transit_ingress "$out"
-	else
-		SIP_TRUSTED_EGRESS="" SIP_CONF_EXTRA_EGRESS=$tls sip_conf_transit_egress "$out"
-	fi
-	sed -i -E \
-		-e "s/^(  \{ address = \"$me\"; realm = \"transit\";) \}/\1 transports = [ \"tls\" ]; }/" \
-		-e "s/next_hop = \"$peer(:5060)?\"; \}/next_hop = \"$peer:5061\"; transport = \"tls\"; }/" "$out"
-}
-tls_conf "$IT_OUT/ingress.conf" ingress
-tls_conf "$IT_OUT/egress.conf" egress
+for r in ingress egress; do
+	TLS_CONF_EXTRA="status_socket = \"$IT_OUT/$r.status\";" SIP_TRUSTED_INGRESS="" SIP_TRUSTED_EGRESS="" \
+		tls_transit_conf "$IT_OUT/$r.conf" "$r" "$PKI"
+done
 for r in ingress egress; do
 	if ! "$SIP_PROXY" -n -c "$IT_OUT/$r.conf" >"$IT_OUT/$r-check.out" 2>&1; then
 		it_skip_all "this sipproxy has no TLS transport: sipproxy -n says $(head -n 1 "$IT_OUT/$r-check.out")"
@@ -82,9 +64,8 @@ sip_watch_start natdB
 ip -n "$(it_ns transit)" addr add "$ROGUE/24" dev br0
 sip_proxy_start ingress natA "$IT_OUT/ingress.conf" || exit 1
 sip_proxy_start egress natB "$IT_OUT/egress.conf" || exit 1
-tls_listening() { ip netns exec "$(it_ns "$1")" ss -Hltn "src $2" | grep -q .; }
-it_check egress_tls_listener "the egress does not listen on 10.20.0.2:5061" nt_poll 5 tls_listening natB 10.20.0.2:5061
-it_check ingress_tls_listener "the ingress does not listen on 10.20.0.1:5061" nt_poll 5 tls_listening natA 10.20.0.1:5061
+it_check egress_tls_listener "the egress does not listen on 10.20.0.2:5061" nt_poll 5 tls_listening "$(it_ns natB)" 10.20.0.2:5061
+it_check ingress_tls_listener "the ingress does not listen on 10.20.0.1:5061" nt_poll 5 tls_listening "$(it_ns natA)" 10.20.0.1:5061
 it_check egress_no_udp_on_transit "the egress still listens for UDP on the transit LAN" \
 	bash -c "! ip netns exec $(it_ns natB) ss -Hlun 'src 10.20.0.2' | grep -q ."
 

@@ -30,6 +30,7 @@
 # (baresip.log with the SIP trace), $IT_OUT/<round>-<call>-<phone>-tls.pcap.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
+. "$(dirname "$0")/tlslib.sh"
 
 SS_PHONE=$NT_ROOT/tests/tools/baresip-phone
 : "${SS_MIN_RTP:=100}"
@@ -71,9 +72,8 @@ SS_TLS=1
 
 tls_proxy_conf "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
-tls_listening() { ip netns exec "$(it_ns edge)" ss -Hltn "src $1" | grep -q .; }
 for a in 203.0.113.1:5061 10.1.0.1:5061; do
-	it_check "tls_listener_$a" "sipproxy does not listen on TCP $a" nt_poll 5 tls_listening "$a"
+	it_check "tls_listener_$a" "sipproxy does not listen on TCP $a" nt_poll 5 tls_listening "$(it_ns edge)" "$a"
 done
 
 call sdes srtp-mand RTP/SAVP ab
