@@ -21,6 +21,10 @@
 # transit addresses, and after the BYE neither natd holds a binding of the call.
 # Call 2: phB registers phoneb@b.example.net with the egress proxy; phA calls
 # sip:phoneb@b.example.net (ingress: static domain route; egress: registrar).
+# sip-scenario3-tls.sh runs this script with mutual TLS on the transit link
+# through hooks it defines before sourcing it: s3_conf (writes ingress.conf
+# and egress.conf), s3_transit_sip_check (what the capture of the transit
+# LAN must show of the signalling) and s3_between_calls (after call 1).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -35,8 +39,12 @@ sip_watch_start natdB
 # the two proxies trust each other as peers (and nobody else): phA
 # authenticates at the ingress as phonea@a.example.net, phB registers at
 # the egress as phoneb@b.example.net
-SIP_TRUSTED_INGRESS="" sip_conf_transit_ingress "$IT_OUT/ingress.conf"
-SIP_TRUSTED_EGRESS="" sip_conf_transit_egress "$IT_OUT/egress.conf"
+if declare -F s3_conf >/dev/null; then
+	s3_conf
+else
+	SIP_TRUSTED_INGRESS="" sip_conf_transit_ingress "$IT_OUT/ingress.conf"
+	SIP_TRUSTED_EGRESS="" sip_conf_transit_egress "$IT_OUT/egress.conf"
+fi
 sip_proxy_start ingress natA "$IT_OUT/ingress.conf" || exit 1
 sip_proxy_start egress natB "$IT_OUT/egress.conf" || exit 1
 
@@ -86,16 +94,20 @@ if [[ -s $IT_OUT/transit1.pcap ]]; then
 	else
 		it_fail s3_no_access_address_on_transit_lan "$leak packets on the transit LAN name an access-side address"
 	fi
-	# the SDP crossing the transit LAN names transit addresses only
-	timeout 20 tcpdump -nn -A -r "$IT_OUT/transit1.pcap" port 5060 2>/dev/null >"$IT_OUT/transit1-sip.txt"
-	sdp_addrs=$(grep -ao 'c=IN IP4 [0-9.]*' "$IT_OUT/transit1-sip.txt" | awk '{print $3}' | sort -u)
-	bad=
-	for a in $sdp_addrs; do sip_in_cidr "$a" "$TRANSIT_A" "$TRANSIT_B" || bad+="$a "; done
-	if [[ -n $sdp_addrs && -z $bad ]]; then
-		it_pass s3_transit_sdp_names_transit_pools
-		it_info "s3_transit_sdp_names_transit_pools: $(tr '\n' ' ' <<<"$sdp_addrs")"
+	if declare -F s3_transit_sip_check >/dev/null; then
+		s3_transit_sip_check
 	else
-		it_fail s3_transit_sdp_names_transit_pools "c= addresses on the transit LAN: '$(tr '\n' ' ' <<<"$sdp_addrs")' (outside the transit pools: '$bad')"
+		# the SDP crossing the transit LAN names transit addresses only
+		timeout 20 tcpdump -nn -A -r "$IT_OUT/transit1.pcap" port 5060 2>/dev/null >"$IT_OUT/transit1-sip.txt"
+		sdp_addrs=$(grep -ao 'c=IN IP4 [0-9.]*' "$IT_OUT/transit1-sip.txt" | awk '{print $3}' | sort -u)
+		bad=
+		for a in $sdp_addrs; do sip_in_cidr "$a" "$TRANSIT_A" "$TRANSIT_B" || bad+="$a "; done
+		if [[ -n $sdp_addrs && -z $bad ]]; then
+			it_pass s3_transit_sdp_names_transit_pools
+			it_info "s3_transit_sdp_names_transit_pools: $(tr '\n' ' ' <<<"$sdp_addrs")"
+		else
+			it_fail s3_transit_sdp_names_transit_pools "c= addresses on the transit LAN: '$(tr '\n' ' ' <<<"$sdp_addrs")' (outside the transit pools: '$bad')"
+		fi
 	fi
 else
 	it_fail s3_media_crosses_transit_lan "no capture of the transit LAN ($IT_OUT/transit1.tcpdump.log)"
@@ -105,6 +117,7 @@ sip_assert_bindings s3_natdA_bindings_made_and_released natdA "$CALLID" 2 media
 sip_assert_bindings s3_natdB_bindings_made_and_released natdB "$CALLID" 2 media
 sip_assert_no_binding s3_no_binding_after_bye "$CALLID" natdA natdB
 sip_ladder s3 phA=s3-phA phB=s3-phB
+declare -F s3_between_calls >/dev/null && s3_between_calls
 
 # ---------------------------------------------------------------- call 2
 sip_uac s3r-reg phB 192.0.2.10 register-auth.xml --service phoneb --auth phoneb --key domain b.example.net \

@@ -28,27 +28,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
-SS_PHONE=$NT_ROOT/tests/tools/baresip-phone
-: "${SS_MIN_RTP:=100}"     # packets each way that must arrive
-: "${SS_MEDIA_RTP:=150}"   # let the tone run until this many, bounded by SS_MEDIA_MAX_S
-: "${SS_MEDIA_MAX_S:=10}"
-SS_MODS=/usr/lib/baresip/modules
-
-it_require_root_net
-command -v baresip >/dev/null || it_skip_all "baresip not installed (Debian package baresip)"
-[[ -f $SS_MODS/srtp.so ]] || it_skip_all "baresip's srtp.so not in $SS_MODS"
-command -v tcpdump >/dev/null || it_skip_all "tcpdump not installed (needed to capture SIP and RTP)"
-it_require_natd
-sip_require
-
-sip_topo_up edge
-# on any exit, every phone still up is stopped (by its recorded PID), then
-# siplib's clean-up runs
-trap 'ss_rc=$?; for d in "$IT_OUT"/*/ph[AB]; do "$SS_PHONE" stop "$d"; done >>"$IT_OUT/phones-stop.log" 2>&1
-	(exit $ss_rc); sip_cleanup' EXIT
-
 # the call and its checks: srtplib.sh (UDP here: SIP captured on the wire)
 . "$(dirname "$0")/srtplib.sh"
+srtp_require
+srtp_topo_up
 
 # baresip 1.0 answers MD5 challenges only (see sip-baresip.sh)
 SIP_CONF_EXTRA="auth: { users_file = \"$(sip_users_file "$IT_OUT/users" edge.test alice bob)\"; algorithms = [ \"MD5\" ]; };"

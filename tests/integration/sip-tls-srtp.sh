@@ -32,19 +32,10 @@
 . "$(dirname "$0")/siplib.sh"
 . "$(dirname "$0")/tlslib.sh"
 
-SS_PHONE=$NT_ROOT/tests/tools/baresip-phone
-: "${SS_MIN_RTP:=100}"
-: "${SS_MEDIA_RTP:=150}"
-: "${SS_MEDIA_MAX_S:=10}"
-SS_MODS=/usr/lib/baresip/modules
-
-it_require_root_net
-command -v baresip >/dev/null || it_skip_all "baresip not installed (Debian package baresip)"
-[[ -f $SS_MODS/srtp.so ]] || it_skip_all "baresip's srtp.so not in $SS_MODS"
-command -v tcpdump >/dev/null || it_skip_all "tcpdump not installed (needed to capture SIP and RTP)"
+SS_TLS=1
+. "$(dirname "$0")/srtplib.sh"
+srtp_require
 command -v openssl >/dev/null || it_skip_all "openssl not installed (the test PKI is made with it)"
-it_require_natd
-sip_require
 
 SS_PKI=$IT_OUT/pki
 "$NT_ROOT/tests/lib/tls-pki.sh" "$SS_PKI" >"$IT_OUT/tls-pki.log" 2>&1 ||
@@ -63,13 +54,7 @@ if ! "$SIP_PROXY" -n -c "$IT_OUT/proxy-check.conf" >"$IT_OUT/proxy-check.out" 2>
 	it_skip_all "this sipproxy has no TLS transport: sipproxy -n says $(head -n 1 "$IT_OUT/proxy-check.out")"
 fi
 
-sip_topo_up edge
-trap 'ss_rc=$?; for d in "$IT_OUT"/*/ph[AB]; do "$SS_PHONE" stop "$d"; done >>"$IT_OUT/phones-stop.log" 2>&1
-	(exit $ss_rc); sip_cleanup' EXIT
-
-SS_TLS=1
-. "$(dirname "$0")/srtplib.sh"
-
+srtp_topo_up
 tls_proxy_conf "$IT_OUT/proxy.conf"
 sip_proxy_start proxy edge "$IT_OUT/proxy.conf" || exit 1
 for a in 203.0.113.1:5061 10.1.0.1:5061; do

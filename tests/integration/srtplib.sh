@@ -16,10 +16,32 @@
 #                       and received out of its log; a capture of TCP port
 #                       5061 must then hold TLS records and no SIP text.
 #                       Needs SS_PKI (tests/lib/tls-pki.sh's directory).
-# Set before sourcing: SS_PHONE, SS_MIN_RTP, SS_MEDIA_RTP, SS_MEDIA_MAX_S.
 # Prefix: the helpers keep the names sip-srtp.sh always had (phone, call...).
 : "${SS_TLS:=0}"
 : "${SS_PKI:=}"
+SS_PHONE=$NT_ROOT/tests/tools/baresip-phone
+: "${SS_MIN_RTP:=100}"     # packets each way that must arrive
+: "${SS_MEDIA_RTP:=150}"   # let the tone run until this many, bounded by SS_MEDIA_MAX_S
+: "${SS_MEDIA_MAX_S:=10}"
+SS_MODS=/usr/lib/baresip/modules
+
+# srtp_require: root, baresip with srtp.so, tcpdump, natd, sipp, sipproxy
+# (SKIP or FAIL as lib.sh and siplib.sh decide)
+srtp_require() {
+	it_require_root_net
+	command -v baresip >/dev/null || it_skip_all "baresip not installed (Debian package baresip)"
+	[[ -f $SS_MODS/srtp.so ]] || it_skip_all "baresip's srtp.so not in $SS_MODS"
+	command -v tcpdump >/dev/null || it_skip_all "tcpdump not installed (needed to capture SIP and RTP)"
+	it_require_natd
+	sip_require
+}
+# srtp_topo_up: the edge topology; on any exit, every phone still up is
+# stopped (by its recorded PID), then siplib's clean-up runs
+srtp_topo_up() {
+	sip_topo_up edge
+	trap 'ss_rc=$?; for d in "$IT_OUT"/*/ph[AB]; do "$SS_PHONE" stop "$d"; done >>"$IT_OUT/phones-stop.log" 2>&1
+	(exit $ss_rc); sip_cleanup' EXIT
+}
 phone() { it_log "baresip-phone $*"; "$SS_PHONE" "$@" 2>>"$IT_OUT/phones.log"; }
 num() { [[ $1 =~ ^[0-9]+$ ]] && echo "$1" || echo 0; }
 
