@@ -11,6 +11,9 @@
  * peer's certificate must carry, the mutual-TLS check of configured peers,
  * and the handshake verdict with its counters and its log line (one per
  * peer per TPT_LOG_EVERY_S).
+ *
+ * OpenSSL writes to the socket with write(), not send(MSG_NOSIGNAL): the
+ * process must ignore SIGPIPE (sipproxy's main.c does).
  */
 #ifndef SIPPROXY_TRANSPORT_TLS_H
 #define SIPPROXY_TRANSPORT_TLS_H
