@@ -24,6 +24,7 @@
 #include "priv.h"
 #include "proxy.h"
 #include "reload.h"
+#include "transport.h"
 #include "sip/sip_msg.h"
 #include "sp_conf.h"
 #include "sp_metrics.h"
@@ -190,6 +191,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		char err[512];
+
+		/* the TLS files: exist, key private, key matches cert, CA loads */
+		if (tp_check_tls(conf, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sipproxy: %s: %s\n", conf_path, err);
+			free(conf);
+			return 1;
+		}
 		printf("sipproxy: %s: configuration OK\n", conf_path);
 		free(conf);
 		return 0;

@@ -57,6 +57,27 @@ struct persist {
 
 /* ---- writing ---- */
 
+/* A flow's transport as the file writes it: "udp", "tcp" or "tls". */
+static const char *tp_word(const struct tp_addr *a)
+{
+	return a->tls ? "tls" : a->tcp ? "tcp" : "udp";
+}
+
+static bool tp_parse(const char *w, struct tp_addr *a)
+{
+	if (strcmp(w, "udp") && strcmp(w, "tcp") && strcmp(w, "tls"))
+		return false;
+	a->tls = w[1] == 'l';
+	a->tcp = w[0] == 't';
+	return true;
+}
+
+/* The listen entry of realm serving a's transport. */
+static int tp_listen(const struct sp_conf *c, int realm, const struct tp_addr *a)
+{
+	return a->tls ? sp_conf_listen_tls(c, realm) : sp_conf_listen_of(c, realm, a->tcp);
+}
+
 static const char *ip4f(char *dst, const uint8_t a[4])
 {
 	return inet_ntop(AF_INET, a, dst, INET_ADDRSTRLEN) ? dst : "0.0.0.0";
@@ -72,7 +93,7 @@ static void put_contact(void *arg, const char *aor, const struct reg_contact *c)
 
 	ps->dumped++;
 	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", journal_str_put(h_aor, aor), journal_str_put(h_uri, c->uri),
-		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, c->src.tcp ? "tcp" : "udp",
+		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, tp_word(&c->src),
 		       ip4f(ip, (const uint8_t *)&c->src.peer.sin_addr),
 		       (unsigned)ntohs(c->src.peer.sin_port));
 }
@@ -142,9 +163,9 @@ static void put_dialog(void *arg, const struct dlg_info *d)
 	ps->dumped++;
 	journal_printf(ps->j, "D %s %s %s %lld %s %s %u %s %s %u", journal_str_put(h_cid, d->call_id),
 		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag),
-		       (long long)d->started, d->caller.src.tcp ? "tcp" : "udp",
+		       (long long)d->started, tp_word(&d->caller.src),
 		       ip4f(ca, (const uint8_t *)&d->caller.src.peer.sin_addr),
-		       (unsigned)ntohs(d->caller.src.peer.sin_port), d->callee.src.tcp ? "tcp" : "udp",
+		       (unsigned)ntohs(d->caller.src.peer.sin_port), tp_word(&d->callee.src),
 		       ip4f(ea, (const uint8_t *)&d->callee.src.peer.sin_addr),
 		       (unsigned)ntohs(d->callee.src.peer.sin_port));
 }
@@ -316,9 +337,8 @@ static int rec_contact(struct persist *ps, char **f, int n)
 		return why(ps, true, "R: bad string");
 	if (!journal_u64(f[3], INT64_MAX, &exp) || !journal_u64(f[4], 1000, &q) || !journal_u64(f[6], UINT32_MAX - 1, &cseq))
 		return why(ps, true, "R: bad number");
-	if (strcmp(f[7], "udp") && strcmp(f[7], "tcp"))
+	if (!tp_parse(f[7], &c.src))
 		return why(ps, true, "R: bad transport");
-	c.src.tcp = f[7][0] == 't';
 	c.src.peer.sin_family = AF_INET;
 	if (!ip4(f[8], (uint8_t *)&c.src.peer.sin_addr) || !port(f[9], &c.src.peer.sin_port))
 		return why(ps, true, "R: bad address");
@@ -328,7 +348,7 @@ static int rec_contact(struct persist *ps, char **f, int n)
 	 * request goes out */
 	c.src.conn = 0;
 	realm = sp_conf_realm_of(ps->conf, c.src.peer.sin_addr.s_addr);
-	li = realm >= 0 ? sp_conf_listen_of(ps->conf, realm, c.src.tcp) : -1;
+	li = realm >= 0 ? tp_listen(ps->conf, realm, &c.src) : -1;
 	c.src.listen = li >= 0 ? li : 0;
 	c.q = (unsigned)q;
 	c.cseq = (uint32_t)cseq;
@@ -522,14 +542,12 @@ static bool flow(struct persist *ps, char **f, struct tp_addr *a)
 	int realm, li;
 
 	memset(a, 0, sizeof(*a));
-	if ((strcmp(f[0], "udp") && strcmp(f[0], "tcp")) ||
-	    !ip4(f[1], (uint8_t *)&a->peer.sin_addr) || !port(f[2], &pt))
+	if (!tp_parse(f[0], a) || !ip4(f[1], (uint8_t *)&a->peer.sin_addr) || !port(f[2], &pt))
 		return false;
-	a->tcp = f[0][0] == 't';
 	a->peer.sin_family = AF_INET;
 	a->peer.sin_port = htons(pt);
 	realm = sp_conf_realm_of(ps->conf, a->peer.sin_addr.s_addr);
-	li = realm >= 0 ? sp_conf_listen_of(ps->conf, realm, a->tcp) : -1;
+	li = realm >= 0 ? tp_listen(ps->conf, realm, a) : -1;
 	a->listen = li >= 0 ? li : 0;
 	return true;
 }

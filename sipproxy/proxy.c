@@ -140,6 +140,29 @@ static uint16_t listen_port(const struct sp_conf *c, int li)
 	return ntohs(c->listen[li].addr.sin_port);
 }
 
+/* Transport of a as Via writes it (RFC 3261 §18, §26.2: "TLS"), as a URI
+ * parameter (RFC 5630 keeps transport=tls for a TLS hop of a sip: URI),
+ * and the port of listen li that serves it. */
+static const char *tp_via(const struct tp_addr *a)
+{
+	return a->tls ? "TLS" : a->tcp ? "TCP" : "UDP";
+}
+
+static const char *tp_param(const struct tp_addr *a)
+{
+	return a->tls ? ";transport=tls" : a->tcp ? ";transport=tcp" : "";
+}
+
+static uint16_t listen_port_of(const struct sp_conf *c, int li, const struct tp_addr *a)
+{
+	return a->tls ? c->listen[li].tls_port : listen_port(c, li);
+}
+
+static bool same_transport(const struct tp_addr *a, const struct tp_addr *b)
+{
+	return a->tcp == b->tcp && a->tls == b->tls;
+}
+
 /* The realm a peer is in: by its address, else the listen it came on. */
 static int realm_of_peer(const struct sp_conf *c, const struct tp_addr *a)
 {
@@ -198,9 +221,12 @@ static int target_addr(const struct proxy *p, const struct sip_target *t, struct
 	memset(d, 0, sizeof(*d));
 	if (!t->numeric)
 		return -EHOSTUNREACH; /* no DNS in the proxy: names need a static route */
-	if (strcasecmp(t->transport, "UDP") && strcasecmp(t->transport, "TCP"))
+	if (strcasecmp(t->transport, "UDP") && strcasecmp(t->transport, "TCP") &&
+	    strcasecmp(t->transport, "TLS"))
 		return -EPROTONOSUPPORT;
-	d->tcp = !strcasecmp(t->transport, "TCP");
+	/* sips: and transport=tls (RFC 5630) both come here as "TLS" */
+	d->tls = !strcasecmp(t->transport, "TLS");
+	d->tcp = d->tls || !strcasecmp(t->transport, "TCP");
 	d->peer.sin_family = AF_INET;
 	if (inet_pton(AF_INET, t->host, &d->peer.sin_addr) != 1)
 		return -EAFNOSUPPORT;
@@ -217,7 +243,7 @@ static int out_listen(const struct sp_conf *c, const struct tp_addr *d, int fall
 
 	if (r < 0)
 		r = c->listen[fallback].realm;
-	li = sp_conf_listen_of(c, r, d->tcp);
+	li = d->tls ? sp_conf_listen_tls(c, r) : sp_conf_listen_of(c, r, d->tcp);
 	if (li < 0)
 		li = fallback;
 	*realm = r;
@@ -235,10 +261,11 @@ static bool is_mine(const sip_uri_t *u, void *arg)
 
 	if (!host)
 		return false;
-	port = uport && *uport ? (unsigned)atoi(uport) : 5060;
+	port = uport && *uport ? (unsigned)atoi(uport)
+	       : !strcasecmp(sip_uri_scheme(u) ? sip_uri_scheme(u) : "", "sips") ? 5061 : 5060;
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		const char *h = listen_host(c, (int)i, buf);
-		if (port == listen_port(c, (int)i) &&
+		if ((port == listen_port(c, (int)i) || (c->listen[i].tls && port == c->listen[i].tls_port)) &&
 		    (!strcasecmp(host, h) ||
 		     !strcmp(host, inet_ntop(AF_INET, &c->listen[i].addr.sin_addr, buf, sizeof(buf)))))
 			return true;
@@ -543,17 +570,19 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	if (!sip_msg_to_tag(m) && (sip_msg_method_is(m, "INVITE") || sip_msg_method_is(m, "SUBSCRIBE") ||
 				   sip_msg_method_is(m, "REFER") || sip_msg_method_is(m, "NOTIFY"))) {
 		int in_li = st->from.listen;
+		/* each side's entry names the transport it speaks: two entries
+		 * when the realms or the transports differ (RFC 5658) */
 		snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, in_li, host),
-			 listen_port(c, in_li), st->from.tcp ? ";transport=tcp" : "");
-		if (in_li != li || st->from.tcp != dest.tcp) {
+			 listen_port_of(c, in_li, &st->from), tp_param(&st->from));
+		if (in_li != li || !same_transport(&st->from, &dest)) {
 			sip_msg_add_record_route(m, rr);
 			snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, li, host),
-				 listen_port(c, li), dest.tcp ? ";transport=tcp" : "");
+				 listen_port_of(c, li, &dest), tp_param(&dest));
 		}
 		sip_msg_add_record_route(m, rr);
 	}
 	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
-	    sip_msg_add_via(m, dest.tcp ? "TCP" : "UDP", listen_host(c, li, host), listen_port(c, li),
+	    sip_msg_add_via(m, tp_via(&dest), listen_host(c, li, host), listen_port_of(c, li, &dest),
 			    branch) < 0)
 		goto fail500;
 	sip_msg_route_strict_fixup(m);
@@ -700,6 +729,7 @@ static void route_request(struct proxy *p, struct txn_srv *st)
 			memset(&d, 0, sizeof(d));
 			d.peer = r->next_hop;
 			d.tcp = r->tcp;
+			d.tls = r->tls;
 			fork_branch(p, st, loop_key, &d, NULL);
 			return;
 		}
@@ -813,6 +843,7 @@ static void forward_ack(struct proxy *p, sip_msg_t *req, const struct tp_addr *f
 		memset(&d, 0, sizeof(d));
 		d.peer = r->next_hop;
 		d.tcp = r->tcp;
+		d.tls = r->tls;
 	} else if (sip_msg_uri_target(next, &t) < 0 || target_addr(p, &t, &d) < 0) {
 		goto drop;
 	}
@@ -821,7 +852,7 @@ static void forward_ack(struct proxy *p, sip_msg_t *req, const struct tp_addr *f
 	if (sip_msg_decrement_max_forwards(req) < 0)
 		goto drop;
 	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
-	    sip_msg_add_via(req, d.tcp ? "TCP" : "UDP", listen_host(c, li, host), listen_port(c, li),
+	    sip_msg_add_via(req, tp_via(&d), listen_host(c, li, host), listen_port_of(c, li, &d),
 			    branch) < 0)
 		goto drop;
 	sip_msg_route_strict_fixup(req);
@@ -1377,6 +1408,11 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 		log_err("reload refused: auth.users_file; the running configuration stays");
 		return -1;
 	}
+	/* new certificate, key and CA for new TLS connections; live ones keep theirs */
+	if (tp_reload_tls(p->tp, fresh) < 0) {
+		log_err("reload refused: tls; the running configuration stays");
+		return -1;
+	}
 	/* every module reads the one struct: rewrite it in place */
 	memcpy((struct sp_conf *)c, fresh, sizeof(*c));
 	rl_set(p->rl, c->rate_limit, 0);
@@ -1408,7 +1444,7 @@ static void status_contact(void *arg, const char *aor, const struct reg_contact 
 	char line[REG_AOR_MAX + REG_URI_MAX + 96], ip[INET_ADDRSTRLEN];
 
 	snprintf(line, sizeof(line), "registration %s contact=%s via=%s/%s:%u expires_in=%llds", aor,
-		 c->uri, c->src.tcp ? "tcp" : "udp", ip_str(&c->src.peer, ip),
+		 c->uri, c->src.tls ? "tls" : c->src.tcp ? "tcp" : "udp", ip_str(&c->src.peer, ip),
 		 ntohs(c->src.peer.sin_port), (long long)(c->expires - now_s()));
 	sc->fn(sc->arg, line);
 }
@@ -1449,6 +1485,14 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 (unsigned long long)ts.full_refusals, (unsigned long long)tps.udp_rx,
 		 (unsigned long long)tps.udp_tx, (unsigned long long)tps.tcp_rx,
 		 (unsigned long long)tps.tcp_tx, tps.tcp_open);
+	fn(arg, line);
+	snprintf(line, sizeof(line),
+		 "tls rx=%llu tx=%llu open=%u handshakes=%llu handshake_failed=%llu "
+		 "handshake_timeout=%llu peer_rejected=%llu reloads=%llu",
+		 (unsigned long long)tps.tls_rx, (unsigned long long)tps.tls_tx, tps.tls_open,
+		 (unsigned long long)tps.tls_handshakes, (unsigned long long)tps.tls_handshake_failed,
+		 (unsigned long long)tps.tls_handshake_timeout, (unsigned long long)tps.tls_peer_rejected,
+		 (unsigned long long)tps.tls_reloads);
 	fn(arg, line);
 	off = snprintf(line, sizeof(line),
 		       "media calls=%u bindings=%u pending=%u binds_ok=%llu binds_failed=%llu "

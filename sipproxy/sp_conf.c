@@ -62,11 +62,12 @@ static const struct conftab_type
 	t_hostport,   /* "a.b.c.d[:port]", not 0.0.0.0, into a struct sockaddr_in */
 	t_prefix,     /* "a.b.c.d/len" into a struct prefix */
 	t_prefixes,   /* [ prefixes ]: at most size, count (unsigned) at off2 */
-	t_transports, /* [ "udp", "tcp" ]: bool udp at off, bool tcp at off2 */
+	t_transports, /* [ "udp", "tcp", "tls" ]: a uint32_t mask (bit i: transport_choices[i]) at off */
 	t_domains,    /* [ host names ]: char[size][SPC_HOST_MAX], lower-cased, count at off2 */
 	t_allowfrom,  /* [ realm names or prefixes ]: a struct allow_raw at off */
 	t_mprotos,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
-	t_portrange;  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
+	t_portrange,  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
+	t_listed;     /* a list loaded by conftab_load_list (tls.peers) */
 
 static const struct conftab_choice log_levels[] = {
 	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
@@ -78,7 +79,7 @@ static const struct conftab_choice ice_choices[] = {
 static const struct conftab_choice failure_choices[] = {
 	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
 };
-static const struct conftab_choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {NULL, 0}};
+static const struct conftab_choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {"tls", 2}, {NULL, 0}};
 static const struct conftab_choice alg_choices[] = {
 	{"SHA-256", SPC_ALG_SHA256}, {"MD5", SPC_ALG_MD5}, {NULL, 0},
 };
@@ -155,9 +156,16 @@ static const struct conftab_item items[] = {
 	 .off = OFF(auth_max_failures), .dflt = 10},
 	{.path = "auth.lockout", .type = &conftab_uint, .min = 1, .max = 86400, .off = OFF(auth_lockout),
 	 .dflt = 300},
+	{.path = "tls.cert", .type = &conftab_str, .off = OFF(tls.cert), .size = SPC_PATH_MAX, .dflt_s = ""},
+	{.path = "tls.key", .type = &conftab_str, .off = OFF(tls.key), .size = SPC_PATH_MAX, .dflt_s = ""},
+	{.path = "tls.ca", .type = &conftab_str, .off = OFF(tls.ca), .size = SPC_PATH_MAX, .dflt_s = ""},
+	{.path = "tls.verify_peers", .type = &conftab_bool, .off = OFF(tls.verify_peers), .dflt = 1},
+	{.path = "tls.handshake_timeout", .type = &conftab_uint, .min = 1, .max = 60,
+	 .off = OFF(tls.handshake_timeout), .dflt = 5},
+	{.path = "tls.peers", .type = &t_listed}, /* the list L_TLS_PEERS */
 };
 
-static const char *const groups[] = {"auth", "log", "media", "metrics", "registrar", "sip", "state"};
+static const char *const groups[] = {"auth", "log", "media", "metrics", "registrar", "sip", "state", "tls"};
 _Static_assert(sizeof(((struct sp_conf *)0)->metrics_listen) == METRICS_LISTEN_MAX,
 	       "metrics.listen holds what metrics_listen_ok() takes");
 
@@ -165,6 +173,7 @@ _Static_assert(sizeof(((struct sp_conf *)0)->metrics_listen) == METRICS_LISTEN_M
 struct listen_raw {
 	struct spc_listen l;
 	char realm[SPC_NAME_MAX];
+	uint32_t transports; /* bit i: transport_choices[i] */
 };
 
 struct rule_raw {
@@ -182,7 +191,7 @@ struct allow_raw {
 
 struct route_raw {
 	struct spc_route r;
-	int transport; /* 0 udp, 1 tcp */
+	int transport; /* 0 udp, 1 tcp, 2 tls */
 	struct allow_raw allow;
 };
 
@@ -200,7 +209,9 @@ static const struct conftab_item listen_keys[] = {
 	{.path = "port", .type = &t_port, .min = 1, .max = 65535, .off = LOFF(l.addr), .dflt = SIP_PORT},
 	{.path = "realm", .type = &t_name, .flags = CONFTAB_REQ, .min = 1, .off = LOFF(realm),
 	 .size = SPC_NAME_MAX},
-	{.path = "transports", .type = &t_transports, .off = LOFF(l.udp), .off2 = LOFF(l.tcp), .dflt = 1},
+	{.path = "transports", .type = &t_transports, .off = LOFF(transports), .dflt = 3},
+	{.path = "tls_port", .type = &conftab_u16, .min = 1, .max = 65535, .off = LOFF(l.tls_port),
+	 .dflt = 5061},
 	{.path = "advertise", .type = &t_host, .min = 0, .off = LOFF(l.advertise), .size = SPC_HOST_MAX,
 	 .dflt_s = ""},
 };
@@ -268,7 +279,15 @@ static const struct conftab_item route_keys[] = {
 	{.path = "allow_from", .type = &t_allowfrom, .off = TOFF(allow), .size = SPC_MAX_ALLOW},
 };
 
-enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, NLISTS };
+#define POFF(f) offsetof(struct spc_tls_peer, f)
+static const struct conftab_item tls_peer_keys[] = {
+	{.path = "prefix", .type = &t_prefix, .flags = CONFTAB_REQ, .off = POFF(prefix)},
+	{.path = "name", .type = &t_host, .flags = CONFTAB_REQ, .min = 1, .off = POFF(name),
+	 .size = SPC_HOST_MAX},
+	{.path = "mutual", .type = &conftab_bool, .off = POFF(mutual), .dflt = 0},
+};
+
+enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, L_TLS_PEERS, NLISTS };
 #define MAX_ELEMS SPC_MAX_ROUTES /* the longest list */
 
 struct ctx {
@@ -278,6 +297,7 @@ struct ctx {
 	struct spc_nat nats[SPC_MAX_NATS];
 	struct rule_raw rules[SPC_MAX_RULES];
 	struct route_raw routes[SPC_MAX_ROUTES];
+	struct spc_tls_peer tls_peers[SPC_MAX_TLS_PEERS];
 	unsigned n[NLISTS];                             /* elements loaded */
 	const config_setting_t *g[NLISTS][MAX_ELEMS];   /* their groups, for messages */
 };
@@ -296,6 +316,8 @@ static const struct conftab_list lists[NLISTS] = {
 		     "{ from = ...; to = ...; nat = ...; }", NULL},
 	[L_ROUTES] = {"routes", route_keys, NELEM(route_keys), sizeof(struct route_raw), SPC_MAX_ROUTES,
 		      "{ domain = ...; next_hop = ...; }", check_route},
+	[L_TLS_PEERS] = {"tls.peers", tls_peer_keys, NELEM(tls_peer_keys), sizeof(struct spc_tls_peer),
+			 SPC_MAX_TLS_PEERS, "{ prefix = ...; name = ...; }", NULL},
 };
 
 /* ---- messages ---- */
@@ -537,28 +559,32 @@ static void prefixes_load(struct conftab *c, const config_setting_t *s, const st
 static int transport_index(const char *name, const void *arg)
 {
 	(void)arg;
-	return !strcmp(name, "udp") ? 0 : !strcmp(name, "tcp") ? 1 : -1;
+	return !strcmp(name, "udp") ? 0 : !strcmp(name, "tcp") ? 1 : !strcmp(name, "tls") ? 2 : -1;
 }
 
 static void transports_init(const struct conftab_item *it, char *base)
 {
-	bool b = it->dflt != 0;
+	uint32_t m = (uint32_t)it->dflt;
 
-	memcpy(base + it->off, &b, sizeof(b));
-	memcpy(base + it->off2, &b, sizeof(b));
+	memcpy(base + it->off, &m, sizeof(m));
 }
 
 static void transports_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
 			    char *base)
 {
 	unsigned n;
-	uint32_t seen = conftab_name_list(c, s, "\"udp\", \"tcp\"",
-					  "must name at least one of \"udp\", \"tcp\"", "is not one of udp, tcp",
-					  transport_index, NULL, NULL, 0, &n);
-	bool udp = seen & 1u, tcp = seen & 2u;
+	uint32_t seen = conftab_name_list(c, s, "\"udp\", \"tcp\", \"tls\"",
+					  "must name at least one of \"udp\", \"tcp\", \"tls\"",
+					  "is not one of udp, tcp, tls", transport_index, NULL, NULL, 0, &n);
 
-	memcpy(base + it->off, &udp, sizeof(bool));
-	memcpy(base + it->off2, &tcp, sizeof(bool));
+	memcpy(base + it->off, &seen, sizeof(seen));
+}
+
+/* A setting loaded as a list of its own (conftab_load_list): nothing here. */
+static void listed_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			char *base)
+{
+	(void)c, (void)s, (void)it, (void)base;
 }
 
 int sp_conf_media_proto(const char *name)
@@ -716,6 +742,7 @@ static const struct conftab_type t_hostport = {inet_init, hostport_load};
 static const struct conftab_type t_prefix = {NULL, prefix_load};
 static const struct conftab_type t_prefixes = {NULL, prefixes_load};
 static const struct conftab_type t_transports = {transports_init, transports_load};
+static const struct conftab_type t_listed = {NULL, listed_load};
 static const struct conftab_type t_domains = {NULL, domains_load};
 static const struct conftab_type t_allowfrom = {NULL, allow_from_load};
 static const struct conftab_type t_mprotos = {NULL, mprotos_load};
@@ -762,7 +789,8 @@ static void check_route(struct conftab *c, const config_setting_t *g, void *elem
 	else if (!dom && !pfx)
 		conftab_err(c, g, conftab_key_path(g, "domain", p, sizeof(p)), "missing: a route needs domain or prefix");
 	r->r.kind = pfx && !dom ? SPC_ROUTE_PREFIX : SPC_ROUTE_DOMAIN;
-	r->r.tcp = r->transport == 1;
+	r->r.tcp = r->transport >= 1; /* TLS runs over TCP */
+	r->r.tls = r->transport == 2;
 }
 
 /* ---- pass 4: cross-field ---- */
@@ -805,6 +833,11 @@ static void check_listen(struct ctx *c, const config_t *cfg, struct sp_conf *out
 		struct listen_raw *l = &c->listen[i];
 		const config_setting_t *g = c->g[L_LISTEN][i];
 
+		l->l.udp = l->transports & 1u;
+		l->l.tcp = (l->transports & 2u) != 0;
+		l->l.tls = (l->transports & 4u) != 0;
+		if (l->l.tls && l->l.tcp && l->l.tls_port == ntohs(l->l.addr.sin_port))
+			cerr(c, at(g, "tls_port"), NULL, "%u is also this entry's TCP port", l->l.tls_port);
 		l->l.realm = -1;
 		if (*l->realm && (l->l.realm = sp_conf_realm_index(out, l->realm)) < 0)
 			cerr(c, at(g, "realm"), NULL, "no realm named \"%s\"", l->realm);
@@ -822,7 +855,8 @@ static void check_listen(struct ctx *c, const config_t *cfg, struct sp_conf *out
 	/* a realm nothing can belong to */
 	for (unsigned i = 0; i < out->nrealms; i++)
 		if (!out->realms[i].nprefixes && *out->realms[i].name &&
-		    sp_conf_listen_of(out, (int)i, false) < 0 && sp_conf_listen_of(out, (int)i, true) < 0)
+		    sp_conf_listen_of(out, (int)i, false) < 0 && sp_conf_listen_of(out, (int)i, true) < 0 &&
+		    sp_conf_listen_tls(out, (int)i) < 0)
 			cerr(c, c->g[L_REALMS][i], NULL,
 			     "realm \"%s\" has no prefixes and no listen entry: nothing can belong to it",
 			     out->realms[i].name);
@@ -866,7 +900,7 @@ static void check_rules(struct ctx *c, struct sp_conf *out)
 		if (r->r.from >= 0 && r->r.from == r->r.to)
 			cerr(c, at(g, "to"), NULL, "from and to are the same realm \"%s\"", r->to);
 		else if (r->r.to >= 0 && sp_conf_listen_of(out, r->r.to, false) < 0 &&
-			 sp_conf_listen_of(out, r->r.to, true) < 0)
+			 sp_conf_listen_of(out, r->r.to, true) < 0 && sp_conf_listen_tls(out, r->r.to) < 0)
 			cerr(c, at(g, "to"), NULL,
 			     "realm \"%s\" has no listen entry: the proxy could never send there", r->to);
 		for (unsigned j = 0; j < i; j++)
@@ -969,12 +1003,47 @@ static void check_order(struct ctx *c, const config_t *cfg, const struct sp_conf
 		}
 }
 
+/* TLS: files named when something uses TLS, absolute; the peers copied.
+ * Whether the files load (exist, key private, key matches cert) is
+ * sipproxy -n's and the start's check (tpt_new), not the parser's. */
+static void check_tls(struct ctx *c, const config_t *cfg, struct sp_conf *out)
+{
+	struct spc_tls *t = &out->tls;
+	const config_setting_t *where = NULL; /* the first use of TLS */
+	static const char *const keys[] = {"tls.cert", "tls.key", "tls.ca"};
+	const char *vals[] = {t->cert, t->key, t->ca};
+
+	for (unsigned i = 0; i < out->nlisten && !where; i++)
+		if (out->listen[i].tls)
+			where = at(c->g[L_LISTEN][i], "transports");
+	for (unsigned i = 0; i < out->nroutes && !where; i++)
+		if (out->routes[i].tls)
+			where = at(c->g[L_ROUTES][i], "transport");
+	for (unsigned i = 0; i < 3; i++)
+		if (*vals[i] && *vals[i] != '/')
+			cerr(c, at_path(cfg, keys[i]), keys[i], "\"%s\" is not an absolute path", vals[i]);
+	if (where && !*t->cert)
+		cerr(c, where, "tls.cert", "missing: TLS is used here and needs a certificate");
+	if (where && !*t->key)
+		cerr(c, where, "tls.key", "missing: TLS is used here and needs a key");
+	if (!*t->cert != !*t->key)
+		cerr(c, at_path(cfg, "tls"), *t->cert ? "tls.key" : "tls.cert",
+		     "tls.cert and tls.key go together");
+	for (unsigned i = 0; i < c->n[L_TLS_PEERS]; i++) {
+		if (c->tls_peers[i].mutual && !*t->ca)
+			cerr(c, at(c->g[L_TLS_PEERS][i], "mutual"), NULL,
+			     "needs tls.ca: the CA that signs this peer's certificate");
+		t->peers[i] = c->tls_peers[i];
+	}
+	t->npeers = c->n[L_TLS_PEERS];
+}
+
 /* ---- loading ---- */
 
 /* Passes 1 to 4 over cfg, read by c->ct, into out. */
 static int load_cfg(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 {
-	void *elems[NLISTS] = {c->realms, c->listen, c->nats, c->rules, c->routes};
+	void *elems[NLISTS] = {c->realms, c->listen, c->nats, c->rules, c->routes, c->tls_peers};
 
 	conftab_check_unknown(&c->ct, config_root_setting(cfg), items, NELEM(items), groups,
 			      NELEM(groups), lists, NLISTS);
@@ -987,6 +1056,7 @@ static int load_cfg(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 	check_rules(c, out);
 	check_routes(c, out);
 	check_order(c, cfg, out);
+	check_tls(c, cfg, out);
 	/* auth.realm "": the first domain, else the first listen address */
 	if (!out->auth_realm[0]) {
 		char a[INET_ADDRSTRLEN] = "sipproxy";
@@ -1054,6 +1124,25 @@ int sp_conf_realm_index(const struct sp_conf *c, const char *name)
 		if (!strcmp(c->realms[i].name, name))
 			return (int)i;
 	return -1;
+}
+
+int sp_conf_listen_tls(const struct sp_conf *c, int realm)
+{
+	for (unsigned i = 0; i < c->nlisten; i++)
+		if (c->listen[i].realm == realm && c->listen[i].tls)
+			return (int)i;
+	return -1;
+}
+
+const struct spc_tls_peer *sp_conf_tls_peer(const struct sp_conf *c, uint32_t addr_be)
+{
+	const struct spc_tls_peer *best = NULL;
+
+	for (unsigned i = 0; i < c->tls.npeers; i++)
+		if (prefix_match(&c->tls.peers[i].prefix, addr_be) &&
+		    (!best || c->tls.peers[i].prefix.len > best->prefix.len))
+			best = &c->tls.peers[i];
+	return best;
 }
 
 int sp_conf_listen_of(const struct sp_conf *c, int realm, bool tcp)

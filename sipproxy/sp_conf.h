@@ -46,10 +46,13 @@
 #define SPC_MAX_DOMAINS 8
 #define SPC_MAX_TRUSTED 16   /* trusted_peers prefixes */
 #define SPC_MAX_ALLOW 16     /* a route's allow_from entries */
+#define SPC_MAX_TLS_PEERS 16 /* tls.peers entries */
 
 struct spc_listen {
 	struct sockaddr_in addr; /* a specific IPv4 address (not 0.0.0.0) and port (default 5060) */
-	bool udp, tcp;           /* transports = [ "udp", "tcp" ] (default both) */
+	bool udp, tcp;           /* transports = [ "udp", "tcp", "tls" ] (default udp and tcp) */
+	bool tls;                /* a TLS listener on tls_port (needs tls.cert and tls.key) */
+	uint16_t tls_port;       /* default 5061 */
 	int realm;               /* index into realms[] */
 	char advertise[SPC_HOST_MAX]; /* host in Via/Record-Route; "" = the address */
 };
@@ -114,7 +117,8 @@ struct spc_route {
 	char domain[SPC_HOST_MAX];     /* DOMAIN: exact host, or "*.example.net" suffix; lower case */
 	struct prefix prefix;      /* PREFIX: Request-URI host is an IPv4 literal in it */
 	struct sockaddr_in next_hop;   /* IPv4 address and port (default 5060) */
-	bool tcp;                      /* next_hop transport: "udp" (default) or "tcp" */
+	bool tcp;                      /* next_hop transport: "udp" (default), "tcp" or "tls" */
+	bool tls;                      /* "tls" (tcp is set too: TLS runs over TCP) */
 	/* allow_from: sources that may use this route without authenticating
 	 * (relay policy rule 4): realms by index (bit i = realms[i]) and
 	 * prefixes. Empty (the default): only authenticated users and
@@ -135,6 +139,25 @@ enum spc_alg { SPC_ALG_MD5 = 0, SPC_ALG_SHA256 = 1 };
 
 /* Mirrors sdp_rewrite.h's enum sdp_ice_policy values. */
 enum spc_ice { SPC_ICE_STRIP = 0, SPC_ICE_KEEP, SPC_ICE_REWRITE };
+
+/* tls.peers: who a TLS peer at an address must be (its certificate's name,
+ * checked when we connect to it, and with mutual when it connects to us). */
+struct spc_tls_peer {
+	struct prefix prefix;          /* its addresses */
+	char name[SPC_HOST_MAX];       /* the DNS name (or address) its certificate carries */
+	bool mutual;                   /* it must present a client certificate for name */
+};
+
+/* tls.*: certificates of the TLS transport (transport_tls.h) */
+struct spc_tls {
+	char cert[SPC_PATH_MAX];       /* PEM chain; "" = no TLS */
+	char key[SPC_PATH_MAX];        /* PEM key, mode 0600/0400 */
+	char ca[SPC_PATH_MAX];         /* PEM bundle verifying peers; "" = the system's */
+	bool verify_peers;             /* check servers' certificates; default true */
+	unsigned handshake_timeout;    /* s, default 5 (1..60) */
+	struct spc_tls_peer peers[SPC_MAX_TLS_PEERS];
+	unsigned npeers;
+};
 
 struct sp_conf {
 	char user[64];                 /* drop to this user when started as root; default "sipproxy" (made by make install) */
@@ -206,6 +229,8 @@ struct sp_conf {
 	uint32_t auth_nonce_lifetime;  /* s, default 300 (10..3600) */
 	unsigned auth_max_failures;    /* per source and per user before lockout, default 10 (1..10000) */
 	uint32_t auth_lockout;         /* s, default 300 (1..86400) */
+
+	struct spc_tls tls;
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:
@@ -225,6 +250,12 @@ int sp_conf_realm_index(const struct sp_conf *c, const char *name);
 /* First listen entry in realm (with udp, or with tcp when tcp is true);
  * -1 if none. */
 int sp_conf_listen_of(const struct sp_conf *c, int realm, bool tcp);
+
+/* First listen entry in realm with a TLS listener; -1 if none. */
+int sp_conf_listen_tls(const struct sp_conf *c, int realm);
+
+/* The tls.peers entry whose prefix holds addr (longest), or NULL. */
+const struct spc_tls_peer *sp_conf_tls_peer(const struct sp_conf *c, uint32_t addr_be);
 
 /* The media rule for (from, to), or NULL: SDP passes unchanged. */
 const struct spc_rule *sp_conf_rule(const struct sp_conf *c, int from, int to);

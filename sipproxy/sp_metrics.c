@@ -74,6 +74,10 @@ static const struct row counters[] = {
 	R(tp_stats, tcp_connect_failed, "tcp_connect_failed", "Outbound TCP connects that failed."),
 	R(tp_stats, send_errors, "send_errors", "Sends that failed."),
 	R(tp_stats, oversize_dropped, "oversize_dropped", "Messages over sip.max_message dropped."),
+	R(tp_stats, tls_handshakes, "tls_handshakes", "TLS handshakes completed."),
+	R(tp_stats, tls_handshake_failed, "tls_handshake_failed", "TLS handshakes failed (errors, garbage, old versions)."),
+	R(tp_stats, tls_handshake_timeout, "tls_handshake_timeout", "TLS handshakes not done within tls.handshake_timeout."),
+	R(tp_stats, tls_peer_rejected, "tls_peer_rejected", "TLS peers refused for their certificate."),
 	R(media_stats, binds_ok, "binds_ok", "Media bindings granted by natd."),
 	R(media_stats, binds_failed, "binds_failed", "Media bindings natd refused or never answered."),
 	R(media_stats, releases, "releases", "Media bindings released."),
@@ -128,7 +132,11 @@ void sp_metrics_write(void *arg, FILE *f)
 	fprintf(f, P "messages_total{transport=\"udp\",direction=\"tx\"} %llu\n", (unsigned long long)tps.udp_tx);
 	fprintf(f, P "messages_total{transport=\"tcp\",direction=\"rx\"} %llu\n", (unsigned long long)tps.tcp_rx);
 	fprintf(f, P "messages_total{transport=\"tcp\",direction=\"tx\"} %llu\n", (unsigned long long)tps.tcp_tx);
+	fprintf(f, P "messages_total{transport=\"tls\",direction=\"rx\"} %llu\n", (unsigned long long)tps.tls_rx);
+	fprintf(f, P "messages_total{transport=\"tls\",direction=\"tx\"} %llu\n", (unsigned long long)tps.tls_tx);
 	metrics_one(f, P "tcp_connections", METRICS_GAUGE, "TCP connections open now.", tps.tcp_open);
+	metrics_one(f, P "tls_connections", METRICS_GAUGE, "TLS connections open now (also in tcp_connections).",
+		    tps.tls_open);
 
 	metrics_family(f, P "transactions", METRICS_GAUGE, "Transactions open now, by side.");
 	metrics_sample(f, P "transactions", "side", "server", ts.srv_open);

@@ -14,15 +14,22 @@
  * TCP input is one flat buffer per connection (grown on demand up to
  * max_message, given back when empty), so a whole message is always
  * contiguous and can be handed to the callback in place. After each read,
- * the framer loops: skip leading CRLFs ("\r\n\r\n" is an RFC 5626 ping and
- * is answered "\r\n"), search CRLFCRLF from where the last search stopped
- * (so a message dribbled in byte by byte costs linear time), parse
- * Content-Length or "l" in the header block, wait for the body, deliver,
- * and go on with what follows; the buffer is compacted once at the end. A
- * stream that cannot be framed (no blank line within max_message bytes, a
- * missing, repeated-different or malformed Content-Length, a message over
- * max_message) is closed: tcp_framing_errors, plus oversize_dropped when
- * it was the size.
+ * the shared stream framer (framer.c, the same for TLS) is asked what
+ * starts at the front: keep-alive CRLFs (a ping is answered "\r\n"), a
+ * whole message (delivered), or not enough yet; the buffer is compacted
+ * once at the end. A stream that cannot be framed (no blank line within
+ * max_message bytes, a missing, repeated-different or malformed
+ * Content-Length, a message over max_message) is closed:
+ * tcp_framing_errors, plus oversize_dropped when it was the size.
+ *
+ * TLS connections (transport_tls.c) are these same connections with an
+ * SSL on the socket: the same tables, caps, idle timers, input buffer and
+ * framer; SSL_read/SSL_write replace recv/sendmsg (OpenSSL over our own
+ * events rather than bufferevent_openssl, so that nothing about
+ * connections exists twice). A TLS connection first runs its handshake
+ * (messages sent meanwhile wait in its output like during a connect),
+ * bounded by tls.handshake_timeout from the connection's birth; a
+ * connection is reused only for the transport it was made with.
  *
  * Output is an evbuffer per connection flushed with sendmsg(MSG_NOSIGNAL)
  * (never SIGPIPE); tp_send() tries to write at once and arms the write event
@@ -65,8 +72,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "framer.h"
 #include "log.h"
 #include "siphash.h"
+#include "transport_tls.h"
 
 #define UDP_BUF 65536         /* largest UDP payload, plus one */
 #define UDP_BURST 64          /* datagrams read per wake-up */
@@ -78,6 +87,8 @@
 #define IOV_MAX_FLUSH 16
 #define MAX_MESSAGE_DEFAULT 65535
 #define MAX_CONNS_DEFAULT 1024
+#define TLS_RECORD 16384      /* plaintext bytes per SSL_write */
+#define TLS_READ_BURST 32     /* SSL_reads per wake-up */
 
 struct conn {
 	struct transport *tp;
@@ -89,8 +100,10 @@ struct conn {
 	struct evbuffer *out;
 	char *in;                   /* input, in[0] is the start of the next message */
 	size_t in_len, in_cap;
-	size_t scan;                /* bytes of the header block searched without a blank line */
-	size_t need;                /* whole message size once its headers parsed, else 0 */
+	struct framer fr;           /* framing state, relative to in[0] */
+	SSL *ssl;                   /* TLS (transport_tls.h), else NULL */
+	bool hs, outbound;          /* TLS handshake in progress; we connected */
+	uint64_t born;              /* monotonic ms: the handshake deadline counts from here */
 	uint64_t last;              /* last activity, monotonic ms */
 	unsigned pending;           /* messages queued while connecting */
 	bool connecting, closed, busy, wev_on;
@@ -102,6 +115,7 @@ struct tp_sock {
 	struct transport *tp;
 	int idx;
 	int fd;
+	bool tls;                   /* a TLS listener */
 	struct event *ev;
 };
 
@@ -113,7 +127,8 @@ struct transport {
 	size_t max_message;
 	unsigned max_conns;
 	uint64_t idle_ms;           /* 0: no idle timeout */
-	struct tp_sock udp[SPC_MAX_LISTEN], lsn[SPC_MAX_LISTEN];
+	struct tp_sock udp[SPC_MAX_LISTEN], lsn[SPC_MAX_LISTEN], tlsn[SPC_MAX_LISTEN];
+	struct tpt *tls;            /* TLS contexts; NULL when nothing uses TLS */
 	struct event *lsn_pause;
 	struct conn *conns;
 	struct conn **by_id, **by_peer;
@@ -164,12 +179,12 @@ static struct conn *find_id(const struct transport *tp, uint64_t id)
 	return NULL;
 }
 
-static struct conn *find_peer(const struct transport *tp, const struct sockaddr_in *a)
+static struct conn *find_peer(const struct transport *tp, const struct sockaddr_in *a, bool tls)
 {
 	struct conn *c;
 
 	for (c = tp->by_peer[peer_slot(tp, a)]; c; c = c->peer_next)
-		if (same_peer(&c->peer, a))
+		if (same_peer(&c->peer, a) && (c->ssl != NULL) == tls)
 			return c;
 	return NULL;
 }
@@ -215,6 +230,7 @@ static void conn_unlink(struct transport *tp, struct conn *c)
 
 static void conn_free(struct conn *c)
 {
+	SSL_free(c->ssl);
 	free(c->in);
 	free(c);
 }
@@ -230,6 +246,11 @@ static void conn_close(struct conn *c)
 	conn_unlink(tp, c);
 	tp->st.tcp_open--;
 	tp->st.tcp_closed++;
+	if (c->ssl) {
+		tp->st.tls_open--;
+		if (!c->hs)
+			SSL_shutdown(c->ssl); /* close_notify, once, without waiting */
+	}
 	log_debug("transport: tcp conn %llu closed", (unsigned long long)c->id);
 	if (c->rev)
 		event_free(c->rev);
@@ -266,9 +287,40 @@ static void wev_set(struct conn *c, bool on)
 	c->wev_on = on;
 }
 
+/* TLS: write what OpenSSL takes, a record at a time. */
+static int tls_flush(struct conn *c)
+{
+	size_t len;
+
+	while ((len = evbuffer_get_length(c->out)) > 0) {
+		size_t chunk = len < TLS_RECORD ? len : TLS_RECORD;
+		unsigned char *p = evbuffer_pullup(c->out, (ev_ssize_t)chunk);
+		ssize_t w = p ? tpt_write(c->ssl, p, chunk) : TPT_FAIL;
+
+		if (w > 0) {
+			evbuffer_drain(c->out, (size_t)w);
+			c->last = clock_mono_ms();
+			continue;
+		}
+		if (w == TPT_WANT_READ) { /* the read path flushes again */
+			wev_set(c, false);
+			return 0;
+		}
+		if (w == TPT_WANT_WRITE)
+			break;
+		log_debug("transport: tls conn %llu: write failed", (unsigned long long)c->id);
+		conn_close(c);
+		return -EPIPE;
+	}
+	wev_set(c, evbuffer_get_length(c->out) > 0);
+	return 0;
+}
+
 /* Write what the kernel takes. 0, or a negative errno with c closed. */
 static int conn_flush(struct conn *c)
 {
+	if (c->ssl)
+		return tls_flush(c);
 	while (evbuffer_get_length(c->out) > 0) {
 		struct evbuffer_iovec v[IOV_MAX_FLUSH];
 		struct iovec iov[IOV_MAX_FLUSH];
@@ -308,6 +360,7 @@ static int conn_flush(struct conn *c)
 
 static void tcp_read_cb(evutil_socket_t fd, short what, void *arg);
 static void tcp_write_cb(evutil_socket_t fd, short what, void *arg);
+static void tls_io(struct conn *c);
 static void idle_cb(evutil_socket_t fd, short what, void *arg);
 
 static struct conn *conn_new(struct transport *tp, int fd, int li, const struct sockaddr_in *peer,
@@ -322,13 +375,13 @@ static struct conn *conn_new(struct transport *tp, int fd, int li, const struct 
 	c->listen = li;
 	c->peer = *peer;
 	c->connecting = connecting;
-	c->last = clock_mono_ms();
+	c->last = c->born = clock_mono_ms();
 	c->rev = event_new(tp->base, fd, EV_READ | EV_PERSIST, tcp_read_cb, c);
 	c->wev = event_new(tp->base, fd, EV_WRITE | EV_PERSIST, tcp_write_cb, c);
 	c->out = evbuffer_new();
-	if (tp->idle_ms)
+	if (tp->idle_ms || tp->tls) /* TLS: the handshake deadline */
 		c->tmo = evtimer_new(tp->base, idle_cb, c);
-	if (!c->rev || !c->wev || !c->out || (tp->idle_ms && !c->tmo)) {
+	if (!c->rev || !c->wev || !c->out || ((tp->idle_ms || tp->tls) && !c->tmo)) {
 		if (c->rev)
 			event_free(c->rev);
 		if (c->wev)
@@ -347,7 +400,7 @@ static struct conn *conn_new(struct transport *tp, int fd, int li, const struct 
 		wev_set(c, true);
 	else
 		event_add(c->rev, NULL);
-	if (c->tmo) {
+	if (c->tmo && tp->idle_ms) {
 		struct timeval tv = ms_tv(tp->idle_ms);
 
 		event_add(c->tmo, &tv);
@@ -359,11 +412,27 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct transport *tp = c->tp;
-	uint64_t idle = clock_mono_ms() - c->last;
+	uint64_t now = clock_mono_ms(), idle = now - c->last;
 	struct timeval tv;
 
 	(void)fd;
 	(void)what;
+	if (c->hs) { /* a handshake has tls.handshake_timeout from the connection's birth */
+		uint64_t age = now - c->born, lim = tpt_handshake_ms(tp->tls);
+
+		if (age >= lim) {
+			tpt_timeout(tp->tls);
+			tp->st.send_errors += c->pending;
+			c->pending = 0;
+			conn_close(c);
+			return;
+		}
+		tv = ms_tv(!tp->idle_ms || lim - age < tp->idle_ms ? lim - age : tp->idle_ms);
+		event_add(c->tmo, &tv);
+		return;
+	}
+	if (!tp->idle_ms)
+		return; /* only the handshake was timed */
 	if (idle >= tp->idle_ms) {
 		if (c->connecting) {
 			connect_failed(c);
@@ -400,11 +469,16 @@ static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
 		c->connecting = false;
 		c->last = clock_mono_ms();
 		tp->st.tcp_connected++;
-		tp->st.tcp_tx += c->pending;
-		c->pending = 0;
+		if (!c->ssl) { /* TLS: counted once the handshake is done */
+			tp->st.tcp_tx += c->pending;
+			c->pending = 0;
+		}
 		event_add(c->rev, NULL);
 	}
-	conn_flush(c);
+	if (c->ssl)
+		tls_io(c);
+	else
+		conn_flush(c);
 }
 
 /* Append to c's output and write what can be written. 0, or a negative
@@ -422,86 +496,20 @@ static int conn_queue(struct conn *c, const char *buf, size_t len)
 	}
 	if (evbuffer_add(c->out, buf, len) < 0)
 		return -ENOMEM;
-	if (c->connecting)
+	if (c->connecting || c->hs)
 		return 0;
 	return conn_flush(c);
 }
 
-/* --- TCP framing --------------------------------------------------------- */
-
-#define CL_BAD (-1)
-#define CL_HUGE (-2)
-
-static bool is_ws(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/* Content-Length of the header block h[0..len) (ending with CRLFCRLF):
- * the value, CL_BAD if missing, malformed or repeated with another value,
- * CL_HUGE if over max. The start line is skipped; continuation lines are
- * not header names. */
-static long content_length(const char *h, size_t len, size_t max)
-{
-	const char *end = h + len, *p = memchr(h, '\n', len);
-	long val = CL_BAD;
-
-	if (!p)
-		return CL_BAD;
-	for (p++; p < end;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p)), *le, *q;
-
-		if (!eol)
-			break;
-		le = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
-		if (le == p)
-			break; /* the blank line */
-		if (!is_ws(*p)) {
-			size_t nl;
-
-			for (q = p; q < le && *q != ':' && !is_ws(*q); q++)
-				;
-			nl = (size_t)(q - p);
-			if ((nl == 14 && strncasecmp(p, "content-length", 14) == 0) ||
-			    (nl == 1 && (*p == 'l' || *p == 'L'))) {
-				long v = 0;
-
-				while (q < le && is_ws(*q))
-					q++;
-				if (q == le || *q != ':')
-					return CL_BAD;
-				for (q++; q < le && is_ws(*q); q++)
-					;
-				if (q == le || *q < '0' || *q > '9')
-					return CL_BAD;
-				for (; q < le && *q >= '0' && *q <= '9'; q++) {
-					v = v * 10 + (*q - '0');
-					if ((size_t)v > max)
-						v = (long)max + 1; /* saturate; digits still checked */
-				}
-				while (q < le && is_ws(*q))
-					q++;
-				if (q != le)
-					return CL_BAD;
-				if ((size_t)v > max)
-					return CL_HUGE;
-				if (val >= 0 && val != v)
-					return CL_BAD;
-				val = v;
-			}
-		}
-		p = eol + 1;
-	}
-	return val;
-}
+/* --- stream framing (TCP and TLS) ------------------------------------------ */
 
 static void framing_error(struct conn *c, bool oversize)
 {
 	c->tp->st.tcp_framing_errors++;
 	if (oversize)
 		c->tp->st.oversize_dropped++;
-	log_debug("transport: tcp conn %llu: framing error%s", (unsigned long long)c->id,
-		  oversize ? " (oversize)" : "");
+	log_debug("transport: %s conn %llu: framing error%s", c->ssl ? "tls" : "tcp",
+		  (unsigned long long)c->id, oversize ? " (oversize)" : "");
 	conn_close(c);
 }
 
@@ -528,69 +536,38 @@ static bool deliver(struct transport *tp, const struct tp_addr *a, const char *b
 	return true;
 }
 
-/* Frame and deliver what c->in holds. c is busy (the caller frees it if it
- * gets closed). */
-static void tcp_frame(struct conn *c)
+/* Frame and deliver what c->in holds (framer.h). c is busy (the caller
+ * frees it if it gets closed). */
+static void stream_frame(struct conn *c)
 {
 	struct transport *tp = c->tp;
-	size_t max = tp->max_message, off = 0;
+	size_t off = 0, used;
 
 	for (;;) {
-		char *m = c->in + off;
-		size_t avail = c->in_len - off;
+		enum framer_ev ev = framer_next(&c->fr, c->in + off, c->in_len - off, tp->max_message, &used);
 
-		/* keep-alives, only between messages */
-		while (c->need == 0 && c->scan == 0 && avail >= 2 && m[0] == '\r' && m[1] == '\n') {
-			if (avail >= 4 && m[2] == '\r' && m[3] == '\n') {
-				off += 4;
-				if (conn_queue(c, "\r\n", 2) < 0)
-					return;
-			} else if (avail == 2 || (avail == 3 && m[2] == '\r')) {
-				break; /* maybe half a ping: wait */
-			} else {
-				off += 2;
-			}
-			m = c->in + off;
-			avail = c->in_len - off;
-		}
-		if (avail == 0 || (avail <= 3 && m[0] == '\r'))
+		if (ev == FRAMER_MORE)
 			break;
-		if (c->need == 0) {
-			char *e = memmem(m + c->scan, avail - c->scan, "\r\n\r\n", 4);
-			size_t hlen;
-			long cl;
-
-			if (!e) {
-				if (avail >= max) {
-					framing_error(c, true);
-					return;
-				}
-				c->scan = avail > 3 ? avail - 3 : 0;
-				break;
-			}
-			hlen = (size_t)(e - m) + 4;
-			cl = content_length(m, hlen, max);
-			if (cl < 0 || hlen + (size_t)cl > max) {
-				framing_error(c, cl == CL_HUGE || cl >= 0);
-				return;
-			}
-			c->need = hlen + (size_t)cl;
+		if (ev == FRAMER_BAD || ev == FRAMER_HUGE) {
+			framing_error(c, ev == FRAMER_HUGE);
+			return;
 		}
-		if (avail < c->need)
-			break;
-		{
-			struct tp_addr a = {.tcp = true, .peer = c->peer, .listen = c->listen, .conn = c->id};
-			size_t n = c->need;
+		if (ev == FRAMER_MSG) {
+			struct tp_addr a = {.tcp = true, .tls = c->ssl != NULL, .peer = c->peer,
+					    .listen = c->listen, .conn = c->id};
 
-			tp->st.tcp_rx++;
-			c->need = 0;
-			c->scan = 0;
-			if (!deliver(tp, &a, m, n) || c->closed)
+			if (c->ssl)
+				tp->st.tls_rx++;
+			else
+				tp->st.tcp_rx++;
+			if (!deliver(tp, &a, c->in + off, used) || c->closed)
 				return;
-			off += n;
 		}
+		off += used;
+		if (ev == FRAMER_PING && conn_queue(c, "\r\n", 2) < 0)
+			return;
 	}
-	if (off) { /* scan and need are relative to the message start */
+	if (off) { /* the framer's state is relative to the message start */
 		c->in_len -= off;
 		memmove(c->in, c->in + off, c->in_len);
 	}
@@ -601,33 +578,61 @@ static void tcp_frame(struct conn *c)
 	}
 }
 
+/* Room to read into c->in; false with c closed. */
+static bool inbuf_room(struct conn *c)
+{
+	struct transport *tp = c->tp;
+	size_t cap;
+	char *p;
+
+	if (c->in_len < c->in_cap)
+		return true;
+	cap = c->in_cap ? c->in_cap * 2 : INBUF_MIN;
+	if (cap < c->fr.need)
+		cap = c->fr.need;
+	if (cap > tp->max_message)
+		cap = tp->max_message;
+	if (cap <= c->in_cap) { /* cannot happen: the framer refuses a full buffer */
+		framing_error(c, true);
+		return false;
+	}
+	p = realloc(c->in, cap);
+	if (!p) {
+		conn_close(c);
+		return false;
+	}
+	c->in = p;
+	c->in_cap = cap;
+	return true;
+}
+
+/* n new bytes in c->in: frame them. false if c is gone (freed). */
+static bool stream_input(struct conn *c, size_t n)
+{
+	c->in_len += n;
+	c->last = clock_mono_ms();
+	c->busy = true;
+	stream_frame(c);
+	c->busy = false;
+	if (c->closed) {
+		conn_free(c);
+		return false;
+	}
+	return true;
+}
+
 static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct transport *tp = c->tp;
 	ssize_t n;
 
 	(void)what;
-	if (c->in_len == c->in_cap) {
-		size_t cap = c->in_cap ? c->in_cap * 2 : INBUF_MIN;
-		char *p;
-
-		if (cap < c->need)
-			cap = c->need;
-		if (cap > tp->max_message)
-			cap = tp->max_message;
-		if (cap <= c->in_cap) { /* cannot happen: the framer refuses a full buffer */
-			framing_error(c, true);
-			return;
-		}
-		p = realloc(c->in, cap);
-		if (!p) {
-			conn_close(c);
-			return;
-		}
-		c->in = p;
-		c->in_cap = cap;
+	if (c->ssl) {
+		tls_io(c);
+		return;
 	}
+	if (!inbuf_room(c))
+		return;
 	n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -637,13 +642,86 @@ static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
-	c->in_len += (size_t)n;
-	c->last = clock_mono_ms();
-	c->busy = true;
-	tcp_frame(c);
-	c->busy = false;
-	if (c->closed)
-		conn_free(c);
+	stream_input(c, (size_t)n);
+}
+
+/* --- TLS ------------------------------------------------------------------- */
+
+/* Give c an SSL (server: accepted; else we connect) and start its
+ * handshake clock. 0, or -1 (c untouched: the caller closes it). */
+static int tls_attach(struct conn *c, bool server)
+{
+	struct transport *tp = c->tp;
+	uint64_t lim;
+
+	if (!tp->tls || !(c->ssl = tpt_ssl(tp->tls, c->fd, server, &c->peer)))
+		return -1;
+	c->hs = true;
+	c->outbound = !server;
+	tp->st.tls_open++;
+	lim = tpt_handshake_ms(tp->tls);
+	if (c->tmo && (!tp->idle_ms || lim < tp->idle_ms)) {
+		struct timeval tv = ms_tv(lim);
+
+		event_add(c->tmo, &tv);
+	}
+	return 0;
+}
+
+/* A TLS connection's socket is ready (either way): handshake, then flush
+ * what waits and read what came. */
+static void tls_io(struct conn *c)
+{
+	struct transport *tp = c->tp;
+	int i;
+
+	if (c->connecting)
+		return;
+	if (c->hs) {
+		int rc = tpt_handshake(tp->tls, c->ssl, !c->outbound, &c->peer);
+
+		if (rc == TPT_WANT_READ || rc == TPT_WANT_WRITE) {
+			wev_set(c, rc == TPT_WANT_WRITE);
+			return;
+		}
+		if (rc != TPT_DONE) {
+			tp->st.send_errors += c->pending;
+			c->pending = 0;
+			conn_close(c);
+			return;
+		}
+		c->hs = false;
+		c->last = clock_mono_ms();
+		tp->st.tls_tx += c->pending;
+		c->pending = 0;
+		log_debug("transport: tls conn %llu: %s", (unsigned long long)c->id, SSL_get_version(c->ssl));
+	}
+	if (evbuffer_get_length(c->out) > 0 && conn_flush(c) < 0)
+		return;
+	for (i = 0; i < TLS_READ_BURST; i++) {
+		ssize_t n;
+
+		if (!inbuf_room(c))
+			return;
+		n = tpt_read(c->ssl, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == TPT_WANT_READ)
+			return;
+		if (n == TPT_WANT_WRITE) {
+			wev_set(c, true);
+			return;
+		}
+		if (n <= 0) {
+			log_debug("transport: tls conn %llu: %s", (unsigned long long)c->id,
+				  n == TPT_EOF ? "close_notify" : "eof or error");
+			conn_close(c);
+			return;
+		}
+		if (!stream_input(c, (size_t)n))
+			return;
+	}
+	/* bytes OpenSSL already holds will not wake the socket: come back */
+	if (SSL_pending(c->ssl) > 0)
+		event_active(c->rev, EV_READ, 0);
 }
 
 /* --- listeners and UDP ----------------------------------------------------- */
@@ -655,15 +733,19 @@ static void lsn_pause_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < SPC_MAX_LISTEN; i++)
+	for (i = 0; i < SPC_MAX_LISTEN; i++) {
 		if (tp->lsn[i].ev)
 			event_add(tp->lsn[i].ev, NULL);
+		if (tp->tlsn[i].ev)
+			event_add(tp->tlsn[i].ev, NULL);
+	}
 }
 
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tp_sock *s = arg;
 	struct transport *tp = s->tp;
+	struct conn *c;
 	int i, one = 1;
 
 	(void)what;
@@ -682,9 +764,12 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			if (err == EAGAIN || err == EWOULDBLOCK)
 				break;
 			log_warn("transport: accept: %s; pausing listeners", strerror(err));
-			for (j = 0; j < SPC_MAX_LISTEN; j++)
+			for (j = 0; j < SPC_MAX_LISTEN; j++) {
 				if (tp->lsn[j].ev)
 					event_del(tp->lsn[j].ev);
+				if (tp->tlsn[j].ev)
+					event_del(tp->tlsn[j].ev);
+			}
 			event_add(tp->lsn_pause, &tv);
 			break;
 		}
@@ -694,9 +779,14 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (!conn_new(tp, fd, s->idx, &peer, false)) {
+		if (!(c = conn_new(tp, fd, s->idx, &peer, false))) {
 			tp->st.tcp_refused++;
 			close(fd);
+			continue;
+		}
+		if (s->tls && tls_attach(c, true) < 0) {
+			tp->st.tcp_refused++;
+			conn_close(c);
 			continue;
 		}
 		tp->st.tcp_accepted++;
@@ -755,10 +845,11 @@ static void sock_close(struct tp_sock *s)
 	s->fd = -1;
 }
 
-static int sock_open(struct transport *tp, int idx, bool tcp)
+static int sock_open(struct transport *tp, int idx, bool tcp, bool tls)
 {
 	const struct spc_listen *l = &tp->conf->listen[idx];
-	struct tp_sock *s = tcp ? &tp->lsn[idx] : &tp->udp[idx];
+	struct tp_sock *s = tls ? &tp->tlsn[idx] : tcp ? &tp->lsn[idx] : &tp->udp[idx];
+	struct sockaddr_in sa = l->addr;
 	const char *what = "socket";
 	char host[INET_ADDRSTRLEN];
 	int one = 1, err;
@@ -772,7 +863,9 @@ static int sock_open(struct transport *tp, int idx, bool tcp)
 	if (tcp && setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
 	what = "bind";
-	if (bind(s->fd, (const struct sockaddr *)&l->addr, sizeof(l->addr)) < 0)
+	if (tls)
+		sa.sin_port = htons(l->tls_port);
+	if (bind(s->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
 	what = "listen";
 	if (tcp && listen(s->fd, LISTEN_BACKLOG) < 0)
@@ -788,8 +881,8 @@ fail:
 	err = errno ? errno : EINVAL;
 	if (!inet_ntop(AF_INET, &l->addr.sin_addr, host, sizeof(host)))
 		strcpy(host, "?");
-	log_err("transport: %s %s:%u: %s: %s", tcp ? "tcp" : "udp", host,
-		(unsigned)ntohs(l->addr.sin_port), what, strerror(err));
+	log_err("transport: %s %s:%u: %s: %s", tls ? "tls" : tcp ? "tcp" : "udp", host,
+		(unsigned)ntohs(sa.sin_port), what, strerror(err));
 	sock_close(s);
 	return -err;
 }
@@ -821,6 +914,7 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 	for (i = 0; i < SPC_MAX_LISTEN; i++) {
 		tp->udp[i] = (struct tp_sock){.tp = tp, .idx = (int)i, .fd = -1};
 		tp->lsn[i] = (struct tp_sock){.tp = tp, .idx = (int)i, .fd = -1};
+		tp->tlsn[i] = (struct tp_sock){.tp = tp, .idx = (int)i, .fd = -1, .tls = true};
 	}
 	while (nb < tp->max_conns && nb < 65536)
 		nb *= 2;
@@ -832,10 +926,21 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 	tp->lsn_pause = evtimer_new(base, lsn_pause_cb, tp);
 	if (!tp->by_id || !tp->by_peer || !tp->udp_buf || !tp->lsn_pause)
 		goto fail;
-	for (i = 0; i < conf->nlisten; i++) {
-		if (conf->listen[i].udp && (rc = sock_open(tp, (int)i, false)) < 0)
+	{
+		char err[512];
+
+		if (tpt_new(conf, &tp->tls, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			rc = -EINVAL;
 			goto fail;
-		if (conf->listen[i].tcp && (rc = sock_open(tp, (int)i, true)) < 0)
+		}
+	}
+	for (i = 0; i < conf->nlisten; i++) {
+		if (conf->listen[i].udp && (rc = sock_open(tp, (int)i, false, false)) < 0)
+			goto fail;
+		if (conf->listen[i].tcp && (rc = sock_open(tp, (int)i, true, false)) < 0)
+			goto fail;
+		if (conf->listen[i].tls && (rc = sock_open(tp, (int)i, true, true)) < 0)
 			goto fail;
 	}
 	*tpp = tp;
@@ -858,7 +963,10 @@ void tp_close(struct transport *tp)
 	for (i = 0; i < SPC_MAX_LISTEN; i++) {
 		sock_close(&tp->udp[i]);
 		sock_close(&tp->lsn[i]);
+		sock_close(&tp->tlsn[i]);
 	}
+	tpt_free(tp->tls);
+	tp->tls = NULL;
 	if (tp->lsn_pause)
 		event_free(tp->lsn_pause);
 	tp->lsn_pause = NULL;
@@ -868,7 +976,7 @@ void tp_close(struct transport *tp)
 }
 
 /* Open an outbound connection from listen entry li to peer. */
-static int conn_connect(struct transport *tp, int li, const struct sockaddr_in *peer,
+static int conn_connect(struct transport *tp, int li, const struct sockaddr_in *peer, bool tls,
 			struct conn **cp)
 {
 	struct sockaddr_in local = tp->conf->listen[li].addr;
@@ -895,6 +1003,14 @@ static int conn_connect(struct transport *tp, int li, const struct sockaddr_in *
 	if (!c) {
 		close(fd);
 		return -ENOMEM;
+	}
+	if (tls) {
+		if (tls_attach(c, false) < 0) {
+			tp->st.tcp_connect_failed++;
+			conn_close(c);
+			return -EPROTO;
+		}
+		wev_set(c, true); /* the handshake starts from the event loop */
 	}
 	if (!connecting)
 		tp->st.tcp_connected++;
@@ -938,24 +1054,26 @@ int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, si
 		tp->st.udp_tx++;
 		return 0;
 	}
-	if (!tp->conf->listen[dst->listen].tcp) {
-		rc = -EINVAL;
+	if (dst->tls ? !tp->tls : !tp->conf->listen[dst->listen].tcp) {
+		rc = dst->tls ? -EPROTONOSUPPORT : -EINVAL;
 		goto err;
 	}
-	if (dst->conn)
-		c = find_id(tp, dst->conn);
+	if (dst->conn && (c = find_id(tp, dst->conn)) && (c->ssl != NULL) != dst->tls)
+		c = NULL; /* never downgrade TLS to TCP (nor the reverse) */
 	if (!c && (dst->peer.sin_addr.s_addr == INADDR_ANY || dst->peer.sin_port == 0)) {
 		rc = -ENOTCONN;
 		goto err;
 	}
 	if (!c)
-		c = find_peer(tp, &dst->peer);
-	if (!c && (rc = conn_connect(tp, dst->listen, &dst->peer, &c)) < 0)
+		c = find_peer(tp, &dst->peer, dst->tls);
+	if (!c && (rc = conn_connect(tp, dst->listen, &dst->peer, dst->tls, &c)) < 0)
 		goto err;
 	if ((rc = conn_queue(c, buf, len)) < 0)
 		goto err;
-	if (c->connecting)
+	if (c->connecting || c->hs)
 		c->pending++;
+	else if (c->ssl)
+		tp->st.tls_tx++;
 	else
 		tp->st.tcp_tx++;
 	return 0;
@@ -971,5 +1089,35 @@ bool tp_conn_alive(const struct transport *tp, uint64_t conn)
 
 void tp_get_stats(const struct transport *tp, struct tp_stats *st)
 {
+	struct tpt_stats ts;
+
 	*st = tp->st;
+	tpt_get_stats(tp->tls, &ts);
+	st->tls_handshakes = ts.handshakes;
+	st->tls_handshake_failed = ts.handshake_failed;
+	st->tls_handshake_timeout = ts.handshake_timeout;
+	st->tls_peer_rejected = ts.peer_rejected;
+	st->tls_reloads = ts.reloads;
+}
+
+int tp_reload_tls(struct transport *tp, const struct sp_conf *fresh)
+{
+	char err[512];
+
+	if (!tp->tls)
+		return 0;
+	if (tpt_reload(tp->tls, fresh, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int tp_check_tls(const struct sp_conf *conf, char *err, size_t n)
+{
+	struct tpt *t = NULL;
+	int rc = tpt_new(conf, &t, err, n);
+
+	tpt_free(t);
+	return rc;
 }

@@ -18,6 +18,11 @@
  * tcp_max_connections are open (new inbound ones are refused beyond that).
  * Sends never block: a connection with more than 1 MiB queued is closed.
  *
+ * TLS (transport_tls.h): the same connections with an SSL on the socket,
+ * a TLS listener per listen entry with "tls" on its tls_port; dst->tls
+ * picks TLS for tp_send() (a connection is reused only for the transport
+ * it was made with).
+ *
  * Nothing logs above debug level on the per-message path; counters say
  * what happened (tp_stats).
  */
@@ -36,7 +41,8 @@ struct transport;
 
 /* Where a message came from, or where one goes. */
 struct tp_addr {
-	bool tcp;                 /* TCP, else UDP */
+	bool tcp;                 /* a stream (TCP, or TLS over it), else UDP */
+	bool tls;                 /* with tcp: TLS */
 	struct sockaddr_in peer;  /* remote address and port */
 	int listen;               /* index into conf->listen[] (received on / send from) */
 	uint64_t conn;            /* TCP connection id (0: none / any) */
@@ -56,7 +62,13 @@ struct tp_stats {
 	uint64_t tcp_framing_errors, tcp_idle_closed, tcp_overflow_closed;
 	uint64_t tcp_connect_failed;                /* outbound connects that failed or timed out */
 	uint64_t send_errors, oversize_dropped;
-	unsigned tcp_open;                          /* connections open now */
+	unsigned tcp_open;                          /* connections open now (TLS ones too) */
+	/* TLS: messages, connections open (also in tcp_open; the tcp_* connection
+	 * counters count TLS connections too), and transport_tls's counters */
+	uint64_t tls_rx, tls_tx;
+	unsigned tls_open;
+	uint64_t tls_handshakes, tls_handshake_failed, tls_handshake_timeout, tls_peer_rejected;
+	uint64_t tls_reloads;
 };
 
 /* Open every listen entry of conf (conf must outlive the transport).
@@ -81,5 +93,13 @@ int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, si
 bool tp_conn_alive(const struct transport *tp, uint64_t conn);
 
 void tp_get_stats(const struct transport *tp, struct tp_stats *st);
+
+/* SIGHUP: new TLS contexts from fresh->tls for new connections (live ones
+ * keep theirs). 0, or -1 (logged) with the running ones kept. */
+int tp_reload_tls(struct transport *tp, const struct sp_conf *fresh);
+
+/* sipproxy -n: build the TLS contexts conf asks for and drop them: 0, or -1
+ * with the reason (file, key mode, key/cert mismatch...) in err. */
+int tp_check_tls(const struct sp_conf *conf, char *err, size_t n);
 
 #endif

@@ -696,9 +696,9 @@ static void test_listen_errors(void **state)
 		" { address = \"10.1.0.1\"; port = 5070; realm = \"outside\"; } );\n");
 	assert_int_equal(sp_conf_listen_of(&conf, 1, false), 1);
 	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ ]; } );\n",
-		 "t:2: listen[0].transports: must name at least one of \"udp\", \"tcp\"");
+		 "t:2: listen[0].transports: must name at least one of \"udp\", \"tcp\", \"tls\"");
 	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ \"sctp\" ]; } );\n",
-		 "t:2: listen[0].transports[0]: \"sctp\" is not one of udp, tcp");
+		 "t:2: listen[0].transports[0]: \"sctp\" is not one of udp, tcp, tls");
 	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ \"udp\", \"udp\" ]; } );\n",
 		 "t:2: listen[0].transports[1]: \"udp\" is listed twice");
 	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = \"udp\"; } );\n",
@@ -955,8 +955,8 @@ static void test_routes_errors(void **state)
 	load_err(BASE "routes = ( { domain = \"a.test\"; next_hop = \"10.0.0.1:\"; } );\n", "is not an IPv4 address");
 	load_err(BASE "routes = ( { domain = \"a.test\"; next_hop = \"10.0.0.1:50x\"; } );\n", "is not an IPv4 address");
 	load_err(BASE "routes = ( { domain = \"a.test\"; next_hop = \"0.0.0.0:5060\"; } );\n", "is not an IPv4 address");
-	load_err(BASE "routes = ( { domain = \"a.test\"; next_hop = \"10.0.0.1\"; transport = \"tls\"; } );\n",
-		 "t:3: routes[0].transport: \"tls\" is not one of udp, tcp");
+	load_err(BASE "routes = ( { domain = \"a.test\"; next_hop = \"10.0.0.1\"; transport = \"sctp\"; } );\n",
+		 "t:3: routes[0].transport: \"sctp\" is not one of udp, tcp, tls");
 	load_err(BASE "routes = ( { domain = \"*.\"; next_hop = \"10.0.0.1\"; } );\n",
 		 "t:3: routes[0].domain: \"*.\" is not a domain name, or \"*.\" and one");
 	load_err(BASE "routes = ( { domain = \"*\"; next_hop = \"10.0.0.1\"; } );\n", "is not a domain name");
@@ -1160,6 +1160,90 @@ static void test_is_local_domain(void **state)
 	assert_false(sp_conf_is_local_domain(&conf, "edge.test"));
 }
 
+#define TLS_FILES "tls = { cert = \"/etc/natedge/tls/sip.pem\"; key = \"/etc/natedge/tls/sip.key\"; " \
+	"ca = \"/etc/natedge/tls/ca.pem\"; "
+#define TLS_LISTEN                                                                                 \
+	"listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ \"udp\", \"tls\" ]; }, " \
+	"{ address = \"203.0.113.1\"; realm = \"outside\"; } );\n"
+
+/* tls: the block, listen transports "tls" with tls_port, routes over TLS,
+ * peers, and every problem with its line. */
+static void test_tls(void **state)
+{
+	const struct spc_tls_peer *pe;
+	struct in_addr a;
+
+	(void)state;
+	load_ok(REALMS TLS_LISTEN TLS_FILES
+		"peers = ( { prefix = \"198.51.100.0/24\"; name = \"carrier.example\"; },\n"
+		" { prefix = \"198.51.100.2/32\"; name = \"egress.example\"; mutual = true; } ); };\n"
+		"routes = ( { domain = \"b.test\"; next_hop = \"198.51.100.2:5061\"; transport = \"tls\"; } );\n");
+	assert_true(conf.listen[0].tls);
+	assert_true(conf.listen[0].udp);
+	assert_false(conf.listen[0].tcp);
+	assert_int_equal(conf.listen[0].tls_port, 5061);
+	assert_false(conf.listen[1].tls);
+	assert_true(conf.listen[1].tcp);
+	assert_int_equal(sp_conf_listen_tls(&conf, 0), 0);
+	assert_int_equal(sp_conf_listen_tls(&conf, 1), -1);
+	assert_int_equal(sp_conf_listen_of(&conf, 0, true), -1);
+	assert_true(conf.tls.verify_peers);
+	assert_int_equal(conf.tls.handshake_timeout, 5);
+	assert_string_equal(conf.tls.ca, "/etc/natedge/tls/ca.pem");
+	assert_int_equal(conf.tls.npeers, 2);
+	assert_true(conf.routes[0].tls);
+	assert_true(conf.routes[0].tcp); /* TLS is a stream */
+	/* the longest prefix names the peer */
+	inet_pton(AF_INET, "198.51.100.2", &a);
+	pe = sp_conf_tls_peer(&conf, a.s_addr);
+	assert_non_null(pe);
+	assert_string_equal(pe->name, "egress.example");
+	assert_true(pe->mutual);
+	inet_pton(AF_INET, "198.51.100.3", &a);
+	pe = sp_conf_tls_peer(&conf, a.s_addr);
+	assert_non_null(pe);
+	assert_string_equal(pe->name, "carrier.example");
+	assert_false(pe->mutual);
+	inet_pton(AF_INET, "192.0.2.3", &a);
+	assert_null(sp_conf_tls_peer(&conf, a.s_addr));
+
+	/* no TLS anywhere: no files needed, the block may be absent */
+	load_ok(BASE);
+	assert_false(conf.listen[0].tls);
+	assert_int_equal(conf.tls.cert[0], 0);
+	/* its own port, verify_peers off, timeouts */
+	load_ok(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ \"tcp\", \"tls\" ];"
+		" tls_port = 5071; } );\n" TLS_FILES "verify_peers = false; handshake_timeout = 2; };\n");
+	assert_int_equal(conf.listen[0].tls_port, 5071);
+	assert_false(conf.tls.verify_peers);
+	assert_int_equal(conf.tls.handshake_timeout, 2);
+
+	/* TLS used without certificate or key: pointed at the use */
+	load_err(REALMS TLS_LISTEN, "t:2: tls.cert: missing: TLS is used here");
+	load_err(REALMS TLS_LISTEN, "t:2: tls.key: missing");
+	load_err(BASE "routes = ( { domain = \"b.test\"; next_hop = \"198.51.100.2\"; transport = \"tls\"; } );\n",
+		 "t:3: tls.cert: missing");
+	load_err(BASE "tls = { cert = \"/a.pem\"; };\n", "tls.key: tls.cert and tls.key go together");
+	load_err(REALMS TLS_LISTEN "tls = { cert = \"sip.pem\"; key = \"/k\"; };\n",
+		 "t:3: tls.cert: \"sip.pem\" is not an absolute path");
+	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; transports = [ \"tcp\", \"tls\" ];"
+		 " tls_port = 5060; } );\n" TLS_FILES "};\n", "t:2: listen[0].tls_port: 5060 is also this entry's TCP port");
+	load_err(REALMS "listen = ( { address = \"10.1.0.1\"; realm = \"inside\"; tls_port = 0; } );\n",
+		 "t:2: listen[0].tls_port:");
+	load_err(BASE TLS_FILES "handshake_timeout = 0; };\n", "t:3: tls.handshake_timeout:");
+	load_err(BASE TLS_FILES "verify = true; };\n", "t:3: tls.verify: unknown setting");
+	load_err(BASE "tls = { cert = \"/a.pem\"; key = \"/a.key\";\n"
+		 " peers = ( { prefix = \"198.51.100.2/32\"; name = \"egress.example\"; mutual = true; } ); };\n",
+		 "t:4: tls.peers[0].mutual: needs tls.ca");
+	load_err(BASE TLS_FILES "peers = ( { prefix = \"198.51.100.2/32\"; } ); };\n", "tls.peers[0].name: missing");
+	load_err(BASE TLS_FILES "peers = ( { prefix = \"198.51.100.2/32\"; name = \"a b\"; } ); };\n",
+		 "t:3: tls.peers[0].name:");
+	load_err(BASE TLS_FILES "peers = ( { prefix = \"198.51.100.2/24\"; name = \"x.example\"; } ); };\n",
+		 "t:3: tls.peers[0].prefix:");
+	load_err(BASE TLS_FILES "peers = ( { prefix = \"198.51.100.2/32\"; name = \"x.example\"; port = 1; } ); };\n",
+		 "t:3: tls.peers[0].port: unknown setting");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1191,6 +1275,7 @@ int main(void)
 		cmocka_unit_test(test_rules_errors),
 		cmocka_unit_test(test_rules_media_policy),
 		cmocka_unit_test(test_routes_errors),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_collected),
 		cmocka_unit_test(test_name_in_messages),
