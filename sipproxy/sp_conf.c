@@ -162,7 +162,7 @@ static const struct conftab_item items[] = {
 	{.path = "tls.verify_peers", .type = &conftab_bool, .off = OFF(tls.verify_peers), .dflt = 1},
 	{.path = "tls.handshake_timeout", .type = &conftab_uint, .min = 1, .max = 60,
 	 .off = OFF(tls.handshake_timeout), .dflt = 5},
-	{.path = "tls.peers", .type = &t_listed}, /* the list L_TLS_PEERS */
+	{.path = "tls.peers", .type = &t_listed}, /* the list L_PEERS */
 };
 
 static const char *const groups[] = {"auth", "log", "media", "metrics", "registrar", "sip", "state", "tls"};
@@ -287,7 +287,7 @@ static const struct conftab_item tls_peer_keys[] = {
 	{.path = "mutual", .type = &conftab_bool, .off = POFF(mutual), .dflt = 0},
 };
 
-enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, L_TLS_PEERS, NLISTS };
+enum { L_REALMS, L_LISTEN, L_NATS, L_RULES, L_ROUTES, L_PEERS, NLISTS };
 #define MAX_ELEMS SPC_MAX_ROUTES /* the longest list */
 
 struct ctx {
@@ -316,7 +316,7 @@ static const struct conftab_list lists[NLISTS] = {
 		     "{ from = ...; to = ...; nat = ...; }", NULL},
 	[L_ROUTES] = {"routes", route_keys, NELEM(route_keys), sizeof(struct route_raw), SPC_MAX_ROUTES,
 		      "{ domain = ...; next_hop = ...; }", check_route},
-	[L_TLS_PEERS] = {"tls.peers", tls_peer_keys, NELEM(tls_peer_keys), sizeof(struct spc_tls_peer),
+	[L_PEERS] = {"tls.peers", tls_peer_keys, NELEM(tls_peer_keys), sizeof(struct spc_tls_peer),
 			 SPC_MAX_TLS_PEERS, "{ prefix = ...; name = ...; }", NULL},
 };
 
@@ -1029,13 +1029,13 @@ static void check_tls(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 	if (!*t->cert != !*t->key)
 		cerr(c, at_path(cfg, "tls"), *t->cert ? "tls.key" : "tls.cert",
 		     "tls.cert and tls.key go together");
-	for (unsigned i = 0; i < c->n[L_TLS_PEERS]; i++) {
+	for (unsigned i = 0; i < c->n[L_PEERS]; i++) {
 		if (c->tls_peers[i].mutual && !*t->ca)
-			cerr(c, at(c->g[L_TLS_PEERS][i], "mutual"), NULL,
+			cerr(c, at(c->g[L_PEERS][i], "mutual"), NULL,
 			     "needs tls.ca: the CA that signs this peer's certificate");
 		t->peers[i] = c->tls_peers[i];
 	}
-	t->npeers = c->n[L_TLS_PEERS];
+	t->npeers = c->n[L_PEERS];
 }
 
 /* ---- loading ---- */
