@@ -13,8 +13,9 @@
 #   SS_TLS=1            the phones speak TLS to the proxy (port 5061): the wire
 #                       carries no text, so each phone traces its SIP
 #                       (baresip -s) and srtp_trace_split cuts what it sent
-#                       and received out of its log; a capture of TCP port
-#                       5061 must then hold TLS records and no SIP text.
+#                       and received out of its log; a capture of ports 5060
+#                       and 5061 must then hold TLS records and no SIP
+#                       text, and the trace no message over UDP or TCP.
 #                       Needs SS_PKI (tests/lib/tls-pki.sh's directory).
 # Prefix: the helpers keep the names sip-srtp.sh always had (phone, call...).
 : "${SS_TLS:=0}"
@@ -101,8 +102,9 @@ call_checks() {
 		[[ $ph == phA ]] && addr=203.0.113.10 || addr=10.1.0.10
 		ns=$ph
 		if ((SS_TLS)); then
-			# only TLS records may cross: the capture must hold no SIP text
-			sip_capture_start "$t-$ph-tls" "$ns" any tcp port 5061 || true
+			# only TLS records may cross: the capture of every SIP port
+			# must hold no SIP text
+			sip_capture_start "$t-$ph-tls" "$ns" any port 5060 or port 5061 || true
 		else
 			sip_capture_start "$t-$ph-tx" "$ns" any udp port 5060 and src host "$addr" || true
 			sip_capture_start "$t-$ph-rx" "$ns" any udp port 5060 and dst host "$addr" || true
@@ -189,19 +191,20 @@ srtp_trace_split() {
 
 # srtp_tls_wire T: after a TLS call, each phone's SIP from its own trace
 # (the files the UDP mode captures: $IT_OUT/T-phX-{tx,rx}.pcap, text here),
-# and the capture of TCP port 5061 holds TLS and no SIP text. 1 when the
-# traces are missing (reported).
+# the capture of ports 5060 and 5061 holds TLS and no SIP text, the trace no
+# message over UDP or TCP. 1 when the traces are missing (reported).
 srtp_tls_wire() {
-	local t=$1 ph addr clear n
+	local t=$1 ph addr clear n other
 	for ph in phA phB; do
 		[[ $ph == phA ]] && addr=203.0.113.10 || addr=10.1.0.10
 		srtp_trace_split "$IT_OUT/$t/$ph/baresip.log" "$addr" "$IT_OUT/$t-$ph-tx.pcap" "$IT_OUT/$t-$ph-rx.pcap"
-		n=$(sip_capture_count "$t-$ph-tls" tcp)
+		n=$(sip_capture_count "$t-$ph-tls" tcp port 5061)
 		clear=$(timeout 20 tcpdump -nn -A -r "$IT_OUT/$t-$ph-tls.pcap" 2>/dev/null | grep -a -c -E 'SIP/2\.0|a=crypto|INVITE sip:')
-		if ((n > 0 && clear == 0)); then
+		other=$(grep -a -c -E '^(UDP|TCP) [0-9.]+:[0-9]+ -> ' "$IT_OUT/$t/$ph/baresip.log")
+		if ((n > 0 && clear == 0 && other == 0)); then
 			it_pass "${t}_${ph}_sip_encrypted"
 		else
-			it_fail "${t}_${ph}_sip_encrypted" "$ph's capture of TCP port 5061: $n packets, $clear lines of SIP text in clear"
+			it_fail "${t}_${ph}_sip_encrypted" "$ph: $n packets on TCP 5061, $clear lines of SIP text in clear on ports 5060/5061, $other messages over UDP or TCP in its trace"
 		fi
 	done
 	if [[ ! -s $IT_OUT/$t-phA-rx.pcap || ! -s $IT_OUT/$t-phB-rx.pcap ]]; then

@@ -35,3 +35,19 @@ ${TLS_CONF_EXTRA:-}"
 
 # tls_listening NS ADDR:PORT: something listens on TCP ADDR:PORT in NS
 tls_listening() { ip netns exec "$1" ss -Hltn "src $2" 2>/dev/null | grep -q .; }
+
+# tls_conf_check CONF: sipproxy -n accepts CONF (PASS, 0); a sipproxy
+# without TLS (the tls group unknown) skips the whole test; any other
+# complaint is a FAIL (1). The output in CONF.check.
+tls_conf_check() {
+	local name
+	name=conf_$(basename "$1" .conf)_valid
+	if "$SIP_PROXY" -n -c "$1" >"$1.check" 2>&1; then
+		it_pass "$name"
+		return 0
+	fi
+	grep -q ': tls: unknown setting' "$1.check" &&
+		it_skip_all "this sipproxy has no TLS transport: sipproxy -n says $(head -n 1 "$1.check")"
+	it_fail "$name" "sipproxy -n rejects $1: $(head -n 3 "$1.check" | tr '\n' ' ')"
+	return 1
+}
