@@ -110,6 +110,11 @@ enum framer_ev framer_next(struct framer *f, const char *m, size_t avail, size_t
 			return FRAMER_MORE;
 		}
 		hlen = (size_t)(e - m) + 4;
+		/* a header block past max is too big whatever it says (and says
+		 * so however the stream was cut: a buffer capped at max sees
+		 * only its first max bytes) */
+		if (hlen > max)
+			return FRAMER_HUGE;
 		cl = content_length(m, hlen, max);
 		if (cl == CL_BAD)
 			return FRAMER_BAD;

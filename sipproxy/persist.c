@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hop.h"
 #include "journal.h"
 #include "log.h"
 #include "name.h"
@@ -57,12 +58,6 @@ struct persist {
 
 /* ---- writing ---- */
 
-/* A flow's transport as the file writes it: "udp", "tcp" or "tls". */
-static const char *tp_word(const struct tp_addr *a)
-{
-	return a->tls ? "tls" : a->tcp ? "tcp" : "udp";
-}
-
 static bool tp_parse(const char *w, struct tp_addr *a)
 {
 	if (strcmp(w, "udp") && strcmp(w, "tcp") && strcmp(w, "tls"))
@@ -70,12 +65,6 @@ static bool tp_parse(const char *w, struct tp_addr *a)
 	a->tls = w[1] == 'l';
 	a->tcp = w[0] == 't';
 	return true;
-}
-
-/* The listen entry of realm serving a's transport. */
-static int tp_listen(const struct sp_conf *c, int realm, const struct tp_addr *a)
-{
-	return a->tls ? sp_conf_listen_tls(c, realm) : sp_conf_listen_of(c, realm, a->tcp);
 }
 
 static const char *ip4f(char *dst, const uint8_t a[4])
@@ -93,7 +82,7 @@ static void put_contact(void *arg, const char *aor, const struct reg_contact *c)
 
 	ps->dumped++;
 	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", journal_str_put(h_aor, aor), journal_str_put(h_uri, c->uri),
-		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, tp_word(&c->src),
+		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, hop_name(&c->src),
 		       ip4f(ip, (const uint8_t *)&c->src.peer.sin_addr),
 		       (unsigned)ntohs(c->src.peer.sin_port));
 }
@@ -163,9 +152,9 @@ static void put_dialog(void *arg, const struct dlg_info *d)
 	ps->dumped++;
 	journal_printf(ps->j, "D %s %s %s %lld %s %s %u %s %s %u", journal_str_put(h_cid, d->call_id),
 		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag),
-		       (long long)d->started, tp_word(&d->caller.src),
+		       (long long)d->started, hop_name(&d->caller.src),
 		       ip4f(ca, (const uint8_t *)&d->caller.src.peer.sin_addr),
-		       (unsigned)ntohs(d->caller.src.peer.sin_port), tp_word(&d->callee.src),
+		       (unsigned)ntohs(d->caller.src.peer.sin_port), hop_name(&d->callee.src),
 		       ip4f(ea, (const uint8_t *)&d->callee.src.peer.sin_addr),
 		       (unsigned)ntohs(d->callee.src.peer.sin_port));
 }
@@ -348,7 +337,7 @@ static int rec_contact(struct persist *ps, char **f, int n)
 	 * request goes out */
 	c.src.conn = 0;
 	realm = sp_conf_realm_of(ps->conf, c.src.peer.sin_addr.s_addr);
-	li = realm >= 0 ? tp_listen(ps->conf, realm, &c.src) : -1;
+	li = realm >= 0 ? hop_listen(ps->conf, realm, &c.src) : -1;
 	c.src.listen = li >= 0 ? li : 0;
 	c.q = (unsigned)q;
 	c.cseq = (uint32_t)cseq;
@@ -547,7 +536,7 @@ static bool flow(struct persist *ps, char **f, struct tp_addr *a)
 	a->peer.sin_family = AF_INET;
 	a->peer.sin_port = htons(pt);
 	realm = sp_conf_realm_of(ps->conf, a->peer.sin_addr.s_addr);
-	li = realm >= 0 ? tp_listen(ps->conf, realm, a) : -1;
+	li = realm >= 0 ? hop_listen(ps->conf, realm, a) : -1;
 	a->listen = li >= 0 ? li : 0;
 	return true;
 }

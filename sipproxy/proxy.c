@@ -77,6 +77,7 @@
 #include "ratelimit.h"
 #include "registrar.h"
 #include "sip/sip_msg.h"
+#include "hop.h"
 #include "transport.h"
 #include "txn.h"
 
@@ -130,37 +131,12 @@ static const char *ip_str(const struct sockaddr_in *a, char *buf)
 
 static const char *listen_host(const struct sp_conf *c, int li, char *buf)
 {
-	if (c->listen[li].advertise[0])
-		return c->listen[li].advertise;
-	return inet_ntop(AF_INET, &c->listen[li].addr.sin_addr, buf, INET_ADDRSTRLEN);
+	return hop_host(c, li, buf);
 }
 
 static uint16_t listen_port(const struct sp_conf *c, int li)
 {
 	return ntohs(c->listen[li].addr.sin_port);
-}
-
-/* Transport of a as Via writes it (RFC 3261 §18, §26.2: "TLS"), as a URI
- * parameter (RFC 5630 keeps transport=tls for a TLS hop of a sip: URI),
- * and the port of listen li that serves it. */
-static const char *tp_via(const struct tp_addr *a)
-{
-	return a->tls ? "TLS" : a->tcp ? "TCP" : "UDP";
-}
-
-static const char *tp_param(const struct tp_addr *a)
-{
-	return a->tls ? ";transport=tls" : a->tcp ? ";transport=tcp" : "";
-}
-
-static uint16_t listen_port_of(const struct sp_conf *c, int li, const struct tp_addr *a)
-{
-	return a->tls ? c->listen[li].tls_port : listen_port(c, li);
-}
-
-static bool same_transport(const struct tp_addr *a, const struct tp_addr *b)
-{
-	return a->tcp == b->tcp && a->tls == b->tls;
 }
 
 /* The realm a peer is in: by its address, else the listen it came on. */
@@ -215,24 +191,11 @@ static void reply_auth(struct proxy *p, const sip_msg_t *req, const struct tp_ad
 	p->st.replied_4xx5xx++;
 }
 
-/* A sip_target (numeric) as a transport destination. */
+/* A sip_target (numeric) as a transport destination (UDP, TCP or TLS: hop.h). */
 static int target_addr(const struct proxy *p, const struct sip_target *t, struct tp_addr *d)
 {
-	memset(d, 0, sizeof(*d));
-	if (!t->numeric)
-		return -EHOSTUNREACH; /* no DNS in the proxy: names need a static route */
-	if (strcasecmp(t->transport, "UDP") && strcasecmp(t->transport, "TCP") &&
-	    strcasecmp(t->transport, "TLS"))
-		return -EPROTONOSUPPORT;
-	/* sips: and transport=tls (RFC 5630) both come here as "TLS" */
-	d->tls = !strcasecmp(t->transport, "TLS");
-	d->tcp = d->tls || !strcasecmp(t->transport, "TCP");
-	d->peer.sin_family = AF_INET;
-	if (inet_pton(AF_INET, t->host, &d->peer.sin_addr) != 1)
-		return -EAFNOSUPPORT;
-	d->peer.sin_port = htons(t->port);
 	(void)p;
-	return 0;
+	return hop_of_target(t, d);
 }
 
 /* Which listen a message to d leaves from: the first of d's realm with the
@@ -243,7 +206,7 @@ static int out_listen(const struct sp_conf *c, const struct tp_addr *d, int fall
 
 	if (r < 0)
 		r = c->listen[fallback].realm;
-	li = d->tls ? sp_conf_listen_tls(c, r) : sp_conf_listen_of(c, r, d->tcp);
+	li = hop_listen(c, r, d);
 	if (li < 0)
 		li = fallback;
 	*realm = r;
@@ -554,7 +517,7 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	const struct sp_conf *c = p->conf;
 	struct tp_addr dest = *dest_in;
 	sip_msg_t *m = NULL;
-	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], rr[300];
+	char branch[SIP_BRANCH_MAX], host[INET_ADDRSTRLEN], rr[2][HOP_RR_MAX];
 	const char *reason = NULL;
 	int out_realm, li, rc;
 	struct park pk;
@@ -569,20 +532,14 @@ static void fork_branch(struct proxy *p, struct txn_srv *st, const char *loop_ke
 	/* Record-Route: dialog-forming requests (To without a tag) */
 	if (!sip_msg_to_tag(m) && (sip_msg_method_is(m, "INVITE") || sip_msg_method_is(m, "SUBSCRIBE") ||
 				   sip_msg_method_is(m, "REFER") || sip_msg_method_is(m, "NOTIFY"))) {
-		int in_li = st->from.listen;
-		/* each side's entry names the transport it speaks: two entries
-		 * when the realms or the transports differ (RFC 5658) */
-		snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, in_li, host),
-			 listen_port_of(c, in_li, &st->from), tp_param(&st->from));
-		if (in_li != li || !same_transport(&st->from, &dest)) {
-			sip_msg_add_record_route(m, rr);
-			snprintf(rr, sizeof(rr), "<sip:%s:%u;lr%s>", listen_host(c, li, host),
-				 listen_port_of(c, li, &dest), tp_param(&dest));
-		}
-		sip_msg_add_record_route(m, rr);
+		/* each side's entry keeps its transport: two when they differ */
+		int n = hop_record_route(c, st->from.listen, &st->from, li, &dest, rr);
+
+		for (int i = 0; i < n; i++)
+			sip_msg_add_record_route(m, rr[i]);
 	}
 	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
-	    sip_msg_add_via(m, tp_via(&dest), listen_host(c, li, host), listen_port_of(c, li, &dest),
+	    sip_msg_add_via(m, hop_via(&dest), listen_host(c, li, host), hop_port(c, li, &dest),
 			    branch) < 0)
 		goto fail500;
 	sip_msg_route_strict_fixup(m);
@@ -852,7 +809,7 @@ static void forward_ack(struct proxy *p, sip_msg_t *req, const struct tp_addr *f
 	if (sip_msg_decrement_max_forwards(req) < 0)
 		goto drop;
 	if (sip_msg_make_branch(branch, sizeof(branch), loop_key, NULL, 0) < 0 ||
-	    sip_msg_add_via(req, tp_via(&d), listen_host(c, li, host), listen_port_of(c, li, &d),
+	    sip_msg_add_via(req, hop_via(&d), listen_host(c, li, host), hop_port(c, li, &d),
 			    branch) < 0)
 		goto drop;
 	sip_msg_route_strict_fixup(req);
@@ -1014,13 +971,17 @@ static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr
 		sip_msg_free(req);
 		return;
 	}
-	for (unsigned i = 0; i < c->nlisten; i++)
-		if (sip_msg_is_looped(req, listen_host(c, (int)i, host), listen_port(c, (int)i))) {
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		const char *h = listen_host(c, (int)i, host);
+
+		if (sip_msg_is_looped(req, h, listen_port(c, (int)i)) ||
+		    (c->listen[i].tls && sip_msg_is_looped(req, h, c->listen[i].tls_port))) {
 			p->st.loops++;
 			reply_stateless(p, req, from, 482, NULL, NULL);
 			sip_msg_free(req);
 			return;
 		}
+	}
 	/* digest authentication (auth.c): REGISTER and requests from our users */
 	auth_request(p->auth, req, &from->peer, clock_mono_ms(), &av);
 	if (av.status) {
@@ -1444,7 +1405,7 @@ static void status_contact(void *arg, const char *aor, const struct reg_contact 
 	char line[REG_AOR_MAX + REG_URI_MAX + 96], ip[INET_ADDRSTRLEN];
 
 	snprintf(line, sizeof(line), "registration %s contact=%s via=%s/%s:%u expires_in=%llds", aor,
-		 c->uri, c->src.tls ? "tls" : c->src.tcp ? "tcp" : "udp", ip_str(&c->src.peer, ip),
+		 c->uri, hop_name(&c->src), ip_str(&c->src.peer, ip),
 		 ntohs(c->src.peer.sin_port), (long long)(c->expires - now_s()));
 	sc->fn(sc->arg, line);
 }

@@ -18,7 +18,8 @@
  * the same tables, caps, idle timers and framer as TCP ones, with the read
  * and write calls swapped; see transport.c). A failed or refused handshake
  * is counted and logged at warning level at most once per peer address per
- * TPT_LOG_EVERY_S; the reason names the certificate problem.
+ * TPT_LOG_EVERY_S (refused certificates and other failures each have
+ * their line); the reason names the certificate problem.
  *
  * Reload: tpt_reload() builds both contexts anew and swaps them only when
  * both built; OpenSSL reference-counts a context, so live connections keep
@@ -44,7 +45,7 @@
 struct tpt {
 	const struct sp_conf *conf;
 	SSL_CTX *srv, *cli;
-	struct ratelimit *log_rl;
+	struct ratelimit *log_fail, *log_peer; /* one line per address per TPT_LOG_EVERY_S, each */
 	struct tpt_stats st;
 };
 
@@ -91,7 +92,10 @@ int tpt_new(const struct sp_conf *conf, struct tpt **out, char *err, size_t n)
 	*out = NULL;
 	if (!tls_used(conf))
 		return 0;
-	if (!(t = calloc(1, sizeof(*t))) || !(t->log_rl = rl_new(1, 1))) {
+	if (!(t = calloc(1, sizeof(*t))) || !(t->log_fail = rl_new(1, 1)) ||
+	    !(t->log_peer = rl_new(1, 1))) {
+		if (t)
+			rl_free(t->log_fail);
 		free(t);
 		snprintf(err, n, "tls: out of memory");
 		return -1;
@@ -111,7 +115,8 @@ void tpt_free(struct tpt *t)
 		return;
 	SSL_CTX_free(t->srv);
 	SSL_CTX_free(t->cli);
-	rl_free(t->log_rl);
+	rl_free(t->log_fail);
+	rl_free(t->log_peer);
 	free(t);
 }
 
@@ -167,13 +172,13 @@ fail:
 	return NULL;
 }
 
-static void log_refusal(struct tpt *t, const struct sockaddr_in *peer, const char *what,
+static void log_refusal(struct ratelimit *rl, const struct sockaddr_in *peer, const char *what,
 			const char *why)
 {
 	char ip[INET_ADDRSTRLEN];
 
 	/* one token per TPT_LOG_EVERY_S per address (the refuse_log idiom of proxy.c) */
-	if (!rl_allow(t->log_rl, peer->sin_addr.s_addr, clock_mono_ms() / TPT_LOG_EVERY_S))
+	if (!rl_allow(rl, peer->sin_addr.s_addr, clock_mono_ms() / TPT_LOG_EVERY_S))
 		return;
 	log_warn("transport: tls %s %s:%u: %s (further ones from this address are counted, "
 		 "not logged, for %ds)", what, inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip)),
@@ -204,7 +209,7 @@ int tpt_handshake(struct tpt *t, SSL *s, bool server, const struct sockaddr_in *
 		if (server && (p = sp_conf_tls_peer(t->conf, peer->sin_addr.s_addr)) && p->mutual &&
 		    tlsctx_peer_check(s, p->name, why, sizeof(why)) < 0) {
 			t->st.peer_rejected++;
-			log_refusal(t, peer, "peer refused", why);
+			log_refusal(t->log_peer, peer, "peer refused", why);
 			return TPT_FAIL;
 		}
 		t->st.handshakes++;
@@ -220,10 +225,10 @@ int tpt_handshake(struct tpt *t, SSL *s, bool server, const struct sockaddr_in *
 			 X509_verify_cert_error_string(SSL_get_verify_result(s)));
 		ERR_clear_error();
 		t->st.peer_rejected++;
-		log_refusal(t, peer, "peer refused", why);
+		log_refusal(t->log_peer, peer, "peer refused", why);
 	} else {
 		t->st.handshake_failed++;
-		log_refusal(t, peer, "handshake failed with", ossl_why(why, sizeof(why)));
+		log_refusal(t->log_fail, peer, "handshake failed with", ossl_why(why, sizeof(why)));
 	}
 	return TPT_FAIL;
 }

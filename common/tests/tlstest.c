@@ -126,30 +126,29 @@ fail:
 	return NULL;
 }
 
-static EVP_PKEY *read_key(const char *dir, const char *base)
+/* dir/base.ext, read by rd (PEM_read_PrivateKey or PEM_read_X509, as void *). */
+static void *read_pem(const char *dir, const char *base, const char *ext,
+		      void *(*rd)(FILE *f))
 {
 	char p[512];
-	FILE *f = fopen(tlstest_path(p, sizeof p, dir, base, "key"), "r");
-	EVP_PKEY *k;
+	FILE *f = fopen(tlstest_path(p, sizeof p, dir, base, ext), "r");
+	void *v;
 
 	if (!f)
 		return NULL;
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	v = rd(f);
 	fclose(f);
-	return k;
+	return v;
 }
 
-static X509 *read_cert(const char *dir, const char *base)
+static void *rd_key(FILE *f)
 {
-	char p[512];
-	FILE *f = fopen(tlstest_path(p, sizeof p, dir, base, "pem"), "r");
-	X509 *x;
+	return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
 
-	if (!f)
-		return NULL;
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	return x;
+static void *rd_cert(FILE *f)
+{
+	return PEM_read_X509(f, NULL, NULL, NULL);
 }
 
 int tlstest_ca(const char *dir, const char *ca)
@@ -165,8 +164,8 @@ int tlstest_ca(const char *dir, const char *ca)
 
 int tlstest_leaf(const char *dir, const char *ca, const char *leaf, const char *name)
 {
-	EVP_PKEY *ik = read_key(dir, ca), *k = EVP_EC_gen("P-256");
-	X509 *issuer = read_cert(dir, ca), *x = NULL;
+	EVP_PKEY *ik = read_pem(dir, ca, "key", rd_key), *k = EVP_EC_gen("P-256");
+	X509 *issuer = read_pem(dir, ca, "pem", rd_cert), *x = NULL;
 	int rc = -1;
 
 	if (ik && issuer && k && (x = make_cert(k, name, ik, issuer, false)) != NULL)

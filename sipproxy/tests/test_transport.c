@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "evslice.h"
 #include "transport.h"
 
 #define MAX_RX 64
@@ -65,29 +66,6 @@ struct ctx {
 	unsigned cb_sends; /* tp_send() calls made by the callback */
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void run_for(struct event_base *base, int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
-}
-
-/* Run base in 5 ms slices until cond holds or ms have passed. */
-#define RUN_UNTIL(base, cond, ms)                                          \
-	do {                                                               \
-		uint64_t dl_ = mono_ms() + (ms);                           \
-		while (!(cond) && mono_ms() < dl_)                         \
-			run_for((base), 5);                                \
-	} while (0)
 
 static void on_rx(void *arg, const struct tp_addr *from, const char *buf, size_t len)
 {

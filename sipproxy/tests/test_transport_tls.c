@@ -41,6 +41,7 @@
 #include "prefix.h"
 #include "tlsctx.h"
 #include "tlstest.h"
+#include "evslice.h"
 #include "transport.h"
 
 #define MAX_RX 16
@@ -71,28 +72,6 @@ static const char *path(const char *base, const char *ext)
 	return tlstest_path(buf[i], sizeof(buf[i]), dir, base, ext);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void run_for(struct event_base *base, int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
-}
-
-#define RUN_UNTIL(base, cond, ms)                                          \
-	do {                                                               \
-		uint64_t dl_ = mono_ms() + (ms);                           \
-		while (!(cond) && mono_ms() < dl_)                         \
-			run_for((base), 5);                                \
-	} while (0)
 
 static const char REPLY[] = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
 
