@@ -1,0 +1,138 @@
+/* tls: the client end of TLS (see tls.h). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "tls.h"
+#include "tlsctx.h"
+
+int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
+{
+	struct tlsctx_conf tc = {
+		.cert = tls->cert && *tls->cert ? tls->cert : NULL,
+		.key = tls->key && *tls->key ? tls->key : NULL,
+		.ca = tls->ca && *tls->ca ? tls->ca : NULL,
+		.verify_peer = true,
+	};
+	const char *name = tls->server_name && *tls->server_name ? tls->server_name : host;
+	char err[256];
+	SSL_CTX *ctx;
+	SSL *s;
+
+	if (!tc.cert != !tc.key)
+		return NC_E_INVAL; /* a certificate without its key, or the reverse */
+	if (!(ctx = tlsctx_client(&tc, err, sizeof(err))))
+		return NC_E_TLS_FILES;
+	s = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the session holds its own reference */
+	if (!s) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_set_fd(s, fd) != 1 || tlsctx_expect_name(s, name, err, sizeof(err)) < 0) {
+		SSL_free(s);
+		ERR_clear_error();
+		return NC_E_INVAL;
+	}
+	SSL_set_connect_state(s);
+	*sp = s;
+	return 0;
+}
+
+/* An alert from natd that says it refused our certificate. */
+static bool refused_alert(unsigned long e)
+{
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What an SSL call's result r means. */
+static int outcome(SSL *s, int r, short *want)
+{
+	unsigned long e;
+	int err = SSL_get_error(s, r);
+
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		*want = POLLIN;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want = POLLOUT;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		e = errno;
+		ERR_clear_error();
+		/* an EOF in the middle of a record: natd hung up */
+		return e && e != EPIPE ? -(int)e : -ECONNRESET;
+	default:
+		break;
+	}
+	e = ERR_peek_last_error();
+	ERR_clear_error();
+	if (SSL_get_verify_result(s) != X509_V_OK)
+		return NC_E_TLS_VERIFY;
+	if (refused_alert(e))
+		return NC_E_TLS_REFUSED;
+	return NC_E_TLS;
+}
+
+int nc_tls_handshake(SSL *s, short *want)
+{
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(s)) == 1)
+		return 0;
+	r = outcome(s, r, want);
+	return r == 0 ? -ECONNRESET : r; /* closed before the handshake was done */
+}
+
+ssize_t nc_tls_recv(SSL *s, void *buf, size_t n, short *want)
+{
+	size_t got = 0;
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_read_ex(s, buf, n, &got)) == 1)
+		return (ssize_t)got;
+	return outcome(s, r, want);
+}
+
+ssize_t nc_tls_send(SSL *s, const void *buf, size_t n, short *want)
+{
+	size_t put = 0;
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_write_ex(s, buf, n, &put)) == 1)
+		return (ssize_t)put;
+	r = outcome(s, r, want);
+	return r == 0 ? -ECONNRESET : r;
+}
+
+void nc_tls_free(SSL *s)
+{
+	if (!s)
+		return;
+	if (SSL_is_init_finished(s))
+		SSL_shutdown(s); /* non-blocking: at most one try */
+	SSL_free(s);
+	ERR_clear_error();
+}
