@@ -11,7 +11,9 @@
 #include <libcontrol/secret.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -190,14 +192,26 @@ static void handshake_done(struct conn *c)
 static void tls_refuse(struct conn *c, uint64_t *counter, const char *what, const char *why)
 {
 	struct ctl_server *s = c->srv;
-	char a[EP_STRLEN];
+	char a[INET_ADDRSTRLEN];
 	unsigned more;
 
 	(*counter)++;
 	if (ctl_tls_log_ok(s->tls, c->src, clock_mono_ms(), &more))
 		log_notice("control: TLS %s from %s: %s; disconnected%s", what,
-			   ep_str((struct endpoint){c->src, 0}, a), why,
+			   inet_ntop(AF_INET, &c->src, a, sizeof(a)), why,
 			   more ? " (more from this source in the last minute, not logged)" : "");
+	/* A lingering close: the alert OpenSSL wrote says why, but a client
+	 * whose first request crosses it (TLS 1.3 checks the client's
+	 * certificate after the client is done) would get a reset in its
+	 * place if the socket closed now. Half-close, read nothing, and let
+	 * the timer cut it off in a second. */
+	if (c->hs_timer && shutdown(bufferevent_getfd(c->bev), SHUT_WR) == 0) {
+		static const struct timeval linger = {1, 0};
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		if (evtimer_add(c->hs_timer, &linger) == 0)
+			return;
+	}
 	kill_conn(c);
 }
 
@@ -600,10 +614,14 @@ static void on_write(struct bufferevent *bev, void *arg)
 static const char *tls_reason(struct bufferevent *bev, char *buf, size_t n)
 {
 	unsigned long e = bufferevent_get_openssl_error(bev);
+	long v = SSL_get_verify_result(bufferevent_openssl_get_ssl(bev));
 
 	if (!e)
-		return evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+		return EVUTIL_SOCKET_ERROR() ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+					     : "closed";
 	ERR_error_string_n(e, buf, n);
+	if (v != X509_V_OK) /* which check the certificate failed */
+		snprintf(buf + strlen(buf), n - strlen(buf), " (%s)", X509_verify_cert_error_string(v));
 	return buf;
 }
 
@@ -966,12 +984,9 @@ int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned 
 		return -1;
 	}
 	/* TLS: a new context for new connections (certificate, key and CA
-	 * re-read); established sessions keep theirs. Turning TLS on or off
-	 * changes the listener: that needs a restart. */
-	if (s->tcp_lst && !s->tls != !c->ctl_tls_cert[0])
-		log_notice("control.tls_cert: turning TLS %s needs a restart; unchanged",
-			   s->tls ? "off" : "on");
-	else if (s->tls && ctl_tls_new(c, &t.tls) < 0) {
+	 * re-read); established sessions keep theirs. (Turning TLS on or off
+	 * needs a restart: reconf refuses it before this.) */
+	if (s->tls && c->ctl_tls_cert[0] && ctl_tls_new(c, &t.tls) < 0) {
 		if (!ctl_tls_same_files(s->tls, c)) {
 			free_policies(&t);
 			return -1;

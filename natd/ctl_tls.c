@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "log.h"
@@ -30,8 +31,8 @@ struct ctl_tls {
 	} log[LOG_SLOTS];
 };
 
-/* control.tls_client_names: certificate names (DNS SAN/CN, or an address
- * literal matched against IP SANs). */
+/* control.tls_client_names: certificate names (DNS SAN, or the CN of a
+ * certificate without DNS SANs). */
 static bool name_one(struct conftab *ct, const config_setting_t *e, const char *v, void *arg)
 {
 	const struct conftab_item *it = ((void **)arg)[0];
@@ -102,7 +103,7 @@ void ctl_tls_conf_check(struct conftab *ct, const config_t *cfg, const struct na
 	struct tlsctx_conf tc = tlsconf_of(c);
 	char err[512];
 	SSL_CTX *ctx;
-	int nerr = ct->nerr;
+	int nerr = ct->nerr, r;
 
 	if (!c->ctl_tls_cert[0]) {
 		if (c->ctl_tls_key[0] || c->ctl_tls_ca[0] || c->nctl_tls_names)
@@ -129,8 +130,13 @@ void ctl_tls_conf_check(struct conftab *ct, const config_t *cfg, const struct na
 	if (c->nctl_tls_names && !c->ctl_tls_require_cert)
 		conftab_err(ct, at(cfg, "control.tls_client_names"), "control.tls_client_names",
 			    "needs control.tls_require_client_cert = true");
-	if (c->ctl_tls_key[0] && tlsctx_key_private(c->ctl_tls_key, err, sizeof(err)) < 0)
+	if (c->ctl_tls_key[0] && (r = tlsctx_key_private(c->ctl_tls_key, err, sizeof(err))) < 0) {
+		if (r == -EACCES && geteuid() != 0)
+			/* a reload, natd's privileges dropped: the running server
+			 * keeps what it read at start (ctl_server_reload) */
+			return;
 		conftab_err(ct, at(cfg, "control.tls_key"), "control.tls_key", "%s", err);
+	}
 	if (ct->nerr != nerr)
 		return;
 	/* load them as natd will: a certificate that does not match its key,
@@ -186,7 +192,16 @@ bool ctl_tls_same_files(const struct ctl_tls *t, const struct natd_conf *c)
 
 SSL *ctl_tls_session(struct ctl_tls *t)
 {
-	return SSL_new(t->ctx);
+	SSL *s = SSL_new(t->ctx);
+
+	/* the allowed names are checked inside the handshake, with the chain:
+	 * a client refused gets an alert that says so, not a bare close */
+	for (unsigned i = 0; s && i < t->nnames; i++)
+		if ((i ? SSL_add1_host(s, t->names[i]) : SSL_set1_host(s, t->names[i])) != 1) {
+			SSL_free(s);
+			s = NULL;
+		}
+	return s;
 }
 
 int ctl_tls_peer_ok(const struct ctl_tls *t, SSL *s, char *err, size_t n)

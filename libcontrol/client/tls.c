@@ -1,13 +1,85 @@
 /* tls: the client end of TLS (see tls.h). */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "tls.h"
 #include "tlsctx.h"
+
+/* The session's socket I/O. OpenSSL's own socket BIO writes with write(),
+ * which raises SIGPIPE when natd has gone: the library promises never to
+ * do that to the application, so writes go through send(MSG_NOSIGNAL). */
+static int bio_write(BIO *b, const char *buf, size_t n, size_t *done)
+{
+	ssize_t r = send((int)(intptr_t)BIO_get_data(b), buf, n, MSG_NOSIGNAL);
+
+	BIO_clear_retry_flags(b);
+	if (r >= 0) {
+		*done = (size_t)r;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		BIO_set_retry_write(b);
+	return 0;
+}
+
+static int bio_read(BIO *b, char *buf, size_t n, size_t *done)
+{
+	ssize_t r = recv((int)(intptr_t)BIO_get_data(b), buf, n, 0);
+
+	BIO_clear_retry_flags(b);
+	if (r > 0) {
+		*done = (size_t)r;
+		return 1;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		BIO_set_retry_read(b);
+	else if (r == 0)
+		errno = 0; /* an EOF, not an error */
+	return 0;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static BIO_METHOD *bio_meth;
+static CRYPTO_ONCE bio_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void bio_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "libcontrol socket");
+
+	if (m && (!BIO_meth_set_write_ex(m, bio_write) || !BIO_meth_set_read_ex(m, bio_read) ||
+		  !BIO_meth_set_ctrl(m, bio_ctrl))) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	bio_meth = m;
+}
+
+/* A BIO on fd (not closed with it). */
+static BIO *bio_new(int fd)
+{
+	BIO *b;
+
+	if (!CRYPTO_THREAD_run_once(&bio_once, bio_init) || !bio_meth || !(b = BIO_new(bio_meth)))
+		return NULL;
+	BIO_set_data(b, (void *)(intptr_t)fd);
+	BIO_set_init(b, 1);
+	return b;
+}
 
 int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
 {
@@ -20,6 +92,7 @@ int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
 	const char *name = tls->server_name && *tls->server_name ? tls->server_name : host;
 	char err[256];
 	SSL_CTX *ctx;
+	BIO *bio;
 	SSL *s;
 
 	if (!tc.cert != !tc.key)
@@ -33,7 +106,13 @@ int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
 		return -ENOMEM;
 	}
 	SSL_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_set_fd(s, fd) != 1 || tlsctx_expect_name(s, name, err, sizeof(err)) < 0) {
+	if (!(bio = bio_new(fd))) {
+		SSL_free(s);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_bio(s, bio, bio); /* the session owns it now */
+	if (tlsctx_expect_name(s, name, err, sizeof(err)) < 0) {
 		SSL_free(s);
 		ERR_clear_error();
 		return NC_E_INVAL;
@@ -86,6 +165,8 @@ static int outcome(SSL *s, int r, short *want)
 	}
 	e = ERR_peek_last_error();
 	ERR_clear_error();
+	if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return -ECONNRESET; /* natd hung up without close_notify */
 	if (SSL_get_verify_result(s) != X509_V_OK)
 		return NC_E_TLS_VERIFY;
 	if (refused_alert(e))
