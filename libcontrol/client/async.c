@@ -767,9 +767,15 @@ static int open_tcp(struct event_base *base, const char *host, uint16_t port, co
 	freeaddrinfo(res);
 	if (r < 0)
 		return r;
-	if (tls && (err = nc_tls_new(tls, host, fd, &ssl)) < 0) {
-		close(fd);
-		return err;
+	if (tls) {
+		SSL_CTX *ctx = nc_tls_ctx(tls, &err);
+
+		if (!ctx || (err = nc_tls_new(ctx, tls, host, fd, &ssl)) < 0) {
+			SSL_CTX_free(ctx);
+			close(fd);
+			return err;
+		}
+		SSL_CTX_free(ctx); /* the session keeps its own reference */
 	}
 	if ((err = async_new(base, fd, r, name, true, secret, slen, fn, arg, acp)) < 0) {
 		nc_tls_free(ssl); /* async_new closed fd */

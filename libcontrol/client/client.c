@@ -386,12 +386,12 @@ int nc_client_open_unix(const char *path, const char *name, struct nc_client **c
 }
 
 /* The TLS handshake on a connected client, within deadline. */
-static int tls_start(struct nc_client *cl, const struct nc_tls *tls, const char *host,
-		     int64_t deadline)
+static int tls_start(struct nc_client *cl, SSL_CTX *ctx, const struct nc_tls *tls,
+		     const char *host, int64_t deadline)
 {
 	int r;
 
-	if ((r = nc_tls_new(tls, host, cl->fd, &cl->ssl)) < 0)
+	if ((r = nc_tls_new(ctx, tls, host, cl->fd, &cl->ssl)) < 0)
 		return r;
 	for (;;) {
 		short want = POLLIN;
@@ -412,6 +412,7 @@ static int open_tcp(const char *host, uint16_t port, const char *name, const voi
 	struct addrinfo *res, *ai;
 	struct nc_client *cl = NULL;
 	struct nc_hs hs;
+	SSL_CTX *ctx = NULL;
 	char serv[8];
 	int r, fd;
 
@@ -419,9 +420,14 @@ static int open_tcp(const char *host, uint16_t port, const char *name, const voi
 		return NC_E_INVAL;
 	if ((r = nc_hs_init(&hs, true, secret, slen)) < 0)
 		return r;
+	if (tls && !(ctx = nc_tls_ctx(tls, &r))) { /* the files first: no connection for nothing */
+		nc_hs_wipe(&hs);
+		return r;
+	}
 	snprintf(serv, sizeof(serv), "%u", port);
 	r = getaddrinfo(host, serv, &hints, &res);
 	if (r != 0) {
+		SSL_CTX_free(ctx);
 		nc_hs_wipe(&hs);
 		return r == EAI_SYSTEM ? -errno : r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
 	}
@@ -433,9 +439,10 @@ static int open_tcp(const char *host, uint16_t port, const char *name, const voi
 			break;
 	}
 	freeaddrinfo(res);
-	if (r == 0 && ((tls && (r = tls_start(cl, tls, host, deadline)) < 0) ||
+	if (r == 0 && ((tls && (r = tls_start(cl, ctx, tls, host, deadline)) < 0) ||
 		       (r = handshake(cl, name, &hs, deadline)) < 0))
 		nc_client_close(cl);
+	SSL_CTX_free(ctx); /* a session keeps its own reference */
 	nc_hs_wipe(&hs);
 	if (r < 0)
 		return r;

@@ -81,7 +81,7 @@ static BIO *bio_new(int fd)
 	return b;
 }
 
-int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
+SSL_CTX *nc_tls_ctx(const struct nc_tls *tls, int *errp)
 {
 	struct tlsctx_conf tc = {
 		.cert = tls->cert && *tls->cert ? tls->cert : NULL,
@@ -89,19 +89,29 @@ int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp)
 		.ca = tls->ca && *tls->ca ? tls->ca : NULL,
 		.verify_peer = true,
 	};
-	const char *name = tls->server_name && *tls->server_name ? tls->server_name : host;
 	char err[256];
 	SSL_CTX *ctx;
+
+	if (!tc.cert != !tc.key) {
+		*errp = NC_E_INVAL; /* a certificate without its key, or the reverse */
+		return NULL;
+	}
+	if ((tc.key && tlsctx_key_private(tc.key, err, sizeof(err)) < 0) ||
+	    !(ctx = tlsctx_client(&tc, err, sizeof(err)))) {
+		*errp = NC_E_TLS_FILES;
+		return NULL;
+	}
+	return ctx;
+}
+
+int nc_tls_new(SSL_CTX *ctx, const struct nc_tls *tls, const char *host, int fd, SSL **sp)
+{
+	const char *name = tls->server_name && *tls->server_name ? tls->server_name : host;
+	char err[256];
 	BIO *bio;
 	SSL *s;
 
-	if (!tc.cert != !tc.key)
-		return NC_E_INVAL; /* a certificate without its key, or the reverse */
-	if (!(ctx = tlsctx_client(&tc, err, sizeof(err))))
-		return NC_E_TLS_FILES;
-	s = SSL_new(ctx);
-	SSL_CTX_free(ctx); /* the session holds its own reference */
-	if (!s) {
+	if (!(s = SSL_new(ctx))) {
 		ERR_clear_error();
 		return -ENOMEM;
 	}

@@ -25,9 +25,13 @@
 
 #include <libcontrol/client.h>
 
-/* A client session on connected socket fd, natd's name expected from
- * tls->server_name or else host. 0 with *sp set, or a negative error. */
-int nc_tls_new(const struct nc_tls *tls, const char *host, int fd, SSL **sp);
+/* The context of tls's files (read now, before any connection), or NULL
+ * with *errp NC_E_TLS_FILES or NC_E_INVAL. SSL_CTX_free() it. */
+SSL_CTX *nc_tls_ctx(const struct nc_tls *tls, int *errp);
+
+/* A client session from ctx on connected socket fd, natd's name expected
+ * from tls->server_name or else host. 0 with *sp set, or an error. */
+int nc_tls_new(SSL_CTX *ctx, const struct nc_tls *tls, const char *host, int fd, SSL **sp);
 
 /* Drive the handshake: 0 done, -EAGAIN (wait for *want), or an error. */
 int nc_tls_handshake(SSL *s, short *want);

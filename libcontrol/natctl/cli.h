@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libcontrol/client.h> /* struct nc_tls */
 #include <libcontrol/msg.h>
 
 enum cli_cmd {
