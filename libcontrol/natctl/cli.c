@@ -702,22 +702,26 @@ static int parse_cmd(struct ps *p, struct cli *c)
  * one of them, or an error. */
 static int tls_opt(struct ps *p, struct cli *c)
 {
-	static const char *const names[] = {"tls-cert", "tls-key", "tls-ca", "tls-name"};
-	const char **dst[] = {&c->tlsf.cert, &c->tlsf.key, &c->tlsf.ca, &c->tlsf.server_name};
+	const char **dst;
 	int r;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(r = opt(p, names[i], 0, true)))
-			continue;
-		if (r < 0)
-			return r;
-		if (!p->val[0])
-			return fail(p, "--%s: empty", names[i]);
-		*dst[i] = p->val;
-		c->tls = true;
-		return 1;
-	}
-	return 0;
+	if ((r = opt(p, "tls-cert", 0, true)))
+		dst = &c->tlsf.cert;
+	else if ((r = opt(p, "tls-key", 0, true)))
+		dst = &c->tlsf.key;
+	else if ((r = opt(p, "tls-ca", 0, true)))
+		dst = &c->tlsf.ca;
+	else if ((r = opt(p, "tls-name", 0, true)))
+		dst = &c->tlsf.server_name;
+	else
+		return 0;
+	if (r < 0)
+		return r;
+	if (!p->val[0])
+		return fail(p, "--tls-cert, --tls-key, --tls-ca, --tls-name: empty value");
+	*dst = p->val;
+	c->tls = true;
+	return 1;
 }
 
 int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t errlen)

@@ -18,6 +18,7 @@ cat "$NT_ROOT/conf/natd-edge-test.conf" - >"$conf" <<EOC
 
 control: {
   tcp_listen = "0.0.0.0:7070";
+  insecure_plain_tcp = true;   # plain TCP on purpose (control-tls.sh covers TLS)
   tcp_allow = [ "10.1.0.0/24" ];
   tcp_clients = (
     { name = "proxyA"; secret_file = "$secret"; realms = [ "outside" ];
