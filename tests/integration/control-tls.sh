@@ -10,9 +10,11 @@
 # wrong name, and a handshake that stalls (cut off after
 # control.handshake_timeout). A capture of the control port must show the
 # TLS ClientHello's server name (the capture sees payload) but never the
-# binding's label that went inside the session. Certificates are made at
-# test time by tests/lib/mkcerts.sh.
+# binding's label that went inside the session. sipproxy's control client
+# (libcontrol's async API) reaches natd over TLS with nats[].tls. A reload
+# keeps serving. Certificates are made at test time by tests/lib/mkcerts.sh.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/siplib.sh"
 
 it_require_root_net
 it_require_natd
@@ -210,7 +212,36 @@ else
 	it_skip tls_wire_encrypted "no tcpdump"
 fi
 
-# 5. natd is up, and a reload (new context for new connections) keeps serving
+# 5. sipproxy's control client (the async API) over TLS: it connects, and a
+# sipproxy with the wrong CA for natd does not
+if [[ -x $SIP_PROXY ]]; then
+	before=$(ctl_stat ctl_tls_handshakes)
+	spconf=$IT_OUT/sipproxy-tls.conf
+	sip_conf_edge "$spconf"
+	sed -i "s|^nats = .*|nats = ( { name = \"edge\"; host = \"10.1.0.1\"; port = 7070; secret_file = \"$secret\"; client_name = \"proxyA\"; tls = true; tls_cert = \"$pki/proxyA.crt\"; tls_key = \"$pki/proxyA.key\"; tls_ca = \"$pki/ca.crt\"; tls_name = \"natd.test\"; } );|" "$spconf"
+	if ! "$SIP_PROXY" -n -c "$spconf" >"$IT_OUT/sp-check.out" 2>&1; then
+		it_fail sipproxy_tls_config "sipproxy -n refused nats[].tls: $(cat "$IT_OUT/sp-check.out")"
+	elif sip_proxy_start proxy edge "$spconf" &&
+		nt_poll 10 grep -q 'natd edge: connected' "$IT_OUT/proxy.log"; then
+		it_check sipproxy_tls_to_natd "natd counted no TLS handshake for sipproxy" \
+			test "$(ctl_stat ctl_tls_handshakes)" -gt "${before:-0}"
+	else
+		it_fail sipproxy_tls_to_natd "sipproxy did not connect to natd over TLS: $(grep -m3 'natd edge' "$IT_OUT/proxy.log")"
+	fi
+	[[ -n $(sip_proxy_pid proxy) ]] && nt_stop_pid "$(sip_proxy_pid proxy)" sipproxy 5 >/dev/null 2>&1
+	sed -i "s|tls_ca = \"$pki/ca.crt\"|tls_ca = \"$pki/otherca.crt\"|" "$spconf"
+	if sip_proxy_start proxy2 edge "$spconf" &&
+		nt_poll 10 grep -q 'natd edge: connection failed: natd.s certificate did not verify' "$IT_OUT/proxy2.log"; then
+		it_pass sipproxy_tls_wrong_ca_refused
+	else
+		it_fail sipproxy_tls_wrong_ca_refused "no 'certificate did not verify' from sipproxy: $(grep -m3 'natd edge' "$IT_OUT/proxy2.log")"
+	fi
+	[[ -n $(sip_proxy_pid proxy2) ]] && nt_stop_pid "$(sip_proxy_pid proxy2)" sipproxy 5 >/dev/null 2>&1
+else
+	it_skip sipproxy_tls_to_natd "sipproxy is not built ($SIP_PROXY)"
+fi
+
+# 6. natd is up, and a reload (new context for new connections) keeps serving
 if it_natd_alive && kill -HUP "$IT_NATD_PID" && nt_poll 5 grep -q "configuration reloaded" "$IT_NATD_LOG" &&
 	tlsctl after-reload proxyA -- stats; then
 	it_pass natd_serves_after_reload
