@@ -199,59 +199,53 @@ static void test_good(void **state)
 	assert_int_equal(v.served, 2); /* HELLO and RELEASE, through the session */
 }
 
-static void test_wrong_ca(void **state)
+/* Opening with tls against a server (TLS or not) fails with want, and the
+ * server answered nothing. */
+static void expect_refused(const struct nc_tls *tls, bool tls_server, int want)
 {
-	struct nc_tls tls = good_tls();
 	struct nc_status st;
 	struct srv v;
 
-	(void)state;
-	tls.ca = path("otherca", "pem");
-	srv_start(&v, true, true);
-	assert_int_equal(open_and_release(&v, &tls, &st), NC_E_TLS_VERIFY);
+	srv_start(&v, tls_server, true);
+	assert_int_equal(open_and_release(&v, tls, &st), want);
 	srv_stop(&v);
 	assert_int_equal(v.served, 0);
+}
+
+static void test_wrong_ca(void **state)
+{
+	struct nc_tls tls = good_tls();
+
+	(void)state;
+	tls.ca = path("otherca", "pem");
+	expect_refused(&tls, true, NC_E_TLS_VERIFY);
 }
 
 static void test_wrong_name(void **state)
 {
 	struct nc_tls tls = good_tls();
-	struct nc_status st;
-	struct srv v;
 
 	(void)state;
 	tls.server_name = "someone-else.test";
-	srv_start(&v, true, true);
-	assert_int_equal(open_and_release(&v, &tls, &st), NC_E_TLS_VERIFY);
-	srv_stop(&v);
-	assert_int_equal(v.served, 0);
+	expect_refused(&tls, true, NC_E_TLS_VERIFY);
 }
 
 static void test_no_tls_server(void **state)
 {
 	struct nc_tls tls = good_tls();
-	struct nc_status st;
-	struct srv v;
 
 	(void)state;
-	srv_start(&v, false, false);
-	assert_int_equal(open_and_release(&v, &tls, &st), NC_E_TLS);
-	srv_stop(&v);
+	expect_refused(&tls, false, NC_E_TLS);
 	assert_string_not_equal(nc_strerror(NC_E_TLS), "unknown error");
 }
 
 static void test_no_client_cert(void **state)
 {
 	struct nc_tls tls = good_tls();
-	struct nc_status st;
-	struct srv v;
 
 	(void)state;
 	tls.cert = tls.key = NULL;
-	srv_start(&v, true, true);
-	assert_int_equal(open_and_release(&v, &tls, &st), NC_E_TLS_REFUSED);
-	srv_stop(&v);
-	assert_int_equal(v.served, 0);
+	expect_refused(&tls, true, NC_E_TLS_REFUSED);
 }
 
 static void test_files(void **state)
