@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 
@@ -744,6 +745,20 @@ static void nat_tls_check(struct conftab *c, const config_setting_t *g, bool hos
 			conftab_err(c, at(g, keys[i]), NULL, "only with host (TCP) and tls = true");
 	if (!config_setting_get_member(g, "tls_cert") != !config_setting_get_member(g, "tls_key"))
 		conftab_err(c, at(g, "tls_cert"), NULL, "tls_cert and tls_key go together");
+	/* the files, as libcontrol will want them at each connection */
+	for (size_t i = 1; i < 4; i++) {
+		const config_setting_t *f = config_setting_get_member(g, keys[i]);
+		const char *v = f && config_setting_type(f) == CONFIG_TYPE_STRING ? config_setting_get_string(f) : NULL;
+		struct stat st;
+
+		if (!v || !*v)
+			continue;
+		if (stat(v, &st) < 0)
+			conftab_err(c, f, NULL, "%s: %s", v, strerror(errno));
+		else if (i == 2 && (st.st_mode & 077))
+			conftab_err(c, f, NULL, "%s: group or others may access it (mode %04o); chmod 600 it", v,
+				    (unsigned)(st.st_mode & 07777));
+	}
 }
 
 /* A nat: exactly one of socket and host; port and secret_file go with host. */
