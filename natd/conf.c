@@ -22,6 +22,7 @@
 
 #include "confmsg.h"
 #include "conftab.h"
+#include "ctl_tls.h"
 #include "log.h"
 #include "metrics.h"
 #include "name.h"
@@ -104,6 +105,13 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nctl_tcp_allow)),
 	ITEM("control.tcp_clients", &t_tcpclients, 0, CONF_MAX_CLIENTS, OFF(tcp_clients),
 	     0, 0, NULL, .off2 = OFF(ntcp_clients)),
+	ITEM("control.tls_cert", &conftab_str, 0, 0, OFF(ctl_tls_cert), 256, 0, ""),
+	ITEM("control.tls_key", &conftab_str, 0, 0, OFF(ctl_tls_key), 256, 0, ""),
+	ITEM("control.tls_ca", &conftab_str, 0, 0, OFF(ctl_tls_ca), 256, 0, ""),
+	ITEM("control.tls_require_client_cert", &conftab_bool, 0, 1, OFF(ctl_tls_require_cert), 0, 1, NULL),
+	ITEM("control.tls_client_names", &ctl_tls_names_type, 0, CTL_TLS_NAMES_MAX, OFF(ctl_tls_names),
+	     0, 0, NULL, .off2 = OFF(nctl_tls_names)),
+	ITEM("control.insecure_plain_tcp", &conftab_bool, 0, 1, OFF(ctl_insecure_plain_tcp), 0, 0, NULL),
 	ITEM("metrics.listen", &metrics_conf_listen, 0, 0, OFF(metrics_listen), METRICS_LISTEN_MAX, 0, ""),
 	ITEM("pcp.enable", &conftab_bool, 0, 1, OFF(pcp.enable), 0, 0, NULL),
 	ITEM("pcp.listen", &t_addrs, 0, PCP_LISTEN_MAX, OFF(pcp.listen),
@@ -762,6 +770,7 @@ static void check_cross(struct conftab *c, const config_t *cfg, struct natd_conf
 			fprintf(c->errs, "%s:0: control.tcp_allow: needed with tcp_listen (the source prefixes "
 				"that may connect)\n", c->path), c->nerr++;
 	}
+	ctl_tls_conf_check(c, cfg, out);
 	if (out->ctl_default_lifetime > out->ctl_max_lifetime)
 		fprintf(c->errs, "%s:0: control.default_lifetime: longer than control.max_lifetime\n",
 			c->path), c->nerr++;

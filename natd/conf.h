@@ -61,6 +61,9 @@ struct conf_forward {
 /* A TCP client's name: its owner key "tcp:<name>" must fit the 64 bytes of
  * an owner (struct mgr_client) whole, so no name is ever cut into another. */
 #define CONF_TCP_NAME_MAX 59
+/* control.tls_client_names: how many, and the size of one */
+#define CTL_TLS_NAMES_MAX 8
+#define CTL_TLS_NAME_LEN 64
 
 /* control.clients (a local user, by SO_PEERCRED) or control.tcp_clients
  * (a named TCP client proving a shared secret): what it may do. */
@@ -122,6 +125,12 @@ struct natd_conf {
 	unsigned nctl_tcp_allow;
 	struct conf_client tcp_clients[CONF_MAX_CLIENTS];
 	unsigned ntcp_clients;
+	/* the TCP listener over TLS (natd/ctl_tls.h); cert "" = plain TCP */
+	char ctl_tls_cert[256], ctl_tls_key[256], ctl_tls_ca[256];
+	bool ctl_tls_require_cert;          /* mutual TLS */
+	char ctl_tls_names[CTL_TLS_NAMES_MAX][CTL_TLS_NAME_LEN]; /* "" list = any the CA signed */
+	unsigned nctl_tls_names;
+	bool ctl_insecure_plain_tcp;        /* plain TCP on a non-loopback address, on purpose */
 	/* routes natd installs itself */
 	bool routes_install;
 	int routes_table;

@@ -5,11 +5,15 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <libcontrol/auth.h>
 #include <libcontrol/secret.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctl_tls.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -37,6 +42,7 @@ struct conn {
 	bool closing;
 	bool dead;          /* cut off: freed by the reaper, nothing more is done */
 	bool tcp;           /* came over TCP: must prove a shared secret */
+	bool tls_wait;      /* TLS: the handshake and the peer check are not done */
 	bool await_auth;    /* TCP: HELLO answered with a nonce */
 	int tcp_client;     /* index into tcp_clients, -1 unknown name */
 	uid_t uid;          /* local: the peer's uid (SO_PEERCRED) */
@@ -77,9 +83,10 @@ struct ctl_server {
 	struct timeval hs_timeout; /* control.handshake_timeout */
 	struct event *reaper;    /* frees the connections marked dead */
 	struct tbucket refuse_log; /* refused connections: at most one log line a second */
+	struct ctl_tls *tls;     /* control.tls_*: NULL, plain TCP */
 	struct {                 /* appended to STATS as ctl_* */
 		uint64_t hello_refused, name_refused, output_dropped, handshake_timeouts,
-			full_unix, full_tcp, full_source;
+			full_unix, full_tcp, full_source, tls_handshakes, tls_failed, tls_refused;
 	} n;
 	/* replies sent, by request type (0: unattributable) and status */
 	uint64_t replies[CTL_REQ_TYPES][NC_ST_MAX + 1];
@@ -157,7 +164,9 @@ static bool out_over(struct conn *c, const char *what)
 	 * hand what the socket takes to the kernel now, so that only a client
 	 * that really does not read is cut off (never blocks: the socket is
 	 * non-blocking) */
-	evbuffer_write(out, bufferevent_getfd(c->bev));
+	if (!c->tls_wait && !bufferevent_openssl_get_ssl(c->bev))
+		/* (under TLS the bytes must go through the session: no shortcut) */
+		evbuffer_write(out, bufferevent_getfd(c->bev));
 	if ((q = evbuffer_get_length(out)) <= c->srv->max_output)
 		return false;
 	c->srv->n.output_dropped++;
@@ -178,6 +187,34 @@ static void handshake_done(struct conn *c)
 	}
 }
 
+/* A TLS failure of c (handshake or peer check): counted, logged at most
+ * once a minute per source, connection cut off. */
+static void tls_refuse(struct conn *c, uint64_t *counter, const char *what, const char *why)
+{
+	struct ctl_server *s = c->srv;
+	char a[INET_ADDRSTRLEN];
+	unsigned more;
+
+	(*counter)++;
+	if (ctl_tls_log_ok(s->tls, c->src, clock_mono_ms(), &more))
+		log_notice("control: TLS %s from %s: %s; disconnected%s", what,
+			   inet_ntop(AF_INET, &c->src, a, sizeof(a)), why,
+			   more ? " (more from this source in the last minute, not logged)" : "");
+	/* A lingering close: the alert OpenSSL wrote says why, but a client
+	 * whose first request crosses it (TLS 1.3 checks the client's
+	 * certificate after the client is done) would get a reset in its
+	 * place if the socket closed now. Half-close, read nothing, and let
+	 * the timer cut it off in a second. */
+	if (c->hs_timer && shutdown(bufferevent_getfd(c->bev), SHUT_WR) == 0) {
+		static const struct timeval linger = {1, 0};
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		if (evtimer_add(c->hs_timer, &linger) == 0)
+			return;
+	}
+	kill_conn(c);
+}
+
 /* The timer of a connection: its handshake deadline, or (closing) the
  * time it gets to read its last replies. */
 static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
@@ -191,6 +228,11 @@ static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->srv->n.handshake_timeouts++;
+	if (c->tls_wait) { /* a stalled (or too slow) TLS handshake */
+		tls_refuse(c, &c->srv->n.tls_failed, "handshake failed",
+			   "not done within control.handshake_timeout");
+		return;
+	}
 	log_info("control: %s did not complete its handshake in %ld s (control.handshake_timeout); "
 		 "disconnected",
 		 c->client.owner, (long)c->srv->hs_timeout.tv_sec);
@@ -284,6 +326,9 @@ void ctl_server_stats(const struct ctl_server *s, struct nc_stats_r *r)
 		{"ctl_refused_unix_full", s->n.full_unix},
 		{"ctl_refused_tcp_full", s->n.full_tcp},
 		{"ctl_refused_tcp_source", s->n.full_source},
+		{"ctl_tls_handshakes", s->n.tls_handshakes},
+		{"ctl_tls_handshake_failed", s->n.tls_failed},
+		{"ctl_tls_peer_refused", s->n.tls_refused},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && r->n < NC_STATS_MAX; i++) {
@@ -495,8 +540,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	if (c->dead)
-		return;
+	if (c->dead || c->tls_wait)
+		return; /* (TLS: nothing is read before the peer is checked) */
 	while (!c->closing) {
 		size_t have = evbuffer_get_length(in), look = have < NC_MSG_MAX ? have : NC_MSG_MAX;
 		uint8_t *p;
@@ -565,11 +610,46 @@ static void on_write(struct bufferevent *bev, void *arg)
 		conn_free(c);
 }
 
+/* The OpenSSL reason of a failed handshake, for the log. */
+static const char *tls_reason(struct bufferevent *bev, char *buf, size_t n)
+{
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	long v = SSL_get_verify_result(bufferevent_openssl_get_ssl(bev));
+
+	if (!e)
+		return EVUTIL_SOCKET_ERROR() ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+					     : "closed";
+	ERR_error_string_n(e, buf, n);
+	if (v != X509_V_OK) /* which check the certificate failed */
+		snprintf(buf + strlen(buf), n - strlen(buf), " (%s)", X509_verify_cert_error_string(v));
+	return buf;
+}
+
 static void on_event_bev(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
+	struct conn *c = arg;
+	char why[256];
+
+	if (c->dead)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* the TLS handshake is over: the certificate's name, then the
+		 * control protocol (whatever arrived with the handshake first) */
+		if (ctl_tls_peer_ok(c->srv->tls, bufferevent_openssl_get_ssl(bev), why, sizeof(why)) < 0) {
+			tls_refuse(c, &c->srv->n.tls_refused, "client refused", why);
+			return;
+		}
+		c->srv->n.tls_handshakes++;
+		c->tls_wait = false;
+		on_read(bev, c);
+		return;
+	}
+	if (c->tls_wait && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+		tls_refuse(c, &c->srv->n.tls_failed, "handshake failed", tls_reason(bev, why, sizeof(why)));
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		conn_free(arg); /* its bindings stay: they end by lease */
+		conn_free(c); /* its bindings stay: they end by lease */
 }
 
 /* A refused connection: counted always, logged at most once a second (a
@@ -588,12 +668,18 @@ static void refuse_conn(struct ctl_server *s, evutil_socket_t fd, uint64_t *coun
 static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd, bool tcp)
 {
 	struct conn *c = calloc(1, sizeof(*c));
+	SSL *ssl = NULL;
 
 	if (!c || !(c->in = malloc(sizeof(*c->in))) || !(c->out = malloc(sizeof(*c->out))) ||
 	    !(c->enc = malloc(NC_MSG_MAX)) ||
 	    !(c->hs_timer = evtimer_new(s->base, on_handshake_timeout, c)) ||
 	    evtimer_add(c->hs_timer, &s->hs_timeout) < 0 ||
-	    !(c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+	    (tcp && s->tls && !(ssl = ctl_tls_session(s->tls))) ||
+	    !(c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							      BEV_OPT_CLOSE_ON_FREE)
+			   : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		if (ssl && !c->bev)
+			SSL_free(ssl);
 		if (c) {
 			if (c->hs_timer)
 				event_free(c->hs_timer);
@@ -607,6 +693,7 @@ static struct conn *conn_new(struct ctl_server *s, evutil_socket_t fd, bool tcp)
 	}
 	c->srv = s;
 	c->tcp = tcp;
+	c->tls_wait = ssl != NULL;
 	c->tcp_client = -1;
 	c->next = s->conns;
 	s->conns = c;
@@ -690,6 +777,9 @@ static void on_accept_tcp(struct evconnlistener *l, evutil_socket_t fd, struct s
 	if (!(c = conn_new(s, fd, true)))
 		return;
 	c->src = sin->sin_addr.s_addr;
+	if (c->tls_wait)
+		/* a client that closes without close_notify is an EOF */
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	snprintf(c->client.owner, sizeof(c->client.owner), "tcp:?");
 }
 
@@ -804,7 +894,7 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 	ctl_limits(s, c);
 	if (!(s->reaper = event_new(base, -1, 0, on_reap, s)))
 		goto fail;
-	if (build_policies(s, c, NULL) < 0)
+	if (build_policies(s, c, NULL) < 0 || ctl_tls_new(c, &s->tls) < 0)
 		goto fail;
 	snprintf(s->path, sizeof(s->path), "%s", c->ctl_socket);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->ctl_socket);
@@ -847,7 +937,19 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 			log_err("control.tcp_listen %s: %s", c->ctl_tcp_listen, strerror(errno));
 			goto fail;
 		}
-		log_info("control over TCP on %s (%u clients)", c->ctl_tcp_listen, s->ntcp);
+		if (s->tls)
+			log_info("control over TLS on %s (%u clients, client certificate %s)",
+				 c->ctl_tcp_listen, s->ntcp,
+				 c->ctl_tls_require_cert ? "required" : "optional");
+		else if (ctl_tls_plain_loopback(c))
+			log_warn("control over plain TCP on %s (%u clients): loopback only; "
+				 "set control.tls_cert to encrypt it",
+				 c->ctl_tcp_listen, s->ntcp);
+		else
+			log_warn("control over plain TCP on %s (%u clients) although it is not a "
+				 "loopback address (control.insecure_plain_tcp): requests and replies "
+				 "cross the network in clear",
+				 c->ctl_tcp_listen, s->ntcp);
 	}
 	mgr_set_event_cb(m, on_event, s);
 	log_info("control socket %s (mode %s)", c->ctl_socket, c->ctl_mode);
@@ -880,6 +982,18 @@ int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned 
 	if (build_policies(&t, c, s) < 0) {
 		free_policies(&t);
 		return -1;
+	}
+	/* TLS: a new context for new connections (certificate, key and CA
+	 * re-read); established sessions keep theirs. (Turning TLS on or off
+	 * needs a restart: reconf refuses it before this.) */
+	if (s->tls && c->ctl_tls_cert[0] && ctl_tls_new(c, &t.tls) < 0) {
+		if (!ctl_tls_same_files(s->tls, c)) {
+			free_policies(&t);
+			return -1;
+		}
+		/* as for secrets: files natd can no longer read (its privileges
+		 * are dropped) keep what was read before */
+		log_notice("control.tls_cert: keeping the certificate, key and CA read before");
 	}
 	/* every connection to its policy in the new tables: local ones by uid,
 	 * TCP ones by the name they said HELLO with */
@@ -927,6 +1041,10 @@ int ctl_server_reload(struct ctl_server *s, const struct natd_conf *c, unsigned 
 	s->ntcp = t.ntcp;
 	memcpy(s->tcp_allow, t.tcp_allow, sizeof(s->tcp_allow));
 	s->ntcp_allow = t.ntcp_allow;
+	if (t.tls) {
+		ctl_tls_free(s->tls);
+		s->tls = t.tls;
+	}
 	ctl_limits(s, c);
 	return 0;
 }
@@ -944,5 +1062,6 @@ void ctl_server_free(struct ctl_server *s)
 	if (s->tcp_lst)
 		evconnlistener_free(s->tcp_lst);
 	free_policies(s);
+	ctl_tls_free(s->tls);
 	free(s);
 }

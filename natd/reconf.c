@@ -114,6 +114,8 @@ static const char *restart_change(const struct natd_conf *o, const struct natd_c
 	SAME_STR(ctl_mode, "control.socket_mode");
 	SAME_STR(ctl_group, "control.socket_group");
 	SAME_STR(ctl_tcp_listen, "control.tcp_listen");
+	if (!o->ctl_tls_cert[0] != !c->ctl_tls_cert[0])
+		return "control.tls_cert (TLS on or off)"; /* its files alone reload */
 	SAME_STR(metrics_listen, "metrics.listen");
 	SAME(pcp.enable, "pcp.enable");
 	if (o->pcp.nlisten != c->pcp.nlisten ||

@@ -275,7 +275,14 @@ static void nat_connect(struct nat_conn *n)
 		uint8_t secret[NC_SECRET_MAX];
 		size_t slen = 0;
 		rc = c->secret_file[0] ? nc_secret_read(c->secret_file, secret, sizeof(secret), &slen) : 0;
-		if (rc == 0)
+		if (rc == 0 && c->tls) /* nats[].tls: natd's control.tls_cert */
+			rc = nc_async_open_tls(n->m->base, c->host, c->port, name, secret, slen,
+					       &(struct nc_tls){c->tls_cert[0] ? c->tls_cert : NULL,
+								c->tls_key[0] ? c->tls_key : NULL,
+								c->tls_ca[0] ? c->tls_ca : NULL,
+								c->tls_name[0] ? c->tls_name : NULL},
+					       nat_conn_cb, n, &n->ac);
+		else if (rc == 0)
 			rc = nc_async_open_tcp(n->m->base, c->host, c->port, name, secret, slen,
 					       nat_conn_cb, n, &n->ac);
 		memset(secret, 0, sizeof(secret));

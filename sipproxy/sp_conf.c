@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 
@@ -231,6 +232,15 @@ static const struct conftab_item nat_keys[] = {
 	 .size = SPC_NAME_MAX, .dflt_s = "sipproxy"},
 	{.path = "timeout_ms", .type = &conftab_uint, .min = 1, .max = 60000, .off = NOFF(timeout_ms),
 	 .dflt = 500},
+	{.path = "tls", .type = &conftab_bool, .min = 0, .max = 1, .off = NOFF(tls), .dflt = 0},
+	{.path = "tls_cert", .type = &conftab_str, .min = 1, .off = NOFF(tls_cert), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "tls_key", .type = &conftab_str, .min = 1, .off = NOFF(tls_key), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "tls_ca", .type = &conftab_str, .min = 1, .off = NOFF(tls_ca), .size = SPC_PATH_MAX,
+	 .dflt_s = ""},
+	{.path = "tls_name", .type = &conftab_str, .min = 1, .off = NOFF(tls_name), .size = SPC_NAME_MAX,
+	 .dflt_s = ""},
 };
 
 #define ROFF(f) offsetof(struct rule_raw, f)
@@ -750,6 +760,34 @@ static const struct conftab_type t_portrange = {portrange_init, portrange_load};
 
 /* ---- pass 3: element checks ---- */
 
+/* A nat's tls_* keys: with host and tls = true; cert and key together. */
+static void nat_tls_check(struct conftab *c, const config_setting_t *g, bool host)
+{
+	static const char *const keys[] = {"tls", "tls_cert", "tls_key", "tls_ca", "tls_name"};
+	const config_setting_t *t = config_setting_get_member(g, "tls");
+	bool on = t && config_setting_type(t) == CONFIG_TYPE_BOOL && config_setting_get_bool(t);
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (config_setting_get_member(g, keys[i]) && (!host || (i && !on)))
+			conftab_err(c, at(g, keys[i]), NULL, "only with host (TCP) and tls = true");
+	if (!config_setting_get_member(g, "tls_cert") != !config_setting_get_member(g, "tls_key"))
+		conftab_err(c, at(g, "tls_cert"), NULL, "tls_cert and tls_key go together");
+	/* the files, as libcontrol will want them at each connection */
+	for (size_t i = 1; i < 4; i++) {
+		const config_setting_t *f = config_setting_get_member(g, keys[i]);
+		const char *v = f && config_setting_type(f) == CONFIG_TYPE_STRING ? config_setting_get_string(f) : NULL;
+		struct stat st;
+
+		if (!v || !*v)
+			continue;
+		if (stat(v, &st) < 0)
+			conftab_err(c, f, NULL, "%s: %s", v, strerror(errno));
+		else if (i == 2 && (st.st_mode & 077))
+			conftab_err(c, f, NULL, "%s: group or others may access it (mode %04o); chmod 600 it", v,
+				    (unsigned)(st.st_mode & 07777));
+	}
+}
+
 /* A nat: exactly one of socket and host; port and secret_file go with host. */
 static void check_nat(struct conftab *c, const config_setting_t *g, void *elem)
 {
@@ -774,6 +812,7 @@ static void check_nat(struct conftab *c, const config_setting_t *g, void *elem)
 			conftab_err(c, g, conftab_key_path(g, "secret_file", p, sizeof(p)),
 				    "missing: a TCP client proves a shared secret");
 	}
+	nat_tls_check(c, g, host);
 }
 
 /* A route: exactly one of domain and prefix; its transport. */

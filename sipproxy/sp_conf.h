@@ -71,6 +71,10 @@ struct spc_nat {
 	char secret_file[SPC_PATH_MAX]; /* TCP only: read with nc_secret_read() */
 	char client_name[SPC_NAME_MAX]; /* HELLO name; default "sipproxy" */
 	unsigned timeout_ms;           /* per BIND; default 500 (1..60000) */
+	bool tls;                      /* TCP inside TLS (natd's control.tls_cert) */
+	char tls_cert[SPC_PATH_MAX], tls_key[SPC_PATH_MAX]; /* our client certificate */
+	char tls_ca[SPC_PATH_MAX];     /* the CAs of natd's certificate ("": the system's) */
+	char tls_name[SPC_NAME_MAX];   /* natd's certificate name ("": host) */
 };
 
 struct spc_rule {

@@ -22,9 +22,20 @@
  * counts itself in ac->depth; nc_async_close() inside a callback tears the
  * connection down at once but frees the handle only when the outermost
  * entry point returns, and loops re-check ac->closed after each callback.
+ *
+ * TLS (nc_async_open_tls). Once the TCP connect is done, the TLS handshake
+ * runs first, driven from both events: the write event stays armed only
+ * while the handshake wants to write (HELLO waits in the output buffer
+ * meanwhile). Then reads drain the session until it wants more from the
+ * socket (a record may hold several messages, and bytes held inside the
+ * session would never wake the read event), and writes go through it a
+ * record at a time. An EOF or error found while reading is acted on after
+ * the messages read before it are dispatched, so natd's last refusal is
+ * seen.
  */
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +50,12 @@
 #include <libcontrol/client.h>
 
 #include "conn.h"
+#include "tls.h"
 
 #define OUTQ_MAX (1u << 20) /* bytes waiting to be sent before -ENOBUFS */
 #define ORPHAN_MAX 4096     /* timed-out BINDs remembered */
 #define IOV_MAX_SEND 16
+#define TLS_CHUNK 16384 /* one TLS record of plaintext */
 
 enum state { ST_HELLO, ST_AUTH, ST_READY, ST_DEAD };
 
@@ -69,6 +82,8 @@ TAILQ_HEAD(nc_reqs, nc_req);
 struct nc_async {
 	struct event_base *base;
 	int fd;
+	SSL *ssl;    /* NULL: plain */
+	bool tls_hs; /* the TLS handshake is not done */
 	enum state state;
 	bool connecting; /* TCP connect in progress */
 	bool closed;     /* nc_async_close() was called */
@@ -225,6 +240,8 @@ static void teardown_io(struct nc_async *ac)
 	if (ac->hs_timer)
 		event_free(ac->hs_timer);
 	ac->rev = ac->wev = ac->hs_timer = NULL;
+	nc_tls_free(ac->ssl);
+	ac->ssl = NULL;
 	if (ac->fd >= 0)
 		close(ac->fd);
 	ac->fd = -1;
@@ -294,6 +311,55 @@ static int queue(struct nc_async *ac, const void *p, size_t n)
 	return 0;
 }
 
+/* Drive the TLS handshake: true once it is done (output may go), false
+ * while it waits (the write event armed only if it wants to write) or
+ * after it failed (the connection is lost). */
+static bool tls_drive(struct nc_async *ac)
+{
+	short want = POLLIN;
+	int r = nc_tls_handshake(ac->ssl, &want);
+
+	if (r == 0) {
+		ac->tls_hs = false;
+		if (evbuffer_get_length(ac->out) && !event_pending(ac->wev, EV_WRITE, NULL) &&
+		    event_add(ac->wev, NULL) < 0) {
+			lost(ac, -ENOMEM);
+			return false;
+		}
+		return true;
+	}
+	if (r != -EAGAIN)
+		lost(ac, r);
+	else if (want != POLLOUT)
+		event_del(ac->wev);
+	else if (!event_pending(ac->wev, EV_WRITE, NULL) && event_add(ac->wev, NULL) < 0)
+		lost(ac, -ENOMEM);
+	return false;
+}
+
+/* Send what the output buffer holds through the TLS session: 0 (all
+ * sent, or the socket is full), or an error. */
+static int tls_flush(struct nc_async *ac)
+{
+	while (evbuffer_get_length(ac->out)) {
+		size_t len = evbuffer_get_length(ac->out);
+		const uint8_t *p;
+		short want;
+		ssize_t r;
+
+		if (len > TLS_CHUNK)
+			len = TLS_CHUNK;
+		if (!(p = evbuffer_pullup(ac->out, (ssize_t)len)))
+			return -ENOMEM;
+		if ((r = nc_tls_send(ac->ssl, p, len, &want)) == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return (int)r;
+		evbuffer_drain(ac->out, (size_t)r);
+	}
+	return 0;
+}
+
 static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct nc_async *ac = arg;
@@ -311,6 +377,19 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 			goto out;
 		}
 		ac->connecting = false;
+	}
+	if (ac->ssl) {
+		int err;
+
+		if (ac->tls_hs && !tls_drive(ac))
+			goto out;
+		if ((err = tls_flush(ac)) < 0) {
+			lost(ac, err);
+			goto out;
+		}
+		if (!evbuffer_get_length(ac->out))
+			event_del(ac->wev);
+		goto out;
 	}
 	while (evbuffer_get_length(ac->out)) {
 		struct evbuffer_iovec v[IOV_MAX_SEND];
@@ -471,14 +550,42 @@ static void dispatch(struct nc_async *ac, int derr)
 	req_free(r);
 }
 
+/* Read what the TLS session has: 0, or the EOF (-ECONNRESET) or error
+ * that ended the reading. */
+static int tls_fill(struct nc_async *ac)
+{
+	uint8_t buf[TLS_CHUNK];
+
+	for (;;) {
+		short want;
+		ssize_t r = nc_tls_recv(ac->ssl, buf, sizeof(buf), &want);
+
+		if (r == -EAGAIN)
+			return 0;
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0)
+			return (int)r;
+		if (evbuffer_add(ac->in, buf, (size_t)r) < 0)
+			return -ENOMEM;
+	}
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct nc_async *ac = arg;
-	int n;
+	int n, end = 0;
 	(void)what;
 
 	enter(ac);
-	n = evbuffer_read(ac->in, fd, NC_MSG_MAX);
+	if (ac->ssl) {
+		if (ac->tls_hs && !tls_drive(ac))
+			goto out;
+		end = tls_fill(ac);
+		n = 1; /* the messages read come first, then the end */
+	} else {
+		n = evbuffer_read(ac->in, fd, NC_MSG_MAX);
+	}
 	if (n == 0) {
 		lost(ac, -ECONNRESET);
 		goto out;
@@ -519,6 +626,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		evbuffer_drain(ac->in, (size_t)n);
 		dispatch(ac, derr);
 	}
+	if (end && !ac->closed)
+		lost(ac, end);
 out:
 	leave(ac);
 }
@@ -633,15 +742,17 @@ int nc_async_open_unix(struct event_base *base, const char *path, const char *na
 	return async_new(base, fd, r, name, false, NULL, 0, fn, arg, acp);
 }
 
-int nc_async_open_tcp(struct event_base *base, const char *host, uint16_t port, const char *name,
-		      const void *secret, size_t slen, nc_conn_fn fn, void *arg,
-		      struct nc_async **acp)
+/* TCP, plain (tls NULL) or in TLS. */
+static int open_tcp(struct event_base *base, const char *host, uint16_t port, const char *name,
+		    const void *secret, size_t slen, const struct nc_tls *tls, nc_conn_fn fn,
+		    void *arg, struct nc_async **acp)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct addrinfo *res;
 	char serv[8];
-	int fd, r;
+	SSL *ssl = NULL;
+	int fd, r, err;
 
 	if (!base || !acp || !host || port == 0)
 		return NC_E_INVAL;
@@ -656,7 +767,39 @@ int nc_async_open_tcp(struct event_base *base, const char *host, uint16_t port, 
 	freeaddrinfo(res);
 	if (r < 0)
 		return r;
-	return async_new(base, fd, r, name, true, secret, slen, fn, arg, acp);
+	if (tls) {
+		SSL_CTX *ctx = nc_tls_ctx(tls, &err);
+
+		if (!ctx || (err = nc_tls_new(ctx, tls, host, fd, &ssl)) < 0) {
+			SSL_CTX_free(ctx);
+			close(fd);
+			return err;
+		}
+		SSL_CTX_free(ctx); /* the session keeps its own reference */
+	}
+	if ((err = async_new(base, fd, r, name, true, secret, slen, fn, arg, acp)) < 0) {
+		nc_tls_free(ssl); /* async_new closed fd */
+		return err;
+	}
+	(*acp)->ssl = ssl;
+	(*acp)->tls_hs = ssl != NULL;
+	return 0;
+}
+
+int nc_async_open_tcp(struct event_base *base, const char *host, uint16_t port, const char *name,
+		      const void *secret, size_t slen, nc_conn_fn fn, void *arg,
+		      struct nc_async **acp)
+{
+	return open_tcp(base, host, port, name, secret, slen, NULL, fn, arg, acp);
+}
+
+int nc_async_open_tls(struct event_base *base, const char *host, uint16_t port, const char *name,
+		      const void *secret, size_t slen, const struct nc_tls *tls, nc_conn_fn fn,
+		      void *arg, struct nc_async **acp)
+{
+	if (!tls)
+		return NC_E_INVAL;
+	return open_tcp(base, host, port, name, secret, slen, tls, fn, arg, acp);
 }
 
 void nc_async_close(struct nc_async *ac)

@@ -12,6 +12,11 @@
  * A send that times out half way leaves the stream unusable: the
  * connection is then marked dead, as after EOF, a read error, or bytes
  * that cannot be framed.
+ *
+ * Over TLS (nc_client_open_tls) the same loop reads and writes through the
+ * session (client/tls.c): a read may have to wait for the socket to be
+ * writable and the reverse, so every wait polls for what the session
+ * asked for.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,11 +32,13 @@
 #include <libcontrol/client.h>
 
 #include "conn.h"
+#include "tls.h"
 
 #define ORPHANS 16 /* timed-out BINDs remembered, to release if granted late */
 
 struct nc_client {
 	int fd;
+	SSL *ssl; /* NULL: plain */
 	bool dead;
 	uint32_t next_id;
 	uint64_t epoch;
@@ -97,9 +104,18 @@ static int send_all(struct nc_client *cl, const uint8_t *p, size_t n, int64_t de
 	size_t off = 0;
 
 	while (off < n) {
-		ssize_t r = send(cl->fd, p + off, n - off, MSG_NOSIGNAL);
+		short want = POLLOUT;
+		ssize_t r;
 		int err;
 
+		if (cl->ssl) {
+			if ((r = nc_tls_send(cl->ssl, p + off, n - off, &want)) == -EAGAIN)
+				goto wait;
+			if (r < 0)
+				return kill_conn(cl, (int)r);
+		} else {
+			r = send(cl->fd, p + off, n - off, MSG_NOSIGNAL);
+		}
 		if (r > 0) {
 			off += (size_t)r;
 			continue;
@@ -108,7 +124,8 @@ static int send_all(struct nc_client *cl, const uint8_t *p, size_t n, int64_t de
 			continue;
 		if (r < 0 && errno != EAGAIN)
 			return kill_conn(cl, errno == EPIPE ? -ECONNRESET : -errno);
-		if ((err = wait_fd(cl->fd, POLLOUT, deadline, false)) < 0)
+wait:
+		if ((err = wait_fd(cl->fd, want, deadline, false)) < 0)
 			/* Half a message sent: the stream cannot be resumed. */
 			return off ? kill_conn(cl, err) : err;
 	}
@@ -146,6 +163,22 @@ static int next_msg(struct nc_client *cl, int64_t deadline, bool intr, int *derr
 			return 1;
 		}
 		/* n == 0: less than one whole message, which always fits. */
+		if (cl->ssl) {
+			short want = POLLIN;
+
+			r = nc_tls_recv(cl->ssl, cl->rbuf + cl->rlen, sizeof(cl->rbuf) - cl->rlen, &want);
+			if (r > 0) {
+				cl->rlen += (size_t)r;
+				continue;
+			}
+			if (r == 0)
+				return kill_conn(cl, -ECONNRESET);
+			if (r != -EAGAIN)
+				return kill_conn(cl, (int)r);
+			if ((err = wait_fd(cl->fd, want, deadline, intr)) < 0)
+				return err;
+			continue;
+		}
 		r = recv(cl->fd, cl->rbuf + cl->rlen, sizeof(cl->rbuf) - cl->rlen, 0);
 		if (r > 0) {
 			cl->rlen += (size_t)r;
@@ -352,14 +385,34 @@ int nc_client_open_unix(const char *path, const char *name, struct nc_client **c
 	return 0;
 }
 
-int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const void *secret,
-		       size_t slen, struct nc_client **clp)
+/* The TLS handshake on a connected client, within deadline. */
+static int tls_start(struct nc_client *cl, SSL_CTX *ctx, const struct nc_tls *tls,
+		     const char *host, int64_t deadline)
+{
+	int r;
+
+	if ((r = nc_tls_new(ctx, tls, host, cl->fd, &cl->ssl)) < 0)
+		return r;
+	for (;;) {
+		short want = POLLIN;
+
+		if ((r = nc_tls_handshake(cl->ssl, &want)) != -EAGAIN)
+			return r;
+		if ((r = wait_fd(cl->fd, want, deadline, false)) < 0)
+			return r;
+	}
+}
+
+/* TCP, plain (tls NULL) or in TLS. */
+static int open_tcp(const char *host, uint16_t port, const char *name, const void *secret,
+		    size_t slen, const struct nc_tls *tls, struct nc_client **clp)
 {
 	int64_t deadline = deadline_of(NC_OPEN_TIMEOUT_MS);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res, *ai;
 	struct nc_client *cl = NULL;
 	struct nc_hs hs;
+	SSL_CTX *ctx = NULL;
 	char serv[8];
 	int r, fd;
 
@@ -367,9 +420,14 @@ int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const 
 		return NC_E_INVAL;
 	if ((r = nc_hs_init(&hs, true, secret, slen)) < 0)
 		return r;
+	if (tls && !(ctx = nc_tls_ctx(tls, &r))) { /* the files first: no connection for nothing */
+		nc_hs_wipe(&hs);
+		return r;
+	}
 	snprintf(serv, sizeof(serv), "%u", port);
 	r = getaddrinfo(host, serv, &hints, &res);
 	if (r != 0) {
+		SSL_CTX_free(ctx);
 		nc_hs_wipe(&hs);
 		return r == EAI_SYSTEM ? -errno : r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
 	}
@@ -381,8 +439,10 @@ int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const 
 			break;
 	}
 	freeaddrinfo(res);
-	if (r == 0 && (r = handshake(cl, name, &hs, deadline)) < 0)
+	if (r == 0 && ((tls && (r = tls_start(cl, ctx, tls, host, deadline)) < 0) ||
+		       (r = handshake(cl, name, &hs, deadline)) < 0))
 		nc_client_close(cl);
+	SSL_CTX_free(ctx); /* a session keeps its own reference */
 	nc_hs_wipe(&hs);
 	if (r < 0)
 		return r;
@@ -390,10 +450,25 @@ int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const 
 	return 0;
 }
 
+int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const void *secret,
+		       size_t slen, struct nc_client **clp)
+{
+	return open_tcp(host, port, name, secret, slen, NULL, clp);
+}
+
+int nc_client_open_tls(const char *host, uint16_t port, const char *name, const void *secret,
+		       size_t slen, const struct nc_tls *tls, struct nc_client **clp)
+{
+	if (!tls)
+		return NC_E_INVAL;
+	return open_tcp(host, port, name, secret, slen, tls, clp);
+}
+
 void nc_client_close(struct nc_client *cl)
 {
 	if (!cl)
 		return;
+	nc_tls_free(cl->ssl);
 	close(cl->fd);
 	free(cl);
 }

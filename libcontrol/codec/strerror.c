@@ -27,13 +27,18 @@ static const char *const errs[] = {
 	[-NC_E_INCONSISTENT - 1001] = "inconsistent options",
 	[-NC_E_NOSPACE - 1001] = "output buffer too small",
 	[-NC_E_INVAL - 1001] = "invalid argument",
+	[-NC_E_TLS - 1001] = "TLS handshake failed (does that port speak TLS?)",
+	[-NC_E_TLS_VERIFY - 1001] = "natd's certificate did not verify (CA or name)",
+	[-NC_E_TLS_REFUSED - 1001] = "natd refused our client certificate",
+	[-NC_E_TLS_FILES - 1001] = "TLS certificate, key or CA file unusable (missing, unreadable, "
+				   "key not private, or key and certificate do not match)",
 };
 
 const char *nc_strerror(int err)
 {
 	if (err >= 0)
 		return "success";
-	if (err <= NC_E_SHORT && err >= NC_E_INVAL)
+	if (err <= NC_E_SHORT && err >= NC_E_TLS_FILES)
 		return errs[-err - 1001];
 	if (err > -1000) {
 		const char *s = strerrordesc_np(-err);

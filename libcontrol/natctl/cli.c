@@ -30,7 +30,8 @@
 	"    --label TEXT            a note list shows\n"
 
 static const char usage[] =
-	"Usage: natctl [-s SOCKET | -t HOST:PORT -k SECRETFILE] [--json] COMMAND [ARGS]\n"
+	"Usage: natctl [-s SOCKET | -t HOST:PORT -k SECRETFILE [--tls-cert FILE --tls-key FILE\n"
+	"              --tls-ca FILE [--tls-name NAME]]] [--json] COMMAND [ARGS]\n"
 	"Ask natd's address manager for bindings over its control channel.\n"
 	"\n"
 	"Connection:\n"
@@ -40,6 +41,14 @@ static const char usage[] =
 	"                            trailing newline)\n"
 	"  -n, --name NAME           the name natctl gives natd (over TCP: the client\n"
 	"                            name natd knows the secret of)\n"
+	"  --tls                     -t inside TLS (implied by any --tls-* option)\n"
+	"  --tls-cert FILE           natctl's client certificate (PEM), for natd's\n"
+	"                            control.tls_require_client_cert\n"
+	"  --tls-key FILE            its private key (PEM, mode 0600)\n"
+	"  --tls-ca FILE             the CAs that sign natd's certificate (default:\n"
+	"                            the system's)\n"
+	"  --tls-name NAME           the name natd's certificate must carry (default:\n"
+	"                            HOST of -t)\n"
 	"  --json                    print JSON: one object, one per line for list\n"
 	"                            and watch\n"
 	"  -h, --help                this text\n"
@@ -689,6 +698,32 @@ static int parse_cmd(struct ps *p, struct cli *c)
 	return 0;
 }
 
+/* --tls-cert, --tls-key, --tls-ca, --tls-name: 1 taken (TLS on), 0 not
+ * one of them, or an error. */
+static int tls_opt(struct ps *p, struct cli *c)
+{
+	const char **dst;
+	int r;
+
+	if ((r = opt(p, "tls-cert", 0, true)))
+		dst = &c->tlsf.cert;
+	else if ((r = opt(p, "tls-key", 0, true)))
+		dst = &c->tlsf.key;
+	else if ((r = opt(p, "tls-ca", 0, true)))
+		dst = &c->tlsf.ca;
+	else if ((r = opt(p, "tls-name", 0, true)))
+		dst = &c->tlsf.server_name;
+	else
+		return 0;
+	if (r < 0)
+		return r;
+	if (!p->val[0])
+		return fail(p, "--tls-cert, --tls-key, --tls-ca, --tls-name: empty value");
+	*dst = p->val;
+	c->tls = true;
+	return 1;
+}
+
 int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t errlen)
 {
 	static const char *const cmds[] = {[CLI_BIND] = "bind",       [CLI_REFRESH] = "refresh",
@@ -739,6 +774,13 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
 			if (!p.val[0] || strlen(p.val) > NC_TEXT_MAX)
 				return fail(&p, "-n: a name of 1 to %d bytes", NC_TEXT_MAX);
 			c->name = p.val;
+		} else if ((r = opt(&p, "tls", 0, false))) {
+			if (r < 0)
+				return r;
+			c->tls = true;
+		} else if ((r = tls_opt(&p, c))) {
+			if (r < 0)
+				return r;
 		} else {
 			return fail(&p, "unknown option %s", a);
 		}
@@ -749,6 +791,10 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
 		return fail(&p, "-t needs -k SECRETFILE");
 	if (c->secret_file && !c->tcp)
 		return fail(&p, "-k goes with -t");
+	if (c->tls && !c->tcp)
+		return fail(&p, "--tls and --tls-* go with -t");
+	if (!c->tlsf.cert != !c->tlsf.key)
+		return fail(&p, "--tls-cert and --tls-key go together");
 	if (p.i >= argc)
 		return fail(&p, "no command (bind, refresh, release, list, stats, caps, watch)");
 	if ((w = word(argv[p.i], cmds, NWORDS(cmds))) < 0)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libcontrol/client.h> /* struct nc_tls */
 #include <libcontrol/msg.h>
 
 enum cli_cmd {
@@ -36,6 +37,8 @@ struct cli {
 	uint16_t port;           /* -t :PORT */
 	const char *secret_file; /* -k */
 	const char *name;        /* -n: the name natctl gives in HELLO (TCP: the client's name) */
+	bool tls;                /* --tls, or any --tls-*: -t inside TLS */
+	struct nc_tls tlsf;      /* --tls-cert, --tls-key, --tls-ca, --tls-name */
 	bool json;
 	enum cli_cmd cmd;
 	const char *cmd_name;

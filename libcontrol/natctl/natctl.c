@@ -71,7 +71,8 @@ static int open_client(const struct cli *c, struct nc_client **cl)
 				nc_strerror(r));
 			return EXIT_CONN;
 		}
-		r = nc_client_open_tcp(c->host, c->port, name, secret, slen, cl);
+		r = c->tls ? nc_client_open_tls(c->host, c->port, name, secret, slen, &c->tlsf, cl)
+			   : nc_client_open_tcp(c->host, c->port, name, secret, slen, cl);
 		explicit_bzero(secret, sizeof(secret));
 		snprintf(where, sizeof(where), "%s%s%s:%u", strchr(c->host, ':') ? "[" : "", c->host,
 			 strchr(c->host, ':') ? "]" : "", c->port);
@@ -80,6 +81,11 @@ static int open_client(const struct cli *c, struct nc_client **cl)
 		/* natd answered, and said no: a refusal (exit 1), not a connection error */
 		fprintf(stderr, "natctl: natd at %s: NOT_AUTHORIZED: %s\n", where,
 			c->tcp ? "authentication failed" : "not a control client (control.clients)");
+		return EXIT_REFUSED;
+	}
+	if (r == NC_E_TLS_REFUSED) {
+		/* natd's TLS said no to our certificate: a refusal too */
+		fprintf(stderr, "natctl: natd at %s: NOT_AUTHORIZED: %s\n", where, nc_strerror(r));
 		return EXIT_REFUSED;
 	}
 	if (r < 0) {

@@ -200,6 +200,20 @@ static void test_global_options(void **state)
 	assert_int_equal(PARSE(&C, err, "--tcp", "[2001:db8::1]:7000", "--secret-file", "k", "caps"),
 			 0);
 	assert_string_equal(C.host, "2001:db8::1");
+	assert_false(C.tls);
+
+	/* TLS: any --tls-* option turns it on */
+	assert_int_equal(PARSE(&C, err, "-t", "h:1", "-k", "k", "--tls-cert", "c.pem", "--tls-key=k.pem",
+			       "--tls-ca", "ca.pem", "--tls-name", "natd.test", "stats"),
+			 0);
+	assert_true(C.tls);
+	assert_string_equal(C.tlsf.cert, "c.pem");
+	assert_string_equal(C.tlsf.key, "k.pem");
+	assert_string_equal(C.tlsf.ca, "ca.pem");
+	assert_string_equal(C.tlsf.server_name, "natd.test");
+	assert_int_equal(PARSE(&C, err, "-t", "h:1", "-k", "k", "--tls", "stats"), 0);
+	assert_true(C.tls);
+	assert_null(C.tlsf.cert);
 
 	assert_int_equal(PARSE(&C, err, "--help"), CLI_HELP);
 	assert_int_equal(PARSE(&C, err, "-h", "bind"), CLI_HELP);
@@ -228,6 +242,9 @@ static void test_usage_errors(void **state)
 		BAD("-k goes with -t", "-k", "k", "stats"),
 		BAD("-t h: expected", "-t", "h", "-k", "k", "stats"),
 		BAD("bad port 0", "-t", "h:0", "-k", "k", "stats"),
+		BAD("--tls and --tls-* go with -t", "--tls-ca", "ca.pem", "stats"),
+		BAD("--tls-cert and --tls-key go together", "-t", "h:1", "-k", "k", "--tls-cert", "c", "stats"),
+		BAD("empty value", "-t", "h:1", "-k", "k", "--tls-ca=", "stats"),
 		BAD("--socket needs a value", "--socket"),
 		BAD("--json takes no value", "--json=yes", "stats"),
 		BAD("bind needs --in-realm", "bind", "--in-realm", "a"),

@@ -479,6 +479,56 @@ static void test_unknown_settings(void **state)
 	done(&l);
 }
 
+/* The control listener: plain TCP only on loopback unless
+ * control.insecure_plain_tcp; the tls_* settings hang together. (The
+ * certificate files themselves: tests/integration/control-tls.sh.) */
+static void test_control_tls(void **state)
+{
+	struct loaded l = { 0 };
+
+	(void)state;
+	load_text(&l, BASE
+		  "control: { tcp_listen = \"0.0.0.0:7070\"; tcp_allow = [ \"10.1.0.0/24\" ]; };\n");
+	expect_fail(&l, 1);
+	expect_err(&l, 6, "control.tcp_listen: \"0.0.0.0:7070\" is not a loopback address");
+	done(&l);
+
+	memset(&l, 0, sizeof(l));
+	load_text(&l, BASE
+		  "control: { tcp_listen = \"127.0.0.1:7070\"; tcp_allow = [ \"127.0.0.0/8\" ]; };\n");
+	expect_ok(&l);
+	assert_false(l.c.ctl_insecure_plain_tcp);
+	assert_true(l.c.ctl_tls_require_cert); /* on by default */
+	done(&l);
+
+	memset(&l, 0, sizeof(l));
+	load_text(&l, BASE
+		  "control: { tcp_listen = \"0.0.0.0:7070\"; tcp_allow = [ \"10.1.0.0/24\" ];\n"
+		  "  insecure_plain_tcp = true; };\n");
+	expect_ok(&l);
+	assert_true(l.c.ctl_insecure_plain_tcp);
+	done(&l);
+
+	memset(&l, 0, sizeof(l));
+	load_text(&l, BASE
+		  "control: { tls_key = \"/nonexistent.key\";\n"                 /* 6 */
+		  "  tls_client_names = [ \"a\", \"a\", \"b c\" ]; };\n");    /* 7 */
+	expect_fail(&l, 3);
+	expect_err(&l, 7, "control.tls_client_names[1]: \"a\" is listed twice");
+	expect_err(&l, 7, "control.tls_client_names[2]: \"b c\" is not a certificate name");
+	expect_err(&l, 0, "control.tls_cert: missing");
+	done(&l);
+
+	memset(&l, 0, sizeof(l));
+	load_text(&l, BASE
+		  "control: { tcp_listen = \"10.1.0.1:7070\"; tcp_allow = [ \"10.1.0.0/24\" ];\n" /* 6 */
+		  "  tls_cert = \"/nonexistent.crt\"; };\n");                                    /* 7 */
+	expect_fail(&l, 2);
+	expect_err(&l, 0, "control.tls_key: missing");
+	expect_err(&l, 0, "control.tls_ca: missing");
+	done(&l);
+}
+
 static void test_wrong_types(void **state)
 {
 	struct loaded l = { 0 };
@@ -857,6 +907,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_missing_realms_and_too_few, test_teardown),
 		cmocka_unit_test_teardown(test_syntax_error_and_missing_file, test_teardown),
 		cmocka_unit_test_teardown(test_load_twice_independent, test_teardown),
+		cmocka_unit_test_teardown(test_control_tls, test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -787,6 +787,13 @@ static void test_nats_ok(void **state)
 	assert_string_equal(conf.nats[1].client_name, "proxy-A");
 	assert_int_equal(conf.nats[1].timeout_ms, 2000);
 	assert_string_equal(conf.nats[2].host, "2001:db8::1");
+	assert_false(conf.nats[1].tls);
+	load_ok(BASE "nats = ( { name = \"far\"; host = \"192.0.2.1\"; port = 7070; secret_file = \"/s\";\n"
+		"  tls = true; tls_ca = \"/etc/hostname\"; tls_name = \"natd.example.net\"; } );\n");
+	assert_true(conf.nats[0].tls);
+	assert_string_equal(conf.nats[0].tls_ca, "/etc/hostname");
+	assert_string_equal(conf.nats[0].tls_name, "natd.example.net");
+	assert_string_equal(conf.nats[0].tls_cert, "");
 }
 
 static void test_nats_errors(void **state)
@@ -813,6 +820,21 @@ static void test_nats_errors(void **state)
 		 "t:3: nats[0].port: 0 is out of range 1..65535");
 	load_err(BASE "nats = (\n { name = \"edge\"; socket = \"/a\"; },\n { name = \"edge\"; socket = \"/b\"; } );\n",
 		 "t:5: nats[1].name: nat \"edge\" is already defined at line 4");
+	/* nats[].tls*: with host and tls = true, cert and key together, the files there */
+	load_err(BASE "nats = ( { name = \"a\"; socket = \"/s\"; tls = true; } );\n",
+		 "t:3: nats[0].tls: only with host (TCP) and tls = true");
+	load_err(BASE "nats = ( { name = \"a\"; host = \"192.0.2.1\"; port = 1; secret_file = \"/f\";\n"
+		 " tls_ca = \"/etc/hostname\"; } );\n",
+		 "t:4: nats[0].tls_ca: only with host (TCP) and tls = true");
+	load_err(BASE "nats = ( { name = \"a\"; host = \"192.0.2.1\"; port = 1; secret_file = \"/f\";\n"
+		 " tls = true; tls_cert = \"/etc/hostname\"; } );\n",
+		 "nats[0].tls_cert: tls_cert and tls_key go together");
+	load_err(BASE "nats = ( { name = \"a\"; host = \"192.0.2.1\"; port = 1; secret_file = \"/f\";\n"
+		 " tls = true; tls_ca = \"/nonexistent/ca.pem\"; } );\n",
+		 "t:4: nats[0].tls_ca: /nonexistent/ca.pem: No such file or directory");
+	load_err(BASE "nats = ( { name = \"a\"; host = \"192.0.2.1\"; port = 1; secret_file = \"/f\";\n"
+		 " tls = true; tls_cert = \"/etc/hostname\"; tls_key = \"/etc/hostname\"; } );\n",
+		 "t:4: nats[0].tls_key: /etc/hostname: group or others may access it");
 }
 
 static void test_rules_ok(void **state)

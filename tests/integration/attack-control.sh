@@ -44,6 +44,7 @@ control: {
   handshake_timeout = 3;
   max_output = 65536;
   tcp_listen = "0.0.0.0:7070";
+  insecure_plain_tcp = true;   # plain TCP on purpose (control-tls.sh covers TLS)
   tcp_allow = [ "10.1.0.0/24" ];
   tcp_clients = (
     { name = "proxyA"; secret_file = "$IT_OUT/A.secret"; realms = [ "outside" ]; prefixes = [ "10.1.0.0/24" ]; },

@@ -347,6 +347,22 @@ it_natctl() {
 	return $rc
 }
 
+# it_check_term_binding CHECK ALLOC [PORT]: a TERM binding ALLOC of
+# 10.1.0.10:PORT (6200) in the edge topology carries packets: phA
+# (203.0.113.10:7200) reaches phB's echo server through ALLOC, and the echo
+# comes back from ALLOC. Reports CHECK.
+it_check_term_binding() {
+	local check=$1 alloc=$2 port=${3:-6200}
+	it_server phB b-srv udp-echo --bind "10.1.0.10:$port" --count 1 --timeout 5 || true
+	it_nt phA a-send udp-send --to "$alloc" --bind 203.0.113.10:7200 --timeout 3
+	it_wait b-srv 6
+	if [[ $(kv "$IT_OUT/b-srv.out" peer) == 203.0.113.10:7200 && $(kv "$IT_OUT/a-send.out" reply_from) == "$alloc" ]]; then
+		it_pass "$check"
+	else
+		it_fail "$check" "phA -> $alloc did not reach 10.1.0.10:$port and back"
+	fi
+}
+
 # json_get FILE KEY[.KEY...] [LINE]: a value from the JSON object on line
 # LINE (1 by default) of FILE; empty if absent or not JSON.
 json_get() {

@@ -91,6 +91,26 @@ int nc_client_open_unix(const char *path, const char *name, struct nc_client **c
 int nc_client_open_tcp(const char *host, uint16_t port, const char *name, const void *secret,
 		       size_t slen, struct nc_client **clp);
 
+/* TLS settings of a connection: paths of PEM files, read while opening
+ * (a renewed certificate is used by the next connection). Zero it, then
+ * set what you need. */
+struct nc_tls {
+	const char *cert;        /* our client certificate (then its chain); NULL: none */
+	const char *key;         /* its private key, mode 0600 or stricter; with cert */
+	const char *ca;          /* the CAs that sign natd's certificate; NULL: the system's */
+	const char *server_name; /* the name natd's certificate must carry (DNS name or
+				  * address); NULL: host as given to the open call */
+};
+
+/* nc_client_open_tcp inside TLS 1.2 or 1.3: the handshake verifies natd's
+ * certificate against tls->ca and its name, and presents ours (natd
+ * requires one by default); then HELLO and, with a secret, the AUTH
+ * exchange go inside the session. Errors as nc_client_open_tcp, and
+ * NC_E_TLS (the port does not speak TLS), NC_E_TLS_VERIFY (natd's
+ * certificate), NC_E_TLS_REFUSED (natd refused ours), NC_E_TLS_FILES. */
+int nc_client_open_tls(const char *host, uint16_t port, const char *name, const void *secret,
+		       size_t slen, const struct nc_tls *tls, struct nc_client **clp);
+
 /* Close the connection and free the handle. NULL is ignored. */
 void nc_client_close(struct nc_client *cl);
 
@@ -169,6 +189,14 @@ int nc_async_open_unix(struct event_base *base, const char *path, const char *na
 int nc_async_open_tcp(struct event_base *base, const char *host, uint16_t port, const char *name,
 		      const void *secret, size_t slen, nc_conn_fn fn, void *arg,
 		      struct nc_async **acp);
+
+/* nc_async_open_tcp inside TLS (see nc_client_open_tls). The files are
+ * read during this call (it may block on the disk, never on the network);
+ * the handshake runs on base's loop within NC_OPEN_TIMEOUT_MS, and its
+ * failure reaches fn as NC_E_TLS, NC_E_TLS_VERIFY or NC_E_TLS_REFUSED. */
+int nc_async_open_tls(struct event_base *base, const char *host, uint16_t port, const char *name,
+		      const void *secret, size_t slen, const struct nc_tls *tls, nc_conn_fn fn,
+		      void *arg, struct nc_async **acp);
 
 /* Close the connection and free the handle. Every request still pending
  * gets its callback, before nc_async_close() returns, with -ECANCELED;

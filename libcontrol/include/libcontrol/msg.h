@@ -64,6 +64,11 @@ enum nc_error {
 	NC_E_INCONSISTENT = -1021, /* options that contradict each other */
 	NC_E_NOSPACE = -1022,      /* encode: the output buffer is too small */
 	NC_E_INVAL = -1023,        /* bad argument (NULL pointer...) */
+	/* the client's TLS (nc_client_open_tls, nc_async_open_tls) */
+	NC_E_TLS = -1024,          /* TLS handshake failed: natd's port does not speak TLS 1.2/1.3 */
+	NC_E_TLS_VERIFY = -1025,   /* natd's certificate: not signed by the CA, or not its name */
+	NC_E_TLS_REFUSED = -1026,  /* natd refused our certificate (none, wrong CA, name not allowed) */
+	NC_E_TLS_FILES = -1027,    /* our certificate, key or CA file cannot be used */
 };
 
 /* Decoded header. */
