@@ -277,7 +277,7 @@ static void respond(struct proxy *p, struct txn_srv *st, sip_msg_t *resp);
 
 static bool initial_invite(const struct txn_srv *st)
 {
-	return st->invite && !sip_msg_to_tag(st->req);
+	return st->initial;
 }
 
 /* A final response went upstream: what it means for the call's media. */
@@ -1002,7 +1002,10 @@ static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr
 		sip_msg_free(req);
 		return;
 	}
-	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
+	if (txn_srv_set_auth_user(st, av.user) < 0) {
+		txn_srv_reply(p->tl, st, 500, "Server Internal Error (out of memory)");
+		return;
+	}
 	st->in_realm = realm_of_peer(c, from);
 	/* the relay policy, before any routing or media step */
 	if (!sip_msg_to_tag(req) && !relay_allowed(p, st))
@@ -1047,17 +1050,14 @@ static void forward_stray(struct proxy *p, sip_msg_t *resp, const struct tp_addr
 static void note_dialog(struct proxy *p, const struct txn_srv *st, const sip_msg_t *resp,
 			const struct tp_addr *from)
 {
-	const sip_msg_t *req = st->req;
 	const char *ft = sip_msg_from_tag(resp), *tt = sip_msg_to_tag(resp);
 	int status = sip_msg_status(resp), rc;
 
-	if (!ft || !tt || sip_msg_to_tag(req) ||
-	    !(sip_msg_method_is(req, "INVITE") || sip_msg_method_is(req, "SUBSCRIBE") ||
-	      sip_msg_method_is(req, "REFER")) ||
-	    status < 101 || status >= 300)
+	/* st->req may be gone (a lean transaction): its flags say it all */
+	if (!ft || !tt || !st->forms_dialog || status < 101 || status >= 300)
 		return;
 	if (status < 200)
-		rc = sip_msg_method_is(req, "INVITE") ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
+		rc = st->invite ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
 					: 0;
 	else
 		rc = dlg_confirm(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL));

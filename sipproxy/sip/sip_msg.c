@@ -271,6 +271,11 @@ int sip_msg_to_bytes(osip_message_t *msg, char **buf, size_t *len)
 		osip_free(s);
 		return rc;
 	}
+	/* libosip2 writes into a buffer of SIP_MESSAGE_MAX_LENGTH (8 kB) or
+	 * more: give back what the message does not use, since transactions
+	 * keep these bytes for 32 s (an in-place split, no copy) */
+	if ((end = osip_realloc(s, n + 1)))
+		s = end;
 	*buf = s;
 	*len = n;
 	return 0;
