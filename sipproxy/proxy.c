@@ -71,6 +71,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "log.h"
+#include "looplag.h"
 #include "media.h"
 #include "persist.h"
 #include "policy.h"
@@ -88,6 +89,7 @@ struct proxy {
 	struct registrar *reg;
 	struct media *media;
 	struct event *tick;
+	struct looplag *lag;       /* the loop's pauses, for the status view */
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct dlg_table *dlg;     /* the dialogs and their parties */
 	struct ratelimit *rl_dlg;  /* sip.dialog_mismatch_rate, per source address */
@@ -1248,7 +1250,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	    !(p->rl = rl_new(conf->rate_limit, 0)) || !(p->refuse_log = rl_new(1, 1)) ||
 	    !(p->rl_dlg = rl_new(conf->dialog_mismatch_rate, 0)) || !(p->dlg = dlg_new(conf)) ||
 	    !(p->media = media_new(base, conf)) ||
-	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
+	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p)) || !(p->lag = looplag_new(base))) {
 		log_err("out of memory");
 		goto fail;
 	}
@@ -1280,6 +1282,7 @@ void proxy_free(struct proxy *p)
 		return;
 	if (p->tick)
 		event_free(p->tick);
+	looplag_free(p->lag);
 	persist_free(p->ps); /* before what it saves */
 	/* transactions first: their hooks may still look at media */
 	txn_layer_free(p->tl);
@@ -1486,6 +1489,20 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		snprintf(line, sizeof(line), "dialogs confirmed=%u early=%u made=%llu ended=%llu expired=%llu refused_full=%llu",
 			 ds.confirmed, ds.early, (unsigned long long)ds.made, (unsigned long long)ds.ended,
 			 (unsigned long long)ds.expired, (unsigned long long)ds.refused_full);
+		fn(arg, line);
+	}
+	{
+		struct looplag_stats ls;
+
+		/* the longest pause of the event loop, since start and since
+		 * the last status view (a timer's lateness, looplag.h) */
+		looplag_get(p->lag, &ls, true);
+		snprintf(line, sizeof(line),
+			 "loop lag_max_ms=%.1f lag_recent_max_ms=%.1f late_10ms=%llu late_50ms=%llu "
+			 "samples=%llu lean_transactions=%llu",
+			 ls.max_us / 1000.0, ls.window_max_us / 1000.0, (unsigned long long)ls.over_10ms,
+			 (unsigned long long)ls.over_50ms, (unsigned long long)ls.samples,
+			 (unsigned long long)ts.srv_made_lean);
 		fn(arg, line);
 	}
 	registrar_each(p->reg, now_s(), status_contact, &sc);
