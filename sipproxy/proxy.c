@@ -71,6 +71,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "log.h"
+#include "looplag.h"
 #include "media.h"
 #include "persist.h"
 #include "policy.h"
@@ -89,6 +90,7 @@ struct proxy {
 	struct registrar *reg;
 	struct media *media;
 	struct event *tick;
+	struct looplag *lag;       /* the loop's pauses, for the status view */
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct dlg_table *dlg;     /* the dialogs and their parties */
 	struct ratelimit *rl_dlg;  /* sip.dialog_mismatch_rate, per source address */
@@ -267,7 +269,7 @@ static void respond(struct proxy *p, struct txn_srv *st, sip_msg_t *resp);
 
 static bool initial_invite(const struct txn_srv *st)
 {
-	return st->invite && !sip_msg_to_tag(st->req);
+	return st->initial;
 }
 
 /* A final response went upstream: what it means for the call's media. */
@@ -994,7 +996,10 @@ static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr
 		sip_msg_free(req);
 		return;
 	}
-	snprintf(st->auth_user, sizeof(st->auth_user), "%s", av.user);
+	if (txn_srv_set_auth_user(st, av.user) < 0) {
+		txn_srv_reply(p->tl, st, 500, "Server Internal Error (out of memory)");
+		return;
+	}
 	st->in_realm = realm_of_peer(c, from);
 	/* the relay policy, before any routing or media step */
 	if (!sip_msg_to_tag(req) && !relay_allowed(p, st))
@@ -1039,17 +1044,14 @@ static void forward_stray(struct proxy *p, sip_msg_t *resp, const struct tp_addr
 static void note_dialog(struct proxy *p, const struct txn_srv *st, const sip_msg_t *resp,
 			const struct tp_addr *from)
 {
-	const sip_msg_t *req = st->req;
 	const char *ft = sip_msg_from_tag(resp), *tt = sip_msg_to_tag(resp);
 	int status = sip_msg_status(resp), rc;
 
-	if (!ft || !tt || sip_msg_to_tag(req) ||
-	    !(sip_msg_method_is(req, "INVITE") || sip_msg_method_is(req, "SUBSCRIBE") ||
-	      sip_msg_method_is(req, "REFER")) ||
-	    status < 101 || status >= 300)
+	/* st->req may be gone (a lean transaction): its flags say it all */
+	if (!ft || !tt || !st->forms_dialog || status < 101 || status >= 300)
 		return;
 	if (status < 200)
-		rc = sip_msg_method_is(req, "INVITE") ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
+		rc = st->invite ? dlg_early(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL))
 					: 0;
 	else
 		rc = dlg_confirm(p->dlg, CID(resp), ft, &st->from, tt, from, time(NULL));
@@ -1240,7 +1242,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	    !(p->rl = rl_new(conf->rate_limit, 0)) || !(p->refuse_log = rl_new(1, 1)) ||
 	    !(p->rl_dlg = rl_new(conf->dialog_mismatch_rate, 0)) || !(p->dlg = dlg_new(conf)) ||
 	    !(p->media = media_new(base, conf)) ||
-	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p))) {
+	    !(p->tick = event_new(base, -1, EV_PERSIST, tick, p)) || !(p->lag = looplag_new(base))) {
 		log_err("out of memory");
 		goto fail;
 	}
@@ -1272,6 +1274,7 @@ void proxy_free(struct proxy *p)
 		return;
 	if (p->tick)
 		event_free(p->tick);
+	looplag_free(p->lag);
 	persist_free(p->ps); /* before what it saves */
 	/* transactions first: their hooks may still look at media */
 	txn_layer_free(p->tl);
@@ -1491,6 +1494,20 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		snprintf(line, sizeof(line), "dialogs confirmed=%u early=%u made=%llu ended=%llu expired=%llu refused_full=%llu",
 			 ds.confirmed, ds.early, (unsigned long long)ds.made, (unsigned long long)ds.ended,
 			 (unsigned long long)ds.expired, (unsigned long long)ds.refused_full);
+		fn(arg, line);
+	}
+	{
+		struct looplag_stats ls;
+
+		/* the longest pause of the event loop, since start and since
+		 * the last status view (a timer's lateness, looplag.h) */
+		looplag_get(p->lag, &ls, true);
+		snprintf(line, sizeof(line),
+			 "loop lag_max_ms=%.1f lag_recent_max_ms=%.1f late_10ms=%llu late_50ms=%llu "
+			 "samples=%llu lean_transactions=%llu",
+			 ls.max_us / 1000.0, ls.window_max_us / 1000.0, (unsigned long long)ls.over_10ms,
+			 (unsigned long long)ls.over_50ms, (unsigned long long)ls.samples,
+			 (unsigned long long)ts.srv_made_lean);
 		fn(arg, line);
 	}
 	registrar_each(p->reg, now_s(), status_contact, &sc);

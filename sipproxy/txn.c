@@ -14,6 +14,17 @@
  * that end a transaction free it from the event loop; what the proxy keeps
  * about a request across the loop (a message in the media step) names it
  * by key and finds it gone.
+ *
+ * Waiting states are kept lean (txn.h, "Lean records"): a final response
+ * sent upstream, or a branch's final after it, queues the server
+ * transaction; one event (lean_ev), made active then, runs after the
+ * callbacks of that loop pass and frees the parsed request of every queued
+ * transaction whose branches all have their final (nothing can build a
+ * response from it any more: the proxy builds responses only before the
+ * final went upstream, or for a branch still waiting). A client INVITE
+ * that got a non-2xx final keeps the bytes of its ACK, not the request it
+ * was built from. The key is allocated to its length and the
+ * authenticated user only when there is one.
  */
 #include "txn.h"
 
@@ -38,6 +49,8 @@ struct txn_layer {
 	struct txn_hooks hooks;
 	struct txn_srv *srv[BUCKETS];
 	struct txn_cli *cli[BUCKETS];
+	struct event *lean_ev;   /* end of pass: make the queued transactions lean */
+	struct txn_srv *lean_q;
 	struct siphash_key key;  /* branches and keys are the sender's choice */
 	struct txn_stats st;
 };
@@ -54,6 +67,8 @@ static void arm(struct event *ev, unsigned ms)
 	evtimer_add(ev, &tv);
 }
 
+static void lean_cb(evutil_socket_t fd, short what, void *arg);
+
 struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 				const struct sp_conf *conf, const struct txn_hooks *hooks)
 {
@@ -66,6 +81,10 @@ struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 	tl->conf = conf;
 	tl->hooks = *hooks;
 	siphash_key_random(&tl->key);
+	if (!(tl->lean_ev = event_new(base, -1, 0, lean_cb, tl))) {
+		free(tl);
+		return NULL;
+	}
 	return tl;
 }
 
@@ -145,9 +164,84 @@ static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 		}
 }
 
+static void lean_dequeue(struct txn_layer *tl, struct txn_srv *st)
+{
+	struct txn_srv **pp;
+
+	if (!st->lean_queued)
+		return;
+	for (pp = &tl->lean_q; *pp; pp = &(*pp)->lnext)
+		if (*pp == st) {
+			*pp = st->lnext;
+			break;
+		}
+	st->lean_queued = false;
+}
+
+/* Queue st to drop its request at the end of this loop pass. */
+static void lean_queue(struct txn_layer *tl, struct txn_srv *st)
+{
+	if (st->lean_queued || !st->req || !st->final_sent)
+		return;
+	st->lean_queued = true;
+	st->lnext = tl->lean_q;
+	tl->lean_q = st;
+	event_active(tl->lean_ev, 0, 0);
+}
+
+static bool branches_done(const struct txn_srv *st)
+{
+	for (unsigned i = 0; i < st->nbranches; i++)
+		if (st->branch[i] && !st->branch[i]->srv_final_counted)
+			return false;
+	return st->npending == 0;
+}
+
+static void lean_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct txn_layer *tl = arg;
+	struct txn_srv *st;
+
+	(void)fd;
+	(void)what;
+	while ((st = tl->lean_q)) {
+		tl->lean_q = st->lnext;
+		st->lean_queued = false;
+		if (!st->req || !branches_done(st))
+			continue; /* a branch's final queues it again */
+		sip_msg_free(st->req);
+		st->req = NULL;
+		if (st->best) {
+			sip_msg_free(st->best);
+			st->best = NULL;
+		}
+		tl->st.srv_made_lean++;
+	}
+}
+
+bool txn_srv_is_lean(const struct txn_srv *st)
+{
+	return !st->req;
+}
+
+static const char no_user[] = "";
+
+int txn_srv_set_auth_user(struct txn_srv *st, const char *user)
+{
+	char *u = NULL;
+
+	if (user && *user && !(u = strdup(user)))
+		return -ENOMEM;
+	if (st->auth_user != no_user)
+		free((char *)st->auth_user);
+	st->auth_user = u ? u : no_user;
+	return 0;
+}
+
 void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st)
 {
 	srv_unlink(tl, st);
+	lean_dequeue(tl, st);
 	for (unsigned i = 0; i < st->nbranches; i++)
 		if (st->branch[i])
 			cli_free(tl, st->branch[i]);
@@ -155,8 +249,10 @@ void txn_srv_destroy(struct txn_layer *tl, struct txn_srv *st)
 		event_free(st->timer);
 	if (st->best)
 		sip_msg_free(st->best);
-	sip_msg_free(st->req);
+	if (st->req)
+		sip_msg_free(st->req);
 	sip_msg_bytes_free(st->resp);
+	txn_srv_set_auth_user(st, NULL);
 	tl->st.srv_open--;
 	free(st);
 }
@@ -174,10 +270,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 		/* timer G: the non-2xx again, doubling up to T2, until H */
 		st->g_elapsed += st->g_interval;
 		if (st->g_elapsed < h) {
-			struct tp_addr d;
-
-			txn_resp_dest(tl->conf, &st->from, st->req, &d);
-			tp_send(tl->tp, &d, st->resp, st->resp_len);
+			tp_send(tl->tp, &st->resp_to, st->resp, st->resp_len);
 			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
 			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
 									  : h - st->g_elapsed);
@@ -191,22 +284,29 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *re
 			    const struct tp_addr *from)
 {
 	struct txn_srv *st;
+	size_t klen = strlen(key);
+	bool no_tag = !sip_msg_to_tag(req);
 	unsigned b;
 
 	if (tl->st.srv_open >= tl->conf->max_transactions) {
 		tl->st.full_refusals++;
 		return NULL;
 	}
-	if (strlen(key) >= TXN_KEY_MAX || !(st = calloc(1, sizeof(*st))))
+	if (klen >= TXN_KEY_MAX || !(st = calloc(1, sizeof(*st) + klen + 1)))
 		return NULL;
 	if (!(st->timer = evtimer_new(tl->base, srv_timer, st))) {
 		free(st);
 		return NULL;
 	}
-	strcpy(st->key, key);
+	memcpy(st->key, key, klen + 1);
+	st->auth_user = no_user;
 	st->invite = sip_msg_method_is(req, "INVITE");
+	st->initial = st->invite && no_tag;
+	st->forms_dialog = no_tag && (st->invite || sip_msg_method_is(req, "SUBSCRIBE") ||
+				      sip_msg_method_is(req, "REFER"));
 	st->state = st->invite ? TS_PROCEEDING : TS_TRYING;
 	st->from = *from;
+	st->resp_to = *from;
 	st->req = req;
 	st->tl = tl;
 	st->in_realm = -1;
@@ -225,8 +325,10 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp)
 	int status = sip_msg_status(resp), rc;
 
 	txn_resp_dest(tl->conf, &st->from, resp, &d);
+	st->resp_to = d;
 	sip_msg_bytes_free(st->resp);
 	st->resp = NULL;
+	st->resp_len = 0;
 	rc = send_msg(tl, &d, resp, &st->resp, &st->resp_len);
 	sip_msg_free(resp);
 	st->resp_status = status;
@@ -236,8 +338,15 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp)
 		return rc;
 	}
 	st->final_sent = true;
+	lean_queue(tl, st);
 	if (st->invite && status < 300) {
-		/* RFC 6026 Accepted: absorb INVITE retransmissions for 64*T1 */
+		/* RFC 6026 Accepted: absorb INVITE retransmissions for 64*T1,
+		 * without answering them: the 2xx is retransmitted by the
+		 * callee, and each copy is forwarded (so its bytes need not
+		 * be kept) */
+		sip_msg_bytes_free(st->resp);
+		st->resp = NULL;
+		st->resp_len = 0;
 		st->state = TS_ACCEPTED;
 		arm(st->timer, 64u * c->t1_ms);
 	} else if (st->invite) {
@@ -259,6 +368,8 @@ int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const ch
 	sip_msg_t *r;
 	int rc;
 
+	if (!st->req)
+		return -EINVAL;
 	if ((rc = sip_msg_build_response(st->req, status, reason, NULL, &r)) < 0)
 		return rc;
 	return txn_srv_respond(tl, st, r);
@@ -266,15 +377,12 @@ int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const ch
 
 void txn_srv_retransmission(struct txn_layer *tl, struct txn_srv *st)
 {
-	struct tp_addr d;
-
 	tl->st.srv_retrans_absorbed++;
 	if (!st->resp)
 		return;
-	d = st->from; /* the retransmission came from where the request did */
-	if (!st->from.tcp)
-		txn_resp_dest(tl->conf, &st->from, st->req, &d);
-	tp_send(tl->tp, &d, st->resp, st->resp_len);
+	/* where the last response went: the request's top Via (RFC 3261
+	 * §18.2.2), or the connection it came on */
+	tp_send(tl->tp, &st->resp_to, st->resp, st->resp_len);
 }
 
 void txn_srv_ack(struct txn_layer *tl, struct txn_srv *st)
@@ -328,6 +436,7 @@ static void cli_dead(struct txn_layer *tl, struct txn_cli *ct, int status)
 	tl->st.cli_timeouts++;
 	if (tl->hooks.cli_timeout)
 		tl->hooks.cli_timeout(tl->hooks.arg, ct, status);
+	lean_queue(tl, ct->srv);
 }
 
 static void cli_timer(evutil_socket_t fd, short what, void *arg)
@@ -519,13 +628,11 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 		return true;
 	}
 	if (ct->state == TC_COMPLETED) {
-		/* a retransmitted final response */
-		if (ct->invite && status >= 300 && ct->req) {
-			sip_msg_t *ack = sip_msg_build_ack(ct->req, resp);
-			if (ack) {
-				txn_send_raw(tl, &ct->to, ack);
-				sip_msg_free(ack);
-			}
+		/* a retransmitted final response: a non-2xx gets our ACK again
+		 * (§17.1.1.2), the same bytes, as its To tag is the same */
+		if (ct->invite && status >= 300) {
+			if (ct->bytes)
+				tp_send(tl->tp, &ct->to, ct->bytes, ct->len);
 			return false;
 		}
 		return ct->invite && status < 300;
@@ -533,22 +640,28 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 	ct->status = status;
 	ct->state = TC_COMPLETED;
 	evtimer_del(ct->timer);
-	if (ct->timer_c)
-		evtimer_del(ct->timer_c);
-	/* nothing is sent again: keep only what a repeated ACK needs */
+	if (ct->timer_c) { /* C is over for good */
+		event_free(ct->timer_c);
+		ct->timer_c = NULL;
+	}
+	/* nothing is sent again but a non-2xx's ACK: keep only its bytes */
 	sip_msg_bytes_free(ct->bytes);
 	ct->bytes = NULL;
 	ct->len = 0;
-	if ((!ct->invite || status < 300) && ct->req) {
+	if (ct->invite && status >= 300 && ct->req) {
+		sip_msg_t *ack = sip_msg_build_ack(ct->req, resp);
+		if (ack) {
+			send_msg(tl, &ct->to, ack, &ct->bytes, &ct->len);
+			sip_msg_free(ack);
+		}
+	}
+	if (ct->req) {
 		sip_msg_free(ct->req);
 		ct->req = NULL;
 	}
+	if (ct->srv)
+		lean_queue(tl, ct->srv);
 	if (ct->invite && status >= 300) {
-		sip_msg_t *ack = sip_msg_build_ack(ct->req, resp);
-		if (ack) {
-			txn_send_raw(tl, &ct->to, ack);
-			sip_msg_free(ack);
-		}
 		arm(ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
 	} else if (ct->invite) {
 		/* RFC 6026: keep matching 2xx retransmissions for 64*T1 */
@@ -569,5 +682,7 @@ void txn_layer_free(struct txn_layer *tl)
 	for (unsigned b = 0; b < BUCKETS; b++)
 		while (tl->cli[b])
 			cli_free(tl, tl->cli[b]);
+	if (tl->lean_ev)
+		event_free(tl->lean_ev);
 	free(tl);
 }

@@ -5,7 +5,16 @@
  * last response sent (to absorb retransmissions of the request) and run
  * timers G/H/I (INVITE, non-2xx final over UDP) and J (non-INVITE). A 2xx
  * to an INVITE keeps the transaction "accepted" (RFC 6026) for 64*T1 so a
- * retransmitted INVITE is absorbed and the 2xx is sent again.
+ * retransmitted INVITE is absorbed (the 2xx's own retransmissions come
+ * from the callee and are forwarded each time).
+ *
+ * Lean records. Once the final response went upstream and every branch has
+ * its final, nothing needs the parsed request any more: at the end of that
+ * event-loop pass the transaction drops it (and the best-response clone)
+ * and keeps only its key, flags, where responses go and the serialised
+ * non-2xx final to send again (none for an accepted INVITE): a few hundred
+ * bytes for the 32 s that Timers J/L/H keep it, instead of the whole
+ * parsed message. From then on st->req is NULL (txn_srv_is_lean()).
  *
  * Client transactions are keyed by the branch we put in our Via and the
  * CSeq method. They own the request as sent (bytes, for retransmission, and
@@ -31,7 +40,6 @@
 
 #define TXN_KEY_MAX 320
 #define TXN_MAX_BRANCHES 8
-#define TXN_AUTH_USER_MAX 192 /* as auth.h's AUTH_USER_MAX */
 
 struct event_base;
 struct txn_layer;
@@ -46,11 +54,14 @@ enum txn_srv_state {
 };
 
 struct txn_srv {
-	char key[TXN_KEY_MAX];
 	bool invite;
+	bool initial;            /* an initial INVITE (no To tag) */
+	bool forms_dialog;       /* INVITE, SUBSCRIBE or REFER without a To tag (RFC 3261 §12.1) */
+	bool lean_queued;        /* waiting for the end of the pass to drop req */
 	enum txn_srv_state state;
 	struct tp_addr from;     /* where the request came from */
-	sip_msg_t *req;     /* the request as received (Via fixed) */
+	struct tp_addr resp_to;  /* where its responses go (set with the first one) */
+	sip_msg_t *req;          /* the request as received (Via fixed); NULL once lean */
 	char *resp;              /* last response sent, serialised */
 	size_t resp_len;
 	int resp_status;
@@ -67,10 +78,13 @@ struct txn_srv {
 	bool final_sent;         /* a final response went upstream */
 	bool cancelled;
 	int in_realm;            /* the realm the request came from */
-	char auth_user[TXN_AUTH_USER_MAX]; /* the digest-authenticated "user@domain" (auth.c),
-					      "" when the request was not authenticated */
+	const char *auth_user;   /* the digest-authenticated "user@domain" (auth.c),
+				    "" when the request was not authenticated
+				    (txn_srv_set_auth_user()) */
 	struct txn_srv *hnext;
+	struct txn_srv *lnext;   /* the layer's queue of transactions to make lean */
 	struct txn_layer *tl;
+	char key[];              /* its §17.2.3 key, as long as it is */
 };
 
 enum txn_cli_state {
@@ -121,6 +135,7 @@ struct txn_hooks {
 struct txn_stats {
 	uint64_t srv_created, srv_retrans_absorbed, cli_created, cli_retransmits;
 	uint64_t cli_timeouts, full_refusals;
+	uint64_t srv_made_lean;  /* server transactions that dropped their request */
 	unsigned srv_open, cli_open;
 };
 
@@ -143,8 +158,15 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *re
  * on when it is TCP. Updates the state and the timers. 0 or -errno. */
 int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp);
 
-/* Build a response to the transaction's request and send it. */
+/* Build a response to the transaction's request and send it (-EINVAL once
+ * the transaction is lean: its final response went upstream already). */
 int txn_srv_reply(struct txn_layer *tl, struct txn_srv *st, int status, const char *reason);
+
+/* Record the digest-authenticated user (copied); "" or NULL: none. 0 or -ENOMEM. */
+int txn_srv_set_auth_user(struct txn_srv *st, const char *user);
+
+/* The transaction dropped its parsed request (see "Lean records"). */
+bool txn_srv_is_lean(const struct txn_srv *st);
 
 /* A retransmission of the request arrived: send the last response again. */
 void txn_srv_retransmission(struct txn_layer *tl, struct txn_srv *st);

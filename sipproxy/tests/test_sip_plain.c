@@ -1,0 +1,361 @@
+/* Unit tests for sip/sip_plain.c: the messages that skip the round trip.
+ *
+ * The claim of sip_plain() is that a plain message passes pass 4 (the
+ * round trip, sip_roundtrip_check()) whenever it passed pass 3. Checked:
+ *  - generated messages (a fixed seed, 20,000 of them) built from parts
+ *    that are plain and parts that are not (short URIs, upper-case
+ *    schemes, escapes, quotes, blanks at the ends of values, IPv6,
+ *    parameters with quoted values, credentials...): every one that
+ *    sip_msg_parse() accepts and sip_plain() calls plain passes the full
+ *    round trip, and both kinds occur often;
+ *  - the fixtures of tests/sip: an accepted plain one passes the round
+ *    trip; the ones refused for the round trip are not plain;
+ *  - a typical call's messages (INVITE with SDP, 200 with SDP and
+ *    Record-Route, BYE) are plain; with Proxy-Authorization it is not;
+ *  - the price of pass 4 per message, printed (for tests/bench/README.md).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../sip/sip_priv.h"
+
+/* ---- a small deterministic generator ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* Mostly (3 in 4) one of the first PLAIN entries (the plain forms), else any. */
+#define PLAIN 4
+static const char *pick(const char *const *v, size_t n)
+{
+	return v[rnd(4) ? rnd(PLAIN) : rnd((unsigned)n)];
+}
+#define PICK(v) pick(v, sizeof(v) / sizeof(v[0]))
+
+static const char *const users[] = {
+	"alice", "bob", "1001", "+15551234", "b", "a.b-c_d~e", "x", "", "al%20ice", "a;b", "a?b",
+	"ALICE", "ab", "sipp", "service", "a'b", "a!b", "a*b",
+};
+static const char *const hosts[] = {
+	"edge.test", "203.0.113.10", "10.1.0.1", "c", "ab", "a.b", "x-y.example", "[2001:db8::1]",
+	"EXAMPLE.COM", "1.2.3", "256.1.1.1", "h", "a-", "0.0.0.0", "192.0.2.1", "proxy.example.com",
+};
+static const char *const ports[] = {"", ":5060", ":5070", ":1", ":65535", ":0", ":05060", ":99999"};
+static const char *const schemes[] = {"sip", "sip", "sip", "sips", "SIP", "tel", "Sip", "sip"};
+static const char *const uparams[] = {
+	"", ";lr", ";transport=udp", ";transport=tcp;lr", ";user=phone", ";maddr=192.0.2.1",
+	";x=\"q\"", ";x=a%20b", ";lr;lr", ";ttl=1",
+};
+static const char *const hparams[] = {
+	"", ";x-p=1", ";expires=60", ";q=0.5", ";x=\"quoted\"", ";+sip.instance=1", ";a=b c", ";x=",
+};
+static const char *const names[] = {
+	"", "\"Alice\"", "\"Bob Smith\"", "sipp", "Alice Smith", "\"A \\\"q\\\"\"", "\"\"", "\" lead\"",
+	"\"tab\tx\"", "sipp",
+};
+static const char *const hvalues[] = {
+	"Performance Test", "test_sip_plain 1.0", "70", "100rel", "a,b", " lead", "trail ", "x<y>", "\"q\"",
+	"INVITE, ACK", "text/plain", "a  b", "v=\\", "ok",
+};
+static const char *const hnames[] = {"Subject", "User-Agent", "Supported", "X-Custom", "P-Id", "Allow",
+				       "Accept", "Expires", "Organization"};
+static const char *const reasons[] = {"OK", "Ringing", "Trying", "Busy Here", "Session Progress", "A",
+				      "OK ", "Not  Found", "", "Ok.", "Bad \"x\""};
+
+static int uri(char *b, size_t n)
+{
+	const char *u = PICK(users);
+
+	return snprintf(b, n, "%s:%s%s%s%s%s", PICK(schemes), u, *u ? "@" : "", PICK(hosts), PICK(ports),
+			PICK(uparams));
+}
+
+static int addr(char *b, size_t n, const char *tag)
+{
+	char u[512];
+	const char *d = PICK(names);
+
+	uri(u, sizeof(u));
+	return snprintf(b, n, "%s%s<%s>%s%s", d, *d ? " " : "", u, tag, PICK(hparams));
+}
+
+static size_t gen(char *out, size_t cap)
+{
+	char ru[512], from[1024], to[1024], ct[1024], rr[1024], rrline[1100], hdr[1024];
+	const char *sdp = "v=0\r\no=- 1 1 IN IP4 203.0.113.10\r\ns=-\r\nc=IN IP4 203.0.113.10\r\nt=0 0\r\n"
+			  "m=audio 10000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+	bool body = rnd(2), response = rnd(3) == 0;
+	int n = 0, len;
+	unsigned nh = rnd(4);
+
+	uri(ru, sizeof(ru));
+	addr(from, sizeof(from), ";tag=f1");
+	addr(to, sizeof(to), response ? ";tag=t2" : "");
+	addr(ct, sizeof(ct), "");
+	addr(rr, sizeof(rr), "");
+	if (rnd(2))
+		snprintf(rrline, sizeof(rrline), "Record-Route: %s\r\n", rr);
+	else
+		rrline[0] = 0;
+	hdr[0] = 0;
+	for (unsigned i = 0; i < nh; i++) {
+		size_t o = strlen(hdr);
+		snprintf(hdr + o, sizeof(hdr) - o, "%s: %s\r\n", PICK(hnames), PICK(hvalues));
+	}
+	if (response)
+		n = snprintf(out, cap, "SIP/2.0 %u %s\r\n", 100u + rnd(500), PICK(reasons));
+	else
+		n = snprintf(out, cap, "INVITE %s SIP/2.0\r\n", ru);
+	len = snprintf(out + n, cap - (size_t)n,
+		       "Via: SIP/2.0/%s %s%s;branch=z9hG4bK%u%s\r\n"
+		       "Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %u-%s@203.0.113.10\r\n"
+		       "CSeq: %u INVITE\r\nContact: %s\r\n%s"
+		       "Content-Length: %zu\r\n\r\n%s",
+		       rnd(4) ? "UDP" : "TCP", PICK(hosts), PICK(ports), rnd(100000),
+		       rnd(3) ? ";rport" : ";received=203.0.113.10;rport=5060", from, to, rnd(1000000),
+		       rnd(5) ? "abc" : "a\"b", 1 + rnd(1000), ct, rrline, body ? strlen(sdp) : (size_t)0,
+		       body ? sdp : "");
+	assert_true(len > 0 && (size_t)(n + len) < cap);
+	if (body) {
+		/* a Content-Type before the blank line */
+		char *blank = strstr(out, "\r\n\r\n");
+		char tail[4096];
+		snprintf(tail, sizeof(tail), "%s", blank + 2);
+		snprintf(blank + 2, cap - (size_t)(blank + 2 - out), "Content-Type: application/sdp\r\n%s%s", hdr,
+			 tail);
+	} else if (nh) {
+		char *blank = strstr(out, "\r\n\r\n");
+		char tail[4096];
+		snprintf(tail, sizeof(tail), "%s", blank + 2);
+		snprintf(blank + 2, cap - (size_t)(blank + 2 - out), "%s%s", hdr, tail);
+	}
+	return strlen(out);
+}
+
+static void test_generated_plain_pass_the_round_trip(void **state)
+{
+	unsigned accepted = 0, plain = 0, N = 20000;
+	char buf[8192];
+
+	(void)state;
+	for (unsigned i = 0; i < N; i++) {
+		size_t n = gen(buf, sizeof(buf));
+		sip_msg_t *m = NULL;
+		struct sip_err err;
+		int rc = sip_msg_parse(buf, n, 65535, &m, &err);
+
+		if (rc == 0) {
+			accepted++;
+			if (sip_plain(m)) {
+				struct sip_err e2;
+				plain++;
+				if (sip_roundtrip_check(m, &e2) != 0) {
+					print_message("plain but fails the round trip (%s):\n%.*s\n", e2.reason,
+						      (int)n, buf);
+					fail();
+				}
+			}
+		}
+		if (m)
+			sip_msg_free(m);
+	}
+	print_message("generated %u: %u accepted, %u of them plain\n", N, accepted, plain);
+	assert_true(plain > N / 20);
+	assert_true(accepted - plain > N / 20);
+}
+
+/* ---- fixtures ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *raw, *out;
+	size_t n, k = 0;
+
+	assert_non_null(f);
+	raw = malloc(1 << 20);
+	assert_non_null(raw);
+	n = fread(raw, 1, (1 << 20) - 1, f);
+	fclose(f);
+	out = malloc(2 * n + 1);
+	assert_non_null(out);
+	/* the fixtures are written with LF: the wire has CRLF */
+	for (size_t i = 0; i < n; i++) {
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+			out[k++] = '\r';
+		out[k++] = raw[i];
+	}
+	free(raw);
+	*len = k;
+	return out;
+}
+
+static void test_fixtures(void **state)
+{
+	DIR *d = opendir(SIP_FIXTURE_DIR);
+	struct dirent *e;
+	unsigned files = 0, plain = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[1024];
+		size_t n;
+		char *buf;
+		sip_msg_t *m = NULL;
+		struct sip_err err;
+		int rc;
+
+		if (!strstr(e->d_name, ".sip"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", SIP_FIXTURE_DIR, e->d_name);
+		buf = slurp(path, &n);
+		rc = sip_msg_parse(buf, n, 65535, &m, &err);
+		files++;
+		if (rc == 0 && sip_plain(m)) {
+			struct sip_err e2;
+			plain++;
+			assert_int_equal(sip_roundtrip_check(m, &e2), 0);
+		}
+		if (rc == -EBADMSG && err.reason && strstr(err.reason, "re-encod"))
+			assert_false(m && sip_plain(m)); /* refused by pass 4: not plain */
+		if (m)
+			sip_msg_free(m);
+		free(buf);
+	}
+	closedir(d);
+	print_message("fixtures: %u, plain %u\n", files, plain);
+	assert_true(files > 10);
+}
+
+/* ---- a call's messages, and the price of pass 4 ---- */
+
+static const char invite[] =
+	"INVITE sip:bob@10.1.0.10:5070 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK-1-1;rport\r\n"
+	"From: sipp <sip:bench@203.0.113.10:5060>;tag=1SIPpTag001\r\n"
+	"To: <sip:bob@10.1.0.10:5070>\r\n"
+	"Call-ID: 1-1234@203.0.113.10\r\n"
+	"CSeq: 2 INVITE\r\n"
+	"Contact: <sip:bench@203.0.113.10:5060>\r\n"
+	"Max-Forwards: 70\r\n"
+	"Subject: Performance Test\r\n"
+	"Content-Type: application/sdp\r\n"
+	"Content-Length: 129\r\n\r\n"
+	"v=0\r\no=user1 53655765 2353687637 IN IP4 203.0.113.10\r\ns=-\r\nc=IN IP4 203.0.113.10\r\n"
+	"t=0 0\r\nm=audio 10000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+static const char ok200[] =
+	"SIP/2.0 200 OK\r\n"
+	"Via: SIP/2.0/UDP 10.1.0.1:5060;branch=z9hG4bKabcdef0123456789;rport=5060\r\n"
+	"Via: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK-1-1;rport=5060;received=203.0.113.10\r\n"
+	"Record-Route: <sip:10.1.0.1:5060;lr>\r\n"
+	"Record-Route: <sip:203.0.113.1:5060;lr>\r\n"
+	"From: sipp <sip:bench@203.0.113.10:5060>;tag=1SIPpTag001\r\n"
+	"To: <sip:bob@10.1.0.10:5070>;tag=2SIPpTag012\r\n"
+	"Call-ID: 1-1234@203.0.113.10\r\n"
+	"CSeq: 2 INVITE\r\n"
+	"Contact: <sip:10.1.0.10:5070;transport=UDP>\r\n"
+	"Content-Type: application/sdp\r\n"
+	"Content-Length: 123\r\n\r\n"
+	"v=0\r\no=user1 53655765 2353687637 IN IP4 10.1.0.10\r\ns=-\r\nc=IN IP4 10.1.0.10\r\n"
+	"t=0 0\r\nm=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+static sip_msg_t *parse_ok(const char *s)
+{
+	sip_msg_t *m = NULL;
+	struct sip_err err;
+
+	assert_int_equal(sip_msg_parse(s, strlen(s), 65535, &m, &err), 0);
+	return m;
+}
+
+static void test_call_messages_plain(void **state)
+{
+	char with_auth[4096];
+	sip_msg_t *m;
+	const char *cut = strstr(invite, "Max-Forwards");
+
+	(void)state;
+	m = parse_ok(invite);
+	assert_true(sip_plain(m));
+	sip_msg_free(m);
+	m = parse_ok(ok200);
+	assert_true(sip_plain(m));
+	sip_msg_free(m);
+	snprintf(with_auth, sizeof(with_auth),
+		 "%.*sProxy-Authorization: Digest username=\"bench\", realm=\"edge.test\", "
+		 "nonce=\"abc\", uri=\"sip:bob@10.1.0.10:5070\", response=\"0123456789abcdef0123456789abcdef\", "
+		 "algorithm=MD5\r\n%s",
+		 (int)(cut - invite), invite, cut);
+	m = parse_ok(with_auth);
+	assert_false(sip_plain(m)); /* credentials: the full round trip */
+	sip_msg_free(m);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void price(const char *what, const char *s)
+{
+	const unsigned N = 3000;
+	sip_msg_t *m = parse_ok(s);
+	struct sip_err err;
+	double t0, t1, t2;
+
+	t0 = now_s();
+	for (unsigned i = 0; i < N; i++) {
+		sip_msg_t *x = parse_ok(s);
+		sip_msg_free(x);
+	}
+	t1 = now_s();
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(sip_roundtrip_check(m, &err), 0);
+	t2 = now_s();
+	print_message("%s: parse with the plain check %.1f us; pass 4 would add %.1f us (%.0f %%)\n", what,
+		      (t1 - t0) / N * 1e6, (t2 - t1) / N * 1e6, 100 * (t2 - t1) / (t1 - t0));
+	sip_msg_free(m);
+}
+
+static void test_price(void **state)
+{
+	(void)state;
+	price("INVITE with SDP", invite);
+	price("200 OK with SDP and Record-Route", ok200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generated_plain_pass_the_round_trip),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_call_messages_plain),
+		cmocka_unit_test(test_price),
+	};
+
+	if (sip_msg_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
