@@ -56,6 +56,8 @@ struct bind_table {
 	struct hostcount *perm_hosts; /* permissions per inside host */
 	bind_observer_fn obs;
 	void *obs_arg;
+	bind_change_fn chg;
+	void *chg_arg;
 };
 
 static uint32_t hash_words(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
@@ -179,6 +181,8 @@ void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
 {
 	memcpy(t->c.timeout, timeout, sizeof(t->c.timeout));
 	t->c.filtering = filtering;
+	if (t->chg)
+		t->chg(t->chg_arg, NULL);
 }
 
 void bind_set_perm_per_host(struct bind_table *t, uint32_t n)
@@ -386,6 +390,7 @@ void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k)
 	t->count_kind[b->kind]--;
 	t->count_kind[k]++;
 	b->kind = (uint8_t)k;
+	bind_changed(t, b);
 	if (!was && k == BIND_DYNAMIC && t->obs)
 		t->obs(t->obs_arg, b, false);
 	wheel_unlink(t, b);
@@ -402,6 +407,7 @@ void bind_remove(struct bind_table *t, struct binding *b)
 		return;
 	if (b->kind == BIND_DYNAMIC && t->obs)
 		t->obs(t->obs_arg, b, true);
+	bind_changed(t, b);
 	for (pp = &t->in_hash[in_hash(t, b->proto, b->in_realm, b->in, b->ext_realm)];
 	     *pp != BIND_NIL; pp = &t->b[*pp].in_next)
 		if (*pp == i) {
@@ -624,6 +630,28 @@ void bind_set_observer(struct bind_table *t, bind_observer_fn fn, void *arg)
 {
 	t->obs = fn;
 	t->obs_arg = arg;
+}
+
+void bind_set_change_hook(struct bind_table *t, bind_change_fn fn, void *arg)
+{
+	t->chg = fn;
+	t->chg_arg = arg;
+}
+
+void bind_changed(struct bind_table *t, struct binding *b)
+{
+	if (t->chg)
+		t->chg(t->chg_arg, b);
+}
+
+uint32_t bind_index(const struct bind_table *t, const struct binding *b)
+{
+	return idx_of(t, b);
+}
+
+struct binding *bind_at(struct bind_table *t, uint32_t idx)
+{
+	return idx < t->c.capacity && t->b[idx].kind != KIND_FREE ? &t->b[idx] : NULL;
 }
 
 void bind_reserve_ids(struct bind_table *t, uint32_t id)

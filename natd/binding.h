@@ -196,6 +196,18 @@ void bind_set_id(struct bind_table *t, struct binding *b, uint32_t id);
 /* Make the next ids handed out greater than id. */
 void bind_reserve_ids(struct bind_table *t, uint32_t id);
 
+/* A cache of decisions about bindings (the fast path) hears of every
+ * binding that goes (bind_remove, by any path) or changes what it admits
+ * (a change of kind, bind_changed()); b == NULL: all of them (the
+ * filtering mode or the timeouts changed). */
+typedef void (*bind_change_fn)(void *arg, struct binding *b);
+void bind_set_change_hook(struct bind_table *t, bind_change_fn fn, void *arg);
+/* Tell the hook that b's rules changed (the manager, after editing them). */
+void bind_changed(struct bind_table *t, struct binding *b);
+/* A binding's slot in the table, and the live binding in a slot (or NULL). */
+uint32_t bind_index(const struct bind_table *t, const struct binding *b);
+struct binding *bind_at(struct bind_table *t, uint32_t idx);
+
 /* Iterate over live bindings: start with *cursor = 0; returns NULL at end. */
 struct binding *bind_next(struct bind_table *t, uint32_t *cursor);
 

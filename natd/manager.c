@@ -357,6 +357,7 @@ static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, u
 	for (unsigned i = 0; i < n; i++) {
 		all[i]->mgr = NULL;
 		all[i]->rules = NULL;
+		bind_changed(m->x->bt, all[i]);
 		if (g->acct && g->acct->held)
 			g->acct->held--;
 		if (all[i] != keep)
@@ -390,6 +391,7 @@ void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event)
 		g->acct->held--;
 	b->mgr = NULL;
 	b->rules = NULL;
+	bind_changed(m->x->bt, b);
 	persist(m, g, false);
 }
 
@@ -666,6 +668,7 @@ static void bind_settle(struct mgr *m, struct grant *g, const struct nc_spec *sp
 		all[i]->rules = ruled ? &g->rules : NULL;
 		all[i]->flags = (uint8_t)((all[i]->flags & ~BF_ORIG_ONLY) |
 					  (sp->dir == NC_DIR_ORIG ? BF_ORIG_ONLY : 0));
+		bind_changed(m->x->bt, all[i]); /* the fast path forgets what it knew */
 	}
 	grant_set_deadline(m, g, now + lifetime);
 	persist(m, g, false);
