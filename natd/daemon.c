@@ -296,6 +296,8 @@ int natd_run(struct natd *n)
 {
 	int r = event_base_dispatch(n->base);
 
+	if (n->fp)
+		fp_sync(n->fp, clock_mono_s());
 	log_stats(n);
 	return r < 0 ? -1 : 0;
 }

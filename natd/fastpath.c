@@ -53,6 +53,7 @@ struct fp_ent {
 
 struct fastpath {
 	int map_fd, stats_fd;
+	uint32_t prog_id; /* the kernel's id of the program, for the log */
 	int link_fd[FP_MAX_IFS];
 	unsigned nlinks;
 	void *obj; /* struct bpf_object *, when loaded */
@@ -518,6 +519,13 @@ static struct fastpath *load(const struct fp_conf *c, struct bind_table *bt,
 			goto fail;
 		}
 	}
+	{
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
+			fp->prog_id = info.id;
+	}
 	for (unsigned i = 0; i < c->nifaces; i++) {
 		int fd = bpf_link_create(bpf_program__fd(prog), (int)ifindex[i], BPF_TCX_INGRESS, NULL);
 		if (fd < 0) {
@@ -554,8 +562,8 @@ struct fastpath *fp_open(const struct fp_conf *c, struct bind_table *bt, struct 
 		st->fastpath_load_failures++;
 		return NULL;
 	}
-	log_notice("fastpath: %s attached to %u interface%s (%u flows)", c->object, c->nifaces,
-		   c->nifaces == 1 ? "" : "s", c->entries);
+	log_notice("fastpath: %s attached to %u interface%s (%u flows, program id %u)", c->object,
+		   c->nifaces, c->nifaces == 1 ? "" : "s", c->entries, fp->prog_id);
 	return fp;
 }
 
