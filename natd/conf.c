@@ -664,17 +664,19 @@ static void check_clients(struct conftab *c, const struct natd_conf *out, const 
 /* fastpath: the interfaces it runs on, once each. */
 static void check_fastpath(struct conftab *c, const config_t *cfg, const struct fp_conf *f)
 {
-	const config_setting_t *s = lookup(cfg, "fastpath.interfaces");
+	const config_setting_t *s = lookup(cfg, "fastpath.interfaces"), *g = lookup(cfg, "fastpath");
 
+	if (!g)
+		g = config_root_setting(cfg);
 	if (f->enabled && f->nifaces == 0)
-		conftab_err(c, s ? s : config_root_setting(cfg), "fastpath.interfaces",
+		conftab_err(c, s ? s : g, "fastpath.interfaces",
 			    "missing: the edge's inside and outside interfaces to run on");
 	for (unsigned i = 0; i < f->nifaces; i++)
 		for (unsigned j = 0; j < i; j++)
 			if (!strcmp(f->ifaces[i], f->ifaces[j]))
 				conftab_err(c, s, "fastpath.interfaces", "%s is listed twice", f->ifaces[i]);
 	if (f->enabled && !f->object[0])
-		conftab_err(c, s ? s : config_root_setting(cfg), "fastpath.object", "empty");
+		conftab_err(c, g, "fastpath.object", "empty");
 }
 
 /* Cross-field checks: names, references, overlaps. */
