@@ -137,8 +137,11 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	if (!t)
 		return NULL;
 	t->c = *c;
-	hsize = pow2_at_least(c->capacity);
-	psize = pow2_at_least(c->perm_capacity ? c->perm_capacity : 1);
+	/* hash heads for half as many entries as the table holds: chains of
+	 * two on average when it is full (the keys are seeded), and 6 bytes
+	 * less per slot (memory per table slot, tests/bench/README.md) */
+	hsize = pow2_at_least(c->capacity / 2 ? c->capacity / 2 : 1);
+	psize = pow2_at_least(c->perm_capacity / 2 ? c->perm_capacity / 2 : 1);
 	t->hmask = hsize - 1;
 	t->pmask = psize - 1;
 	t->b = calloc(c->capacity, sizeof(*t->b));
@@ -268,7 +271,7 @@ static void wheel_unlink(struct bind_table *t, struct binding *b)
 {
 	uint32_t i = idx_of(t, b);
 
-	if (!b->wheel_slot_valid)
+	if (b->wheel_slot == BIND_NO_SLOT)
 		return;
 	if (b->wheel_next == i) {
 		t->wheel[b->wheel_slot] = BIND_NIL;
@@ -278,7 +281,7 @@ static void wheel_unlink(struct bind_table *t, struct binding *b)
 		if (t->wheel[b->wheel_slot] == i)
 			t->wheel[b->wheel_slot] = b->wheel_next;
 	}
-	b->wheel_slot_valid = 0;
+	b->wheel_slot = BIND_NO_SLOT;
 }
 
 /* Put b in the slot of deadline d, seen from second `from`. */
@@ -304,7 +307,6 @@ static void wheel_place(struct bind_table *t, struct binding *b, uint32_t d, uin
 		h->wheel_prev = i;
 	}
 	b->wheel_slot = (uint16_t)slot;
-	b->wheel_slot_valid = 1;
 }
 
 /* ---- insert / remove ---- */
@@ -339,6 +341,7 @@ static struct binding *insert(struct bind_table *t, enum bind_kind kind, uint8_t
 	b->deadline = NEVER;
 	b->perm_head = BIND_NIL;
 	b->ext_next = BIND_NIL;
+	b->wheel_slot = BIND_NO_SLOT;
 	b->flags = alias ? BF_ALIAS : 0;
 	b->id = t->next_id++;
 	if (t->next_id == 0)

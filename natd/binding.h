@@ -78,17 +78,19 @@ struct binding {
 	uint32_t deadline;              /* BIND_MANAGED: lease end */
 	uint32_t id;                    /* stable id for logs and the control channel */
 	struct endpoint in, ext;
+	uint16_t wheel_slot;            /* BIND_NO_SLOT: on no wheel slot */
 	uint8_t in_realm, ext_realm;
 	uint8_t proto;                  /* IPPROTO_UDP/TCP/ICMP */
 	uint8_t kind;                   /* enum bind_kind; 0xff when free */
 	uint8_t tcp;                    /* BTCP_* */
-	uint8_t wheel_slot_valid;
-	uint16_t wheel_slot;
 	uint8_t flags;                  /* BF_* */
-	struct bind_rules *rules; /* managed bindings' conditions (latch written on the packet path), or NULL */
-	void *mgr;                      /* the manager's record of a managed binding */
+	/* a managed binding's conditions (the latch is written on the packet
+	 * path), in the manager's record of its grant, which the manager finds
+	 * from here; NULL for the others */
+	struct bind_rules *rules;
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
+#define BIND_NO_SLOT UINT16_MAX
 
 struct bind_conf {
 	uint32_t capacity;          /* bindings */
