@@ -74,6 +74,28 @@ static __always_inline int count(__u32 what, int verdict)
 #define IP_DADDR (IP_OFF + (int)__builtin_offsetof(struct iphdr, daddr))
 #define L4_OFF (IP_OFF + 20) /* IP options go to the normal path */
 
+/* An address at off, the IP checksum and (pseudo: UDP, TCP) the L4 one. */
+static __always_inline void set_addr(struct __sk_buff *skb, int off, __u32 o, __u32 n, int pseudo,
+				     int csum_off, __u64 csum_flags)
+{
+	if (o == n)
+		return;
+	bpf_skb_store_bytes(skb, off, &n, 4, 0);
+	bpf_l3_csum_replace(skb, IP_CSUM, o, n, 4);
+	if (pseudo)
+		bpf_l4_csum_replace(skb, csum_off, o, n, csum_flags | BPF_F_PSEUDO_HDR | 4);
+}
+
+/* A port (or ICMP identifier) at off and the L4 checksum. */
+static __always_inline void set_port(struct __sk_buff *skb, int off, __u16 o, __u16 n, int csum_off,
+				     __u64 csum_flags)
+{
+	if (o == n)
+		return;
+	bpf_skb_store_bytes(skb, off, &n, 2, 0);
+	bpf_l4_csum_replace(skb, csum_off, o, n, csum_flags | 2);
+}
+
 SEC("tc")
 int nat_tc(struct __sk_buff *skb)
 {
@@ -155,36 +177,12 @@ int nat_tc(struct __sk_buff *skb)
 	ip->ttl--;
 	new_ttlw = *(__u16 *)&ip->ttl;
 	bpf_l3_csum_replace(skb, IP_CSUM, old_ttlw, new_ttlw, 2);
-	if (osrc != nsrc) {
-		bpf_skb_store_bytes(skb, IP_SADDR, &nsrc, 4, 0);
-		bpf_l3_csum_replace(skb, IP_CSUM, osrc, nsrc, 4);
-		if (proto != IPPROTO_ICMP)
-			bpf_l4_csum_replace(skb, csum_off, osrc, nsrc,
-					    csum_flags | BPF_F_PSEUDO_HDR | 4);
-	}
-	if (odst != ndst) {
-		bpf_skb_store_bytes(skb, IP_DADDR, &ndst, 4, 0);
-		bpf_l3_csum_replace(skb, IP_CSUM, odst, ndst, 4);
-		if (proto != IPPROTO_ICMP)
-			bpf_l4_csum_replace(skb, csum_off, odst, ndst,
-					    csum_flags | BPF_F_PSEUDO_HDR | 4);
-	}
-	if (proto == IPPROTO_ICMP) {
-		/* one identifier, natd's choice in both fields of the value */
-		if (nsp != osp) {
-			bpf_skb_store_bytes(skb, sport_off, &nsp, 2, 0);
-			bpf_l4_csum_replace(skb, csum_off, osp, nsp, 2);
-		}
-	} else {
-		if (osp != nsp) {
-			bpf_skb_store_bytes(skb, sport_off, &nsp, 2, 0);
-			bpf_l4_csum_replace(skb, csum_off, osp, nsp, csum_flags | 2);
-		}
-		if (odp != ndp) {
-			bpf_skb_store_bytes(skb, dport_off, &ndp, 2, 0);
-			bpf_l4_csum_replace(skb, csum_off, odp, ndp, csum_flags | 2);
-		}
-	}
+	set_addr(skb, IP_SADDR, osrc, nsrc, proto != IPPROTO_ICMP, csum_off, csum_flags);
+	set_addr(skb, IP_DADDR, odst, ndst, proto != IPPROTO_ICMP, csum_off, csum_flags);
+	/* ICMP echo: one identifier, natd's choice in both fields of the value */
+	set_port(skb, sport_off, osp, nsp, csum_off, csum_flags);
+	if (proto != IPPROTO_ICMP)
+		set_port(skb, dport_off, odp, ndp, csum_off, csum_flags);
 	bpf_skb_store_bytes(skb, ETH_OFF + 0, fib.dmac, ETH_ALEN, 0);
 	bpf_skb_store_bytes(skb, ETH_OFF + ETH_ALEN, fib.smac, ETH_ALEN, 0);
 	count(FP_STAT_HIT, 0);
