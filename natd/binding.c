@@ -56,6 +56,8 @@ struct bind_table {
 	struct hostcount *perm_hosts; /* permissions per inside host */
 	bind_observer_fn obs;
 	void *obs_arg;
+	bind_change_fn chg;
+	void *chg_arg;
 };
 
 static uint32_t hash_words(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
@@ -135,8 +137,11 @@ struct bind_table *bind_table_new(const struct bind_conf *c, uint32_t now)
 	if (!t)
 		return NULL;
 	t->c = *c;
-	hsize = pow2_at_least(c->capacity);
-	psize = pow2_at_least(c->perm_capacity ? c->perm_capacity : 1);
+	/* hash heads for half as many entries as the table holds: chains of
+	 * two on average when it is full (the keys are seeded), and 6 bytes
+	 * less per slot (memory per table slot, tests/bench/README.md) */
+	hsize = pow2_at_least(c->capacity / 2 ? c->capacity / 2 : 1);
+	psize = pow2_at_least(c->perm_capacity / 2 ? c->perm_capacity / 2 : 1);
 	t->hmask = hsize - 1;
 	t->pmask = psize - 1;
 	t->b = calloc(c->capacity, sizeof(*t->b));
@@ -179,6 +184,8 @@ void bind_set_policy(struct bind_table *t, const uint32_t timeout[BT_NCLASS],
 {
 	memcpy(t->c.timeout, timeout, sizeof(t->c.timeout));
 	t->c.filtering = filtering;
+	if (t->chg)
+		t->chg(t->chg_arg, NULL);
 }
 
 void bind_set_perm_per_host(struct bind_table *t, uint32_t n)
@@ -264,7 +271,7 @@ static void wheel_unlink(struct bind_table *t, struct binding *b)
 {
 	uint32_t i = idx_of(t, b);
 
-	if (!b->wheel_slot_valid)
+	if (b->wheel_slot == BIND_NO_SLOT)
 		return;
 	if (b->wheel_next == i) {
 		t->wheel[b->wheel_slot] = BIND_NIL;
@@ -274,7 +281,7 @@ static void wheel_unlink(struct bind_table *t, struct binding *b)
 		if (t->wheel[b->wheel_slot] == i)
 			t->wheel[b->wheel_slot] = b->wheel_next;
 	}
-	b->wheel_slot_valid = 0;
+	b->wheel_slot = BIND_NO_SLOT;
 }
 
 /* Put b in the slot of deadline d, seen from second `from`. */
@@ -300,7 +307,6 @@ static void wheel_place(struct bind_table *t, struct binding *b, uint32_t d, uin
 		h->wheel_prev = i;
 	}
 	b->wheel_slot = (uint16_t)slot;
-	b->wheel_slot_valid = 1;
 }
 
 /* ---- insert / remove ---- */
@@ -335,6 +341,7 @@ static struct binding *insert(struct bind_table *t, enum bind_kind kind, uint8_t
 	b->deadline = NEVER;
 	b->perm_head = BIND_NIL;
 	b->ext_next = BIND_NIL;
+	b->wheel_slot = BIND_NO_SLOT;
 	b->flags = alias ? BF_ALIAS : 0;
 	b->id = t->next_id++;
 	if (t->next_id == 0)
@@ -386,6 +393,7 @@ void bind_set_kind(struct bind_table *t, struct binding *b, enum bind_kind k)
 	t->count_kind[b->kind]--;
 	t->count_kind[k]++;
 	b->kind = (uint8_t)k;
+	bind_changed(t, b);
 	if (!was && k == BIND_DYNAMIC && t->obs)
 		t->obs(t->obs_arg, b, false);
 	wheel_unlink(t, b);
@@ -402,6 +410,7 @@ void bind_remove(struct bind_table *t, struct binding *b)
 		return;
 	if (b->kind == BIND_DYNAMIC && t->obs)
 		t->obs(t->obs_arg, b, true);
+	bind_changed(t, b);
 	for (pp = &t->in_hash[in_hash(t, b->proto, b->in_realm, b->in, b->ext_realm)];
 	     *pp != BIND_NIL; pp = &t->b[*pp].in_next)
 		if (*pp == i) {
@@ -624,6 +633,28 @@ void bind_set_observer(struct bind_table *t, bind_observer_fn fn, void *arg)
 {
 	t->obs = fn;
 	t->obs_arg = arg;
+}
+
+void bind_set_change_hook(struct bind_table *t, bind_change_fn fn, void *arg)
+{
+	t->chg = fn;
+	t->chg_arg = arg;
+}
+
+void bind_changed(struct bind_table *t, struct binding *b)
+{
+	if (t->chg)
+		t->chg(t->chg_arg, b);
+}
+
+uint32_t bind_index(const struct bind_table *t, const struct binding *b)
+{
+	return idx_of(t, b);
+}
+
+struct binding *bind_at(struct bind_table *t, uint32_t idx)
+{
+	return idx < t->c.capacity && t->b[idx].kind != KIND_FREE ? &t->b[idx] : NULL;
 }
 
 void bind_reserve_ids(struct bind_table *t, uint32_t id)

@@ -78,17 +78,19 @@ struct binding {
 	uint32_t deadline;              /* BIND_MANAGED: lease end */
 	uint32_t id;                    /* stable id for logs and the control channel */
 	struct endpoint in, ext;
+	uint16_t wheel_slot;            /* BIND_NO_SLOT: on no wheel slot */
 	uint8_t in_realm, ext_realm;
 	uint8_t proto;                  /* IPPROTO_UDP/TCP/ICMP */
 	uint8_t kind;                   /* enum bind_kind; 0xff when free */
 	uint8_t tcp;                    /* BTCP_* */
-	uint8_t wheel_slot_valid;
-	uint16_t wheel_slot;
 	uint8_t flags;                  /* BF_* */
-	struct bind_rules *rules; /* managed bindings' conditions (latch written on the packet path), or NULL */
-	void *mgr;                      /* the manager's record of a managed binding */
+	/* a managed binding's conditions (the latch is written on the packet
+	 * path), in the manager's record of its grant, which the manager finds
+	 * from here; NULL for the others */
+	struct bind_rules *rules;
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
+#define BIND_NO_SLOT UINT16_MAX
 
 struct bind_conf {
 	uint32_t capacity;          /* bindings */
@@ -195,6 +197,18 @@ void bind_set_observer(struct bind_table *t, bind_observer_fn fn, void *arg);
 void bind_set_id(struct bind_table *t, struct binding *b, uint32_t id);
 /* Make the next ids handed out greater than id. */
 void bind_reserve_ids(struct bind_table *t, uint32_t id);
+
+/* A cache of decisions about bindings (the fast path) hears of every
+ * binding that goes (bind_remove, by any path) or changes what it admits
+ * (a change of kind, bind_changed()); b == NULL: all of them (the
+ * filtering mode or the timeouts changed). */
+typedef void (*bind_change_fn)(void *arg, struct binding *b);
+void bind_set_change_hook(struct bind_table *t, bind_change_fn fn, void *arg);
+/* Tell the hook that b's rules changed (the manager, after editing them). */
+void bind_changed(struct bind_table *t, struct binding *b);
+/* A binding's slot in the table, and the live binding in a slot (or NULL). */
+uint32_t bind_index(const struct bind_table *t, const struct binding *b);
+struct binding *bind_at(struct bind_table *t, uint32_t idx);
 
 /* Iterate over live bindings: start with *cursor = 0; returns NULL at end. */
 struct binding *bind_next(struct bind_table *t, uint32_t *cursor);

@@ -132,9 +132,15 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nroutes_iifs)),
 	ITEM("routes.prefixes", &t_pfxlist, 0, REALM_PREFIX_MAX, OFF(routes_dev_prefixes),
 	     0, 0, NULL, .off2 = OFF(nroutes_dev_prefixes)),
+	ITEM("fastpath.enabled", &conftab_bool, 0, 1, OFF(fp.enabled), 0, 0, NULL),
+	ITEM("fastpath.interfaces", &t_iflist, 0, FP_MAX_IFS, OFF(fp.ifaces), 0, 0, NULL,
+	     .off2 = OFF(fp.nifaces)),
+	ITEM("fastpath.object", &conftab_str, 0, 0, OFF(fp.object), sizeof(((struct fp_conf *)0)->object),
+	     0, NATEDGE_PKGLIBDIR "/nat_tc.bpf.o"),
+	ITEM("fastpath.entries", &conftab_uint, 1024, 1 << 22, OFF(fp.entries), 0, 65536, NULL),
 };
 
-static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics"};
+static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics", "fastpath"};
 /* loaded by load_realms() and load_forwards() */
 static const struct conftab_list lists[] = {{.path = "realms"}, {.path = "forwards"}};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
@@ -663,6 +669,24 @@ static void check_clients(struct conftab *c, const struct natd_conf *out, const 
 	}
 }
 
+/* fastpath: the interfaces it runs on, once each. */
+static void check_fastpath(struct conftab *c, const config_t *cfg, const struct fp_conf *f)
+{
+	const config_setting_t *s = lookup(cfg, "fastpath.interfaces"), *g = lookup(cfg, "fastpath");
+
+	if (!g)
+		g = config_root_setting(cfg);
+	if (f->enabled && f->nifaces == 0)
+		conftab_err(c, s ? s : g, "fastpath.interfaces",
+			    "missing: the edge's inside and outside interfaces to run on");
+	for (unsigned i = 0; i < f->nifaces; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(f->ifaces[i], f->ifaces[j]))
+				conftab_err(c, s, "fastpath.interfaces", "%s is listed twice", f->ifaces[i]);
+	if (f->enabled && !f->object[0])
+		conftab_err(c, g, "fastpath.object", "empty");
+}
+
 /* Cross-field checks: names, references, overlaps. */
 static void check_cross(struct conftab *c, const config_t *cfg, struct natd_conf *out)
 {
@@ -760,6 +784,7 @@ static void check_cross(struct conftab *c, const config_t *cfg, struct natd_conf
 	}
 	check_clients(c, out, out->clients, out->nclients, "clients", "user");
 	check_pcp(c, cfg, out);
+	check_fastpath(c, cfg, &out->fp);
 	check_clients(c, out, out->tcp_clients, out->ntcp_clients, "tcp_clients", "name");
 	if (out->ctl_tcp_listen[0]) {
 		struct endpoint ep;

@@ -16,6 +16,7 @@
 
 #include "binding.h"
 #include "endpoint.h"
+#include "fastpath.h"
 #include "frag.h"
 #include "pcp_server.h"
 #include "realm.h"
@@ -140,6 +141,8 @@ struct natd_conf {
 	unsigned nroutes_dev_prefixes;
 	/* PCP / NAT-PMP front-end */
 	struct pcp_conf pcp;
+	/* the eBPF fast path (fastpath.h) */
+	struct fp_conf fp;
 };
 
 /* Load and check path. Errors go to errs, one per line, as

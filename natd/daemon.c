@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "core.h"
 #include "ctl_server.h"
+#include "fastpath.h"
 #include "manager.h"
 #include "metrics.h"
 #include "natmetrics.h"
@@ -54,6 +55,7 @@ struct natd {
 	struct pcp_server *pcp;
 	struct statefile *sf;
 	struct metrics_srv *metrics; /* metrics.listen; NULL: off */
+	struct fastpath *fp;         /* the eBPF fast path; NULL: the TUN path alone */
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick;
 	struct reload_signals *sig; /* SIGHUP reloads, SIGUSR1 logs the counters */
@@ -149,6 +151,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (n->fp)
+		fp_sync(n->fp, now); /* the fast path's packets count before any expiry */
 	bind_expire(n->core->bt, now, on_expire, n);
 	dropped = frag_expire(n->core->ft, now);
 	n->core->st.dropped[DROP_FRAG_TIMEOUT] += dropped;
@@ -208,7 +212,11 @@ static void metrics_fill(void *arg, FILE *f)
 
 static void on_usr1(void *arg)
 {
-	log_stats(arg);
+	struct natd *n = arg;
+
+	if (n->fp)
+		fp_sync(n->fp, clock_mono_s());
+	log_stats(n);
 }
 
 int natd_setup(struct natd_conf *c, struct natd **out)
@@ -240,6 +248,10 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	}
 	if (c->routes_install && route_install(c, n->ifname) < 0)
 		goto fail;
+	/* privileged, so before the drop; on any problem natd says why and
+	 * runs on the TUN path alone */
+	if ((n->fp = fp_open(&c->fp, n->core->bt, &n->core->st)))
+		fp_hook(n->fp, &n->core->x);
 
 	if (!(n->base = event_base_new())) {
 		log_err("event_base_new failed");
@@ -284,6 +296,8 @@ int natd_run(struct natd *n)
 {
 	int r = event_base_dispatch(n->base);
 
+	if (n->fp)
+		fp_sync(n->fp, clock_mono_s());
 	log_stats(n);
 	return r < 0 ? -1 : 0;
 }
@@ -303,6 +317,7 @@ void natd_free(struct natd *n)
 		event_free(n->ev_tick);
 	if (n->base)
 		event_base_free(n->base);
+	fp_close(n->fp); /* detaches the program: nothing translates for a natd that is gone */
 	tun_close(n->tun);
 	core_close(n->core);
 	free(n->bufmem);

@@ -4,7 +4,8 @@
  * id), an optional RTCP partner (E:p+1 <-> M:p+1, for rtp_pair), one alias
  * per alternative target, the rules they share, the request as asked (for
  * LIST), and the account of the owner. Grants are found by id through a
- * hash; each binding of a grant points back to it (binding.mgr), so the
+ * hash; each binding of a grant points back to it (binding.rules points
+ * at the grant's rules, ruled or not: grant_of()), so the
  * datapath's expiry can hand any of them to mgr_binding_gone(). Accounts
  * (one per owner name) carry the quota count, so a client that reconnects
  * is still charged for what it holds, and the list of the owner's grants,
@@ -52,6 +53,14 @@ struct grant {
 	struct grant *anext, *aprev; /* the account's grants */
 	uint32_t lifetime;
 };
+
+/* The grant of a managed binding: its rules are the grant's (see above),
+ * so the binding needs no second pointer back (memory per table slot). */
+static struct grant *grant_of(const struct binding *b)
+{
+	return b->rules ? (struct grant *)(void *)((char *)b->rules - offsetof(struct grant, rules))
+			: NULL;
+}
 
 struct mgr {
 	struct mgr_conf c;
@@ -355,8 +364,8 @@ static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, u
 	if (g->prim)
 		emit(m, event, g->prim);
 	for (unsigned i = 0; i < n; i++) {
-		all[i]->mgr = NULL;
 		all[i]->rules = NULL;
+		bind_changed(m->x->bt, all[i]);
 		if (g->acct && g->acct->held)
 			g->acct->held--;
 		if (all[i] != keep)
@@ -372,7 +381,7 @@ static void grant_remove(struct mgr *m, struct grant *g, struct binding *keep, u
 
 void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event)
 {
-	struct grant *g = b->mgr;
+	struct grant *g = grant_of(b);
 
 	if (!g)
 		return;
@@ -388,8 +397,8 @@ void mgr_binding_gone(struct mgr *m, struct binding *b, uint8_t event)
 			g->alias[i] = NULL;
 	if (g->acct && g->acct->held)
 		g->acct->held--;
-	b->mgr = NULL;
 	b->rules = NULL;
+	bind_changed(m->x->bt, b);
 	persist(m, g, false);
 }
 
@@ -602,7 +611,7 @@ static uint16_t bind_create(struct mgr *m, const struct mgr_client *c, const str
 	g->hnext = m->ids[g->id % ID_BUCKETS];
 	m->ids[g->id % ID_BUCKETS] = g;
 	m->ngrants++;
-	b->mgr = g;
+	b->rules = &g->rules;
 	acct->held++;
 	m->x->st->bindings_created++;
 	if (req->rtp_pair) {
@@ -613,7 +622,7 @@ static uint16_t bind_create(struct mgr *m, const struct mgr_client *c, const str
 			grant_remove(m, g, NULL, 0);
 			return fail(st, NC_ST_EXHAUSTED, "binding table full");
 		}
-		g->rtcp->mgr = g;
+		g->rtcp->rules = &g->rules;
 		acct->held++;
 		m->x->st->bindings_created++;
 	}
@@ -625,7 +634,7 @@ static uint16_t bind_create(struct mgr *m, const struct mgr_client *c, const str
 			grant_remove(m, g, NULL, 0);
 			return fail(st, NC_ST_EXHAUSTED, "binding table full");
 		}
-		g->alias[i]->mgr = g;
+		g->alias[i]->rules = &g->rules;
 		acct->held++;
 		m->x->st->bindings_created++;
 	}
@@ -640,7 +649,6 @@ static void bind_settle(struct mgr *m, struct grant *g, const struct nc_spec *sp
 {
 	struct binding *all[2 + RULES_MAX];
 	unsigned n;
-	bool ruled = sp->nfilters || sp->ntargets || sp->drop_default || sp->has_peer;
 
 	g->spec = *sp;
 	g->lifetime = lifetime;
@@ -663,9 +671,10 @@ static void bind_settle(struct mgr *m, struct grant *g, const struct nc_spec *sp
 	g->rules.latch_until = now + g->rules.latch;
 	n = grant_bindings(g, all);
 	for (unsigned i = 0; i < n; i++) {
-		all[i]->rules = ruled ? &g->rules : NULL;
+		all[i]->rules = &g->rules; /* empty rules admit all, as none */
 		all[i]->flags = (uint8_t)((all[i]->flags & ~BF_ORIG_ONLY) |
 					  (sp->dir == NC_DIR_ORIG ? BF_ORIG_ONLY : 0));
+		bind_changed(m->x->bt, all[i]); /* the fast path forgets what it knew */
 	}
 	grant_set_deadline(m, g, now + lifetime);
 	persist(m, g, false);
@@ -690,8 +699,8 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 
 	/* The same request again from its owner: refresh it, rules updated. */
 	ex = bind_lookup_in(m->x->bt, sp->proto, w.r1, w.e, w.ra);
-	if (ex && ex->kind == BIND_MANAGED && ex->mgr && ((struct grant *)ex->mgr)->prim == ex) {
-		g = ex->mgr;
+	if (ex && ex->kind == BIND_MANAGED && grant_of(ex) && grant_of(ex)->prim == ex) {
+		g = grant_of(ex);
 		if (strcmp(g->acct->owner, c->owner) && !c->pol->admin)
 			return fail(st, NC_ST_CONFLICT, "the endpoint is bound by another client");
 		if (sp->ntargets != g->spec.ntargets || req->rtp_pair != (g->rtcp != NULL))
@@ -811,7 +820,7 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it)
 {
 	struct realm_set *rs = m->x->realms;
-	const struct grant *g = b->mgr;
+	const struct grant *g = grant_of(b);
 	uint32_t d = bind_deadline(m->x->bt, b), now = clock_mono_s();
 
 	memset(it, 0, sizeof(*it));
@@ -844,7 +853,7 @@ uint32_t mgr_list(struct mgr *m, struct mgr_client *c, const struct nc_list *req
 	struct nc_item it;
 
 	while ((b = bind_next(m->x->bt, &cursor))) {
-		const struct grant *g = b->mgr;
+		const struct grant *g = grant_of(b);
 		bool own = g && !strcmp(g->acct->owner, c->owner);
 		if (req->id && b->id != req->id)
 			continue;
@@ -863,7 +872,7 @@ bool mgr_find_own(struct mgr *m, const struct mgr_client *c, uint8_t proto, uint
 		  struct endpoint e, uint8_t ext_realm, struct nc_item *it)
 {
 	struct binding *b = bind_lookup_in(m->x->bt, proto, in_realm, e, ext_realm);
-	const struct grant *g = b ? b->mgr : NULL;
+	const struct grant *g = b ? grant_of(b) : NULL;
 
 	if (!b || b->kind != BIND_MANAGED || !g || g->prim != b || strcmp(g->acct->owner, c->owner))
 		return false;

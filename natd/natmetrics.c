@@ -59,6 +59,7 @@ static const struct {
 } gauges[] = {
 	{"capacity", "Bindings the table can hold."},
 	{"grants", "Bindings granted over the control channel and held now."},
+	{"fastpath_entries", "Flows the eBPF fast path holds in the kernel's map now."},
 };
 
 static const struct fam *fam_of(const char *name)

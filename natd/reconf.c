@@ -131,6 +131,11 @@ static const char *restart_change(const struct natd_conf *o, const struct natd_c
 		     &c->routes_dev_prefixes[0][0], c->nroutes_dev_prefixes,
 		     sizeof(o->routes_dev_prefixes[0])))
 		return "routes.prefixes";
+	SAME(fp.enabled, "fastpath.enabled");
+	SAME(fp.entries, "fastpath.entries");
+	SAME_STR(fp.object, "fastpath.object");
+	if (!strs_eq(&o->fp.ifaces[0][0], o->fp.nifaces, &c->fp.ifaces[0][0], c->fp.nifaces, IFNAMSIZ))
+		return "fastpath.interfaces";
 	return NULL;
 #undef SAME
 #undef SAME_STR

@@ -51,6 +51,8 @@ void stats_each(const struct natd_stats *s, void (*fn)(void *arg, const char *na
 		F(translated_in), F(hairpinned), F(icmp_errors_translated), F(frags_translated),
 		F(frags_buffered), F(bindings_created), F(bindings_expired), F(bindings_removed),
 		F(perms_host_quota), F(perms_full), F(frag_records_source_quota),
+		F(fastpath_entries), F(fastpath_hits), F(fastpath_misses), F(fastpath_passed),
+		F(fastpath_full), F(fastpath_load_failures),
 #undef F
 	};
 	char name[48];

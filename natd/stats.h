@@ -55,6 +55,13 @@ struct natd_stats {
 	/* fragments.*_per_source: first fragments not recorded (their datagram's
 	 * rest is then dropped as frag_noslot) */
 	uint64_t frag_records_source_quota;
+	/* the eBPF fast path (fastpath.c): entries in the kernel's map now,
+	 * packets it carried (the sum of its per-entry counters), IPv4
+	 * packets on its interfaces it left to the normal path (no entry;
+	 * an entry but unusual), entries not written (map full or refused),
+	 * and starts where it could not be loaded */
+	uint64_t fastpath_entries, fastpath_hits, fastpath_misses, fastpath_passed;
+	uint64_t fastpath_full, fastpath_load_failures;
 	uint64_t dropped[DROP__N];
 };
 

@@ -569,5 +569,10 @@ enum xlate_verdict xlate_packet(struct xlate_ctx *x, uint8_t *buf, size_t n, siz
 		return drop(x, r);
 	query_account(x, &q);
 	query_rewrite(x, &q);
+	if (x->on_flow && !p.is_frag && p.l4_off == 20) {
+		struct xlate_flow f = {p.proto, p.proto == IPPROTO_ICMP ? q.l4[0] : 0, q.tcp_flags,
+				       q.src, q.dst, q.new_src, q.new_dst, q.bo, q.bi};
+		x->on_flow(x->on_flow_arg, &f);
+	}
 	return XL_FORWARD;
 }

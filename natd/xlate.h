@@ -28,6 +28,16 @@
 #include "realm.h"
 #include "stats.h"
 
+/* One translated query packet, as the fast path learns it (fastpath.c):
+ * the flow as it arrived and as it leaves, and the bindings that carried
+ * it (either may be NULL; both for hairpinning). For ICMP echo the
+ * "ports" are the identifier. */
+struct xlate_flow {
+	uint8_t proto, icmp_type, tcp_flags;
+	struct endpoint src, dst, new_src, new_dst;
+	struct binding *bo, *bi;
+};
+
 /* Called for each extra packet to send (released fragments). */
 typedef void (*xlate_emit_fn)(void *arg, uint8_t *buf, size_t len);
 
@@ -54,6 +64,10 @@ struct xlate_ctx {
 	 * the per-packet path: called once per new flow */
 	void (*on_new)(void *arg, const struct binding *b);
 	void *on_new_arg;
+	/* an unfragmented query packet without IP options was translated
+	 * (NULL: nobody wants to know; the fast path learns flows from it) */
+	void (*on_flow)(void *arg, const struct xlate_flow *f);
+	void *on_flow_arg;
 };
 
 enum xlate_verdict {

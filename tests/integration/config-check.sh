@@ -104,6 +104,17 @@ bad_case nat_to_unknown_realm 2 'nat_to' "realms = (
     pool = { addresses = [ \"198.51.100.1/32\" ]; ports = \"1024-65535\"; }; }
 );"
 
+# the fast path: interfaces required when on, none twice, a sane map size
+bad_case fastpath_no_interfaces 2 'fastpath\.interfaces' "tun: { name = \"natd0\"; };
+fastpath = { enabled = true; };
+$base_realms"
+bad_case fastpath_interface_twice 2 'fastpath\.interfaces' "tun: { name = \"natd0\"; };
+fastpath = { enabled = true; interfaces = [ \"out0\", \"out0\" ]; };
+$base_realms"
+bad_case fastpath_entries_range 2 'fastpath\.entries' "tun: { name = \"natd0\"; };
+fastpath = { enabled = true; interfaces = [ \"out0\" ]; entries = 10; };
+$base_realms"
+
 # a libconfig syntax error: "file:line: <something>: problem" (the "setting"
 # part may name the parser)
 bad_case syntax_error 3 '.' "tun: { name = \"natd0\"; };

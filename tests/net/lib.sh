@@ -166,6 +166,9 @@ nt_natd_start() {
 	fi
 	mkdir -p "$logdir"
 	rm -f "$pidfile"
+	if [[ ${NATD_FASTPATH:-0} == 1 ]]; then
+		conf=$(nt_fastpath_conf "$state" "$name" "$ns" "$conf") || return 1
+	fi
 	# natd drops privileges: let its user reach the pidfile directory.
 	chmod 0755 "$state"
 	: >"$log"
@@ -195,6 +198,21 @@ nt_natd_start() {
 		nt_msg "note: natd pidfile says $fpid, launched pid $pid"
 	fi
 	nt_msg "$name running in $ns (pid $pid, log $log)"
+}
+
+# nt_fastpath_conf STATE NAME NS CONF: print the path of CONF with natd's
+# eBPF fast path on (NATD_FASTPATH=1), on every interface of NS that has an
+# IPv4 address: the NAT box's inside and outside interfaces (bridge ports
+# and natd's TUN have none). The BPF object is the build tree's, or
+# $NT_FASTPATH_OBJECT. A CONF that sets fastpath itself is used as it is.
+nt_fastpath_conf() {
+	local state=$1 name=$2 ns=$3 conf=$4 out=$1/$2.fastpath.conf ifs
+	local obj=${NT_FASTPATH_OBJECT:-$(dirname "$NT_NATD")/bpf/nat_tc.bpf.o}
+	if grep -q '^[[:space:]]*fastpath' "$conf"; then echo "$conf"; return 0; fi
+	ifs=$(ip -n "$ns" -o -4 addr show | awk '$2 != "lo" && !seen[$2]++ { printf "%s\"%s\"", n++ ? ", " : "", $2 }')
+	[[ -n $ifs ]] || { nt_err "fastpath: no interface with an address in $ns"; return 1; }
+	{ cat "$conf"; printf '\n# NATD_FASTPATH=1 (tests/net/lib.sh)\nfastpath = { enabled = true; interfaces = [ %s ]; object = "%s"; };\n' "$ifs" "$obj"; } >"$out"
+	echo "$out"
 }
 
 # ready: the pidfile exists; "done" (ready or dead) ends the poll early.
