@@ -225,6 +225,19 @@ static bool writing(struct node *n)
 	return hastore_writing(n->h);
 }
 
+/* a active, b standby, both ready, and record b:1 = "one" on both */
+static void pair_up(struct node *a, struct node *b)
+{
+	node_start(a, "a", HASTORE_START_ACTIVE);
+	node_start(b, "b", HASTORE_START_STANDBY);
+	RUN_UNTIL(writing(a) && b->resync_end, 3000);
+	assert_true(writing(a));
+	assert_int_equal(b->resync_end, 1);
+	own(a, "b:1", "one");
+	RUN_UNTIL(copy_of(b, "b:1"), 3000);
+	assert_string_equal(copy_of(b, "b:1"), "one");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -345,11 +358,7 @@ static void test_fencing(void **state)
 
 	(void)state;
 	NEED_REDIS();
-	node_start(&a, "a", HASTORE_START_ACTIVE);
-	node_start(&b, "b", HASTORE_START_STANDBY);
-	RUN_UNTIL(writing(&a) && b.resync_end, 3000);
-	own(&a, "b:1", "one");
-	RUN_UNTIL(copy_of(&b, "b:1"), 3000);
+	pair_up(&a, &b);
 
 	/* b promoted (a did not hear of it: a partition, say) */
 	hastore_promote(b.h);
@@ -412,11 +421,7 @@ static void test_redis_away(void **state)
 
 	(void)state;
 	NEED_REDIS();
-	node_start(&a, "a", HASTORE_START_ACTIVE);
-	node_start(&b, "b", HASTORE_START_STANDBY);
-	RUN_UNTIL(writing(&a) && b.resync_end, 3000);
-	own(&a, "b:1", "one");
-	RUN_UNTIL(copy_of(&b, "b:1"), 3000);
+	pair_up(&a, &b);
 
 	redistest_kill(&rt);
 	RUN_UNTIL(!stats_of(&a).connected && !stats_of(&b).connected, 3000);

@@ -47,16 +47,8 @@ static uint8_t pkt[2048];
 
 static struct nc_bind req(const char *addr, uint16_t port)
 {
-	struct nc_bind r;
+	struct nc_bind r = natdenv_req(addr, port);
 
-	memset(&r, 0, sizeof(r));
-	r.spec.dir = NC_DIR_BOTH;
-	r.spec.proto = NC_PROTO_UDP;
-	strcpy(r.spec.in_realm, "inside");
-	strcpy(r.spec.ext_realm, "outside");
-	r.spec.ep.ip.af = NC_AF_IP4;
-	inet_pton(AF_INET, addr, r.spec.ep.ip.a);
-	r.spec.ep.port = port;
 	r.lifetime = 300;
 	return r;
 }
