@@ -40,11 +40,10 @@ redisContext *redistest_conn(const struct redistest *r)
 	return c;
 }
 
-bool redistest_restart(struct redistest *r)
+/* Run redis-server with args (NULL-terminated) as r->pid; ready when
+ * ask answers with a reply of type want (bounded at 5 s). */
+static bool spawn(struct redistest *r, char *const args[], const char *ask, int want)
 {
-	char port[8];
-
-	snprintf(port, sizeof(port), "%u", r->port);
 	r->pid = fork();
 	if (r->pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
@@ -52,19 +51,17 @@ bool redistest_restart(struct redistest *r)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
-		       "--save", "", "--appendonly", "no", "--daemonize", "no", (char *)NULL);
+		execvp("redis-server", args);
 		_exit(127);
 	}
 	if (r->pid < 0)
 		return false;
-	/* ready when it answers PING: bounded at 5 s */
 	for (int i = 0; i < 100; i++) {
 		redisContext *c = redistest_conn(r);
 		int st;
 		if (c) {
-			redisReply *rep = redisCommand(c, "PING");
-			bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+			redisReply *rep = redisCommand(c, ask);
+			bool ok = rep && rep->type == want;
 			freeReplyObject(rep);
 			redisFree(c);
 			if (ok)
@@ -77,6 +74,37 @@ bool redistest_restart(struct redistest *r)
 		usleep(50000);
 	}
 	return false;
+}
+
+bool redistest_restart(struct redistest *r)
+{
+	char port[8];
+	char *const args[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
+			      "--save", "", "--appendonly", "no", "--daemonize", "no", NULL};
+
+	snprintf(port, sizeof(port), "%u", r->port);
+	return spawn(r, args, "PING", REDIS_REPLY_STATUS);
+}
+
+bool redistest_sentinel(struct redistest *s, const struct redistest *master, const char *name)
+{
+	char conf[128], ask[128];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/redistest.XXXXXX");
+	if (!mkdtemp(s->dir) || !(s->port = free_port()))
+		return false;
+	snprintf(conf, sizeof(conf), "%s/sentinel.conf", s->dir);
+	if (!(f = fopen(conf, "w")))
+		return false;
+	fprintf(f, "port %u\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %u 1\n"
+		   "sentinel down-after-milliseconds %s 1000\n",
+		s->port, s->dir, name, master->port, name);
+	fclose(f);
+	char *const args[] = {"redis-server", conf, "--sentinel", NULL};
+	snprintf(ask, sizeof(ask), "SENTINEL get-master-addr-by-name %s", name);
+	return spawn(s, args, ask, REDIS_REPLY_ARRAY);
 }
 
 bool redistest_start(struct redistest *r, const char *who)

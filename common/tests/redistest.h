@@ -22,6 +22,10 @@ struct redistest {
 bool redistest_start(struct redistest *r, const char *who);
 /* Start it again on the same port and directory (after redistest_kill). */
 bool redistest_restart(struct redistest *r);
+/* A Sentinel (redis-server --sentinel) on its own port and directory,
+ * watching master under name; ready when it names the master. Stop it
+ * with redistest_stop. */
+bool redistest_sentinel(struct redistest *s, const struct redistest *master, const char *name);
 /* SIGKILL it (a crash) and reap it. */
 void redistest_kill(struct redistest *r);
 /* Kill it and remove its directory. */

@@ -450,6 +450,42 @@ static void test_redis_away(void **state)
 	hastore_free(b.h);
 }
 
+/* Sentinel: the first sentinel is dead, the second names the master */
+static void test_sentinel(void **state)
+{
+	struct redistest st;
+	struct hastore_conf c = {.start = HASTORE_START_ACTIVE, .timeout_ms = 1000, .nsentinels = 2};
+	struct node n;
+	char want[32];
+
+	(void)state;
+	NEED_REDIS();
+	if (!redistest_sentinel(&st, &rt, "natedge")) {
+		redistest_stop(&st);
+		fprintf(stderr, "SKIP: test_hastore: redis-server --sentinel did not start\n");
+		skip();
+	}
+	memset(&n, 0, sizeof(n));
+	snprintf(c.prefix, sizeof(c.prefix), "test:s");
+	snprintf(c.node, sizeof(c.node), "n");
+	snprintf(c.master, sizeof(c.master), "natedge");
+	assert_true(hastore_addr_parse("127.0.0.1:1", &c.sentinels[0]));
+	assert_true(hastore_addr_parse("127.0.0.1:1", &c.sentinels[1]));
+	c.sentinels[1].port = st.port;
+	assert_non_null(n.h = hastore_new(base, &c, &n_ops, &n));
+	RUN_UNTIL(writing(&n), 5000);
+	assert_true(writing(&n));
+	snprintf(want, sizeof(want), "127.0.0.1:%u", rt.port);
+	assert_string_equal(stats_of(&n).server, want);
+	own(&n, "b:1", "via sentinel");
+	RUN_UNTIL(stats_of(&n).writes_ok >= 1, 3000);
+	char *v = redis_get("test:s:r:b:1", NULL);
+	assert_string_equal(v, "via sentinel");
+	free(v);
+	hastore_free(n.h);
+	redistest_stop(&st);
+}
+
 static void test_unreachable(void **state)
 {
 	struct hastore_conf c = {.start = HASTORE_START_ACTIVE, .timeout_ms = 300};
@@ -568,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sentinel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, NULL, teardown),
 	};
 
