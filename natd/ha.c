@@ -20,6 +20,7 @@
 #include "core.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "statefile.h"
 #include "xlate.h"
 
@@ -421,34 +422,70 @@ void ha_demote(struct ha *h)
 	hastore_demote(h->hs, "demoted by command");
 }
 
-void ha_stats(const struct ha *h, struct nc_stats_r *r)
+/* One counter of the node, for natctl (STATS, HA) and the metrics page. */
+struct ha_row {
+	const char *name; /* natctl's; the metric is natedge_natd_<name>[_total] */
+	bool gauge;
+	const char *help;
+	uint64_t v;
+};
+
+#define HA_ROWS 15
+
+static void ha_rows(const struct ha *h, struct ha_row *t)
 {
 	struct hastore_stats st;
+	unsigned i = 0;
 
 	hastore_stats(h->hs, &st);
-	const struct {
-		const char *name;
-		uint64_t v;
-	} t[] = {
-		{"ha_active", st.role == HASTORE_ACTIVE},
-		{"ha_epoch", st.epoch},
-		{"ha_connected", st.connected},
-		{"ha_lag_ms", st.lag_ms < 0 ? 0 : (uint64_t)st.lag_ms},
-		{"ha_writes_ok", st.writes_ok},
-		{"ha_writes_lost", st.writes_lost},
-		{"ha_writes_stale", st.stale},
-		{"ha_records_applied", st.applied},
-		{"ha_records_made", h->made},
-		{"ha_records_refused", h->refused},
-		{"ha_resyncs", st.resyncs},
-		{"ha_pushes", st.pushes},
-		{"ha_connects", st.connects},
-		{"ha_promotions", st.promotions},
-		{"ha_demotions", st.demotions},
-	};
+#define ROW(n, g, hp, val) (t[i++] = (struct ha_row){n, g, hp, (uint64_t)(val)})
+	ROW("ha_active", true, "1: this node is the pair's active node, 0: standby.", st.role == HASTORE_ACTIVE);
+	ROW("ha_epoch", true, "The fencing epoch held (active) or last seen (standby).", st.epoch);
+	ROW("ha_connected", true, "1: connected to Redis.", st.connected);
+	ROW("ha_lag_ms", true, "Now minus the time of the newest change applied (standby), ms.",
+	    st.lag_ms < 0 ? 0 : st.lag_ms);
+	ROW("ha_writes_ok", false, "Records written to Redis.", st.writes_ok);
+	ROW("ha_writes_lost", false, "Records not written: Redis away or refusing.", st.writes_lost);
+	ROW("ha_writes_stale", false, "Records refused for a newer epoch.", st.stale);
+	ROW("ha_records_applied", false, "Records applied from Redis (standby).", st.applied);
+	ROW("ha_records_made", false, "Bindings and grants made from records (standby).", h->made);
+	ROW("ha_records_refused", false, "Records that could not be made here.", h->refused);
+	ROW("ha_resyncs", false, "Full resynchronisations (standby).", st.resyncs);
+	ROW("ha_pushes", false, "Full pushes of the state (active).", st.pushes);
+	ROW("ha_connects", false, "Connections made to Redis.", st.connects);
+	ROW("ha_promotions", false, "Promotions to active.", st.promotions);
+	ROW("ha_demotions", false, "Demotions to standby.", st.demotions);
+#undef ROW
+}
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && r->n < NC_STATS_MAX; i++) {
+void ha_stats(const struct ha *h, struct nc_stats_r *r)
+{
+	struct ha_row t[HA_ROWS];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS && r->n < NC_STATS_MAX; i++) {
 		snprintf(r->stats[r->n].name, sizeof(r->stats[r->n].name), "%s", t[i].name);
 		r->stats[r->n++].value = t[i].v;
+	}
+}
+
+void ha_print(const struct ha *h, FILE *f)
+{
+	struct ha_row t[HA_ROWS];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS; i++)
+		fprintf(f, " %s=%" PRIu64, t[i].name, t[i].v);
+}
+
+void ha_metrics(const struct ha *h, FILE *f)
+{
+	struct ha_row t[HA_ROWS];
+	char name[80];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS; i++) {
+		snprintf(name, sizeof(name), "natedge_natd_%s%s", t[i].name, t[i].gauge ? "" : "_total");
+		metrics_one(f, name, t[i].gauge ? METRICS_GAUGE : METRICS_COUNTER, t[i].help, t[i].v);
 	}
 }

@@ -179,6 +179,14 @@ else
 	exit 1
 fi
 
+IT_STATE=$STATE
+it_use_natd natdA
+if it_stats && [[ $(stat ha_active) == 1 && $(stat ha_epoch) == "$EPOCH_A" ]]; then
+	it_pass stats_line_shows_ha_role_and_epoch
+else
+	it_fail stats_line_shows_ha_role_and_epoch "SIGUSR1 stats: $IT_STATS"
+fi
+
 # ---------------------------------------------------------------- 1. replicated
 ctl bindA A --json bind --dir both --in-realm inside --ext-realm outside \
 	--endpoint 10.1.0.10:6000 --lifetime 300 --label ha-call
