@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libcontrol/msg.h>
 
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "siphash.h"
 #include "statefile.h"
 #include "xlate.h"
 
@@ -29,6 +31,7 @@
 struct hrec {
 	uint32_t id; /* 0: empty */
 	uint32_t gen;
+	uint64_t sig; /* 'G': its record but the lease end (a renewal changes only that) */
 	char type;   /* 'D' or 'G' */
 	uint8_t proto, r1, r2;
 	struct endpoint in;
@@ -42,7 +45,8 @@ struct ha {
 	struct hrec *t;
 	uint32_t cap, used;
 	uint32_t gen;
-	uint64_t made, refused;
+	uint64_t made, renewed, refused;
+	struct siphash_key key;
 	char line[STATEFILE_REC_MAX];
 };
 
@@ -144,6 +148,23 @@ static bool same_dynamic(struct ha *h, const struct hrec *r, uint32_t id)
 	return b && b->id == id && b->kind == BIND_DYNAMIC;
 }
 
+/* A G record "G <id> <lease end> <rest>": the signature of all but the
+ * lease end, and the lease end. false if it is not one. */
+static bool grant_sig(const struct ha *h, const char *line, uint64_t *sig, int64_t *wall)
+{
+	const char *s1 = strchr(line, ' '), *s2 = s1 ? strchr(s1 + 1, ' ') : NULL;
+	const char *s3 = s2 ? strchr(s2 + 1, ' ') : NULL;
+	char *end;
+
+	if (line[0] != 'G' || !s3)
+		return false;
+	*wall = strtoll(s2 + 1, &end, 10);
+	if (end != s3)
+		return false;
+	*sig = siphash24(&h->key, line, (size_t)(s2 - line)) ^ (siphash_str(&h->key, s3) * 31);
+	return true;
+}
+
 static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 {
 	struct ha *h = arg;
@@ -152,6 +173,8 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 	uint32_t id = 0;
 	unsigned long v;
 	char *end;
+	uint64_t sig = 0;
+	int64_t wall = 0;
 
 	if (!strncmp(name, "b:", 2)) {
 		v = strtoul(name + 2, &end, 10);
@@ -171,10 +194,19 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 	}
 	memcpy(h->line, val, vlen);
 	h->line[vlen] = 0;
+	bool is_grant = id && grant_sig(h, h->line, &sig, &wall);
 	if (id) {
+		r = rec_find(h, id);
 		/* a D record already made the same: only noted (a resync) */
-		if ((r = rec_find(h, id)) && r->type == 'D' && h->line[0] == 'D' && same_dynamic(h, r, id)) {
+		if (r && r->type == 'D' && h->line[0] == 'D' && same_dynamic(h, r, id)) {
 			r->gen = h->gen;
+			return;
+		}
+		/* a renewal: the same grant with a new lease end */
+		if (r && r->type == 'G' && is_grant && r->sig == sig && wall > (int64_t)time(NULL) &&
+		    mgr_set_lease(h->k->mgr, id, clock_mono_s() + (uint32_t)(wall - (int64_t)time(NULL)))) {
+			r->gen = h->gen;
+			h->renewed++;
 			return;
 		}
 		drop_id(h, id);
@@ -194,6 +226,7 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 		return;
 	r->gen = h->gen;
 	r->type = b ? 'D' : 'G';
+	r->sig = is_grant ? sig : 0;
 	if (b) {
 		r->proto = b->proto;
 		r->r1 = b->in_realm;
@@ -386,6 +419,7 @@ struct ha *ha_open(struct event_base *base, const struct hastore_conf *c, struct
 	h->k = k;
 	h->sf = sf;
 	statefile_peer_init(&h->peer);
+	siphash_key_random(&h->key);
 	if (!(h->hs = hastore_new(base, c, &ops, h))) {
 		free(h);
 		return NULL;
@@ -430,7 +464,7 @@ struct ha_row {
 	uint64_t v;
 };
 
-#define HA_ROWS 15
+#define HA_ROWS 16
 
 static void ha_rows(const struct ha *h, struct ha_row *t)
 {
@@ -449,6 +483,7 @@ static void ha_rows(const struct ha *h, struct ha_row *t)
 	ROW("ha_writes_stale", false, "Records refused for a newer epoch.", st.stale);
 	ROW("ha_records_applied", false, "Records applied from Redis (standby).", st.applied);
 	ROW("ha_records_made", false, "Bindings and grants made from records (standby).", h->made);
+	ROW("ha_records_renewed", false, "Grants whose lease a record only moved (standby).", h->renewed);
 	ROW("ha_records_refused", false, "Records that could not be made here.", h->refused);
 	ROW("ha_resyncs", false, "Full resynchronisations (standby).", st.resyncs);
 	ROW("ha_pushes", false, "Full pushes of the state (active).", st.pushes);

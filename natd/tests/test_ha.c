@@ -254,6 +254,28 @@ static void test_pair(void **state)
 	assert_int_equal(mgr_epoch(b.core->mgr), mgr_epoch(a.core->mgr)); /* the epoch clients hold */
 	assert_true(stat_of(hb, "ha_records_made") >= 3);
 
+	/* a renewal (same lifetime) only moves the lease on the standby; another
+	 * lifetime is another request: the grant is made again */
+	struct nc_refresh rf = {.epoch = mgr_epoch(a.core->mgr), .id = rep.id, .lifetime = 300};
+	struct nc_refresh_r rfr;
+	uint64_t made = stat_of(hb, "ha_records_made");
+	assert_int_equal(mgr_refresh(a.core->mgr, &proxy, &rf, &rfr), NC_ST_OK);
+	REDISTEST_RUN_UNTIL(base, stat_of(hb, "ha_records_renewed") >= 1, 3000);
+	assert_int_equal(stat_of(hb, "ha_records_renewed"), 1);
+	assert_int_equal(stat_of(hb, "ha_records_made"), made);
+	rf.lifetime = 1200;
+	assert_int_equal(mgr_refresh(a.core->mgr, &proxy, &rf, &rfr), NC_ST_OK);
+	REDISTEST_RUN_UNTIL(base, stat_of(hb, "ha_records_made") > made, 3000);
+	struct grants gb = grants_of(&b);
+	bool found = false;
+	for (unsigned i = 0; i < gb.n; i++)
+		if (gb.r[i].id == rep.id) {
+			found = true;
+			assert_true(gb.r[i].deadline >= clock_mono_s() + 1190);
+			assert_int_equal(gb.r[i].req.lifetime, 1200);
+		}
+	assert_true(found);
+
 	/* the standby serves no client */
 	assert_int_equal(mgr_bind(b.core->mgr, &proxy, &r, &refused), NC_ST_TRY_AGAIN);
 	assert_non_null(strstr(refused.st.reason, "standby"));
