@@ -113,6 +113,7 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nctl_tls_names)),
 	ITEM("control.insecure_plain_tcp", &conftab_bool, 0, 1, OFF(ctl_insecure_plain_tcp), 0, 0, NULL),
 	ITEM("metrics.listen", &metrics_conf_listen, 0, 0, OFF(metrics_listen), METRICS_LISTEN_MAX, 0, ""),
+	HASTORE_CONF_ITEMS("ha", OFF(ha), "natedge:natd"),
 	ITEM("pcp.enable", &conftab_bool, 0, 1, OFF(pcp.enable), 0, 0, NULL),
 	ITEM("pcp.listen", &t_addrs, 0, PCP_LISTEN_MAX, OFF(pcp.listen),
 	     0, 0, NULL, .off2 = OFF(pcp.nlisten)),
@@ -140,7 +141,7 @@ static const struct conftab_item items[] = {
 	ITEM("fastpath.entries", &conftab_uint, 1024, 1 << 22, OFF(fp.entries), 0, 65536, NULL),
 };
 
-static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics", "fastpath"};
+static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics", "fastpath", "ha"};
 /* loaded by load_realms() and load_forwards() */
 static const struct conftab_list lists[] = {{.path = "realms"}, {.path = "forwards"}};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
@@ -829,6 +830,7 @@ int conf_load(const char *path, struct natd_conf *out, FILE *errs)
 	load_realms(&c, &cfg, out);
 	load_forwards(&c, &cfg, out);
 	check_cross(&c, &cfg, out);
+	hastore_conf_check(&c, &cfg, "ha", &out->ha);
 	out->frag.slot_bytes = (uint32_t)out->tun_mtu;
 	/* permissions: only dependent filtering needs them; by default two per
 	 * binding */

@@ -18,6 +18,7 @@
 #include "endpoint.h"
 #include "fastpath.h"
 #include "frag.h"
+#include "hastore.h"
 #include "pcp_server.h"
 #include "realm.h"
 
@@ -143,6 +144,8 @@ struct natd_conf {
 	struct pcp_conf pcp;
 	/* the eBPF fast path (fastpath.h) */
 	struct fp_conf fp;
+	/* HA pair: state in Redis (ha.c); fixed at start */
+	struct hastore_conf ha;
 };
 
 /* Load and check path. Errors go to errs, one per line, as

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "natmetrics.h"
 #include "frag.h"
+#include "ha.h"
 #include "log.h"
 #include "pcp_server.h"
 #include "realm.h"
@@ -54,6 +55,7 @@ struct natd {
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
 	struct statefile *sf;
+	struct ha *ha;               /* ha.enabled; NULL: off */
 	struct metrics_srv *metrics; /* metrics.listen; NULL: off */
 	struct fastpath *fp;         /* the eBPF fast path; NULL: the TUN path alone */
 	struct event_base *base;
@@ -82,6 +84,7 @@ static void emit_cb(void *arg, uint8_t *buf, size_t len)
 static void on_tun(evutil_socket_t fd, short what, void *arg)
 {
 	struct natd *n = arg;
+	bool standby = n->ha && ha_standby(n->ha); /* translates nothing */
 	(void)fd;
 	(void)what;
 
@@ -96,7 +99,9 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 			struct tun_buf *b = &n->bufs[i];
 			n->core->st.rx_packets++;
 			n->core->st.rx_bytes += b->len;
-			if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
+			if (standby)
+				stats_drop(&n->core->st, DROP_STANDBY);
+			else if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
 				send_pkt(n, b->data, b->len);
 		}
 		if (k < BATCH)
@@ -137,6 +142,8 @@ static void log_stats(struct natd *n)
 		bind_capacity(n->core->bt), frag_held(n->core->ft));
 	if (n->pcp)
 		pcp_server_print_stats(n->pcp, f);
+	if (n->ha)
+		ha_print(n->ha, f);
 	if (fclose(f) == 0) {
 		log_notice("stats: %s", line);
 	}
@@ -153,7 +160,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	if (n->fp)
 		fp_sync(n->fp, now); /* the fast path's packets count before any expiry */
-	bind_expire(n->core->bt, now, on_expire, n);
+	if (!n->ha || !ha_standby(n->ha)) /* a standby's copy follows the active's expiries */
+		bind_expire(n->core->bt, now, on_expire, n);
 	dropped = frag_expire(n->core->ft, now);
 	n->core->st.dropped[DROP_FRAG_TIMEOUT] += dropped;
 	if (n->c->stats_interval && now - n->last_stats >= (uint32_t)n->c->stats_interval) {
@@ -208,7 +216,26 @@ static void metrics_fill(void *arg, FILE *f)
 	struct natd *n = arg;
 
 	natmetrics_write(f, n->core, n->ctl, n->pcp);
+	if (n->ha)
+		ha_metrics(n->ha, f);
 }
+
+static void ha_ctl_stats(void *arg, struct nc_stats_r *r)
+{
+	ha_stats(arg, r);
+}
+
+static void ha_ctl_promote(void *arg)
+{
+	ha_promote(arg);
+}
+
+static void ha_ctl_demote(void *arg)
+{
+	ha_demote(arg);
+}
+
+static const struct ctl_ha_ops ha_ctl_ops = {ha_ctl_stats, ha_ctl_promote, ha_ctl_demote};
 
 static void on_usr1(void *arg)
 {
@@ -273,8 +300,12 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 					     n->core->mgr, pcp_age)))
 			goto fail;
 	}
+	if (c->ha.enabled && !(n->ha = ha_open(n->base, &c->ha, n->core, n->sf)))
+		goto fail;
 	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->core->mgr, &n->ctl) < 0)
 		goto fail;
+	if (n->ha && n->ctl)
+		ctl_server_set_ha(n->ctl, &ha_ctl_ops, n->ha);
 	if (pcp_server_start(n->base, &c->pcp, n->core->mgr, &n->core->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
 	if (c->metrics_listen[0] &&
@@ -306,6 +337,7 @@ void natd_free(struct natd *n)
 {
 	if (!n)
 		return;
+	ha_close(n->ha);        /* gives the observers back to the state file */
 	statefile_close(n->sf); /* first: tearing down below is not a change to save */
 	metrics_stop(n->metrics);
 	ctl_server_free(n->ctl);
