@@ -1,0 +1,171 @@
+#!/bin/bash
+# ha-failover: the active edge of a keepalived pair dies mid-call; the
+# standby takes the addresses and the call keeps its media (issue 14).
+#
+#   phA 203.0.113.10 -- outside LAN -- [edgeA | edgeB] -- inside LAN -- phB 10.1.0.10
+#                        VIPs 203.0.113.1, 10.1.0.1 on the VRRP MASTER
+#                        HA LAN: VRRP adverts, Redis 10.9.0.10 (tests/net/topo-ha.sh)
+#
+# Both edges run natd, sipproxy (listening on the virtual addresses) and
+# keepalived with the shipped conf/ha/keepalived-{a,b}.conf (BACKUP +
+# nopreempt, advert_int 0.1) and notify script. A comes up first and is
+# MASTER. Then, while two flows run:
+#   - a stateless UDP flow both ways through a static forward present on
+#     both natds (phA <-> 198.51.100.1:7000 <-> phB): it measures the
+#     address move alone;
+#   - a call phB -> phA through the proxy at 10.1.0.1 with RTP both ways
+#     (SIPp + rtpprobe every 20 ms), natd binding M for phB's media;
+# node A dies: kill -9 of its natd, sipproxy and keepalived, then its links
+# go down. Asserted: B owns both virtual addresses (takeover time
+# reported); the stateless flow resumes both ways from the same source with
+# a gap under 1 s; and, with natd's and sipproxy's HA (state in Redis):
+# natd B was promoted with a newer epoch, the call's media resumes on the
+# same M (address and port) each way with the longest gap under 1 s, the
+# BYE crosses proxy B and releases the binding in natd B, no binding is
+# left in natd B or in Redis.
+#
+# Without the daemons' HA side (their "ha" sections refused by -n) the
+# checks that need replicated state SKIP with that reason.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/siplib.sh"
+. "$(dirname "$0")/halib.sh"
+
+it_require_root_net
+it_require_natd
+sip_require
+ha_require
+
+GAP_MAX=${HA_GAP_MAX:-1000}
+ha_probe
+ha_natd_conf A "$IT_OUT/natdA.conf"
+ha_natd_conf B "$IT_OUT/natdB.conf"
+sip_topo_up ha "$IT_OUT/natdA.conf" "$IT_OUT/natdB.conf"
+
+# ---------------------------------------------------------------- the pair comes up
+ha_start_node A || exit 1
+if ha_wait_master A 10; then
+	it_pass "a_master_at_start (holds $HA_VIP_OUT and $HA_VIP_IN$( ((HA_NATD)) && echo ', natd active'))"
+else
+	it_fail a_master_at_start "VRRP ${HA_VRRP:-$(ha_vrrp_state A)}, natd role '$(ha_natd_role A)'"
+	exit 1
+fi
+ha_start_node B || exit 1
+if nt_poll 5 test "$(ha_vrrp_state B)" = BACKUP && ha_no_vip B; then
+	it_pass b_backup_without_addresses
+else
+	it_fail b_backup_without_addresses "VRRP state '$(ha_vrrp_state B)', addresses: $(ip -n "$(it_ns edgeB)" -4 -o addr | awk '{print $4}' | tr '\n' ' ')"
+fi
+if ((HA_NATD)); then
+	it_check natd_b_standby "natd B's role is '$(ha_natd_role B)'" nt_poll 5 ha_natd_is B standby
+fi
+EPOCH_A=$(ha_natd_epoch A)
+sip_watch_start natdB
+
+# ---------------------------------------------------------------- traffic
+export SIP_RTP_COUNT=400 # 8 s of media each way, 20 ms apart
+# the stateless flow (the forward 198.51.100.1:7000 -> 10.1.0.10:7000 on both)
+ip netns exec "$(it_ns phB)" "$NT_PY" "$SIP_PROBE" --bind 10.1.0.10:7000 --to 203.0.113.10:7002 \
+	--count 500 --timeout 15 --label fwd-phB --out "$IT_OUT/fwd-phB.rtp" &
+IT_PIDS+=($!)
+ip netns exec "$(it_ns phA)" "$NT_PY" "$SIP_PROBE" --bind 203.0.113.10:7002 --to 198.51.100.1:7000 \
+	--count 500 --timeout 15 --label fwd-phA --out "$IT_OUT/fwd-phA.rtp" &
+IT_PIDS+=($!)
+
+if ! sip_uas c1-phA phA 203.0.113.10 uas.xml --rtp-port 30000 --duration 9000; then
+	it_fail c1_uas_ready "SIPp UAS on phA did not start"
+	exit 1
+fi
+sip_uac c1-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 9000 \
+	--proxy "$HA_VIP_IN:5060" --ruri 203.0.113.10:5060
+
+# media_flowing X: natd X's call binding has carried packets both ways.
+media_flowing() {
+	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null |
+		grep '"label":"call:' | grep -q '"pkts_in":[1-9][0-9]\+.*"pkts_out":[1-9][0-9]\+\|"pkts_out":[1-9][0-9]\+.*"pkts_in":[1-9][0-9]\+'
+}
+call_list() { timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null | grep '"label":"call:'; }
+if ! nt_poll 15 media_flowing A; then
+	it_fail c1_media_flowing_on_a "the call's media did not start through natd A within 15 s"
+	exit 1
+fi
+it_pass c1_media_flowing_on_a
+LIST_A=$(call_list A)
+ID_A=$(grep -o '"id":[0-9]*' <<<"$LIST_A" | head -n 1 | tr -dc '0-9')
+M_A=$(grep -o '"alloc":"[^"]*"' <<<"$LIST_A" | head -n 1)
+it_info "call binding on A: id $ID_A $M_A"
+if ((HA_NATD)); then
+	replicated() { call_list B | grep -q "\"id\":$ID_A," && call_list B | grep -qF "$M_A"; }
+	it_check c1_binding_replicated_to_b "natd B has no binding id $ID_A with $M_A: $(call_list B | head -c 300)" \
+		nt_poll 3 replicated
+fi
+# let the media run a second more, then the box dies
+nt_poll 1 false
+
+# ---------------------------------------------------------------- node A dies
+ha_kill_node A
+if nt_poll 5 ha_has_vips B; then
+	TAKE_MS=$(( ($(date +%s%N) - HA_KILL_NS) / 1000000 ))
+	it_pass "b_holds_addresses_after_kill (within ${TAKE_MS} ms, VRRP $(ha_vrrp_state B))"
+else
+	it_fail b_holds_addresses_after_kill "VRRP state '$(ha_vrrp_state B)' 5 s after the kill"
+fi
+ha_reap_node A
+if ((HA_NATD)); then
+	if nt_poll 5 ha_natd_is B active; then
+		E=$(ha_natd_epoch B)
+		if [[ -n $E && -n $EPOCH_A ]] && ((E > EPOCH_A)); then it_pass "natd_b_promoted_newer_epoch ($EPOCH_A -> $E)"
+		else it_fail natd_b_promoted_newer_epoch "epoch A '$EPOCH_A', B '$E'"; fi
+	else
+		it_fail natd_b_promoted_newer_epoch "natd B's role '$(ha_natd_role B)'; notify log: $(tail -n 2 "$IT_OUT/notify-B.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+fi
+it_check notify_b_master "the notify script did not run 'master' on B" \
+	nt_poll 5 grep -q 'master: natctl ha promote' "$IT_OUT/notify-B.log"
+
+# ---------------------------------------------------------------- outcomes
+sip_wait c1-phB 40
+sip_wait c1-phA 15
+sip_wait_probe c1-phB 10
+sip_wait_probe c1-phA 10
+nt_poll 20 grep -q '^done=' "$IT_OUT/fwd-phA.rtp"
+nt_poll 20 grep -q '^done=' "$IT_OUT/fwd-phB.rtp"
+
+# gap_check CHECK PROBE: media resumed after the kill, from one source
+# only, longest silence under GAP_MAX.
+gap_check() {
+	local check=$1 f=$IT_OUT/$2.rtp g gap src
+	g=$(ha_gap "$f" "$HA_KILL_NS" 2>&1)
+	gap=$(kv "$f" max_gap_ms)
+	src=$(kv "$f" sources)
+	it_info "$2: $g max_gap_ms=$gap sources=$src"
+	echo "$2 $g max_gap_ms=$gap" >>"$IT_OUT/gaps.txt"
+	if [[ $(kv <(echo "$g") resumed) == 1 && -n $gap && $src != *,* ]] && ((gap < GAP_MAX)); then
+		it_pass "$check (longest gap ${gap} ms, from $src)"
+	else
+		it_fail "$check" "$g max_gap_ms='$gap' sources='$src' (want resumed=1, one source, gap < $GAP_MAX ms)"
+	fi
+}
+gap_check fwd_media_resumed_phA fwd-phA
+gap_check fwd_media_resumed_phB fwd-phB
+
+CALLID=$(sip_callid c1-phB)
+if ((HA_NATD)); then
+	gap_check c1_media_resumed_phA c1-phA
+	gap_check c1_media_resumed_phB c1-phB
+	# same M each way: phA heard phB only from the SDP's address (the M natd A granted)
+	sip_assert_media c1_phA_media_only_from_M c1-phA INVITE
+else
+	it_skip c1_media_resumed "natd has no HA (its 'ha' section is refused): a standby natd has no copy of the call's binding; measured: $(ha_gap "$IT_OUT/c1-phA.rtp" "$HA_KILL_NS") at phA"
+fi
+if ((HA_NATD && HA_SIP)); then
+	sip_assert_call c1_call_completed_bye_through_b c1-phB c1-phA
+	it_check c1_bye_crossed_proxy_b "no BYE in proxy B's log" grep -q 'BYE sip:' "$IT_OUT/proxyB.log"
+	sip_assert_no_binding c1_no_binding_left_on_b "$CALLID" natdB
+	keys=$(ha_redis --scan --pattern "$HA_PREFIX:*" 2>/dev/null | grep -v -e ':epoch$' -e ':node' -e ':meta' | grep -i -e bind -e call || true)
+	if [[ -z $keys ]]; then it_pass c1_no_binding_left_in_redis
+	else it_fail c1_no_binding_left_in_redis "keys left: $(head -n 5 <<<"$keys" | tr '\n' ' ')"; fi
+else
+	it_skip c1_bye_through_b "natd/sipproxy without HA (natd ${HA_NATD}, sipproxy ${HA_SIP}): proxy B knows no dialog of A; SIPp: $(sip_counters c1-phB)"
+fi
+sip_assert_proxy_alive proxy_b_alive proxyB
+it_done
