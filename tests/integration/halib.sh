@@ -78,7 +78,7 @@ ha_proxy_conf() {
 # interface names and the notify script pointed at this node's daemons.
 ha_keepalived_conf() {
 	local x=$1 out=$2 n=${1,,}
-	local notify="$HA_NOTIFY -s $(it_ctl_socket "natd$x") -c $IT_OUT/proxy$x.conf -l $IT_OUT/notify-$x.log -N $NT_NATCTL -P $SIP_PROXY"
+	local notify="$HA_NOTIFY -s $(it_ctl_socket "natd$x") -c $IT_OUT/proxy$x.conf -l $IT_OUT/notify-$x.log -d $IT_OUT/ha-state-$x -N $NT_NATCTL -P $SIP_PROXY"
 	sed -e 's/\beth0\b/out0/g; s/\beth1\b/in0/g; s/\beth2\b/ha0/g' \
 		-e "s|/etc/keepalived/natedge-ha-notify|$notify|" \
 		"$NT_ROOT/conf/ha/keepalived-$n.conf" >"$out"
@@ -91,6 +91,10 @@ ha_keepalived_start() {
 	local pf=$IT_OUT/keepalived-$x.pid vpf=$IT_OUT/keepalived-$x.vrrp.pid
 	ha_keepalived_conf "$x" "$conf"
 	rm -f "$pf" "$vpf"
+	if ! ip netns exec "$(it_ns "edge$x")" "$HA_KEEPALIVED" -t -f "$conf" >"$IT_OUT/keepalived-$x.check" 2>&1; then
+		it_fail "keepalived${x}_config_valid" "keepalived -t: $(head -n 3 "$IT_OUT/keepalived-$x.check" | tr '\n' ' ')"
+		return 1
+	fi
 	it_log "[edge$x] keepalived -n -l -D -f $conf"
 	ip netns exec "$(it_ns "edge$x")" "$HA_KEEPALIVED" -n -l -D -f "$conf" -p "$pf" -r "$vpf" \
 		</dev/null >>"$IT_OUT/keepalived-$x.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
