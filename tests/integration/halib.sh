@@ -229,3 +229,24 @@ PY
 
 # ha_redis CMD...: redis-cli against the topology's Redis (bounded).
 ha_redis() { ip netns exec "$(it_ns redis)" timeout 5 redis-cli -h 127.0.0.1 -p "${NT_REDIS_PORT:-6379}" "$@"; }
+
+# redis_records HOW: every record of the pair in Redis (keys PREFIX*:r:*),
+# one "key value" line each (bounded: at most 20000 keys).
+redis_records() {
+	local k n=0
+	while read -r k; do
+		[[ -n $k ]] || continue
+		n=$((n + 1))
+		((n > 20000)) && break
+		printf '%s %s\n' "$k" "$(ha_redis --raw get "$k" 2>/dev/null | tr '\n' ' ')"
+	done < <(ha_redis --scan --pattern "$HA_PREFIX*:r:*" 2>/dev/null)
+}
+
+# redis_records_of TEXT: the records naming TEXT (e.g. a Call-ID, or the
+# part before its "@"), as text or hex-encoded (natd keeps a BIND request
+# in hex); nothing when none.
+redis_records_of() {
+	local t=${1%%@*} hex
+	hex=$(printf '%s' "$t" | od -An -tx1 | tr -d ' \n')
+	redis_records | grep -i -F -e "$t" -e "$hex"
+}
