@@ -44,28 +44,7 @@ sip_require
 ha_require
 
 GAP_MAX=${HA_GAP_MAX:-1000}
-ha_probe
-ha_natd_conf A "$IT_OUT/natdA.conf"
-ha_natd_conf B "$IT_OUT/natdB.conf"
-sip_topo_up ha "$IT_OUT/natdA.conf" "$IT_OUT/natdB.conf"
-
-# ---------------------------------------------------------------- the pair comes up
-ha_start_node A || exit 1
-if ha_wait_master A 10; then
-	it_pass "a_master_at_start (holds $HA_VIP_OUT and $HA_VIP_IN$( ((HA_NATD)) && echo ', natd active'))"
-else
-	it_fail a_master_at_start "VRRP ${HA_VRRP:-$(ha_vrrp_state A)}, natd role '$(ha_natd_role A)'"
-	exit 1
-fi
-ha_start_node B || exit 1
-if nt_poll 5 test "$(ha_vrrp_state B)" = BACKUP && ha_no_vip B; then
-	it_pass b_backup_without_addresses
-else
-	it_fail b_backup_without_addresses "VRRP state '$(ha_vrrp_state B)', addresses: $(ip -n "$(it_ns edgeB)" -4 -o addr | awk '{print $4}' | tr '\n' ' ')"
-fi
-if ((HA_NATD)); then
-	it_check natd_b_standby "natd B's role is '$(ha_natd_role B)'" nt_poll 5 ha_natd_is B standby
-fi
+ha_pair_up
 EPOCH_A=$(ha_natd_epoch A)
 sip_watch_start natdB
 
@@ -86,24 +65,18 @@ fi
 sip_uac c1-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 9000 \
 	--proxy "$HA_VIP_IN:5060" --ruri 203.0.113.10:5060
 
-# media_flowing X: natd X's call binding has carried packets both ways.
-media_flowing() {
-	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null |
-		grep '"label":"call:' | grep -q '"pkts_in":[1-9][0-9]\+.*"pkts_out":[1-9][0-9]\+\|"pkts_out":[1-9][0-9]\+.*"pkts_in":[1-9][0-9]\+'
-}
-call_list() { timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null | grep '"label":"call:'; }
-if ! nt_poll 15 media_flowing A; then
+if ! nt_poll 15 ha_media_flowing A; then
 	it_fail c1_media_flowing_on_a "the call's media did not start through natd A within 15 s"
 	exit 1
 fi
 it_pass c1_media_flowing_on_a
-LIST_A=$(call_list A)
+LIST_A=$(ha_call_list A)
 ID_A=$(grep -o '"id":[0-9]*' <<<"$LIST_A" | head -n 1 | tr -dc '0-9')
 M_A=$(grep -o '"alloc":"[^"]*"' <<<"$LIST_A" | head -n 1)
 it_info "call binding on A: id $ID_A $M_A"
 if ((HA_NATD)); then
-	replicated() { call_list B | grep -q "\"id\":$ID_A," && call_list B | grep -qF "$M_A"; }
-	it_check c1_binding_replicated_to_b "natd B has no binding id $ID_A with $M_A: $(call_list B | head -c 300)" \
+	replicated() { ha_call_list B | grep -q "\"id\":$ID_A," && ha_call_list B | grep -qF "$M_A"; }
+	it_check c1_binding_replicated_to_b "natd B has no binding id $ID_A with $M_A: $(ha_call_list B | head -c 300)" \
 		nt_poll 3 replicated
 fi
 # the call set up in the failover window: phC -> phA, INVITE sent right
@@ -145,28 +118,13 @@ sip_wait_probe c1-phA 10
 nt_poll 20 grep -q '^done=' "$IT_OUT/fwd-phA.rtp"
 nt_poll 20 grep -q '^done=' "$IT_OUT/fwd-phB.rtp"
 
-# gap_check CHECK PROBE: media resumed after the kill, from one source
-# only, longest silence under GAP_MAX.
-gap_check() {
-	local check=$1 f=$IT_OUT/$2.rtp g gap src
-	g=$(ha_gap "$f" "$HA_KILL_NS" 2>&1)
-	gap=$(kv "$f" max_gap_ms)
-	src=$(kv "$f" sources)
-	it_info "$2: $g max_gap_ms=$gap sources=$src"
-	echo "$2 $g max_gap_ms=$gap" >>"$IT_OUT/gaps.txt"
-	if [[ $(kv <(echo "$g") resumed) == 1 && -n $gap && $src != *,* ]] && ((gap < GAP_MAX)); then
-		it_pass "$check (longest gap ${gap} ms, from $src)"
-	else
-		it_fail "$check" "$g max_gap_ms='$gap' sources='$src' (want resumed=1, one source, gap < $GAP_MAX ms)"
-	fi
-}
-gap_check fwd_media_resumed_phA fwd-phA
-gap_check fwd_media_resumed_phB fwd-phB
+ha_gap_check fwd_media_resumed_phA fwd-phA
+ha_gap_check fwd_media_resumed_phB fwd-phB
 
 CALLID=$(sip_callid c1-phB)
 if ((HA_NATD)); then
-	gap_check c1_media_resumed_phA c1-phA
-	gap_check c1_media_resumed_phB c1-phB
+	ha_gap_check c1_media_resumed_phA c1-phA
+	ha_gap_check c1_media_resumed_phB c1-phB
 	# same M each way: phA heard phB only from the SDP's address (the M natd A granted)
 	sip_assert_media c1_phA_media_only_from_M c1-phA INVITE
 else

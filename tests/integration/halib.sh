@@ -37,12 +37,13 @@ ha_require() {
 	command -v bridge >/dev/null || it_skip_all "bridge (iproute2) not installed"
 }
 
-# ha_natd_section X / ha_proxy_section X: node X's "ha" group.
-ha_natd_section() {
-	local n=${1,,}
-	echo "ha: { enabled = true; redis = \"$HA_REDIS\"; prefix = \"$HA_PREFIX\"; node = \"edge-$n\"; role = \"standby\"; };"
+# ha_natd_section X / ha_proxy_section X: node X's "ha" group (each daemon
+# of the pair has its own key prefix, so its own fencing epoch).
+ha_section() {
+	echo "ha: { enabled = true; redis = \"$HA_REDIS\"; prefix = \"$HA_PREFIX:$2\"; node = \"edge-${1,,}\"; role = \"standby\"; };"
 }
-ha_proxy_section() { ha_natd_section "$1"; }
+ha_natd_section() { ha_section "$1" natd; }
+ha_proxy_section() { ha_section "$1" sip; }
 
 # ha_probe: set HA_NATD / HA_SIP from what natd -n and sipproxy -n accept.
 ha_probe() {
@@ -249,4 +250,62 @@ redis_records_of() {
 	local t=${1%%@*} hex
 	hex=$(printf '%s' "$t" | od -An -tx1 | tr -d ' \n')
 	redis_records | grep -i -F -e "$t" -e "$hex"
+}
+
+# ha_pair_up: probe the daemons' HA, bring the topology up with both natds,
+# start node A and wait until it is MASTER (and its natd active), then node
+# B and wait until it is BACKUP without the addresses. Reports each step;
+# exits the script when the pair cannot come up.
+ha_pair_up() {
+	ha_probe
+	ha_natd_conf A "$IT_OUT/natdA.conf"
+	ha_natd_conf B "$IT_OUT/natdB.conf"
+	sip_topo_up ha "$IT_OUT/natdA.conf" "$IT_OUT/natdB.conf"
+	ha_start_node A || exit 1
+	if ha_wait_master A 10; then
+		it_pass "a_master_at_start (holds $HA_VIP_OUT and $HA_VIP_IN$( ((HA_NATD)) && echo ', natd active'))"
+	else
+		it_fail a_master_at_start "VRRP $(ha_vrrp_state A), natd role '$(ha_natd_role A)'"
+		exit 1
+	fi
+	ha_start_node B || exit 1
+	if nt_poll 5 test "$(ha_vrrp_state B)" = BACKUP && ha_no_vip B; then
+		it_pass b_backup_without_addresses
+	else
+		it_fail b_backup_without_addresses "VRRP state '$(ha_vrrp_state B)', addresses: $(ip -n "$(it_ns edgeB)" -4 -o addr | awk '{print $4}' | tr '\n' ' ')"
+		exit 1
+	fi
+	if ((HA_NATD)); then
+		it_check natd_b_standby "natd B's role is '$(ha_natd_role B)'" nt_poll 5 ha_natd_is B standby
+	fi
+}
+
+# ha_media_flowing X: natd X's call binding has carried packets both ways.
+ha_media_flowing() {
+	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null |
+		grep '"label":"call:' | grep -q '"pkts_in":[1-9][0-9]\+.*"pkts_out":[1-9][0-9]\+\|"pkts_out":[1-9][0-9]\+.*"pkts_in":[1-9][0-9]\+'
+}
+# ha_call_list X: natd X's call bindings (JSON lines).
+ha_call_list() { timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null | grep '"label":"call:'; }
+
+# ha_natd_counter X KEY: a number from natd X's "natctl --json ha status".
+ha_natd_counter() {
+	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json ha status 2>/dev/null |
+		grep -o "\"$2\":\"\\?-\\?[0-9]*" | head -n 1 | grep -o -- '-\?[0-9]*$'
+}
+
+# ha_gap_check CHECK PROBE: media resumed after HA_KILL_NS, from one source
+# only, the longest silence under GAP_MAX ms (default 1000).
+ha_gap_check() {
+	local check=$1 f=$IT_OUT/$2.rtp g gap src
+	g=$(ha_gap "$f" "$HA_KILL_NS" 2>&1)
+	gap=$(kv "$f" max_gap_ms)
+	src=$(kv "$f" sources)
+	it_info "$2: $g max_gap_ms=$gap sources=$src"
+	echo "$2 $g max_gap_ms=$gap" >>"$IT_OUT/gaps.txt"
+	if [[ $(kv <(echo "$g") resumed) == 1 && -n $gap && $src != *,* ]] && ((gap < ${GAP_MAX:-1000})); then
+		it_pass "$check (longest gap ${gap} ms, from $src)"
+	else
+		it_fail "$check" "$g max_gap_ms='$gap' sources='$src' (want resumed=1, one source, gap < ${GAP_MAX:-1000} ms)"
+	fi
 }
