@@ -1136,3 +1136,94 @@ void hastore_free(struct hastore *h)
 		event_free(h->retry_ev);
 	free(h);
 }
+
+/* ---- configuration ---- */
+
+_Static_assert(sizeof(enum hastore_start) == sizeof(int), "conftab_enum stores an int");
+
+const struct conftab_choice hastore_conf_roles[] = {
+	{"standby", HASTORE_START_STANDBY}, {"active", HASTORE_START_ACTIVE}, {"auto", HASTORE_START_AUTO},
+	{NULL, 0},
+};
+
+static void addr_init(const struct conftab_item *it, char *base)
+{
+	memset(base + it->off, 0, sizeof(struct hastore_addr));
+}
+
+static void addr_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
+		      char *base)
+{
+	const char *v = conftab_str_of(ct, s);
+
+	if (v && !hastore_addr_parse(v, (struct hastore_addr *)(void *)(base + it->off)))
+		conftab_err(ct, s, NULL, "\"%s\" is not \"address:port\" (an IP address: \"192.0.2.50:6379\", "
+			    "\"[2001:db8::50]:6379\")", v);
+}
+
+struct addrs_ctx {
+	const struct conftab_item *it;
+	char *base;
+};
+
+static bool addrs_one(struct conftab *ct, const config_setting_t *e, const char *v, void *arg)
+{
+	struct addrs_ctx *x = arg;
+	struct hastore_addr *a = (struct hastore_addr *)(void *)(x->base + x->it->off);
+	unsigned *n = (unsigned *)(void *)(x->base + x->it->off2);
+
+	if ((long long)*n >= x->it->max)
+		conftab_err(ct, e, NULL, "more than %lld addresses", x->it->max);
+	else if (!hastore_addr_parse(v, &a[*n]))
+		conftab_err(ct, e, NULL, "\"%s\" is not \"address:port\" (an IP address)", v);
+	else
+		(*n)++;
+	return true;
+}
+
+static void addrs_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
+		       char *base)
+{
+	struct addrs_ctx x = {it, base};
+
+	conftab_each_str(ct, s, "\"192.0.2.51:26379\"", addrs_one, &x);
+}
+
+static void key_load(struct conftab *ct, const config_setting_t *s, const struct conftab_item *it,
+		     char *base)
+{
+	const char *v = conftab_str_get(ct, s, it);
+
+	if (!v)
+		return;
+	if (v[0] && !key_chars_ok(v, it->size)) {
+		conftab_err(ct, s, NULL, "\"%s\" is not 1 to %zu of [A-Za-z0-9._:-]", v, it->size - 1);
+		return;
+	}
+	snprintf(base + it->off, it->size, "%s", v);
+}
+
+const struct conftab_type hastore_conf_addr = {addr_init, addr_load};
+const struct conftab_type hastore_conf_addrs = {NULL, addrs_load};
+const struct conftab_type hastore_conf_key = {conftab_str_init, key_load};
+
+void hastore_conf_check(struct conftab *ct, const config_t *cfg, const char *group,
+			const struct hastore_conf *c)
+{
+	const config_setting_t *g = config_lookup(cfg, group);
+	char path[80];
+
+	if (!c->enabled)
+		return;
+	snprintf(path, sizeof(path), "%s.node", group);
+	if (!c->node[0])
+		conftab_err(ct, g, path, "missing: each node of the pair needs its own name");
+	snprintf(path, sizeof(path), "%s.redis", group);
+	if (!c->redis.port && !c->nsentinels)
+		conftab_err(ct, g, path, "missing: give redis (address:port) or sentinels and master");
+	else if (c->redis.port && c->nsentinels)
+		conftab_err(ct, g, path, "give redis or sentinels, not both");
+	snprintf(path, sizeof(path), "%s.master", group);
+	if (c->nsentinels && !c->master[0])
+		conftab_err(ct, g, path, "missing: the Sentinel master name goes with sentinels");
+}

@@ -52,6 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conftab.h"
+
 struct event_base;
 struct hastore;
 
@@ -75,6 +77,7 @@ struct hastore_addr {
 };
 
 struct hastore_conf {
+	bool enabled;                               /* (for the daemons' config) */
 	struct hastore_addr redis;                  /* direct (port 0: use sentinels) */
 	struct hastore_addr sentinels[HASTORE_ADDR_MAX];
 	unsigned nsentinels;
@@ -113,6 +116,42 @@ struct hastore_stats {
 	int64_t lag_ms;          /* now - time of the newest change applied; -1: none yet */
 	char server[64];         /* the Redis server in use, "" when none */
 };
+
+/* ---- configuration: an "ha" group in natd.conf and sipproxy.conf ----
+ * A loader adds HASTORE_CONF_ITEMS(group, offset of its struct
+ * hastore_conf, default prefix) to its conftab items and calls
+ * hastore_conf_check() after loading them:
+ *   ha = { enabled = true; redis = "192.0.2.50:6379";   (or:)
+ *          sentinels = [ "192.0.2.51:26379", ... ]; master = "natedge";
+ *          prefix = "natedge:pair1:natd"; node = "edge-a";
+ *          role = "standby" | "active" | "auto"; timeout_ms = 2000; } */
+extern const struct conftab_type hastore_conf_addr;  /* "a.b.c.d:port" -> struct hastore_addr */
+extern const struct conftab_type hastore_conf_addrs; /* [ "a:p", ... ] -> hastore_addr[], count at off2 */
+extern const struct conftab_type hastore_conf_key;   /* [A-Za-z0-9._:-], 1..size-1 bytes */
+extern const struct conftab_choice hastore_conf_roles[];
+
+#define HASTORE_CONF_ITEMS(G, OFF, PFX)                                                              \
+	{.path = G ".enabled", .type = &conftab_bool, .min = 0, .max = 1,                           \
+	 .off = (OFF) + offsetof(struct hastore_conf, enabled)},                                    \
+	{.path = G ".redis", .type = &hastore_conf_addr, .off = (OFF) + offsetof(struct hastore_conf, redis)}, \
+	{.path = G ".sentinels", .type = &hastore_conf_addrs, .max = HASTORE_ADDR_MAX,               \
+	 .off = (OFF) + offsetof(struct hastore_conf, sentinels),                                   \
+	 .off2 = (OFF) + offsetof(struct hastore_conf, nsentinels)},                                \
+	{.path = G ".master", .type = &hastore_conf_key, .off = (OFF) + offsetof(struct hastore_conf, master), \
+	 .size = HASTORE_NAME_MAX, .dflt_s = ""},                                                    \
+	{.path = G ".prefix", .type = &hastore_conf_key, .off = (OFF) + offsetof(struct hastore_conf, prefix), \
+	 .size = HASTORE_NAME_MAX, .dflt_s = PFX},                                                   \
+	{.path = G ".node", .type = &hastore_conf_key, .off = (OFF) + offsetof(struct hastore_conf, node), \
+	 .size = HASTORE_NAME_MAX, .dflt_s = ""},                                                    \
+	{.path = G ".role", .type = &conftab_enum, .off = (OFF) + offsetof(struct hastore_conf, start), \
+	 .dflt = HASTORE_START_STANDBY, .choices = hastore_conf_roles},                              \
+	{.path = G ".timeout_ms", .type = &conftab_uint, .min = 100, .max = 60000,                  \
+	 .off = (OFF) + offsetof(struct hastore_conf, timeout_ms), .dflt = 2000}
+
+/* The cross-field check of group G once its items are loaded: when
+ * enabled, a node name and either redis or sentinels + master. */
+void hastore_conf_check(struct conftab *ct, const config_t *cfg, const char *group,
+			const struct hastore_conf *c);
 
 /* Parse "host:port" (IPv4 literal, or [IPv6]:port). false if malformed. */
 bool hastore_addr_parse(const char *s, struct hastore_addr *a);

@@ -582,10 +582,88 @@ static void test_unreachable(void **state)
 	assert_null(hastore_new(base, &c, &n_ops, &n));
 }
 
+/* ---- the "ha" group of a daemon's config ---- */
+
+struct cf {
+	struct hastore_conf ha;
+};
+
+static const struct conftab_item cf_items[] = {
+	HASTORE_CONF_ITEMS("ha", offsetof(struct cf, ha), "natedge:natd"),
+};
+
+/* Load text; the number of problems, their text in errs. */
+static int cf_load(const char *text, struct cf *out, char *errs, size_t n)
+{
+	struct conftab ct;
+	config_t cfg;
+	FILE *f = fmemopen(errs, n, "w");
+	int nerr;
+
+	assert_non_null(f);
+	memset(out, 0, sizeof(*out));
+	conftab_init(&ct, "t.conf", f);
+	config_init(&cfg);
+	assert_int_equal(conftab_read_string(&ct, &cfg, text), 0);
+	conftab_load_items(&ct, &cfg, cf_items, sizeof(cf_items) / sizeof(cf_items[0]), out);
+	hastore_conf_check(&ct, &cfg, "ha", &out->ha);
+	config_destroy(&cfg);
+	nerr = ct.nerr;
+	fclose(f);
+	return nerr;
+}
+
+static void test_conf(void **state)
+{
+	struct cf c;
+	char errs[2048];
+
+	(void)state;
+	assert_int_equal(cf_load("", &c, errs, sizeof(errs)), 0);
+	assert_false(c.ha.enabled);
+	assert_string_equal(c.ha.prefix, "natedge:natd");
+	assert_int_equal(c.ha.start, HASTORE_START_STANDBY);
+	assert_int_equal(c.ha.timeout_ms, 2000);
+
+	assert_int_equal(cf_load("ha = { enabled = true; redis = \"192.0.2.50:6379\"; node = \"edge-a\";"
+				 " prefix = \"natedge:pair1:natd\"; role = \"auto\"; };",
+				 &c, errs, sizeof(errs)), 0);
+	assert_true(c.ha.enabled);
+	assert_string_equal(c.ha.redis.host, "192.0.2.50");
+	assert_int_equal(c.ha.redis.port, 6379);
+	assert_int_equal(c.ha.start, HASTORE_START_AUTO);
+	assert_string_equal(c.ha.node, "edge-a");
+
+	assert_int_equal(cf_load("ha = { enabled = true; sentinels = [\"192.0.2.51:26379\", \"[2001:db8::52]:26379\"];"
+				 " master = \"natedge\"; node = \"b\"; };", &c, errs, sizeof(errs)), 0);
+	assert_int_equal(c.ha.nsentinels, 2);
+	assert_int_equal(c.ha.redis.port, 0);
+	assert_string_equal(c.ha.sentinels[1].host, "2001:db8::52");
+
+	/* each problem named, with its setting */
+	assert_int_equal(cf_load("ha = { enabled = true; };", &c, errs, sizeof(errs)), 2);
+	assert_non_null(strstr(errs, "ha.node: missing"));
+	assert_non_null(strstr(errs, "ha.redis: missing"));
+	assert_int_equal(cf_load("ha = { enabled = true; node = \"a\"; sentinels = [\"192.0.2.51:26379\"]; };",
+				 &c, errs, sizeof(errs)), 1);
+	assert_non_null(strstr(errs, "ha.master: missing"));
+	assert_int_equal(cf_load("ha = { redis = \"redis.example:6379\"; prefix = \"a*\"; role = \"master\";"
+				 " timeout_ms = 5; node = \"a b\"; };", &c, errs, sizeof(errs)), 5);
+	assert_non_null(strstr(errs, "t.conf:1: ha.redis: \"redis.example:6379\" is not"));
+	assert_non_null(strstr(errs, "ha.prefix"));
+	assert_non_null(strstr(errs, "ha.role"));
+	assert_non_null(strstr(errs, "ha.timeout_ms"));
+	assert_non_null(strstr(errs, "ha.node"));
+	assert_int_equal(cf_load("ha = { enabled = true; node = \"a\"; redis = \"127.0.0.1:6379\";"
+				 " sentinels = [\"192.0.2.51:26379\"]; master = \"m\"; };", &c, errs, sizeof(errs)), 1);
+	assert_non_null(strstr(errs, "not both"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_conf),
 		cmocka_unit_test_setup_teardown(test_replicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
