@@ -41,7 +41,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
-		"       sipproxy -S [-c FILE]\n"
+		"       sipproxy -S [-c FILE] [ha promote|demote|status]\n"
 		"       sipproxy -H USER REALM < password\n"
 		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
@@ -50,7 +50,8 @@ static void usage(FILE *f)
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
 		"  -S, --status\n"
 		"              print the running proxy's status view (calls, their\n"
-		"              bindings, registrations, counters) from status_socket\n"
+		"              bindings, registrations, counters) from status_socket;\n"
+		"              with ha promote|demote|status: change or show the HA role\n"
 		"  -H, --ha1 USER REALM\n"
 		"              print the users-file line (auth.users_file) of USER in\n"
 		"              REALM, the password read from the first line of stdin\n"
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 		}
 		return print_ha1(argv[optind], argv[optind + 1]);
 	}
-	if (optind != argc) {
+	if (optind != argc && !(query && argc - optind == 2 && !strcmp(argv[optind], "ha"))) {
 		usage(stderr);
 		return 2;
 	}
@@ -200,7 +201,15 @@ int main(int argc, char **argv)
 			free(conf);
 			return 2;
 		}
-		rc = status_query(conf->status_socket, stdout);
+		char cmd[64] = "";
+
+		if (optind != argc)
+			snprintf(cmd, sizeof(cmd), "ha %.40s", argv[optind + 1]);
+		rc = status_query(conf->status_socket, cmd[0] ? cmd : NULL, stdout);
+		if (rc == -EPROTO) {
+			free(conf);
+			return 1; /* refused: its reason is printed */
+		}
 		if (rc < 0)
 			fprintf(stderr, "sipproxy: %s: %s\n", conf->status_socket, strerror(-rc));
 		free(conf);
