@@ -147,6 +147,8 @@ fi
 sip_wait w1-phC 60
 sip_wait w1-phA 20
 W1=$(sip_callid w1-phC)
+# a call that failed logged no Call-ID: take it from the INVITE SIPp sent
+[[ -n $W1 ]] || W1=$(grep -m1 -i '^Call-ID:' "$IT_OUT/w1-phC.msg.log" 2>/dev/null | awk '{print $2}' | tr -d '\r')
 W1_OUT="$(sip_counters w1-phC), exit $(cat "$IT_OUT/w1-phC.rc")"
 if grep -q 'successful=1' <<<"$W1_OUT"; then
 	sip_wait_probe w1-phC 10
