@@ -101,9 +101,21 @@ natd_accepted() {
 }
 
 # sipproxy: items[] paths, lists[] paths and, under each, its key table.
+# hastore_rows GROUP...: the settings a HASTORE_CONF_ITEMS("GROUP", ...) row
+# stands for (the macro's rows in common/hastore.h), for each GROUP.
+hastore_rows() {
+	local g
+	for g in "$@"; do
+		sed -n '/^#define HASTORE_CONF_ITEMS/,/^$/p' "$NT_ROOT/common/hastore.h" |
+			grep -o 'G "\.[a-z_]*"' | sed "s/^G \"\./$g./; s/\"\$//"
+	done
+}
+
 sp_accepted() {
 	local path table
 	c_block "$SP_C" '^static const struct conftab_item items\[\] = \{' | grep -o '\.path = "[^"]*"' | c_strings
+	hastore_rows $(c_block "$SP_C" '^static const struct conftab_item items\[\] = \{' |
+		grep -o 'HASTORE_CONF_ITEMS("[a-z_]*"' | cut -d'"' -f2)
 	c_block "$SP_C" '^static const struct conftab_list lists\[' |
 		sed -n 's/.*\[L_[A-Z]*\] = {"\([^"]*\)", *\([a-z_]*_keys\),.*/\1 \2/p' |
 		while read -r path table; do
