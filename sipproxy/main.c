@@ -33,7 +33,6 @@ static const struct option long_opts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{"status", no_argument, NULL, 'S'},
-	{"ha", required_argument, NULL, 'A'},
 	{"ha1", no_argument, NULL, 'H'},
 	{NULL, 0, NULL, 0},
 };
@@ -42,8 +41,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
-		"       sipproxy -S [-c FILE]\n"
-		"       sipproxy -A promote|demote|status [-c FILE]\n"
+		"       sipproxy -S [-c FILE] [ha promote|demote|status]\n"
 		"       sipproxy -H USER REALM < password\n"
 		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
@@ -52,10 +50,9 @@ static void usage(FILE *f)
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
 		"  -S, --status\n"
 		"              print the running proxy's status view (calls, their\n"
-		"              bindings, registrations, counters) from status_socket\n"
-		"  -A, --ha promote|demote|status\n"
-		"              change or show the running proxy's HA role (ha.* in the\n"
-		"              configuration; keepalived's notify hook calls it)\n"
+		"              bindings, registrations, counters) from status_socket;\n"
+		"              with ha promote|demote|status: change or show its HA role\n"
+		"              (ha.* in the configuration; keepalived's notify hook)\n"
 		"  -H, --ha1 USER REALM\n"
 		"              print the users-file line (auth.users_file) of USER in\n"
 		"              REALM, the password read from the first line of stdin\n"
@@ -156,11 +153,11 @@ int main(int argc, char **argv)
 	struct status_srv *status = NULL;
 	struct metrics_srv *metrics = NULL;
 	bool query = false, ha1 = false;
-	const char *ha_cmd = NULL;
+	const char *ha_cmd = NULL;   /* -S ha CMD */
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:fndp:hVSHA:", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fndp:hVSH", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'f': fg = true; break;
@@ -168,7 +165,6 @@ int main(int argc, char **argv)
 		case 'd': debug = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'S': query = true; break;
-		case 'A': query = true; ha_cmd = optarg; break;
 		case 'H': ha1 = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("sipproxy %s\n", PACKAGE_VERSION); return 0;
@@ -182,7 +178,9 @@ int main(int argc, char **argv)
 		}
 		return print_ha1(argv[optind], argv[optind + 1]);
 	}
-	if (optind != argc) {
+	if (query && argc - optind == 2 && !strcmp(argv[optind], "ha"))
+		ha_cmd = argv[optind + 1];
+	else if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -211,7 +209,7 @@ int main(int argc, char **argv)
 
 		if (ha_cmd) {
 			if (strcmp(ha_cmd, "promote") && strcmp(ha_cmd, "demote") && strcmp(ha_cmd, "status")) {
-				fprintf(stderr, "sipproxy: -A: promote, demote or status\n");
+				fprintf(stderr, "sipproxy: -S ha: promote, demote or status\n");
 				free(conf);
 				return 2;
 			}
