@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 #include "hastore.h"
 #include "log.h"
 #include "media.h"
+#include "metrics.h"
 #include "sha256.h"
 #include "siphash.h"
 
@@ -494,6 +496,40 @@ void sp_ha_status(const struct sp_ha *h, sp_ha_line_fn fn, void *arg)
 			 h->peers[i].n['r'], h->peers[i].apply_errors);
 		fn(arg, line);
 	}
+}
+
+void sp_ha_metrics_write(const struct sp_ha *h, FILE *f)
+{
+#define M "natedge_sipproxy_ha_"
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} rows[] = {
+		{M "writes_total", "Records written to Redis.", offsetof(struct sp_ha_stats, writes_ok)},
+		{M "writes_lost_total", "Records not written (Redis away, or an error).", offsetof(struct sp_ha_stats, writes_lost)},
+		{M "stale_total", "Writes refused for a newer epoch (fenced).", offsetof(struct sp_ha_stats, stale)},
+		{M "applied_total", "Records applied from Redis.", offsetof(struct sp_ha_stats, applied)},
+		{M "apply_errors_total", "Records from Redis that did not apply whole.", offsetof(struct sp_ha_stats, apply_errors)},
+		{M "resyncs_total", "Full resynchronisations from Redis.", offsetof(struct sp_ha_stats, resyncs)},
+		{M "pushes_total", "Whole state written to Redis again.", offsetof(struct sp_ha_stats, pushes)},
+		{M "promotions_total", "Promotions.", offsetof(struct sp_ha_stats, promotions)},
+		{M "demotions_total", "Demotions.", offsetof(struct sp_ha_stats, demotions)},
+		{M "calls_taken_total", "Calls taken over by promotions.", offsetof(struct sp_ha_stats, calls_taken)},
+		{M "refused_total", "Requests answered 503 as a standby.", offsetof(struct sp_ha_stats, refused)},
+	};
+	struct sp_ha_stats st;
+
+	sp_ha_get_stats(h, &st);
+	metrics_one(f, M "active", METRICS_GAUGE, "1 when this proxy serves (active), 0 standby.", st.active);
+	metrics_one(f, M "epoch", METRICS_GAUGE, "The fencing epoch held or last seen.", st.epoch);
+	metrics_one(f, M "redis_up", METRICS_GAUGE, "Whether the Redis connection is up.", st.connected);
+	metrics_one(f, M "lag_milliseconds", METRICS_GAUGE, "Age of the newest change applied (standby); 0 none.",
+		    st.lag_ms > 0 ? (uint64_t)st.lag_ms : 0);
+	metrics_one(f, M "held_calls", METRICS_GAUGE, "Call records a standby holds.", st.held_calls);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		metrics_one(f, rows[i].name, METRICS_COUNTER, rows[i].help,
+			    *(const uint64_t *)((const char *)&st + rows[i].off));
+#undef M
 }
 
 int sp_ha_command(struct sp_ha *h, const char *cmd, sp_ha_line_fn fn, void *arg)

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "persist.h"
 #include "sp_conf.h"
@@ -85,5 +86,8 @@ struct sp_ha_stats {
 	unsigned peer_regs;         /* shared: AoRs taken from peers */
 };
 void sp_ha_get_stats(const struct sp_ha *h, struct sp_ha_stats *st);
+
+/* The same as Prometheus metrics (natedge_sipproxy_ha_*), for sp_metrics. */
+void sp_ha_metrics_write(const struct sp_ha *h, FILE *f);
 
 #endif
