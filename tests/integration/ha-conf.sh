@@ -77,14 +77,14 @@ else
 	it_skip notify_shellcheck "shellcheck not installed"
 fi
 
-# stand-ins: each records its arguments in CALLS; natctl's role is ROLE's content
+# stand-ins: each records its arguments in CALLS; natctl's ha_active is ACTIVE's content
 D=$IT_OUT/notify
 rm -rf "$D"
 mkdir -p "$D/state"
 cat >"$D/natctl" <<EOS
 #!/bin/sh
 echo "natctl \$*" >>"$D/calls"
-case "\$*" in *"ha status"*) echo "{\"role\":\"\$(cat "$D/role")\",\"epoch\":\"7\"}" ;; esac
+case "\$*" in *"ha status"*) echo "ha_active \$(cat "$D/active")"; echo "ha_epoch 7" ;; esac
 exit 0
 EOS
 cat >"$D/sipproxy" <<EOS
@@ -121,19 +121,19 @@ natctl -s $D/ctl.sock ha demote"
 done
 
 # check: MASTER + natd standby (for more than 3 s) = fenced
-echo active >"$D/role"
+echo 1 >"$D/active"
 run master >/dev/null
-echo standby >"$D/role"
+echo 0 >"$D/active"
 run check
 it_check "notify_check_grace_after_promote" "check failed within 3 s of the promotion" test $? = 0
 touch -d '10 seconds ago' "$D/state/vrrp-state"
 run check
 it_check notify_check_fails_when_fenced "check passed while MASTER with natd standby" test $? = 1
 it_check notify_check_logs_fenced_once "no 'fenced' log line" grep -q 'fenced by a newer epoch' "$D/log"
-echo active >"$D/role"
+echo 1 >"$D/active"
 run check
 it_check notify_check_ok_when_active "check failed while MASTER with natd active" test $? = 0
-echo standby >"$D/role"
+echo 0 >"$D/active"
 run backup >/dev/null
 touch -d '10 seconds ago' "$D/state/vrrp-state"
 run check

@@ -125,16 +125,17 @@ ha_vrrp_state() {
 	grep -o 'Entering [A-Z]* STATE' "$IT_OUT/keepalived-$1.log" 2>/dev/null | tail -n 1 | awk '{print $2}'
 }
 
-# ha_natd_role X: natd X's role as natctl ha status reports it ("" without HA).
+# ha_natd_stat X KEY: one counter of natd X's "natctl ha status" (ha_active,
+# ha_epoch, ha_resyncs, ...; empty without HA).
+ha_natd_stat() {
+	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" ha status 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'
+}
+# ha_natd_role X: natd X's role, active or standby ("" without HA).
 ha_natd_role() {
 	((HA_NATD)) || return 0
-	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json ha status 2>/dev/null |
-		grep -o '"role":"[a-z]*"' | head -n 1 | cut -d'"' -f4
+	case $(ha_natd_stat "$1" ha_active) in 1) echo active ;; 0) echo standby ;; esac
 }
-ha_natd_epoch() {
-	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json ha status 2>/dev/null |
-		grep -o '"epoch":"\?[0-9]*' | head -n 1 | tr -dc '0-9'
-}
+ha_natd_epoch() { ha_natd_stat "$1" ha_epoch; }
 ha_natd_is() { [[ $(ha_natd_role "$1") == "$2" ]]; }
 
 # ha_start_node X: natdX is up (the topology started it); start proxyX and
@@ -289,11 +290,8 @@ ha_media_flowing() {
 # ha_call_list X: natd X's call bindings (JSON lines).
 ha_call_list() { timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json list 2>/dev/null | grep '"label":"call:'; }
 
-# ha_natd_counter X KEY: a number from natd X's "natctl --json ha status".
-ha_natd_counter() {
-	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json ha status 2>/dev/null |
-		grep -o "\"$2\":\"\\?-\\?[0-9]*" | head -n 1 | grep -o -- '-\?[0-9]*$'
-}
+# ha_natd_counter X KEY: natd X's ha_KEY counter.
+ha_natd_counter() { ha_natd_stat "$1" "ha_$2"; }
 
 # ha_gap_check CHECK PROBE: media resumed after HA_KILL_NS, from one source
 # only, the longest silence under GAP_MAX ms (default 1000).
