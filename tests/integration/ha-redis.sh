@@ -26,13 +26,14 @@ sip_require
 ha_require
 
 ha_pair_up
+ha_gap_max
 
-export SIP_RTP_COUNT=400 # 8 s of media each way
-if ! sip_uas r1-phA phA 203.0.113.10 uas.xml --rtp-port 30000 --duration 9000; then
+export SIP_RTP_COUNT=1000 SIP_RTP_TIMEOUT=30 # 20 s of media each way
+if ! sip_uas r1-phA phA 203.0.113.10 uas.xml --rtp-port 30000 --duration 22000 --timeout 90; then
 	it_fail r1_uas_ready "SIPp UAS on phA did not start"
 	exit 1
 fi
-sip_uac r1-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 9000 \
+sip_uac r1-phB phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration 22000 --timeout 90 \
 	--proxy "$HA_VIP_IN:5060" --ruri 203.0.113.10:5060
 if ! nt_poll 15 ha_media_flowing A; then
 	it_fail r1_media_flowing_on_a "the call's media did not start through natd A within 15 s"
@@ -86,7 +87,7 @@ else
 fi
 
 # ---------------------------------------------------------------- the call ends normally
-sip_wait r1-phB 40
+sip_wait r1-phB 100
 sip_wait r1-phA 15
 sip_wait_probe r1-phB 10
 sip_wait_probe r1-phA 10

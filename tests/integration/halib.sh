@@ -185,6 +185,7 @@ ha_reap_node() {
 ha_reboot_node() {
 	local x=$1 ns
 	ns=$(it_ns "edge$x")
+	rm -rf "$IT_OUT/ha-state-$x" # the notify hook's /run state: gone with the reboot
 	ip -n "$ns" addr del "$HA_VIP_OUT/24" dev out0 2>/dev/null
 	ip -n "$ns" addr del "$HA_VIP_IN/24" dev in0 2>/dev/null
 	ip -n "$ns" link set out0 up
@@ -293,8 +294,33 @@ ha_call_list() { timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" --json li
 # ha_natd_counter X KEY: natd X's ha_KEY counter.
 ha_natd_counter() { ha_natd_stat "$1" "ha_$2"; }
 
+# ha_gap_max: the bound of a media gap across a failover, GAP_MAX ms: the
+# issue's target, 1000, with VRRP adverts every 0.1 s. On an overloaded
+# machine (1-minute load above 3 per CPU: every fork, natctl and script of
+# the promotion path waits for a CPU) it is 3000, said loudly.
+ha_gap_max() {
+	local load n
+	[[ -n ${HA_GAP_MAX:-} ]] && { GAP_MAX=$HA_GAP_MAX; return; }
+	GAP_MAX=1000
+	load=$(cut -d' ' -f1 /proc/loadavg) n=$(nproc)
+	if awk -v l="$load" -v n="$n" 'BEGIN { exit !(l > 3 * n) }'; then
+		GAP_MAX=3000
+		it_info "machine overloaded (load $load on $n CPUs): media gap bound ${GAP_MAX} ms instead of 1000 (HA_GAP_MAX overrides)"
+	fi
+}
+
+# ha_promote_latency X: ms from HA_KILL_NS to the notify hook's natd
+# promotion on node X (from its log), "" if none.
+ha_promote_latency() {
+	local t
+	t=$(grep -m1 'natctl ha promote: exit 0' "$IT_OUT/notify-$1.log" 2>/dev/null | awk '{print $1}') || return 0
+	[[ -n $t ]] || return 0
+	t=$(date -d "$t" +%s%N 2>/dev/null) || return 0
+	echo $(( (t - HA_KILL_NS) / 1000000 ))
+}
+
 # ha_gap_check CHECK PROBE: media resumed after HA_KILL_NS, from one source
-# only, the longest silence under GAP_MAX ms (default 1000).
+# only, the longest silence under GAP_MAX ms (ha_gap_max).
 ha_gap_check() {
 	local check=$1 f=$IT_OUT/$2.rtp g gap src
 	g=$(ha_gap "$f" "$HA_KILL_NS" 2>&1)
