@@ -6,8 +6,8 @@
 # active. The HA LAN is split between the edges (their bridge ports
 # isolated from each other; both still reach Redis): VRRP adverts are lost
 # both ways, so B becomes MASTER as well and its notify hook promotes it.
-# Asserted, sampling both natds' role and epoch every ~100 ms: never two
-# active natds holding one epoch; B's promotion takes a newer epoch and A,
+# Asserted, sampling both natds' role and epoch from the split to the heal
+# (as fast as natctl answers): never two active natds holding one epoch; B's promotion takes a newer epoch and A,
 # whose next write finds that epoch in Redis, demotes itself (one active
 # natd within a few seconds); the notify hook's check (vrrp_script) lowers
 # the fenced A's VRRP priority. When the partition heals, VRRP settles on
@@ -28,11 +28,22 @@ ha_require
 ha_pair_up
 EPOCH_A=$(ha_natd_epoch A)
 
-# sample: one line "t roleA epochA roleB epochB" to $IT_OUT/roles.txt
-sample() {
-	echo "$(date +%s%3N) $(ha_natd_role A) $(ha_natd_epoch A) $(ha_natd_role B) $(ha_natd_epoch B)" >>"$IT_OUT/roles.txt"
+# the sampler: both natds' role and epoch, one line "ms roleA epochA roleB
+# epochB" per round to roles.txt, in the background for at most 120 s
+sampler() {
+	local end=$((SECONDS + 120))
+	while ((SECONDS < end)) && [[ ! -e $IT_OUT/sampler.stop ]]; do
+		echo "$(date +%s%3N) $(ha_natd_role A) $(ha_natd_epoch A) $(ha_natd_role B) $(ha_natd_epoch B)" >>"$IT_OUT/roles.txt"
+		nt_poll 0.1 false
+	done
 }
 : >"$IT_OUT/roles.txt"
+rm -f "$IT_OUT/sampler.stop"
+if ((HA_NATD)); then
+	sampler &
+	SAMPLER=$!
+	IT_PIDS+=("$SAMPLER")
+fi
 
 # ---------------------------------------------------------------- the split
 topo_ha_partition "$IT_PREFIX" on || { it_fail partition "bridge port isolation refused"; exit 1; }
@@ -40,27 +51,19 @@ it_log "partition: edges isolated on the HA LAN"
 both_master() { [[ $(ha_vrrp_state A) == MASTER && $(ha_vrrp_state B) == MASTER ]]; }
 it_check split_both_vrrp_master "VRRP A $(ha_vrrp_state A), B $(ha_vrrp_state B)" nt_poll 5 both_master
 if ((HA_NATD)); then
-	# sample for up to 8 s, until exactly one natd is active (then 1 s more)
-	end=$(( $(date +%s) + 8 )) settled=0
-	while (($(date +%s) < end)); do
-		sample
-		if [[ $(awk 'END {print $2 "/" $4}' "$IT_OUT/roles.txt") == standby/active ]]; then
-			settled=$((settled + 1))
-			((settled >= 10)) && break
-		fi
-		nt_poll 0.1 false
-	done
-	dup=$(awk '$2 == "active" && $4 == "active" && $3 == $5' "$IT_OUT/roles.txt" | head -n 3)
-	if [[ -z $dup ]]; then it_pass "never_two_active_of_one_epoch ($(wc -l <"$IT_OUT/roles.txt") samples)"
-	else it_fail never_two_active_of_one_epoch "samples: $(tr '\n' ';' <<<"$dup")"; fi
-	E=$(ha_natd_epoch B)
-	if ((settled >= 10)) && [[ -n $E && -n $EPOCH_A ]] && ((E > EPOCH_A)); then
-		it_pass "split_b_owns_newer_epoch_a_demoted ($EPOCH_A -> $E)"
+	# B promoted (a newer epoch), A demoted by its next write
+	fenced() {
+		local e
+		e=$(ha_natd_epoch B)
+		ha_natd_is A standby && ha_natd_is B active && [[ -n $e && -n $EPOCH_A ]] && ((e > EPOCH_A))
+	}
+	if nt_poll 15 fenced; then
+		it_pass "split_b_owns_newer_epoch_a_demoted ($EPOCH_A -> $(ha_natd_epoch B))"
 	else
-		it_fail split_b_owns_newer_epoch_a_demoted "last sample: $(tail -n 1 "$IT_OUT/roles.txt") (time roleA epochA roleB epochB)"
+		it_fail split_b_owns_newer_epoch_a_demoted "natd A '$(ha_natd_role A)' epoch $(ha_natd_epoch A), B '$(ha_natd_role B)' epoch $(ha_natd_epoch B), before $EPOCH_A"
 	fi
 	it_check split_a_priority_lowered "keepalived A never lowered its priority (natedge_fenced)" \
-		nt_poll 6 grep -q 'effective priority from 110 to 60' "$IT_OUT/keepalived-A.log"
+		nt_poll 15 grep -q 'effective priority from 110 to 60' "$IT_OUT/keepalived-A.log"
 else
 	it_skip split_fencing "natd has no HA (its 'ha' section is refused by natd -n): nothing fences the second MASTER"
 fi
@@ -73,7 +76,7 @@ one_master() {
 	a=$(ha_vrrp_state A) b=$(ha_vrrp_state B)
 	[[ $a == MASTER && $b != MASTER ]] || [[ $b == MASTER && $a != MASTER ]]
 }
-if nt_poll 6 one_master; then
+if nt_poll 10 one_master; then
 	M=B
 	[[ $(ha_vrrp_state A) == MASTER ]] && M=A
 	it_pass "heal_one_vrrp_master ($M)"
@@ -85,10 +88,17 @@ if nt_poll 6 one_master; then
 		if [[ $M == B ]]; then it_pass heal_master_is_epoch_owner
 		else it_fail heal_master_is_epoch_owner "A is MASTER again, natd A '$(ha_natd_role A)', B '$(ha_natd_role B)'"; fi
 		consistent() { ha_natd_is "$M" active && ha_natd_is "$S" standby; }
-		it_check heal_roles_consistent "natd $M '$(ha_natd_role "$M")', natd $S '$(ha_natd_role "$S")'" nt_poll 5 consistent
+		it_check heal_roles_consistent "natd $M '$(ha_natd_role "$M")', natd $S '$(ha_natd_role "$S")'" nt_poll 10 consistent
 	fi
 else
-	it_fail heal_one_vrrp_master "VRRP A $(ha_vrrp_state A), B $(ha_vrrp_state B) 6 s after the heal"
+	it_fail heal_one_vrrp_master "VRRP A $(ha_vrrp_state A), B $(ha_vrrp_state B) 10 s after the heal"
+fi
+if ((HA_NATD)); then
+	touch "$IT_OUT/sampler.stop"
+	nt_poll 15 nt_pid_gone "$SAMPLER"
+	dup=$(awk '$2 == "active" && $4 == "active" && $3 == $5' "$IT_OUT/roles.txt" | head -n 3)
+	if [[ -z $dup ]]; then it_pass "never_two_active_of_one_epoch ($(wc -l <"$IT_OUT/roles.txt") samples of both natds, split to heal)"
+	else it_fail never_two_active_of_one_epoch "samples (ms roleA epochA roleB epochB): $(tr '\n' ';' <<<"$dup")"; fi
 fi
 
 # a call after the heal
