@@ -20,9 +20,6 @@
 . "$(dirname "$0")/siplib.sh"
 . "$(dirname "$0")/halib.sh"
 
-it_require_root_net
-it_require_natd
-sip_require
 ha_require
 
 ha_pair_up

@@ -29,8 +29,12 @@ HA_REDIS=${NT_REDIS_ADDR:-10.9.0.10}:${NT_REDIS_PORT:-6379}
 HA_NATD=0
 HA_SIP=0
 
-# ha_require: keepalived, redis and SIPp are there (else the script SKIPs).
+# ha_require: root, namespaces, the built programs, keepalived, redis and
+# SIPp are there (else the script SKIPs, or fails for a missing build).
 ha_require() {
+	it_require_root_net
+	it_require_natd
+	sip_require
 	command -v "$HA_KEEPALIVED" >/dev/null || it_skip_all "keepalived not installed (Debian keepalived)"
 	command -v redis-server >/dev/null || it_skip_all "redis-server not installed (Debian redis-server)"
 	command -v redis-cli >/dev/null || it_skip_all "redis-cli not installed (Debian redis-tools)"
@@ -334,3 +338,34 @@ ha_gap_check() {
 		it_fail "$check" "$g max_gap_ms='$gap' sources='$src' (want resumed=1, one source, gap < ${GAP_MAX:-1000} ms)"
 	fi
 }
+
+# ha_call_up NAME DURATION_MS: a call phB -> phA (SIPp NAME-phB calling
+# NAME-phA through the inside virtual address, RTP both ways with
+# SIP_RTP_COUNT packets each), until its media flows through natd A (or the
+# script ends with NAME_media_flowing_on_a failed). HA_ID and HA_M: natd
+# A's binding of the call (id, "alloc":"M"); with natd's HA, checks
+# NAME_binding_replicated_to_b (natd B holds it with the same id and M).
+ha_call_up() {
+	local name=$1 dur=$2 list
+	if ! sip_uas "$name-phA" phA 203.0.113.10 uas.xml --rtp-port 30000 --duration "$dur" --timeout 90; then
+		it_fail "${name}_uas_ready" "SIPp UAS on phA did not start"
+		exit 1
+	fi
+	sip_uac "$name-phB" phB 10.1.0.10 uac.xml --auth phoneb --rtp-port 20000 --duration "$dur" --timeout 90 \
+		--proxy "$HA_VIP_IN:5060" --ruri 203.0.113.10:5060
+	if ! nt_poll 15 ha_media_flowing A; then
+		it_fail "${name}_media_flowing_on_a" "the call's media did not start through natd A within 15 s"
+		exit 1
+	fi
+	it_pass "${name}_media_flowing_on_a"
+	list=$(ha_call_list A)
+	HA_ID=$(grep -o '"id":[0-9]*' <<<"$list" | head -n 1 | tr -dc '0-9')
+	HA_M=$(grep -o '"alloc":"[^"]*"' <<<"$list" | head -n 1)
+	it_info "call binding on A: id $HA_ID $HA_M"
+	if ((HA_NATD)); then
+		it_check "${name}_binding_replicated_to_b" "natd B has no binding id $HA_ID with $HA_M: $(ha_call_list B | head -c 300)" \
+			nt_poll 3 ha_replicated
+	fi
+}
+# ha_replicated: natd B holds binding HA_ID with HA_M.
+ha_replicated() { local b; b=$(ha_call_list B); grep -q "\"id\":$HA_ID," <<<"$b" && grep -qF "$HA_M" <<<"$b"; }
