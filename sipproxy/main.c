@@ -42,7 +42,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipproxy [-fndhV] [-c FILE] [-p PIDFILE]\n"
-		"       sipproxy -S [-c FILE]\n"
+		"       sipproxy -S [-c FILE] [ha promote|demote|status]\n"
 		"       sipproxy -H USER REALM < password\n"
 		"  -c FILE     configuration file (default " NATEDGE_SYSCONFDIR "/sipproxy.conf)\n"
 		"  -n          check the configuration and exit\n"
@@ -51,7 +51,9 @@ static void usage(FILE *f)
 		"  -p PIDFILE  write the pid here once ready (overrides the config)\n"
 		"  -S, --status\n"
 		"              print the running proxy's status view (calls, their\n"
-		"              bindings, registrations, counters) from status_socket\n"
+		"              bindings, registrations, counters) from status_socket;\n"
+		"              with ha promote|demote|status: change or show its HA role\n"
+		"              (ha.* in the configuration; keepalived's notify hook)\n"
 		"  -H, --ha1 USER REALM\n"
 		"              print the users-file line (auth.users_file) of USER in\n"
 		"              REALM, the password read from the first line of stdin\n"
@@ -152,6 +154,7 @@ int main(int argc, char **argv)
 	struct status_srv *status = NULL;
 	struct metrics_srv *metrics = NULL;
 	bool query = false, ha1 = false;
+	const char *ha_cmd = NULL;   /* -S ha CMD */
 	struct sp_conf *conf;
 	int opt, pidfd = -1, rc = 1;
 
@@ -176,7 +179,9 @@ int main(int argc, char **argv)
 		}
 		return print_ha1(argv[optind], argv[optind + 1]);
 	}
-	if (optind != argc) {
+	if (query && argc - optind == 2 && !strcmp(argv[optind], "ha"))
+		ha_cmd = argv[optind + 1];
+	else if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -209,7 +214,21 @@ int main(int argc, char **argv)
 			free(conf);
 			return 2;
 		}
-		rc = status_query(conf->status_socket, stdout);
+		char cmd[64] = "";
+
+		if (ha_cmd) {
+			if (strcmp(ha_cmd, "promote") && strcmp(ha_cmd, "demote") && strcmp(ha_cmd, "status")) {
+				fprintf(stderr, "sipproxy: -S ha: promote, demote or status\n");
+				free(conf);
+				return 2;
+			}
+			snprintf(cmd, sizeof(cmd), "ha %s", ha_cmd);
+		}
+		rc = status_query(conf->status_socket, cmd[0] ? cmd : NULL, stdout);
+		if (rc == -EPROTO) {
+			free(conf);
+			return 1; /* refused: its reason is printed */
+		}
 		if (rc < 0)
 			fprintf(stderr, "sipproxy: %s: %s\n", conf->status_socket, strerror(-rc));
 		free(conf);

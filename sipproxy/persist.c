@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,13 @@ struct persist {
 	persist_clock_fn mono;
 	struct journal *j;
 	unsigned long dumped;         /* lines of the snapshot being written */
+	/* the mirror (persist_set_mirror): one change's lines gathered in rec */
+	struct persist_mirror mirror;
+	bool collect;                 /* emit() also appends to rec */
+	char *rec;
+	size_t rec_len, rec_cap;
+	bool rec_bad;                 /* out of memory while gathering: not sent */
+	int64_t rec_ttl;              /* the longest lease among its contacts (s) */
 	/* loading */
 	struct persist_stats st;
 	int64_t load_mono;
@@ -54,6 +62,7 @@ struct persist {
 	char first_why[96];
 	struct media_call_state *pend; /* the call being assembled */
 	bool have_pend;
+	bool applying;                /* persist_apply(): the hooks stay quiet */
 };
 
 /* ---- writing ---- */
@@ -65,6 +74,75 @@ static bool tp_parse(const char *w, struct tp_addr *a)
 	a->tls = w[1] == 'l';
 	a->tcp = w[0] == 't';
 	return true;
+}
+
+/* One record line: to the journal when one is open, and into rec while a
+ * change is being gathered for the mirror. */
+static void emit(struct persist *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct persist *ps, const char *fmt, ...)
+{
+	char line[JOURNAL_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return; /* cannot happen: every field is bounded */
+	if (ps->j)
+		journal_put(ps->j, line, (size_t)n);
+	if (!ps->collect)
+		return;
+	if (ps->rec_len + (size_t)n + 2 > ps->rec_cap) {
+		size_t cap = ps->rec_cap ? ps->rec_cap * 2 : 1024;
+		char *r;
+
+		while (cap < ps->rec_len + (size_t)n + 2)
+			cap *= 2;
+		if (!(r = realloc(ps->rec, cap))) {
+			ps->rec_bad = true;
+			return;
+		}
+		ps->rec = r;
+		ps->rec_cap = cap;
+	}
+	memcpy(ps->rec + ps->rec_len, line, (size_t)n);
+	ps->rec_len += (size_t)n;
+	ps->rec[ps->rec_len++] = '\n';
+	ps->rec[ps->rec_len] = '\0';
+}
+
+/* Gathering one change for the mirror: gather_begin, emit..., gather_end. */
+static void gather_begin(struct persist *ps)
+{
+	ps->collect = ps->mirror.put != NULL;
+	ps->rec_len = 0;
+	ps->rec_bad = false;
+	ps->rec_ttl = 0;
+}
+
+/* Hand the gathered lines (none: the record is gone) to the mirror. */
+static void gather_end(struct persist *ps, enum persist_kind kind, const char *key, int64_t ttl)
+{
+	if (!ps->collect)
+		return;
+	ps->collect = false;
+	if (ps->rec_bad) {
+		ps->mirror.lost++;
+		return;
+	}
+	if (ttl < 1)
+		ttl = 1;
+	if (ttl > UINT32_MAX)
+		ttl = UINT32_MAX;
+	ps->mirror.put(ps->mirror.arg, kind, key, ps->rec_len ? ps->rec : NULL, ps->rec_len, (uint32_t)ttl);
+}
+
+/* A call's or a dialog's lifetime left (media.max_call_duration). */
+static int64_t life_left(const struct persist *ps, time_t started)
+{
+	return (int64_t)ps->conf->max_call_duration - ((int64_t)time(NULL) - (int64_t)started);
 }
 
 static const char *ip4f(char *dst, const uint8_t a[4])
@@ -81,7 +159,9 @@ static void put_contact(void *arg, const char *aor, const struct reg_contact *c)
 	long long wall = (long long)time(NULL) + (left > 0 ? left : 0);
 
 	ps->dumped++;
-	journal_printf(ps->j, "R %s %s %lld %u %s %u %s %s %u", journal_str_put(h_aor, aor), journal_str_put(h_uri, c->uri),
+	if (left > ps->rec_ttl)
+		ps->rec_ttl = left;
+	emit(ps, "R %s %s %lld %u %s %u %s %s %u", journal_str_put(h_aor, aor), journal_str_put(h_uri, c->uri),
 		       wall, c->q, journal_str_put(h_cid, c->call_id), c->cseq, hop_name(&c->src),
 		       ip4f(ip, (const uint8_t *)&c->src.peer.sin_addr),
 		       (unsigned)ntohs(c->src.peer.sin_port));
@@ -96,7 +176,7 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 	unsigned long n = 1;
 
 	journal_str_put(h_cid, s->call_id);
-	journal_printf(ps->j, "C %s %lld", h_cid, (long long)s->started);
+	emit(ps, "C %s %lld", h_cid, (long long)s->started);
 	for (unsigned i = 0; i < s->nb; i++) {
 		const struct media_binding *b = &s->b[i];
 		const struct spc_rule *r;
@@ -106,7 +186,7 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 		    (unsigned)b->rule >= conf->nrules || b->alloc.ip.af != NC_AF_IP4)
 			continue;
 		r = &conf->rules[b->rule];
-		journal_printf(ps->j, "B %s %s %u %llu %s %s %s %u %u %d %d %s %u %s", h_cid,
+		emit(ps, "B %s %s %u %llu %s %s %s %u %u %d %d %s %u %s", h_cid,
 			       conf->nats[b->nat].name, b->id, (unsigned long long)b->epoch,
 			       conf->realms[r->from].name, conf->realms[r->to].name, ip4f(e, b->addr),
 			       b->port, b->proto, b->rtp_pair, b->filtered, ip4f(mm, b->alloc.ip.a),
@@ -116,7 +196,7 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 	for (unsigned i = 0; i < s->nparty; i++) {
 		const struct media_party *p = &s->party[i];
 
-		journal_printf(ps->j, "P %s %s %s", h_cid, journal_str_put(h_tag, p->tag),
+		emit(ps, "P %s %s %s", h_cid, journal_str_put(h_tag, p->tag),
 			       p->origin.af == NC_AF_IP4 ? ip4f(e, p->origin.a) : "-");
 		n++;
 	}
@@ -137,11 +217,23 @@ static unsigned long put_call(struct persist *ps, const struct media_call_state 
 						f->m[i].port_hi);
 			k++;
 		}
-		journal_printf(ps->j, "F %s %s %u%s", h_cid, conf->realms[r].name, k, buf);
+		emit(ps, "F %s %s %u%s", h_cid, conf->realms[r].name, k, buf);
 		n++;
 	}
 	return n;
 }
+
+/* A dialog's key for the mirror: "call-id tag tag" as its lines write them. */
+static const char *dialog_key(char *dst, size_t cap, const struct dlg_info *d)
+{
+	char h_cid[2 * DLG_CALLID_MAX + 1], h_a[2 * DLG_TAG_MAX + 1], h_b[2 * DLG_TAG_MAX + 1];
+
+	snprintf(dst, cap, "%s %s %s", journal_str_put(h_cid, d->call_id), journal_str_put(h_a, d->caller.tag),
+		 journal_str_put(h_b, d->callee.tag));
+	return dst;
+}
+
+#define DIALOG_KEY_MAX (2 * DLG_CALLID_MAX + 4 * DLG_TAG_MAX + 3)
 
 static void put_dialog(void *arg, const struct dlg_info *d)
 {
@@ -150,7 +242,7 @@ static void put_dialog(void *arg, const struct dlg_info *d)
 	char ca[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
 
 	ps->dumped++;
-	journal_printf(ps->j, "D %s %s %s %lld %s %s %u %s %s %u", journal_str_put(h_cid, d->call_id),
+	emit(ps, "D %s %s %s %lld %s %s %u %s %s %u", journal_str_put(h_cid, d->call_id),
 		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag),
 		       (long long)d->started, hop_name(&d->caller.src),
 		       ip4f(ca, (const uint8_t *)&d->caller.src.peer.sin_addr),
@@ -159,13 +251,32 @@ static void put_dialog(void *arg, const struct dlg_info *d)
 		       (unsigned)ntohs(d->callee.src.peer.sin_port));
 }
 
+static void on_dialog_changed(void *arg, const struct dlg_info *d)
+{
+	struct persist *ps = arg;
+	char key[DIALOG_KEY_MAX];
+
+	if (ps->applying)
+		return;
+
+	gather_begin(ps);
+	put_dialog(ps, d);
+	gather_end(ps, PERSIST_DIALOG, dialog_key(key, sizeof(key), d), life_left(ps, d->started));
+}
+
 static void on_dialog_ended(void *arg, const struct dlg_info *d)
 {
 	struct persist *ps = arg;
-	char h_cid[2 * DLG_CALLID_MAX + 1], h_a[2 * DLG_TAG_MAX + 1], h_b[2 * DLG_TAG_MAX + 1];
+	char key[DIALOG_KEY_MAX];
 
-	journal_printf(ps->j, "E %s %s %s", journal_str_put(h_cid, d->call_id),
-		       journal_str_put(h_a, d->caller.tag), journal_str_put(h_b, d->callee.tag));
+	if (ps->applying)
+		return;
+
+	dialog_key(key, sizeof(key), d);
+	if (ps->j)
+		journal_printf(ps->j, "E %s", key);
+	gather_begin(ps);
+	gather_end(ps, PERSIST_DIALOG, key, 0);
 }
 
 struct dump_ctx {
@@ -226,14 +337,31 @@ static void on_aor_changed(void *arg, const char *aor, int64_t now)
 	struct persist *ps = arg;
 	char h_aor[2 * REG_AOR_MAX + 1];
 	struct aor_ctx a = {ps, now};
+	unsigned n;
 
-	journal_printf(ps->j, "A %s", journal_str_put(h_aor, aor));
-	registrar_each_of(ps->reg, aor, now, put_contact_at, &a);
+	if (ps->applying)
+		return;
+
+	journal_str_put(h_aor, aor);
+	gather_begin(ps);
+	emit(ps, "A %s", h_aor);
+	n = registrar_each_of(ps->reg, aor, now, put_contact_at, &a);
+	if (!n)
+		ps->rec_len = 0; /* no contact left: the AoR is gone */
+	gather_end(ps, PERSIST_REG, h_aor, ps->rec_ttl);
 }
 
 static void on_call_changed(void *arg, const struct media_call_state *s)
 {
-	put_call(arg, s);
+	struct persist *ps = arg;
+	char h_cid[2 * MEDIA_CALLID_MAX + 1];
+
+	if (ps->applying)
+		return;
+
+	gather_begin(ps);
+	put_call(ps, s);
+	gather_end(ps, PERSIST_CALL, journal_str_put(h_cid, s->call_id), life_left(ps, s->started));
 }
 
 static void on_call_ended(void *arg, const char *call_id)
@@ -241,7 +369,14 @@ static void on_call_ended(void *arg, const char *call_id)
 	struct persist *ps = arg;
 	char h_cid[2 * MEDIA_CALLID_MAX + 1];
 
-	journal_printf(ps->j, "X %s", journal_str_put(h_cid, call_id));
+	if (ps->applying)
+		return;
+
+	journal_str_put(h_cid, call_id);
+	if (ps->j)
+		journal_printf(ps->j, "X %s", h_cid);
+	gather_begin(ps);
+	gather_end(ps, PERSIST_CALL, h_cid, 0);
 }
 
 /* ---- reading: fields ---- */
@@ -651,12 +786,26 @@ struct persist *persist_new(const struct sp_conf *conf, struct registrar *reg, s
 	return ps;
 }
 
+/* The hooks are set while a journal or a mirror wants the changes. */
+static void set_hooks(struct persist *ps)
+{
+	struct media_hooks h = {.changed = on_call_changed, .ended = on_call_ended, .arg = ps};
+	struct dlg_hooks dh = {.changed = on_dialog_changed, .ended = on_dialog_ended, .arg = ps};
+	bool on = ps->j || ps->mirror.put;
+
+	registrar_set_hook(ps->reg, on ? on_aor_changed : NULL, on ? ps : NULL);
+	media_set_hooks(ps->m, on ? &h : NULL);
+	dlg_set_hooks(ps->dlg, on ? &dh : NULL);
+}
+
 void persist_free(struct persist *ps)
 {
 	if (!ps)
 		return;
 	persist_close(ps, false);
+	persist_set_mirror(ps, NULL);
 	free(ps->pend);
+	free(ps->rec);
 	free(ps);
 }
 
@@ -725,9 +874,6 @@ int persist_load(struct persist *ps, const char *path, struct persist_stats *out
 
 int persist_open(struct persist *ps, const char *path, struct event_base *base)
 {
-	struct media_hooks h = {.changed = on_call_changed, .ended = on_call_ended, .arg = ps};
-	struct dlg_hooks dh = {.changed = put_dialog, .ended = on_dialog_ended, .arg = ps};
-
 	if (ps->j)
 		return 0;
 	/* dump() sets ps->j for the first snapshot already */
@@ -737,9 +883,7 @@ int persist_open(struct persist *ps, const char *path, struct event_base *base)
 			path);
 		return -1;
 	}
-	registrar_set_hook(ps->reg, on_aor_changed, ps);
-	media_set_hooks(ps->m, &h);
-	dlg_set_hooks(ps->dlg, &dh);
+	set_hooks(ps);
 	return 0;
 }
 
@@ -747,14 +891,139 @@ void persist_close(struct persist *ps, bool final)
 {
 	if (!ps || !ps->j)
 		return;
-	registrar_set_hook(ps->reg, NULL, NULL);
-	media_set_hooks(ps->m, NULL);
-	dlg_set_hooks(ps->dlg, NULL);
 	journal_close(ps->j, final);
 	ps->j = NULL;
+	set_hooks(ps);
 }
 
 bool persist_is_open(const struct persist *ps)
 {
 	return ps && ps->j;
+}
+
+/* ---- the mirror ---- */
+
+void persist_set_mirror(struct persist *ps, const struct persist_mirror *m)
+{
+	if (m)
+		ps->mirror = *m;
+	else
+		memset(&ps->mirror, 0, sizeof(ps->mirror));
+	set_hooks(ps);
+}
+
+struct push_ctx {
+	struct persist *ps;
+	char aor[2 * REG_AOR_MAX + 1]; /* the AoR being gathered, hex; "" none */
+};
+
+static void push_contact(void *arg, const char *aor, const struct reg_contact *c)
+{
+	struct push_ctx *pc = arg;
+	char h_aor[2 * REG_AOR_MAX + 1];
+
+	/* registrar_each() gives an AoR's contacts one after the other */
+	journal_str_put(h_aor, aor);
+	if (strcmp(h_aor, pc->aor)) {
+		if (pc->aor[0])
+			gather_end(pc->ps, PERSIST_REG, pc->aor, pc->ps->rec_ttl);
+		memcpy(pc->aor, h_aor, sizeof(pc->aor));
+		gather_begin(pc->ps);
+		emit(pc->ps, "A %s", h_aor);
+	}
+	put_contact(pc->ps, aor, c);
+}
+
+static void push_call(void *arg, const struct media_call_state *s)
+{
+	on_call_changed(arg, s);
+}
+
+void persist_mirror_all(struct persist *ps)
+{
+	struct journal *j = ps->j;
+	struct push_ctx pc = {.ps = ps};
+
+	if (!ps->mirror.put)
+		return;
+	ps->j = NULL; /* the journal has them already */
+	registrar_each(ps->reg, ps->mono(), push_contact, &pc);
+	if (pc.aor[0])
+		gather_end(ps, PERSIST_REG, pc.aor, ps->rec_ttl);
+	media_each_call(ps->m, push_call, ps);
+	dlg_each(ps->dlg, on_dialog_changed, ps);
+	ps->j = j;
+}
+
+/* Load-time state for records applied now. */
+static void apply_begin(struct persist *ps)
+{
+	memset(&ps->st, 0, sizeof(ps->st));
+	ps->st.version = PERSIST_VERSION; /* a mirror's records come without a header */
+	ps->lineno = ps->first_bad = 0;
+	ps->first_why[0] = '\0';
+	ps->have_pend = false;
+	ps->load_mono = ps->mono();
+	ps->load_wall = time(NULL);
+	ps->applying = true;
+}
+
+int persist_apply(struct persist *ps, const char *text, size_t len, struct persist_stats *st)
+{
+	char *buf, *line, *nl;
+
+	if (!text || !len || memchr(text, '\0', len) || text[len - 1] != '\n')
+		return -EINVAL;
+	if (!(buf = malloc(len + 1)))
+		return -ENOMEM;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	apply_begin(ps);
+	for (line = buf; *line; line = nl + 1) {
+		nl = strchr(line, '\n'); /* there is one: the text ends with it */
+		*nl = '\0';
+		ps->st.lines++;
+		if ((size_t)(nl - line) >= JOURNAL_LINE_MAX || replay(ps, line) < 0)
+			ps->st.bad++;
+	}
+	commit_pending(ps);
+	ps->applying = false;
+	free(buf);
+	if (st)
+		*st = ps->st;
+	return ps->st.bad ? -EINVAL : 0;
+}
+
+int persist_forget(struct persist *ps, const char *text, size_t len)
+{
+	char first[JOURNAL_LINE_MAX], *f[MAX_FIELDS], cid[MEDIA_CALLID_MAX], a[DLG_TAG_MAX], b[DLG_TAG_MAX];
+	char aor[REG_AOR_MAX];
+	const char *nl = text ? memchr(text, '\n', len) : NULL;
+	int n, rc = -EINVAL;
+
+	if (!nl || (size_t)(nl - text) >= sizeof(first))
+		return -EINVAL;
+	memcpy(first, text, (size_t)(nl - text));
+	first[nl - text] = '\0';
+	if ((n = journal_fields(first, f, MAX_FIELDS)) < 2)
+		return -EINVAL;
+	ps->applying = true;
+	if (!strcmp(f[0], "A") && n == 2 && journal_str_get(f[1], aor, sizeof(aor)) && aor[0]) {
+		registrar_remove_aor(ps->reg, aor);
+		rc = 0;
+	} else if (!strcmp(f[0], "C") && journal_str_get(f[1], cid, sizeof(cid)) && cid[0]) {
+		media_forget_call(ps->m, cid);
+		rc = 0;
+	} else if (!strcmp(f[0], "D") && n >= 4 && journal_str_get(f[1], cid, sizeof(cid)) && cid[0] &&
+		   journal_str_get(f[2], a, sizeof(a)) && journal_str_get(f[3], b, sizeof(b))) {
+		dlg_end(ps->dlg, cid, a, b);
+		rc = 0;
+	}
+	ps->applying = false;
+	return rc;
+}
+
+int persist_snapshot(struct persist *ps)
+{
+	return ps && ps->j ? journal_snapshot(ps->j) : 0;
 }

@@ -116,4 +116,45 @@ void persist_close(struct persist *ps, bool final);
 /* Whether persist_open() succeeded and persist_close() has not run. */
 bool persist_is_open(const struct persist *ps);
 
+/* ---- the mirror: the same records, one key each (sp_ha.c: Redis) ----
+ * Every change the journal gets is also handed, whole, to a mirror: the
+ * lines of one AoR (A and its R lines), of one call (its C group) or of
+ * one dialog (its D line), each ending in a newline, under a key (the
+ * AoR, the Call-ID, or "call-id tag tag", hex as in the lines) with how
+ * long the record may live (the AoR's longest contact; what is left of
+ * media.max_call_duration for a call or a dialog). text NULL: the record
+ * is gone (no contact left, X, E). The other side hands such a text to
+ * persist_apply(), and a gone record's last text to persist_forget(). */
+enum persist_kind { PERSIST_REG = 'r', PERSIST_CALL = 'c', PERSIST_DIALOG = 'd' };
+
+struct persist_mirror {
+	void (*put)(void *arg, enum persist_kind kind, const char *key, const char *text, size_t len,
+		    uint32_t ttl_s);
+	void *arg;
+	unsigned long lost; /* records not handed over (out of memory) */
+};
+
+/* Set (m copied) or remove (NULL) the mirror; the hooks are set while a
+ * journal or a mirror is. */
+void persist_set_mirror(struct persist *ps, const struct persist_mirror *m);
+
+/* Every live record through the mirror now (a full push); not journaled. */
+void persist_mirror_all(struct persist *ps);
+
+/* Apply a mirror's text (whole lines, no header) as a load would: an AoR
+ * replaces its contacts, a call is restored into media (its refreshes
+ * resume: media_restore_call), a dialog into the dialog table. No hook is
+ * called meanwhile. st (may be NULL): what was found. 0, -EINVAL (a line
+ * was unusable, counted in st->bad; the others were applied), -ENOMEM. */
+int persist_apply(struct persist *ps, const char *text, size_t len, struct persist_stats *st);
+
+/* A record is gone: undo what its last text (as given to persist_apply)
+ * made: the AoR's contacts, the call (forgotten, nothing released), the
+ * dialog. 0 or -EINVAL. */
+int persist_forget(struct persist *ps, const char *text, size_t len);
+
+/* With a journal open: write a snapshot now (after records were applied,
+ * which the hooks do not see). 0 or -errno. */
+int persist_snapshot(struct persist *ps);
+
 #endif

@@ -74,6 +74,7 @@
 #include "looplag.h"
 #include "media.h"
 #include "persist.h"
+#include "sp_ha.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "registrar.h"
@@ -94,7 +95,8 @@ struct proxy {
 	struct ratelimit *rl;      /* sip.rate_limit, per source address */
 	struct dlg_table *dlg;     /* the dialogs and their parties */
 	struct ratelimit *rl_dlg;  /* sip.dialog_mismatch_rate, per source address */
-	struct persist *ps;        /* state.file; NULL without one */
+	struct persist *ps;        /* state.file and/or ha; NULL without either */
+	struct sp_ha *ha;          /* ha.enabled: state shared through Redis */
 	struct ratelimit *refuse_log; /* relay refusals logged once per source per
 					 POLICY_LOG_EVERY_S */
 	struct auth *auth;         /* digest authentication (auth.*) */
@@ -1157,6 +1159,25 @@ static void handle_response(struct proxy *p, sip_msg_t *resp, const struct tp_ad
 
 /* ---- transport and transaction hooks ---- */
 
+/* An HA standby serves nothing: a request gets 503 with Retry-After (the
+ * phone tries again, by then at the node that holds the address), the
+ * rest is dropped. */
+static void standby_refuse(struct proxy *p, const char *buf, size_t len, const struct tp_addr *from)
+{
+	sip_msg_t *msg = NULL;
+	struct sip_err err;
+	char ip[INET_ADDRSTRLEN];
+
+	if (sip_msg_parse(buf, len, p->conf->max_message, &msg, &err) == 0 && sip_msg_is_request(msg) &&
+	    !sip_msg_method_is(msg, "ACK")) {
+		sip_msg_top_via_fix(msg, ip_str(&from->peer, ip), ntohs(from->peer.sin_port));
+		reply_stateless(p, msg, from, 503, "Service Unavailable (HA standby)", "5");
+		sp_ha_count_refused(p->ha);
+	}
+	if (msg)
+		sip_msg_free(msg);
+}
+
 static void on_message(void *arg, const struct tp_addr *from, const char *buf, size_t len)
 {
 	struct proxy *p = arg;
@@ -1166,6 +1187,10 @@ static void on_message(void *arg, const struct tp_addr *from, const char *buf, s
 
 	if (p->stopping)
 		return;
+	if (!sp_ha_serving(p->ha)) {
+		standby_refuse(p, buf, len, from);
+		return;
+	}
 	if (sip_msg_parse(buf, len, p->conf->max_message, &msg, &err) < 0) {
 		p->st.parse_errors++;
 		log_info("from %s:%u: %s%d %s", ip_str(&from->peer, ip), ntohs(from->peer.sin_port),
@@ -1248,7 +1273,7 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 	}
 	if (!(p->auth = auth_new(conf)))
 		goto fail; /* logged */
-	if (conf->state_file[0]) {
+	if (conf->state_file[0] || conf->ha.store.enabled) {
 		int rc;
 
 		if (!(p->ps = persist_new(conf, p->reg, p->media, p->dlg, now_s))) {
@@ -1256,10 +1281,13 @@ int proxy_new(struct event_base *base, const struct sp_conf *conf, struct proxy 
 			goto fail;
 		}
 		/* an unreadable file is fatal: the snapshot would replace it */
-		rc = persist_load(p->ps, conf->state_file, NULL);
+		rc = conf->state_file[0] ? persist_load(p->ps, conf->state_file, NULL) : 0;
 		if (rc < 0 && rc != -ENOENT)
 			goto fail;
 	}
+	/* after the state file: what Redis holds is newer */
+	if (conf->ha.store.enabled && !(p->ha = sp_ha_new(base, conf, p->ps, p->media)))
+		goto fail;
 	event_add(p->tick, &one);
 	*pp = p;
 	return 0;
@@ -1275,6 +1303,7 @@ void proxy_free(struct proxy *p)
 	if (p->tick)
 		event_free(p->tick);
 	looplag_free(p->lag);
+	sp_ha_free(p->ha);
 	persist_free(p->ps); /* before what it saves */
 	/* transactions first: their hooks may still look at media */
 	txn_layer_free(p->tl);
@@ -1291,7 +1320,7 @@ void proxy_free(struct proxy *p)
 
 int proxy_state_open(struct proxy *p)
 {
-	if (!p->ps)
+	if (!p->ps || !p->conf->state_file[0])
 		return 0;
 	return persist_open(p->ps, p->conf->state_file, p->base);
 }
@@ -1314,6 +1343,16 @@ void proxy_shutdown(struct proxy *p)
 	if (!p)
 		return;
 	p->stopping = true;
+	if (p->ha) {
+		/* the other node takes the calls over: nothing is released,
+		 * nothing deleted from Redis */
+		sp_ha_free(p->ha);
+		p->ha = NULL;
+		if (!persist_is_open(p->ps)) {
+			log_notice("stopping: ha: the live calls' bindings stay in natd for the other node");
+			return;
+		}
+	}
 	if (persist_is_open(p->ps)) {
 		media_get_stats(p->media, &ms);
 		persist_close(p->ps, true);
@@ -1360,6 +1399,8 @@ int proxy_reload(struct proxy *p, const struct sp_conf *fresh)
 		what = "state.file";
 	else if (strcmp(fresh->metrics_listen, c->metrics_listen))
 		what = "metrics.listen";
+	else if (memcmp(&fresh->ha, &c->ha, sizeof(c->ha)))
+		what = "ha";
 	for (unsigned i = 0; !what && i < c->nrealms; i++)
 		if (strcmp(fresh->realms[i].name, c->realms[i].name))
 			what = "realms";
@@ -1510,6 +1551,13 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 			 (unsigned long long)ts.srv_made_lean);
 		fn(arg, line);
 	}
+	if (p->ha)
+		sp_ha_status(p->ha, fn, arg);
 	registrar_each(p->reg, now_s(), status_contact, &sc);
 	media_dump(p->media, fn, arg);
+}
+
+struct sp_ha *proxy_ha(struct proxy *p)
+{
+	return p->ha;
 }

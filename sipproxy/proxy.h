@@ -10,6 +10,7 @@
 
 struct event_base;
 struct proxy;
+struct sp_ha;
 
 struct proxy_stats {
 	uint64_t requests, responses, parse_errors, replied_4xx5xx, forwarded_requests;
@@ -56,6 +57,9 @@ typedef void (*proxy_line_fn)(void *arg, const char *line);
 void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg);
 
 void proxy_get_stats(const struct proxy *p, struct proxy_stats *st);
+
+/* The HA state sharing (sp_ha.h), NULL when ha.enabled is off. */
+struct sp_ha *proxy_ha(struct proxy *p);
 
 /* The modules under the proxy, for readers of their counters (the
  * metrics page, sp_metrics.c); borrowed, valid while the proxy lives. */

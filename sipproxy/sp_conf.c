@@ -68,7 +68,8 @@ static const struct conftab_type
 	t_allowfrom,  /* [ realm names or prefixes ]: a struct allow_raw at off */
 	t_mprotos,    /* [ m= protocols ]: uint32_t SPC_MP_* bits at off */
 	t_portrange,  /* "lo-hi" or "port": uint16_t lo at off, hi at off2; default dflt-max */
-	t_listed;     /* a list loaded by conftab_load_list (tls.peers) */
+	t_listed,     /* a list loaded by conftab_load_list (tls.peers) */
+	t_ha_peers;   /* [ node names ]: char[size][HASTORE_NAME_MAX], count at off2 */
 
 static const struct conftab_choice log_levels[] = {
 	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
@@ -81,6 +82,7 @@ static const struct conftab_choice failure_choices[] = {
 	{"reject", SPC_FAIL_REJECT}, {"pass", SPC_FAIL_PASS}, {NULL, 0},
 };
 static const struct conftab_choice transport_choices[] = {{"udp", 0}, {"tcp", 1}, {"tls", 2}, {NULL, 0}};
+static const struct conftab_choice ha_modes[] = {{"pair", SPC_HA_PAIR}, {"shared", SPC_HA_SHARED}, {NULL, 0}};
 static const struct conftab_choice alg_choices[] = {
 	{"SHA-256", SPC_ALG_SHA256}, {"MD5", SPC_ALG_MD5}, {NULL, 0},
 };
@@ -101,6 +103,10 @@ static const struct conftab_item items[] = {
 	{.path = "log.syslog", .type = &conftab_bool, .off = OFF(log_syslog), .dflt = 0},
 	{.path = "state.file", .type = &conftab_str, .off = OFF(state_file), .size = SPC_PATH_MAX,
 	 .dflt_s = ""},
+	HASTORE_CONF_ITEMS("ha", OFF(ha.store), "natedge:sipproxy"),
+	{.path = "ha.mode", .type = &conftab_enum, .off = OFF(ha.mode), .dflt = SPC_HA_PAIR, .choices = ha_modes},
+	{.path = "ha.peers", .type = &t_ha_peers, .off = OFF(ha.peers), .size = SPC_HA_MAX_PEERS,
+	 .off2 = OFF(ha.npeers)},
 	{.path = "domains", .type = &t_domains, .off = OFF(domains), .size = SPC_MAX_DOMAINS,
 	 .off2 = OFF(ndomains)},
 	{.path = "trusted_peers", .type = &t_prefixes, .off = OFF(trusted_peers),
@@ -166,7 +172,7 @@ static const struct conftab_item items[] = {
 	{.path = "tls.peers", .type = &t_listed}, /* the list L_PEERS */
 };
 
-static const char *const groups[] = {"auth", "log", "media", "metrics", "registrar", "sip", "state", "tls"};
+static const char *const groups[] = {"auth", "ha", "log", "media", "metrics", "registrar", "sip", "state", "tls"};
 _Static_assert(sizeof(((struct sp_conf *)0)->metrics_listen) == METRICS_LISTEN_MAX,
 	       "metrics.listen holds what metrics_listen_ok() takes");
 
@@ -753,7 +759,35 @@ static const struct conftab_type t_prefix = {NULL, prefix_load};
 static const struct conftab_type t_prefixes = {NULL, prefixes_load};
 static const struct conftab_type t_transports = {transports_init, transports_load};
 static const struct conftab_type t_listed = {NULL, listed_load};
+/* ha.peers: node names, as hastore takes them in a key prefix */
+static bool ha_peer_one(struct conftab *c, const config_setting_t *e, const char *v, void *arg)
+{
+	const struct array_arg *a = arg;
+	char (*peers)[HASTORE_NAME_MAX] = (void *)(a->base + a->it->off);
+	unsigned *n = (unsigned *)(void *)(a->base + a->it->off2);
+
+	if (*n >= a->it->size) {
+		conftab_err(c, e, NULL, "more than %zu peers", a->it->size);
+		return false;
+	}
+	if (strlen(v) >= HASTORE_NAME_MAX || !hastore_prefix_ok(v)) {
+		conftab_err(c, e, NULL, "\"%s\" is not a node name (1..63 of A-Z a-z 0-9 . _ : -)", v);
+		return true;
+	}
+	snprintf(peers[(*n)++], HASTORE_NAME_MAX, "%s", v);
+	return true;
+}
+
+static void ha_peers_load(struct conftab *c, const config_setting_t *s, const struct conftab_item *it,
+			  char *base)
+{
+	struct array_arg a = {it, base};
+
+	conftab_each_str(c, s, "\"edge-b\", ...", ha_peer_one, &a);
+}
+
 static const struct conftab_type t_domains = {NULL, domains_load};
+static const struct conftab_type t_ha_peers = {NULL, ha_peers_load};
 static const struct conftab_type t_allowfrom = {NULL, allow_from_load};
 static const struct conftab_type t_mprotos = {NULL, mprotos_load};
 static const struct conftab_type t_portrange = {portrange_init, portrange_load};
@@ -1077,6 +1111,38 @@ static void check_tls(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 	t->npeers = c->n[L_PEERS];
 }
 
+/* ha.*: hastore's checks, then the modes' */
+static void check_ha(struct ctx *c, const config_t *cfg, const struct sp_conf *out)
+{
+	const struct spc_ha *h = &out->ha;
+
+	hastore_conf_check(&c->ct, cfg, "ha", &h->store);
+	if (!h->store.enabled)
+		return;
+	if (h->mode == SPC_HA_PAIR && h->npeers)
+		cerr(c, at_path(cfg, "ha.peers"), "ha.peers", "only for mode = \"shared\" (a pair shares one prefix)");
+	if (h->mode != SPC_HA_SHARED)
+		return;
+	/* shared: each node writes under "<prefix>:<node>" */
+	if (strlen(h->store.prefix) + 1 + strlen(h->store.node) >= HASTORE_NAME_MAX)
+		cerr(c, at_path(cfg, "ha.prefix"), "ha.prefix",
+		     "\"%s:%s\" (prefix:node, the shared mode's key prefix) is longer than %d bytes",
+		     h->store.prefix, h->store.node, HASTORE_NAME_MAX - 1);
+	for (unsigned i = 0; i < h->npeers; i++) {
+		if (!strcmp(h->peers[i], h->store.node))
+			cerr(c, at_path(cfg, "ha.peers"), "ha.peers", "\"%s\" is this node (ha.node)",
+			     h->peers[i]);
+		else if (strlen(h->store.prefix) + 1 + strlen(h->peers[i]) >= HASTORE_NAME_MAX)
+			cerr(c, at_path(cfg, "ha.peers"), "ha.peers",
+			     "\"%s:%s\" (prefix:peer) is longer than %d bytes", h->store.prefix, h->peers[i],
+			     HASTORE_NAME_MAX - 1);
+		for (unsigned k = 0; k < i; k++)
+			if (!strcmp(h->peers[i], h->peers[k]))
+				cerr(c, at_path(cfg, "ha.peers"), "ha.peers", "\"%s\" is listed twice",
+				     h->peers[i]);
+	}
+}
+
 /* ---- loading ---- */
 
 /* Passes 1 to 4 over cfg, read by c->ct, into out. */
@@ -1096,6 +1162,7 @@ static int load_cfg(struct ctx *c, const config_t *cfg, struct sp_conf *out)
 	check_routes(c, out);
 	check_order(c, cfg, out);
 	check_tls(c, cfg, out);
+	check_ha(c, cfg, out);
 	/* auth.realm "": the first domain, else the first listen address */
 	if (!out->auth_realm[0]) {
 		char a[INET_ADDRSTRLEN] = "sipproxy";

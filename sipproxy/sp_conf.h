@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hastore.h"
 #include "prefix.h"
 
 #define SPC_NAME_MAX 32      /* realm, nat names; NUL included */
@@ -137,6 +138,18 @@ enum spc_natd_failure {
 	SPC_FAIL_PASS,       /* forward the SDP unchanged */
 };
 
+/* ha.*: registrations, dialogs and calls shared through Redis (sp_ha.h);
+ * the common keys are hastore's (HASTORE_CONF_ITEMS). */
+#define SPC_HA_MAX_PEERS 8
+enum spc_ha_mode { SPC_HA_PAIR = 0, SPC_HA_SHARED };
+struct spc_ha {
+	struct hastore_conf store;     /* enabled, redis | sentinels + master, prefix, node,
+					  role, timeout_ms (hastore.h) */
+	enum spc_ha_mode mode;         /* "pair" (default): active/standby; "shared": scale-out */
+	char peers[SPC_HA_MAX_PEERS][HASTORE_NAME_MAX]; /* shared: the other nodes' names */
+	unsigned npeers;
+};
+
 /* auth.algorithms; mirrors digest.h's enum digest_alg. */
 enum spc_alg { SPC_ALG_MD5 = 0, SPC_ALG_SHA256 = 1 };
 #define SPC_MAX_ALGS 2
@@ -235,6 +248,7 @@ struct sp_conf {
 	uint32_t auth_lockout;         /* s, default 300 (1..86400) */
 
 	struct spc_tls tls;
+	struct spc_ha ha;              /* ha.* */
 };
 
 /* Load path into *c (fully overwritten). Problems go to errs (NULL:

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "registrar.h"
+#include "sp_ha.h"
 #include "transport.h"
 #include "txn.h"
 
@@ -162,6 +163,8 @@ void sp_metrics_write(void *arg, FILE *f)
 	metrics_family(f, P "dialogs", METRICS_GAUGE, "Dialogs held now, by state.");
 	metrics_sample(f, P "dialogs", "state", "confirmed", ds.confirmed);
 	metrics_sample(f, P "dialogs", "state", "early", ds.early);
+	if (proxy_ha(arg))
+		sp_ha_metrics_write(proxy_ha(arg), f);
 
 	{
 		const void *src[S__N] = {[S_PROXY] = &ps, [S_TXN] = &ts, [S_TP] = &tps,

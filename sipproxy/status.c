@@ -1,9 +1,12 @@
 /* status: sipproxy's status view on a Unix socket (see status.h).
  *
  * Theory of operation. A listening stream socket at the configured path.
- * Each connection gets the whole view at once (proxy_status() lines,
- * newline-terminated) queued on a bufferevent, and is closed once the
- * queue has drained; nothing is read from the client. The view is built
+ * A client may send one command line first ("ha promote", "ha demote",
+ * "ha status": sp_ha_command()); one that sends nothing, closes its
+ * writing side, or says nothing within STATUS_CMD_WAIT_MS gets the view.
+ * The answer (the view: proxy_status() lines, newline-terminated) is
+ * queued on a bufferevent, and the connection is closed once the queue
+ * has drained. The view is built
  * from the live state in one go on the event loop, so it is a consistent
  * snapshot. Connections are bounded (STATUS_MAX_CONN) and each is given a
  * few seconds to drain.
@@ -24,9 +27,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sp_ha.h"
 
 #define STATUS_MAX_CONN 8
 #define STATUS_DRAIN_S 5
+#define STATUS_CMD_WAIT_MS 200 /* a plain reader waits this long for the view */
+#define STATUS_CMD_MAX 128
 
 struct status_srv {
 	struct event_base *base;
@@ -40,6 +46,7 @@ struct status_srv {
 struct conn {
 	struct status_srv *s;
 	struct bufferevent *bev;
+	bool answered;
 };
 
 static void conn_free(struct conn *c)
@@ -55,13 +62,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 	conn_free(arg); /* everything went out */
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;
-	conn_free(arg); /* error, EOF or the drain timeout */
-}
-
 static void add_line(void *arg, const char *line)
 {
 	struct evbuffer *out = arg;
@@ -69,10 +69,58 @@ static void add_line(void *arg, const char *line)
 	evbuffer_add_printf(out, "%s\n", line);
 }
 
+/* Answer cmd (NULL or "": the view), then drain and close. */
+static void answer(struct conn *c, const char *cmd)
+{
+	struct timeval drain = {STATUS_DRAIN_S, 0};
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->answered = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (!cmd || !cmd[0])
+		proxy_status(c->s->proxy, add_line, out);
+	else if (!strncmp(cmd, "ha ", 3))
+		sp_ha_command(proxy_ha(c->s->proxy), cmd + 3, add_line, out);
+	else
+		add_line(out, "error unknown command (ha promote|demote|status)");
+	bufferevent_set_timeouts(c->bev, NULL, &drain);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t n;
+	char *line;
+
+	if (c->answered)
+		return;
+	if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF))) {
+		answer(c, n < STATUS_CMD_MAX ? line : "?");
+		free(line);
+	} else if (evbuffer_get_length(in) >= STATUS_CMD_MAX) {
+		answer(c, "?");
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	/* nothing said (EOF or the wait ran out): the view */
+	if (!c->answered && (what & BEV_EVENT_READING) && (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT))) {
+		answer(c, NULL);
+		return;
+	}
+	conn_free(c); /* error, or the drain timeout */
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct status_srv *s = arg;
-	struct timeval drain = {STATUS_DRAIN_S, 0};
+	struct timeval wait = {0, STATUS_CMD_WAIT_MS * 1000};
 	struct conn *c;
 	int cfd;
 
@@ -92,10 +140,9 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 	c->s = s;
 	s->nconn++;
-	proxy_status(s->proxy, add_line, bufferevent_get_output(c->bev));
-	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
-	bufferevent_set_timeouts(c->bev, NULL, &drain);
-	bufferevent_enable(c->bev, EV_WRITE);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_set_timeouts(c->bev, &wait, NULL);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 struct status_srv *status_open(struct event_base *base, const char *path, struct proxy *p)
@@ -147,10 +194,11 @@ void status_close(struct status_srv *s)
 	free(s);
 }
 
-int status_query(const char *path, FILE *out)
+int status_query(const char *path, const char *cmd, FILE *out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[4096];
+	bool first = true;
 	ssize_t n;
 	int fd, rc = 0;
 
@@ -168,11 +216,21 @@ int status_query(const char *path, FILE *out)
 		struct timeval tv = {STATUS_DRAIN_S, 0};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	if (cmd && (strlen(cmd) >= STATUS_CMD_MAX || strchr(cmd, '\n') ||
+		    dprintf(fd, "%s\n", cmd) < 0)) {
+		close(fd);
+		return strlen(cmd) >= STATUS_CMD_MAX || strchr(cmd, '\n') ? -EINVAL : -EIO;
+	}
+	shutdown(fd, SHUT_WR); /* said all: the answer comes at once */
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first && cmd && n >= 6 && !memcmp(buf, "error ", 6))
+			rc = -EPROTO; /* the command was refused */
+		first = false;
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
 			rc = -EIO;
 			break;
 		}
+	}
 	if (n < 0)
 		rc = -errno;
 	close(fd);

@@ -4,7 +4,10 @@
  * socket receives the status view (counters, registrations, every call
  * with its natd bindings: the lines of proxy_status()) and is closed.
  * `sipproxy -S` (with -c, to find the socket) prints it; so does any
- * client that reads a Unix stream socket.
+ * client that reads a Unix stream socket (after 200 ms if it neither
+ * writes nor shuts its writing side). A client may instead send one
+ * command line: "ha promote", "ha demote", "ha status" (`sipproxy -S ha
+ * promote`; the keepalived notify hook), answered "ok ..." or "error ...".
  */
 #ifndef SIPPROXY_STATUS_H
 #define SIPPROXY_STATUS_H
@@ -23,8 +26,10 @@ struct status_srv *status_open(struct event_base *base, const char *path, struct
 /* Stop listening and remove the socket file. NULL is ignored. */
 void status_close(struct status_srv *s);
 
-/* The client side: connect to path and copy the view to out. 0 or a
- * negative errno (-ENOENT, -ECONNREFUSED: no sipproxy there). */
-int status_query(const char *path, FILE *out);
+/* The client side: connect to path, send cmd (NULL: none, the view), and
+ * copy the answer to out. 0 or a negative errno (-ENOENT, -ECONNREFUSED:
+ * no sipproxy there; -EPROTO: the command was refused, its "error" line
+ * copied). */
+int status_query(const char *path, const char *cmd, FILE *out);
 
 #endif

@@ -19,6 +19,13 @@
  * random-mutation run (fixed seed) over a valid file never crashes and
  * never restores more than it held. Also media_restore_call()'s own checks
  * and the state.file setting of sipproxy.conf.
+ *
+ * The mirror (HA, sp_ha.c): every change handed over as one record per
+ * AoR, call and dialog, through sp_ha's Redis value encoding and back,
+ * rebuilds the same registrar, calls and dialogs in a second process; a
+ * gone record undoes exactly its own; record names are stable per key and
+ * kind; hostile values (newlines, NULs, '|' in text, garbage lines) are
+ * refused or counted, never applied half-parsed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +49,7 @@
 #include "../registrar.h"
 #include "../sip/sip_msg.h"
 #include "../sp_conf.h"
+#include "../sp_ha.h"
 #include "journal.h"
 #include "log.h"
 
@@ -961,6 +969,198 @@ static void test_conf_state_file(void **state)
 	free(c);
 }
 
+/* ---- the mirror (sp_ha's records) ---- */
+
+#define MIR_MAX 32
+
+/* What a mirror received: the Redis store as sp_ha would write it. */
+struct mirror_log {
+	unsigned n;
+	struct {
+		char name[SP_HA_NAME_LEN];
+		char val[JOURNAL_LINE_MAX * 4];   /* "" once deleted */
+		char last[JOURNAL_LINE_MAX * 4];  /* the last text, for persist_forget */
+		uint32_t ttl;
+	} r[MIR_MAX];
+	unsigned puts, dels;
+};
+
+static void mir_put(void *arg, enum persist_kind kind, const char *key, const char *text, size_t len,
+		    uint32_t ttl_s)
+{
+	struct mirror_log *ml = arg;
+	char name[SP_HA_NAME_LEN];
+	unsigned i;
+
+	assert_int_equal(sp_ha_name(kind, key, name, sizeof(name)), 0);
+	for (i = 0; i < ml->n && strcmp(ml->r[i].name, name); i++)
+		;
+	if (i == ml->n) {
+		assert_true(ml->n < MIR_MAX);
+		snprintf(ml->r[ml->n++].name, SP_HA_NAME_LEN, "%s", name);
+	}
+	if (!text) {
+		ml->r[i].val[0] = '\0';
+		ml->dels++;
+		return;
+	}
+	assert_true(ttl_s >= 1);
+	assert_true(sp_ha_encode(text, len, ml->r[i].val, sizeof(ml->r[i].val)) > 0);
+	assert_true(len < sizeof(ml->r[i].last));
+	memcpy(ml->r[i].last, text, len + 1);
+	ml->r[i].ttl = ttl_s;
+	ml->puts++;
+}
+
+/* Apply every live record of ml to e, as a standby's resync would. */
+static void mir_apply_all(const struct mirror_log *ml, struct env *e)
+{
+	char text[JOURNAL_LINE_MAX * 4 + 2];
+
+	for (unsigned i = 0; i < ml->n; i++) {
+		long n;
+
+		if (!ml->r[i].val[0])
+			continue;
+		n = sp_ha_decode(ml->r[i].val, strlen(ml->r[i].val), text, sizeof(text));
+		assert_true(n > 0);
+		assert_int_equal(persist_apply(e->ps, text, (size_t)n, NULL), 0);
+	}
+}
+
+static void test_mirror_roundtrip(void **state)
+{
+	struct media_call_state *c1 = calloc(1, sizeof(*c1));
+	struct calls *got = calloc(1, sizeof(*got));
+	struct tp_addr s1 = src("10.1.0.10", 5060, false), ca = src("203.0.113.10", 5060, false);
+	struct tp_addr cb = src("10.1.0.10", 5062, false);
+	struct mirror_log *ml = calloc(1, sizeof(*ml));
+	struct persist_mirror m = {.put = mir_put, .arg = ml};
+	struct reg_contact out[8];
+	struct env a, b;
+	unsigned i;
+
+	(void)state;
+	assert_non_null(c1);
+	assert_non_null(got);
+	assert_non_null(ml);
+	env_up(&a);
+	env_up(&b);
+	make_call(c1, "call-1@x", 10);
+	assert_int_equal(media_restore_call(a.m, c1), 0); /* no hook: the push carries it */
+	persist_set_mirror(a.ps, &m);
+	/* a REGISTER and a dialog go out as they happen, with their lifetime */
+	do_register(&a, "phoneb", "reg-1", 1, "Contact: <sip:phoneb@10.1.0.10:5060>;expires=600\r\n", &s1);
+	assert_int_equal(ml->puts, 1);
+	assert_int_equal(ml->r[0].name[0], 'r');
+	assert_true(ml->r[0].ttl >= 599 && ml->r[0].ttl <= 600);
+	assert_int_equal(dlg_confirm(a.dlg, "call-1@x", "caller-1", &ca, "callee tag", &cb, time(NULL) - 30), 0);
+	assert_int_equal(ml->puts, 2);
+	assert_int_equal(ml->r[1].name[0], 'd');
+	assert_true(ml->r[1].ttl <= a.conf.max_call_duration - 29 && ml->r[1].ttl >= a.conf.max_call_duration - 31);
+	/* the full push: the call too; nothing goes to a journal (none open) */
+	persist_mirror_all(a.ps);
+	assert_int_equal(ml->n, 3);
+	for (i = 0; i < ml->n && ml->r[i].name[0] != 'c'; i++)
+		;
+	assert_true(i < ml->n);
+	assert_non_null(strstr(ml->r[i].val, "|B ")); /* lines joined by '|' */
+
+	/* the standby rebuilds the same state from the values */
+	mir_apply_all(ml, &b);
+	assert_int_equal(registrar_lookup(b.reg, "phoneb@edge.test", mono_now, out, 8), 1);
+	assert_string_equal(out[0].uri, "sip:phoneb@10.1.0.10:5060");
+	assert_int_equal(out[0].cseq, 1);
+	media_each_call(b.m, collect, got);
+	assert_int_equal(got->n, 1);
+	assert_same_call(c1, &got->s[0]);
+	assert_int_equal(dlg_check(b.dlg, "call-1@x", "callee tag", "caller-1", &cb, NULL), DLG_OK);
+	/* applying is quiet: b's hooks (none set) and a's mirror saw nothing more */
+	assert_int_equal(ml->puts, 5);
+
+	/* gone records: each undoes its own, and only that */
+	do_register(&a, "phoneb", "reg-1", 2, "Contact: <sip:phoneb@10.1.0.10:5060>;expires=0\r\n", &s1);
+	assert_int_equal(dlg_end(a.dlg, "call-1@x", "caller-1", "callee tag"), 0);
+	assert_int_equal(ml->dels, 2);
+	for (i = 0; i < ml->n; i++)
+		if (!ml->r[i].val[0] && ml->r[i].name[0] != 'c')
+			assert_int_equal(persist_forget(b.ps, ml->r[i].last, strlen(ml->r[i].last)), 0);
+	assert_int_equal(registrar_lookup(b.reg, "phoneb@edge.test", mono_now, out, 8), 0);
+	assert_int_equal(dlg_check(b.dlg, "call-1@x", "callee tag", "caller-1", &cb, NULL), DLG_NONE);
+	got->n = 0;
+	media_each_call(b.m, collect, got);
+	assert_int_equal(got->n, 1); /* the call's record is still there */
+	for (i = 0; i < ml->n && ml->r[i].name[0] != 'c'; i++)
+		;
+	assert_int_equal(persist_forget(b.ps, ml->r[i].last, strlen(ml->r[i].last)), 0);
+	got->n = 0;
+	media_each_call(b.m, collect, got);
+	assert_int_equal(got->n, 0);
+	persist_set_mirror(a.ps, NULL);
+	env_down(&a);
+	env_down(&b);
+	free(ml);
+	free(got);
+	free(c1);
+}
+
+static void test_mirror_hostile(void **state)
+{
+	char n1[SP_HA_NAME_LEN], n2[SP_HA_NAME_LEN], n3[SP_HA_NAME_LEN], buf[256];
+	struct tp_addr s1 = src("10.1.0.10", 5060, false);
+	struct reg_contact out[8];
+	struct persist_stats st;
+	struct env b;
+	static const char mixed[] = "A 70686f6e656240656467652e74657374\n"
+				    "R zz 1 2\n"
+				    "Q what\n"
+				    "B 6161 edge 1 2 inside outside 10.1.0.10 20000 17 1 0 198.51.100.1 40000 -\n";
+
+	(void)state;
+	/* names: stable per (kind, key), kinds apart, only [a-f0-9:] */
+	assert_int_equal(sp_ha_name(PERSIST_REG, "k", n1, sizeof(n1)), 0);
+	assert_int_equal(sp_ha_name(PERSIST_REG, "k", n2, sizeof(n2)), 0);
+	assert_int_equal(sp_ha_name(PERSIST_CALL, "k", n3, sizeof(n3)), 0);
+	assert_string_equal(n1, n2);
+	assert_string_not_equal(n1, n3);
+	assert_int_equal(strlen(n1), SP_HA_NAME_LEN - 1);
+	assert_int_equal(strspn(n1 + 2, "0123456789abcdef"), SP_HA_NAME_LEN - 3);
+	assert_int_equal(sp_ha_name((enum persist_kind)'x', "k", n1, sizeof(n1)), -EINVAL);
+	assert_int_equal(sp_ha_name(PERSIST_REG, "k", n1, 10), -EINVAL);
+	/* encoding refuses what it could not give back */
+	assert_int_equal(sp_ha_encode("A a|b\n", 6, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sp_ha_encode("A ab", 4, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sp_ha_encode("A ab\n", 5, buf, 2), -ENOSPC);
+	assert_int_equal(sp_ha_encode("A ab\nR c\n", 9, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "A ab|R c");
+	assert_int_equal(sp_ha_decode("A ab|R c", 8, buf, sizeof(buf)), 9);
+	assert_string_equal(buf, "A ab\nR c\n");
+	assert_int_equal(sp_ha_decode("A a\nb", 5, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sp_ha_decode("A a\0b", 5, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sp_ha_decode("", 0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sp_ha_decode("A ab", 4, buf, 5), -ENOSPC);
+
+	env_up(&b);
+	do_register(&b, "phoneb", "reg-1", 1, "Contact: <sip:phoneb@10.1.0.10:5060>\r\n", &s1);
+	/* text that is not whole lines, or holds a NUL: refused whole */
+	assert_int_equal(persist_apply(b.ps, "A 6161", 6, NULL), -EINVAL);
+	assert_int_equal(persist_apply(b.ps, "A 61\0\n", 6, NULL), -EINVAL);
+	assert_int_equal(persist_apply(b.ps, "", 0, NULL), -EINVAL);
+	/* bad lines are counted and skipped; the good one (A: forget the
+	 * AoR's contacts) applies; a B line with no C line before it does not */
+	assert_int_equal(persist_apply(b.ps, mixed, sizeof(mixed) - 1, &st), -EINVAL);
+	assert_int_equal(st.lines, 4);
+	assert_int_equal(st.bad, 3);
+	assert_int_equal(registrar_lookup(b.reg, "phoneb@edge.test", mono_now, out, 8), 0);
+	/* a gone record whose text names nothing known changes nothing */
+	do_register(&b, "phoneb", "reg-2", 1, "Contact: <sip:phoneb@10.1.0.10:5060>\r\n", &s1);
+	assert_int_equal(persist_forget(b.ps, "Z 61\n", 5), -EINVAL);
+	assert_int_equal(persist_forget(b.ps, "A\n", 2), -EINVAL);
+	assert_int_equal(persist_forget(b.ps, "A 6161", 6), -EINVAL);
+	assert_int_equal(registrar_lookup(b.reg, "phoneb@edge.test", mono_now, out, 8), 1);
+	env_down(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1174,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_checks, setup, teardown),
 		cmocka_unit_test(test_conf_state_file),
 		cmocka_unit_test_setup_teardown(test_roundtrip_dialogs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_hostile, setup, teardown),
 	};
 
 	log_open("test_persist", LOG_CRIT, false);

@@ -562,6 +562,40 @@ static void test_media_choices(void **state)
 		 "t:3: media.on_natd_failure: \"503\" is not one of reject, pass");
 }
 
+/* ha.*: hastore's keys (checked by hastore_conf_check) and the modes */
+static void test_ha(void **state)
+{
+	(void)state;
+	load_ok(BASE);
+	assert_false(conf.ha.store.enabled);
+	assert_int_equal(conf.ha.mode, SPC_HA_PAIR);
+	assert_string_equal(conf.ha.store.prefix, "natedge:sipproxy");
+	load_ok(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"edge-a\"; role = \"active\"; };\n");
+	assert_true(conf.ha.store.enabled);
+	assert_int_equal(conf.ha.store.redis.port, 6379);
+	assert_int_equal(conf.ha.store.start, HASTORE_START_ACTIVE);
+	load_ok(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"a\"; mode = \"shared\";\n"
+		     "      peers = [ \"b\", \"c\" ]; };\n");
+	assert_int_equal(conf.ha.mode, SPC_HA_SHARED);
+	assert_int_equal(conf.ha.npeers, 2);
+	assert_string_equal(conf.ha.peers[1], "c");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; };\n", "ha.node: missing");
+	load_err(BASE "ha: { enabled = true; node = \"a\"; mode = \"cluster\"; redis = \"192.0.2.50:6379\"; };\n",
+		 "ha.mode: \"cluster\" is not one of pair, shared");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"a\"; peers = [ \"b\" ]; };\n",
+		 "ha.peers: only for mode = \"shared\"");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"a\"; mode = \"shared\";\n"
+		      "      peers = [ \"b\", \"a\", \"b\" ]; };\n", "\"a\" is this node");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"a\"; mode = \"shared\";\n"
+		      "      peers = [ \"b\", \"b\" ]; };\n", "\"b\" is listed twice");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; node = \"a\"; mode = \"shared\";\n"
+		      "      peers = [ \"b c\" ]; };\n", "is not a node name");
+	load_err(BASE "ha: { enabled = true; redis = \"192.0.2.50:6379\"; mode = \"shared\";\n"
+		      "      node = \"n23456789012345678901234567890\";\n"
+		      "      prefix = \"p23456789012345678901234567890123\"; };\n", "longer than 63 bytes");
+	load_err(BASE "ha: { enabled = true; node = \"a\"; wrong = 1; redis = \"192.0.2.50:6379\"; };\n", "ha.wrong");
+}
+
 static void test_strings(void **state)
 {
 	char text[2048], longs[300];
@@ -1283,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_wide_ints),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_media_choices),
+		cmocka_unit_test(test_ha),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_realm_names),
 		cmocka_unit_test(test_realm_prefixes),

@@ -424,3 +424,10 @@ nt_topo_down() {
 	rmdir "$state" 2>/dev/null || true
 	nt_msg "$topo with prefix '$P' down"
 }
+
+# More topologies, one file each (topo-NAME.sh: the same functions as above).
+for nt_topo_file in "$NT_LIB_DIR"/topo-*.sh; do
+	# shellcheck source=/dev/null
+	[[ -r $nt_topo_file ]] && . "$nt_topo_file"
+done
+unset nt_topo_file
