@@ -219,11 +219,6 @@ void fp_hook(struct fastpath *fp, struct xlate_ctx *x)
 	bind_set_change_hook(fp->bt, fp_forget, fp);
 }
 
-uint32_t fp_entries(const struct fastpath *fp)
-{
-	return fp ? (uint32_t)fp->st->fastpath_entries : 0;
-}
-
 /* Add what the program carried for e since the last read to its
  * bindings, as xlate's query_account() would have per packet. With
  * refresh, an outbound flow also refreshes its remote's permission (not

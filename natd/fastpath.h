@@ -84,7 +84,4 @@ struct fp_key;
 struct fp_val;
 bool fp_derive(const struct xlate_flow *f, struct fp_key *k, struct fp_val *v);
 
-/* Entries natd holds in the map now. */
-uint32_t fp_entries(const struct fastpath *fp);
-
 #endif

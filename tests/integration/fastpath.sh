@@ -73,6 +73,25 @@ binding_counts() {
 	B_BI=$(json_get "$IT_OUT/list-$1.out" counters.bytes_in "$line")
 }
 
+# stop_natd SIGNAL: signal natd, wait (bounded) until it is gone
+stop_natd() {
+	local pid=$IT_NATD_PID
+	kill "-$1" "$pid"
+	nt_poll 10 nt_pid_gone "$pid"
+	wait "$pid" 2>/dev/null
+}
+
+# start_natd CHECK CONF: natd again on CONF; the test ends if it does not start
+start_natd() {
+	if nt_natd_start "$IT_STATE" natd "$EDGE" "$2" 2>>"$IT_OUT/topo.log"; then
+		it_use_natd natd
+		it_pass "$1"
+	else
+		it_fail "$1" "natd did not start: $(tail -n 3 "$IT_OUT/topo.log")"
+		it_done
+	fi
+}
+
 # ------------------------------------------------------------ 1. a flow
 flow f1 41000 9000
 if [[ $F_GOT == "$N" ]] && in_pool "$F_SEEN"; then
@@ -102,11 +121,8 @@ if [[ $n == 2 ]]; then it_pass program_on_both_interfaces
 else it_fail program_on_both_interfaces "bpftool link show lists $n links to program $(prog_id)"; fi
 OLD_ID=$(prog_id)
 M=$F_SEEN
-pid=$IT_NATD_PID
 cp "$IT_OUT/natd.log" "$IT_OUT/natd.before-kill.log"
-kill -KILL "$pid"
-nt_poll 10 nt_pid_gone "$pid"
-wait "$pid" 2>/dev/null
+stop_natd KILL
 gone() { [[ $(attached "$1") == 0 ]] && ! prog_exists "$1"; }
 if [[ -n $OLD_ID ]] && nt_poll 5 gone "$OLD_ID"; then
 	it_pass kill9_no_stale_program
@@ -122,13 +138,7 @@ if [[ $(kv "$IT_OUT/s-stale.out" received) == 0 ]]; then
 else
 	it_fail kill9_old_mapping_not_translated "phB received phA's datagram to $M with natd dead"
 fi
-if nt_natd_start "$IT_STATE" natd "$EDGE" "$CONF" 2>>"$IT_OUT/topo.log"; then
-	it_use_natd natd
-	it_pass natd_restarted
-else
-	it_fail natd_restarted "natd did not start again: $(tail -n 3 "$IT_OUT/topo.log")"
-	it_done
-fi
+start_natd natd_restarted "$CONF"
 n=$(attached)
 if [[ $n == 2 && $(prog_id) != "$OLD_ID" ]]; then it_pass restart_attached_once
 else it_fail restart_attached_once "$n links to program $(prog_id) after the restart (before: $OLD_ID)"; fi
@@ -142,22 +152,13 @@ else
 fi
 
 # ------------------------------------------------------------ 3. no object
-pid=$IT_NATD_PID
 OLD_ID=$(prog_id)
-kill -TERM "$pid"
-nt_poll 10 nt_pid_gone "$pid"
-wait "$pid" 2>/dev/null
+stop_natd TERM
 if nt_poll 5 gone "$OLD_ID"; then it_pass exit_detaches
 else it_fail exit_detaches "a program is still attached after natd exited"; fi
 sed "s|object = \"[^\"]*\"|object = \"$IT_STATE/missing.bpf.o\"|" "$CONF" >"$IT_STATE/nofp.conf"
 cp "$IT_OUT/natd.log" "$IT_OUT/natd.before-missing.log"
-if nt_natd_start "$IT_STATE" natd "$EDGE" "$IT_STATE/nofp.conf" 2>>"$IT_OUT/topo.log"; then
-	it_use_natd natd
-	it_pass natd_starts_without_object
-else
-	it_fail natd_starts_without_object "natd did not start: $(tail -n 3 "$IT_OUT/topo.log")"
-	it_done
-fi
+start_natd natd_starts_without_object "$IT_STATE/nofp.conf"
 it_check missing_object_message "natd did not say why it runs without the fast path" \
 	grep -q "fastpath: BPF object $IT_STATE/missing.bpf.o: No such file or directory: using the TUN path only" "$IT_OUT/natd.log"
 flow f3 41004 9004
