@@ -33,11 +33,15 @@ fi
 secret=$IT_OUT/proxyA.secret
 (umask 077 && printf 's3cret-for-proxyA\n' >"$secret")
 
+# control.handshake_timeout: short, so the stall check is quick; a natd
+# under valgrind needs longer for a real TLS handshake, HELLO and AUTH
+hs=3
+[[ ${NT_NATD_WRAPPER:-} == *valgrind* ]] && hs=15
 conf=$IT_OUT/natd-tls.conf
 cat "$NT_ROOT/conf/natd-edge-test.conf" - >"$conf" <<EOC
 
 control: {
-  handshake_timeout = 2;
+  handshake_timeout = $hs;
   tcp_listen = "10.1.0.1:7070";
   tcp_allow = [ "10.1.0.0/24" ];
   tls_cert = "$pki/natd.crt";
@@ -163,29 +167,29 @@ else
 fi
 
 # 3. a stalled handshake (connect, say nothing) is cut off after
-# control.handshake_timeout (2 s) and counted
+# control.handshake_timeout ($hs s) and counted
 before=$(ctl_stat ctl_handshake_timeouts)
-stall=$(timeout 15 ip netns exec "$(it_ns phB)" "$NT_PY" - <<'PY' 2>&1
+stall=$(timeout 40 ip netns exec "$(it_ns phB)" "$NT_PY" - <<'PY' 2>&1
 import socket, time
 s = socket.create_connection(("10.1.0.1", 7070), timeout=5)
 s.sendall(b"\x16\x03\x01")  # the first bytes of a TLS record, then silence
 t0 = time.monotonic()
-s.settimeout(10)
+s.settimeout(30)
 try:
     data = s.recv(100)
     print("closed after %.1f s (%d bytes)" % (time.monotonic() - t0, len(data)))
 except socket.timeout:
-    print("still open after 10 s")
+    print("still open after 30 s")
 except ConnectionResetError:
     print("closed after %.1f s (reset)" % (time.monotonic() - t0))
 PY
 )
 it_log "stalled handshake: $stall"
-if [[ $stall =~ ^closed\ after\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] <= 5)) &&
+if [[ $stall =~ ^closed\ after\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] >= hs - 1 && BASH_REMATCH[1] <= hs + 3)) &&
 	(($(ctl_stat ctl_handshake_timeouts) > before)); then
 	it_pass tls_stalled_handshake_cut
 else
-	it_fail tls_stalled_handshake_cut "natd did not cut the stalled handshake within 5 s: $stall"
+	it_fail tls_stalled_handshake_cut "natd did not cut the stalled handshake after about $hs s: $stall"
 fi
 
 # 4. on the wire: the ClientHello's server name is there (the capture sees
@@ -208,6 +212,7 @@ fi
 # 5. sipproxy's control client (the async API) over TLS: it connects, and a
 # sipproxy with the wrong CA for natd does not
 if [[ -x $SIP_PROXY ]]; then
+	[[ -n ${NT_SIPPROXY_WRAPPER:-} ]] && SIP_PROXY_READY_TIMEOUT=40 # valgrind starts slowly
 	before=$(ctl_stat ctl_tls_handshakes)
 	spconf=$IT_OUT/sipproxy-tls.conf
 	sip_conf_edge "$spconf"
@@ -215,7 +220,7 @@ if [[ -x $SIP_PROXY ]]; then
 	if ! "$SIP_PROXY" -n -c "$spconf" >"$IT_OUT/sp-check.out" 2>&1; then
 		it_fail sipproxy_tls_config "sipproxy -n refused nats[].tls: $(cat "$IT_OUT/sp-check.out")"
 	elif sip_proxy_start proxy edge "$spconf" &&
-		nt_poll 10 grep -q 'natd edge: connected' "$IT_OUT/proxy.log"; then
+		nt_poll 20 grep -q 'natd edge: connected' "$IT_OUT/proxy.log"; then
 		it_check sipproxy_tls_to_natd "natd counted no TLS handshake for sipproxy" \
 			test "$(ctl_stat ctl_tls_handshakes)" -gt "${before:-0}"
 	else
@@ -224,7 +229,7 @@ if [[ -x $SIP_PROXY ]]; then
 	[[ -n $(sip_proxy_pid proxy) ]] && nt_stop_pid "$(sip_proxy_pid proxy)" sipproxy 5 >/dev/null 2>&1
 	sed -i "s|tls_ca = \"$pki/ca.crt\"|tls_ca = \"$pki/otherca.crt\"|" "$spconf"
 	if sip_proxy_start proxy2 edge "$spconf" &&
-		nt_poll 10 grep -q 'natd edge: connection failed: natd.s certificate did not verify' "$IT_OUT/proxy2.log"; then
+		nt_poll 20 grep -q 'natd edge: connection failed: natd.s certificate did not verify' "$IT_OUT/proxy2.log"; then
 		it_pass sipproxy_tls_wrong_ca_refused
 	else
 		it_fail sipproxy_tls_wrong_ca_refused "no 'certificate did not verify' from sipproxy: $(grep -m3 'natd edge' "$IT_OUT/proxy2.log")"
