@@ -240,7 +240,7 @@ else
 fi
 
 # 6. natd is up, and a reload (new context for new connections) keeps serving
-if it_natd_alive && kill -HUP "$IT_NATD_PID" && nt_poll 5 grep -q "configuration reloaded" "$IT_NATD_LOG" &&
+if it_natd_alive && kill -HUP "$IT_NATD_PID" && nt_poll 20 grep -q "configuration reloaded" "$IT_NATD_LOG" &&
 	tlsctl after-reload proxyA -- stats; then
 	it_pass natd_serves_after_reload
 else
