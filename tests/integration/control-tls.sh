@@ -192,6 +192,41 @@ else
 	it_fail tls_stalled_handshake_cut "natd did not cut the stalled handshake after about $hs s: $stall"
 fi
 
+# 3b. clients that hang up abruptly (a reset) in and right after the
+# handshake, without a certificate: natd writes its alert and close_notify
+# to dead sockets, and must live on (a SIGPIPE would kill it)
+abrupt=$(timeout 60 ip netns exec "$(it_ns phB)" "$NT_PY" - "$pki" <<'PY' 2>&1
+import socket, ssl, struct, sys, time
+pki = sys.argv[1]
+n = 0
+for i in range(10):
+    s = socket.create_connection(("10.1.0.1", 7070), timeout=5)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if i % 2:  # a good certificate: then requests before HELLO, each refused
+        ctx.load_cert_chain(pki + "/proxyA.crt", pki + "/proxyA.key")
+    t = ctx.wrap_socket(s, do_handshake_on_connect=False)
+    try:
+        t.do_handshake()
+        t.sendall(b"".join(b"NC\x01\x00\x00\x08\x00\x00\x00\x00\x00\x10" + struct.pack(">I", k + 1)
+                           for k in range(2000)))
+        time.sleep(0.01)
+    except (OSError, ssl.SSLError):
+        pass
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # a reset while natd answers
+    n += 1
+print("reset %d connections" % n)
+PY
+)
+it_log "abrupt clients: $abrupt"
+if it_natd_alive && tlsctl after-abrupt proxyA -- caps; then
+	it_pass tls_abrupt_clients_survived
+else
+	it_fail tls_abrupt_clients_survived "natd died or stopped answering after abrupt TLS clients ($abrupt)"
+fi
+
 # 4. on the wire: the ClientHello's server name is there (the capture sees
 # payload), the label that went inside the session is not
 if [[ -n $wire_pid ]]; then
@@ -240,10 +275,13 @@ else
 fi
 
 # 6. natd is up, and a reload (new context for new connections) keeps serving
-if it_natd_alive && kill -HUP "$IT_NATD_PID" && nt_poll 20 grep -q "configuration reloaded" "$IT_NATD_LOG" &&
-	tlsctl after-reload proxyA -- stats; then
-	it_pass natd_serves_after_reload
+if ! it_natd_alive; then
+	it_fail natd_serves_after_reload "natd (pid ${IT_NATD_PID:-?}) is not running"
+elif ! kill -HUP "$IT_NATD_PID" || ! nt_poll 20 grep -q "configuration reloaded" "$IT_NATD_LOG"; then
+	it_fail natd_serves_after_reload "no 'configuration reloaded' within 20 s of SIGHUP: $(grep -m2 'reload' "$IT_NATD_LOG")"
+elif ! tlsctl after-reload proxyA -- stats; then
+	it_fail natd_serves_after_reload "natctl over TLS failed after the reload: $(cat "$IT_OUT/after-reload.err")"
 else
-	it_fail natd_serves_after_reload "natd down or not answering over TLS after SIGHUP"
+	it_pass natd_serves_after_reload
 fi
 it_done
