@@ -2,6 +2,7 @@
  * privileged, drop privileges, announce readiness (pidfile), run. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A control client that hangs up while natd writes to it (OpenSSL
+	 * writes with write(): an alert, a close_notify) must cost an EPIPE,
+	 * not natd. */
+	signal(SIGPIPE, SIG_IGN);
 	log_open("natd", debug ? LOG_DEBUG : LOG_INFO, false);
 	if (conf_load(conf_path, &conf, stderr) < 0) {
 		fprintf(stderr, "natd: %s: configuration has errors\n", conf_path);

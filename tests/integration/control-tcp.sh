@@ -81,6 +81,8 @@ else
 fi
 it_check tcp_auth_failure_logged "natd did not log the failed authentication" \
 	grep -q 'failed to authenticate' "$IT_NATD_LOG"
+it_check tcp_plain_warned "natd did not warn that it listens in plain TCP" \
+	grep -q 'warning: control over plain TCP on 0.0.0.0:7070' "$IT_NATD_LOG"
 
 # 4. a source outside tcp_allow (phA, on the outside) is refused at accept
 if TCP_HOST=203.0.113.1:7070 tcpctl outside phA "$secret" proxyA caps; then

@@ -33,11 +33,15 @@ fi
 secret=$IT_OUT/proxyA.secret
 (umask 077 && printf 's3cret-for-proxyA\n' >"$secret")
 
+# control.handshake_timeout: short, so the stall check is quick; a natd
+# under valgrind needs longer for a real TLS handshake, HELLO and AUTH
+hs=3
+[[ ${NT_NATD_WRAPPER:-} == *valgrind* ]] && hs=15
 conf=$IT_OUT/natd-tls.conf
 cat "$NT_ROOT/conf/natd-edge-test.conf" - >"$conf" <<EOC
 
 control: {
-  handshake_timeout = 2;
+  handshake_timeout = $hs;
   tcp_listen = "10.1.0.1:7070";
   tcp_allow = [ "10.1.0.0/24" ];
   tls_cert = "$pki/natd.crt";
@@ -163,29 +167,64 @@ else
 fi
 
 # 3. a stalled handshake (connect, say nothing) is cut off after
-# control.handshake_timeout (2 s) and counted
+# control.handshake_timeout ($hs s) and counted
 before=$(ctl_stat ctl_handshake_timeouts)
-stall=$(timeout 15 ip netns exec "$(it_ns phB)" "$NT_PY" - <<'PY' 2>&1
+stall=$(timeout 40 ip netns exec "$(it_ns phB)" "$NT_PY" - <<'PY' 2>&1
 import socket, time
 s = socket.create_connection(("10.1.0.1", 7070), timeout=5)
 s.sendall(b"\x16\x03\x01")  # the first bytes of a TLS record, then silence
 t0 = time.monotonic()
-s.settimeout(10)
+s.settimeout(30)
 try:
     data = s.recv(100)
     print("closed after %.1f s (%d bytes)" % (time.monotonic() - t0, len(data)))
 except socket.timeout:
-    print("still open after 10 s")
+    print("still open after 30 s")
 except ConnectionResetError:
     print("closed after %.1f s (reset)" % (time.monotonic() - t0))
 PY
 )
 it_log "stalled handshake: $stall"
-if [[ $stall =~ ^closed\ after\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] <= 5)) &&
+if [[ $stall =~ ^closed\ after\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] >= hs - 1 && BASH_REMATCH[1] <= hs + 3)) &&
 	(($(ctl_stat ctl_handshake_timeouts) > before)); then
 	it_pass tls_stalled_handshake_cut
 else
-	it_fail tls_stalled_handshake_cut "natd did not cut the stalled handshake within 5 s: $stall"
+	it_fail tls_stalled_handshake_cut "natd did not cut the stalled handshake after about $hs s: $stall"
+fi
+
+# 3b. clients that hang up abruptly (a reset) in and right after the
+# handshake, without a certificate: natd writes its alert and close_notify
+# to dead sockets, and must live on (a SIGPIPE would kill it)
+abrupt=$(timeout 60 ip netns exec "$(it_ns phB)" "$NT_PY" - "$pki" <<'PY' 2>&1
+import socket, ssl, struct, sys, time
+pki = sys.argv[1]
+n = 0
+for i in range(10):
+    s = socket.create_connection(("10.1.0.1", 7070), timeout=5)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if i % 2:  # a good certificate: then requests before HELLO, each refused
+        ctx.load_cert_chain(pki + "/proxyA.crt", pki + "/proxyA.key")
+    t = ctx.wrap_socket(s, do_handshake_on_connect=False)
+    try:
+        t.do_handshake()
+        t.sendall(b"".join(b"NC\x01\x00\x00\x08\x00\x00\x00\x00\x00\x10" + struct.pack(">I", k + 1)
+                           for k in range(2000)))
+        time.sleep(0.01)
+    except (OSError, ssl.SSLError):
+        pass
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # a reset while natd answers
+    n += 1
+print("reset %d connections" % n)
+PY
+)
+it_log "abrupt clients: $abrupt"
+if it_natd_alive && tlsctl after-abrupt proxyA -- caps; then
+	it_pass tls_abrupt_clients_survived
+else
+	it_fail tls_abrupt_clients_survived "natd died or stopped answering after abrupt TLS clients ($abrupt)"
 fi
 
 # 4. on the wire: the ClientHello's server name is there (the capture sees
@@ -208,6 +247,7 @@ fi
 # 5. sipproxy's control client (the async API) over TLS: it connects, and a
 # sipproxy with the wrong CA for natd does not
 if [[ -x $SIP_PROXY ]]; then
+	[[ -n ${NT_SIPPROXY_WRAPPER:-} ]] && SIP_PROXY_READY_TIMEOUT=40 # valgrind starts slowly
 	before=$(ctl_stat ctl_tls_handshakes)
 	spconf=$IT_OUT/sipproxy-tls.conf
 	sip_conf_edge "$spconf"
@@ -215,7 +255,7 @@ if [[ -x $SIP_PROXY ]]; then
 	if ! "$SIP_PROXY" -n -c "$spconf" >"$IT_OUT/sp-check.out" 2>&1; then
 		it_fail sipproxy_tls_config "sipproxy -n refused nats[].tls: $(cat "$IT_OUT/sp-check.out")"
 	elif sip_proxy_start proxy edge "$spconf" &&
-		nt_poll 10 grep -q 'natd edge: connected' "$IT_OUT/proxy.log"; then
+		nt_poll 20 grep -q 'natd edge: connected' "$IT_OUT/proxy.log"; then
 		it_check sipproxy_tls_to_natd "natd counted no TLS handshake for sipproxy" \
 			test "$(ctl_stat ctl_tls_handshakes)" -gt "${before:-0}"
 	else
@@ -224,7 +264,7 @@ if [[ -x $SIP_PROXY ]]; then
 	[[ -n $(sip_proxy_pid proxy) ]] && nt_stop_pid "$(sip_proxy_pid proxy)" sipproxy 5 >/dev/null 2>&1
 	sed -i "s|tls_ca = \"$pki/ca.crt\"|tls_ca = \"$pki/otherca.crt\"|" "$spconf"
 	if sip_proxy_start proxy2 edge "$spconf" &&
-		nt_poll 10 grep -q 'natd edge: connection failed: natd.s certificate did not verify' "$IT_OUT/proxy2.log"; then
+		nt_poll 20 grep -q 'natd edge: connection failed: natd.s certificate did not verify' "$IT_OUT/proxy2.log"; then
 		it_pass sipproxy_tls_wrong_ca_refused
 	else
 		it_fail sipproxy_tls_wrong_ca_refused "no 'certificate did not verify' from sipproxy: $(grep -m3 'natd edge' "$IT_OUT/proxy2.log")"
@@ -235,10 +275,13 @@ else
 fi
 
 # 6. natd is up, and a reload (new context for new connections) keeps serving
-if it_natd_alive && kill -HUP "$IT_NATD_PID" && nt_poll 5 grep -q "configuration reloaded" "$IT_NATD_LOG" &&
-	tlsctl after-reload proxyA -- stats; then
-	it_pass natd_serves_after_reload
+if ! it_natd_alive; then
+	it_fail natd_serves_after_reload "natd (pid ${IT_NATD_PID:-?}) is not running"
+elif ! kill -HUP "$IT_NATD_PID" || ! nt_poll 20 grep -q "configuration reloaded" "$IT_NATD_LOG"; then
+	it_fail natd_serves_after_reload "no 'configuration reloaded' within 20 s of SIGHUP: $(grep -m2 'reload' "$IT_NATD_LOG")"
+elif ! tlsctl after-reload proxyA -- stats; then
+	it_fail natd_serves_after_reload "natctl over TLS failed after the reload: $(cat "$IT_OUT/after-reload.err")"
 else
-	it_fail natd_serves_after_reload "natd down or not answering over TLS after SIGHUP"
+	it_pass natd_serves_after_reload
 fi
 it_done
