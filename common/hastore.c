@@ -58,9 +58,16 @@ static const char write_lua[] =
 	"redis.call('PUBLISH', ARGV[5], table.concat(msg, '\\n'))\n"
 	"return {1, #KEYS - 2}\n";
 
-/* Promotion. KEYS: epoch, active; ARGV: node, active ttl. */
+/* Promotion. KEYS: epoch, active; ARGV: node, active ttl, the newest
+ * epoch this node has seen. Above that one even when Redis lost the key
+ * (restarted empty): the old active, which re-founds it at its own epoch,
+ * is then still fenced off. */
 static const char promote_lua[] =
 	"local e = redis.call('INCR', KEYS[1])\n"
+	"if e <= tonumber(ARGV[3]) then\n"
+	"  e = tonumber(ARGV[3]) + 1\n"
+	"  redis.call('SET', KEYS[1], e)\n"
+	"end\n"
 	"redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])\n"
 	"return e\n";
 
@@ -739,14 +746,15 @@ static void on_promote(redisAsyncContext *ac, void *reply, void *priv)
 
 static void do_promote(struct hastore *h)
 {
-	char ttl[16];
-	const char *argv[] = {"EVALSHA", h->sha_promote, "2", h->k_epoch, h->k_active, h->c.node, ttl};
+	char ttl[16], seen[24];
+	const char *argv[] = {"EVALSHA", h->sha_promote, "2", h->k_epoch, h->k_active, h->c.node, ttl, seen};
 
 	snprintf(ttl, sizeof(ttl), "%u", ACTIVE_TTL_MS);
+	snprintf(seen, sizeof(seen), "%" PRIu64, h->epoch);
 	if (h->promoting)
 		return;
 	h->promoting = true;
-	if (cmd_argv(h, on_promote, NULL, 7, argv, NULL) < 0)
+	if (cmd_argv(h, on_promote, NULL, 8, argv, NULL) < 0)
 		conn_lost(h, "cannot send");
 }
 

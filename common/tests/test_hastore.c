@@ -450,6 +450,36 @@ static void test_redis_away(void **state)
 	hastore_free(b.h);
 }
 
+/* Redis restarted empty while the active was cut off: a promotion still
+ * takes an epoch above every one the standby saw, so the old active
+ * (which would re-found the key at its own epoch) stays fenced off. */
+static void test_promote_after_redis_loss(void **state)
+{
+	struct node a, b;
+
+	(void)state;
+	NEED_REDIS();
+	pair_up(&a, &b);
+	assert_int_equal(stats_of(&b).epoch, 1);
+	hastore_free(a.h); /* the active is cut off */
+	redistest_kill(&rt);
+	assert_true(redistest_restart(&rt)); /* empty: no P:epoch */
+	RUN_UNTIL(b.resync_end >= 2, 8000);
+	hastore_promote(b.h);
+	RUN_UNTIL(writing(&b), 3000);
+	assert_true(writing(&b));
+	assert_int_equal(stats_of(&b).epoch, 2);
+
+	/* a node promoted after it takes 3: b's next write is refused */
+	node_start(&a, "a", HASTORE_START_STANDBY);
+	hastore_promote(a.h);
+	RUN_UNTIL(hastore_role(b.h) == HASTORE_STANDBY, 3000);
+	assert_int_equal(hastore_role(b.h), HASTORE_STANDBY);
+	assert_int_equal(stats_of(&a).epoch, 3);
+	hastore_free(a.h);
+	hastore_free(b.h);
+}
+
 /* Sentinel: the first sentinel is dead, the second names the master */
 static void test_sentinel(void **state)
 {
@@ -604,6 +634,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_after_redis_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sentinel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, NULL, teardown),
 	};

@@ -92,19 +92,6 @@ static uint32_t ip_of(const struct nc_ip *ip)
 	return v;
 }
 
-/* A UDP BIND for E=addr:port, inside -> outside. */
-static struct nc_bind req(const char *addr, uint16_t port)
-{
-	struct nc_bind r;
-	memset(&r, 0, sizeof(r));
-	r.spec.dir = NC_DIR_BOTH;
-	r.spec.proto = NC_PROTO_UDP;
-	strcpy(r.spec.in_realm, "inside");
-	strcpy(r.spec.ext_realm, "outside");
-	set_ip(&r.spec.ep.ip, addr);
-	r.spec.ep.port = port;
-	return r;
-}
 
 static void match(struct nc_match *m, const char *addr, uint8_t plen)
 {
@@ -136,7 +123,7 @@ static enum xlate_verdict udp(struct env *e, const char *src, uint16_t sport, ui
 static void test_terminating_binding_carries_packets(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r rep;
 
 	assert_int_equal(bind_ok(e, &e->user, &r, &rep), NC_ST_OK);
@@ -163,7 +150,7 @@ static void test_terminating_binding_carries_packets(void **state)
 static void test_repeat_request_renews_same_binding(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a, b;
 
 	assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
@@ -180,7 +167,7 @@ static void test_repeat_request_renews_same_binding(void **state)
 static void test_exact_port_prefer_failure_and_substitution(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000), r2 = req("10.1.0.11", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000), r2 = natdenv_req("10.1.0.11", 5000);
 	struct nc_bind_r a, b;
 
 	r.want = NC_WANT_PREFIX;
@@ -209,7 +196,7 @@ static void test_exact_port_prefer_failure_and_substitution(void **state)
 static void test_address_range(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.12", 6000);
+	struct nc_bind r = natdenv_req("10.1.0.12", 6000);
 	struct nc_bind_r a;
 
 	r.want = NC_WANT_RANGE;
@@ -228,7 +215,7 @@ static void test_address_range(void **state)
 static void test_rtp_pair(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 4001);
+	struct nc_bind r = natdenv_req("10.1.0.10", 4001);
 	struct nc_bind_r a;
 	struct nc_release rel = {0};
 	struct nc_status st;
@@ -256,7 +243,7 @@ static void test_rtp_pair(void **state)
 static void test_claim7_remote_filter(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
 	r.spec.nfilters = 1;
@@ -273,7 +260,7 @@ static void test_claim7_remote_filter(void **state)
 static void test_latch_learns_first_source(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	uint32_t m;
 
@@ -303,7 +290,7 @@ static void test_latch_learns_first_source(void **state)
 static void test_latch_window_passes(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	uint32_t m;
 
@@ -323,7 +310,7 @@ static void test_latch_window_passes(void **state)
 static void test_claim8_alternative_targets(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
 	r.spec.ntargets = 1;
@@ -353,7 +340,7 @@ static void test_claim8_alternative_targets(void **state)
 static void test_single_peer(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
 	r.spec.dir = NC_DIR_ORIG;
@@ -371,7 +358,7 @@ static void test_single_peer(void **state)
 static void test_transit_forces_pool(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
 	/* transit pool: M comes from the transit network's pool inside R2 */
@@ -392,20 +379,20 @@ static void test_transit_forces_pool(void **state)
 static void test_bad_requests(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 
 	strcpy(r.spec.ext_realm, "moon");
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNKNOWN_REALM);
-	r = req("203.0.113.5", 5000); /* not an inside address */
+	r = natdenv_req("203.0.113.5", 5000); /* not an inside address */
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
-	r = req("10.1.0.10", 5000);
+	r = natdenv_req("10.1.0.10", 5000);
 	strcpy(r.spec.ext_realm, "inside");
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_BAD_REQUEST);
-	r = req("10.1.0.10", 5000);
+	r = natdenv_req("10.1.0.10", 5000);
 	r.spec.ep.ip.af = NC_AF_IP6;
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
-	r = req("10.1.0.10", 5000);
+	r = natdenv_req("10.1.0.10", 5000);
 	r.spec.proto = 47;
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_UNSUPPORTED);
 	assert_int_equal(bind_count(e->nd.core->bt), 0);
@@ -414,27 +401,27 @@ static void test_bad_requests(void **state)
 static void test_policy_and_quota(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.200", 5000); /* outside the client's 10.1.0.0/25 */
+	struct nc_bind r = natdenv_req("10.1.0.200", 5000); /* outside the client's 10.1.0.0/25 */
 	struct nc_bind_r a;
 
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
-	r = req("10.1.0.10", 5000);
+	r = natdenv_req("10.1.0.10", 5000);
 	strcpy(r.spec.ext_realm, "dmz"); /* a realm it may not draw from */
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_NOT_AUTHORIZED);
 	for (uint16_t p = 0; p < 3; p++) {
-		r = req("10.1.0.10", (uint16_t)(5000 + 2 * p));
+		r = natdenv_req("10.1.0.10", (uint16_t)(5000 + 2 * p));
 		assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
 	}
-	r = req("10.1.0.10", 5100);
+	r = natdenv_req("10.1.0.10", 5100);
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->user, &r, &a), NC_ST_QUOTA_EXCEEDED);
 	/* an empty request is refused, not granted */
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->other, &(struct nc_bind){0}, &a) != NC_ST_OK, true);
 	/* a pair counts two: another client with the same quota of 3 gets one
 	 * pair (2), and a second pair (4 > 3) is refused */
-	r = req("10.1.0.20", 7000);
+	r = natdenv_req("10.1.0.20", 7000);
 	r.rtp_pair = true;
 	assert_int_equal(bind_ok(e, &e->other, &r, &a), NC_ST_OK);
-	r = req("10.1.0.20", 7010);
+	r = natdenv_req("10.1.0.20", 7010);
 	r.rtp_pair = true;
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->other, &r, &a), NC_ST_QUOTA_EXCEEDED);
 }
@@ -442,7 +429,7 @@ static void test_policy_and_quota(void **state)
 static void test_refresh_release_ownership(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	struct nc_refresh rf = {0};
 	struct nc_refresh_r rr;
@@ -475,7 +462,7 @@ static void gone(struct binding *b, void *arg)
 static void test_lease_expires(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	struct nc_refresh rf = {0};
 	struct nc_refresh_r rr;
@@ -494,7 +481,7 @@ static void test_lease_expires(void **state)
 	assert_int_equal(mgr_refresh(e->nd.core->mgr, &e->user, &rf, &rr), NC_ST_NOT_FOUND);
 	/* the owner's quota was given back: three more fit */
 	for (uint16_t p = 0; p < 3; p++) {
-		r = req("10.1.0.10", (uint16_t)(6000 + 2 * p));
+		r = natdenv_req("10.1.0.10", (uint16_t)(6000 + 2 * p));
 		assert_int_equal(bind_ok(e, &e->user, &r, &a), NC_ST_OK);
 	}
 }
@@ -510,7 +497,7 @@ static void test_pool_exhaustion(void **state)
 	for (unsigned i = 0; i < 50; i++) {
 		char addr[16];
 		snprintf(addr, sizeof(addr), "10.1.0.%u", 1 + i);
-		r = req(addr, 5000);
+		r = natdenv_req(addr, 5000);
 		strcpy(r.spec.transit, "carrier");
 		if (mgr_bind(e->nd.core->mgr, &e->admin, &r, &a) == NC_ST_OK)
 			ok++;
@@ -523,7 +510,7 @@ static void test_pool_exhaustion(void **state)
 static void test_dynamic_binding_replaced_and_static_conflicts(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	struct endpoint in = {pb_addr("10.1.0.20"), htons(5060)}, ext = {pb_addr("198.51.100.1"), htons(20050)};
 	int err;
@@ -534,7 +521,7 @@ static void test_dynamic_binding_replaced_and_static_conflicts(void **state)
 	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_DYNAMIC), 0);
 	assert_int_equal(bind_count_kind(e->nd.core->bt, BIND_MANAGED), 1);
 	assert_non_null(bind_insert(e->nd.core->bt, BIND_STATIC, IPPROTO_UDP, 0, in, 1, ext, clock_mono_s(), &err));
-	r = req("10.1.0.20", 5060);
+	r = natdenv_req("10.1.0.20", 5060);
 	assert_int_equal(mgr_bind(e->nd.core->mgr, &e->admin, &r, &a), NC_ST_CONFLICT);
 }
 
@@ -553,7 +540,7 @@ static void on_item(void *arg, const struct nc_item *it)
 static void test_list_visibility_and_counters(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 5000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 5000);
 	struct nc_bind_r a;
 	struct nc_list q = {0};
 	struct list_acc all = {0}, mine = {0};

@@ -56,19 +56,6 @@ static void set_ip(struct nc_ip *ip, const char *a)
 	inet_pton(AF_INET, a, ip->a);
 }
 
-static struct nc_bind req(const char *addr, uint16_t port)
-{
-	struct nc_bind r;
-
-	memset(&r, 0, sizeof(r));
-	r.spec.dir = NC_DIR_BOTH;
-	r.spec.proto = NC_PROTO_UDP;
-	strcpy(r.spec.in_realm, "inside");
-	strcpy(r.spec.ext_realm, "outside");
-	set_ip(&r.spec.ep.ip, addr);
-	r.spec.ep.port = port;
-	return r;
-}
 
 static int setup(void **state)
 {
@@ -206,7 +193,7 @@ static bool list_one(struct natdenv *n, uint32_t id, struct nc_item *out)
 static void test_kill_restores_everything_same_epoch(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r1 = req("10.1.0.10", 4000), r2 = req("10.1.0.11", 5000);
+	struct nc_bind r1 = natdenv_req("10.1.0.10", 4000), r2 = natdenv_req("10.1.0.11", 5000);
 	struct nc_bind_r g1, g2, g3;
 	struct statefile *sf;
 	struct statefile_result res;
@@ -235,7 +222,7 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	set_ip(&r2.spec.targets[0].to.ip, "10.1.0.12");
 	r2.spec.targets[0].to.port = 5002;
 	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r2, &g2), NC_ST_OK);
-	struct nc_bind r3 = req("10.1.0.13", 6000);
+	struct nc_bind r3 = natdenv_req("10.1.0.13", 6000);
 	assert_int_equal(mgr_bind(e->a.core->mgr, &e->proxy, &r3, &g3), NC_ST_OK);
 	assert_non_null(d2 = dyn(e, &e->a, "10.1.0.21", 3001));
 	d2id = d2->id;
@@ -287,7 +274,7 @@ static void test_kill_restores_everything_same_epoch(void **state)
 	struct nc_refresh_r rfr;
 	assert_int_equal(mgr_refresh(b.core->mgr, &e->proxy, &rf, &rfr), NC_ST_OK);
 	/* new ids do not collide with restored ones */
-	struct nc_bind r4 = req("10.1.0.14", 7000);
+	struct nc_bind r4 = natdenv_req("10.1.0.14", 7000);
 	struct nc_bind_r g4;
 	assert_int_equal(mgr_bind(b.core->mgr, &e->proxy, &r4, &g4), NC_ST_OK);
 	assert_true(g4.id > d3id && g4.id > g2.id);
@@ -299,7 +286,7 @@ static void test_kill_restores_everything_same_epoch(void **state)
 static void test_close_snapshot_restores(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 4000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 4000);
 	struct nc_bind_r g;
 	struct statefile *sf;
 	struct statefile_result res;
@@ -338,7 +325,7 @@ static void test_no_file(void **state)
 static void test_corrupt_lines_new_epoch(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 4000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 4000);
 	struct nc_bind_r g;
 	struct statefile *sf;
 	struct statefile_result res;
@@ -389,7 +376,7 @@ static void test_unknown_version(void **state)
 static void test_config_changed(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 4000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 4000);
 	struct nc_bind_r g;
 	struct statefile *sf;
 	struct statefile_result res;
@@ -411,7 +398,7 @@ static void test_config_changed(void **state)
 static void test_expired_grant_is_not_a_loss(void **state)
 {
 	struct env *e = *state;
-	struct nc_bind r = req("10.1.0.10", 4000);
+	struct nc_bind r = natdenv_req("10.1.0.10", 4000);
 	struct nc_bind_r g;
 	struct statefile_result res;
 	struct statefile *sf;

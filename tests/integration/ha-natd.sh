@@ -24,8 +24,9 @@
 
 it_require_root_net
 it_require_natd
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
 	it_skip_all "redis-server / redis-cli not installed (apt-get install redis-server)"
+fi
 
 P=$IT_PREFIX
 STATE=$(nt_state_dir "${P}ha-natd")
@@ -164,11 +165,11 @@ natd_conf edge-a active >"$IT_OUT/natdA.conf"
 natd_conf edge-b standby >"$IT_OUT/natdB.conf"
 it_check natd_n_accepts_ha_config "natd -n refused the ha section" \
 	"$NT_NATD" -n -c "$IT_OUT/natdA.conf"
-nt_natd_start "$STATE" natdA "${P}edgeA" "$IT_OUT/natdA.conf" 2>>"$IT_OUT/topo.log" &&
-	nt_natd_start "$STATE" natdB "${P}edgeB" "$IT_OUT/natdB.conf" 2>>"$IT_OUT/topo.log" || {
+if ! nt_natd_start "$STATE" natdA "${P}edgeA" "$IT_OUT/natdA.conf" 2>>"$IT_OUT/topo.log" ||
+	! nt_natd_start "$STATE" natdB "${P}edgeB" "$IT_OUT/natdB.conf" 2>>"$IT_OUT/topo.log"; then
 	it_fail natd_started "$(tail -n 5 "$IT_OUT/topo.log" | tr '\n' ' ')"
 	exit 1
-}
+fi
 IT_PIDS+=("$(nt_natd_pid "$STATE" natdA)" "$(nt_natd_pid "$STATE" natdB)")
 if nt_poll 10 hastat_eq A ha_active 1 && nt_poll 10 hastat_ge A ha_epoch 1 &&
 	nt_poll 10 hastat_ge B ha_resyncs 1; then
@@ -179,6 +180,7 @@ else
 	exit 1
 fi
 
+# shellcheck disable=SC2034 # read by it_use_natd and it_stats (lib.sh)
 IT_STATE=$STATE
 it_use_natd natdA
 if it_stats && [[ $(stat ha_active) == 1 && $(stat ha_epoch) == "$EPOCH_A" ]]; then
