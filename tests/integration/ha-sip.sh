@@ -85,18 +85,11 @@ vips_to() {
 	it_log "virtual addresses moved to edge$x"
 }
 
-uas_or_fail() {
-	local name=$1
-	if sip_uas "$@"; then return 0; fi
-	it_fail "${name}_uas_ready" "SIPp UAS did not start: $(tail -n 3 "$IT_OUT/$name.stdout" | tr '\n' ' ')"
-	return 1
-}
-
 # call_to_phoneb TAG PROXY_OUT: a short call phA -> phoneb@edge.test
 # through the proxy at PROXY_OUT; reports TAG_call.
 call_to_phoneb() {
 	local tag=$1 via=$2 port=$3
-	if uas_or_fail "$tag-phB" phB $PHB uas.xml --service phoneb --rtp-port $((20000 + port)); then
+	if sip_uas_or_fail "$tag-phB" phB $PHB uas.xml --service phoneb --rtp-port $((20000 + port)); then
 		sip_uac "$tag-phA" phA $PHA uac.xml --rtp-port $((30000 + port)) --service phoneb \
 			--proxy "$via:5060" --ruri edge.test
 		sip_wait "$tag-phA" 40; sip_wait "$tag-phB" 15
@@ -126,7 +119,7 @@ fi
 # ------------------------------------------------ b: a call through A, ended through B
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uac.xml" >"$IT_OUT/uac-long.xml"
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uas.xml" >"$IT_OUT/uas-long.xml"
-if uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --service phoneb --rtp-port 20020 --timeout 70; then
+if sip_uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --service phoneb --rtp-port 20020 --timeout 70; then
 	sip_uac b-phA phA $PHA "$IT_OUT/uac-long.xml" --rtp-port 30020 --timeout 70 \
 		--duration 20000 --proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid b-phA
