@@ -105,6 +105,7 @@ static const struct conftab_item items[] = {
 	ITEM("control.tcp_clients", &t_tcpclients, 0, CONF_MAX_CLIENTS, OFF(tcp_clients),
 	     0, 0, NULL, .off2 = OFF(ntcp_clients)),
 	ITEM("metrics.listen", &metrics_conf_listen, 0, 0, OFF(metrics_listen), METRICS_LISTEN_MAX, 0, ""),
+	HASTORE_CONF_ITEMS("ha", OFF(ha), "natedge:natd"),
 	ITEM("pcp.enable", &conftab_bool, 0, 1, OFF(pcp.enable), 0, 0, NULL),
 	ITEM("pcp.listen", &t_addrs, 0, PCP_LISTEN_MAX, OFF(pcp.listen),
 	     0, 0, NULL, .off2 = OFF(pcp.nlisten)),
@@ -126,7 +127,7 @@ static const struct conftab_item items[] = {
 	     0, 0, NULL, .off2 = OFF(nroutes_dev_prefixes)),
 };
 
-static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics"};
+static const char *const groups[] = {"tun", "log", "state", "table", "timeouts", "fragments", "control", "routes", "pcp", "metrics", "ha"};
 /* loaded by load_realms() and load_forwards() */
 static const struct conftab_list lists[] = {{.path = "realms"}, {.path = "forwards"}};
 static const char *const client_keys[] = {"user", "admin", "realms", "prefixes", "quota"};
@@ -795,6 +796,7 @@ int conf_load(const char *path, struct natd_conf *out, FILE *errs)
 	load_realms(&c, &cfg, out);
 	load_forwards(&c, &cfg, out);
 	check_cross(&c, &cfg, out);
+	hastore_conf_check(&c, &cfg, "ha", &out->ha);
 	out->frag.slot_bytes = (uint32_t)out->tun_mtu;
 	/* permissions: only dependent filtering needs them; by default two per
 	 * binding */

@@ -17,6 +17,7 @@
 #include "binding.h"
 #include "endpoint.h"
 #include "frag.h"
+#include "hastore.h"
 #include "pcp_server.h"
 #include "realm.h"
 
@@ -131,6 +132,8 @@ struct natd_conf {
 	unsigned nroutes_dev_prefixes;
 	/* PCP / NAT-PMP front-end */
 	struct pcp_conf pcp;
+	/* HA pair: state in Redis (ha.c); fixed at start */
+	struct hastore_conf ha;
 };
 
 /* Load and check path. Errors go to errs, one per line, as

@@ -85,6 +85,8 @@ struct ctl_server {
 	uint64_t replies[CTL_REQ_TYPES][NC_ST_MAX + 1];
 	struct conn *conns;
 	char path[108];
+	const struct ctl_ha_ops *ha; /* NULL: no HA (HA is refused) */
+	void *ha_arg;
 };
 
 static void conn_free(struct conn *c)
@@ -428,6 +430,42 @@ static void handle_auth(struct conn *c)
 	handshake_done(c);
 	send_msg(c, NC_MSG_AUTH_R, id, &r->u.auth_r);
 }
+/* HA (natctl ha): the pair's status, promote, demote; administrators
+ * only (the same as every command touching others' bindings). */
+static void handle_ha(struct conn *c, uint32_t id, const struct nc_ha *q, struct nc_stats_r *r)
+{
+	struct ctl_server *s = c->srv;
+
+	if (!c->pol->admin) {
+		send_refusal(c, NC_MSG_HA, id, NC_ST_NOT_AUTHORIZED, "HA commands need an administrator");
+		return;
+	}
+	if (!s->ha) {
+		send_refusal(c, NC_MSG_HA, id, NC_ST_UNSUPPORTED, "HA is off here (ha.enabled)");
+		return;
+	}
+	if (!strcmp(q->op, "promote")) {
+		log_notice("ha: promotion asked by %s", c->client.owner);
+		s->ha->promote(s->ha_arg);
+	} else if (!strcmp(q->op, "demote")) {
+		log_notice("ha: demotion asked by %s", c->client.owner);
+		s->ha->demote(s->ha_arg);
+	} else if (q->op[0]) {
+		send_refusal(c, NC_MSG_HA, id, NC_ST_BAD_REQUEST, "HA: promote, demote, or nothing (status)");
+		return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->st.code = NC_ST_OK;
+	r->st.epoch = mgr_epoch(s->m);
+	s->ha->stats(s->ha_arg, r);
+	send_msg(c, NC_MSG_HA_R, id, r);
+}
+
+void ctl_server_set_ha(struct ctl_server *s, const struct ctl_ha_ops *ops, void *arg)
+{
+	s->ha = ops;
+	s->ha_arg = arg;
+}
 
 /* One decoded request: admitted (handle_admit), then answered by type. */
 static void handle(struct conn *c)
@@ -473,7 +511,12 @@ static void handle(struct conn *c)
 	case NC_MSG_STATS:
 		mgr_stats(m, &r->u.stats_r);
 		ctl_server_stats(c->srv, &r->u.stats_r);
+		if (c->srv->ha)
+			c->srv->ha->stats(c->srv->ha_arg, &r->u.stats_r);
 		send_msg(c, NC_MSG_STATS_R, id, &r->u.stats_r);
+		break;
+	case NC_MSG_HA:
+		handle_ha(c, id, &q->u.ha, &r->u.stats_r);
 		break;
 	case NC_MSG_WATCH:
 		if (c->watch_reqid) {

@@ -38,6 +38,15 @@ int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct 
 		     struct ctl_server **out);
 void ctl_server_free(struct ctl_server *s);
 
+/* The HA pair's hooks (ha.c through daemon.c): STATS gets the ha_*
+ * counters, and HA (natctl ha) works; without them HA is refused. */
+struct ctl_ha_ops {
+	void (*stats)(void *arg, struct nc_stats_r *r);
+	void (*promote)(void *arg);
+	void (*demote)(void *arg);
+};
+void ctl_server_set_ha(struct ctl_server *s, const struct ctl_ha_ops *ops, void *arg);
+
 /* A configuration reload: rebuild the client policies (control.clients,
  * control.tcp_clients, control.tcp_allow) and control.max_clients from c.
  * Connections keep going under their client's new policy; one whose client

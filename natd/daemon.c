@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "natmetrics.h"
 #include "frag.h"
+#include "ha.h"
 #include "log.h"
 #include "pcp_server.h"
 #include "realm.h"
@@ -53,6 +54,7 @@ struct natd {
 	struct ctl_server *ctl;
 	struct pcp_server *pcp;
 	struct statefile *sf;
+	struct ha *ha;               /* ha.enabled; NULL: off */
 	struct metrics_srv *metrics; /* metrics.listen; NULL: off */
 	struct event_base *base;
 	struct event *ev_tun, *ev_tick;
@@ -80,6 +82,7 @@ static void emit_cb(void *arg, uint8_t *buf, size_t len)
 static void on_tun(evutil_socket_t fd, short what, void *arg)
 {
 	struct natd *n = arg;
+	bool standby = n->ha && ha_standby(n->ha); /* translates nothing */
 	(void)fd;
 	(void)what;
 
@@ -94,7 +97,9 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 			struct tun_buf *b = &n->bufs[i];
 			n->core->st.rx_packets++;
 			n->core->st.rx_bytes += b->len;
-			if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
+			if (standby)
+				stats_drop(&n->core->st, DROP_STANDBY);
+			else if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
 				send_pkt(n, b->data, b->len);
 		}
 		if (k < BATCH)
@@ -149,7 +154,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	bind_expire(n->core->bt, now, on_expire, n);
+	if (!n->ha || !ha_standby(n->ha)) /* a standby's copy follows the active's expiries */
+		bind_expire(n->core->bt, now, on_expire, n);
 	dropped = frag_expire(n->core->ft, now);
 	n->core->st.dropped[DROP_FRAG_TIMEOUT] += dropped;
 	if (n->c->stats_interval && now - n->last_stats >= (uint32_t)n->c->stats_interval) {
@@ -206,6 +212,23 @@ static void metrics_fill(void *arg, FILE *f)
 	natmetrics_write(f, n->core, n->ctl, n->pcp);
 }
 
+static void ha_ctl_stats(void *arg, struct nc_stats_r *r)
+{
+	ha_stats(arg, r);
+}
+
+static void ha_ctl_promote(void *arg)
+{
+	ha_promote(arg);
+}
+
+static void ha_ctl_demote(void *arg)
+{
+	ha_demote(arg);
+}
+
+static const struct ctl_ha_ops ha_ctl_ops = {ha_ctl_stats, ha_ctl_promote, ha_ctl_demote};
+
 static void on_usr1(void *arg)
 {
 	log_stats(arg);
@@ -261,8 +284,12 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 					     n->core->mgr, pcp_age)))
 			goto fail;
 	}
+	if (c->ha.enabled && !(n->ha = ha_open(n->base, &c->ha, n->core, n->sf)))
+		goto fail;
 	if (c->ctl_socket[0] && ctl_server_start(n->base, c, n->core->mgr, &n->ctl) < 0)
 		goto fail;
+	if (n->ha && n->ctl)
+		ctl_server_set_ha(n->ctl, &ha_ctl_ops, n->ha);
 	if (pcp_server_start(n->base, &c->pcp, n->core->mgr, &n->core->rs, pcp_age, &n->pcp) < 0)
 		goto fail;
 	if (c->metrics_listen[0] &&
@@ -292,6 +319,7 @@ void natd_free(struct natd *n)
 {
 	if (!n)
 		return;
+	ha_close(n->ha);        /* gives the observers back to the state file */
 	statefile_close(n->sf); /* first: tearing down below is not a change to save */
 	metrics_stop(n->metrics);
 	ctl_server_free(n->ctl);

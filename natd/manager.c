@@ -66,6 +66,8 @@ struct mgr {
 	unsigned watching;
 	mgr_persist_fn persist;
 	void *persist_arg;
+	bool standby;   /* HA standby: clients are refused, restores pass */
+	bool restoring; /* inside mgr_restore */
 };
 
 struct mgr *mgr_new(const struct mgr_conf *c, struct xlate_ctx *x)
@@ -685,6 +687,8 @@ uint16_t mgr_bind(struct mgr *m, struct mgr_client *c, const struct nc_bind *req
 
 	memset(rep, 0, sizeof(*rep));
 	st->epoch = m->epoch;
+	if (m->standby && !m->restoring)
+		return fail(st, NC_ST_TRY_AGAIN, MGR_STANDBY_REASON);
 	if ((status = bind_check(m, c->pol, req, &w, st)) != NC_ST_OK)
 		return status;
 
@@ -743,6 +747,10 @@ uint16_t mgr_refresh(struct mgr *m, struct mgr_client *c, const struct nc_refres
 	struct grant *g;
 
 	memset(rep, 0, sizeof(*rep));
+	if (m->standby) {
+		rep->st.epoch = m->epoch;
+		return fail(&rep->st, NC_ST_TRY_AGAIN, MGR_STANDBY_REASON);
+	}
 	if (!(g = owned_grant(m, c, req->epoch, req->id, &rep->st)))
 		return rep->st.code;
 	g->lifetime = clamp_lifetime(m, req->lifetime);
@@ -759,6 +767,10 @@ uint16_t mgr_release(struct mgr *m, struct mgr_client *c, const struct nc_releas
 	struct grant *g;
 
 	memset(rep, 0, sizeof(*rep));
+	if (m->standby) {
+		rep->epoch = m->epoch;
+		return fail(rep, NC_ST_TRY_AGAIN, MGR_STANDBY_REASON);
+	}
 	if (!(g = owned_grant(m, c, req->epoch, req->id, rep)))
 		return rep->code;
 	log_info("binding %u released by %s", g->id, c->owner);
@@ -775,6 +787,7 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 	struct nc_bind_r rep;
 	uint32_t now = clock_mono_s();
 	struct grant *g;
+	uint16_t status;
 
 	memset(st, 0, sizeof(*st));
 	st->epoch = m->epoch;
@@ -788,7 +801,10 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 	nc_ip_set4(&req.want_hi, r->ext.addr);
 	req.want_port = ntohs(r->ext.port);
 	req.prefer_failure = true;
-	if (mgr_bind(m, &c, &req, &rep) != NC_ST_OK) {
+	m->restoring = true;
+	status = mgr_bind(m, &c, &req, &rep);
+	m->restoring = false;
+	if (status != NC_ST_OK) {
 		*st = rep.st;
 		return st->code;
 	}
@@ -948,4 +964,19 @@ void mgr_caps(struct mgr *m, struct nc_caps_r *rep)
 			snprintf(rep->transits[rep->ntransits++], NC_NAME_MAX + 1, "%s",
 				 rs->realms[i].transit[k].name);
 	}
+}
+
+void mgr_set_standby(struct mgr *m, bool standby)
+{
+	m->standby = standby;
+}
+
+bool mgr_forget(struct mgr *m, uint32_t id)
+{
+	struct grant *g = grant_find(m, id);
+
+	if (!g)
+		return false;
+	grant_remove(m, g, NULL, NC_EV_RELEASED);
+	return true;
 }

@@ -127,6 +127,17 @@ uint16_t mgr_restore(struct mgr *m, const struct mgr_grant_rec *r, struct nc_sta
 /* The epoch of a natd that restarted with everything it held. */
 void mgr_set_epoch(struct mgr *m, uint64_t epoch);
 
+/* ---- HA (ha.c) ---- */
+
+#define MGR_STANDBY_REASON "this node is the HA standby: ask the active node"
+/* While standby, BIND, REFRESH and RELEASE from clients (control channel,
+ * PCP) fail with TRY_AGAIN and MGR_STANDBY_REASON; mgr_restore still
+ * works (the standby's copy of the active's grants). */
+void mgr_set_standby(struct mgr *m, bool standby);
+/* Remove grant id and its bindings (the active released it or it ended);
+ * false if there is none. */
+bool mgr_forget(struct mgr *m, uint32_t id);
+
 /* Describe b as a LIST item (for events and LIST). */
 void mgr_describe(struct mgr *m, const struct binding *b, struct nc_item *it);
 

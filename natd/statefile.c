@@ -72,9 +72,9 @@ static char *put_sp_addr(char *p, uint32_t a)
 	return p;
 }
 
-static void put_dynamic(struct journal *j, const struct binding *b)
+int statefile_fmt_dynamic(char *rec, const struct binding *b)
 {
-	char rec[96], *p = rec;
+	char *p = rec;
 
 	*p++ = 'D';
 	p = put_sp_u(p, b->id);
@@ -86,10 +86,18 @@ static void put_dynamic(struct journal *j, const struct binding *b)
 	p = put_sp_addr(p, b->ext.addr);
 	p = put_sp_u(p, ntohs(b->ext.port));
 	p = put_sp_u(p, b->tcp);
-	journal_put(j, rec, (size_t)(p - rec));
+	*p = 0;
+	return (int)(p - rec);
 }
 
-static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
+static void put_dynamic(struct journal *j, const struct binding *b)
+{
+	char rec[STATEFILE_DYN_MAX];
+
+	journal_put(j, rec, (size_t)statefile_fmt_dynamic(rec, b));
+}
+
+int statefile_fmt_grant(char *buf, size_t cap, const struct mgr_grant_rec *r)
 {
 	uint8_t req[REQ_MAX];
 	char reqhex[2 * REQ_MAX + 1], ownhex[2 * sizeof(r->owner) + 1], m[INET_ADDRSTRLEN];
@@ -99,13 +107,23 @@ static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
 
 	if (n < 0) {
 		log_warn("state file: binding %" PRIu32 " cannot be saved: %s", r->id, nc_strerror(n));
-		return;
+		return -1;
 	}
 	journal_hex_encode(reqhex, req, (size_t)n);
 	owner = journal_str_put(ownhex, r->owner);
 	inet_ntop(AF_INET, &r->ext.addr, m, sizeof(m));
-	journal_printf(j, "G %" PRIu32 " %" PRId64 " %s %u %s %s", r->id, wall, m, ntohs(r->ext.port),
-		       owner, reqhex);
+	n = snprintf(buf, cap, "G %" PRIu32 " %" PRId64 " %s %u %s %s", r->id, wall, m, ntohs(r->ext.port),
+		     owner, reqhex);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+static void put_grant(struct journal *j, const struct mgr_grant_rec *r)
+{
+	static char rec[STATEFILE_REC_MAX];
+	int n = statefile_fmt_grant(rec, sizeof(rec), r);
+
+	if (n > 0)
+		journal_put(j, rec, (size_t)n);
 }
 
 static void put_gone(struct journal *j, uint32_t id)
@@ -117,7 +135,7 @@ static void put_gone(struct journal *j, uint32_t id)
 	journal_put(j, rec, (size_t)(p - rec));
 }
 
-static void on_dynamic(void *arg, const struct binding *b, bool gone)
+void statefile_on_dynamic(void *arg, const struct binding *b, bool gone)
 {
 	struct statefile *s = arg;
 
@@ -127,7 +145,7 @@ static void on_dynamic(void *arg, const struct binding *b, bool gone)
 		put_dynamic(s->j, b);
 }
 
-static void on_grant(void *arg, const struct mgr_grant_rec *r, bool gone)
+void statefile_on_grant(void *arg, const struct mgr_grant_rec *r, bool gone)
 {
 	struct statefile *s = arg;
 
@@ -150,6 +168,12 @@ static void dump_grant(void *arg, const struct mgr_grant_rec *r)
 	d->n++;
 }
 
+int statefile_fmt_header(char *buf, size_t cap, uint64_t epoch, int64_t pcp_start)
+{
+	return snprintf(buf, cap, "natd-state %d epoch=%016" PRIx64 " pcp_start=%" PRId64, STATE_VERSION,
+			epoch, pcp_start);
+}
+
 static unsigned long dump(void *arg, struct journal *j)
 {
 	struct statefile *s = arg;
@@ -157,8 +181,9 @@ static unsigned long dump(void *arg, struct journal *j)
 	uint32_t cursor = 0;
 	struct binding *b;
 
-	journal_printf(j, "natd-state %d epoch=%016" PRIx64 " pcp_start=%" PRId64, STATE_VERSION,
-		       mgr_epoch(s->m), s->pcp_start);
+	char head[STATEFILE_DYN_MAX];
+
+	journal_put(j, head, (size_t)statefile_fmt_header(head, sizeof(head), mgr_epoch(s->m), s->pcp_start));
 	for (unsigned i = 0; i < s->rs->n; i++)
 		journal_printf(j, "R %u %s", i, s->rs->realms[i].name);
 	mgr_each_grant(s->m, dump_grant, &d);
@@ -186,8 +211,8 @@ struct statefile *statefile_open(const char *path, struct event_base *base,
 		free(s);
 		return NULL;
 	}
-	bind_set_observer(bt, on_dynamic, s);
-	mgr_set_persist(m, on_grant, s);
+	bind_set_observer(bt, statefile_on_dynamic, s);
+	mgr_set_persist(m, statefile_on_grant, s);
 	return s;
 }
 
@@ -303,12 +328,12 @@ static int header_line(struct loader *l, char *line)
 	return 0;
 }
 
-static int grant_line(struct loader *l, uint32_t id, char **f, int nf)
+/* A G record's fields into r (r->g allocated). 0 or -1. */
+static int parse_grant(struct loader *l, uint32_t id, char **f, int nf, struct rec *r)
 {
 	struct mgr_grant_rec *g;
 	uint8_t req[REQ_MAX];
 	long n;
-	struct rec *r;
 	uint64_t wall;
 
 	if (nf != 7 || !journal_u64(f[2], INT64_MAX, &wall) || !(g = calloc(1, sizeof(*g))))
@@ -321,15 +346,46 @@ static int grant_line(struct loader *l, uint32_t id, char **f, int nf)
 	}
 	g->id = id;
 	g->req = l->msg->u.bind;
-	if (!(r = rec_get(l, id))) {
-		free(g);
-		return -1;
-	}
-	rec_clear(r);
 	r->type = 'G';
 	r->wall_end = (int64_t)wall;
 	r->g = g;
 	return 0;
+}
+
+/* A D record's fields into r. 0 or -1. */
+static int parse_dynamic(char **f, int nf, struct rec *r)
+{
+	uint64_t v[4];
+	struct endpoint in, ext;
+
+	if (nf != 10 || !journal_u64(f[2], 255, &v[0]) || !journal_u64(f[3], 255, &v[1]) ||
+	    !journal_u64(f[6], 255, &v[2]) || !journal_u64(f[9], 255, &v[3]) || !ep(f[4], f[5], &in) ||
+	    !ep(f[7], f[8], &ext))
+		return -1;
+	r->type = 'D';
+	r->proto = (uint8_t)v[0];
+	r->r1 = (uint8_t)v[1];
+	r->r2 = (uint8_t)v[2];
+	r->tcp = (uint8_t)v[3];
+	r->in = in;
+	r->ext = ext;
+	return 0;
+}
+
+/* A D or G line (split into f) into r, id set. 0 or -1. */
+static int parse_rec(struct loader *l, char **f, int nf, struct rec *r)
+{
+	uint64_t id;
+
+	memset(r, 0, sizeof(*r));
+	if (nf < 2 || strlen(f[0]) != 1 || !journal_u64(f[1], UINT32_MAX - 1, &id) || id == 0)
+		return -1;
+	r->id = (uint32_t)id;
+	if (f[0][0] == 'G')
+		return parse_grant(l, r->id, f, nf, r);
+	if (f[0][0] == 'D')
+		return parse_dynamic(f, nf, r);
+	return -1;
 }
 
 static int record_line(void *arg, char *line)
@@ -337,8 +393,8 @@ static int record_line(void *arg, char *line)
 	struct loader *l = arg;
 	char *f[10];
 	int nf;
-	uint64_t id, v[6];
-	struct rec *r;
+	uint64_t id, v;
+	struct rec *r, tmp;
 
 	if (!l->header)
 		return header_line(l, line);
@@ -349,45 +405,31 @@ static int record_line(void *arg, char *line)
 		return -1;
 	if (f[0][0] == 'R') {
 		/* the file's index of a realm, mapped by name onto the running config */
-		if (nf != 3 || !journal_u64(f[1], 255, &v[0]))
+		if (nf != 3 || !journal_u64(f[1], 255, &v))
 			return -1;
-		l->realm_map[v[0]] = realm_find(l->rs, f[2]);
+		l->realm_map[v] = realm_find(l->rs, f[2]);
 		return 0;
 	}
-	if (!journal_u64(f[1], UINT32_MAX - 1, &id) || id == 0)
-		return -1;
-	switch (f[0][0]) {
-	case 'X':
-		if (nf != 2)
+	if (f[0][0] == 'X') {
+		if (nf != 2 || !journal_u64(f[1], UINT32_MAX - 1, &id) || id == 0)
 			return -1;
 		if (l->cap && (r = rec_slot(l, (uint32_t)id))->id)
 			rec_clear(r);
 		return 0;
-	case 'G':
-		return grant_line(l, (uint32_t)id, f, nf);
-	case 'D':
-		if (nf != 10 || !journal_u64(f[2], 255, &v[0]) || !journal_u64(f[3], 255, &v[1]) ||
-		    !journal_u64(f[6], 255, &v[2]) || !journal_u64(f[9], 255, &v[3]))
-			return -1;
-		struct endpoint in, ext;
-		if (!ep(f[4], f[5], &in) || !ep(f[7], f[8], &ext) || !(r = rec_get(l, (uint32_t)id)))
-			return -1;
-		rec_clear(r);
-		r->type = 'D';
-		r->proto = (uint8_t)v[0];
-		r->r1 = (uint8_t)v[1];
-		r->r2 = (uint8_t)v[2];
-		r->tcp = (uint8_t)v[3];
-		r->in = in;
-		r->ext = ext;
-		return 0;
-	default:
+	}
+	if (parse_rec(l, f, nf, &tmp) < 0)
+		return -1;
+	if (!(r = rec_get(l, tmp.id))) {
+		free(tmp.g);
 		return -1;
 	}
+	rec_clear(r);
+	*r = tmp;
+	return 0;
 }
 
 /* Make a dynamic binding again: its M reserved, its id kept. */
-static bool restore_dynamic(struct loader *l, struct bind_table *bt, const struct rec *r)
+static struct binding *restore_dynamic(struct loader *l, struct bind_table *bt, const struct rec *r)
 {
 	uint8_t r1 = l->realm_map[r->r1], r2 = l->realm_map[r->r2];
 	struct pool *pl;
@@ -397,14 +439,75 @@ static bool restore_dynamic(struct loader *l, struct bind_table *bt, const struc
 	if (r1 >= l->rs->n || r2 >= l->rs->n || pp < 0 || realm_classify(l->rs, r->in.addr) != r1 ||
 	    !(pl = realm_pool_of(&l->rs->realms[r2], r->ext.addr)) ||
 	    pool_reserve(pl, (enum pool_proto)pp, r->ext) < 0)
-		return false;
+		return NULL;
 	if (!(b = bind_insert(bt, BIND_DYNAMIC, r->proto, r1, r->in, r2, r->ext, clock_mono_s(), &err))) {
 		pool_release(pl, (enum pool_proto)pp, r->ext);
-		return false;
+		return NULL;
 	}
 	bind_set_id(bt, b, r->id);
 	b->tcp = r->tcp;
-	return true;
+	return b;
+}
+
+void statefile_peer_init(struct statefile_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (unsigned i = 0; i < 256; i++)
+		p->realm_map[i] = (uint8_t)i; /* until R records say otherwise: the same config */
+}
+
+int statefile_make(struct statefile_peer *p, struct realm_set *rs, struct bind_table *bt,
+		   struct mgr *m, char *line, uint32_t *id, struct binding **made)
+{
+	struct loader l = {.rs = rs, .header = true, .version_ok = true};
+	char *f[10];
+	int nf, rc = -1;
+	struct rec r;
+	struct nc_status st;
+
+	*id = 0;
+	*made = NULL;
+	if (!strncmp(line, "natd-state ", 11)) {
+		l.header = false;
+		if (header_line(&l, line) < 0)
+			return -1;
+		p->epoch = l.epoch;
+		p->have_epoch = true;
+		return 0;
+	}
+	memcpy(l.realm_map, p->realm_map, sizeof(l.realm_map));
+	if ((nf = journal_fields(line, f, 10)) < 2)
+		return -1;
+	if (!strcmp(f[0], "R")) {
+		uint64_t v;
+		if (nf != 3 || !journal_u64(f[1], 255, &v))
+			return -1;
+		p->realm_map[v] = realm_find(rs, f[2]);
+		return 0;
+	}
+	if (!(l.msg = malloc(sizeof(*l.msg))))
+		return -1;
+	if (parse_rec(&l, f, nf, &r) < 0)
+		goto out;
+	*id = r.id;
+	if (r.type == 'D') {
+		if ((*made = restore_dynamic(&l, bt, &r)))
+			rc = 0;
+	} else {
+		int64_t left = r.wall_end - (int64_t)time(NULL);
+		if (left > 0) {
+			r.g->deadline = clock_mono_s() + (uint32_t)(left > 7 * 86400 ? 7 * 86400 : left);
+			if (mgr_restore(m, r.g, &st) == NC_ST_OK)
+				rc = 0;
+			else
+				log_debug("ha: binding %" PRIu32 " of %s not made: %s", r.id, r.g->owner,
+					  st.reason);
+		}
+	}
+out:
+	free(r.g);
+	free(l.msg);
+	return rc;
 }
 
 void statefile_restore(const char *path, struct realm_set *rs, struct bind_table *bt,

@@ -36,6 +36,7 @@
 #define NATD_STATEFILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -43,6 +44,8 @@ struct realm_set;
 struct bind_table;
 struct mgr;
 struct statefile;
+struct binding;
+struct mgr_grant_rec;
 
 struct statefile_result {
 	bool found;                /* there was a state file */
@@ -66,6 +69,40 @@ void statefile_restore(const char *path, struct realm_set *rs, struct bind_table
 struct statefile *statefile_open(const char *path, struct event_base *base,
 				 struct realm_set *rs, struct bind_table *bt, struct mgr *m,
 				 uint32_t pcp_age);
+
+/* ---- the records one at a time (HA replication, ha.c) ---- */
+
+#define STATEFILE_DYN_MAX 96     /* a D record, or the header, with its NUL */
+#define STATEFILE_REC_MAX 8192   /* any record (JOURNAL_LINE_MAX) */
+
+/* The header line "natd-state 1 epoch=<hex> pcp_start=<unix time>";
+ * its length. */
+int statefile_fmt_header(char *buf, size_t cap, uint64_t epoch, int64_t pcp_start);
+/* b's D record into rec (STATEFILE_DYN_MAX bytes); its length. */
+int statefile_fmt_dynamic(char *rec, const struct binding *b);
+/* r's G record into buf; its length, or -1 (logged). */
+int statefile_fmt_grant(char *buf, size_t cap, const struct mgr_grant_rec *r);
+
+/* The observers statefile_open() installs, for a module that installs its
+ * own and passes every change on (arg: the struct statefile). */
+void statefile_on_dynamic(void *arg, const struct binding *b, bool gone);
+void statefile_on_grant(void *arg, const struct mgr_grant_rec *r, bool gone);
+
+/* What is known of another natd whose records are made live here. */
+struct statefile_peer {
+	uint8_t realm_map[256]; /* its realm index -> ours (R records) */
+	uint64_t epoch;         /* from its header */
+	bool have_epoch;
+};
+void statefile_peer_init(struct statefile_peer *p);
+/* One record line of p made live here, as a restore would: the header
+ * (epoch noted in p), R (realm mapped), D (the dynamic binding at the same
+ * M with the same id), G (the grant at the same M, id, owner, conditions,
+ * lease end, through mgr_restore). The id must not be in use. *id: the
+ * record's id (0 for the others); *made: the D record's binding. 0, or -1
+ * (bad line, or not made). line is split in place. */
+int statefile_make(struct statefile_peer *p, struct realm_set *rs, struct bind_table *bt,
+		   struct mgr *m, char *line, uint32_t *id, struct binding **made);
 
 /* Stop saving: detach from the table and the manager, write a final
  * snapshot (so a graceful stop leaves the smallest file) and close. */

@@ -29,6 +29,7 @@ const char *const stats_drop_names[DROP__N] = {
 	[DROP_FRAG_UNKNOWN] = "frag_unknown",
 	[DROP_SAME_REALM] = "same_realm",
 	[DROP_TX_ERROR] = "tx_error",
+	[DROP_STANDBY] = "standby",
 };
 
 uint64_t stats_dropped_total(const struct natd_stats *s)

@@ -35,6 +35,7 @@ enum drop_reason {
 	DROP_FRAG_UNKNOWN,   /* fragment of a datagram natd cannot translate */
 	DROP_SAME_REALM,     /* neither address needs translating */
 	DROP_TX_ERROR,       /* write to the TUN failed */
+	DROP_STANDBY,        /* HA standby: translates nothing until promoted */
 	DROP__N
 };
 

@@ -469,6 +469,18 @@ int nc_client_stats(struct nc_client *cl, struct nc_stats_r *rep, unsigned timeo
 		       NULL);
 }
 
+int nc_client_ha(struct nc_client *cl, const char *op, struct nc_stats_r *rep, unsigned timeout_ms)
+{
+	struct nc_ha req;
+
+	memset(&req, 0, sizeof(req));
+	if (op && strlen(op) >= sizeof(req.op))
+		return NC_E_RANGE;
+	if (op)
+		snprintf(req.op, sizeof(req.op), "%s", op);
+	return request(cl, NC_MSG_HA, &req, rep, deadline_of(timeout_ms), false, NULL, NULL, NULL);
+}
+
 int nc_client_caps(struct nc_client *cl, struct nc_caps_r *rep, unsigned timeout_ms)
 {
 	return request(cl, NC_MSG_CAPS, NULL, rep, deadline_of(timeout_ms), false, NULL, NULL,

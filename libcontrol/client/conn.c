@@ -152,6 +152,7 @@ size_t nc_reply_size(uint16_t req_type)
 	case NC_MSG_LIST:
 		return sizeof(struct nc_list_r);
 	case NC_MSG_STATS:
+	case NC_MSG_HA:
 		return sizeof(struct nc_stats_r);
 	default:
 		return 0;

@@ -199,6 +199,7 @@ static const struct rule r_event[] = {ITEM_RULES, {NC_T_EVENT_TYPE, REQ, 1}, {NC
 static const struct rule r_list_r[] = {STATUS_RULES, {NC_T_COUNT, REQ | RES, 1}};
 static const struct rule r_stats_r[] = {STATUS_RULES, {NC_T_STAT, RES, NC_STATS_MAX}};
 static const struct rule r_watch[] = {{NC_T_EVENT_MASK, 0, 1}};
+static const struct rule r_ha[] = {{NC_T_NAME, 0, 1}};
 
 #define MAX_RULES 24
 _Static_assert(NELEM(r_event) <= MAX_RULES, "MAX_RULES too small");
@@ -220,6 +221,7 @@ static const struct schema schemas[] = {
 	S(LIST, r_list),           S(LIST_ITEM, r_item),      S(LIST_R, r_list_r),
 	S0(STATS),                 S(STATS_R, r_stats_r),     S(WATCH, r_watch),
 	S(WATCH_R, r_status),      S(EVENT, r_event),         S(ERROR, r_status),
+	S(HA, r_ha),               S(HA_R, r_stats_r),
 };
 
 static const struct schema *schema_of(uint16_t type)
@@ -357,7 +359,11 @@ static void view_of(uint16_t type, void *body, struct view *v)
 		v->count = &((struct nc_list_r *)body)->count;
 		break;
 	case NC_MSG_STATS_R:
+	case NC_MSG_HA_R:
 		v->stats = body;
+		break;
+	case NC_MSG_HA:
+		v->name = ((struct nc_ha *)body)->op;
 		break;
 	case NC_MSG_WATCH:
 		v->mask = &((struct nc_watch *)body)->mask;
@@ -1131,5 +1137,5 @@ const char *nc_msg_name(uint16_t type)
 
 bool nc_msg_is_request(uint16_t type)
 {
-	return type >= NC_MSG_HELLO && type <= NC_MSG_WATCH;
+	return type >= NC_MSG_HELLO && type <= NC_MSG_HA;
 }

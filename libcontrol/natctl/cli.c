@@ -60,6 +60,9 @@ static const char usage[] =
 	"                            print binding events as they happen (LIST: any of\n"
 	"                            created,refreshed,released,expired) until SIGINT,\n"
 	"                            N events or S seconds\n"
+	"  ha [status|promote|demote]  the HA pair (natd with ha.enabled; natd's\n"
+	"                            administrators): role, epoch, replication lag\n"
+	"                            and counters, after promoting or demoting\n"
 	"\n"
 	"MATCH is IPv4[/LEN][:PORT[-PORT]], [IPv6[/LEN]][:PORT[-PORT]] or IPv6[/LEN].\n"
 	"\n"
@@ -600,6 +603,17 @@ static int parse_cmd(struct ps *p, struct cli *c)
 			c->json = true;
 			continue;
 		}
+		if (c->cmd == CLI_HA && (a[0] != '-' || a[1] == '\0')) {
+			if (c->ha_op || !strcmp(a, "status")) {
+				if (c->ha_op || p->i + 1 < p->argc)
+					return fail(p, "ha: one of status, promote, demote");
+				continue;
+			}
+			if (strcmp(a, "promote") && strcmp(a, "demote"))
+				return fail(p, "ha: unknown subcommand %s (status, promote, demote)", a);
+			c->ha_op = a;
+			continue;
+		}
 		if (a[0] != '-' || a[1] == '\0') {
 			if ((c->cmd != CLI_REFRESH && c->cmd != CLI_RELEASE) || have_id)
 				return fail(p, "%s: unexpected argument %s", c->cmd_name, a);
@@ -694,7 +708,7 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
 	static const char *const cmds[] = {[CLI_BIND] = "bind",       [CLI_REFRESH] = "refresh",
 					   [CLI_RELEASE] = "release", [CLI_LIST] = "list",
 					   [CLI_STATS] = "stats",     [CLI_CAPS] = "caps",
-					   [CLI_WATCH] = "watch"};
+					   [CLI_WATCH] = "watch",     [CLI_HA] = "ha"};
 	struct ps p = {.argc = argc, .argv = argv, .i = 1, .err = err, .errlen = errlen};
 	int r, w;
 
@@ -750,7 +764,7 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
 	if (c->secret_file && !c->tcp)
 		return fail(&p, "-k goes with -t");
 	if (p.i >= argc)
-		return fail(&p, "no command (bind, refresh, release, list, stats, caps, watch)");
+		return fail(&p, "no command (bind, refresh, release, list, stats, caps, watch, ha)");
 	if ((w = word(argv[p.i], cmds, NWORDS(cmds))) < 0)
 		return fail(&p, "unknown command %s", argv[p.i]);
 	c->cmd = (enum cli_cmd)w;

@@ -22,6 +22,7 @@ enum cli_cmd {
 	CLI_STATS,
 	CLI_CAPS,
 	CLI_WATCH,
+	CLI_HA,
 };
 
 /* cli_parse() results besides 0. */
@@ -47,6 +48,7 @@ struct cli {
 	struct nc_watch watch;   /* watch */
 	unsigned count;          /* watch: stop after this many events (0: never) */
 	unsigned timeout_s;      /* watch: stop after this long (0: never) */
+	const char *ha_op;       /* ha: "promote", "demote", or NULL (status) */
 };
 
 /* Parse argv into *c. 0, CLI_HELP, CLI_VERSION or CLI_USAGE (err, errlen:

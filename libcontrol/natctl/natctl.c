@@ -184,6 +184,22 @@ static int run(const struct cli *c, struct nc_client *cl)
 			return r;
 		break;
 	}
+	case CLI_HA: {
+		struct nc_stats_r *st = malloc(sizeof(*st));
+
+		if (!st)
+			return conn_error(c->cmd_name, -ENOMEM);
+		if ((r = nc_client_ha(cl, c->ha_op, st, REQ_TIMEOUT_MS)) == 0) {
+			if (st->st.code != NC_ST_OK)
+				r = refused(c, &st->st);
+			else
+				fmt_stats(stdout, st, c->json);
+		}
+		free(st);
+		if (r >= 0)
+			return r;
+		break;
+	}
 	case CLI_CAPS:
 		if ((r = nc_client_caps(cl, &rep.caps, REQ_TIMEOUT_MS)) < 0)
 			break;

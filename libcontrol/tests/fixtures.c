@@ -425,6 +425,31 @@ static void stats_r_max(struct nc_msg *m)
 	}
 }
 
+static void ha(struct nc_msg *m)
+{
+	m->type = NC_MSG_HA;
+}
+
+static void ha_promote(struct nc_msg *m)
+{
+	m->type = NC_MSG_HA;
+	snprintf(m->u.ha.op, sizeof(m->u.ha.op), "promote");
+}
+
+static void ha_r(struct nc_msg *m)
+{
+	static const char *const names[] = {"ha_active", "ha_epoch", "ha_lag_ms"};
+	struct nc_stats_r *s = &m->u.stats_r;
+
+	m->type = NC_MSG_HA_R;
+	status(&s->st, NC_ST_OK, "");
+	s->n = 3;
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(s->stats[i].name, sizeof(s->stats[i].name), "%s", names[i]);
+		s->stats[i].value = i + 1;
+	}
+}
+
 static void watch(struct nc_msg *m)
 {
 	m->type = NC_MSG_WATCH;
@@ -492,6 +517,9 @@ static const struct {
 	{"watch_r", watch_r},
 	{"event", event},
 	{"error", error},
+	{"ha", ha},
+	{"ha_promote", ha_promote},
+	{"ha_r", ha_r},
 };
 
 unsigned fx_count(void)

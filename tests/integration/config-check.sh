@@ -64,6 +64,13 @@ user = \"nobody\";
 colour = \"blue\";
 $base_realms"
 
+# the ha group (common/hastore.c): an address natd would have to resolve,
+# and enabled without a node name
+bad_case ha_redis_hostname 6 'ha\.redis' "$base_realms
+ha: { redis = \"redis.example:6379\"; };"
+bad_case ha_enabled_without_node 6 'ha\.node' "$base_realms
+ha: { enabled = true; redis = \"192.0.2.50:6379\"; };"
+
 bad_case unknown_group_member 1 'tun\.nmae' "tun: { nmae = \"natd0\"; };
 $base_realms"
 

@@ -75,11 +75,21 @@ c_strings() { grep -o '"[^"]*"' | tr -d '"'; }
 
 # ------------------------------------------------------------ accepted settings
 
+# hastore_items FILE: the settings of each HASTORE_CONF_ITEMS("group", ...)
+# row of FILE (the shared "ha" group, its keys in common/hastore.h).
+hastore_items() {
+	local g
+	for g in $(grep -o 'HASTORE_CONF_ITEMS("[^"]*"' "$1" | c_strings); do
+		grep -o 'G "\.[a-z_]*"' "$NT_ROOT/common/hastore.h" | sed 's/^G "\.\(.*\)"/\1/' | sed "s/^/$g./"
+	done
+}
+
 # natd: items[] paths (ITEM rows), lists[] paths (loaded by hand), the key
 # tables.
 natd_accepted() {
 	local line name parent
 	c_block "$NATD_C" '^static const struct conftab_item items\[\] = \{' | grep -o '^[[:space:]]*ITEM("[^"]*"' | c_strings
+	hastore_items "$NATD_C"
 	grep '^static const struct conftab_list lists\[\] = ' "$NATD_C" | grep -o '\.path = "[^"]*"' | c_strings
 	# key tables: static const char *const X_keys[] = {"a", "b", ...};
 	awk '/^static const char \*const [a-z_]*_keys\[\] = \{/ { on = 1; buf = "" }
@@ -101,21 +111,10 @@ natd_accepted() {
 }
 
 # sipproxy: items[] paths, lists[] paths and, under each, its key table.
-# hastore_rows GROUP...: the settings a HASTORE_CONF_ITEMS("GROUP", ...) row
-# stands for (the macro's rows in common/hastore.h), for each GROUP.
-hastore_rows() {
-	local g
-	for g in "$@"; do
-		sed -n '/^#define HASTORE_CONF_ITEMS/,/^$/p' "$NT_ROOT/common/hastore.h" |
-			grep -o 'G "\.[a-z_]*"' | sed "s/^G \"\./$g./; s/\"\$//"
-	done
-}
-
 sp_accepted() {
 	local path table
 	c_block "$SP_C" '^static const struct conftab_item items\[\] = \{' | grep -o '\.path = "[^"]*"' | c_strings
-	hastore_rows $(c_block "$SP_C" '^static const struct conftab_item items\[\] = \{' |
-		grep -o 'HASTORE_CONF_ITEMS("[a-z_]*"' | cut -d'"' -f2)
+	hastore_items "$SP_C"
 	c_block "$SP_C" '^static const struct conftab_list lists\[' |
 		sed -n 's/.*\[L_[A-Z]*\] = {"\([^"]*\)", *\([a-z_]*_keys\),.*/\1 \2/p' |
 		while read -r path table; do

@@ -11,7 +11,8 @@
 #   - natedge-ha-notify: sh -n (and shellcheck when installed); with a
 #     stand-in natctl and sipproxy: "master" promotes natd before sipproxy,
 #     "backup"/"fault"/"stop" demote sipproxy before natd, each logged with
-#     its exit status; "check" fails only when the node is VRRP MASTER
+#     its exit status; concurrent runs (keepalived starts them so) act on
+#     the latest state recorded; "check" fails only when the node is VRRP MASTER
 #     (for more than 3 s) while its natd is standby, and recovers; a bad
 #     state word is a usage error.
 . "$(dirname "$0")/lib.sh"
@@ -77,14 +78,15 @@ else
 	it_skip notify_shellcheck "shellcheck not installed"
 fi
 
-# stand-ins: each records its arguments in CALLS; natctl's role is ROLE's content
+# stand-ins: each records its arguments in CALLS; natctl's ha_active is ACTIVE's content
 D=$IT_OUT/notify
 rm -rf "$D"
 mkdir -p "$D/state"
 cat >"$D/natctl" <<EOS
 #!/bin/sh
 echo "natctl \$*" >>"$D/calls"
-case "\$*" in *"ha status"*) echo "{\"role\":\"\$(cat "$D/role")\",\"epoch\":\"7\"}" ;; esac
+[ -e "$D/slow" ] && sleep 1
+case "\$*" in *"ha status"*) echo "ha_active \$(cat "$D/active")"; echo "ha_epoch 7" ;; esac
 exit 0
 EOS
 cat >"$D/sipproxy" <<EOS
@@ -121,23 +123,39 @@ natctl -s $D/ctl.sock ha demote"
 done
 
 # check: MASTER + natd standby (for more than 3 s) = fenced
-echo active >"$D/role"
+echo 1 >"$D/active"
 run master >/dev/null
-echo standby >"$D/role"
+echo 0 >"$D/active"
 run check
 it_check "notify_check_grace_after_promote" "check failed within 3 s of the promotion" test $? = 0
 touch -d '10 seconds ago' "$D/state/vrrp-state"
 run check
 it_check notify_check_fails_when_fenced "check passed while MASTER with natd standby" test $? = 1
 it_check notify_check_logs_fenced_once "no 'fenced' log line" grep -q 'fenced by a newer epoch' "$D/log"
-echo active >"$D/role"
+echo 1 >"$D/active"
 run check
 it_check notify_check_ok_when_active "check failed while MASTER with natd active" test $? = 0
-echo standby >"$D/role"
+echo 0 >"$D/active"
 run backup >/dev/null
 touch -d '10 seconds ago' "$D/state/vrrp-state"
 run check
 it_check notify_check_ok_when_backup "check failed while BACKUP with natd standby" test $? = 0
+# keepalived runs notify scripts concurrently: a slow "backup" still running
+# when "master" comes must not have the last word
+rm -f "$D/state/vrrp-state"
+: >"$D/calls"
+touch "$D/slow"
+run backup &
+bg=$!
+nt_poll 5 grep -qx backup "$D/state/vrrp-state"
+run master
+wait "$bg"
+rm -f "$D/slow"
+if [[ $(grep natctl "$D/calls" | tail -n 1) == *"ha promote" && $(grep sipproxy "$D/calls" | tail -n 1) == *"ha promote" ]]; then
+	it_pass notify_concurrent_runs_latest_state_wins
+else
+	it_fail notify_concurrent_runs_latest_state_wins "calls: $(tr '\n' ';' <"$D/calls")"
+fi
 run bogus 2>"$D/usage.err"
 it_check notify_bad_state_is_usage "exit $? on a bad state word" test $? = 2
 it_done

@@ -36,6 +36,7 @@
 : "${SIP_TRACE:=$NT_ROOT/tests/tools/siptrace.py}"
 : "${SIP_RTP_COUNT:=50}"          # RTP packets each probe sends (20 ms apart)
 : "${SIP_RTP_MIN:=25}"            # packets a probe must receive to pass
+# SIP_RTP_TIMEOUT: the RTP probes' time limit in seconds (default 10; longer calls raise it)
 : "${SIP_SDP_PORT_IDLE:=40008}"   # SDP port of a phone with no RTP probe (nobody listens; in the
                                   # media rules' default port range 1024-65535, unlike the old 9)
 : "${SIP_CALL_MS:=3000}"          # the UAC's pause between ACK and BYE (-d)
@@ -361,7 +362,7 @@ sip_sipp() {
 	local rtp_cmd=true
 	if [[ -n $rtp ]]; then
 		rm -f "$IT_OUT/$name.rtp" "$IT_OUT/$name.rtp.pid"
-		rtp_cmd="$NT_PY $SIP_PROBE --bind $ip:$rtp --count $SIP_RTP_COUNT --timeout 10 --label $name --out $IT_OUT/$name.rtp --pidfile $IT_OUT/$name.rtp.pid"
+		rtp_cmd="$NT_PY $SIP_PROBE --bind $ip:$rtp --count $SIP_RTP_COUNT --timeout ${SIP_RTP_TIMEOUT:-10} --label $name --out $IT_OUT/$name.rtp --pidfile $IT_OUT/$name.rtp.pid"
 	fi
 	local args=(-sf "$xml" -i "$ip" -p "$port" -mi "$ip" -mp "$(( ${rtp:-20000} + 1000 ))"
 		-t "$transport" -m 1 -nostdin -s "$service" -d "$dur"

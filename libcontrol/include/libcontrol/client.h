@@ -124,6 +124,10 @@ int nc_client_list(struct nc_client *cl, const struct nc_list *req, nc_item_fn f
  * stacks. */
 int nc_client_stats(struct nc_client *cl, struct nc_stats_r *rep, unsigned timeout_ms);
 
+/* HA (natd with ha.enabled; administrators only): op "promote",
+ * "demote" or NULL (status); rep: the ha_* counters after the change. */
+int nc_client_ha(struct nc_client *cl, const char *op, struct nc_stats_r *rep, unsigned timeout_ms);
+
 /* CAPS. */
 int nc_client_caps(struct nc_client *cl, struct nc_caps_r *rep, unsigned timeout_ms);
 

@@ -253,6 +253,12 @@ struct nc_stats_r {
 	struct nc_stat stats[NC_STATS_MAX];
 };
 
+/* HA: op "promote", "demote", or "" (status only). HA_R is a struct
+ * nc_stats_r. */
+struct nc_ha {
+	char op[NC_TEXT_MAX + 1];
+};
+
 struct nc_watch {
 	uint32_t mask; /* 0 = every event */
 };
@@ -268,7 +274,7 @@ struct nc_event {
  *   REFRESH refresh    REFRESH_R refresh_r RELEASE release  RELEASE_R status
  *   LIST list          LIST_ITEM item      LIST_R list_r    STATS (none)
  *   STATS_R stats_r    WATCH watch         WATCH_R status   EVENT event
- *   ERROR status
+ *   HA ha              HA_R stats_r        ERROR status
  * The struct is large (STATS_R holds 256 counters): keep it off small
  * stacks. */
 union nc_body {
@@ -289,6 +295,7 @@ union nc_body {
 	struct nc_stats_r stats_r;
 	struct nc_watch watch;
 	struct nc_event event;
+	struct nc_ha ha;
 };
 
 struct nc_msg {
@@ -334,7 +341,7 @@ uint16_t nc_err_status(int err);
 /* Name of a message type ("BIND", "BIND_R"...); NULL if unknown. */
 const char *nc_msg_name(uint16_t type);
 
-/* True for the types a client sends (HELLO..WATCH). */
+/* True for the types a client sends (HELLO..WATCH, HA). */
 bool nc_msg_is_request(uint16_t type);
 
 #ifdef __cplusplus

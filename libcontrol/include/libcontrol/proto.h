@@ -205,6 +205,11 @@
  *   WATCH     EVENT_MASK O (absent: every event)
  *   WATCH_R   (nothing more)
  *   EVENT     EVENT_TYPE R and everything LIST_ITEM has
+ *   HA        NAME O ("promote" or "demote"; absent: only the status).
+ *             Administrators only (NOT_AUTHORIZED otherwise). Added after
+ *             version 1's first release: a server without HA answers
+ *             NC_MSG_ERROR (not a request it knows) or UNSUPPORTED.
+ *   HA_R      STAT o*256 (the ha_* counters: role, epoch, lag, writes...)
  *   ERROR     (nothing more; STATUS is not OK)
  *
  * Request ids are non-zero in every message except ERROR.
@@ -242,6 +247,7 @@
 #define NC_MSG_LIST 0x0007
 #define NC_MSG_STATS 0x0008
 #define NC_MSG_WATCH 0x0009
+#define NC_MSG_HA 0x000a /* HA pair: status, promote, demote (natd with ha.enabled) */
 #define NC_MSG_REPLY 0x8000 /* bit: the final answer to a request */
 #define NC_MSG_PART 0x4000  /* bit: an answer that precedes (LIST) or follows (WATCH) it */
 #define NC_MSG_ERROR NC_MSG_REPLY /* answer to an unattributable request */
@@ -254,6 +260,7 @@
 #define NC_MSG_LIST_R (NC_MSG_REPLY | NC_MSG_LIST)
 #define NC_MSG_STATS_R (NC_MSG_REPLY | NC_MSG_STATS)
 #define NC_MSG_WATCH_R (NC_MSG_REPLY | NC_MSG_WATCH)
+#define NC_MSG_HA_R (NC_MSG_REPLY | NC_MSG_HA)
 #define NC_MSG_LIST_ITEM (NC_MSG_PART | NC_MSG_LIST)
 #define NC_MSG_EVENT (NC_MSG_PART | NC_MSG_WATCH)
 
