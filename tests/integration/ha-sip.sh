@@ -19,9 +19,11 @@
 #      which releases the binding; no record of the call is left in Redis.
 #   c  a new call to phoneb through B (the promoted proxy never saw a
 #      REGISTER) reaches phB.
-#   d  Redis killed and restarted empty: B counts the reconnect, pushes its
-#      whole state again (pushes counter), the registration is back in
-#      Redis, and a call through B still reaches phB.
+#   d  node A's proxy comes back as a standby (it resyncs and holds the
+#      registration, and does not take over). Redis killed and restarted
+#      empty: B pushes its whole state again (pushes counter), A resyncs
+#      (resyncs counter) and still holds the registration, the registration
+#      is back in Redis, and a call through B still reaches phB.
 #   e  scale-out (ha.mode "shared"): proxies S1 (edgeA, 10.1.0.2 /
 #      203.0.113.2) and S2 (edgeB, 10.1.0.3 / 203.0.113.3) both active,
 #      each following the other; phB registers through S1 only; phA calls
@@ -167,7 +169,14 @@ else
 fi
 
 # ------------------------------------------------ d: Redis restarted empty
+# node A comes back as a standby (it does not take over): a resync at start
+proxy_conf proxyA2 edge-a standby pair
+sip_proxy_start proxyA2 edgeA "$IT_OUT/proxyA2.conf" || exit 1
+it_check d_a_back_as_standby_warm "A: $(ha_line proxyA2)" \
+	nt_poll 5 eval 'ha_role_is proxyA2 standby && ha_kv_at_least proxyA2 resyncs 1 && ha_kv_at_least proxyA2 held_regs 1'
+it_check d_b_still_active "B: $(ha_line proxyB)" ha_role_is proxyB active
 pushes0=$(ha_kv proxyB pushes)
+resyncs0=$(ha_kv proxyA2 resyncs)
 topo_ha_redis_stop "$IT_PREFIX" "$IT_STATE" KILL
 it_check d_redis_gone "redis still answers" eval '! topo_ha_redis_ping "$IT_PREFIX"'
 it_check d_b_sees_redis_down "B: $(ha_line proxyB)" nt_poll 5 eval '[[ $(ha_kv proxyB redis) == down ]]'
@@ -177,6 +186,10 @@ if topo_ha_redis_start "$IT_PREFIX" "$IT_STATE" 2>>"$IT_OUT/topo.log"; then
 		nt_poll 10 eval 'ha_kv_at_least proxyB pushes $((pushes0 + 1)) && [[ $(ha_kv proxyB redis) == up ]]'
 	it_check d_registration_back_in_redis "records: $(redis_records | head -c 300)" \
 		nt_poll 5 eval '[[ -n $(redis_records_of phoneb) ]]'
+	it_check d_standby_resynced "resyncs before $resyncs0, now: $(ha_line proxyA2)" \
+		nt_poll 10 eval 'ha_kv_at_least proxyA2 resyncs $((resyncs0 + 1)) && [[ $(ha_kv proxyA2 redis) == up ]]'
+	it_check d_standby_lost_nothing "A: $(ha_line proxyA2)" \
+		nt_poll 5 eval 'ha_kv_at_least proxyA2 held_regs 1 && ha_role_is proxyA2 standby'
 	call_to_phoneb d 203.0.113.1 40
 else
 	it_fail d_redis_restarted_empty "redis did not come back: $(tail -n 3 "$IT_OUT/topo.log" | tr '\n' ' ')"
@@ -184,6 +197,7 @@ fi
 
 # ------------------------------------------------ e: scale-out, and a standby's 503
 sip_proxy_signal proxyB TERM || it_fail e_proxy_b_stopped "sipproxy B did not stop on SIGTERM"
+sip_proxy_signal proxyA2 TERM || it_fail e_proxy_a2_stopped "sipproxy A2 did not stop on SIGTERM"
 vips_to A # the media of e's call: phA routes the pool to 203.0.113.1, natdA is in edgeA
 HA_PREFIX=natedge-it-shared
 proxy_conf proxyS1 s1 active shared 10.1.0.2 203.0.113.2 s2
