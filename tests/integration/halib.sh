@@ -238,16 +238,11 @@ PY
 # ha_redis CMD...: redis-cli against the topology's Redis (bounded).
 ha_redis() { ip netns exec "$(it_ns redis)" timeout 5 redis-cli -h 127.0.0.1 -p "${NT_REDIS_PORT:-6379}" "$@"; }
 
-# redis_records HOW: every record of the pair in Redis (keys PREFIX*:r:*),
-# one "key value" line each (bounded: at most 20000 keys).
+# redis_records: the values of every record of the pair in Redis (keys
+# PREFIX*:r:*, at most 20000), read with one MGET per 500 keys.
 redis_records() {
-	local k n=0
-	while read -r k; do
-		[[ -n $k ]] || continue
-		n=$((n + 1))
-		((n > 20000)) && break
-		printf '%s %s\n' "$k" "$(ha_redis --raw get "$k" 2>/dev/null | tr '\n' ' ')"
-	done < <(ha_redis --scan --pattern "$HA_PREFIX*:r:*" 2>/dev/null)
+	ha_redis --scan --pattern "$HA_PREFIX*:r:*" 2>/dev/null | head -n 20000 |
+		ip netns exec "$(it_ns redis)" xargs -r -n 500 timeout 5 redis-cli -h 127.0.0.1 -p "${NT_REDIS_PORT:-6379}" --raw mget
 }
 
 # redis_records_of TEXT: the records naming TEXT (e.g. a Call-ID, or the
