@@ -140,6 +140,8 @@ static void log_stats(struct natd *n)
 		bind_capacity(n->core->bt), frag_held(n->core->ft));
 	if (n->pcp)
 		pcp_server_print_stats(n->pcp, f);
+	if (n->ha)
+		ha_print(n->ha, f);
 	if (fclose(f) == 0) {
 		log_notice("stats: %s", line);
 	}
@@ -210,6 +212,8 @@ static void metrics_fill(void *arg, FILE *f)
 	struct natd *n = arg;
 
 	natmetrics_write(f, n->core, n->ctl, n->pcp);
+	if (n->ha)
+		ha_metrics(n->ha, f);
 }
 
 static void ha_ctl_stats(void *arg, struct nc_stats_r *r)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libcontrol/msg.h>
 
@@ -20,6 +21,8 @@
 #include "core.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
+#include "siphash.h"
 #include "statefile.h"
 #include "xlate.h"
 
@@ -28,6 +31,7 @@
 struct hrec {
 	uint32_t id; /* 0: empty */
 	uint32_t gen;
+	uint64_t sig; /* 'G': its record but the lease end (a renewal changes only that) */
 	char type;   /* 'D' or 'G' */
 	uint8_t proto, r1, r2;
 	struct endpoint in;
@@ -41,7 +45,8 @@ struct ha {
 	struct hrec *t;
 	uint32_t cap, used;
 	uint32_t gen;
-	uint64_t made, refused;
+	uint64_t made, renewed, refused;
+	struct siphash_key key;
 	char line[STATEFILE_REC_MAX];
 };
 
@@ -143,6 +148,23 @@ static bool same_dynamic(struct ha *h, const struct hrec *r, uint32_t id)
 	return b && b->id == id && b->kind == BIND_DYNAMIC;
 }
 
+/* A G record "G <id> <lease end> <rest>": the signature of all but the
+ * lease end, and the lease end. false if it is not one. */
+static bool grant_sig(const struct ha *h, const char *line, uint64_t *sig, int64_t *wall)
+{
+	const char *s1 = strchr(line, ' '), *s2 = s1 ? strchr(s1 + 1, ' ') : NULL;
+	const char *s3 = s2 ? strchr(s2 + 1, ' ') : NULL;
+	char *end;
+
+	if (line[0] != 'G' || !s3)
+		return false;
+	*wall = strtoll(s2 + 1, &end, 10);
+	if (end != s3)
+		return false;
+	*sig = siphash24(&h->key, line, (size_t)(s2 - line)) ^ (siphash_str(&h->key, s3) * 31);
+	return true;
+}
+
 static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 {
 	struct ha *h = arg;
@@ -151,6 +173,8 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 	uint32_t id = 0;
 	unsigned long v;
 	char *end;
+	uint64_t sig = 0;
+	int64_t wall = 0;
 
 	if (!strncmp(name, "b:", 2)) {
 		v = strtoul(name + 2, &end, 10);
@@ -170,10 +194,19 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 	}
 	memcpy(h->line, val, vlen);
 	h->line[vlen] = 0;
+	bool is_grant = id && grant_sig(h, h->line, &sig, &wall);
 	if (id) {
+		r = rec_find(h, id);
 		/* a D record already made the same: only noted (a resync) */
-		if ((r = rec_find(h, id)) && r->type == 'D' && h->line[0] == 'D' && same_dynamic(h, r, id)) {
+		if (r && r->type == 'D' && h->line[0] == 'D' && same_dynamic(h, r, id)) {
 			r->gen = h->gen;
+			return;
+		}
+		/* a renewal: the same grant with a new lease end */
+		if (r && r->type == 'G' && is_grant && r->sig == sig && wall > (int64_t)time(NULL) &&
+		    mgr_set_lease(h->k->mgr, id, clock_mono_s() + (uint32_t)(wall - (int64_t)time(NULL)))) {
+			r->gen = h->gen;
+			h->renewed++;
 			return;
 		}
 		drop_id(h, id);
@@ -193,6 +226,7 @@ static void on_apply(void *arg, const char *name, const char *val, size_t vlen)
 		return;
 	r->gen = h->gen;
 	r->type = b ? 'D' : 'G';
+	r->sig = is_grant ? sig : 0;
 	if (b) {
 		r->proto = b->proto;
 		r->r1 = b->in_realm;
@@ -385,6 +419,7 @@ struct ha *ha_open(struct event_base *base, const struct hastore_conf *c, struct
 	h->k = k;
 	h->sf = sf;
 	statefile_peer_init(&h->peer);
+	siphash_key_random(&h->key);
 	if (!(h->hs = hastore_new(base, c, &ops, h))) {
 		free(h);
 		return NULL;
@@ -421,34 +456,71 @@ void ha_demote(struct ha *h)
 	hastore_demote(h->hs, "demoted by command");
 }
 
-void ha_stats(const struct ha *h, struct nc_stats_r *r)
+/* One counter of the node, for natctl (STATS, HA) and the metrics page. */
+struct ha_row {
+	const char *name; /* natctl's; the metric is natedge_natd_<name>[_total] */
+	bool gauge;
+	const char *help;
+	uint64_t v;
+};
+
+#define HA_ROWS 16
+
+static void ha_rows(const struct ha *h, struct ha_row *t)
 {
 	struct hastore_stats st;
+	unsigned i = 0;
 
 	hastore_stats(h->hs, &st);
-	const struct {
-		const char *name;
-		uint64_t v;
-	} t[] = {
-		{"ha_active", st.role == HASTORE_ACTIVE},
-		{"ha_epoch", st.epoch},
-		{"ha_connected", st.connected},
-		{"ha_lag_ms", st.lag_ms < 0 ? 0 : (uint64_t)st.lag_ms},
-		{"ha_writes_ok", st.writes_ok},
-		{"ha_writes_lost", st.writes_lost},
-		{"ha_writes_stale", st.stale},
-		{"ha_records_applied", st.applied},
-		{"ha_records_made", h->made},
-		{"ha_records_refused", h->refused},
-		{"ha_resyncs", st.resyncs},
-		{"ha_pushes", st.pushes},
-		{"ha_connects", st.connects},
-		{"ha_promotions", st.promotions},
-		{"ha_demotions", st.demotions},
-	};
+#define ROW(n, g, hp, val) (t[i++] = (struct ha_row){n, g, hp, (uint64_t)(val)})
+	ROW("ha_active", true, "1: this node is the pair's active node, 0: standby.", st.role == HASTORE_ACTIVE);
+	ROW("ha_epoch", true, "The fencing epoch held (active) or last seen (standby).", st.epoch);
+	ROW("ha_connected", true, "1: connected to Redis.", st.connected);
+	ROW("ha_lag_ms", true, "Now minus the time of the newest change applied (standby), ms.",
+	    st.lag_ms < 0 ? 0 : st.lag_ms);
+	ROW("ha_writes_ok", false, "Records written to Redis.", st.writes_ok);
+	ROW("ha_writes_lost", false, "Records not written: Redis away or refusing.", st.writes_lost);
+	ROW("ha_writes_stale", false, "Records refused for a newer epoch.", st.stale);
+	ROW("ha_records_applied", false, "Records applied from Redis (standby).", st.applied);
+	ROW("ha_records_made", false, "Bindings and grants made from records (standby).", h->made);
+	ROW("ha_records_renewed", false, "Grants whose lease a record only moved (standby).", h->renewed);
+	ROW("ha_records_refused", false, "Records that could not be made here.", h->refused);
+	ROW("ha_resyncs", false, "Full resynchronisations (standby).", st.resyncs);
+	ROW("ha_pushes", false, "Full pushes of the state (active).", st.pushes);
+	ROW("ha_connects", false, "Connections made to Redis.", st.connects);
+	ROW("ha_promotions", false, "Promotions to active.", st.promotions);
+	ROW("ha_demotions", false, "Demotions to standby.", st.demotions);
+#undef ROW
+}
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && r->n < NC_STATS_MAX; i++) {
+void ha_stats(const struct ha *h, struct nc_stats_r *r)
+{
+	struct ha_row t[HA_ROWS];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS && r->n < NC_STATS_MAX; i++) {
 		snprintf(r->stats[r->n].name, sizeof(r->stats[r->n].name), "%s", t[i].name);
 		r->stats[r->n++].value = t[i].v;
+	}
+}
+
+void ha_print(const struct ha *h, FILE *f)
+{
+	struct ha_row t[HA_ROWS];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS; i++)
+		fprintf(f, " %s=%" PRIu64, t[i].name, t[i].v);
+}
+
+void ha_metrics(const struct ha *h, FILE *f)
+{
+	struct ha_row t[HA_ROWS];
+	char name[80];
+
+	ha_rows(h, t);
+	for (size_t i = 0; i < HA_ROWS; i++) {
+		snprintf(name, sizeof(name), "natedge_natd_%s%s", t[i].name, t[i].gauge ? "" : "_total");
+		metrics_one(f, name, t[i].gauge ? METRICS_GAUGE : METRICS_COUNTER, t[i].help, t[i].v);
 	}
 }

@@ -31,6 +31,7 @@
 #define NATD_HA_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "hastore.h"
 
@@ -54,5 +55,9 @@ void ha_promote(struct ha *h);
 void ha_demote(struct ha *h);
 /* Append the ha_* counters (role, epoch, lag, writes...) to r. */
 void ha_stats(const struct ha *h, struct nc_stats_r *r);
+/* The same as " name=value" pairs (the SIGUSR1 stats line). */
+void ha_print(const struct ha *h, FILE *f);
+/* The same as metrics (natedge_natd_ha_*) for the metrics page. */
+void ha_metrics(const struct ha *h, FILE *f);
 
 #endif

@@ -971,6 +971,17 @@ void mgr_set_standby(struct mgr *m, bool standby)
 	m->standby = standby;
 }
 
+bool mgr_set_lease(struct mgr *m, uint32_t id, uint32_t deadline)
+{
+	struct grant *g = grant_find(m, id);
+
+	if (!g)
+		return false;
+	grant_set_deadline(m, g, deadline);
+	persist(m, g, false);
+	return true;
+}
+
 bool mgr_forget(struct mgr *m, uint32_t id)
 {
 	struct grant *g = grant_find(m, id);

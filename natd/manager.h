@@ -134,6 +134,9 @@ void mgr_set_epoch(struct mgr *m, uint64_t epoch);
  * PCP) fail with TRY_AGAIN and MGR_STANDBY_REASON; mgr_restore still
  * works (the standby's copy of the active's grants). */
 void mgr_set_standby(struct mgr *m, bool standby);
+/* Move grant id's lease end (the active renewed it); false if there is
+ * none. */
+bool mgr_set_lease(struct mgr *m, uint32_t id, uint32_t deadline);
 /* Remove grant id and its bindings (the active released it or it ended);
  * false if there is none. */
 bool mgr_forget(struct mgr *m, uint32_t id);

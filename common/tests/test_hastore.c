@@ -32,129 +32,30 @@
 
 #include "clock.h"
 #include "hastore.h"
+#include "redistest.h"
 
 /* ---- the redis-server of the test ---- */
 
-static pid_t redis_pid;
-static uint16_t redis_port;
-static char redis_dir[64];
+static struct redistest rt;
 static bool no_redis;
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(s >= 0);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &l), 0);
-	close(s);
-	return ntohs(a.sin_port);
-}
 
 static redisContext *sync_conn(void)
 {
-	struct timeval tv = {0, 300000};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-
-	if (c && c->err) {
-		redisFree(c);
-		return NULL;
-	}
-	return c;
-}
-
-static bool redis_start(void)
-{
-	char port[8];
-
-	snprintf(port, sizeof(port), "%u", redis_port);
-	redis_pid = fork();
-	if (redis_pid == 0) {
-		int fd = open("/dev/null", 1);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
-		       redis_dir, "--save", "", "--appendonly", "no", "--daemonize", "no", (char *)NULL);
-		_exit(127);
-	}
-	if (redis_pid < 0)
-		return false;
-	/* ready when it answers PING: bounded at 5 s */
-	for (int i = 0; i < 100; i++) {
-		redisContext *c = sync_conn();
-		int st;
-		if (c) {
-			redisReply *r = redisCommand(c, "PING");
-			bool ok = r && r->type == REDIS_REPLY_STATUS;
-			freeReplyObject(r);
-			redisFree(c);
-			if (ok)
-				return true;
-		}
-		if (waitpid(redis_pid, &st, WNOHANG) == redis_pid) {
-			redis_pid = 0;
-			return false;
-		}
-		usleep(50000);
-	}
-	return false;
-}
-
-static void redis_stop(void)
-{
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-	}
-	redis_pid = 0;
+	return redistest_conn(&rt);
 }
 
 static int setup_all(void **state)
 {
 	(void)state;
-	if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "SKIP: test_hastore: redis-server is not installed "
-				"(apt-get install redis-server): the Redis cases are skipped\n");
-		no_redis = true;
-		return 0;
-	}
-	snprintf(redis_dir, sizeof(redis_dir), "/tmp/test_hastore.XXXXXX");
-	assert_non_null(mkdtemp(redis_dir));
-	redis_port = free_port();
-	if (!redis_start()) {
-		fprintf(stderr, "SKIP: test_hastore: redis-server did not start on port %u\n", redis_port);
-		no_redis = true;
-	}
+	no_redis = !redistest_start(&rt, "test_hastore");
 	return 0;
 }
 
 static int teardown_all(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	redis_stop();
-	if (redis_dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", redis_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", redis_dir);
-	}
+	redistest_stop(&rt);
 	return 0;
-}
-
-static void flushall(void)
-{
-	redisContext *c = sync_conn();
-	redisReply *r;
-
-	assert_non_null(c);
-	r = redisCommand(c, "FLUSHALL");
-	freeReplyObject(r);
-	redisFree(c);
 }
 
 /* The value of key (malloc'd) or NULL; *pttl its PTTL. */
@@ -302,7 +203,7 @@ static void node_start(struct node *n, const char *name, enum hastore_start star
 	memset(n, 0, sizeof(*n));
 	n->name = name;
 	assert_true(hastore_addr_parse("127.0.0.1:1", &c.redis));
-	c.redis.port = redis_port;
+	c.redis.port = rt.port;
 	snprintf(c.prefix, sizeof(c.prefix), "test:pair1");
 	snprintf(c.node, sizeof(c.node), "%s", name);
 	n->role = start == HASTORE_START_ACTIVE ? HASTORE_ACTIVE : HASTORE_STANDBY;
@@ -317,17 +218,24 @@ static struct hastore_stats stats_of(struct node *n)
 	return st;
 }
 
-/* Run the loop until cond holds, at most ms milliseconds. */
-#define RUN_UNTIL(cond, ms)                                                                   \
-	do {                                                                                  \
-		uint64_t t0_ = clock_mono_ms();                                               \
-		while (!(cond) && clock_mono_ms() - t0_ < (ms))                               \
-			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(2000);   \
-	} while (0)
+#define RUN_UNTIL(cond, ms) REDISTEST_RUN_UNTIL(base, cond, ms)
 
 static bool writing(struct node *n)
 {
 	return hastore_writing(n->h);
+}
+
+/* a active, b standby, both ready, and record b:1 = "one" on both */
+static void pair_up(struct node *a, struct node *b)
+{
+	node_start(a, "a", HASTORE_START_ACTIVE);
+	node_start(b, "b", HASTORE_START_STANDBY);
+	RUN_UNTIL(writing(a) && b->resync_end, 3000);
+	assert_true(writing(a));
+	assert_int_equal(b->resync_end, 1);
+	own(a, "b:1", "one");
+	RUN_UNTIL(copy_of(b, "b:1"), 3000);
+	assert_string_equal(copy_of(b, "b:1"), "one");
 }
 
 static int setup(void **state)
@@ -335,7 +243,7 @@ static int setup(void **state)
 	(void)state;
 	if (no_redis)
 		return 0;
-	flushall();
+	redistest_flushall(&rt);
 	assert_non_null(base = event_base_new());
 	return 0;
 }
@@ -450,11 +358,7 @@ static void test_fencing(void **state)
 
 	(void)state;
 	NEED_REDIS();
-	node_start(&a, "a", HASTORE_START_ACTIVE);
-	node_start(&b, "b", HASTORE_START_STANDBY);
-	RUN_UNTIL(writing(&a) && b.resync_end, 3000);
-	own(&a, "b:1", "one");
-	RUN_UNTIL(copy_of(&b, "b:1"), 3000);
+	pair_up(&a, &b);
 
 	/* b promoted (a did not hear of it: a partition, say) */
 	hastore_promote(b.h);
@@ -517,13 +421,9 @@ static void test_redis_away(void **state)
 
 	(void)state;
 	NEED_REDIS();
-	node_start(&a, "a", HASTORE_START_ACTIVE);
-	node_start(&b, "b", HASTORE_START_STANDBY);
-	RUN_UNTIL(writing(&a) && b.resync_end, 3000);
-	own(&a, "b:1", "one");
-	RUN_UNTIL(copy_of(&b, "b:1"), 3000);
+	pair_up(&a, &b);
 
-	redis_stop();
+	redistest_kill(&rt);
 	RUN_UNTIL(!stats_of(&a).connected && !stats_of(&b).connected, 3000);
 	assert_false(stats_of(&a).connected);
 	/* the owner keeps going; its writes are counted, nothing blocks */
@@ -536,7 +436,7 @@ static void test_redis_away(void **state)
 	assert_int_equal(hastore_role(a.h), HASTORE_ACTIVE);
 
 	/* Redis back, empty (no persistence): a pushes, b resyncs */
-	assert_true(redis_start());
+	assert_true(redistest_restart(&rt));
 	RUN_UNTIL(stats_of(&a).pushes >= 2 && b.resync_end >= 2 && copy_of(&b, "b:3"), 8000);
 	assert_true(stats_of(&a).connected);
 	assert_int_equal(stats_of(&a).pushes, 2);
@@ -548,6 +448,42 @@ static void test_redis_away(void **state)
 	assert_int_equal(stats_of(&a).connects, 2);
 	hastore_free(a.h);
 	hastore_free(b.h);
+}
+
+/* Sentinel: the first sentinel is dead, the second names the master */
+static void test_sentinel(void **state)
+{
+	struct redistest st;
+	struct hastore_conf c = {.start = HASTORE_START_ACTIVE, .timeout_ms = 1000, .nsentinels = 2};
+	struct node n;
+	char want[32];
+
+	(void)state;
+	NEED_REDIS();
+	if (!redistest_sentinel(&st, &rt, "natedge")) {
+		redistest_stop(&st);
+		fprintf(stderr, "SKIP: test_hastore: redis-server --sentinel did not start\n");
+		skip();
+	}
+	memset(&n, 0, sizeof(n));
+	snprintf(c.prefix, sizeof(c.prefix), "test:s");
+	snprintf(c.node, sizeof(c.node), "n");
+	snprintf(c.master, sizeof(c.master), "natedge");
+	assert_true(hastore_addr_parse("127.0.0.1:1", &c.sentinels[0]));
+	assert_true(hastore_addr_parse("127.0.0.1:1", &c.sentinels[1]));
+	c.sentinels[1].port = st.port;
+	assert_non_null(n.h = hastore_new(base, &c, &n_ops, &n));
+	RUN_UNTIL(writing(&n), 5000);
+	assert_true(writing(&n));
+	snprintf(want, sizeof(want), "127.0.0.1:%u", rt.port);
+	assert_string_equal(stats_of(&n).server, want);
+	own(&n, "b:1", "via sentinel");
+	RUN_UNTIL(stats_of(&n).writes_ok >= 1, 3000);
+	char *v = redis_get("test:s:r:b:1", NULL);
+	assert_string_equal(v, "via sentinel");
+	free(v);
+	hastore_free(n.h);
+	redistest_stop(&st);
 }
 
 static void test_unreachable(void **state)
@@ -668,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redis_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sentinel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, NULL, teardown),
 	};
 

@@ -168,28 +168,15 @@ static int run(const struct cli *c, struct nc_client *cl)
 			fmt_list_head(stdout);
 		return 0;
 	}
-	case CLI_STATS: {
+	case CLI_STATS:
+	case CLI_HA: { /* both answer counters */
 		struct nc_stats_r *st = malloc(sizeof(*st));
 
 		if (!st)
 			return conn_error(c->cmd_name, -ENOMEM);
-		if ((r = nc_client_stats(cl, st, REQ_TIMEOUT_MS)) == 0) {
-			if (st->st.code != NC_ST_OK)
-				r = refused(c, &st->st);
-			else
-				fmt_stats(stdout, st, c->json);
-		}
-		free(st);
-		if (r >= 0)
-			return r;
-		break;
-	}
-	case CLI_HA: {
-		struct nc_stats_r *st = malloc(sizeof(*st));
-
-		if (!st)
-			return conn_error(c->cmd_name, -ENOMEM);
-		if ((r = nc_client_ha(cl, c->ha_op, st, REQ_TIMEOUT_MS)) == 0) {
+		r = c->cmd == CLI_HA ? nc_client_ha(cl, c->ha_op, st, REQ_TIMEOUT_MS)
+				     : nc_client_stats(cl, st, REQ_TIMEOUT_MS);
+		if (r == 0) {
 			if (st->st.code != NC_ST_OK)
 				r = refused(c, &st->st);
 			else

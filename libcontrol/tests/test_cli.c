@@ -178,6 +178,17 @@ static void test_other_commands(void **state)
 	assert_int_equal(C.cmd, CLI_STATS);
 	assert_int_equal(PARSE(&C, err, "caps"), 0);
 	assert_int_equal(C.cmd, CLI_CAPS);
+
+	assert_int_equal(PARSE(&C, err, "ha"), 0);
+	assert_int_equal(C.cmd, CLI_HA);
+	assert_null(C.ha_op);
+	assert_int_equal(PARSE(&C, err, "ha", "status"), 0);
+	assert_null(C.ha_op);
+	assert_int_equal(PARSE(&C, err, "--json", "ha", "promote"), 0);
+	assert_string_equal(C.ha_op, "promote");
+	assert_true(C.json);
+	assert_int_equal(PARSE(&C, err, "ha", "demote"), 0);
+	assert_string_equal(C.ha_op, "demote");
 }
 
 static void test_global_options(void **state)
@@ -229,6 +240,9 @@ static void test_usage_errors(void **state)
 		BAD("-t h: expected", "-t", "h", "-k", "k", "stats"),
 		BAD("bad port 0", "-t", "h:0", "-k", "k", "stats"),
 		BAD("--socket needs a value", "--socket"),
+		BAD("ha: unknown subcommand failover", "ha", "failover"),
+		BAD("ha: one of status, promote, demote", "ha", "promote", "demote"),
+		BAD("ha: one of status, promote, demote", "ha", "status", "promote"),
 		BAD("--json takes no value", "--json=yes", "stats"),
 		BAD("bind needs --in-realm", "bind", "--in-realm", "a"),
 		BAD("--dir sideways", BIND_OK, "--dir", "sideways"),

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,4 +34,19 @@ void natdenv_fini(struct natdenv *n)
 {
 	core_close(n->core);
 	conf_free(&n->conf);
+}
+
+struct nc_bind natdenv_req(const char *addr, uint16_t port)
+{
+	struct nc_bind r;
+
+	memset(&r, 0, sizeof(r));
+	r.spec.dir = NC_DIR_BOTH;
+	r.spec.proto = NC_PROTO_UDP;
+	strcpy(r.spec.in_realm, "inside");
+	strcpy(r.spec.ext_realm, "outside");
+	r.spec.ep.ip.af = NC_AF_IP4;
+	assert_int_equal(inet_pton(AF_INET, addr, r.spec.ep.ip.a), 1);
+	r.spec.ep.port = port;
+	return r;
 }

@@ -19,4 +19,8 @@ struct natdenv {
 void natdenv_init(struct natdenv *n, const char *conf_text);
 void natdenv_fini(struct natdenv *n);
 
+/* A BIND of UDP endpoint addr:port (IPv4) from "inside" to "outside",
+ * both directions, no other option. */
+struct nc_bind natdenv_req(const char *addr, uint16_t port);
+
 #endif

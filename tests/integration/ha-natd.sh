@@ -179,6 +179,14 @@ else
 	exit 1
 fi
 
+IT_STATE=$STATE
+it_use_natd natdA
+if it_stats && [[ $(stat ha_active) == 1 && $(stat ha_epoch) == "$EPOCH_A" ]]; then
+	it_pass stats_line_shows_ha_role_and_epoch
+else
+	it_fail stats_line_shows_ha_role_and_epoch "SIGUSR1 stats: $IT_STATS"
+fi
+
 # ---------------------------------------------------------------- 1. replicated
 ctl bindA A --json bind --dir both --in-realm inside --ext-realm outside \
 	--endpoint 10.1.0.10:6000 --lifetime 300 --label ha-call
@@ -298,6 +306,17 @@ if it_server phB r4-m-echo udp-echo --bind 10.1.0.10:6000 --count 1 --timeout 8;
 fi
 it_check r4_new_active_serves_bind "the promoted node refused BIND" \
 	ctl bindB2 B bind --dir both --in-realm inside --ext-realm outside --endpoint 10.1.0.10:6300
+# a packet that reaches the standby anyway (phB sends it to edge-a's own
+# address) is dropped and counted, not translated
+dropped_standby() { timeout 5 "$NT_NATCTL" -s "$(sock A)" stats 2>/dev/null | awk '$1 == "dropped_standby" {print $2}'; }
+DS0=$(dropped_standby)
+ip -n "${P}phB" route add 203.0.113.99/32 via 10.1.0.2
+it_nt phB r4-to-standby udp-send --to 203.0.113.99:7000 --bind 10.1.0.10:40009 --timeout 1
+if nt_poll 3 bash -c "(( \$(timeout 5 '$NT_NATCTL' -s '$(sock A)' stats | awk '\$1 == \"dropped_standby\" {print \$2}') > ${DS0:-0} ))"; then
+	it_pass "r4_standby_drops_and_counts (dropped_standby $(dropped_standby))"
+else
+	it_fail r4_standby_drops_and_counts "dropped_standby stayed at '$(dropped_standby)'"
+fi
 if nt_poll 5 hastat_ge A ha_resyncs 1 && nt_poll 5 listed A "$M_ID" "$M_M"; then
 	it_pass "r4_old_active_follows_as_standby"
 else
