@@ -300,8 +300,11 @@ static void let_calls_go(struct sp_ha *h)
 	struct id_list il = {0};
 
 	media_get_stats(h->m, &ms);
-	if (!ms.calls || !(il.ids = calloc(ms.calls, sizeof(*il.ids))))
+	if (!ms.calls || !(il.ids = calloc(ms.calls, sizeof(*il.ids)))) {
+		if (ms.calls)
+			log_err("ha: out of memory: %u calls stay in media", ms.calls);
 		return;
+	}
 	il.cap = ms.calls;
 	media_each_call(h->m, collect_call, &il);
 	for (unsigned i = 0; i < il.n; i++)
@@ -403,6 +406,10 @@ struct sp_ha *sp_ha_new(struct event_base *base, const struct sp_conf *conf, str
 		if (link_open(h, base, &h->peers[i], conf->ha.peers[i], true) < 0)
 			goto fail;
 	h->serving = h->shared || hastore_role(h->own.hs) == HASTORE_ACTIVE;
+	/* a standby's calls are the active's: the state file's may be old,
+	 * Redis's come with the resync (as held records) */
+	if (!h->shared && conf->ha.store.start == HASTORE_START_STANDBY)
+		let_calls_go(h);
 	mir.arg = h;
 	persist_set_mirror(ps, &mir);
 	return h;

@@ -1161,6 +1161,69 @@ static void test_mirror_hostile(void **state)
 	env_down(&b);
 }
 
+/* Random mutations of a mirror's values (as Redis could hand them back
+ * damaged): decoded or refused, applied or counted, never a crash, never
+ * more state than the values held. */
+static void test_mirror_mutations(void **state)
+{
+	static const char alphabet[] = "0123456789abcdef -/.|\n\0\x01\xff RBCPFXAD";
+	struct media_call_state *c = calloc(1, sizeof(*c));
+	struct mirror_log *ml = calloc(1, sizeof(*ml));
+	struct persist_mirror m = {.put = mir_put, .arg = ml};
+	struct tp_addr s1 = src("10.1.0.10", 5060, false), ca = src("203.0.113.10", 5060, false);
+	char val[JOURNAL_LINE_MAX * 4], text[JOURNAL_LINE_MAX * 4 + 2];
+	struct persist_stats st;
+	struct env a, e;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(ml);
+	env_up(&a);
+	make_call(c, "mut@x", 500);
+	assert_int_equal(media_restore_call(a.m, c), 0);
+	persist_set_mirror(a.ps, &m);
+	do_register(&a, "ivan", "i@x", 1,
+		    "Contact: <sip:ivan@10.1.0.10>\r\nContact: <sip:ivan@10.1.0.11>;q=0.7\r\n", &s1);
+	assert_int_equal(dlg_confirm(a.dlg, "mut@x", "caller-1", &ca, "callee tag", &s1, time(NULL)), 0);
+	persist_mirror_all(a.ps);
+	assert_int_equal(ml->n, 3);
+	srandom(4343);
+	for (unsigned it = 0; it < 600; it++) {
+		unsigned r = (unsigned)random() % ml->n, k = 1 + (unsigned)random() % 5;
+		size_t len = strlen(ml->r[r].val);
+		long n;
+
+		memcpy(val, ml->r[r].val, len);
+		for (unsigned j = 0; j < k; j++)
+			val[(size_t)random() % len] = alphabet[(size_t)random() % (sizeof(alphabet) - 1)];
+		if (random() % 8 == 0)
+			len = (size_t)random() % len;
+		n = sp_ha_decode(val, len, text, sizeof(text));
+		if (n < 0)
+			continue;
+		env_up(&e);
+		if (persist_apply(e.ps, text, (size_t)n, &st) == 0)
+			assert_int_equal(st.bad, 0);
+		assert_true(st.bad <= st.lines);
+		assert_true(registrar_count_contacts(e.reg) <= 2);
+		{
+			struct media_stats ms;
+			struct dlg_stats ds;
+
+			media_get_stats(e.m, &ms);
+			dlg_get_stats(e.dlg, &ds);
+			assert_true(ms.calls <= 1 && ms.bindings <= 3 && ds.confirmed <= 1);
+		}
+		if (random() % 4 == 0)
+			persist_forget(e.ps, text, (size_t)n);
+		env_down(&e);
+	}
+	persist_set_mirror(a.ps, NULL);
+	env_down(&a);
+	free(ml);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1176,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip_dialogs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_mutations, setup, teardown),
 	};
 
 	log_open("test_persist", LOG_CRIT, false);

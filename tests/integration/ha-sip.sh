@@ -19,9 +19,11 @@
 #      which releases the binding; no record of the call is left in Redis.
 #   c  a new call to phoneb through B (the promoted proxy never saw a
 #      REGISTER) reaches phB.
-#   d  Redis killed and restarted empty: B counts the reconnect, pushes its
-#      whole state again (pushes counter), the registration is back in
-#      Redis, and a call through B still reaches phB.
+#   d  node A's proxy comes back as a standby (it resyncs and holds the
+#      registration, and does not take over). Redis killed and restarted
+#      empty: B pushes its whole state again (pushes counter), A resyncs
+#      (resyncs counter) and still holds the registration, the registration
+#      is back in Redis, and a call through B still reaches phB.
 #   e  scale-out (ha.mode "shared"): proxies S1 (edgeA, 10.1.0.2 /
 #      203.0.113.2) and S2 (edgeB, 10.1.0.3 / 203.0.113.3) both active,
 #      each following the other; phB registers through S1 only; phA calls
@@ -85,18 +87,11 @@ vips_to() {
 	it_log "virtual addresses moved to edge$x"
 }
 
-uas_or_fail() {
-	local name=$1
-	if sip_uas "$@"; then return 0; fi
-	it_fail "${name}_uas_ready" "SIPp UAS did not start: $(tail -n 3 "$IT_OUT/$name.stdout" | tr '\n' ' ')"
-	return 1
-}
-
 # call_to_phoneb TAG PROXY_OUT: a short call phA -> phoneb@edge.test
 # through the proxy at PROXY_OUT; reports TAG_call.
 call_to_phoneb() {
 	local tag=$1 via=$2 port=$3
-	if uas_or_fail "$tag-phB" phB $PHB uas.xml --service phoneb --rtp-port $((20000 + port)); then
+	if sip_uas_or_fail "$tag-phB" phB $PHB uas.xml --service phoneb --rtp-port $((20000 + port)); then
 		sip_uac "$tag-phA" phA $PHA uac.xml --rtp-port $((30000 + port)) --service phoneb \
 			--proxy "$via:5060" --ruri edge.test
 		sip_wait "$tag-phA" 40; sip_wait "$tag-phB" 15
@@ -126,7 +121,7 @@ fi
 # ------------------------------------------------ b: a call through A, ended through B
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uac.xml" >"$IT_OUT/uac-long.xml"
 sed 's/\[rtp_cmd\] --to/[rtp_cmd] --timeout 45 --to/' "$SIP_SCEN_DIR/uas.xml" >"$IT_OUT/uas-long.xml"
-if uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --service phoneb --rtp-port 20020 --timeout 70; then
+if sip_uas_or_fail b-phB phB $PHB "$IT_OUT/uas-long.xml" --service phoneb --rtp-port 20020 --timeout 70; then
 	sip_uac b-phA phA $PHA "$IT_OUT/uac-long.xml" --rtp-port 30020 --timeout 70 \
 		--duration 20000 --proxy 203.0.113.1:5060 --service phoneb --ruri edge.test
 	nt_poll 15 sip_has_callid b-phA
@@ -174,7 +169,14 @@ else
 fi
 
 # ------------------------------------------------ d: Redis restarted empty
+# node A comes back as a standby (it does not take over): a resync at start
+proxy_conf proxyA2 edge-a standby pair
+sip_proxy_start proxyA2 edgeA "$IT_OUT/proxyA2.conf" || exit 1
+it_check d_a_back_as_standby_warm "A: $(ha_line proxyA2)" \
+	nt_poll 5 eval 'ha_role_is proxyA2 standby && ha_kv_at_least proxyA2 resyncs 1 && ha_kv_at_least proxyA2 held_regs 1'
+it_check d_b_still_active "B: $(ha_line proxyB)" ha_role_is proxyB active
 pushes0=$(ha_kv proxyB pushes)
+resyncs0=$(ha_kv proxyA2 resyncs)
 topo_ha_redis_stop "$IT_PREFIX" "$IT_STATE" KILL
 it_check d_redis_gone "redis still answers" eval '! topo_ha_redis_ping "$IT_PREFIX"'
 it_check d_b_sees_redis_down "B: $(ha_line proxyB)" nt_poll 5 eval '[[ $(ha_kv proxyB redis) == down ]]'
@@ -184,6 +186,10 @@ if topo_ha_redis_start "$IT_PREFIX" "$IT_STATE" 2>>"$IT_OUT/topo.log"; then
 		nt_poll 10 eval 'ha_kv_at_least proxyB pushes $((pushes0 + 1)) && [[ $(ha_kv proxyB redis) == up ]]'
 	it_check d_registration_back_in_redis "records: $(redis_records | head -c 300)" \
 		nt_poll 5 eval '[[ -n $(redis_records_of phoneb) ]]'
+	it_check d_standby_resynced "resyncs before $resyncs0, now: $(ha_line proxyA2)" \
+		nt_poll 10 eval 'ha_kv_at_least proxyA2 resyncs $((resyncs0 + 1)) && [[ $(ha_kv proxyA2 redis) == up ]]'
+	it_check d_standby_lost_nothing "A: $(ha_line proxyA2)" \
+		nt_poll 5 eval 'ha_kv_at_least proxyA2 held_regs 1 && ha_role_is proxyA2 standby'
 	call_to_phoneb d 203.0.113.1 40
 else
 	it_fail d_redis_restarted_empty "redis did not come back: $(tail -n 3 "$IT_OUT/topo.log" | tr '\n' ' ')"
@@ -191,6 +197,7 @@ fi
 
 # ------------------------------------------------ e: scale-out, and a standby's 503
 sip_proxy_signal proxyB TERM || it_fail e_proxy_b_stopped "sipproxy B did not stop on SIGTERM"
+sip_proxy_signal proxyA2 TERM || it_fail e_proxy_a2_stopped "sipproxy A2 did not stop on SIGTERM"
 vips_to A # the media of e's call: phA routes the pool to 203.0.113.1, natdA is in edgeA
 HA_PREFIX=natedge-it-shared
 proxy_conf proxyS1 s1 active shared 10.1.0.2 203.0.113.2 s2

@@ -401,6 +401,14 @@ sip_sipp() {
 sip_uas() { sip_sipp "$@"; }
 sip_uac() { sip_sipp "$@"; }
 
+# sip_uas_or_fail NAME ARGS...: sip_uas, or report NAME_uas_ready failed.
+sip_uas_or_fail() {
+	local name=$1
+	if sip_uas "$@"; then return 0; fi
+	it_fail "${name}_uas_ready" "SIPp UAS did not start: $(tail -n 3 "$IT_OUT/$name.stdout" | tr '\n' ' ')"
+	return 1
+}
+
 sip_listening() { ip netns exec "$1" ss -Hln "$2" 2>/dev/null | awk '{print $4}' | grep -qx -- "$3"; }
 
 # sip_wait NAME [TIMEOUT_S]: wait (bounded) for SIPp NAME to end; its exit
