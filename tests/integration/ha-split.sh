@@ -114,6 +114,7 @@ fi
 
 # a call after the heal
 export SIP_RTP_COUNT=100
+# shellcheck disable=SC2034 # read by sip_basic_call (siplib.sh)
 SIP_UAC_OPTS=(--auth phoneb)
 sip_basic_call h1-phB phB 10.1.0.10 20200 h1-phA phA 203.0.113.10 30200 "$HA_VIP_IN:5060" 203.0.113.10:5060
 sip_assert_call h1_call_after_heal h1-phB h1-phA

@@ -90,7 +90,9 @@ ha_proxy_conf() {
 # interface names and the notify script pointed at this node's daemons.
 ha_keepalived_conf() {
 	local x=$1 out=$2 n=${1,,}
-	local notify="$HA_NOTIFY -s $(it_ctl_socket "natd$x") -c $IT_OUT/proxy$x.conf -l $IT_OUT/notify-$x.log -d $IT_OUT/ha-state-$x -N $NT_NATCTL -P $SIP_PROXY"
+	local notify sock
+	sock=$(it_ctl_socket "natd$x")
+	notify="$HA_NOTIFY -s $sock -c $IT_OUT/proxy$x.conf -l $IT_OUT/notify-$x.log -d $IT_OUT/ha-state-$x -N $NT_NATCTL -P $SIP_PROXY"
 	sed -e 's/\beth0\b/out0/g; s/\beth1\b/in0/g; s/\beth2\b/ha0/g' \
 		-e "s|/etc/keepalived/natedge-ha-notify|$notify|" \
 		"$NT_ROOT/conf/ha/keepalived-$n.conf" >"$out"
