@@ -165,6 +165,7 @@ if ha_reboot_node A; then
 	((HA_NATD)) && it_check natd_a_standby_after_return "natd A's role '$(ha_natd_role A)'" nt_poll 5 ha_natd_is A standby
 	# a call through B with A back beside it
 	export SIP_RTP_COUNT=100
+	# shellcheck disable=SC2034 # read by sip_basic_call (siplib.sh)
 	SIP_UAC_OPTS=(--auth phoneb)
 	if sip_basic_call f1-phB phB 10.1.0.10 20200 f1-phA phA 203.0.113.10 30200 "$HA_VIP_IN:5060" 203.0.113.10:5060; then :; fi
 	sip_assert_call f1_call_through_b_after_return f1-phB f1-phA

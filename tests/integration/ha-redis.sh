@@ -33,6 +33,8 @@ if ((HA_NATD)); then
 fi
 
 # ---------------------------------------------------------------- Redis dies
+# the moment the gaps are measured around (ha_gap_check)
+# shellcheck disable=SC2034
 HA_KILL_NS=$(date +%s%N)
 topo_ha_redis_stop "$IT_PREFIX" "$IT_STATE" KILL
 it_log "redis killed"

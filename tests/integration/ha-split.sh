@@ -28,7 +28,7 @@ EPOCH_A=$(ha_natd_epoch A)
 # the sampler: both natds' role and epoch, one line "ms roleA epochA roleB
 # epochB" per round to roles.txt, in the background for at most 120 s
 role_epoch() {
-	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" ha status 2>/dev/null |
+	timeout 5 "$NT_NATCTL" -s "$(it_ctl_socket "natd$1")" ha status 2>>"$IT_OUT/roles-natctl-$1.err" |
 		awk '$1 == "ha_active" { r = ($2 == 1 ? "active" : "standby") } $1 == "ha_epoch" { e = $2 }
 		     END { print (r == "" ? "-" : r), (e == "" ? "-" : e) }'
 }
@@ -99,6 +99,14 @@ fi
 if ((HA_NATD)); then
 	touch "$IT_OUT/sampler.stop"
 	nt_poll 15 nt_pid_gone "$SAMPLER"
+	# a natd that did not answer: say how it looked (state, where it waits)
+	for x in A B; do
+		n=$(grep -c "^[0-9]* $( [[ $x == B ]] && echo '[a-z-]* [0-9-]* ')- " "$IT_OUT/roles.txt")
+		if ((n > 0)); then
+			pid=$(nt_natd_pid "$IT_STATE" "natd$x")
+			it_info "natd $x did not answer natctl in $n samples: $(grep -m1 . "$IT_OUT/roles-natctl-$x.err" 2>/dev/null); process: $(grep '^State' "/proc/$pid/status" 2>/dev/null | tr -s '\t ' ' ') wchan $(cat "/proc/$pid/wchan" 2>/dev/null)"
+		fi
+	done
 	dup=$(awk '$2 == "active" && $4 == "active" && $3 == $5' "$IT_OUT/roles.txt" | head -n 3)
 	if [[ -z $dup ]]; then it_pass "never_two_active_of_one_epoch ($(wc -l <"$IT_OUT/roles.txt") samples of both natds, split to heal)"
 	else it_fail never_two_active_of_one_epoch "samples (ms roleA epochA roleB epochB): $(tr '\n' ';' <<<"$dup")"; fi
@@ -106,6 +114,7 @@ fi
 
 # a call after the heal
 export SIP_RTP_COUNT=100
+# shellcheck disable=SC2034 # read by sip_basic_call (siplib.sh)
 SIP_UAC_OPTS=(--auth phoneb)
 sip_basic_call h1-phB phB 10.1.0.10 20200 h1-phA phA 203.0.113.10 30200 "$HA_VIP_IN:5060" 203.0.113.10:5060
 sip_assert_call h1_call_after_heal h1-phB h1-phA
