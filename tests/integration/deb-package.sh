@@ -281,11 +281,11 @@ expect_files deb_files_natedge "${debs[0]}" /usr/sbin/natd /usr/sbin/sipproxy /u
 	/usr/share/doc/natedge/copyright /usr/share/doc/natedge/examples/natd-minimal.conf \
 	/usr/share/doc/natedge/examples/sipproxy-minimal.conf \
 	/usr/share/doc/natedge/examples/scenario1-2/natd.conf /usr/share/doc/natedge/examples/scenario3/natd-a.conf
-expect_files deb_files_libcontrol0 "${debs[1]}" "/usr/lib/$MA/libcontrol.so.0" "/usr/lib/$MA/libcontrol.so.0.0.0"
+expect_files deb_files_libcontrol0 "${debs[1]}" "/usr/lib/$MA/libcontrol.so.0" "/usr/lib/$MA/libcontrol.so.0.1.0"
 expect_files deb_files_libcontrol_dev "${debs[2]}" "/usr/lib/$MA/libcontrol.so" "/usr/lib/$MA/pkgconfig/libcontrol.pc" \
 	/usr/include/libcontrol/client.h /usr/include/libcontrol/msg.h /usr/include/libcontrol/proto.h \
 	/usr/include/libcontrol/auth.h /usr/include/libcontrol/secret.h /usr/share/man/man3/libcontrol.3.gz
-soname=$(objdump -p "$X/usr/lib/$MA/libcontrol.so.0.0.0" 2>/dev/null | awk '$1 == "SONAME" {print $2}')
+soname=$(objdump -p "$X/usr/lib/$MA/libcontrol.so.0.1.0" 2>/dev/null | awk '$1 == "SONAME" {print $2}')
 if [[ $soname == libcontrol.so.0 ]]; then
 	it_pass deb_files_soname
 else
