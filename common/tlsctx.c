@@ -41,24 +41,25 @@ static void seterr(char *err, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The innermost OpenSSL reason, then an empty queue. */
-static const char *ossl_reason(char *buf, size_t n)
+const char *tlsctx_error(char *buf, size_t n, const char *none)
 {
 	unsigned long e, last = 0;
+	const char *r;
 
 	while ((e = ERR_get_error()) != 0)
 		last = e;
 	if (!last)
-		snprintf(buf, n, "unknown OpenSSL error");
-	else {
-		const char *r = ERR_reason_error_string(last);
-
-		if (r)
-			snprintf(buf, n, "%s", r);
-		else
-			ERR_error_string_n(last, buf, n);
-	}
+		snprintf(buf, n, "%s", none);
+	else if ((r = ERR_reason_error_string(last)) != NULL)
+		snprintf(buf, n, "%s", r);
+	else
+		ERR_error_string_n(last, buf, n);
 	return buf;
+}
+
+static const char *ossl_reason(char *buf, size_t n)
+{
+	return tlsctx_error(buf, n, "unknown OpenSSL error");
 }
 
 /* The mode check on an open descriptor (no window between check and read). */

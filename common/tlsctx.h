@@ -51,6 +51,10 @@ int tlsctx_expect_name(SSL *s, const char *name, char *err, size_t n);
  * literal); else -EACCES with the reason in err. */
 int tlsctx_peer_check(SSL *s, const char *name, char *err, size_t n);
 
+/* The innermost reason of OpenSSL's error queue into buf (none if the queue
+ * is empty), leaving the queue empty: for a caller's own messages. */
+const char *tlsctx_error(char *buf, size_t n, const char *none);
+
 /* The peer certificate's subject CN (or "-" without one) into buf, for logs. */
 const char *tlsctx_peer_cn(SSL *s, char *buf, size_t n);
 

@@ -895,6 +895,23 @@ static bool dialog_admits(struct proxy *p, const sip_msg_t *req, const struct tp
 	return false;
 }
 
+/* RFC 5923 §5: a stream peer whose Via has "alias" offers its connection
+ * for requests to its sent-by port: responses and in-dialog requests to it
+ * then reuse the connection instead of opening one (transport.c allows it
+ * for TCP, and for TLS only from a mutual tls.peers entry). Only for a
+ * sent-by that is the connection's own address. Before the Via gets
+ * received/rport, which would hide the sent-by. */
+static void offer_alias(struct proxy *p, const sip_msg_t *req, const struct tp_addr *from,
+			const char *ip)
+{
+	struct sip_target t;
+
+	if (from->tcp && from->conn && sip_msg_via_has_param(req, 0, "alias") &&
+	    sip_msg_via_target(req, 0, false, &t) == 0 && t.numeric && !strcmp(t.host, ip) &&
+	    t.port != ntohs(from->peer.sin_port))
+		tp_conn_alias(p->tp, from->conn, htons(t.port));
+}
+
 static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr *from)
 {
 	const struct sp_conf *c = p->conf;
@@ -905,6 +922,7 @@ static void handle_request(struct proxy *p, sip_msg_t *req, const struct tp_addr
 
 	p->st.requests++;
 	ip_str(&from->peer, ip);
+	offer_alias(p, req, from, ip);
 	sip_msg_top_via_fix(req, ip, ntohs(from->peer.sin_port));
 	if ((rc = sip_msg_txn_key(req, false, key, sizeof(key))) < 0) {
 		if (!sip_msg_method_is(req, "ACK"))

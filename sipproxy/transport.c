@@ -107,6 +107,7 @@ struct conn {
 	SSL *ssl;                   /* TLS (transport_tls.h), else NULL */
 	bool hs, outbound;          /* TLS handshake in progress; we connected */
 	uint64_t born;              /* monotonic ms: the handshake deadline counts from here */
+	uint16_t alias;             /* RFC 5923: also the peer's address at this port (network order) */
 	uint64_t last;              /* last activity, monotonic ms */
 	unsigned pending;           /* messages queued while connecting */
 	bool connecting, closed, busy, wev_on;
@@ -132,6 +133,7 @@ struct transport {
 	uint64_t idle_ms;           /* 0: no idle timeout */
 	struct tp_sock udp[SPC_MAX_LISTEN], lsn[SPC_MAX_LISTEN], tlsn[SPC_MAX_LISTEN];
 	struct tpt *tls;            /* TLS contexts; NULL when nothing uses TLS */
+	unsigned naliases;          /* connections with an alias (tp_conn_alias) */
 	struct event *lsn_pause;
 	struct conn *conns;
 	struct conn **by_id, **by_peer;
@@ -188,6 +190,11 @@ static struct conn *find_peer(const struct transport *tp, const struct sockaddr_
 
 	for (c = tp->by_peer[peer_slot(tp, a)]; c; c = c->peer_next)
 		if (same_peer(&c->peer, a) && (c->ssl != NULL) == tls)
+			return c;
+	/* RFC 5923 aliases: few (peer proxies), looked through only when some exist */
+	for (c = tp->naliases ? tp->conns : NULL; c; c = c->next)
+		if (c->alias == a->sin_port && c->peer.sin_addr.s_addr == a->sin_addr.s_addr &&
+		    (c->ssl != NULL) == tls && !c->hs)
 			return c;
 	return NULL;
 }
@@ -247,6 +254,8 @@ static void conn_close(struct conn *c)
 		return;
 	c->closed = true;
 	conn_unlink(tp, c);
+	if (c->alias)
+		tp->naliases--;
 	tp->st.tcp_open--;
 	tp->st.tcp_closed++;
 	if (c->ssl) {
@@ -1099,6 +1108,21 @@ int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, si
 err:
 	tp->st.send_errors++;
 	return rc;
+}
+
+int tp_conn_alias(struct transport *tp, uint64_t conn, uint16_t port)
+{
+	struct conn *c = tp && conn ? find_id(tp, conn) : NULL;
+	const struct spc_tls_peer *pe;
+
+	if (!c || !port)
+		return -ENOTCONN;
+	if (c->ssl && (!(pe = sp_conf_tls_peer(tp->conf, c->peer.sin_addr.s_addr)) || !pe->mutual))
+		return -EPERM; /* RFC 5923 §5.2: only a peer whose certificate we checked */
+	if (!c->alias)
+		tp->naliases++;
+	c->alias = port;
+	return 0;
 }
 
 bool tp_conn_alive(const struct transport *tp, uint64_t conn)

@@ -89,6 +89,12 @@ void tp_close(struct transport *tp);
  * (a later connect failure counts the message in send_errors). */
 int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, size_t len);
 
+/* RFC 5923: connection conn (TCP, or TLS from a mutual tls.peers entry,
+ * whose certificate proved who it is) also serves requests to its peer's
+ * address at port (network order), the sent-by of a Via with "alias".
+ * 0, -ENOTCONN (gone), -EPERM (TLS without a verified peer). */
+int tp_conn_alias(struct transport *tp, uint64_t conn, uint16_t port);
+
 /* Whether the TCP connection conn is still open. */
 bool tp_conn_alive(const struct transport *tp, uint64_t conn);
 

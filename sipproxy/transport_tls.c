@@ -185,18 +185,6 @@ static void log_refusal(struct ratelimit *rl, const struct sockaddr_in *peer, co
 		 ntohs(peer->sin_port), why, TPT_LOG_EVERY_S);
 }
 
-/* The innermost OpenSSL reason of a failed handshake. */
-static const char *ossl_why(char *buf, size_t n)
-{
-	unsigned long e, last = 0;
-
-	while ((e = ERR_get_error()) != 0)
-		last = e;
-	snprintf(buf, n, "%s", last && ERR_reason_error_string(last) ? ERR_reason_error_string(last)
-								     : "connection closed");
-	return buf;
-}
-
 int tpt_handshake(struct tpt *t, SSL *s, bool server, const struct sockaddr_in *peer)
 {
 	int rc = SSL_do_handshake(s), e;
@@ -228,7 +216,8 @@ int tpt_handshake(struct tpt *t, SSL *s, bool server, const struct sockaddr_in *
 		log_refusal(t->log_peer, peer, "peer refused", why);
 	} else {
 		t->st.handshake_failed++;
-		log_refusal(t->log_fail, peer, "handshake failed with", ossl_why(why, sizeof(why)));
+		log_refusal(t->log_fail, peer, "handshake failed with",
+			    tlsctx_error(why, sizeof(why), "connection closed"));
 	}
 	return TPT_FAIL;
 }

@@ -178,6 +178,13 @@ const char *sip_msg_via_branch(const sip_msg_t *m, int pos)
 	return b ? b->gvalue : NULL;
 }
 
+bool sip_msg_via_has_param(const sip_msg_t *m, int pos, const char *name)
+{
+	osip_via_t *via = m ? sip_via_at(m, pos) : NULL;
+
+	return via && sip_param_get(&via->via_params, name) != NULL;
+}
+
 /* ---- URIs ---- */
 
 const char *sip_uri_scheme(const sip_uri_t *u)

@@ -253,6 +253,8 @@ int sip_msg_route_count(const sip_msg_t *m);
 const sip_uri_t *sip_msg_route_uri(const sip_msg_t *m, int pos);
 /* The branch parameter of the Via at pos (0: top), as written. */
 const char *sip_msg_via_branch(const sip_msg_t *m, int pos);
+/* Whether the Via at pos has the parameter name (e.g. RFC 5923's "alias"). */
+bool sip_msg_via_has_param(const sip_msg_t *m, int pos, const char *name);
 
 const char *sip_uri_scheme(const sip_uri_t *u);
 const char *sip_uri_user(const sip_uri_t *u);

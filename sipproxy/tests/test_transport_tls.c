@@ -13,7 +13,8 @@
  * timeout) or sends SIP in clear (handshake failed), each while a good TLS
  * client works beside it; B refusing A for the wrong name; mutual TLS:
  * the configured peer gets in with its certificate and is refused with
- * another name's, another CA's, or none; reload with a new certificate
+ * another name's, another CA's, or none; RFC 5923 aliases (only for a
+ * verified peer); reload with a new certificate
  * keeping the live connection, a reload with a lax key refused;
  * tp_check_tls() (sipproxy -n) naming the problem.
  */
@@ -413,6 +414,44 @@ static void test_mutual(void **state)
 	assert_int_equal(stats(x->a.tp).tls_peer_rejected, 3);
 }
 
+/* RFC 5923: A sends to B's advertised port over the connection B opened,
+ * once B offered it (Via alias), only for a peer whose certificate was checked. */
+static void test_alias(void **state)
+{
+	struct ctx *x = *state;
+	struct tp_addr to_b = {.tcp = true, .tls = true, .peer = lo(4999)};
+	uint64_t conn;
+
+	open_b(x);
+	assert_int_equal(b_send(x, INVITE), 0);
+	RUN_UNTIL(x->base, x->a.n == 1, 3000);
+	assert_int_equal(x->a.n, 1);
+	conn = x->a.rx_from[0].conn;
+	/* not a mutual peer: refused */
+	assert_int_equal(tp_conn_alias(x->a.tp, conn, htons(4999)), -EPERM);
+	tp_close(x->a.tp);
+	tp_close(x->b.tp);
+	x->b.tp = NULL;
+	x->a.n = x->b.n = 0;
+	add_peer(&x->a.conf, "egress.example", true);
+	assert_int_equal(tp_open(x->base, &x->a.conf, on_rx, &x->a, &x->a.tp), 0);
+	open_b(x);
+	assert_int_equal(b_send(x, INVITE), 0);
+	RUN_UNTIL(x->base, x->a.n == 1, 3000);
+	assert_int_equal(x->a.n, 1);
+	conn = x->a.rx_from[0].conn;
+	assert_int_equal(tp_conn_alias(x->a.tp, conn + 1000, htons(4999)), -ENOTCONN);
+	assert_int_equal(tp_conn_alias(x->a.tp, conn, htons(4999)), 0);
+	/* a request to 127.0.0.1:4999 over TLS rides B's connection */
+	x->a.echo = false;
+	assert_int_equal(tp_send(x->a.tp, &to_b, INVITE, sizeof(INVITE) - 1), 0);
+	RUN_UNTIL(x->base, x->b.n == 2, 3000);
+	assert_int_equal(x->b.n, 2);
+	assert_string_equal(x->b.rx[1], INVITE);
+	assert_int_equal(stats(x->a.tp).tcp_connected, 0);
+	assert_int_equal(stats(x->a.tp).tls_open, 1);
+}
+
 static void test_reload(void **state)
 {
 	struct ctx *x = *state;
@@ -507,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_silent_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutual, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	};

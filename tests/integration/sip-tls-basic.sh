@@ -20,6 +20,9 @@
 #     sending SIP in clear is closed and counted; phA presenting another
 #     name's certificate (same CA), and none at all, is refused and counted
 #     (tls_peer_rejected), and logged once, not twice.
+#  4. SIGHUP with a renewed certificate: a phone connected before keeps its
+#     connection (and takes the next call over it); a new connection gets
+#     the new certificate.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/siplib.sh"
 
@@ -146,6 +149,32 @@ it_check tls_handshake_failed_counted "handshake_failed not counted" test "$(tls
 it_check tls_peer_rejected_counted "peer_rejected < 2" test "$(tlsv peer_rejected)" -ge 2
 n=$(grep -c 'tls peer refused 203.0.113.10' "$IT_OUT/proxy.log")
 it_check tls_refusal_logged_once "refusals of 203.0.113.10 logged $n times" test "$n" = 1
+
+# ------------------------------------------------------------ 4. SIGHUP
+# phB registers again and stays connected; the proxy's certificate is
+# replaced and SIGHUP reloads it: the live connection carries the next call,
+# and a new connection meets the new certificate.
+siptls phB2 phB answer --bind 10.1.0.10 --proxy 10.1.0.1:5061 --ca "$PKI/ca.pem" --name edge.test \
+	--user phoneb --password "$SIP_PASSWORD" --domain edge.test --timeout 30
+nt_poll 10 has_line phB2 registered=1
+it_check tls_phB2_registered "phB did not register again (phB2.out)" has_line phB2 registered=1
+mkcert proxy2 edge-renewed.test "DNS:edge.test,IP:10.1.0.1,IP:203.0.113.1" &&
+	cp "$PKI/proxy2.pem" "$PKI/proxy.pem" && cp "$PKI/proxy2.key" "$PKI/proxy.key"
+kill -HUP "$(sip_proxy_pid proxy)"
+nt_poll 10 grep -q 'configuration reloaded' "$IT_OUT/proxy.log"
+it_check tls_reloaded "no 'configuration reloaded' in proxy.log" grep -q 'configuration reloaded' "$IT_OUT/proxy.log"
+siptls phA2 phA call --bind 203.0.113.10 --proxy 203.0.113.1:5061 --ca "$PKI/ca.pem" --name edge.test \
+	--ruri sip:phoneb@edge.test --cert "$PKI/carrier.pem" --key "$PKI/carrier.key" --timeout 20
+done_of phA2 25
+rc_phA=$?
+done_of phB2 10
+rc_phB=$?
+it_check tls_call_over_connection_from_before_reload "phA2 rc=$rc_phA phB2 rc=$rc_phB" \
+	test "$rc_phA" = 0 -a "$rc_phB" = 0
+it_check tls_phB2_kept_old_certificate "phB2's connection is not the one from before" has_line phB2 'peer_cn=edge.test'
+it_check tls_new_connection_new_certificate "phA2 did not get the reloaded certificate" \
+	has_line phA2 'peer_cn=edge-renewed.test'
+
 sip_assert_proxy_alive tls_proxy_alive proxy
 sip_proxy_excerpt proxy
 it_done
