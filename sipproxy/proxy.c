@@ -1502,12 +1502,13 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 	snprintf(line, sizeof(line),
 		 "transactions server_open=%u client_open=%u retransmits=%llu absorbed=%llu "
 		 "timeouts=%llu refused_full=%llu udp_rx=%llu udp_tx=%llu tcp_rx=%llu tcp_tx=%llu "
-		 "tcp_open=%u",
+		 "tcp_open=%u tcp_refused=%llu tcp_refused_per_source=%llu",
 		 ts.srv_open, ts.cli_open, (unsigned long long)ts.cli_retransmits,
 		 (unsigned long long)ts.srv_retrans_absorbed, (unsigned long long)ts.cli_timeouts,
 		 (unsigned long long)ts.full_refusals, (unsigned long long)tps.udp_rx,
 		 (unsigned long long)tps.udp_tx, (unsigned long long)tps.tcp_rx,
-		 (unsigned long long)tps.tcp_tx, tps.tcp_open);
+		 (unsigned long long)tps.tcp_tx, tps.tcp_open, (unsigned long long)tps.tcp_refused,
+		 (unsigned long long)tps.tcp_refused_per_source);
 	fn(arg, line);
 	snprintf(line, sizeof(line),
 		 "tls rx=%llu tx=%llu open=%u handshakes=%llu handshake_failed=%llu "

@@ -145,6 +145,8 @@ static const struct conftab_item items[] = {
 	{.path = "sip.timer_c", .type = &conftab_uint, .min = 30, .max = 3600, .off = OFF(timer_c), .dflt = 180},
 	{.path = "sip.tcp_max_connections", .type = &conftab_uint, .min = 1, .max = 65536,
 	 .off = OFF(tcp_max_connections), .dflt = 1024},
+	{.path = "sip.tcp_max_per_source", .type = &conftab_uint, .min = 0, .max = 65536,
+	 .off = OFF(tcp_max_per_source), .dflt = 32},
 	{.path = "sip.tcp_idle_timeout", .type = &conftab_uint, .min = 5, .max = 86400,
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
 	{.path = "sip.rate_limit", .type = &conftab_uint, .min = 0, .max = 1000000, .off = OFF(rate_limit),

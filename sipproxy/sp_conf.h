@@ -231,6 +231,8 @@ struct sp_conf {
 	unsigned t4_ms;                /* default 5000 (100..60000) */
 	unsigned timer_c;              /* s, default 180 (30..3600) */
 	unsigned tcp_max_connections;  /* default 1024 (1..65536) */
+	unsigned tcp_max_per_source;   /* accepted TCP+TLS connections per source address,
+					  0 = no cap; default 32 (0..65536) */
 	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
 	uint32_t dialog_mismatch_rate; /* 481s/s per source for requests claiming an unknown

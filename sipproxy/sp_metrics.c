@@ -69,6 +69,7 @@ static const struct row counters[] = {
 	R(tp_stats, tcp_connected, "tcp_connected", "TCP connections made."),
 	R(tp_stats, tcp_closed, "tcp_closed", "TCP connections closed."),
 	R(tp_stats, tcp_refused, "tcp_refused", "TCP connections refused (limits)."),
+	R(tp_stats, tcp_refused_per_source, "tcp_refused_per_source", "TCP and TLS connections refused: sip.tcp_max_per_source."),
 	R(tp_stats, tcp_framing_errors, "tcp_framing_errors", "TCP streams closed for framing errors."),
 	R(tp_stats, tcp_idle_closed, "tcp_idle_closed", "TCP connections closed idle."),
 	R(tp_stats, tcp_overflow_closed, "tcp_overflow_closed", "TCP connections closed for output overflow."),

@@ -44,6 +44,16 @@
  * tables (by peer: SipHash under a random key, common/siphash.h). Ids come
  * from a 64-bit counter and are never reused.
  *
+ * Per-source cap (sip.tcp_max_per_source, issue 13): a third table of the
+ * same size (SipHash of the IPv4 address alone) holds one counter per
+ * source address with accepted connections open, TCP and TLS alike: taken
+ * in accept_cb before the connection exists (so a refused one costs no
+ * struct, no event and no TLS handshake), given back in conn_close, freed
+ * at zero; at most one entry per open connection. Outbound connections
+ * are not counted. A refusal is counted (tcp_refused_per_source, also in
+ * tcp_refused) and logged once per address per TP_LOG_EVERY_S (the
+ * rl_allow idiom of transport_tls.c's log_refusal).
+ *
  * Re-entrancy: the receive callback may call tp_send() on any connection,
  * which may close it (write error, overflow), and may even call tp_close().
  * A connection being delivered from is marked busy: closing it releases its
@@ -74,6 +84,7 @@
 #include "clock.h"
 #include "framer.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "siphash.h"
 #include "transport_tls.h"
 
@@ -92,6 +103,7 @@
 #define MAX_CONNS_DEFAULT 1024
 #define TLS_RECORD 16384      /* plaintext bytes per SSL_write */
 #define TLS_READ_BURST 32     /* SSL_reads per wake-up */
+#define TP_LOG_EVERY_S 60     /* per-source refusals: one log line per address */
 
 struct conn {
 	struct transport *tp;
@@ -111,8 +123,16 @@ struct conn {
 	uint64_t last;              /* last activity, monotonic ms */
 	unsigned pending;           /* messages queued while connecting */
 	bool connecting, closed, busy, wev_on;
+	bool per_src;               /* accepted: holds a slot of its source's counter */
 	struct conn *prev, *next;   /* every open connection */
 	struct conn *id_next, *peer_next;
+};
+
+/* Accepted connections open from one source address. */
+struct src_count {
+	uint32_t addr;              /* network byte order */
+	unsigned n;
+	struct src_count *next;
 };
 
 struct tp_sock {
@@ -138,7 +158,10 @@ struct transport {
 	struct conn *conns;
 	struct conn **by_id, **by_peer;
 	size_t hmask;
-	struct siphash_key key;     /* by_peer: peers choose their address and port */
+	struct siphash_key key;     /* by_peer, by_src: peers choose their address and port */
+	struct src_count **by_src;  /* per-source counters, same hmask */
+	unsigned max_per_src;       /* 0: no cap */
+	struct ratelimit *log_cap;  /* per-source refusals logged once per TP_LOG_EVERY_S */
 	uint64_t next_id;
 	struct tp_stats st;
 	unsigned depth;             /* deliveries in progress */
@@ -167,6 +190,52 @@ static size_t peer_slot(const struct transport *tp, const struct sockaddr_in *a)
 	memcpy(b, &a->sin_addr.s_addr, 4);
 	memcpy(b + 4, &a->sin_port, 2);
 	return (size_t)siphash24(&tp->key, b, sizeof(b)) & tp->hmask;
+}
+
+static size_t src_slot(const struct transport *tp, uint32_t addr)
+{
+	return (size_t)siphash24(&tp->key, &addr, sizeof(addr)) & tp->hmask;
+}
+
+static struct src_count **src_find(struct transport *tp, uint32_t addr)
+{
+	struct src_count **pp;
+
+	for (pp = &tp->by_src[src_slot(tp, addr)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->addr == addr)
+			break;
+	return pp;
+}
+
+/* Take a slot of addr's counter: false when it is full (or out of memory). */
+static bool src_take(struct transport *tp, uint32_t addr)
+{
+	struct src_count **pp = src_find(tp, addr), *s = *pp;
+
+	if (s) {
+		if (tp->max_per_src && s->n >= tp->max_per_src)
+			return false;
+		s->n++;
+		return true;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return false;
+	s->addr = addr;
+	s->n = 1;
+	*pp = s; /* pp is the chain's NULL tail */
+	return true;
+}
+
+static void src_put(struct transport *tp, uint32_t addr)
+{
+	struct src_count **pp = src_find(tp, addr), *s = *pp;
+
+	if (!s)
+		return;
+	if (--s->n == 0) {
+		*pp = s->next;
+		free(s);
+	}
 }
 
 static bool same_peer(const struct sockaddr_in *a, const struct sockaddr_in *b)
@@ -256,6 +325,8 @@ static void conn_close(struct conn *c)
 	conn_unlink(tp, c);
 	if (c->alias)
 		tp->naliases--;
+	if (c->per_src)
+		src_put(tp, c->peer.sin_addr.s_addr);
 	tp->st.tcp_open--;
 	tp->st.tcp_closed++;
 	if (c->ssl) {
@@ -529,6 +600,8 @@ static void tp_free(struct transport *tp)
 {
 	free(tp->by_id);
 	free(tp->by_peer);
+	free(tp->by_src); /* empty: every connection was closed first */
+	rl_free(tp->log_cap);
 	free(tp->udp_buf);
 	free(tp);
 }
@@ -753,6 +826,23 @@ static void lsn_pause_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Close a connection over sip.tcp_max_per_source before anything is spent on it. */
+static void refuse_per_src(struct transport *tp, const struct sockaddr_in *peer, int fd)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	close(fd);
+	tp->st.tcp_refused++;
+	tp->st.tcp_refused_per_source++;
+	/* one token per TP_LOG_EVERY_S per address (as transport_tls.c's log_refusal) */
+	if (!rl_allow(tp->log_cap, peer->sin_addr.s_addr, clock_mono_ms() / TP_LOG_EVERY_S))
+		return;
+	log_warn("transport: connection from %s:%u refused: %u open from this address "
+		 "(sip.tcp_max_per_source; further ones are counted, not logged, for %ds)",
+		 inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip)), ntohs(peer->sin_port),
+		 tp->max_per_src, TP_LOG_EVERY_S);
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tp_sock *s = arg;
@@ -790,12 +880,19 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
+		if (tp->max_per_src && !src_take(tp, peer.sin_addr.s_addr)) {
+			refuse_per_src(tp, &peer, fd);
+			continue;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (!(c = conn_new(tp, fd, s->idx, &peer, false))) {
+			if (tp->max_per_src)
+				src_put(tp, peer.sin_addr.s_addr);
 			tp->st.tcp_refused++;
 			close(fd);
 			continue;
 		}
+		c->per_src = tp->max_per_src != 0;
 		if (s->tls && tls_attach(c, true) < 0) {
 			tp->st.tcp_refused++;
 			conn_close(c);
@@ -937,6 +1034,7 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 				  ? conf->max_message
 				  : MAX_MESSAGE_DEFAULT;
 	tp->max_conns = conf->tcp_max_connections ? conf->tcp_max_connections : MAX_CONNS_DEFAULT;
+	tp->max_per_src = conf->tcp_max_per_source;
 	tp->idle_ms = (uint64_t)conf->tcp_idle_timeout * 1000;
 	tp->next_id = 1;
 	for (i = 0; i < SPC_MAX_LISTEN; i++) {
@@ -950,9 +1048,12 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 	siphash_key_random(&tp->key);
 	tp->by_id = calloc(nb, sizeof(*tp->by_id));
 	tp->by_peer = calloc(nb, sizeof(*tp->by_peer));
+	tp->by_src = calloc(nb, sizeof(*tp->by_src));
+	tp->log_cap = rl_new(1, 1);
 	tp->udp_buf = malloc(UDP_BUF);
 	tp->lsn_pause = evtimer_new(base, lsn_pause_cb, tp);
-	if (!tp->by_id || !tp->by_peer || !tp->udp_buf || !tp->lsn_pause)
+	if (!tp->by_id || !tp->by_peer || !tp->by_src || !tp->log_cap || !tp->udp_buf ||
+	    !tp->lsn_pause)
 		goto fail;
 	{
 		char err[512];

@@ -15,7 +15,9 @@
  * same peer address and port, else opens one from the listen address (bind
  * then non-blocking connect), queueing the bytes until it is up. A
  * connection idle for tcp_idle_timeout seconds is closed; at most
- * tcp_max_connections are open (new inbound ones are refused beyond that).
+ * tcp_max_connections are open (new inbound ones are refused beyond that),
+ * and at most tcp_max_per_source accepted ones (TCP and TLS) per source
+ * address (beyond: closed at accept, before any TLS handshake).
  * Sends never block: a connection with more than 1 MiB queued is closed.
  *
  * TLS (transport_tls.h): the same connections with an SSL on the socket,
@@ -55,12 +57,15 @@ typedef void (*tp_recv_fn)(void *arg, const struct tp_addr *from, const char *bu
  * tcp_open includes connections still connecting. oversize_dropped counts
  * received messages over max_message (UDP dropped; on TCP also a framing
  * error). send_errors counts messages not sent: tp_send() errors, and
- * messages queued on a connection whose connect failed. */
+ * messages queued on a connection whose connect failed.
+ * tcp_refused_per_source: inbound connections over sip.tcp_max_per_source
+ * (also counted in tcp_refused). */
 struct tp_stats {
 	uint64_t udp_rx, udp_tx, tcp_rx, tcp_tx;   /* messages */
 	uint64_t tcp_accepted, tcp_connected, tcp_closed, tcp_refused;
 	uint64_t tcp_framing_errors, tcp_idle_closed, tcp_overflow_closed;
 	uint64_t tcp_connect_failed;                /* outbound connects that failed or timed out */
+	uint64_t tcp_refused_per_source;
 	uint64_t send_errors, oversize_dropped;
 	unsigned tcp_open;                          /* connections open now (TLS ones too) */
 	/* TLS: messages, connections open (also in tcp_open; the tcp_* connection

@@ -126,6 +126,7 @@ static void check_defaults(const struct sp_conf *c)
 	assert_int_equal(c->t4_ms, 5000);
 	assert_int_equal(c->timer_c, 180);
 	assert_int_equal(c->tcp_max_connections, 1024);
+	assert_int_equal(c->tcp_max_per_source, 32);
 	assert_int_equal(c->tcp_idle_timeout, 600);
 	assert_int_equal(c->rate_limit, 0);
 }
@@ -190,7 +191,7 @@ static const char full[] =
 	");\n"
 	"media: { ice = \"rewrite\"; remote_filter = true; on_natd_failure = \"pass\"; binding_lifetime = 300; max_call_duration = 7200; };\n"
 	"registrar: { min_expires = 30; max_expires = 7200; default_expires = 1800; max_contacts = 4; max_aors = 500; };\n"
-	"sip: { max_message = 4096; max_transactions = 100; max_calls = 50; t1_ms = 250; t2_ms = 2000; t4_ms = 2500; timer_c = 200; tcp_max_connections = 64; tcp_idle_timeout = 60; rate_limit = 20; };\n";
+	"sip: { max_message = 4096; max_transactions = 100; max_calls = 50; t1_ms = 250; t2_ms = 2000; t4_ms = 2500; timer_c = 200; tcp_max_connections = 64; tcp_max_per_source = 8; tcp_idle_timeout = 60; rate_limit = 20; };\n";
 
 static void test_full(void **state)
 {
@@ -279,6 +280,7 @@ static void test_full(void **state)
 	assert_int_equal(conf.t4_ms, 2500);
 	assert_int_equal(conf.timer_c, 200);
 	assert_int_equal(conf.tcp_max_connections, 64);
+	assert_int_equal(conf.tcp_max_per_source, 8);
 	assert_int_equal(conf.tcp_idle_timeout, 60);
 	assert_int_equal(conf.rate_limit, 20);
 }
@@ -438,6 +440,7 @@ static const struct range ranges[] = {
 	{"sip", "t4_ms", 100, 60000},
 	{"sip", "timer_c", 30, 3600},
 	{"sip", "tcp_max_connections", 1, 65536},
+	{"sip", "tcp_max_per_source", 0, 65536},
 	{"sip", "tcp_idle_timeout", 5, 86400},
 	{"sip", "rate_limit", 0, 1000000},
 };

@@ -779,6 +779,68 @@ static void test_tcp_max_connections(void **state)
 	close(fd[3]);
 }
 
+/* A client bound to source address src (host order) before it connects. */
+static int tcp_client_from(uint16_t port, uint32_t src)
+{
+	struct sockaddr_in a = lo(port), me = lo(0);
+	struct timeval tv = {2, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	me.sin_addr.s_addr = htonl(src);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* sip.tcp_max_per_source: a source at the cap is refused at once, another
+ * source still gets in, messages flow on the open connections, and closing
+ * one frees a slot. */
+static void test_tcp_max_per_source(void **state)
+{
+	struct ctx *x = *state;
+	uint16_t port;
+	int fd[5];
+	char *m = mk_msg("", NULL);
+
+	x->conf.tcp_max_per_source = 2;
+	port = open_tp(x, false, true);
+	fd[0] = tcp_client_from(port, INADDR_LOOPBACK);
+	fd[1] = tcp_client_from(port, INADDR_LOOPBACK);
+	RUN_UNTIL(x->base, stats(x).tcp_accepted == 2, 2000);
+	fd[2] = tcp_client_from(port, INADDR_LOOPBACK);
+	RUN_UNTIL(x->base, peer_closed(fd[2]), 2000);
+	assert_true(peer_closed(fd[2]));
+	assert_int_equal(stats(x).tcp_refused_per_source, 1);
+	assert_int_equal(stats(x).tcp_refused, 1);
+	assert_int_equal(stats(x).tcp_open, 2);
+
+	fd[3] = tcp_client_from(port, INADDR_LOOPBACK + 1); /* 127.0.0.2 */
+	RUN_UNTIL(x->base, stats(x).tcp_accepted == 3, 2000);
+	assert_int_equal(stats(x).tcp_accepted, 3);
+	assert_false(peer_closed(fd[3]));
+	send_str(fd[0], m);
+	send_str(fd[3], m);
+	RUN_UNTIL(x->base, x->n == 2, 2000);
+	assert_int_equal(x->n, 2);
+	assert_false(peer_closed(fd[0]));
+	assert_false(peer_closed(fd[1]));
+
+	close(fd[1]);
+	RUN_UNTIL(x->base, stats(x).tcp_open == 2, 2000);
+	fd[4] = tcp_client_from(port, INADDR_LOOPBACK);
+	RUN_UNTIL(x->base, stats(x).tcp_accepted == 4, 2000);
+	assert_int_equal(stats(x).tcp_accepted, 4);
+	assert_false(peer_closed(fd[4]));
+	assert_int_equal(stats(x).tcp_refused_per_source, 1);
+	free(m);
+	close(fd[0]);
+	close(fd[2]);
+	close(fd[3]);
+	close(fd[4]);
+}
+
 static void test_conn_ids_increase(void **state)
 {
 	struct ctx *x = *state;
@@ -927,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_connect_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_max_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_max_per_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_ids_increase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_inside_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tp_close_inside_callback, setup, teardown),

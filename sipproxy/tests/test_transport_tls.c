@@ -305,6 +305,74 @@ static void test_silent_and_garbage(void **state)
 	assert_int_equal(x->b.n, 2);
 }
 
+/* A raw client bound to source address src (host order). */
+static int raw_client_from(uint16_t port, uint32_t src)
+{
+	struct sockaddr_in a = lo(port), me = lo(0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	me.sin_addr.s_addr = htonl(src);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* sip.tcp_max_per_source counts TLS connections as TCP ones (issue 13): B
+ * at the cap of 1 from 127.0.0.1, a further 127.0.0.1 connection is closed
+ * before any handshake, 127.0.0.2 still gets in, B's connection still
+ * carries messages, and once B's is gone 127.0.0.1 connects again. */
+static void test_max_per_source(void **state)
+{
+	struct ctx *x = *state;
+	int tries, rc = -1, over, other;
+
+	tp_close(x->a.tp);
+	x->a.tp = NULL;
+	x->a.conf.tcp_max_per_source = 1;
+	x->a.conf.tls.handshake_timeout = 10; /* the raw clients outlive the test */
+	for (tries = 0; tries < 20 && rc != 0; tries++) {
+		x->port = free_port();
+		x->a.conf.listen[0].tls_port = x->port;
+		rc = tp_open(x->base, &x->a.conf, on_rx, &x->a, &x->a.tp);
+	}
+	assert_int_equal(rc, 0);
+	open_b(x);
+	assert_int_equal(b_send(x, INVITE), 0);
+	RUN_UNTIL(x->base, x->a.n == 1 && x->b.n == 1, 3000);
+	assert_int_equal(x->b.n, 1);
+
+	over = raw_client_from(x->port, INADDR_LOOPBACK);
+	assert_true(closed_by_peer(x, over));
+	assert_int_equal(stats(x->a.tp).tcp_refused_per_source, 1);
+	assert_int_equal(stats(x->a.tp).tls_handshake_failed, 0);
+	assert_int_equal(stats(x->a.tp).tls_open, 1);
+
+	other = raw_client_from(x->port, INADDR_LOOPBACK + 1); /* 127.0.0.2 */
+	RUN_UNTIL(x->base, stats(x->a.tp).tcp_accepted == 2, 3000);
+	assert_int_equal(stats(x->a.tp).tcp_accepted, 2);
+	assert_int_equal(stats(x->a.tp).tls_open, 2);
+
+	assert_int_equal(b_send(x, INVITE), 0);
+	RUN_UNTIL(x->base, x->a.n == 2 && x->b.n == 2, 3000);
+	assert_int_equal(x->a.n, 2);
+	assert_int_equal(x->b.n, 2);
+
+	/* B's connection closed: its slot is free for a new TLS connection */
+	tp_close(x->b.tp);
+	x->b.tp = NULL;
+	RUN_UNTIL(x->base, stats(x->a.tp).tls_open == 1, 3000);
+	assert_int_equal(stats(x->a.tp).tls_open, 1);
+	open_b(x);
+	assert_int_equal(b_send(x, INVITE), 0);
+	RUN_UNTIL(x->base, x->a.n == 3 && x->b.n == 3, 3000);
+	assert_int_equal(x->b.n, 3);
+	assert_int_equal(stats(x->a.tp).tls_handshakes, 2);
+	assert_int_equal(stats(x->a.tp).tcp_refused_per_source, 1);
+	close(over);
+	close(other);
+}
+
 static void test_server_name(void **state)
 {
 	struct ctx *x = *state;
@@ -544,6 +612,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_per_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutual, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias, setup, teardown),
