@@ -224,12 +224,19 @@ int main(int argc, char **argv)
 			}
 			snprintf(cmd, sizeof(cmd), "ha %s", ha_cmd);
 		}
+		/* a reader that goes away (| head) or a proxy that closes
+		 * first is an error with a message, never death by SIGPIPE */
+		signal(SIGPIPE, SIG_IGN);
 		rc = status_query(conf->status_socket, cmd[0] ? cmd : NULL, stdout);
 		if (rc == -EPROTO) {
 			free(conf);
 			return 1; /* refused: its reason is printed */
 		}
-		if (rc < 0)
+		if (rc == -EPIPE || rc == -ECONNABORTED)
+			fprintf(stderr, "sipproxy: %s: the proxy closed the connection %s (busy or stopping?)%s\n",
+				conf->status_socket, rc == -EPIPE ? "before reading the command" : "without answering",
+				!cmd[0] ? "" : rc == -EPIPE ? ": nothing was done, try again" : ": check with 'ha status'");
+		else if (rc < 0)
 			fprintf(stderr, "sipproxy: %s: %s\n", conf->status_socket, strerror(-rc));
 		free(conf);
 		return rc < 0 ? 3 : 0;

@@ -194,45 +194,66 @@ void status_close(struct status_srv *s)
 	free(s);
 }
 
+/* Send all of buf without raising SIGPIPE: 0, -EPIPE when the proxy has
+ * closed the connection (it never read the command), or -errno. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int status_query(const char *path, const char *cmd, FILE *out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char buf[4096];
-	bool first = true;
+	struct timeval tv = {STATUS_DRAIN_S, 0};
+	char buf[4096], line[STATUS_CMD_MAX + 1];
+	size_t got = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
+	if (cmd && (strlen(cmd) >= STATUS_CMD_MAX || strchr(cmd, '\n')))
+		return -EINVAL;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
-		close(fd);
-		return rc;
+		goto out;
 	}
-	{
-		struct timeval tv = {STATUS_DRAIN_S, 0};
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	}
-	if (cmd && (strlen(cmd) >= STATUS_CMD_MAX || strchr(cmd, '\n') ||
-		    dprintf(fd, "%s\n", cmd) < 0)) {
-		close(fd);
-		return strlen(cmd) >= STATUS_CMD_MAX || strchr(cmd, '\n') ? -EINVAL : -EIO;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (cmd) {
+		snprintf(line, sizeof(line), "%s\n", cmd);
+		/* the proxy may close first (too many status clients, or
+		 * stopping): an error, never SIGPIPE */
+		if ((rc = send_all(fd, line, strlen(line))) < 0)
+			goto out;
 	}
 	shutdown(fd, SHUT_WR); /* said all: the answer comes at once */
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (first && cmd && n >= 6 && !memcmp(buf, "error ", 6))
+		if (!got && cmd && n >= 6 && !memcmp(buf, "error ", 6))
 			rc = -EPROTO; /* the command was refused */
-		first = false;
+		got += (size_t)n;
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
 			rc = -EIO;
-			break;
+			goto out;
 		}
 	}
 	if (n < 0)
-		rc = -errno;
+		rc = errno == ECONNRESET ? -ECONNABORTED : -errno;
+	else if (!got)
+		rc = -ECONNABORTED; /* closed without a word: nothing was done */
+out:
 	close(fd);
 	return rc;
 }

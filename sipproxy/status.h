@@ -29,7 +29,8 @@ void status_close(struct status_srv *s);
 /* The client side: connect to path, send cmd (NULL: none, the view), and
  * copy the answer to out. 0 or a negative errno (-ENOENT, -ECONNREFUSED:
  * no sipproxy there; -EPROTO: the command was refused, its "error" line
- * copied). */
+ * copied; -EPIPE: the proxy closed before reading the command;
+ * -ECONNABORTED: it closed without answering). Never raises SIGPIPE. */
 int status_query(const char *path, const char *cmd, FILE *out);
 
 #endif

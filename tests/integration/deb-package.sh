@@ -280,7 +280,19 @@ expect_files deb_files_natedge "${debs[0]}" /usr/sbin/natd /usr/sbin/sipproxy /u
 	/usr/share/man/man5/natd.conf.5.gz /usr/share/man/man5/sipproxy.conf.5.gz \
 	/usr/share/doc/natedge/copyright /usr/share/doc/natedge/examples/natd-minimal.conf \
 	/usr/share/doc/natedge/examples/sipproxy-minimal.conf \
-	/usr/share/doc/natedge/examples/scenario1-2/natd.conf /usr/share/doc/natedge/examples/scenario3/natd-a.conf
+	/usr/share/doc/natedge/examples/scenario1-2/natd.conf /usr/share/doc/natedge/examples/scenario3/natd-a.conf \
+	/usr/share/doc/natedge/examples/ha/natd-a.conf /usr/share/doc/natedge/examples/ha/natd-b.conf \
+	/usr/share/doc/natedge/examples/ha/sipproxy-a.conf /usr/share/doc/natedge/examples/ha/sipproxy-b.conf \
+	/usr/share/doc/natedge/examples/ha/keepalived-a.conf /usr/share/doc/natedge/examples/ha/keepalived-b.conf \
+	/usr/share/doc/natedge/examples/ha/natedge-ha-notify
+# the HA pair's notify hook: executable, and it names the packaged configuration
+hook=$X/usr/share/doc/natedge/examples/ha/natedge-ha-notify
+if [[ -x $hook ]] && grep -q '^SIPPROXY_CONF=/etc/natedge/sipproxy.conf$' "$hook" &&
+	! grep -rq /usr/local/etc "$X/usr/share/doc/natedge/examples/ha"; then
+	it_pass deb_files_ha_examples
+else
+	it_fail deb_files_ha_examples "$(ls -l "$hook" 2>&1); /usr/local/etc named in: $(grep -rl /usr/local/etc "$X/usr/share/doc/natedge/examples/ha" | tr '\n' ' ')"
+fi
 expect_files deb_files_libcontrol0 "${debs[1]}" "/usr/lib/$MA/libcontrol.so.0" "/usr/lib/$MA/libcontrol.so.0.1.0"
 expect_files deb_files_libcontrol_dev "${debs[2]}" "/usr/lib/$MA/libcontrol.so" "/usr/lib/$MA/pkgconfig/libcontrol.pc" \
 	/usr/include/libcontrol/client.h /usr/include/libcontrol/msg.h /usr/include/libcontrol/proto.h \
