@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 
+#include "clock.h"
 #include "siphash.h"
 
 struct bucket {
@@ -95,4 +96,9 @@ bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms)
 		b->tb = (struct tbucket){0};
 	}
 	return tb_take(&b->tb, rl->rate, rl->burst, now_ms);
+}
+
+bool rl_once_per(struct ratelimit *rl, uint32_t addr, uint32_t every_s)
+{
+	return rl_allow(rl, addr, clock_mono_ms() / (every_s ? every_s : 1));
 }

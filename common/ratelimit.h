@@ -42,4 +42,9 @@ void rl_set(struct ratelimit *rl, uint32_t rate, uint32_t burst);
 /* Take a token for addr (network byte order) at now_ms: true if allowed. */
 bool rl_allow(struct ratelimit *rl, uint32_t addr, uint64_t now_ms);
 
+/* "Log this once per address per every_s seconds": for a table made with
+ * rl_new(1, 1), true at most once per every_s for addr (the clock is read
+ * here and slowed every_s times, so one token lasts every_s seconds). */
+bool rl_once_per(struct ratelimit *rl, uint32_t addr, uint32_t every_s);
+
 #endif

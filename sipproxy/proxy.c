@@ -760,7 +760,7 @@ static bool relay_allowed(struct proxy *p, struct txn_srv *st)
 		return true;
 	}
 	p->st.relay_refused++;
-	if (rl_allow(p->refuse_log, pr.src_be, clock_mono_ms() / POLICY_LOG_EVERY_S)) {
+	if (rl_once_per(p->refuse_log, pr.src_be, POLICY_LOG_EVERY_S)) {
 		const char *fd = sip_uri_host(sip_msg_from_uri(req)) ? sip_uri_host(sip_msg_from_uri(req))
 								    : "-";
 		log_info("relay refused: %s for %s from %s:%u (From domain %s): not authenticated, "

@@ -834,8 +834,7 @@ static void refuse_per_src(struct transport *tp, const struct sockaddr_in *peer,
 	close(fd);
 	tp->st.tcp_refused++;
 	tp->st.tcp_refused_per_source++;
-	/* one token per TP_LOG_EVERY_S per address (as transport_tls.c's log_refusal) */
-	if (!rl_allow(tp->log_cap, peer->sin_addr.s_addr, clock_mono_ms() / TP_LOG_EVERY_S))
+	if (!rl_once_per(tp->log_cap, peer->sin_addr.s_addr, TP_LOG_EVERY_S))
 		return;
 	log_warn("transport: connection from %s:%u refused: %u open from this address "
 		 "(sip.tcp_max_per_source; further ones are counted, not logged, for %ds)",

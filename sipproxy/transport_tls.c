@@ -177,8 +177,7 @@ static void log_refusal(struct ratelimit *rl, const struct sockaddr_in *peer, co
 {
 	char ip[INET_ADDRSTRLEN];
 
-	/* one token per TPT_LOG_EVERY_S per address (the refuse_log idiom of proxy.c) */
-	if (!rl_allow(rl, peer->sin_addr.s_addr, clock_mono_ms() / TPT_LOG_EVERY_S))
+	if (!rl_once_per(rl, peer->sin_addr.s_addr, TPT_LOG_EVERY_S))
 		return;
 	log_warn("transport: tls %s %s:%u: %s (further ones from this address are counted, "
 		 "not logged, for %ds)", what, inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip)),
