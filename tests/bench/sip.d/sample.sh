@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/bench/sip.d/sample.sh -- sourced by tests/bench/sip: what the system
 # under test costs, read from /proc without costing the machine itself.
 #
@@ -53,31 +54,31 @@ sm_tree() {
 # sm_cpu: SM_UT, SM_ST = summed utime, stime (ticks, all threads) of SM_PIDS
 sm_cpu() {
 	local p l f
-	# shellcheck disable=SC2206
 	SM_UT=0 SM_ST=0
 	for p in "${SM_PIDS[@]}"; do
 		read -r l 2>/dev/null <"/proc/$p/stat" || continue
-		f=(${l##*) }) # no glob characters in these fields
+		# shellcheck disable=SC2206 # split on purpose; no glob characters in these fields
+		f=(${l##*) })
 		SM_UT=$((SM_UT + f[11])) SM_ST=$((SM_ST + f[12]))
 	done
 }
 # sm_rss: SM_RSS_KB = summed resident set (statm's second field = VmRSS)
 sm_rss() {
-	local p size res
+	local p res
 	SM_RSS_KB=0
 	for p in "${SM_PIDS[@]}"; do
-		read -r size res _ 2>/dev/null <"/proc/$p/statm" || continue
+		read -r _ res _ 2>/dev/null <"/proc/$p/statm" || continue
 		SM_RSS_KB=$((SM_RSS_KB + res * SM_PAGE_KB))
 	done
 }
 # sm_runq: SM_RUNQ_NS = summed time every thread of SM_PIDS waited for a CPU
 # while runnable (the second field of /proc/PID/task/TID/schedstat)
 sm_runq() {
-	local p f run wait
+	local p f wait
 	SM_RUNQ_NS=0
 	for p in "${SM_PIDS[@]}"; do
 		for f in /proc/"$p"/task/*/schedstat; do
-			read -r run wait _ 2>/dev/null <"$f" || continue
+			read -r _ wait _ 2>/dev/null <"$f" || continue
 			SM_RUNQ_NS=$((SM_RUNQ_NS + wait))
 		done
 	done
@@ -93,6 +94,7 @@ sm_tasks_snap() {
 				read -r l 2>/dev/null <"$f" || continue
 				tid=${l%% *}
 				c=${l#*(} c=${c%)*} c=${c// /_}
+				# shellcheck disable=SC2206 # as in sm_cpu
 				l=(${l##*) })
 				printf '%s %s %s %s\n' "$p" "$tid" "$c" $((l[11] + l[12]))
 			done
