@@ -103,11 +103,12 @@ sm_tasks_snap() {
 }
 
 # sm_tasks_report BEFORE AFTER WALL_NS: how the CPU of the step split, in % of
-# one CPU. Prints two fields: "MAIN/OTHER" (the busiest thread or process of
-# the largest program -- sipproxy's main thread, the busiest Kamailio
-# process -- against the rest of that program summed) and the detail: per
-# program (comm of the process), its tasks' % in descending order, threads
-# named by their comm, e.g. "sipproxy 92 sp-tx:38|natd 1" or
+# one CPU. Prints two fields: "MAIN/OTHER" (for the largest program: its main
+# thread against its other threads when it is one process (sipproxy), its
+# busiest process against the others when it is several (Kamailio)) and the
+# detail: per program (comm of the process), its tasks' % in descending
+# order, threads other than the main one named by their comm ("thread:" when
+# unnamed), e.g. "sipproxy 92 sp-tx:38 (2)|natd 1" or
 # "kamailio 21 20 19 ... (13)". Tasks under 0.5 % are left out of the list.
 sm_tasks_report() {
 	awk -v wall="$3" -v hz="${HZ:-100}" '
@@ -124,11 +125,17 @@ sm_tasks_report() {
 				pn = pname[tp[i]]; if (pn == "") pn = tc[i]
 				sum[pn] += tv[i]
 				if (!(pn in seen)) { seen[pn] = 1; order[++np] = pn }
-				lab = (tp[i] == tt[i] || tc[i] == pn) ? "" : tc[i] ":"
+				# a thread other than the main one: its comm, "thread" if it has none of its own
+				lab = (tp[i] == tt[i]) ? "" : ((tc[i] == pn) ? "thread:" : tc[i] ":")
 				cnt[pn]++; k = cnt[pn]; v[pn, k] = tv[i]; l[pn, k] = lab
+				if (!((pn, tp[i]) in pseen)) { pseen[pn, tp[i]] = 1; nproc[pn]++ }
+				if (tp[i] == tt[i]) mainv[pn] = tv[i]
 			}
 			big = ""; for (j = 1; j <= np; j++) if (big == "" || sum[order[j]] > sum[big]) big = order[j]
-			top = 0; for (k = 1; k <= cnt[big]; k++) if (v[big, k] > top) top = v[big, k]
+			# one process: its main thread; several (Kamailio): the busiest process
+			top = 0
+			if (nproc[big] == 1) top = mainv[big]
+			else for (k = 1; k <= cnt[big]; k++) if (v[big, k] > top) top = v[big, k]
 			split_ = (big == "") ? "-" : sprintf("%.0f/%.0f", top, sum[big] - top)
 			# programs in descending order of their sum
 			for (a = 1; a <= np; a++) for (b = a + 1; b <= np; b++) if (sum[order[b]] > sum[order[a]]) {
