@@ -15,7 +15,9 @@
  * callback; connect failure; idle timeout (and activity deferring it);
  * the connection limit both ways; ids increasing; a connection closed by
  * overflow from inside its own callback; tp_close() from inside the
- * callback; tp_send() argument errors; tp_open() on a busy address.
+ * callback; tp_send() argument errors; tp_open() on a busy address; the
+ * UDP cases again with the sender thread (sip.udp_send_thread), and a
+ * burst of datagrams each answered from the callback, in order.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -71,6 +71,28 @@ static void expect(int fd, unsigned i, const struct sockaddr_in *from)
 	assert_int_equal(src.sin_port, from->sin_port);
 }
 
+/* Messages 0..n-1 queued for `to`: every third (0, 3...) from fd_b, the others from fd_a. */
+static void push_n(struct udp_tx *q, int fd_a, int fd_b, const struct sockaddr_in *to, unsigned n)
+{
+	char buf[2048];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = mk(i, buf, sizeof(buf));
+
+		assert_int_equal(udp_tx_push(q, (i % 3) ? fd_a : fd_b, to, buf, len), 0);
+	}
+}
+
+/* What push_n sent, received in order from the right sockets. */
+static void expect_n(int fd, unsigned n, const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		expect(fd, i, (i % 3) ? a : b);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -132,20 +154,13 @@ static void test_two_sockets(void **state)
 {
 	struct sock t1 = sock_new(0), t2 = sock_new(0), rx = sock_new(4 << 20);
 	struct udp_tx *q;
-	char buf[2048];
-	unsigned i;
 
 	(void)state;
 	assert_int_equal(udp_tx_new(1 << 20, &q), 0);
-	for (i = 0; i < 60; i++) {
-		size_t len = mk(i, buf, sizeof(buf));
-
-		assert_int_equal(udp_tx_push(q, (i % 3) ? t1.fd : t2.fd, &rx.addr, buf, len), 0);
-	}
+	push_n(q, t1.fd, t2.fd, &rx.addr, 60);
 	udp_tx_kick(q);
 	assert_int_equal(udp_tx_drain(q, 2000), 0);
-	for (i = 0; i < 60; i++) /* one receiver: the global FIFO order */
-		expect(rx.fd, i, (i % 3) ? &t1.addr : &t2.addr);
+	expect_n(rx.fd, 60, &t1.addr, &t2.addr); /* one receiver: the global FIFO order */
 	udp_tx_free(q);
 	close(t1.fd);
 	close(t2.fd);
@@ -208,19 +223,12 @@ static void test_free_drains(void **state)
 {
 	struct sock tx = sock_new(0), rx = sock_new(4 << 20);
 	struct udp_tx *q;
-	char buf[2048];
-	unsigned i;
 
 	(void)state;
 	assert_int_equal(udp_tx_new(1 << 20, &q), 0);
-	for (i = 0; i < 60; i++) {
-		size_t len = mk(i, buf, sizeof(buf));
-
-		assert_int_equal(udp_tx_push(q, tx.fd, &rx.addr, buf, len), 0);
-	}
+	push_n(q, tx.fd, tx.fd, &rx.addr, 60);
 	udp_tx_free(q);
-	for (i = 0; i < 60; i++)
-		expect(rx.fd, i, &tx.addr);
+	expect_n(rx.fd, 60, &tx.addr, &tx.addr);
 	close(tx.fd);
 	close(rx.fd);
 }
