@@ -1518,6 +1518,11 @@ void proxy_status(struct proxy *p, proxy_line_fn fn, void *arg)
 		 (unsigned long long)tps.tls_handshake_timeout, (unsigned long long)tps.tls_peer_rejected,
 		 (unsigned long long)tps.tls_reloads);
 	fn(arg, line);
+	snprintf(line, sizeof(line), "udp_tx thread=%s queue_full=%llu batches=%llu wakes=%llu send_errors=%llu",
+		 tps.udp_send_thread ? "on" : "off", (unsigned long long)tps.udp_tx_queue_full,
+		 (unsigned long long)tps.udp_tx_batches, (unsigned long long)tps.udp_tx_wakes,
+		 (unsigned long long)tps.send_errors);
+	fn(arg, line);
 	off = snprintf(line, sizeof(line),
 		       "media calls=%u bindings=%u pending=%u binds_ok=%llu binds_failed=%llu "
 		       "releases=%llu refreshes=%llu rebinds=%llu rewrites=%llu passed_unchanged=%llu "

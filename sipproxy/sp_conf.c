@@ -147,6 +147,7 @@ static const struct conftab_item items[] = {
 	 .off = OFF(tcp_max_connections), .dflt = 1024},
 	{.path = "sip.tcp_max_per_source", .type = &conftab_uint, .min = 0, .max = 65536,
 	 .off = OFF(tcp_max_per_source), .dflt = 32},
+	{.path = "sip.udp_send_thread", .type = &conftab_bool, .off = OFF(udp_send_thread), .dflt = 1},
 	{.path = "sip.tcp_idle_timeout", .type = &conftab_uint, .min = 5, .max = 86400,
 	 .off = OFF(tcp_idle_timeout), .dflt = 600},
 	{.path = "sip.rate_limit", .type = &conftab_uint, .min = 0, .max = 1000000, .off = OFF(rate_limit),

@@ -234,6 +234,8 @@ struct sp_conf {
 	unsigned tcp_max_per_source;   /* accepted TCP+TLS connections per source address,
 					  0 = no cap; default 32 (0..65536) */
 	unsigned tcp_idle_timeout;     /* s, default 600 (5..86400) */
+	bool udp_send_thread;          /* UDP sent by a sender thread when >= 2 CPUs
+					  (transport.h); default true; read at start */
 	uint32_t rate_limit;           /* requests/s per source address, 0 = off (default) */
 	uint32_t dialog_mismatch_rate; /* 481s/s per source for requests claiming an unknown
 					  dialog, beyond it dropped; 0 = off; default 20 */

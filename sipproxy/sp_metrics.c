@@ -76,6 +76,8 @@ static const struct row counters[] = {
 	R(tp_stats, tcp_connect_failed, "tcp_connect_failed", "Outbound TCP connects that failed."),
 	R(tp_stats, send_errors, "send_errors", "Sends that failed."),
 	R(tp_stats, oversize_dropped, "oversize_dropped", "Messages over sip.max_message dropped."),
+	R(tp_stats, udp_tx_queue_full, "udp_tx_queue_full",
+	  "UDP messages not sent: the sender thread's queue was full (also in send_errors)."),
 	R(tp_stats, tls_handshakes, "tls_handshakes", "TLS handshakes completed."),
 	R(tp_stats, tls_handshake_failed, "tls_handshake_failed", "TLS handshakes failed (errors, garbage, old versions)."),
 	R(tp_stats, tls_handshake_timeout, "tls_handshake_timeout", "TLS handshakes not done within tls.handshake_timeout."),

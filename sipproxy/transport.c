@@ -6,10 +6,24 @@
  * (armed only while bytes wait or a connect is in progress) and an idle
  * timer.
  *
- * UDP: each wake-up reads up to UDP_BURST datagrams into one shared 64 KiB
- * buffer with MSG_TRUNC, so a datagram over max_message is seen at its real
- * size and dropped (oversize_dropped). Datagrams made only of CR/LF bytes
- * are keep-alives and ignored.
+ * UDP: each wake-up reads up to UDP_BURST datagrams, UDP_RX_VLEN per
+ * recvmmsg, into slots of max_message + 1 bytes with MSG_TRUNC, so a
+ * datagram over max_message is seen at its real size and dropped
+ * (oversize_dropped). Datagrams made only of CR/LF bytes are keep-alives
+ * and ignored.
+ *
+ * UDP output (issue 15): with sip.udp_send_thread (and a second CPU),
+ * tp_send() copies the datagram into the queue of a sender thread
+ * (udp_tx.c) and returns; the thread sends with sendmmsg, so the kernel's
+ * send path runs beside the loop. The thread is woken once at the end of
+ * each receive burst (or every UDP_TX_KICK datagrams within one), and at
+ * once for a datagram sent from anywhere else (timers, natd's answers),
+ * only if it sleeps. A full queue fails tp_send() with -ENOBUFS
+ * (udp_tx_queue_full, send_errors); a send the kernel refuses is counted
+ * in send_errors by the thread, so tp_send() returns 0 for it (the
+ * transaction layer then sees a lost datagram: retransmission, timeout).
+ * tp_close() lets the thread send what is queued and joins it before the
+ * sockets close. Without the thread, sendto() as before.
  *
  * TCP input is one flat buffer per connection (grown on demand up to
  * max_message, given back when empty), so a whole message is always
@@ -87,9 +101,13 @@
 #include "ratelimit.h"
 #include "siphash.h"
 #include "transport_tls.h"
+#include "udp_tx.h"
 
-#define UDP_BUF 65536         /* largest UDP payload, plus one */
-#define UDP_BURST 64          /* datagrams read per wake-up */
+#define UDP_BURST 64          /* datagrams read per wake-up (one recvmmsg) */
+#define UDP_RX_VLEN 16        /* datagrams per recvmmsg */
+#define UDP_TX_RING (4u << 20) /* bytes the sender thread's queue holds (udp_tx.h) */
+#define UDP_TX_KICK 32        /* queued datagrams that wake the sender mid-burst */
+#define UDP_TX_DRAIN_MS 2000  /* tp_close waits at most this for queued datagrams */
 #define UDP_RCVBUF (4 << 20)  /* receive buffer asked for: ~2,000 datagrams of
 				 slack when the loop pauses (the default 208 kB
 				 holds ~90 SIP messages: 8 ms at 1,000 calls/s) */
@@ -166,7 +184,11 @@ struct transport {
 	struct tp_stats st;
 	unsigned depth;             /* deliveries in progress */
 	bool closing;
-	char *udp_buf;
+	char *udp_buf;              /* UDP_BURST slots of max_message + 1 bytes */
+	size_t udp_slot;
+	struct udp_tx *utx;         /* the sender thread (sip.udp_send_thread), else NULL */
+	unsigned utx_unkicked;      /* queued since its last kick */
+	bool utx_burst;             /* in udp_read_cb: kick once at its end */
 };
 
 static struct timeval ms_tv(uint64_t ms)
@@ -911,34 +933,66 @@ static bool only_crlf(const char *p, size_t n)
 	return true;
 }
 
+/* Wake the sender thread for what this burst queued (udp_tx.h). */
+static void utx_kick(struct transport *tp)
+{
+	if (tp->utx && tp->utx_unkicked) {
+		tp->utx_unkicked = 0;
+		udp_tx_kick(tp->utx);
+	}
+}
+
+/* Up to UDP_BURST datagrams, UDP_RX_VLEN per recvmmsg, each in its own
+ * slot of max_message + 1 bytes with MSG_TRUNC (msg_len is then the real
+ * size: one over max_message is dropped). What the callbacks send meanwhile
+ * is handed to the sender thread once, at the end of the burst. */
 static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp_sock *s = arg;
 	struct transport *tp = s->tp;
-	int i;
+	struct mmsghdr mv[UDP_RX_VLEN];
+	struct iovec iov[UDP_RX_VLEN];
+	struct tp_addr a[UDP_RX_VLEN];
+	unsigned done = 0;
+	int i, n;
 
 	(void)what;
-	for (i = 0; i < UDP_BURST; i++) {
-		struct tp_addr a = {.tcp = false, .listen = s->idx};
-		socklen_t alen = sizeof(a.peer);
-		ssize_t n = recvfrom(fd, tp->udp_buf, UDP_BUF, MSG_TRUNC | MSG_DONTWAIT,
-				     (struct sockaddr *)&a.peer, &alen);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	tp->utx_burst = true;
+	while (done < UDP_BURST) {
+		for (i = 0; i < UDP_RX_VLEN; i++) {
+			a[i] = (struct tp_addr){.tcp = false, .listen = s->idx};
+			iov[i] = (struct iovec){.iov_base = tp->udp_buf + (size_t)i * tp->udp_slot,
+						.iov_len = tp->udp_slot};
+			mv[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &a[i].peer,
+							     .msg_namelen = sizeof(a[i].peer),
+							     .msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		n = recvmmsg(fd, mv, UDP_RX_VLEN, MSG_TRUNC | MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break; /* EAGAIN, or a stray error: the socket stays */
+		for (i = 0; i < n; i++) {
+			const char *p = iov[i].iov_base;
+			size_t len = mv[i].msg_len;
+
+			if (len > tp->max_message) {
+				tp->st.oversize_dropped++;
+				continue;
+			}
+			if (only_crlf(p, len) || a[i].peer.sin_family != AF_INET ||
+			    mv[i].msg_hdr.msg_namelen != sizeof(a[i].peer))
+				continue;
+			tp->st.udp_rx++;
+			if (!deliver(tp, &a[i], p, len))
+				return; /* tp is gone */
 		}
-		if ((size_t)n > tp->max_message) {
-			tp->st.oversize_dropped++;
-			continue;
-		}
-		if (only_crlf(tp->udp_buf, (size_t)n) || a.peer.sin_family != AF_INET)
-			continue;
-		tp->st.udp_rx++;
-		if (!deliver(tp, &a, tp->udp_buf, (size_t)n))
-			return;
+		done += (unsigned)n;
+		if (n < UDP_RX_VLEN)
+			break;
 	}
+	tp->utx_burst = false;
+	utx_kick(tp);
 }
 
 /* --- public ---------------------------------------------------------------- */
@@ -1011,6 +1065,19 @@ fail:
 	return -err;
 }
 
+/* sip.udp_send_thread, with a second CPU and something to send UDP from. */
+static bool udp_thread_wanted(const struct sp_conf *conf)
+{
+	unsigned i;
+
+	if (!conf->udp_send_thread || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return false;
+	for (i = 0; i < conf->nlisten; i++)
+		if (conf->listen[i].udp)
+			return true;
+	return false;
+}
+
 int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, void *arg,
 	    struct transport **tpp)
 {
@@ -1049,7 +1116,8 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 	tp->by_peer = calloc(nb, sizeof(*tp->by_peer));
 	tp->by_src = calloc(nb, sizeof(*tp->by_src));
 	tp->log_cap = rl_new(1, 1);
-	tp->udp_buf = malloc(UDP_BUF);
+	tp->udp_slot = tp->max_message + 1;
+	tp->udp_buf = malloc(UDP_RX_VLEN * tp->udp_slot);
 	tp->lsn_pause = evtimer_new(base, lsn_pause_cb, tp);
 	if (!tp->by_id || !tp->by_peer || !tp->by_src || !tp->log_cap || !tp->udp_buf ||
 	    !tp->lsn_pause)
@@ -1071,6 +1139,10 @@ int tp_open(struct event_base *base, const struct sp_conf *conf, tp_recv_fn fn, 
 		if (conf->listen[i].tls && (rc = sock_open(tp, (int)i, true, true)) < 0)
 			goto fail;
 	}
+	if (udp_thread_wanted(conf) && (rc = udp_tx_new(UDP_TX_RING, &tp->utx)) < 0) {
+		log_err("transport: UDP sender thread: %s", strerror(-rc));
+		goto fail;
+	}
 	*tpp = tp;
 	return 0;
 fail:
@@ -1086,6 +1158,11 @@ void tp_close(struct transport *tp)
 
 	if (!tp || tp->closing)
 		return;
+	if (tp->utx && udp_tx_drain(tp->utx, UDP_TX_DRAIN_MS) < 0)
+		log_warn("transport: UDP datagrams still queued after %d ms; sending them before closing",
+			 UDP_TX_DRAIN_MS);
+	udp_tx_free(tp->utx); /* sends the rest, joins: before the sockets close */
+	tp->utx = NULL;
 	while (tp->conns)
 		conn_close(tp->conns);
 	for (i = 0; i < SPC_MAX_LISTEN; i++) {
@@ -1174,6 +1251,18 @@ int tp_send(struct transport *tp, const struct tp_addr *dst, const char *buf, si
 			rc = -EINVAL;
 			goto err;
 		}
+		if (tp->utx) {
+			if ((rc = udp_tx_push(tp->utx, s->fd, &dst->peer, buf, len)) < 0) {
+				if (rc == -ENOBUFS)
+					tp->st.udp_tx_queue_full++;
+				goto err;
+			}
+			/* in a receive burst: one kick at its end; else (timers,
+			 * natd's answers, a caller outside the loop) at once */
+			if (++tp->utx_unkicked >= UDP_TX_KICK || !tp->utx_burst)
+				utx_kick(tp);
+			return 0;
+		}
 		if (sendto(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&dst->peer,
 			   sizeof(dst->peer)) < 0) {
 			rc = -errno;
@@ -1235,6 +1324,16 @@ void tp_get_stats(const struct transport *tp, struct tp_stats *st)
 	struct tpt_stats ts;
 
 	*st = tp->st;
+	if (tp->utx) {
+		struct udp_tx_stats us;
+
+		udp_tx_get_stats(tp->utx, &us);
+		st->udp_tx += us.sent;
+		st->send_errors += us.errors;
+		st->udp_tx_batches = us.batches;
+		st->udp_tx_wakes = us.wakes;
+		st->udp_send_thread = true;
+	}
 	tpt_get_stats(tp->tls, &ts);
 	st->tls_handshakes = ts.handshakes;
 	st->tls_handshake_failed = ts.handshake_failed;

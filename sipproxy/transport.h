@@ -10,8 +10,10 @@
  * counted.
  *
  * Outbound: tp_send() to a destination. UDP leaves from the UDP socket of
- * the listen entry named by the destination. TCP reuses the connection
- * named by conn_id if it is still open, else any open connection to the
+ * the listen entry named by the destination, sent by a sender thread when
+ * sip.udp_send_thread is on (then tp_send() returns once the datagram is
+ * queued, and a kernel error is only counted in send_errors). TCP reuses
+ * the connection named by conn_id if it is still open, else any open connection to the
  * same peer address and port, else opens one from the listen address (bind
  * then non-blocking connect), queueing the bytes until it is up. A
  * connection idle for tcp_idle_timeout seconds is closed; at most
@@ -74,6 +76,11 @@ struct tp_stats {
 	unsigned tls_open;
 	uint64_t tls_handshakes, tls_handshake_failed, tls_handshake_timeout, tls_peer_rejected;
 	uint64_t tls_reloads;
+	/* UDP sender thread (sip.udp_send_thread; udp_tx.h): datagrams refused
+	 * because its queue was full (also in send_errors), sendmmsg calls,
+	 * wake-ups of the sleeping thread; udp_send_thread: it runs */
+	uint64_t udp_tx_queue_full, udp_tx_batches, udp_tx_wakes;
+	bool udp_send_thread;
 };
 
 /* Open every listen entry of conf (conf must outlive the transport).

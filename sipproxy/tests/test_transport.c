@@ -15,7 +15,9 @@
  * callback; connect failure; idle timeout (and activity deferring it);
  * the connection limit both ways; ids increasing; a connection closed by
  * overflow from inside its own callback; tp_close() from inside the
- * callback; tp_send() argument errors; tp_open() on a busy address.
+ * callback; tp_send() argument errors; tp_open() on a busy address; the
+ * UDP cases again with the sender thread (sip.udp_send_thread), and a
+ * burst of datagrams each answered from the callback, in order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +133,14 @@ static int setup(void **state)
 	x->conf.tcp_idle_timeout = 0;
 	alarm(15);
 	*state = x;
+	return 0;
+}
+
+/* The same, UDP sent by the sender thread (sip.udp_send_thread, udp_tx.h). */
+static int setup_thread(void **state)
+{
+	setup(state);
+	((struct ctx *)*state)->conf.udp_send_thread = true;
 	return 0;
 }
 
@@ -320,11 +330,61 @@ static void test_udp_roundtrip(void **state)
 	assert_int_equal(n, 18);
 	assert_memory_equal(buf, "SIP/2.0 200 OK\r\n\r\n", 18);
 
+	/* with the sender thread, it counts just after the kernel took it */
+	RUN_UNTIL(x->base, stats(x).udp_tx == 1, 2000);
 	st = stats(x);
 	assert_int_equal(st.udp_rx, 1);
 	assert_int_equal(st.udp_tx, 1);
 	assert_int_equal(st.tcp_rx + st.tcp_tx + st.send_errors + st.oversize_dropped, 0);
+	assert_int_equal(st.udp_send_thread, x->conf.udp_send_thread);
 	free(m);
+	close(fd);
+}
+
+/* 40 datagrams in one go, each answered from inside the callback (so
+ * within receive bursts: the sender thread is kicked at their end): every
+ * reply arrives, in order, and the counters add up. */
+static void test_udp_burst_echo(void **state)
+{
+	struct ctx *x = *state;
+	uint16_t port = open_tp(x, true, false);
+	struct sockaddr_in srv = lo(port), cli = lo(0);
+	struct timeval tv = {2, 0};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rcv = 1 << 20;
+	char m[64], buf[1024], want[256];
+	unsigned i;
+	struct tp_stats st;
+
+	assert_true(fd >= 0);
+	x->mode = M_ECHO;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&cli, sizeof(cli)), 0);
+	for (i = 0; i < 40; i++) {
+		int n = snprintf(m, sizeof(m), "OPTIONS sip:%u SIP/2.0\r\n\r\n", i);
+
+		assert_int_equal(sendto(fd, m, (size_t)n, 0, (struct sockaddr *)&srv, sizeof(srv)), n);
+	}
+	RUN_UNTIL(x->base, x->n == 40, 2000);
+	assert_int_equal(x->n, 40);
+	assert_int_equal(x->cb_sends, 40);
+	assert_int_equal(x->cb_rc, 0);
+	for (i = 0; i < 40; i++) {
+		int bl = snprintf(m, sizeof(m), "OPTIONS sip:%u SIP/2.0\r\n\r\n", i);
+		int wl = snprintf(want, sizeof(want), "SIP/2.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", bl, m);
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		assert_int_equal(n, wl);
+		assert_memory_equal(buf, want, (size_t)wl);
+	}
+	RUN_UNTIL(x->base, stats(x).udp_tx == 40, 2000);
+	st = stats(x);
+	assert_int_equal(st.udp_rx, 40);
+	assert_int_equal(st.udp_tx, 40);
+	assert_int_equal(st.send_errors + st.udp_tx_queue_full, 0);
+	if (st.udp_send_thread)
+		assert_true(st.udp_tx_batches >= 1 && st.udp_tx_batches <= 40);
 	close(fd);
 }
 
@@ -979,6 +1039,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udp_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_oversize_and_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_burst_echo, setup, teardown),
+		/* UDP again with the sender thread */
+		cmocka_unit_test_setup_teardown(test_udp_roundtrip, setup_thread, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_oversize_and_keepalive, setup_thread, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_burst_echo, setup_thread, teardown),
+		cmocka_unit_test_setup_teardown(test_tp_close_inside_callback, setup_thread, teardown),
+		cmocka_unit_test_setup_teardown(test_send_args, setup_thread, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_split_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_several_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_bad_content_length, setup, teardown),
