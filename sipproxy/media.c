@@ -125,11 +125,14 @@ struct job {
 	unsigned n;
 	unsigned inflight;
 	unsigned reserved;         /* endpoints counted in the owner's pending */
-	struct slot slot[SDP_EP_MAX];
 	struct event *done_ev;
 	media_done_fn fn;
 	void *arg;
 	struct job *next, *prev;   /* media's list of jobs in flight */
+	/* one per endpoint of the plan (n), allocated with the job: a job of
+	 * SDP_EP_MAX slots would be ~20 kB to zero for every SDP, and an
+	 * allocation that large takes glibc's slow path */
+	struct slot slot[];
 };
 
 struct media {
@@ -999,7 +1002,7 @@ int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 			return 403;
 		}
 	}
-	if (!(j = calloc(1, sizeof(*j))) ||
+	if (!(j = calloc(1, sizeof(*j) + n * sizeof(j->slot[0]))) ||
 	    !(j->done_ev = event_new(m->base, -1, 0, job_finish, j))) {
 		free(j);
 		sdp_plan_free(plan);

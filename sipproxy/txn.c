@@ -1,8 +1,14 @@
 /* txn: RFC 3261 §17 transactions of a stateful proxy (see txn.h).
  *
- * Theory of operation. Two hash tables of fixed bucket count, chained:
- * server transactions by their §17.2.3 key, client transactions by
- * "branch METHOD" (the branch is ours, so it is unique). One libevent timer
+ * Theory of operation. Two chained hash tables: server transactions by
+ * their §17.2.3 key, client transactions by their branch (ours, so
+ * unique; the method tells a CANCEL from its INVITE). Each entry keeps its
+ * key's hash, so a lookup compares strings only on a hash match and an
+ * unlink needs no hashing; each table starts at BUCKETS_MIN and doubles
+ * (rehashing from the stored hashes) when it holds twice as many entries
+ * as buckets, up to BUCKETS_MAX: the 32 s that Timers J, H and D keep
+ * transactions would otherwise make chains dozens long at a few thousand
+ * calls per second. One libevent timer
  * per transaction serves every RFC timer in turn: a client transaction's
  * timer fires at the next retransmission (A or E, doubling up to T2 for
  * non-INVITE) and gives up at B or F (64*T1); after a final response the
@@ -39,7 +45,8 @@
 #include "policy.h"
 #include "siphash.h"
 
-#define BUCKETS 4096u
+#define BUCKETS_MIN 4096u
+#define BUCKETS_MAX (1u << 20)
 #define TIMER_D_MS 32000u
 
 struct txn_layer {
@@ -47,18 +54,39 @@ struct txn_layer {
 	struct transport *tp;
 	const struct sp_conf *conf;
 	struct txn_hooks hooks;
-	struct txn_srv *srv[BUCKETS];
-	struct txn_cli *cli[BUCKETS];
+	struct txn_srv **srv;     /* nsrv_b buckets, a power of two */
+	struct txn_cli **cli;     /* ncli_b buckets, a power of two */
+	unsigned nsrv_b, ncli_b;
 	struct event *lean_ev;   /* end of pass: make the queued transactions lean */
 	struct txn_srv *lean_q;
 	struct siphash_key key;  /* branches and keys are the sender's choice */
 	struct txn_stats st;
 };
 
-static unsigned bucket_of(const struct txn_layer *tl, const char *s)
+static uint32_t hash_of(const struct txn_layer *tl, const char *s)
 {
-	return (unsigned)(siphash_str(&tl->key, s) % BUCKETS);
+	return (uint32_t)siphash_str(&tl->key, s);
 }
+
+/* Double a table (srv or cli, by the offset of the chain link and the
+ * stored hash in its entries) once it holds twice as many entries as
+ * buckets. A failed allocation keeps the old array: only slower. */
+#define GROW(tl, tab, nb, open, type)                                                  \
+	do {                                                                               \
+		unsigned n_ = (tl)->nb * 2;                                                \
+		type **b_;                                                                 \
+		if ((open) < 2u * (tl)->nb || n_ > BUCKETS_MAX || !(b_ = calloc(n_, sizeof(*b_)))) \
+			break;                                                             \
+		for (unsigned i_ = 0; i_ < (tl)->nb; i_++)                                  \
+			for (type *e_ = (tl)->tab[i_], *nx_; e_; e_ = nx_) {               \
+				nx_ = e_->hnext;                                           \
+				e_->hnext = b_[e_->hash & (n_ - 1)];                       \
+				b_[e_->hash & (n_ - 1)] = e_;                              \
+			}                                                                  \
+		free((tl)->tab);                                                           \
+		(tl)->tab = b_;                                                            \
+		(tl)->nb = n_;                                                             \
+	} while (0)
 
 static void arm(struct event *ev, unsigned ms)
 {
@@ -81,7 +109,12 @@ struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 	tl->conf = conf;
 	tl->hooks = *hooks;
 	siphash_key_random(&tl->key);
-	if (!(tl->lean_ev = event_new(base, -1, 0, lean_cb, tl))) {
+	tl->nsrv_b = tl->ncli_b = BUCKETS_MIN;
+	if (!(tl->srv = calloc(BUCKETS_MIN, sizeof(*tl->srv))) ||
+	    !(tl->cli = calloc(BUCKETS_MIN, sizeof(*tl->cli))) ||
+	    !(tl->lean_ev = event_new(base, -1, 0, lean_cb, tl))) {
+		free(tl->srv);
+		free(tl->cli);
 		free(tl);
 		return NULL;
 	}
@@ -143,10 +176,11 @@ void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
 
 struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key)
 {
+	uint32_t h = hash_of(tl, key);
 	struct txn_srv *st;
 
-	for (st = tl->srv[bucket_of(tl, key)]; st; st = st->hnext)
-		if (!strcmp(st->key, key))
+	for (st = tl->srv[h & (tl->nsrv_b - 1)]; st; st = st->hnext)
+		if (st->hash == h && !strcmp(st->key, key))
 			return st;
 	return NULL;
 }
@@ -155,7 +189,7 @@ static void cli_free(struct txn_layer *tl, struct txn_cli *ct);
 
 static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 {
-	struct txn_srv **pp = &tl->srv[bucket_of(tl, st->key)];
+	struct txn_srv **pp = &tl->srv[st->hash & (tl->nsrv_b - 1)];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == st) {
@@ -310,7 +344,9 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *re
 	st->req = req;
 	st->tl = tl;
 	st->in_realm = -1;
-	b = bucket_of(tl, key);
+	GROW(tl, srv, nsrv_b, tl->st.srv_open, struct txn_srv);
+	st->hash = hash_of(tl, key);
+	b = st->hash & (tl->nsrv_b - 1);
 	st->hnext = tl->srv[b];
 	tl->srv[b] = st;
 	tl->st.srv_created++;
@@ -400,7 +436,7 @@ static void cli_unlink(struct txn_layer *tl, struct txn_cli *ct)
 {
 	struct txn_cli **pp;
 
-	for (pp = &tl->cli[bucket_of(tl, ct->branch)]; *pp; pp = &(*pp)->hnext)
+	for (pp = &tl->cli[ct->hash & (tl->ncli_b - 1)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == ct) {
 			*pp = ct->hnext;
 			return;
@@ -532,7 +568,9 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	}
 	ct->req = req;
 	req = NULL;
-	b = bucket_of(tl, branch);
+	GROW(tl, cli, ncli_b, tl->st.cli_open, struct txn_cli);
+	ct->hash = hash_of(tl, branch);
+	b = ct->hash & (tl->ncli_b - 1);
 	ct->hnext = tl->cli[b];
 	tl->cli[b] = ct;
 	tl->st.cli_created++;
@@ -570,12 +608,15 @@ struct txn_cli *txn_cli_match(struct txn_layer *tl, const sip_msg_t *resp)
 	const char *method = sip_msg_cseq_method(resp), *branch;
 	struct txn_cli *ct;
 	bool invite;
+	uint32_t h;
 
 	if (!method || !(branch = sip_msg_via_branch(resp, 0)))
 		return NULL;
 	invite = !strcmp(method, "INVITE");
-	for (ct = tl->cli[bucket_of(tl, branch)]; ct; ct = ct->hnext)
-		if (!strcmp(ct->branch, branch) && ct->invite == invite && !strcmp(ct->method, method))
+	h = hash_of(tl, branch);
+	for (ct = tl->cli[h & (tl->ncli_b - 1)]; ct; ct = ct->hnext)
+		if (ct->hash == h && !strcmp(ct->branch, branch) && ct->invite == invite &&
+		    !strcmp(ct->method, method))
 			return ct;
 	return NULL;
 }
@@ -676,13 +717,15 @@ void txn_layer_free(struct txn_layer *tl)
 {
 	if (!tl)
 		return;
-	for (unsigned b = 0; b < BUCKETS; b++)
+	for (unsigned b = 0; b < tl->nsrv_b; b++)
 		while (tl->srv[b])
 			txn_srv_destroy(tl, tl->srv[b]);
-	for (unsigned b = 0; b < BUCKETS; b++)
+	for (unsigned b = 0; b < tl->ncli_b; b++)
 		while (tl->cli[b])
 			cli_free(tl, tl->cli[b]);
 	if (tl->lean_ev)
 		event_free(tl->lean_ev);
+	free(tl->srv);
+	free(tl->cli);
 	free(tl);
 }
