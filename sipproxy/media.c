@@ -48,8 +48,17 @@
  *    not know when it was last refreshed) and asks again for the others
  *    (made before natd restarted, possibly while sipproxy was down). A
  *    refresh natd refuses (the lease ran out) asks for the binding again.
+ *  - Spare calls. A struct call is ~16 kB (its state's fixed arrays); a
+ *    freed one goes to a short list of spares (CALL_SPARES) with its two
+ *    timers, and call_new() takes from there first, clearing only what is
+ *    read before it is written (the counts, the filter flags, the fields
+ *    after the state): the arrays are read only up to nb, nparty and
+ *    has_filt. A call per INVITE is thus neither a 16 kB calloc (zeroed,
+ *    and large enough for glibc's slow path) nor two event_new().
  */
 #include "media.h"
+
+#include <stddef.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +77,7 @@
 #include "siphash.h"
 
 #define CALL_BUCKETS 4096u
+#define CALL_SPARES 64u
 #define OWNER_BUCKETS 1024u
 #define RECONNECT_MAX_S 30
 
@@ -145,6 +155,9 @@ struct media {
 	struct metrics_hist bind_latency; /* ms from BIND to its reply */
 	struct owner *owners[OWNER_BUCKETS];
 	struct job *jobs;
+	struct call *spares;       /* freed calls kept for call_new (CALL_SPARES) */
+	unsigned nspares;
+	bool freeing;              /* media_free(): no more spares */
 	struct media_stats st;
 	struct media_hooks hooks;
 };
@@ -328,17 +341,31 @@ static struct call *call_new(struct media *m, const char *id)
 	struct call *c;
 	unsigned b;
 
-	if (m->ncalls >= m->conf->max_calls || strlen(id) >= MEDIA_CALLID_MAX ||
-	    !(c = calloc(1, sizeof(*c))))
+	if (m->ncalls >= m->conf->max_calls || strlen(id) >= MEDIA_CALLID_MAX)
 		return NULL;
-	if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
-		free(c);
-		return NULL;
-	}
-	if (!(c->ack_timer = evtimer_new(m->base, call_ack_timeout, c))) {
-		event_free(c->timer);
-		free(c);
-		return NULL;
+	if ((c = m->spares)) {
+		struct event *t = c->timer, *at = c->ack_timer;
+
+		m->spares = c->hnext;
+		m->nspares--;
+		/* what a fresh call reads before writing (see "Spare calls") */
+		memset(&c->s, 0, offsetof(struct media_call_state, b));
+		memset(c->s.has_filt, 0, sizeof(c->s.has_filt));
+		memset(&c->hnext, 0, sizeof(*c) - offsetof(struct call, hnext));
+		c->timer = t;
+		c->ack_timer = at;
+	} else {
+		if (!(c = calloc(1, sizeof(*c))))
+			return NULL;
+		if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
+			free(c);
+			return NULL;
+		}
+		if (!(c->ack_timer = evtimer_new(m->base, call_ack_timeout, c))) {
+			event_free(c->timer);
+			free(c);
+			return NULL;
+		}
 	}
 	strcpy(c->s.call_id, id);
 	c->m = m;
@@ -369,9 +396,17 @@ static void call_unlink_free(struct media *m, struct call *c)
 		}
 	c->s.nb = 0;
 	call_account(m, c);
+	m->ncalls--;
+	if (m->nspares < CALL_SPARES && !m->freeing) {
+		evtimer_del(c->timer);
+		evtimer_del(c->ack_timer);
+		c->hnext = m->spares;
+		m->spares = c;
+		m->nspares++;
+		return;
+	}
 	event_free(c->timer);
 	event_free(c->ack_timer);
-	m->ncalls--;
 	free(c);
 }
 
@@ -1153,6 +1188,15 @@ void media_free(struct media *m)
 		j->msg = NULL;
 		job_free(j);
 		fn(a, 503, "Service Unavailable (shutting down)", msg);
+	}
+	m->freeing = true;
+	while (m->spares) {
+		struct call *c = m->spares;
+
+		m->spares = c->hnext;
+		event_free(c->timer);
+		event_free(c->ack_timer);
+		free(c);
 	}
 	for (unsigned k = 0; k < CALL_BUCKETS; k++)
 		while (m->calls[k]) {
