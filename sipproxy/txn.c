@@ -48,6 +48,7 @@
 #define BUCKETS_MIN 4096u
 #define BUCKETS_MAX (1u << 20)
 #define TIMER_D_MS 32000u
+#define TIMER_QUEUES 16u
 
 struct txn_layer {
 	struct event_base *base;
@@ -60,6 +61,11 @@ struct txn_layer {
 	struct event *lean_ev;   /* end of pass: make the queued transactions lean */
 	struct txn_srv *lean_q;
 	struct siphash_key key;  /* branches and keys are the sender's choice */
+	struct {
+		unsigned ms;
+		const struct timeval *tv;
+	} queue[TIMER_QUEUES];    /* common timeouts by duration (arm()) */
+	unsigned nqueues;
 	struct txn_stats st;
 };
 
@@ -88,11 +94,29 @@ static uint32_t hash_of(const struct txn_layer *tl, const char *s)
 		(tl)->nb = n_;                                                             \
 	} while (0)
 
-static void arm(struct event *ev, unsigned ms)
+/* Start ev to fire in ms. The few durations the RFC timers use (T1 and
+ * its doublings, T2, T4, 64*T1, D, C) each get a libevent common timeout:
+ * a FIFO per duration instead of the heap, so arming is O(1) however many
+ * transactions wait (a heap of ~10^5 timers costs log n cache misses per
+ * add and per removal). Other durations (what is left of B, F or H) use
+ * the heap. */
+static void arm(struct txn_layer *tl, struct event *ev, unsigned ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
+	const struct timeval *q = NULL;
+	unsigned i;
 
-	evtimer_add(ev, &tv);
+	for (i = 0; ms && i < tl->nqueues; i++)
+		if (tl->queue[i].ms == ms) {
+			q = tl->queue[i].tv;
+			break;
+		}
+	if (ms && !q && tl->nqueues < TIMER_QUEUES &&
+	    (q = event_base_init_common_timeout(tl->base, &tv))) {
+		tl->queue[tl->nqueues].ms = ms;
+		tl->queue[tl->nqueues++].tv = q;
+	}
+	evtimer_add(ev, q ? q : &tv);
 }
 
 static void lean_cb(evutil_socket_t fd, short what, void *arg);
@@ -306,7 +330,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 		if (st->g_elapsed < h) {
 			tp_send(tl->tp, &st->resp_to, st->resp, st->resp_len);
 			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
-			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
+			arm(tl, st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
 									  : h - st->g_elapsed);
 			return;
 		}
@@ -384,17 +408,17 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp)
 		st->resp = NULL;
 		st->resp_len = 0;
 		st->state = TS_ACCEPTED;
-		arm(st->timer, 64u * c->t1_ms);
+		arm(tl, st->timer, 64u * c->t1_ms);
 	} else if (st->invite) {
 		st->state = TS_COMPLETED;
 		st->g_interval = c->t1_ms;
 		st->g_elapsed = 0;
 		/* over TCP only H runs */
-		arm(st->timer, st->from.tcp ? 64u * c->t1_ms : c->t1_ms);
+		arm(tl, st->timer, st->from.tcp ? 64u * c->t1_ms : c->t1_ms);
 	} else {
 		st->state = TS_COMPLETED;
 		/* timer J: 64*T1 over UDP, 0 over TCP */
-		arm(st->timer, st->from.tcp ? 0 : 64u * c->t1_ms);
+		arm(tl, st->timer, st->from.tcp ? 0 : 64u * c->t1_ms);
 	}
 	return rc;
 }
@@ -427,7 +451,7 @@ void txn_srv_ack(struct txn_layer *tl, struct txn_srv *st)
 		return;
 	/* timer I: T4 over UDP, 0 over TCP */
 	st->state = TS_CONFIRMED;
-	arm(st->timer, st->from.tcp ? 0 : tl->conf->t4_ms);
+	arm(tl, st->timer, st->from.tcp ? 0 : tl->conf->t4_ms);
 }
 
 /* ---- client transactions ---- */
@@ -510,7 +534,7 @@ static void cli_timer(evutil_socket_t fd, short what, void *arg)
 		if (ct->elapsed + next > 64u * c->t1_ms)
 			next = 64u * c->t1_ms - ct->elapsed;
 		ct->interval = next;
-		arm(ct->timer, next);
+		arm(tl, ct->timer, next);
 		return;
 	case TC_COMPLETED:
 		ct->state = TC_TERMINATED;
@@ -579,16 +603,16 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 		log_debug("send to %s:%u failed: %s", inet_ntoa(to->peer.sin_addr),
 			  ntohs(to->peer.sin_port), strerror(-rc));
 		ct->status = -1;
-		arm(ct->timer, 0);
+		arm(tl, ct->timer, 0);
 		return ct;
 	}
 	ct->interval = c->t1_ms;
 	/* over TCP nothing is retransmitted: the timer only counts to B/F */
-	arm(ct->timer, to->tcp ? 64u * c->t1_ms : c->t1_ms);
+	arm(tl, ct->timer, to->tcp ? 64u * c->t1_ms : c->t1_ms);
 	if (to->tcp)
 		ct->interval = 64u * c->t1_ms;
 	if (ct->invite)
-		arm(ct->timer_c, c->timer_c * 1000u);
+		arm(tl, ct->timer_c, c->timer_c * 1000u);
 	return ct;
 fail:
 	if (ct) {
@@ -657,13 +681,13 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 			if (!ct->invite) { /* E continues at T2 */
 				evtimer_del(ct->timer);
 				ct->interval = c->t2_ms;
-				arm(ct->timer, c->t2_ms);
+				arm(tl, ct->timer, c->t2_ms);
 			}
 		}
 		if (status > ct->status)
 			ct->status = status;
 		if (ct->timer_c && status > 100) /* §16.7 step 2: restart C */
-			arm(ct->timer_c, c->timer_c * 1000u);
+			arm(tl, ct->timer_c, c->timer_c * 1000u);
 		if (ct->cancel_pending && !ct->cancel_sent)
 			send_cancel(tl, ct);
 		return true;
@@ -703,12 +727,12 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 	if (ct->srv)
 		lean_queue(tl, ct->srv);
 	if (ct->invite && status >= 300) {
-		arm(ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
+		arm(tl, ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
 	} else if (ct->invite) {
 		/* RFC 6026: keep matching 2xx retransmissions for 64*T1 */
-		arm(ct->timer, 64u * c->t1_ms);
+		arm(tl, ct->timer, 64u * c->t1_ms);
 	} else {
-		arm(ct->timer, ct->to.tcp ? 0 : c->t4_ms);
+		arm(tl, ct->timer, ct->to.tcp ? 0 : c->t4_ms);
 	}
 	return true;
 }
