@@ -75,6 +75,7 @@
 #include "sdp_rewrite.h"
 #include "sip/sip_msg.h"
 #include "siphash.h"
+#include "timerq.h"
 
 #define CALL_BUCKETS 4096u
 #define CALL_SPARES 64u
@@ -158,6 +159,7 @@ struct media {
 	struct call *spares;       /* freed calls kept for call_new (CALL_SPARES) */
 	unsigned nspares;
 	bool freeing;              /* media_free(): no more spares */
+	struct timerq tq;          /* the calls' timers (timerq.h) */
 	struct media_stats st;
 	struct media_hooks hooks;
 };
@@ -328,11 +330,9 @@ static void call_ack_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void call_arm(struct media *m, struct call *c)
 {
-	struct timeval tv;
+	unsigned half = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
 
-	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
-	tv.tv_usec = 0;
-	evtimer_add(c->timer, &tv);
+	timerq_add(&m->tq, c->timer, half * 1000u);
 }
 
 /* A new call in the table, its timer running; NULL at the limit. */
@@ -1111,11 +1111,8 @@ void media_dialog_confirmed(struct media *m, const char *call_id, const char *ca
 	if (!c || c->ended)
 		return;
 	if (!c->ack_armed) {
-		unsigned ms = 64u * m->conf->t1_ms; /* RFC 3261 §13.3.1.4 */
-		struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
-
 		c->ack_armed = true;
-		evtimer_add(c->ack_timer, &tv);
+		timerq_add(&m->tq, c->ack_timer, 64u * m->conf->t1_ms); /* RFC 3261 §13.3.1.4 */
 	}
 	for (unsigned k = 0; k < c->s.nb;) {
 		if (strcmp(c->s.b[k].tag, caller_tag) && strcmp(c->s.b[k].tag, callee_tag)) {
@@ -1156,6 +1153,7 @@ struct media *media_new(struct event_base *base, const struct sp_conf *conf)
 		return NULL;
 	m->base = base;
 	m->conf = conf;
+	timerq_init(&m->tq, base);
 	metrics_hist_init(&m->bind_latency, media_bind_bounds_ms, MEDIA_BIND_BOUNDS);
 	siphash_key_random(&m->key);
 	for (unsigned i = 0; i < conf->nnats; i++) {

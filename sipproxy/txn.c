@@ -14,6 +14,8 @@
  * non-INVITE) and gives up at B or F (64*T1); after a final response the
  * same timer becomes D (32 s, INVITE over UDP) or K (T4). Over TCP nothing
  * is retransmitted and D/K are zero. INVITE branches also run timer C.
+ * The timers are armed through a timerq (timerq.h): a FIFO per duration,
+ * not one heap of every waiting transaction.
  *
  * A server transaction owns its branches: freeing it frees them, so the
  * proxy never holds a branch longer than the request it serves. Timers
@@ -44,11 +46,11 @@
 #include "log.h"
 #include "policy.h"
 #include "siphash.h"
+#include "timerq.h"
 
 #define BUCKETS_MIN 4096u
 #define BUCKETS_MAX (1u << 20)
 #define TIMER_D_MS 32000u
-#define TIMER_QUEUES 16u
 
 struct txn_layer {
 	struct event_base *base;
@@ -61,11 +63,7 @@ struct txn_layer {
 	struct event *lean_ev;   /* end of pass: make the queued transactions lean */
 	struct txn_srv *lean_q;
 	struct siphash_key key;  /* branches and keys are the sender's choice */
-	struct {
-		unsigned ms;
-		const struct timeval *tv;
-	} queue[TIMER_QUEUES];    /* common timeouts by duration (arm()) */
-	unsigned nqueues;
+	struct timerq tq;        /* every timer: a queue per RFC duration */
 	struct txn_stats st;
 };
 
@@ -94,29 +92,10 @@ static uint32_t hash_of(const struct txn_layer *tl, const char *s)
 		(tl)->nb = n_;                                                             \
 	} while (0)
 
-/* Start ev to fire in ms. The few durations the RFC timers use (T1 and
- * its doublings, T2, T4, 64*T1, D, C) each get a libevent common timeout:
- * a FIFO per duration instead of the heap, so arming is O(1) however many
- * transactions wait (a heap of ~10^5 timers costs log n cache misses per
- * add and per removal). Other durations (what is left of B, F or H) use
- * the heap. */
+/* Start ev to fire in ms, on the layer's queue for that duration. */
 static void arm(struct txn_layer *tl, struct event *ev, unsigned ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
-	const struct timeval *q = NULL;
-	unsigned i;
-
-	for (i = 0; ms && i < tl->nqueues; i++)
-		if (tl->queue[i].ms == ms) {
-			q = tl->queue[i].tv;
-			break;
-		}
-	if (ms && !q && tl->nqueues < TIMER_QUEUES &&
-	    (q = event_base_init_common_timeout(tl->base, &tv))) {
-		tl->queue[tl->nqueues].ms = ms;
-		tl->queue[tl->nqueues++].tv = q;
-	}
-	evtimer_add(ev, q ? q : &tv);
+	timerq_add(&tl->tq, ev, ms);
 }
 
 static void lean_cb(evutil_socket_t fd, short what, void *arg);
@@ -133,6 +112,7 @@ struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 	tl->conf = conf;
 	tl->hooks = *hooks;
 	siphash_key_random(&tl->key);
+	timerq_init(&tl->tq, base);
 	tl->nsrv_b = tl->ncli_b = BUCKETS_MIN;
 	if (!(tl->srv = calloc(BUCKETS_MIN, sizeof(*tl->srv))) ||
 	    !(tl->cli = calloc(BUCKETS_MIN, sizeof(*tl->cli))) ||
