@@ -8,12 +8,12 @@
  * (rehashing from the stored hashes) when it holds twice as many entries
  * as buckets, up to BUCKETS_MAX: the 32 s that Timers J, H and D keep
  * transactions would otherwise make chains dozens long at a few thousand
- * calls per second. One libevent timer
- * per transaction serves every RFC timer in turn: a client transaction's
- * timer fires at the next retransmission (A or E, doubling up to T2 for
- * non-INVITE) and gives up at B or F (64*T1); after a final response the
- * same timer becomes D (32 s, INVITE over UDP) or K (T4). Over TCP nothing
- * is retransmitted and D/K are zero. INVITE branches also run timer C.
+ * calls per second. One libevent timer per transaction serves every RFC
+ * timer in turn: a client transaction's timer fires at the next
+ * retransmission (A or E, doubling up to T2 for non-INVITE) and gives up
+ * at B or F (64*T1); after a final response the same timer becomes D (32
+ * s, INVITE over UDP) or K (T4). Over TCP nothing is retransmitted and D/K
+ * are zero. INVITE branches also run timer C.
  * The timers are armed through a timerq (timerq.h): a FIFO per duration,
  * not one heap of every waiting transaction.
  *
@@ -72,9 +72,10 @@ static uint32_t hash_of(const struct txn_layer *tl, const char *s)
 	return (uint32_t)siphash_str(&tl->key, s);
 }
 
-/* Double a table (srv or cli, by the offset of the chain link and the
- * stored hash in its entries) once it holds twice as many entries as
- * buckets. A failed allocation keeps the old array: only slower. */
+/* Double table tab (srv or cli: entries of type with hnext and hash) of
+ * nb buckets once it holds twice as many entries (open) as buckets,
+ * moving each entry by its stored hash. A failed allocation keeps the old
+ * array: only slower. One macro for both tables, whose entry types differ. */
 #define GROW(tl, tab, nb, open, type)                                                  \
 	do {                                                                               \
 		unsigned n_ = (tl)->nb * 2;                                                \
