@@ -95,10 +95,9 @@ void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN])
 	explicit_bzero(c, sizeof(*c));
 }
 
-void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
-		    uint8_t out[SHA256_LEN])
+void sha256_hmac_key_init(struct sha256_hmac_key *hk, const void *key, size_t klen)
 {
-	uint8_t k[64] = {0}, pad[64], inner[SHA256_LEN];
+	uint8_t k[64] = {0}, pad[64];
 	struct sha256_ctx c;
 	unsigned i;
 
@@ -111,17 +110,36 @@ void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
 	}
 	for (i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x36;
-	sha256_init(&c);
-	sha256_update(&c, pad, 64);
-	sha256_update(&c, msg, mlen);
-	sha256_final(&c, inner);
+	sha256_init(&hk->inner);
+	sha256_update(&hk->inner, pad, 64);
 	for (i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x5c;
-	sha256_init(&c);
-	sha256_update(&c, pad, 64);
-	sha256_update(&c, inner, sizeof(inner));
-	sha256_final(&c, out);
+	sha256_init(&hk->outer);
+	sha256_update(&hk->outer, pad, 64);
 	explicit_bzero(k, sizeof(k));
 	explicit_bzero(pad, sizeof(pad));
+}
+
+void sha256_hmac_keyed(const struct sha256_hmac_key *hk, const void *msg, size_t mlen,
+		       uint8_t out[SHA256_LEN])
+{
+	uint8_t inner[SHA256_LEN];
+	struct sha256_ctx c = hk->inner;
+
+	sha256_update(&c, msg, mlen);
+	sha256_final(&c, inner);
+	c = hk->outer;
+	sha256_update(&c, inner, sizeof(inner));
+	sha256_final(&c, out);
 	explicit_bzero(inner, sizeof(inner));
+}
+
+void sha256_hmac(const void *key, size_t klen, const void *msg, size_t mlen,
+		    uint8_t out[SHA256_LEN])
+{
+	struct sha256_hmac_key hk;
+
+	sha256_hmac_key_init(&hk, key, klen);
+	sha256_hmac_keyed(&hk, msg, mlen, out);
+	explicit_bzero(&hk, sizeof(hk));
 }

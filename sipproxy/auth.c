@@ -118,6 +118,7 @@ struct fail_ent {
 struct auth {
 	const struct sp_conf *conf;
 	uint8_t secret[SECRET_LEN];
+	struct sha256_hmac_key mac_key; /* secret, ready for HMAC (tags, nonces, dummy HA1s) */
 	uint64_t counter;
 	struct auth_users *users;
 	struct nonce_ent nonces[NONCE_SLOTS];
@@ -429,6 +430,7 @@ struct auth *auth_new(const struct sp_conf *conf)
 		free(a);
 		return NULL;
 	}
+	sha256_hmac_key_init(&a->mac_key, a->secret, sizeof(a->secret));
 	if (load_users(conf, &a->users) < 0) {
 		auth_free(a);
 		return NULL;
@@ -441,7 +443,8 @@ void auth_free(struct auth *a)
 	if (!a)
 		return;
 	auth_users_free(a->users);
-	memset(a->secret, 0, sizeof(a->secret)); /* the tables hold nothing secret */
+	explicit_bzero(a->secret, sizeof(a->secret)); /* the tables hold nothing secret */
+	explicit_bzero(&a->mac_key, sizeof(a->mac_key));
 	free(a);
 }
 
@@ -477,7 +480,7 @@ static void nonce_mac(const struct auth *a, const uint8_t raw[NONCE_RAW], uint32
 	memcpy(msg, raw, NONCE_RAW);
 	memcpy(msg + NONCE_RAW, &ip, 4);
 	memcpy(msg + NONCE_RAW + 4, a->conf->auth_realm, rl);
-	sha256_hmac(a->secret, sizeof(a->secret), msg, NONCE_RAW + 4 + rl, mac);
+	sha256_hmac_keyed(&a->mac_key, msg, NONCE_RAW + 4 + rl, mac);
 }
 
 static void nonce_make(struct auth *a, uint32_t ip, uint64_t now_ms, char out[NONCE_HEX + 1])
@@ -607,9 +610,9 @@ int auth_tag(const struct auth *a, const sip_msg_t *req, char *tag)
 		sha256_init(&h);
 		sha256_update(&h, in, strlen(in));
 		sha256_final(&h, d);
-		sha256_hmac(a->secret, sizeof(a->secret), d, sizeof(d), mac);
+		sha256_hmac_keyed(&a->mac_key, d, sizeof(d), mac);
 	} else {
-		sha256_hmac(a->secret, sizeof(a->secret), in, (size_t)n, mac);
+		sha256_hmac_keyed(&a->mac_key, in, (size_t)n, mac);
 	}
 	for (int i = 0; i < AUTH_TAG_LEN / 2; i++) {
 		tag[2 * i] = hexd[mac[i] >> 4];
@@ -854,7 +857,7 @@ void auth_request(struct auth *a, sip_msg_t *req, const struct sockaddr_in *src,
 	known = ha1 != NULL;
 	if (!known) {
 		uint8_t m[SHA256_LEN];
-		sha256_hmac(a->secret, sizeof(a->secret), cr.username, strlen(cr.username), m);
+		sha256_hmac_keyed(&a->mac_key, cr.username, strlen(cr.username), m);
 		for (size_t i = 0; i < digest_hex_len(cr.alg) / 2; i++) {
 			dummy[2 * i] = hexd[m[i] >> 4];
 			dummy[2 * i + 1] = hexd[m[i] & 15];

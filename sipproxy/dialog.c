@@ -8,6 +8,12 @@
  * while the oldest is due, so a tick costs the dialogs it ends plus one.
  * Ending a dialog is one function, dlg_drop(), which calls the hook (for
  * a confirmed dialog), unlinks and frees.
+ *
+ * The bucket array starts at DLG_BUCKETS_MIN and doubles (rehashing from
+ * the age list) whenever the table holds more dialogs than buckets, up to
+ * DLG_BUCKETS_MAX: sized by what is live, not by sip.max_calls, so a large
+ * limit costs no memory (nor page faults and cache misses on a mostly
+ * empty array) until it is used.
  */
 #include "dialog.h"
 
@@ -49,8 +55,6 @@ struct dlg_table *dlg_new(const struct sp_conf *conf)
 
 	if (!t)
 		return NULL;
-	while (n < conf->max_calls && n < DLG_BUCKETS_MAX)
-		n <<= 1;
 	if (!(t->b = calloc(n, sizeof(*t->b)))) {
 		free(t);
 		return NULL;
@@ -118,6 +122,26 @@ static void age_insert(struct dlg_table *t, struct dlg *g)
 		t->oldest = g;
 }
 
+/* More dialogs than buckets: double the array (a failed allocation keeps
+ * the old one, only slower). */
+static void grow(struct dlg_table *t)
+{
+	unsigned n = t->nbuckets * 2, k;
+	struct dlg **b;
+
+	if (t->st.confirmed + t->st.early < t->nbuckets || n > DLG_BUCKETS_MAX ||
+	    !(b = calloc(n, sizeof(*b))))
+		return;
+	free(t->b);
+	t->b = b;
+	t->nbuckets = n;
+	for (struct dlg *g = t->oldest; g; g = g->newer) {
+		k = dlg_bucket_of(t, g->d.call_id);
+		g->hnext = t->b[k];
+		t->b[k] = g;
+	}
+}
+
 static struct dlg *add(struct dlg_table *t, const struct dlg_info *d)
 {
 	struct dlg *g;
@@ -129,6 +153,7 @@ static struct dlg *add(struct dlg_table *t, const struct dlg_info *d)
 	}
 	if (!(g = calloc(1, sizeof(*g))))
 		return NULL;
+	grow(t);
 	g->d = *d;
 	k = dlg_bucket_of(t, d->call_id);
 	g->hnext = t->b[k];

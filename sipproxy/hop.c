@@ -60,7 +60,25 @@ const char *hop_host(const struct sp_conf *c, int li, char *buf)
 {
 	if (c->listen[li].advertise[0])
 		return c->listen[li].advertise;
-	return inet_ntop(AF_INET, &c->listen[li].addr.sin_addr, buf, INET_ADDRSTRLEN);
+	return hop_ip4_str(c->listen[li].addr.sin_addr, buf);
+}
+
+const char *hop_ip4_str(struct in_addr a, char *buf)
+{
+	const uint8_t *o = (const uint8_t *)&a.s_addr;
+	char *s = buf;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = o[i];
+
+		if (v >= 100)
+			*s++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*s++ = (char)('0' + v / 10 % 10);
+		*s++ = (char)('0' + v % 10);
+		*s++ = i < 3 ? '.' : '\0';
+	}
+	return buf;
 }
 
 static int rr_one(const struct sp_conf *c, int li, const struct tp_addr *a, char *out)

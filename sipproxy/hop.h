@@ -43,6 +43,10 @@ bool hop_same(const struct tp_addr *a, const struct tp_addr *b);
 /* The host naming listen li: its advertise, else its address (into buf,
  * INET_ADDRSTRLEN bytes). */
 const char *hop_host(const struct sp_conf *c, int li, char *buf);
+/* a in dotted-quad form, as inet_ntop(AF_INET) writes it, into buf
+ * (INET_ADDRSTRLEN bytes); returns buf. Without printf: it runs for
+ * every message. */
+const char *hop_ip4_str(struct in_addr a, char *buf);
 
 /* Record-Route entries for a request that came in on listen in_li over in
  * and leaves from out_li over out, in the order they are added: one when

@@ -48,8 +48,17 @@
  *    not know when it was last refreshed) and asks again for the others
  *    (made before natd restarted, possibly while sipproxy was down). A
  *    refresh natd refuses (the lease ran out) asks for the binding again.
+ *  - Spare calls. A struct call is ~16 kB (its state's fixed arrays); a
+ *    freed one goes to a short list of spares (CALL_SPARES) with its two
+ *    timers, and call_new() takes from there first, clearing only what is
+ *    read before it is written (the counts, the filter flags, the fields
+ *    after the state): the arrays are read only up to nb, nparty and
+ *    has_filt. A call per INVITE is thus neither a 16 kB calloc (zeroed,
+ *    and large enough for glibc's slow path) nor two event_new().
  */
 #include "media.h"
+
+#include <stddef.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,8 +75,10 @@
 #include "sdp_rewrite.h"
 #include "sip/sip_msg.h"
 #include "siphash.h"
+#include "timerq.h"
 
 #define CALL_BUCKETS 4096u
+#define CALL_SPARES 64u
 #define OWNER_BUCKETS 1024u
 #define RECONNECT_MAX_S 30
 
@@ -125,11 +136,14 @@ struct job {
 	unsigned n;
 	unsigned inflight;
 	unsigned reserved;         /* endpoints counted in the owner's pending */
-	struct slot slot[SDP_EP_MAX];
 	struct event *done_ev;
 	media_done_fn fn;
 	void *arg;
 	struct job *next, *prev;   /* media's list of jobs in flight */
+	/* one per endpoint of the plan (n), allocated with the job: a job of
+	 * SDP_EP_MAX slots would be ~20 kB to zero for every SDP, and an
+	 * allocation that large takes glibc's slow path */
+	struct slot slot[];
 };
 
 struct media {
@@ -142,6 +156,10 @@ struct media {
 	struct metrics_hist bind_latency; /* ms from BIND to its reply */
 	struct owner *owners[OWNER_BUCKETS];
 	struct job *jobs;
+	struct call *spares;       /* freed calls kept for call_new (CALL_SPARES) */
+	unsigned nspares;
+	bool freeing;              /* media_free(): no more spares */
+	struct timerq tq;          /* the calls' timers (timerq.h) */
 	struct media_stats st;
 	struct media_hooks hooks;
 };
@@ -312,11 +330,9 @@ static void call_ack_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void call_arm(struct media *m, struct call *c)
 {
-	struct timeval tv;
+	unsigned half = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
 
-	tv.tv_sec = m->conf->binding_lifetime / 2 ? m->conf->binding_lifetime / 2 : 1;
-	tv.tv_usec = 0;
-	evtimer_add(c->timer, &tv);
+	timerq_add(&m->tq, c->timer, half * 1000u);
 }
 
 /* A new call in the table, its timer running; NULL at the limit. */
@@ -325,17 +341,31 @@ static struct call *call_new(struct media *m, const char *id)
 	struct call *c;
 	unsigned b;
 
-	if (m->ncalls >= m->conf->max_calls || strlen(id) >= MEDIA_CALLID_MAX ||
-	    !(c = calloc(1, sizeof(*c))))
+	if (m->ncalls >= m->conf->max_calls || strlen(id) >= MEDIA_CALLID_MAX)
 		return NULL;
-	if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
-		free(c);
-		return NULL;
-	}
-	if (!(c->ack_timer = evtimer_new(m->base, call_ack_timeout, c))) {
-		event_free(c->timer);
-		free(c);
-		return NULL;
+	if ((c = m->spares)) {
+		struct event *t = c->timer, *at = c->ack_timer;
+
+		m->spares = c->hnext;
+		m->nspares--;
+		/* what a fresh call reads before writing (see "Spare calls") */
+		memset(&c->s, 0, offsetof(struct media_call_state, b));
+		memset(c->s.has_filt, 0, sizeof(c->s.has_filt));
+		memset(&c->hnext, 0, sizeof(*c) - offsetof(struct call, hnext));
+		c->timer = t;
+		c->ack_timer = at;
+	} else {
+		if (!(c = calloc(1, sizeof(*c))))
+			return NULL;
+		if (!(c->timer = evtimer_new(m->base, call_timer, c))) {
+			free(c);
+			return NULL;
+		}
+		if (!(c->ack_timer = evtimer_new(m->base, call_ack_timeout, c))) {
+			event_free(c->timer);
+			free(c);
+			return NULL;
+		}
 	}
 	strcpy(c->s.call_id, id);
 	c->m = m;
@@ -366,9 +396,17 @@ static void call_unlink_free(struct media *m, struct call *c)
 		}
 	c->s.nb = 0;
 	call_account(m, c);
+	m->ncalls--;
+	if (m->nspares < CALL_SPARES && !m->freeing) {
+		evtimer_del(c->timer);
+		evtimer_del(c->ack_timer);
+		c->hnext = m->spares;
+		m->spares = c;
+		m->nspares++;
+		return;
+	}
 	event_free(c->timer);
 	event_free(c->ack_timer);
-	m->ncalls--;
 	free(c);
 }
 
@@ -999,7 +1037,7 @@ int media_process(struct media *m, sip_msg_t *msg, int src_realm, int dst_realm,
 			return 403;
 		}
 	}
-	if (!(j = calloc(1, sizeof(*j))) ||
+	if (!(j = calloc(1, sizeof(*j) + n * sizeof(j->slot[0]))) ||
 	    !(j->done_ev = event_new(m->base, -1, 0, job_finish, j))) {
 		free(j);
 		sdp_plan_free(plan);
@@ -1073,11 +1111,8 @@ void media_dialog_confirmed(struct media *m, const char *call_id, const char *ca
 	if (!c || c->ended)
 		return;
 	if (!c->ack_armed) {
-		unsigned ms = 64u * m->conf->t1_ms; /* RFC 3261 §13.3.1.4 */
-		struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
-
 		c->ack_armed = true;
-		evtimer_add(c->ack_timer, &tv);
+		timerq_add(&m->tq, c->ack_timer, 64u * m->conf->t1_ms); /* RFC 3261 §13.3.1.4 */
 	}
 	for (unsigned k = 0; k < c->s.nb;) {
 		if (strcmp(c->s.b[k].tag, caller_tag) && strcmp(c->s.b[k].tag, callee_tag)) {
@@ -1118,6 +1153,7 @@ struct media *media_new(struct event_base *base, const struct sp_conf *conf)
 		return NULL;
 	m->base = base;
 	m->conf = conf;
+	timerq_init(&m->tq, base);
 	metrics_hist_init(&m->bind_latency, media_bind_bounds_ms, MEDIA_BIND_BOUNDS);
 	siphash_key_random(&m->key);
 	for (unsigned i = 0; i < conf->nnats; i++) {
@@ -1150,6 +1186,15 @@ void media_free(struct media *m)
 		j->msg = NULL;
 		job_free(j);
 		fn(a, 503, "Service Unavailable (shutting down)", msg);
+	}
+	m->freeing = true;
+	while (m->spares) {
+		struct call *c = m->spares;
+
+		m->spares = c->hnext;
+		event_free(c->timer);
+		event_free(c->ack_timer);
+		free(c);
 	}
 	for (unsigned k = 0; k < CALL_BUCKETS; k++)
 		while (m->calls[k]) {

@@ -127,7 +127,7 @@ static int64_t now_s(void)
 
 static const char *ip_str(const struct sockaddr_in *a, char *buf)
 {
-	return inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
+	return hop_ip4_str(a->sin_addr, buf);
 }
 
 /* The whole Call-ID; CID(m) uses a buffer of the calling block. */
@@ -231,10 +231,10 @@ static bool is_mine(const sip_uri_t *u, void *arg)
 	port = uport && *uport ? (unsigned)atoi(uport)
 	       : !strcasecmp(sip_uri_scheme(u) ? sip_uri_scheme(u) : "", "sips") ? 5061 : 5060;
 	for (unsigned i = 0; i < c->nlisten; i++) {
-		const char *h = listen_host(c, (int)i, buf);
-		if ((port == listen_port(c, (int)i) || (c->listen[i].tls && port == c->listen[i].tls_port)) &&
-		    (!strcasecmp(host, h) ||
-		     !strcmp(host, inet_ntop(AF_INET, &c->listen[i].addr.sin_addr, buf, sizeof(buf)))))
+		if (port != listen_port(c, (int)i) && !(c->listen[i].tls && port == c->listen[i].tls_port))
+			continue;
+		if (!strcasecmp(host, listen_host(c, (int)i, buf)) ||
+		    !strcmp(host, hop_ip4_str(c->listen[i].addr.sin_addr, buf)))
 			return true;
 	}
 	return false;

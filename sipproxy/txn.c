@@ -1,13 +1,21 @@
 /* txn: RFC 3261 §17 transactions of a stateful proxy (see txn.h).
  *
- * Theory of operation. Two hash tables of fixed bucket count, chained:
- * server transactions by their §17.2.3 key, client transactions by
- * "branch METHOD" (the branch is ours, so it is unique). One libevent timer
- * per transaction serves every RFC timer in turn: a client transaction's
- * timer fires at the next retransmission (A or E, doubling up to T2 for
- * non-INVITE) and gives up at B or F (64*T1); after a final response the
- * same timer becomes D (32 s, INVITE over UDP) or K (T4). Over TCP nothing
- * is retransmitted and D/K are zero. INVITE branches also run timer C.
+ * Theory of operation. Two chained hash tables: server transactions by
+ * their §17.2.3 key, client transactions by their branch (ours, so
+ * unique; the method tells a CANCEL from its INVITE). Each entry keeps its
+ * key's hash, so a lookup compares strings only on a hash match and an
+ * unlink needs no hashing; each table starts at BUCKETS_MIN and doubles
+ * (rehashing from the stored hashes) when it holds twice as many entries
+ * as buckets, up to BUCKETS_MAX: the 32 s that Timers J, H and D keep
+ * transactions would otherwise make chains dozens long at a few thousand
+ * calls per second. One libevent timer per transaction serves every RFC
+ * timer in turn: a client transaction's timer fires at the next
+ * retransmission (A or E, doubling up to T2 for non-INVITE) and gives up
+ * at B or F (64*T1); after a final response the same timer becomes D (32
+ * s, INVITE over UDP) or K (T4). Over TCP nothing is retransmitted and D/K
+ * are zero. INVITE branches also run timer C.
+ * The timers are armed through a timerq (timerq.h): a FIFO per duration,
+ * not one heap of every waiting transaction.
  *
  * A server transaction owns its branches: freeing it frees them, so the
  * proxy never holds a branch longer than the request it serves. Timers
@@ -38,8 +46,10 @@
 #include "log.h"
 #include "policy.h"
 #include "siphash.h"
+#include "timerq.h"
 
-#define BUCKETS 4096u
+#define BUCKETS_MIN 4096u
+#define BUCKETS_MAX (1u << 20)
 #define TIMER_D_MS 32000u
 
 struct txn_layer {
@@ -47,24 +57,46 @@ struct txn_layer {
 	struct transport *tp;
 	const struct sp_conf *conf;
 	struct txn_hooks hooks;
-	struct txn_srv *srv[BUCKETS];
-	struct txn_cli *cli[BUCKETS];
+	struct txn_srv **srv;     /* nsrv_b buckets, a power of two */
+	struct txn_cli **cli;     /* ncli_b buckets, a power of two */
+	unsigned nsrv_b, ncli_b;
 	struct event *lean_ev;   /* end of pass: make the queued transactions lean */
 	struct txn_srv *lean_q;
 	struct siphash_key key;  /* branches and keys are the sender's choice */
+	struct timerq tq;        /* every timer: a queue per RFC duration */
 	struct txn_stats st;
 };
 
-static unsigned bucket_of(const struct txn_layer *tl, const char *s)
+static uint32_t hash_of(const struct txn_layer *tl, const char *s)
 {
-	return (unsigned)(siphash_str(&tl->key, s) % BUCKETS);
+	return (uint32_t)siphash_str(&tl->key, s);
 }
 
-static void arm(struct event *ev, unsigned ms)
-{
-	struct timeval tv = {.tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000};
+/* Double table tab (srv or cli: entries of type with hnext and hash) of
+ * nb buckets once it holds twice as many entries (open) as buckets,
+ * moving each entry by its stored hash. A failed allocation keeps the old
+ * array: only slower. One macro for both tables, whose entry types differ. */
+#define GROW(tl, tab, nb, open, type)                                                  \
+	do {                                                                               \
+		unsigned n_ = (tl)->nb * 2;                                                \
+		type **b_;                                                                 \
+		if ((open) < 2u * (tl)->nb || n_ > BUCKETS_MAX || !(b_ = calloc(n_, sizeof(*b_)))) \
+			break;                                                             \
+		for (unsigned i_ = 0; i_ < (tl)->nb; i_++)                                  \
+			for (type *e_ = (tl)->tab[i_], *nx_; e_; e_ = nx_) {               \
+				nx_ = e_->hnext;                                           \
+				e_->hnext = b_[e_->hash & (n_ - 1)];                       \
+				b_[e_->hash & (n_ - 1)] = e_;                              \
+			}                                                                  \
+		free((tl)->tab);                                                           \
+		(tl)->tab = b_;                                                            \
+		(tl)->nb = n_;                                                             \
+	} while (0)
 
-	evtimer_add(ev, &tv);
+/* Start ev to fire in ms, on the layer's queue for that duration. */
+static void arm(struct txn_layer *tl, struct event *ev, unsigned ms)
+{
+	timerq_add(&tl->tq, ev, ms);
 }
 
 static void lean_cb(evutil_socket_t fd, short what, void *arg);
@@ -81,7 +113,13 @@ struct txn_layer *txn_layer_new(struct event_base *base, struct transport *tp,
 	tl->conf = conf;
 	tl->hooks = *hooks;
 	siphash_key_random(&tl->key);
-	if (!(tl->lean_ev = event_new(base, -1, 0, lean_cb, tl))) {
+	timerq_init(&tl->tq, base);
+	tl->nsrv_b = tl->ncli_b = BUCKETS_MIN;
+	if (!(tl->srv = calloc(BUCKETS_MIN, sizeof(*tl->srv))) ||
+	    !(tl->cli = calloc(BUCKETS_MIN, sizeof(*tl->cli))) ||
+	    !(tl->lean_ev = event_new(base, -1, 0, lean_cb, tl))) {
+		free(tl->srv);
+		free(tl->cli);
 		free(tl);
 		return NULL;
 	}
@@ -143,10 +181,11 @@ void txn_resp_dest(const struct sp_conf *c, const struct tp_addr *from,
 
 struct txn_srv *txn_srv_find(struct txn_layer *tl, const char *key)
 {
+	uint32_t h = hash_of(tl, key);
 	struct txn_srv *st;
 
-	for (st = tl->srv[bucket_of(tl, key)]; st; st = st->hnext)
-		if (!strcmp(st->key, key))
+	for (st = tl->srv[h & (tl->nsrv_b - 1)]; st; st = st->hnext)
+		if (st->hash == h && !strcmp(st->key, key))
 			return st;
 	return NULL;
 }
@@ -155,7 +194,7 @@ static void cli_free(struct txn_layer *tl, struct txn_cli *ct);
 
 static void srv_unlink(struct txn_layer *tl, struct txn_srv *st)
 {
-	struct txn_srv **pp = &tl->srv[bucket_of(tl, st->key)];
+	struct txn_srv **pp = &tl->srv[st->hash & (tl->nsrv_b - 1)];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == st) {
@@ -272,7 +311,7 @@ static void srv_timer(evutil_socket_t fd, short what, void *arg)
 		if (st->g_elapsed < h) {
 			tp_send(tl->tp, &st->resp_to, st->resp, st->resp_len);
 			st->g_interval = st->g_interval * 2 < c->t2_ms ? st->g_interval * 2 : c->t2_ms;
-			arm(st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
+			arm(tl, st->timer, st->g_interval < h - st->g_elapsed ? st->g_interval
 									  : h - st->g_elapsed);
 			return;
 		}
@@ -310,7 +349,9 @@ struct txn_srv *txn_srv_new(struct txn_layer *tl, const char *key, sip_msg_t *re
 	st->req = req;
 	st->tl = tl;
 	st->in_realm = -1;
-	b = bucket_of(tl, key);
+	GROW(tl, srv, nsrv_b, tl->st.srv_open, struct txn_srv);
+	st->hash = hash_of(tl, key);
+	b = st->hash & (tl->nsrv_b - 1);
 	st->hnext = tl->srv[b];
 	tl->srv[b] = st;
 	tl->st.srv_created++;
@@ -348,17 +389,17 @@ int txn_srv_respond(struct txn_layer *tl, struct txn_srv *st, sip_msg_t *resp)
 		st->resp = NULL;
 		st->resp_len = 0;
 		st->state = TS_ACCEPTED;
-		arm(st->timer, 64u * c->t1_ms);
+		arm(tl, st->timer, 64u * c->t1_ms);
 	} else if (st->invite) {
 		st->state = TS_COMPLETED;
 		st->g_interval = c->t1_ms;
 		st->g_elapsed = 0;
 		/* over TCP only H runs */
-		arm(st->timer, st->from.tcp ? 64u * c->t1_ms : c->t1_ms);
+		arm(tl, st->timer, st->from.tcp ? 64u * c->t1_ms : c->t1_ms);
 	} else {
 		st->state = TS_COMPLETED;
 		/* timer J: 64*T1 over UDP, 0 over TCP */
-		arm(st->timer, st->from.tcp ? 0 : 64u * c->t1_ms);
+		arm(tl, st->timer, st->from.tcp ? 0 : 64u * c->t1_ms);
 	}
 	return rc;
 }
@@ -391,7 +432,7 @@ void txn_srv_ack(struct txn_layer *tl, struct txn_srv *st)
 		return;
 	/* timer I: T4 over UDP, 0 over TCP */
 	st->state = TS_CONFIRMED;
-	arm(st->timer, st->from.tcp ? 0 : tl->conf->t4_ms);
+	arm(tl, st->timer, st->from.tcp ? 0 : tl->conf->t4_ms);
 }
 
 /* ---- client transactions ---- */
@@ -400,7 +441,7 @@ static void cli_unlink(struct txn_layer *tl, struct txn_cli *ct)
 {
 	struct txn_cli **pp;
 
-	for (pp = &tl->cli[bucket_of(tl, ct->branch)]; *pp; pp = &(*pp)->hnext)
+	for (pp = &tl->cli[ct->hash & (tl->ncli_b - 1)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == ct) {
 			*pp = ct->hnext;
 			return;
@@ -474,7 +515,7 @@ static void cli_timer(evutil_socket_t fd, short what, void *arg)
 		if (ct->elapsed + next > 64u * c->t1_ms)
 			next = 64u * c->t1_ms - ct->elapsed;
 		ct->interval = next;
-		arm(ct->timer, next);
+		arm(tl, ct->timer, next);
 		return;
 	case TC_COMPLETED:
 		ct->state = TC_TERMINATED;
@@ -532,7 +573,9 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 	}
 	ct->req = req;
 	req = NULL;
-	b = bucket_of(tl, branch);
+	GROW(tl, cli, ncli_b, tl->st.cli_open, struct txn_cli);
+	ct->hash = hash_of(tl, branch);
+	b = ct->hash & (tl->ncli_b - 1);
 	ct->hnext = tl->cli[b];
 	tl->cli[b] = ct;
 	tl->st.cli_created++;
@@ -541,16 +584,16 @@ struct txn_cli *txn_cli_send(struct txn_layer *tl, const struct tp_addr *to,
 		log_debug("send to %s:%u failed: %s", inet_ntoa(to->peer.sin_addr),
 			  ntohs(to->peer.sin_port), strerror(-rc));
 		ct->status = -1;
-		arm(ct->timer, 0);
+		arm(tl, ct->timer, 0);
 		return ct;
 	}
 	ct->interval = c->t1_ms;
 	/* over TCP nothing is retransmitted: the timer only counts to B/F */
-	arm(ct->timer, to->tcp ? 64u * c->t1_ms : c->t1_ms);
+	arm(tl, ct->timer, to->tcp ? 64u * c->t1_ms : c->t1_ms);
 	if (to->tcp)
 		ct->interval = 64u * c->t1_ms;
 	if (ct->invite)
-		arm(ct->timer_c, c->timer_c * 1000u);
+		arm(tl, ct->timer_c, c->timer_c * 1000u);
 	return ct;
 fail:
 	if (ct) {
@@ -570,12 +613,15 @@ struct txn_cli *txn_cli_match(struct txn_layer *tl, const sip_msg_t *resp)
 	const char *method = sip_msg_cseq_method(resp), *branch;
 	struct txn_cli *ct;
 	bool invite;
+	uint32_t h;
 
 	if (!method || !(branch = sip_msg_via_branch(resp, 0)))
 		return NULL;
 	invite = !strcmp(method, "INVITE");
-	for (ct = tl->cli[bucket_of(tl, branch)]; ct; ct = ct->hnext)
-		if (!strcmp(ct->branch, branch) && ct->invite == invite && !strcmp(ct->method, method))
+	h = hash_of(tl, branch);
+	for (ct = tl->cli[h & (tl->ncli_b - 1)]; ct; ct = ct->hnext)
+		if (ct->hash == h && !strcmp(ct->branch, branch) && ct->invite == invite &&
+		    !strcmp(ct->method, method))
 			return ct;
 	return NULL;
 }
@@ -616,13 +662,13 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 			if (!ct->invite) { /* E continues at T2 */
 				evtimer_del(ct->timer);
 				ct->interval = c->t2_ms;
-				arm(ct->timer, c->t2_ms);
+				arm(tl, ct->timer, c->t2_ms);
 			}
 		}
 		if (status > ct->status)
 			ct->status = status;
 		if (ct->timer_c && status > 100) /* §16.7 step 2: restart C */
-			arm(ct->timer_c, c->timer_c * 1000u);
+			arm(tl, ct->timer_c, c->timer_c * 1000u);
 		if (ct->cancel_pending && !ct->cancel_sent)
 			send_cancel(tl, ct);
 		return true;
@@ -662,12 +708,12 @@ bool txn_cli_response(struct txn_layer *tl, struct txn_cli *ct, const sip_msg_t 
 	if (ct->srv)
 		lean_queue(tl, ct->srv);
 	if (ct->invite && status >= 300) {
-		arm(ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
+		arm(tl, ct->timer, ct->to.tcp ? 0 : TIMER_D_MS);
 	} else if (ct->invite) {
 		/* RFC 6026: keep matching 2xx retransmissions for 64*T1 */
-		arm(ct->timer, 64u * c->t1_ms);
+		arm(tl, ct->timer, 64u * c->t1_ms);
 	} else {
-		arm(ct->timer, ct->to.tcp ? 0 : c->t4_ms);
+		arm(tl, ct->timer, ct->to.tcp ? 0 : c->t4_ms);
 	}
 	return true;
 }
@@ -676,13 +722,15 @@ void txn_layer_free(struct txn_layer *tl)
 {
 	if (!tl)
 		return;
-	for (unsigned b = 0; b < BUCKETS; b++)
+	for (unsigned b = 0; b < tl->nsrv_b; b++)
 		while (tl->srv[b])
 			txn_srv_destroy(tl, tl->srv[b]);
-	for (unsigned b = 0; b < BUCKETS; b++)
+	for (unsigned b = 0; b < tl->ncli_b; b++)
 		while (tl->cli[b])
 			cli_free(tl, tl->cli[b]);
 	if (tl->lean_ev)
 		event_free(tl->lean_ev);
+	free(tl->srv);
+	free(tl->cli);
 	free(tl);
 }

@@ -81,6 +81,7 @@ struct txn_srv {
 	const char *auth_user;   /* the digest-authenticated "user@domain" (auth.c),
 				    "" when the request was not authenticated
 				    (txn_srv_set_auth_user()) */
+	uint32_t hash;           /* of key, in the layer's table */
 	struct txn_srv *hnext;
 	struct txn_srv *lnext;   /* the layer's queue of transactions to make lean */
 	struct txn_layer *tl;
@@ -116,6 +117,7 @@ struct txn_cli {
 				    got an error: retransmissions are absorbed */
 	int out_realm;
 	struct txn_srv *srv;     /* the server transaction it serves, or NULL */
+	uint32_t hash;           /* of branch, in the layer's table */
 	struct txn_cli *hnext;
 	struct txn_layer *tl;
 };

@@ -1,7 +1,8 @@
 /* Unit tests for common/sha256.c and auth.c: SHA-256 against FIPS 180-4 example
  * vectors (including the million-'a' message and inputs around the 55/56/64
  * byte padding edges, fed in pieces), HMAC-SHA256 against RFC 4231 test
- * cases 1-7, and the challenge-response MACs of libcontrol/proto.h section 6. */
+ * cases 1-7 (one-shot and with a prepared key), and the challenge-response
+ * MACs of libcontrol/proto.h section 6. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,9 +108,18 @@ static void check_hmac(const uint8_t *key, size_t klen, const uint8_t *msg, size
 {
 	uint8_t want[32], got[32];
 
+	struct sha256_hmac_key hk;
+
 	unhex(hex, want, outlen);
 	sha256_hmac(key, klen, msg, mlen, got);
 	assert_memory_equal(got, want, outlen);
+	/* a prepared key gives the same MAC, again and again */
+	sha256_hmac_key_init(&hk, key, klen);
+	for (int i = 0; i < 2; i++) {
+		memset(got, 0, sizeof(got));
+		sha256_hmac_keyed(&hk, msg, mlen, got);
+		assert_memory_equal(got, want, outlen);
+	}
 }
 
 /* RFC 4231 section 4: test cases 1 to 7 (HMAC-SHA-256 results). */

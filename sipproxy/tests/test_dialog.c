@@ -10,8 +10,10 @@
  * in either tag order; max_call_duration expiry in order of start, with
  * restored (older) dialogs put in place; the sip.max_calls cap; the hooks
  * (changed once per confirmed dialog, ended for confirmed ones only);
- * dlg_restore()'s checks; and two tables hash the same Call-IDs into
- * different buckets (a random SipHash key each).
+ * dlg_restore()'s checks; two tables hash the same Call-IDs into
+ * different buckets (a random SipHash key each); and the bucket array
+ * grows with the dialogs it holds: every dialog stays found, checked and
+ * ended across the doublings, and the buckets follow the count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -255,6 +257,54 @@ static void test_keyed_buckets(void **state)
 	dlg_free(t2);
 }
 
+/* 5000 dialogs (several doublings from 1024 buckets): each is found with
+ * its parties after the growth, BYE ends each one, the expiry order (the
+ * age list the rehash walks) is intact. */
+static void test_growth(void **state)
+{
+	struct tp_addr a = addr("203.0.113.10", 5060), b = addr("10.1.0.10", 5060);
+	struct tp_addr evil = addr("203.0.113.66", 5060);
+	struct dlg_table *t;
+	struct dlg_stats st;
+	char cid[48];
+	unsigned n = 5000;
+
+	(void)state;
+	conf.max_calls = 100000;
+	assert_non_null(t = dlg_new(&conf));
+	assert_int_equal(dlg_bucket_of(t, "x") < 1024, true);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cid, sizeof(cid), "%u@grow.example", i);
+		assert_int_equal(dlg_confirm(t, cid, "from", &a, "to", &b, 1000 + i), 0);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(cid, sizeof(cid), "%u@grow.example", i);
+		assert_int_equal(dlg_check(t, cid, "from", "to", &a, NULL), DLG_OK);
+		assert_int_equal(dlg_check(t, cid, "to", "from", &b, NULL), DLG_OK);
+		assert_int_equal(dlg_check(t, cid, "from", "to", &evil, NULL), DLG_WRONG_PARTY);
+	}
+	/* the buckets grew past the count: some Call-ID lands beyond 1024 */
+	{
+		bool beyond = false;
+		for (unsigned i = 0; i < 64 && !beyond; i++) {
+			snprintf(cid, sizeof(cid), "%u@grow.example", i);
+			beyond = dlg_bucket_of(t, cid) >= 4096;
+		}
+		assert_true(beyond);
+	}
+	/* half end by BYE, the oldest 1000 of the rest by age */
+	for (unsigned i = 0; i < n; i += 2) {
+		snprintf(cid, sizeof(cid), "%u@grow.example", i);
+		assert_int_equal(dlg_end(t, cid, "to", "from"), 0);
+	}
+	assert_int_equal(dlg_expire(t, 1000 + 2000 + (time_t)conf.max_call_duration), 1000);
+	dlg_get_stats(t, &st);
+	assert_int_equal(st.confirmed, n / 2 - 1000);
+	assert_int_equal(dlg_check(t, "1999@grow.example", "from", "to", &a, NULL), DLG_NONE);
+	assert_int_equal(dlg_check(t, "2001@grow.example", "from", "to", &a, NULL), DLG_OK);
+	dlg_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup(test_capacity, setup),
 		cmocka_unit_test_setup(test_early_per_call, setup),
 		cmocka_unit_test_setup(test_keyed_buckets, setup),
+		cmocka_unit_test_setup(test_growth, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * RFC 3261 §19.1.1), other transports are refused, names need a route;
  * the listen entry serving each transport; Via tokens in a real message;
  * Record-Route pairs when realms or transports differ (RFC 5658), each
- * side keeping its transport and port. */
+ * side keeping its transport and port; hop_ip4_str() writes what
+ * inet_ntop() writes, for every value of each octet. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,36 @@ static void test_via_in_message(void **state)
 	sip_msg_free(m);
 }
 
+/* hop_ip4_str() against inet_ntop(): each octet position through 0..255
+ * (the others fixed), plus the extremes and a pseudo-random sample. */
+static void test_ip4_str(void **state)
+{
+	char want[INET_ADDRSTRLEN], got[INET_ADDRSTRLEN];
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	for (unsigned pos = 0; pos < 4; pos++)
+		for (unsigned v = 0; v < 256; v++) {
+			uint8_t o[4] = {203, 0, 113, 9};
+			struct in_addr a;
+
+			o[pos] = (uint8_t)v;
+			memcpy(&a.s_addr, o, 4);
+			assert_non_null(inet_ntop(AF_INET, &a, want, sizeof(want)));
+			memset(got, 'x', sizeof(got));
+			assert_ptr_equal(hop_ip4_str(a, got), got);
+			assert_string_equal(got, want);
+		}
+	for (unsigned i = 0; i < 100000; i++) {
+		struct in_addr a;
+
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		a.s_addr = i == 0 ? 0 : i == 1 ? 0xffffffffu : x;
+		assert_non_null(inet_ntop(AF_INET, &a, want, sizeof(want)));
+		assert_string_equal(hop_ip4_str(a, got), want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_names_ports_listens),
 		cmocka_unit_test(test_record_route),
 		cmocka_unit_test(test_via_in_message),
+		cmocka_unit_test(test_ip4_str),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -13,7 +13,10 @@
  * J frees the non-INVITE; a transaction with a branch still waiting keeps
  * its request; and the memory a finished transaction holds in its waiting
  * state, measured with mallinfo2() over many of them, is under 1 kB
- * (printed, for tests/bench/README.md).
+ * (printed, for tests/bench/README.md). The tables grow: 10000 server and
+ * 10000 client transactions (past the first doubling of 4096 buckets) are each
+ * found by their key or matched by their response, a key or branch not
+ * made is not, and every one is freed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,6 +343,59 @@ static void test_memory_invite_486(void **state)
 	measure("INVITE", 486, true, 300000, "INVITE with SDP answered 486 (Timers G/H)");
 }
 
+/* Both tables past their first doubling: every entry still found. */
+static void test_growth(void **state)
+{
+	const unsigned N = 10000;
+	struct tp_addr to = phone();
+	char key[TXN_KEY_MAX], branch[64];
+
+	(void)state;
+	for (unsigned i = 0; i < N; i++) {
+		new_srv("OPTIONS", 500000 + i, false);
+		snprintf(branch, sizeof(branch), "z9hG4bK-%u-INVITE", 600000 + i);
+		assert_non_null(txn_cli_send(tl, &to, request("INVITE", 600000 + i, false), branch,
+					     NULL, 0));
+	}
+	assert_int_equal(srv_open(), N);
+	for (unsigned i = 0; i < N + 2; i++) {
+		sip_msg_t *req = request("OPTIONS", 500000 + i, false), *inv, *r;
+		struct txn_srv *st;
+		struct txn_cli *ct;
+
+		assert_int_equal(sip_msg_txn_key(req, false, key, sizeof(key)), 0);
+		st = txn_srv_find(tl, key);
+		inv = request("INVITE", 600000 + i, false);
+		r = response(inv, 180);
+		ct = txn_cli_match(tl, r);
+		if (i < N) {
+			assert_non_null(st);
+			assert_string_equal(st->key, key);
+			assert_non_null(ct);
+			snprintf(branch, sizeof(branch), "z9hG4bK-%u-INVITE", 600000 + i);
+			assert_string_equal(ct->branch, branch);
+		} else { /* never made */
+			assert_null(st);
+			assert_null(ct);
+		}
+		sip_msg_free(r);
+		sip_msg_free(inv);
+		sip_msg_free(req);
+	}
+	/* destroyed one by one (each unlinked from its grown bucket) */
+	for (unsigned i = 0; i < N; i += 2) {
+		sip_msg_t *req = request("OPTIONS", 500000 + i, false);
+		struct txn_srv *st;
+
+		assert_int_equal(sip_msg_txn_key(req, false, key, sizeof(key)), 0);
+		assert_non_null(st = txn_srv_find(tl, key));
+		txn_srv_destroy(tl, st);
+		assert_null(txn_srv_find(tl, key));
+		sip_msg_free(req);
+	}
+	assert_int_equal(srv_open(), N / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +406,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_invite_2xx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_invite_486, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_growth, setup, teardown),
 	};
 
 	if (sip_msg_init() < 0)
