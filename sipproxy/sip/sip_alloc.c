@@ -153,6 +153,9 @@ void *sip_alloc_malloc(size_t size)
 	}
 	if ((b = tc->head[c])) {
 		tc->head[c] = b->next;
+		/* the next block of the list is often cold (a message freed
+		 * seconds ago): fetch it while the caller fills this one */
+		__builtin_prefetch(b->next);
 		tc->bytes[c] -= class_size(c);
 		tc->st.bytes_cached -= class_size(c);
 		tc->st.blocks_cached--;

@@ -22,6 +22,7 @@
 
 #include "../sip/sip_alloc.h"
 #include "../sip/sip_msg.h"
+#include "../sip/sip_priv.h"
 
 static int setup(void **state)
 {
@@ -293,6 +294,37 @@ static void test_osip_uses_hooks(void **state)
 	sip_alloc_flush();
 }
 
+/* The other per-thread cache of sip/: the pool of random bytes behind
+ * branches, tags and Call-IDs (sip_util.c). Draws across many refills
+ * never repeat, a large draw bypasses the pool, and a thread draws its
+ * own bytes. */
+static void *draw16(void *arg)
+{
+	assert_int_equal(sip_fill_bytes(arg, 16), 0);
+	return NULL;
+}
+
+static void test_random_pool(void **state)
+{
+	enum { N = 2000 };
+	static uint8_t seen[N][16];
+	uint8_t big[4096], other[16], zero[16] = {0};
+	pthread_t t;
+	(void)state;
+
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(sip_fill_bytes(seen[i], i % 2 ? 16 : 8), 0);
+		for (int j = 0; j < i; j++)
+			assert_false(!memcmp(seen[i], seen[j], i % 2 ? 16 : 8) && (j % 2) == (i % 2));
+	}
+	assert_int_equal(sip_fill_bytes(big, sizeof(big)), 0);
+	assert_false(!memcmp(big, zero, sizeof(zero)) && !memcmp(big + 2048, zero, sizeof(zero)));
+	assert_int_equal(pthread_create(&t, NULL, draw16, other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	for (int j = 1; j < N; j += 2)
+		assert_memory_not_equal(other, seen[j], 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cross_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_osip_uses_hooks, setup, teardown),
+		cmocka_unit_test(test_random_pool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
