@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "proxy.h"
 #include "reload.h"
 #include "transport.h"
+#include "sip/sip_alloc.h"
 #include "sip/sip_msg.h"
 #include "sp_conf.h"
 #include "sp_metrics.h"
@@ -248,6 +250,19 @@ int main(int argc, char **argv)
 		log_err("libosip2 initialisation failed");
 		goto out;
 	}
+	/* libosip2's many small blocks from per-thread free lists
+	 * (sip/sip_alloc.c): 0.42 -> 0.33 CPU ms per call at
+	 * 1,500 calls/s in tests/bench/sip (issue 15) */
+	(void)sip_alloc_install(0);
+	/* glibc: keep up to 16 MB free at the heap's top and grow it 4 MB at
+	 * a time, and a fixed mmap threshold (no dynamic one moving the trim
+	 * threshold). At 1,500 calls/s the defaults made ~47 brk() a second,
+	 * these 1 in 3 s (strace -c). Measured with 64 MB/16 MB: 0.31 -> 0.30
+	 * ms/call, median of 4 runs each (within the noise), peak RSS +2 MB.
+	 * M_MXFAST 160 gained nothing and is left alone. */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	mallopt(M_TOP_PAD, 4 << 20);
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	signal(SIGPIPE, SIG_IGN);
 	if (!fg && daemon(0, 0) < 0) {
 		log_err("daemon: %s", strerror(errno));

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sip/sip_alloc.h"
 #include "sp_ha.h"
 
 #define STATUS_MAX_CONN 8
@@ -77,9 +78,20 @@ static void answer(struct conn *c, const char *cmd)
 
 	c->answered = true;
 	bufferevent_disable(c->bev, EV_READ);
-	if (!cmd || !cmd[0])
+	if (!cmd || !cmd[0]) {
+		struct sip_alloc_stats as;
+		char line[200];
+
 		proxy_status(c->s->proxy, add_line, out);
-	else if (!strncmp(cmd, "ha ", 3))
+		/* libosip2's free lists on the event loop's thread, where
+		 * messages are parsed (sip/sip_alloc.c) */
+		sip_alloc_get_stats(&as);
+		snprintf(line, sizeof(line),
+			 "osip_alloc hits=%llu misses=%llu kept=%llu released=%llu cached_blocks=%zu cached_bytes=%zu",
+			 (unsigned long long)as.hits, (unsigned long long)as.misses, (unsigned long long)as.kept,
+			 (unsigned long long)as.released, as.blocks_cached, as.bytes_cached);
+		add_line(out, line);
+	} else if (!strncmp(cmd, "ha ", 3))
 		sp_ha_command(proxy_ha(c->s->proxy), cmd + 3, add_line, out);
 	else
 		add_line(out, "error unknown command (ha promote|demote|status)");

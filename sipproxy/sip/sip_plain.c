@@ -28,9 +28,14 @@
  * UDP, TCP or TLS with a plain host and port and no comment; Call-ID and
  * CSeq of those same characters; no header of the kinds libosip2 parses
  * into structures we do not check here (Accept*, Allow, Alert-Info,
- * Authorization, Proxy-Authorization, WWW/Proxy-Authenticate,
- * Authentication-Info, Call-Info, Content-Encoding, Error-Info,
- * MIME-Version); other headers a token name and a value of printable
+ * WWW/Proxy-Authenticate, Authentication-Info, Call-Info,
+ * Content-Encoding, Error-Info, MIME-Version); Authorization and
+ * Proxy-Authorization only as Digest credentials whose quoted values
+ * (username, realm, nonce, uri, response, cnonce, opaque) are of letters,
+ * digits and ".-_+~:@;=/", with an algorithm of 3 or more letters, digits
+ * and ".-_+~", qop auth or auth-int, nc of 8 lower-case hex digits, and no
+ * other field (every authenticated INVITE carries one: with them
+ * the round trip ran on one message of each call); other headers a token name and a value of printable
  * ASCII without '"', '<', '>', '\' or ',' that neither starts nor ends
  * with a blank; at most one body, not multipart, with no MIME headers of
  * its own, and a Content-Type of two plain tokens without parameters.
@@ -237,6 +242,63 @@ static bool plain_headers(const osip_list_t *list)
 	return true;
 }
 
+/* A credential's quoted value ("bench", "edge.test", a hex nonce or
+ * response, "sip:bob@10.1.0.10:5070"): non-empty between its quotes, of
+ * letters, digits and ".-_+~:@;=/" (no blank, quote, backslash or comma). */
+static bool plain_quoted(const char *s)
+{
+	size_t n;
+
+	if (!s || (n = strlen(s)) < 3 || s[0] != '"' || s[n - 1] != '"')
+		return false;
+	for (size_t i = 1; i < n - 1; i++)
+		if (!plain_char((unsigned char)s[i]) && !strchr(":@;=/", s[i]))
+			return false;
+	return true;
+}
+
+/* nc-value: 8LHEX (RFC 3261 §25.1). */
+static bool plain_nc(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (hexval((unsigned char)s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
+			return false;
+	return !s[i];
+}
+
+/* Authorization, Proxy-Authorization: Digest with quoted username, realm,
+ * nonce, uri, response, cnonce and opaque, unquoted algorithm, qop and nc
+ * (RFC 3261 §25.1 digest-response), and nothing libosip2 keeps elsewhere
+ * (NTLM and Kerberos fields, other parameters). */
+static bool plain_credentials(const osip_list_t *list)
+{
+	int i, n = osip_list_size(list);
+
+	for (i = 0; i < n; i++) {
+		const osip_authorization_t *a = osip_list_get(list, i);
+		const char *quoted[7];
+
+		if (!a || !a->auth_type || strcmp(a->auth_type, "Digest") || a->digest || a->version ||
+		    a->targetname || a->gssapi_data || a->crand || a->cnum || a->auth_param)
+			return false;
+		quoted[0] = a->username, quoted[1] = a->realm, quoted[2] = a->nonce, quoted[3] = a->uri;
+		quoted[4] = a->response, quoted[5] = a->cnonce, quoted[6] = a->opaque;
+		for (size_t k = 0; k < 7; k++)
+			if (quoted[k] && !plain_quoted(quoted[k]))
+				return false;
+		/* libosip2 drops a short token at the end of the line ("qop=a",
+		 * "nc=12"): the forms of RFC 3261 §25.1 only, and an algorithm
+		 * of three characters or more */
+		if ((a->algorithm && (!plain_word(a->algorithm) || strlen(a->algorithm) < 3)) ||
+		    (a->message_qop && strcmp(a->message_qop, "auth") && strcmp(a->message_qop, "auth-int")) ||
+		    (a->nonce_count && !plain_nc(a->nonce_count)))
+			return false;
+	}
+	return true;
+}
+
 static bool plain_ctype(const osip_content_type_t *ct)
 {
 	return ct && plain_word(ct->type) && plain_word(ct->subtype) && strcasecmp(ct->type, "multipart") &&
@@ -247,15 +309,17 @@ bool sip_plain(const osip_message_t *m)
 {
 	const osip_list_t *structured[] = {
 		&m->accepts, &m->accept_encodings, &m->accept_languages, &m->alert_infos,
-		&m->allows, &m->authentication_infos, &m->authorizations, &m->call_infos,
+		&m->allows, &m->authentication_infos, &m->call_infos,
 		&m->content_encodings, &m->error_infos, &m->proxy_authenticates,
-		&m->proxy_authentication_infos, &m->proxy_authorizations, &m->www_authenticates,
+		&m->proxy_authentication_infos, &m->www_authenticates,
 	};
 	const osip_body_t *b;
 
 	for (size_t i = 0; i < sizeof(structured) / sizeof(structured[0]); i++)
 		if (osip_list_size(structured[i]) > 0)
 			return false;
+	if (!plain_credentials(&m->authorizations) || !plain_credentials(&m->proxy_authorizations))
+		return false;
 	if (m->mime_version || !m->sip_version || strcmp(m->sip_version, "SIP/2.0"))
 		return false;
 	if (MSG_IS_REQUEST(m)) {

@@ -191,7 +191,7 @@ uint16_t sip_default_port(const char *transport)
 		       ? 5061 : 5060;
 }
 
-int sip_fill_bytes(uint8_t *buf, size_t n)
+static int fill_direct(uint8_t *buf, size_t n)
 {
 	size_t got = 0;
 	ssize_t r;
@@ -205,6 +205,35 @@ int sip_fill_bytes(uint8_t *buf, size_t n)
 		}
 		got += (size_t)r;
 	}
+	return 0;
+}
+
+/* Branches, tags and Call-IDs take 8 to 16 random bytes each, several per
+ * call: one getrandom() per 512 bytes instead of one each (they were 6,500
+ * syscalls a second at 1,500 calls/s). Per thread; bytes handed out are
+ * wiped from the pool. The one fork (daemon(), before any message) leaves
+ * the parent exiting, so no two processes ever use the same bytes. */
+#define POOL_BYTES 512
+
+static __thread struct {
+	uint8_t b[POOL_BYTES];
+	size_t pos;
+} pool = {.pos = POOL_BYTES};
+
+int sip_fill_bytes(uint8_t *buf, size_t n)
+{
+	int rc;
+
+	if (n > POOL_BYTES / 4)
+		return fill_direct(buf, n);
+	if (pool.pos + n > POOL_BYTES) {
+		if ((rc = fill_direct(pool.b, POOL_BYTES)) < 0)
+			return rc;
+		pool.pos = 0;
+	}
+	memcpy(buf, pool.b + pool.pos, n);
+	memset(pool.b + pool.pos, 0, n);
+	pool.pos += n;
 	return 0;
 }
 
