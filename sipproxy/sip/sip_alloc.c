@@ -109,8 +109,6 @@ static void cache_release(struct cache *tc)
 		tc->head[c] = NULL;
 		tc->bytes[c] = 0;
 	}
-	tc->st.bytes_cached = 0;
-	tc->st.blocks_cached = 0;
 }
 
 /* A thread ends: its lists go back to free(). */
@@ -157,8 +155,6 @@ void *sip_alloc_malloc(size_t size)
 		 * seconds ago): fetch it while the caller fills this one */
 		__builtin_prefetch(b->next);
 		tc->bytes[c] -= class_size(c);
-		tc->st.bytes_cached -= class_size(c);
-		tc->st.blocks_cached--;
 		tc->st.hits++;
 		return b;
 	}
@@ -185,8 +181,6 @@ void sip_alloc_free(void *ptr)
 	b->next = tc->head[c];
 	tc->head[c] = b;
 	tc->bytes[c] += sz;
-	tc->st.bytes_cached += sz;
-	tc->st.blocks_cached++;
 	tc->st.kept++;
 }
 
@@ -240,8 +234,18 @@ void sip_alloc_flush(void)
 	cache_release(cache_get());
 }
 
+/* What is cached is derived from the per-class byte counts (each class's
+ * list holds blocks of one size), so the hot paths keep one count. */
 void sip_alloc_get_stats(struct sip_alloc_stats *out)
 {
-	if (out)
-		*out = cache_get()->st;
+	const struct cache *tc = cache_get();
+
+	if (!out)
+		return;
+	*out = tc->st;
+	out->bytes_cached = out->blocks_cached = 0;
+	for (unsigned c = 0; c < NCLASSES; c++) {
+		out->bytes_cached += tc->bytes[c];
+		out->blocks_cached += tc->bytes[c] / class_size(c);
+	}
 }

@@ -34,8 +34,9 @@
  * (username, realm, nonce, uri, response, cnonce, opaque) are of letters,
  * digits and ".-_+~:@;=/", with an algorithm of 3 or more letters, digits
  * and ".-_+~", qop auth or auth-int, nc of 8 lower-case hex digits, and no
- * other field (every authenticated INVITE carries one: with them
- * the round trip ran on one message of each call); other headers a token name and a value of printable
+ * other field (every authenticated INVITE carries one: with them the
+ * round trip ran on one message of each call); other headers a token
+ * name and a value of printable
  * ASCII without '"', '<', '>', '\' or ',' that neither starts nor ends
  * with a blank; at most one body, not multipart, with no MIME headers of
  * its own, and a Content-Type of two plain tokens without parameters.
