@@ -150,6 +150,44 @@ static void kill_conn(struct conn *c)
 	event_active(c->srv->reaper, EV_TIMEOUT, 0);
 }
 
+/* A plain socket (no TLS session: its bytes must go through the session),
+ * alive: natd may write to it directly. */
+static bool plain_out(const struct conn *c)
+{
+	return !c->dead && !c->tls_wait && !bufferevent_openssl_get_ssl(c->bev);
+}
+
+/* Hand c's queued output to the kernel now; never blocks (the socket is
+ * non-blocking); what the socket does not take stays queued for the
+ * bufferevent's own write event. */
+static void flush_now(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (plain_out(c) && evbuffer_get_length(out))
+		evbuffer_write(out, bufferevent_getfd(c->bev));
+}
+
+/* Send n bytes to c. On a plain socket with nothing queued they go out at
+ * once with one send(): the reply does not wait for the loop's next pass
+ * (under a TUN flood, one on_tun() budget later) and no write event is
+ * armed and disarmed for it (two epoll_ctl calls). What the socket does
+ * not take, and everything under TLS, is queued in order on the
+ * bufferevent; a send error is left for the bufferevent to meet and
+ * report (the connection is then freed). */
+static void send_bytes(struct conn *c, const uint8_t *p, size_t n)
+{
+	if (plain_out(c) && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t w = send(bufferevent_getfd(c->bev), p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	if (n)
+		bufferevent_write(c->bev, p, n);
+}
+
 /* control.max_output: a client that does not read what natd sends it (its
  * replies, or the events it watches) is cut off before its queue can grow
  * without bound. true if c was cut off. */
@@ -164,11 +202,8 @@ static bool out_over(struct conn *c, const char *what)
 		return false;
 	/* a burst of replies made in one go (the loop has not written any yet):
 	 * hand what the socket takes to the kernel now, so that only a client
-	 * that really does not read is cut off (never blocks: the socket is
-	 * non-blocking) */
-	if (!c->tls_wait && !bufferevent_openssl_get_ssl(c->bev))
-		/* (under TLS the bytes must go through the session: no shortcut) */
-		evbuffer_write(out, bufferevent_getfd(c->bev));
+	 * that really does not read is cut off */
+	flush_now(c);
 	if ((q = evbuffer_get_length(out)) <= c->srv->max_output)
 		return false;
 	c->srv->n.output_dropped++;
@@ -179,10 +214,15 @@ static bool out_over(struct conn *c, const char *what)
 	return true;
 }
 
-/* The handshake is over (HELLO, and AUTH over TCP): no deadline now. */
+/* The handshake is over (HELLO, and AUTH over TCP): no deadline now, and
+ * the connection's events run before the rest of natd's loop (CTL_PRIORITY,
+ * ctl_server.h): an authorised client's request waits at most for the
+ * callback under way, never behind a TUN flood. What such a client can
+ * take from the datapath is bounded by control.max_request_rate. */
 static void handshake_done(struct conn *c)
 {
 	c->hello = true;
+	bufferevent_priority_set(c->bev, CTL_PRIORITY);
 	if (c->hs_timer) {
 		event_free(c->hs_timer);
 		c->hs_timer = NULL;
@@ -255,7 +295,7 @@ static void send_msg(struct conn *c, uint16_t type, uint32_t reqid, const void *
 			nc_strerror(n));
 		return;
 	}
-	bufferevent_write(c->bev, c->enc, (size_t)n);
+	send_bytes(c, c->enc, (size_t)n);
 }
 
 static void send_status(struct conn *c, uint16_t type, uint32_t reqid, uint16_t code,

@@ -33,6 +33,13 @@
 
 struct ctl_server;
 
+/* natd's loop has CTL_LOOP_PRIORITIES priorities (event_base_priority_init
+ * in daemon.c); an authorised control connection runs at CTL_PRIORITY,
+ * ahead of everything else (the TUN, PCP, HA, the timers), which stays at
+ * libevent's default, the middle one (CTL_LOOP_PRIORITIES / 2). */
+#define CTL_LOOP_PRIORITIES 2
+#define CTL_PRIORITY 0
+
 /* Create and listen on the configured socket. 0 or -1 (logged). */
 int ctl_server_start(struct event_base *base, const struct natd_conf *c, struct mgr *m,
 		     struct ctl_server **out);

@@ -5,9 +5,14 @@
  * the one-second timer, the signals, and the servers and the state file
  * that live on the loop. A SIGHUP's diff and apply is reconf.c's.
  *
- * Hot path: on_tun() drains up to BATCH packets per read round, a bounded
- * number of rounds per wake-up so the timer and signals still get their
- * turn under flood. Each packet is translated in place in its receive
+ * Hot path: on_tun() reads and translates BATCH packets per round and
+ * stops after ROUNDS rounds or once TUN_BUDGET_US have passed, whichever
+ * comes first: the TUN fd is level-triggered, so what is left is read on
+ * the next pass, and under a flood the rest of the loop waits at most about
+ * one budget and one round for its turn. The authorised control
+ * connections run at a higher priority than the TUN (ctl_server.h), so a
+ * request is served right after the round under way, not behind hundreds
+ * of packets. Each packet is translated in place in its receive
  * buffer and written back; nothing is allocated and the only syscalls are
  * the TUN read and write (the clock is read through the vDSO).
  */
@@ -40,8 +45,9 @@
 #include "tun.h"
 #include "xlate.h"
 
-#define BATCH 32
-#define ROUNDS 8
+#define BATCH 8          /* packets read, then translated, per round */
+#define ROUNDS 32        /* at most BATCH * ROUNDS packets per wake-up ... */
+#define TUN_BUDGET_US 40 /* ... and no round begun after this long */
 #define BUF_CAP 65536 /* > any IPv4 packet: a full read means truncation */
 
 struct natd {
@@ -85,6 +91,7 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 {
 	struct natd *n = arg;
 	bool standby = n->ha && ha_standby(n->ha); /* translates nothing */
+	uint64_t t0 = clock_mono_us();
 	(void)fd;
 	(void)what;
 
@@ -104,7 +111,7 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 			else if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
 				send_pkt(n, b->data, b->len);
 		}
-		if (k < BATCH)
+		if (k < BATCH || clock_mono_us() - t0 >= TUN_BUDGET_US)
 			break;
 	}
 }
@@ -280,7 +287,10 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 	if ((n->fp = fp_open(&c->fp, n->core->bt, &n->core->st)))
 		fp_hook(n->fp, &n->core->x);
 
-	if (!(n->base = event_base_new())) {
+	/* the priorities before any event exists: an event takes the
+	 * default (the middle one) when it is made */
+	if (!(n->base = event_base_new()) ||
+	    event_base_priority_init(n->base, CTL_LOOP_PRIORITIES) < 0) {
 		log_err("event_base_new failed");
 		goto fail;
 	}

@@ -3,10 +3,14 @@
  * application would make them. tests/bench/control runs it; see
  * tests/bench/README.md.
  *
- *   ctlbench seq  --socket PATH [--count N] [--max-time S]
+ *   ctlbench seq  --socket PATH [--count N] [--rate R] [--max-time S]
  *       one connection, blocking API, one request at a time: N pairs of
  *       BIND then RELEASE of the same endpoint; latency of each request
- *       and of each pair.
+ *       and of each pair. With --rate, a pair starts every 1/R s (a
+ *       client with its own pace, as the SIP proxy is paced by its calls)
+ *       instead of as soon as the last one ended (closed loop: the faster
+ *       natd answers, the more it is asked); the pacing sleeps, and a pair
+ *       that is late starts at once without a catch-up burst.
  *   ctlbench pipe --socket PATH [--count N] [--inflight K] [--max-time S]
  *       one connection, async API on a libevent loop, K requests in flight:
  *       K slots, each binding its own endpoint and releasing it as soon as
@@ -96,6 +100,7 @@ struct opts {
 	const char *sock;
 	unsigned count, inflight;
 	double max_time;
+	double rate; /* seq: pairs per second; 0 = closed loop */
 };
 
 static char first_error[300];
@@ -125,6 +130,24 @@ static void print_common(const char *mode, unsigned ops, double secs, unsigned i
 
 /* ---- sequential, blocking API ---- */
 
+/* --rate: sleep until *next, the start of this pair's slot, and set the
+ * next slot; a late pair starts now and the schedule restarts from it
+ * (no burst to catch up). */
+static void pace(uint64_t *next, double rate)
+{
+	uint64_t now = now_ns(), step = (uint64_t)(1e9 / rate);
+
+	if (*next > now) {
+		struct timespec ts = {.tv_sec = (time_t)(*next / 1000000000u),
+				      .tv_nsec = (long)(*next % 1000000000u)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		*next += step;
+	} else {
+		*next = now + step;
+	}
+}
+
 static int run_seq(const struct opts *o)
 {
 	struct nc_client *cl;
@@ -135,7 +158,7 @@ static int run_seq(const struct opts *o)
 	uint64_t *pair = calloc((size_t)o->count + 1, sizeof(uint64_t));
 	uint64_t *blat = calloc((size_t)o->count + 1, sizeof(uint64_t));
 	uint64_t *rlat = calloc((size_t)o->count + 1, sizeof(uint64_t));
-	uint64_t t0, t1, t2, start = 0, deadline = UINT64_MAX;
+	uint64_t t0, t1, t2, start = 0, deadline = UINT64_MAX, next = 0;
 	unsigned n = 0, i;
 	int r;
 
@@ -157,6 +180,8 @@ static int run_seq(const struct opts *o)
 		}
 		if (measured && now_ns() > deadline)
 			break;
+		if (o->rate > 0)
+			pace(&next, o->rate);
 		t0 = now_ns();
 		r = nc_client_bind(cl, &req, &rep, REQ_TIMEOUT_MS);
 		t1 = now_ns();
@@ -398,11 +423,13 @@ static int run_pipe(const struct opts *o)
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctlbench seq  --socket PATH [--count N] [--max-time S]\n"
+	fputs("usage: ctlbench seq  --socket PATH [--count N] [--rate R] [--max-time S]\n"
 	      "       ctlbench pipe --socket PATH [--count N] [--inflight K] [--max-time S]\n"
 	      "  --count N      seq: BIND+RELEASE pairs (default 10000); pipe: requests\n"
 	      "                 (default 200000); at most 5000000\n"
 	      "  --inflight K   pipe: requests in flight (default 64, at most 4096)\n"
+	      "  --rate R       seq: start a pair every 1/R s (default 0: each as soon as\n"
+	      "                 the last one ended), at most 100000\n"
 	      "  --max-time S   no new requests after S seconds (default 20)\n",
 	      f);
 }
@@ -413,6 +440,7 @@ int main(int argc, char **argv)
 					   {"count", required_argument, NULL, 'n'},
 					   {"inflight", required_argument, NULL, 'k'},
 					   {"max-time", required_argument, NULL, 't'},
+					   {"rate", required_argument, NULL, 'r'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	struct opts o = {.sock = NULL, .count = 0, .inflight = 64, .max_time = 20};
@@ -443,6 +471,9 @@ int main(int argc, char **argv)
 		case 't':
 			o.max_time = strtod(optarg, NULL);
 			break;
+		case 'r':
+			o.rate = strtod(optarg, NULL);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -452,7 +483,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.sock || optind != argc || o.inflight < 1 || o.inflight > MAX_INFLIGHT ||
-	    o.count > MAX_COUNT || !(o.max_time > 0 && o.max_time <= 600)) {
+	    o.count > MAX_COUNT || !(o.max_time > 0 && o.max_time <= 600) ||
+	    !(o.rate >= 0 && o.rate <= 100000)) {
 		usage(stderr);
 		return 2;
 	}
