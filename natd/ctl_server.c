@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctl_hint.h"
 #include "ctl_tls.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -216,13 +217,15 @@ static bool out_over(struct conn *c, const char *what)
 
 /* The handshake is over (HELLO, and AUTH over TCP): no deadline now, and
  * the connection's events run before the rest of natd's loop (CTL_PRIORITY,
- * ctl_server.h): an authorised client's request waits at most for the
- * callback under way, never behind a TUN flood. What such a client can
- * take from the datapath is bounded by control.max_request_rate. */
+ * ctl_server.h) and its bytes end a TUN slice at the next packet
+ * (ctl_hint.h): an authorised client's request is not queued behind a TUN
+ * flood. What such a client can take from the datapath is bounded by
+ * control.max_request_rate. */
 static void handshake_done(struct conn *c)
 {
 	c->hello = true;
 	bufferevent_priority_set(c->bev, CTL_PRIORITY);
+	ctl_hint_watch(bufferevent_getfd(c->bev));
 	if (c->hs_timer) {
 		event_free(c->hs_timer);
 		c->hs_timer = NULL;

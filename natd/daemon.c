@@ -5,19 +5,20 @@
  * the one-second timer, the signals, and the servers and the state file
  * that live on the loop. A SIGHUP's diff and apply is reconf.c's.
  *
- * Hot path: on_tun() reads and translates BATCH packets per round and
- * stops after ROUNDS rounds or once TUN_BUDGET_US have passed, whichever
- * comes first: the TUN fd is level-triggered, so what is left is read on
- * the next pass, and under a flood the rest of the loop waits at most about
- * one budget and one round for its turn. The authorised control
- * connections run at a higher priority than the TUN (ctl_server.h), so a
- * request is served right after the round under way, not behind hundreds
- * of packets. Each packet is translated in place in its receive
- * buffer and written back; nothing is allocated and the only syscalls are
+ * Hot path: on_tun() reads, translates and writes back one packet after
+ * the other and stops after MAX_PKTS packets, once TUN_BUDGET_US have
+ * passed, or as soon as a control request has come in (ctl_hint.h),
+ * whichever comes first: the TUN fd is level-triggered, so what is left is
+ * read on the next pass. Under a flood the rest of the loop (PCP, HA, the
+ * timer, signals) waits at most about one budget for its turn, and the
+ * authorised control connections, which run at a higher priority than the
+ * TUN (ctl_server.h), about one packet. Each packet is translated in place
+ * in the receive buffer; nothing is allocated and the only syscalls are
  * the TUN read and write (the clock is read through the vDSO).
  */
 #include "daemon.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 #include "binding.h"
 #include "clock.h"
 #include "core.h"
+#include "ctl_hint.h"
 #include "ctl_server.h"
 #include "fastpath.h"
 #include "manager.h"
@@ -45,9 +47,8 @@
 #include "tun.h"
 #include "xlate.h"
 
-#define BATCH 8          /* packets read, then translated, per round */
-#define ROUNDS 32        /* at most BATCH * ROUNDS packets per wake-up ... */
-#define TUN_BUDGET_US 40 /* ... and no round begun after this long */
+#define MAX_PKTS 256     /* packets per wake-up at most ... */
+#define TUN_BUDGET_US 40 /* ... and none begun after this long */
 #define BUF_CAP 65536 /* > any IPv4 packet: a full read means truncation */
 
 struct natd {
@@ -68,8 +69,7 @@ struct natd {
 	struct event *ev_tun, *ev_tick;
 	struct reload_signals *sig; /* SIGHUP reloads, SIGUSR1 logs the counters */
 	uint32_t last_stats;
-	uint8_t *bufmem;
-	struct tun_buf bufs[BATCH];
+	struct tun_buf buf; /* the packet in hand (BUF_CAP bytes) */
 };
 
 static void send_pkt(struct natd *n, const uint8_t *data, size_t len)
@@ -96,22 +96,22 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	n->core->x.now = clock_mono_s();
-	for (int round = 0; round < ROUNDS; round++) {
-		int k = tun_recv(n->tun, n->bufs, BATCH);
+	for (int i = 0; i < MAX_PKTS; i++) {
+		struct tun_buf *b = &n->buf;
+		int k = tun_recv(n->tun, b, 1);
 		if (k < 0) {
 			log_err("tun read: %s", strerror(-k));
 			break;
 		}
-		for (int i = 0; i < k; i++) {
-			struct tun_buf *b = &n->bufs[i];
-			n->core->st.rx_packets++;
-			n->core->st.rx_bytes += b->len;
-			if (standby)
-				stats_drop(&n->core->st, DROP_STANDBY);
-			else if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
-				send_pkt(n, b->data, b->len);
-		}
-		if (k < BATCH || clock_mono_us() - t0 >= TUN_BUDGET_US)
+		if (k == 0)
+			break; /* drained */
+		n->core->st.rx_packets++;
+		n->core->st.rx_bytes += b->len;
+		if (standby)
+			stats_drop(&n->core->st, DROP_STANDBY);
+		else if (xlate_packet(&n->core->x, b->data, b->len, b->cap) == XL_FORWARD)
+			send_pkt(n, b->data, b->len);
+		if (ctl_hint_take() || clock_mono_us() - t0 >= TUN_BUDGET_US)
 			break;
 	}
 }
@@ -269,12 +269,11 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		goto fail;
 	n->core->x.emit = emit_cb;
 	n->core->x.emit_arg = n;
-	if (!(n->bufmem = malloc((size_t)BATCH * BUF_CAP))) {
-		log_err("out of memory for packet buffers");
+	if (!(n->buf.data = malloc(BUF_CAP))) {
+		log_err("out of memory for the packet buffer");
 		goto fail;
 	}
-	for (int i = 0; i < BATCH; i++)
-		n->bufs[i] = (struct tun_buf){n->bufmem + (size_t)i * BUF_CAP, 0, BUF_CAP};
+	n->buf.cap = BUF_CAP;
 
 	if ((err = tun_open(c->tun_name, c->tun_mtu, c->tun_txqueuelen, &n->tun, n->ifname, &what)) < 0) {
 		log_err("tun %s: %s: %s", c->tun_name, what, strerror(-err));
@@ -294,6 +293,9 @@ int natd_setup(struct natd_conf *c, struct natd **out)
 		log_err("event_base_new failed");
 		goto fail;
 	}
+	if (ctl_hint_init() < 0) /* only a hint: natd runs without it */
+		log_warn("SIGIO handler: %s; control requests wait for the TUN slice under way",
+			 strerror(errno));
 	n->ev_tun = event_new(n->base, tun_fd(n->tun), EV_READ | EV_PERSIST, on_tun, n);
 	n->ev_tick = event_new(n->base, -1, EV_PERSIST, on_tick, n);
 	if (!n->ev_tun || !n->ev_tick || event_add(n->ev_tun, NULL) < 0 ||
@@ -362,6 +364,6 @@ void natd_free(struct natd *n)
 	fp_close(n->fp); /* detaches the program: nothing translates for a natd that is gone */
 	tun_close(n->tun);
 	core_close(n->core);
-	free(n->bufmem);
+	free(n->buf.data);
 	free(n);
 }
