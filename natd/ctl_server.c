@@ -151,8 +151,8 @@ static void kill_conn(struct conn *c)
 	event_active(c->srv->reaper, EV_TIMEOUT, 0);
 }
 
-/* A plain socket (no TLS session: its bytes must go through the session),
- * alive: natd may write to it directly. */
+/* c is alive and has no TLS session (whose bytes must go through the
+ * session): natd may write to its socket directly. */
 static bool plain_out(const struct conn *c)
 {
 	return !c->dead && !c->tls_wait && !bufferevent_openssl_get_ssl(c->bev);

@@ -81,7 +81,7 @@ it_info "control: $(tr '\n' ' ' <"$IT_OUT/ctl.out")"
 if ((FLOOD_ALIVE)) && [[ -n $TX1 && -n $TX0 ]] && ((TX1 - TX0 > 10000)); then
 	it_pass flood_ran
 else
-	it_fail flood_ran "flood still running at the end of the control run: $FLOOD_ALIVE; natd translated $((${TX1:-0} - ${TX0:-0})) datagrams meanwhile"
+	it_fail flood_ran "flood still running when the control run ended: $FLOOD_ALIVE (0: the requests waited for the flood to end); natd translated $((${TX1:-0} - ${TX0:-0})) datagrams meanwhile"
 fi
 ops=$(kv "$IT_OUT/ctl.out" ops)
 errs=$(kv "$IT_OUT/ctl.out" errors)
