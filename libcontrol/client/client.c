@@ -46,6 +46,7 @@ struct nc_client {
 	uint32_t orphans[ORPHANS]; /* request ids, 0 = free slot */
 	unsigned orphan_next;
 	size_t rlen, skip; /* bytes in rbuf; bytes of the message last returned */
+	bool just_sent; /* a request went out and nothing was read since */
 	struct nc_msg msg;
 	uint8_t rbuf[NC_MSG_MAX];
 	uint8_t wbuf[NC_MSG_MAX];
@@ -179,6 +180,14 @@ static int next_msg(struct nc_client *cl, int64_t deadline, bool intr, int *derr
 				return err;
 			continue;
 		}
+		/* Right after a request its reply is hardly ever there yet:
+		 * wait first rather than try a recv() that says EAGAIN (one
+		 * system call less a round trip). */
+		if (cl->just_sent) {
+			cl->just_sent = false;
+			if ((err = wait_fd(cl->fd, POLLIN, deadline, intr)) < 0)
+				return err;
+		}
 		r = recv(cl->fd, cl->rbuf + cl->rlen, sizeof(cl->rbuf) - cl->rlen, 0);
 		if (r > 0) {
 			cl->rlen += (size_t)r;
@@ -303,6 +312,7 @@ static int request(struct nc_client *cl, uint16_t type, const void *body, void *
 		return n;
 	if ((err = send_all(cl, cl->wbuf, (size_t)n, deadline)) < 0)
 		return err;
+	cl->just_sent = true;
 	if (idp)
 		*idp = id;
 	return wait_reply(cl, type, id, rep, deadline, intr, part, ctx);
