@@ -219,8 +219,9 @@ static bool out_over(struct conn *c, const char *what)
  * the connection's events run before the rest of natd's loop (CTL_PRIORITY,
  * ctl_server.h) and its bytes end a TUN slice at the next packet
  * (ctl_hint.h): an authorised client's request is not queued behind a TUN
- * flood. What such a client can take from the datapath is bounded by
- * control.max_request_rate. */
+ * flood. What such a client can take from the datapath: the requests it
+ * gets served are bounded by control.max_request_rate; its refusals, and
+ * the rest, by who may connect at all (natd.conf(5)). */
 static void handshake_done(struct conn *c)
 {
 	c->hello = true;
